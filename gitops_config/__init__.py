@@ -1,0 +1,5 @@
+"""gitops-config: configuration as code in Git."""
+
+from __future__ import annotations
+
+__version__ = '0.1.0'

@@ -1,0 +1,443 @@
+"""Schemas and policies over what the pipeline rendered: Findings at file:line.
+
+This is the glue the CLI, the hooks and the Action call. Value layers are
+checked once each (raw, as written); rendered files once per environment, and
+a finding in a rendered file also names the layer or template line that
+produced the node, because that is what the user must edit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitops_config import constants as C
+from gitops_config import keypath, yaml_io
+from gitops_config.errors import GitopsConfigError
+from gitops_config.model import Finding, Location, Severity
+from gitops_config.pipeline import EnvRender
+from gitops_config.policy import waivers as waivers_mod
+from gitops_config.policy.load import load_rules
+from gitops_config.policy.match import glob_match
+from gitops_config.policy.rules import Rule
+from gitops_config.policy.runner import (
+    Hit,
+    Pair,
+    Target,
+    make_engine,
+    run_changes,
+    run_documents,
+    run_environments,
+)
+from gitops_config.policy.secrets import creation_rules
+from gitops_config.policy.view import cel_view
+from gitops_config.project import Project
+from gitops_config.schema import SchemaStore, declared_schema
+from gitops_config.source import Source
+from gitops_config.values import Values
+
+Path = tuple[str | int, ...]
+
+SCHEMA_RULE = 'schema'
+UNMATCHED_RULE = 'schema-unmatched'
+EXPIRED_RULE = 'waiver-expired'
+BUILTIN_RULES = (SCHEMA_RULE, UNMATCHED_RULE)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What `validate` found; `failed` decides the exit code."""
+
+    findings: tuple[Finding, ...]
+    checked: tuple[str, ...] = ()  # every file looked at, project-relative
+    waived: tuple[Finding, ...] = field(default=(), repr=False)
+    strict: bool = False
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity is Severity.WARNING for f in self.findings)
+
+    @property
+    def failed(self) -> bool:
+        return self.errors > 0 or (self.strict and self.warnings > 0)
+
+    @property
+    def status(self) -> str:
+        return 'fail' if self.failed else 'ok'
+
+
+def _schema_map(project: Project, section: str) -> list[tuple[str, str]]:
+    schemas = project.raw.get('schemas') or {}
+    return [(m['files'], m['schema']) for m in schemas.get(section) or []]
+
+
+def _pick(mapping: Sequence[tuple[str, str]], name: str, declared: str | None) -> str | None:
+    if declared is not None:
+        return declared  # the file's own `$schema` or modeline is the most specific
+    return next((schema for pattern, schema in mapping if glob_match(pattern, name)), None)
+
+
+class Origins:
+    """Which value layer line set a rendered value, found by value and key name.
+
+    The renderer keeps no node-level source map, so a rendered scalar is traced
+    to the merged-values leaf holding the same value (preferring the same key
+    name); failing that, to the template line that writes the key.
+    """
+
+    def __init__(self, values: Values, source: Source) -> None:
+        self._values = values
+        self._source = source
+        self._index: dict[tuple[str, Any], list[tuple[Path, Location]]] | None = None
+        self._templates: dict[str, list[str]] = {}
+
+    def _build(self) -> dict[tuple[str, Any], list[tuple[Path, Location]]]:
+        index: dict[tuple[str, Any], list[tuple[Path, Location]]] = {}
+        for path, prov in self._values.provenance.items():
+            try:
+                value = keypath.get(self._values.data, path)
+            except (KeyError, IndexError, TypeError):
+                continue
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                index.setdefault((type(value).__name__, value), []).append((path, prov.location))
+        return index
+
+    def find(self, path: Path, value: Any, template: str | None) -> Location | None:
+        last = next((p for p in reversed(path) if isinstance(p, str)), None)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            if self._index is None:
+                self._index = self._build()
+            found = self._index.get((type(value).__name__, value), [])
+            named = [loc for p, loc in found if last is not None and last in p]
+            for candidates in (named, [loc for _, loc in found]):
+                if len(set(candidates)) == 1:
+                    return candidates[0]
+        return self._template_line(template, last)
+
+    def _template_line(self, template: str | None, key: str | None) -> Location | None:
+        if template is None:
+            return None
+        lines = self._templates.get(template)
+        if lines is None:
+            try:
+                lines = self._source.read(template).decode(errors='replace').splitlines()
+            except GitopsConfigError:
+                lines = []
+            self._templates[template] = lines
+        if key is not None:
+            for number, line in enumerate(lines, start=1):
+                stripped = line.lstrip(' -')
+                if stripped.startswith((f'{key}:', f'"{key}":', f"'{key}':")):
+                    return Location(template, number, len(line) - len(stripped) + 1)
+        return Location(template)
+
+
+class Doc:
+    """One file's documents with their node positions, for locating findings."""
+
+    def __init__(self, file: str, documents: Sequence[Any],
+                 positions: Sequence[dict[Path, tuple[int, int]]],
+                 origins: Origins | None = None, template: str | None = None) -> None:
+        self.file = file
+        self.documents = list(documents)
+        self.positions = list(positions)
+        self.origins = origins
+        self.template = template
+
+    def locate(self, index: int, path: Path) -> Location:
+        positions = self.positions[index] if index < len(self.positions) else {}
+        for cut in range(len(path), -1, -1):
+            found = positions.get(path[:cut])
+            if found is not None:
+                return Location(self.file, found[0], found[1])
+        return Location(self.file, 1, 1)
+
+    def resolve(self, index: int, raw: Path | str | None) -> Path | None:
+        if raw is None or index >= len(self.documents):
+            return None
+        if isinstance(raw, tuple):
+            return raw
+        try:
+            return keypath.resolve(self.documents[index], keypath.parse(raw))
+        except GitopsConfigError:
+            return None
+
+    def origin(self, index: int, path: Path) -> Location | None:
+        if self.origins is None or index >= len(self.documents):
+            return None
+        try:
+            value = keypath.get(self.documents[index], path)
+        except (KeyError, IndexError, TypeError):
+            value = None
+        return self.origins.find(path, value, self.template)
+
+
+class _Checker:
+    def __init__(self, source: Source, project: Project, *, require_schema: bool,
+                 only_packs: Sequence[str] | None) -> None:
+        self.source = source
+        self.project = project
+        self.require_schema = require_schema
+        self.store = SchemaStore(source)
+        self.rules = load_rules(source, project.raw, where=project.location('policies'),
+                                only_packs=only_packs)
+        sops_text = source.read(C.SOPS_CONFIG_FILE) if source.exists(C.SOPS_CONFIG_FILE) else None
+        patterns = (project.raw.get('secrets') or {}).get('key_patterns') or ()
+        self.engine = make_engine(sops_rules=creation_rules(sops_text), key_patterns=patterns)
+        for rule in self.rules:
+            self.engine.compile(rule)  # every syntax error surfaces before any evaluation
+        self.partial = only_packs is not None
+        self.docs: dict[tuple[str | None, str], Doc] = {}
+        self.findings: list[Finding] = []
+        self.checked: list[str] = []
+
+    # -- schemas --
+
+    def _validate(self, schema: str | None, doc: Doc, name: str, env: str | None) -> None:
+        if schema is None:
+            if self.require_schema:
+                self.findings.append(Finding(
+                    UNMATCHED_RULE, Severity.ERROR, 'no schema matches this file',
+                    Location(doc.file, 1, 1), env,
+                    hint='map it under schemas: in gitops-config.yaml, or add a $schema'))
+            return
+        for index, data in enumerate(doc.documents):
+            for v in self.store.violations(schema, data):
+                where = keypath.format(v.path) or '(document)'
+                prefix = f'document {index + 1}: ' if len(doc.documents) > 1 else ''
+                self.findings.append(Finding(
+                    SCHEMA_RULE, Severity.ERROR, f'{prefix}{where}: {v.message}',
+                    doc.locate(index, v.path), env, origin=doc.origin(index, v.path),
+                    hint=f'schema: {schema}'))
+
+    # -- inputs --
+
+    def layer(self, path: str, targets: list[Target]) -> None:
+        text = self.source.read(path)
+        located = yaml_io.load_all_located(text, path)
+        documents = [_without_sops(d) for d, _ in located]
+        doc = Doc(path, documents, [p for _, p in located])
+        self.docs[(None, path)] = doc
+        self.checked.append(path)
+        declared = declared_schema(documents[0] if documents else None,
+                                   _text(text), path)
+        self._validate(_pick(_schema_map(self.project, 'values'), path, declared), doc, path,
+                       None)
+        for index, (raw, _) in enumerate(located):
+            targets.append(Target('layer', path, path, cel_view(raw), None, None, index))
+
+    def rendered(self, render: EnvRender, targets: list[Target]) -> None:
+        out = self.project.output_dir(render.env)
+        origins = Origins(render.values, self.source)
+        values_view = cel_view(render.values.data)
+        for file in render.files:
+            if file.documents is None or file.positions is None:
+                continue
+            path = posixpath.join(out, file.path)
+            doc = Doc(path, file.documents, file.positions, origins, file.template)
+            self.docs[(render.env, path)] = doc
+            self.docs[(render.env, file.path)] = doc
+            self.checked.append(path)
+            declared = declared_schema(file.documents[0] if file.documents else None,
+                                       _text(file.content), file.template)
+            self._validate(_pick(_schema_map(self.project, 'rendered'), file.path, declared),
+                           doc, file.path, render.env)
+            for index, data in enumerate(file.documents):
+                targets.append(Target('rendered', path, file.path, cel_view(data), render.env,
+                                      values_view, index))
+
+    # -- policies --
+
+    def policies(self, targets: list[Target], renders: Sequence[EnvRender],
+                 base: Sequence[EnvRender] | None) -> list[Hit]:
+        hits = run_documents(self.engine, self.rules, targets)
+        envs = {r.env: {'values': cel_view(r.values.data),
+                        'files': {f.path: cel_view(f.documents) for f in r.files
+                                  if f.documents is not None}}
+                for r in renders}
+        hits += run_environments(self.engine, self.rules, envs)
+        if base is not None:
+            hits += run_changes(self.engine, self.rules, _pairs(self.project, base, renders))
+        return hits
+
+    def finding(self, hit: Hit) -> tuple[Finding, tuple[str, ...], tuple[str | int, ...] | None]:
+        doc = self.docs.get((hit.env, hit.file or ''))
+        if doc is None and hit.env is not None and hit.file is not None:
+            doc = self.docs.get((hit.env, posixpath.join(self.project.output_dir(hit.env),
+                                                        hit.file)))
+        path: tuple[str | int, ...] | None = None
+        if doc is None:
+            where = (self.project.location('environments', self.project.env_names().index(
+                hit.env)) if hit.env in self.project.env_names() else self.project.location())
+            origin = None
+            files: tuple[str, ...] = (hit.file,) if hit.file else ()
+        else:
+            path = doc.resolve(hit.index, hit.path)
+            where = doc.locate(hit.index, path or ())
+            origin = doc.origin(index=hit.index, path=path or ())
+            files = tuple({doc.file, hit.name or doc.file})
+        message = hit.message
+        if path:
+            message = f'{keypath.format(path)}: {message}'
+        severity = Severity.ERROR if hit.error else hit.rule.severity
+        found = Finding(hit.rule.id, severity, message, where, hit.env, origin,
+                        hint=_hint(hit.rule))
+        return found, files, path
+
+
+def _hint(rule: Rule) -> str | None:
+    return rule.description.splitlines()[0] if rule.description else None
+
+
+def _text(content: bytes | str) -> str | None:
+    if isinstance(content, str):
+        return content
+    try:
+        return content[:4096].decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def _without_sops(doc: Any) -> Any:
+    if isinstance(doc, dict) and isinstance(doc.get('sops'), dict):
+        return {k: v for k, v in doc.items() if k != 'sops'}
+    return doc
+
+
+def _pairs(project: Project, base: Sequence[EnvRender], head: Sequence[EnvRender],
+           ) -> Iterable[Pair]:
+    old_by_env = {r.env: r for r in base}
+    for new in head:
+        old = old_by_env.get(new.env)
+        old_files = {f.path: f for f in old.files} if old is not None else {}
+        old_values = cel_view(old.values.data) if old is not None else None
+        new_values = cel_view(new.values.data)
+        out = project.output_dir(new.env)
+        for file in new.files:
+            if file.documents is None:
+                continue
+            before = old_files.get(file.path)
+            old_docs = before.documents if before is not None and before.documents else []
+            for i, doc in enumerate(file.documents):
+                yield Pair(new.env, posixpath.join(out, file.path), file.path,
+                           cel_view(old_docs[i]) if i < len(old_docs) else None,
+                           cel_view(doc), old_values, new_values, i)
+
+
+def check(
+        source: Source,
+        project: Project,
+        renders: Sequence[EnvRender],
+        *,
+        base: Sequence[EnvRender] | None = None,
+        strict: bool = False,
+        require_schema: bool = False,
+        layers: Collection[str] | None = None,
+        today: dt.date | None = None,
+) -> CheckResult:
+    """Schemas and policies over RENDERS (and their value layers) read from SOURCE.
+
+    BASE, the same environments rendered at the PR's base, turns on change
+    rules. LAYERS limits which value layers are checked (default: every layer
+    of every rendered environment).
+    """
+    checker = _Checker(source, project, require_schema=require_schema, only_packs=None)
+    targets: list[Target] = []
+    wanted = layers if layers is not None else _all_layers(renders)
+    for path in dict.fromkeys(wanted):
+        checker.layer(path, targets)
+    for render in renders:
+        checker.rendered(render, targets)
+    hits = checker.policies(targets, renders, base)
+    return _finish(checker, hits, strict=strict, today=today)
+
+
+def scan_secrets(source: Source, project: Project | None, files: Sequence[str], *,
+                 today: dt.date | None = None) -> CheckResult:
+    """The plaintext-secret guard alone, over FILES as written (no render): the hook's."""
+    from gitops_config.policy.secrets import scan_text
+    from gitops_config.project import Project as _Project
+
+    proj = project if project is not None else _Project(
+        source_root(source), (), None, 'rendered/{env}', (), {}, {})
+    checker = _Checker(source, proj, require_schema=False, only_packs=('secrets',))
+    targets: list[Target] = []
+    for path in files:
+        text = source.read(path)
+        if path.endswith(('.yaml', '.yml', '.json')):
+            try:
+                located = yaml_io.load_all_located(text, path)
+            except GitopsConfigError:
+                located = []
+            if located:
+                checker.docs[(None, path)] = Doc(path, [d for d, _ in located],
+                                                 [p for _, p in located])
+                targets += [Target('layer', path, path, cel_view(d), None, None, i)
+                            for i, (d, _) in enumerate(located)]
+                checker.checked.append(path)
+                continue
+        decoded = _text(text[:1_000_000]) if isinstance(text, bytes) else text
+        for line, column, what in scan_text(decoded or ''):
+            checker.findings.append(Finding(
+                'secrets/plaintext', Severity.ERROR, f'plaintext secret: looks like {what}',
+                Location(path, line, column), hint='encrypt it with `gitops-config secrets`'))
+        checker.checked.append(path)
+    hits = run_documents(checker.engine, checker.rules, targets)
+    return _finish(checker, hits, strict=False, today=today)
+
+
+def source_root(source: Source) -> Any:
+    from pathlib import Path
+
+    return getattr(source, 'root', Path.cwd())
+
+
+def _all_layers(renders: Sequence[EnvRender]) -> list[str]:
+    return [layer for r in renders for layer in r.values.layers]
+
+
+def _finish(checker: _Checker, hits: Sequence[Hit], *, strict: bool, today: dt.date | None,
+            ) -> CheckResult:
+    project = checker.project
+    known = {r.id for r in checker.rules} | set(BUILTIN_RULES)
+    if checker.partial:
+        # A scan with some packs only: waivers of the others are not unknown.
+        known |= _declared_rule_ids(project)
+    waivers = waivers_mod.parse(project.raw, project.location, known)
+    day = today or dt.date.today()
+    active = [w for w in waivers if not w.expired(day)]
+    kept: list[Finding] = []
+    waived: list[Finding] = []
+    items: list[tuple[Finding, tuple[str, ...], Path | None]] = [
+        (f, (f.location.path,), None) for f in checker.findings]
+    items += [checker.finding(hit) for hit in hits]
+    for found, files, path in items:
+        if any(w.covers(found.rule, found.env, files, path) for w in active):
+            waived.append(found)
+        else:
+            kept.append(found)
+    for w in waivers:
+        if w.expired(day):
+            kept.append(Finding(
+                EXPIRED_RULE, Severity.ERROR,
+                f'the waiver of {w.rule} expired on {w.expires.isoformat()} ({w.reason})',
+                w.location, w.env, hint='fix what it waived, or extend expires with a reason'))
+    kept.sort(key=_order)
+    return CheckResult(tuple(kept), tuple(dict.fromkeys(checker.checked)), tuple(waived),
+                       strict)
+
+
+def _declared_rule_ids(project: Project) -> set[str]:
+    section = project.raw.get('policies') or {}
+    return {str(w.get('rule')) for w in section.get('waivers') or []}
+
+
+def _order(f: Finding) -> tuple[str, int, int, str, str]:
+    return (f.location.path, f.location.line or 0, f.location.column or 0, f.rule, f.message)

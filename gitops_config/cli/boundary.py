@@ -1,0 +1,60 @@
+"""The one place that turns exceptions into messages and exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+from collections.abc import Iterator
+
+import click
+
+from gitops_config.cli import exit_codes
+from gitops_config.errors import GitopsConfigError
+
+
+class Exit(Exception):
+    """Carries a command's exit code out through click."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def format_error(exc: GitopsConfigError) -> str:
+    line = f'error: {exc.code}: {exc.one_line()}'
+    if exc.hint:
+        line += f'\n  hint: {exc.hint}'
+    return line
+
+
+@contextlib.contextmanager
+def error_boundary(*, debug: bool) -> Iterator[None]:
+    try:
+        yield
+    except (click.exceptions.Exit, click.ClickException, click.Abort, Exit):
+        raise
+    except GitopsConfigError as exc:
+        if debug:
+            raise
+        click.echo(format_error(exc), err=True)
+        raise Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        click.echo('interrupted', err=True)
+        raise Exit(exit_codes.INTERRUPTED) from None
+    except BrokenPipeError:
+        raise Exit(exit_codes.OK) from None
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f'error: internal-error: {type(exc).__name__}: {exc}\n'
+            '  hint: this is a bug in gitops-config; rerun with --debug for the traceback '
+            'and report it',
+            err=True,
+        )
+        if '--debug' in sys.argv:  # pragma: no cover - debug already re-raised
+            traceback.print_exc()
+        raise Exit(exit_codes.INTERNAL) from None

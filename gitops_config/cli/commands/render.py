@@ -1,0 +1,83 @@
+"""`gitops-config render`: write every environment's rendered files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from gitops_config.cli import exit_codes
+from gitops_config.cli import options
+
+if TYPE_CHECKING:
+    from gitops_config.pipeline import EnvRender
+    from gitops_config.project import Project
+    from gitops_config.source import Source
+
+
+@click.command('render')
+@options.environments
+@options.ref
+@click.option('--out', 'out', type=click.Path(file_okay=False, path_type=Path), default=None,
+              help='Write below DIR/<env> instead of the project\'s output folders.')
+@click.option('--check', is_flag=True,
+              help='Write nothing; exit 1 listing the committed files that are stale.')
+@click.option('--sealed', is_flag=True,
+              help='Render without decryption keys: secrets become placeholders.')
+@click.option('--decrypt', is_flag=True,
+              help='Write secrets in plaintext (never commit the result).')
+def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: bool,
+           sealed: bool, decrypt: bool) -> int:
+    """Render templates once per environment from its layered values.
+
+    `.j2` files are rendered and lose the suffix; other files are copied byte
+    for byte. Files that contain secrets are written SOPS-encrypted to the
+    environment's recipients, unless --decrypt.
+    """
+    from gitops_config import outputs
+    from gitops_config.workspace import open_project
+
+    source, project = open_project(Path.cwd(), ref)
+    names = list(envs) or project.env_names()
+    for name in names:
+        project.env(name)
+    renders = _render_with_progress(source, project, names, sealed=sealed)
+    if check:
+        stale = [s for r in renders for s in outputs.check(project, source, r)]
+        for item in stale:
+            click.echo(f'{item.path}: {item.reason}')
+        if stale:
+            click.echo(f'{len(stale)} rendered file(s) out of date; run `gitops-config render`',
+                       err=True)
+            return exit_codes.FINDINGS
+        click.echo(f'rendered output is up to date ({len(renders)} environment(s))', err=True)
+        return exit_codes.OK
+    for r in renders:
+        target = (out / r.env) if out is not None else project.root / project.output_dir(r.env)
+        written = outputs.write(project, r, target, decrypt=decrypt, sealed=sealed)
+        for path in written:
+            click.echo(_shown(path))
+    if sealed:
+        click.echo('note: rendered --sealed: secrets are placeholders; do not commit this '
+                   'output', err=True)
+    return exit_codes.OK
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _render_with_progress(source: Source, project: Project, names: list[str], *,
+                          sealed: bool) -> list[EnvRender]:
+    from gitops_config import pipeline
+
+    if len(names) < 2 or not sys.stderr.isatty():
+        return pipeline.render(source, project, names, sealed=sealed)
+    with click.progressbar(length=len(names), label='rendering', file=sys.stderr) as bar:
+        return pipeline.render(source, project, names, sealed=sealed,
+                               on_done=lambda _: bar.update(1))

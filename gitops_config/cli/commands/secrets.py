@@ -1,0 +1,216 @@
+"""`gitops-config secrets`: SOPS-compatible encrypt, decrypt, edit, set, rotate."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import click
+
+from gitops_config.cli import exit_codes
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group('secrets')
+def secrets() -> None:
+    """Encrypt, decrypt, edit and rotate SOPS secrets (files sops itself can read)."""
+
+
+@secrets.command('keygen')
+@click.option('--output', '-o', type=_FILE, default=None,
+              help='Write the identity here (default: append to the sops age keys file).')
+def keygen(*, output: Path | None) -> int:
+    """Create an age identity (file mode 0600) and print its recipient."""
+    from gitops_config.sops.keys import age
+
+    recipient = age.keygen(output)
+    click.echo(recipient)
+    return exit_codes.OK
+
+
+@secrets.command('encrypt')
+@click.argument('files', nargs=-1, required=True, type=_FILE)
+@click.option('--in-place', '-i', is_flag=True, help='Replace each file by its encryption.')
+@click.option('--age', 'age', multiple=True, metavar='RECIPIENT',
+              help='Encrypt for this age recipient instead of .sops.yaml (repeatable).')
+@click.option('--pgp', 'pgp', multiple=True, metavar='FINGERPRINT',
+              help='Encrypt for this PGP key instead of .sops.yaml (repeatable).')
+def encrypt(*, files: tuple[Path, ...], in_place: bool, age: tuple[str, ...],
+            pgp: tuple[str, ...]) -> int:
+    """Encrypt FILE... with the keys .sops.yaml names for them; refuses encrypted files."""
+    from gitops_config.sops import ops
+    from gitops_config.sops.files import write_atomic
+
+    for path in files:
+        data = ops.encrypt_file(path, age=age, pgp=pgp)
+        if in_place:
+            write_atomic(path, data)
+            click.echo(f'{path}: encrypted', err=True)
+        else:
+            sys.stdout.buffer.write(data)
+    return exit_codes.OK
+
+
+@secrets.command('decrypt')
+@click.argument('files', nargs=-1, required=True, type=_FILE)
+@click.option('--output', '-o', type=_FILE, default=None, help='Write the plaintext here.')
+@click.option('--output-dir', type=click.Path(file_okay=False, path_type=Path), default=None,
+              help='Write each plaintext into DIR under its own name.')
+@click.option('--in-place', '-i', is_flag=True, help='Replace each file by its plaintext.')
+@click.option('--ignore-mac', is_flag=True, help='Decrypt even if the MAC does not match.')
+def decrypt(*, files: tuple[Path, ...], output: Path | None, output_dir: Path | None,
+            in_place: bool, ignore_mac: bool) -> int:
+    """Print FILE decrypted, exactly as `sops -d` would (or write it with -o/-i)."""
+    from gitops_config.errors import UsageError
+    from gitops_config.sops import decrypt_file
+    from gitops_config.sops.files import write_atomic
+
+    if sum((output is not None, output_dir is not None, in_place)) > 1:
+        raise UsageError('choose one of --output, --output-dir and --in-place')
+    if output is not None and len(files) > 1:
+        raise UsageError('--output takes a single FILE; use --output-dir for several')
+    for path in files:
+        plain = decrypt_file(path, ignore_mac=ignore_mac)
+        if in_place:
+            write_atomic(path, plain)
+        elif output is not None:
+            write_atomic(output, plain, mode=0o600)
+        elif output_dir is not None:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            write_atomic(output_dir / path.name, plain, mode=0o600)
+        else:
+            sys.stdout.buffer.write(plain)
+    sys.stdout.flush()
+    return exit_codes.OK
+
+
+@secrets.command('edit')
+@click.argument('file', type=_FILE)
+def edit(*, file: Path) -> int:
+    """Edit FILE decrypted in $EDITOR; unchanged values keep their exact ciphertext."""
+    from gitops_config.sops import ops
+
+    changed = ops.edit_file(file)
+    click.echo(f'{file}: {"re-encrypted" if changed else "unchanged"}', err=True)
+    return exit_codes.OK
+
+
+@secrets.command('set')
+@click.argument('file', type=_FILE)
+@click.argument('key_path', metavar='KEYPATH')
+@click.argument('value')
+@click.option('--string', 'as_string', is_flag=True, help='Take VALUE as a string, not YAML.')
+def set_(*, file: Path, key_path: str, value: str, as_string: bool) -> int:
+    """Set KEYPATH (a.b[0].c, a.list[name=x].c) to VALUE (YAML); the rest keeps its
+    ciphertext."""
+    from gitops_config.sops import ops
+
+    parsed = value if as_string else ops.parse_value(value, file)
+    ops.set_value(file, key_path, parsed)
+    click.echo(f'{file}: set {key_path}', err=True)
+    return exit_codes.OK
+
+
+@secrets.command('rotate')
+@click.argument('file', type=_FILE)
+def rotate(*, file: Path) -> int:
+    """Give FILE a new data key, re-wrapped for all of its recipients."""
+    from gitops_config.sops import ops
+
+    ops.rotate_file(file)
+    click.echo(f'{file}: rotated', err=True)
+    return exit_codes.OK
+
+
+@secrets.command('updatekeys')
+@click.argument('file', type=_FILE)
+def updatekeys(*, file: Path) -> int:
+    """Re-wrap FILE's data key for the recipients .sops.yaml names now."""
+    from gitops_config.sops import ops
+
+    changed = ops.updatekeys_file(file)
+    click.echo(f'{file}: {"keys updated" if changed else "keys already up to date"}', err=True)
+    return exit_codes.OK
+
+
+@secrets.command('status')
+@click.argument('files', nargs=-1, required=True, type=_FILE)
+def status(*, files: tuple[Path, ...]) -> int:
+    """Whether each FILE is encrypted, its MAC is valid, and who can open it.
+
+    Exits 1 when a file that a creation rule says must be encrypted is not.
+    """
+    from gitops_config.sops import ops
+
+    rc = exit_codes.OK
+    for path in files:
+        st = ops.status(path)
+        if not st.encrypted:
+            if st.must_encrypt:
+                rc = exit_codes.FINDINGS
+                click.echo(f'{path}: NOT ENCRYPTED, but .sops.yaml says it must be')
+            else:
+                click.echo(f'{path}: not encrypted')
+            continue
+        mac = {True: 'MAC ok', False: 'MAC MISMATCH', None: 'no key to check the MAC'}[st.mac_ok]
+        if st.mac_ok is False:
+            rc = exit_codes.FINDINGS
+        click.echo(f'{path}: encrypted, {mac}; recipients: {", ".join(st.recipients)}')
+    return rc
+
+
+@secrets.command('git-setup')
+@click.option('--write-attributes', is_flag=True,
+              help='Also add the lines to .gitattributes (otherwise they are printed).')
+@click.option('--pattern', 'patterns', multiple=True, metavar='GLOB',
+              help='Files that hold secrets (repeatable; default *.enc.yaml and friends).')
+def git_setup(*, write_attributes: bool, patterns: tuple[str, ...]) -> int:
+    """Install git drivers: diffs show decrypted content, merges merge the plaintext."""
+    from gitops_config.sops import gitsetup
+
+    repo = gitsetup.repo_root(Path.cwd())
+    gitsetup.install(repo)
+    lines = gitsetup.attributes_lines(patterns or gitsetup.DEFAULT_PATTERNS)
+    if write_attributes:
+        gitsetup.write_attributes(repo, lines)
+        click.echo(f'{repo / ".gitattributes"}: drivers enabled', err=True)
+    else:
+        click.echo('add these lines to .gitattributes:', err=True)
+        click.echo('\n'.join(lines))
+    return exit_codes.OK
+
+
+@secrets.command('textconv', hidden=True)
+@click.argument('file', type=_FILE)
+def textconv(*, file: Path) -> int:
+    """git diff driver: print FILE decrypted when we can, else as it is."""
+    from gitops_config.errors import GitopsConfigError
+    from gitops_config.sops import decrypt_file, is_encrypted
+
+    data = file.read_bytes()
+    if is_encrypted(data):
+        # no key: the diff shows ciphertext, as it would without us
+        with contextlib.suppress(GitopsConfigError):
+            data = decrypt_file(file)
+    sys.stdout.buffer.write(data)
+    return exit_codes.OK
+
+
+@secrets.command('merge-driver', hidden=True)
+@click.argument('base', type=_FILE)
+@click.argument('ours', type=_FILE)
+@click.argument('theirs', type=_FILE)
+@click.argument('name', required=False)
+def merge_driver(*, base: Path, ours: Path, theirs: Path, name: str | None) -> int:
+    """git merge driver: merge decrypted trees, re-encrypt into OURS; 1 on conflict."""
+    from gitops_config.sops import ops
+
+    conflict = ops.merge_files(base, ours, theirs)
+    if conflict is not None:
+        click.echo(f'{name or ours}: conflicting changes at {conflict}', err=True)
+        return exit_codes.FINDINGS
+    return exit_codes.OK
+
+

@@ -1,0 +1,44 @@
+"""Options shared by several commands, defined once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from typing import TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from gitops_config.cli.main import App
+
+F = TypeVar('F', bound=Callable[..., object])
+
+
+def app() -> App:
+    from gitops_config.cli.main import App  # main imports this module
+
+    found = click.get_current_context().find_object(App)
+    return found if found is not None else App(color=False, debug=False)
+
+
+def environments(func: F) -> F:
+    return click.option(
+        '--env', '-e', 'envs', multiple=True, metavar='ENV',
+        help='Only this environment (repeatable); default: all.',
+    )(func)
+
+
+def ref(func: F) -> F:
+    return click.option(
+        '--ref', 'ref', metavar='REV', default=None,
+        help='Read the repository at this commit, from git objects (no checkout).',
+    )(func)
+
+
+def output_format(*choices: str, default: str = 'text') -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        return click.option(
+            '--format', '-f', 'output_format', type=click.Choice(list(choices)),
+            default=default, show_default=True, help='Output format.',
+        )(func)
+    return decorate

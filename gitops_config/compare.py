@@ -1,0 +1,346 @@
+"""Two Sources -> each environment rendered at both -> semantic changes.
+
+An environment whose inputs (layers, templates, project file, .sops.yaml,
+schemas) have the same blob SHAs on both sides is not rendered at all. A file
+that cannot be rendered or parsed on one side is reported and left out; the
+rest of its environment is still diffed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitops_config import constants as C
+from gitops_config import diff, pipeline
+from gitops_config import project as project_mod
+from gitops_config import render as render_mod
+from gitops_config import values as values_mod
+from gitops_config.errors import FileMissingError, GitopsConfigError
+from gitops_config.ignore import Ignored, Ignores
+from gitops_config.model import Change, ChangeKind, Finding
+from gitops_config.project import Project
+from gitops_config.redact import Secret, scrub
+from gitops_config.source import Source
+
+VALUES_FILE = '(values)'  # the pseudo-file diffed when nothing is rendered
+# Changes that are shown but do not make a diff "changed" (exit code, PR status).
+UNCOUNTED = frozenset({ChangeKind.RESEALED})
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Cause:
+    """An input whose content differs between the two sides."""
+
+    path: str
+    kind: str  # 'project', 'sops-rules', 'layer', 'template', 'schema'
+
+
+@dataclass(frozen=True)
+class EnvDiff:
+    env: str
+    changes: list[Change]
+    ignored: list[Ignored] = field(default_factory=list)
+    causes: tuple[Cause, ...] = ()  # inputs whose content differs, sorted
+    skipped: bool = False  # same inputs on both sides: not rendered
+    errors: tuple[str, ...] = ()  # what could not be compared, one line each
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return any(c.kind not in UNCOUNTED for c in self.changes)
+
+
+@dataclass(frozen=True)
+class Review:
+    base: str  # labels: short SHAs or 'working tree'
+    head: str
+    envs: tuple[EnvDiff, ...]
+    sealed: bool  # no keys: secrets compared by ciphertext only
+    fingerprints: bool  # secrets carry keyed fingerprints
+
+    @property
+    def changed(self) -> bool:
+        return any(e.changed for e in self.envs)
+
+    @property
+    def errors(self) -> bool:
+        return any(e.errors for e in self.envs)
+
+
+# a rendered file: its documents (None: not YAML/JSON) and bytes (None: no bytes)
+_File = tuple[list[Any] | None, bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """One environment at one revision: rendered files or what went wrong."""
+
+    files: dict[str, _File]
+    errors: dict[str, str]  # file or template -> message
+    failed: str | None = None  # the whole environment could not be rendered
+
+
+def options_for(project: Project, *, key: bytes | None) -> diff.Options:
+    section = project.raw.get('diff') or {}
+    rules = tuple(diff.IdentityRule(r['path'], r['key']) for r in section.get('identity', ()))
+    # lists that layers merge by a key are naturally identified by it too
+    rules += tuple(diff.IdentityRule(path, field) for path, field in project.merge)
+    return diff.Options(identity=rules, key=key, embedded=parse_embedded)
+
+
+def parse_embedded(text: str) -> Any:
+    """TEXT as YAML when it holds a mapping or a list (a ConfigMap entry), else None."""
+    from gitops_config import yaml_io
+
+    try:
+        docs = yaml_io.load_all(text, '(embedded)')
+    except GitopsConfigError:
+        return None
+    if len(docs) == 1 and isinstance(docs[0], (dict, list)):
+        return docs[0]
+    return None
+
+
+def inputs(source: Source, project: Project, env: str) -> dict[str, str]:
+    """pipeline.inputs plus the schema files, which decide findings."""
+    found = pipeline.inputs(source, project, env)
+    schemas = project.raw.get('schemas') or {}
+    for kind in ('values', 'rendered'):
+        for entry in schemas.get(kind, ()):
+            path = entry['schema']
+            found[path] = source.blob_id(path) if source.exists(path) else ''
+    return found
+
+
+def compare(base: Source, head: Source, *, envs: Sequence[str] | None = None,
+            sealed: bool | None = None, key: bytes | None = None) -> Review:
+    """Diff every environment (or ENVS) between BASE and HEAD.
+
+    sealed=None decrypts when a key is available and falls back to sealed
+    mode (ciphertext only) when not. KEY is the fingerprint key of this one
+    report; a random one is made when secrets are decrypted.
+    """
+    head_project = project_mod.load(head, getattr(head, 'root', None))
+    base_project = _load_or_none(base, head_project)
+    if sealed is None:
+        sealed = not _can_decrypt(head, head_project, envs)
+    if key is None and not sealed:
+        key = os.urandom(32)
+    options = options_for(head_project, key=key)
+    ignores = Ignores.from_project(head_project.raw)
+    names = list(envs) if envs else _env_names(base_project, head_project)
+    results = tuple(
+        _compare_env(name, base, base_project, head, head_project, options, ignores,
+                     sealed=sealed)
+        for name in names
+    )
+    return Review(base.label, head.label, results, sealed=sealed, fingerprints=key is not None)
+
+
+def _load_or_none(source: Source, fallback: Project) -> Project | None:
+    try:
+        return project_mod.load(source, fallback.root)
+    except FileMissingError:
+        return None  # the project file is new in HEAD
+
+
+def _env_names(base: Project | None, head: Project) -> list[str]:
+    names = head.env_names()
+    if base is not None:
+        names += [n for n in base.env_names() if n not in names]
+    return names
+
+
+def _can_decrypt(source: Source, project: Project, envs: Sequence[str] | None) -> bool:
+    names = list(envs) if envs else project.env_names()
+    try:
+        for name in names:
+            if name in project.env_names():
+                values_mod.merge(source, project, name, sealed=False)
+    except GitopsConfigError as exc:
+        if 'key' in exc.code:  # sops-no-key, sops-key-not-found: read sealed instead
+            return False
+    return True
+
+
+def _has_env(project: Project | None, env: str) -> bool:
+    return project is not None and env in project.env_names()
+
+
+def _compare_env(env: str, base: Source, base_project: Project | None, head: Source,
+                 head_project: Project, options: diff.Options, ignores: Ignores, *,
+                 sealed: bool) -> EnvDiff:
+    before = inputs(base, base_project, env) if (
+        base_project is not None and _has_env(base_project, env)) else {}
+    after = inputs(head, head_project, env) if _has_env(head_project, env) else {}
+    project = head_project if _has_env(head_project, env) else base_project
+    assert project is not None
+    causes = tuple(sorted(_cause(project, env, p) for p in before.keys() | after.keys()
+                          if before.get(p, '') != after.get(p, '')))
+    if not causes:
+        return EnvDiff(env, [], skipped=True)
+    old = _render(base, base_project, env, sealed=sealed)
+    new = _render(head, head_project, env, sealed=sealed)
+    errors = [f'{base.label}: {old.failed}'] if old.failed else []
+    errors += [f'{head.label}: {new.failed}'] if new.failed else []
+    errors += [f'{base.label}: {m}' for m in old.errors.values()]
+    errors += [f'{head.label}: {m}' for m in new.errors.values()]
+    changes: list[Change] = []
+    if old.failed is None and new.failed is None:
+        for path in sorted(old.files.keys() | new.files.keys()):
+            if path in old.errors or path in new.errors:
+                continue
+            changes += _diff_file(env, path, old.files.get(path), new.files.get(path), options)
+    kept, ignored = ignores.split(changes)
+    return EnvDiff(env, kept, ignored, causes, errors=tuple(errors))
+
+
+def _cause(project: Project, env: str, path: str) -> Cause:
+    if path == C.PROJECT_FILE:
+        return Cause(path, 'project')
+    if path == C.SOPS_CONFIG_FILE:
+        return Cause(path, 'sops-rules')
+    if path in project.env(env).layers:
+        return Cause(path, 'layer')
+    templates = (project.templates or '').rstrip('/') + '/'
+    return Cause(path, 'template' if path.startswith(templates) else 'schema')
+
+
+def _diff_file(env: str, path: str, old: _File | None,
+               new: _File | None, options: diff.Options,
+               ) -> list[Change]:
+    if old is not None and new is not None and old[1] is not None and old[1] == new[1]:
+        return []  # same bytes: same documents, nothing to walk
+    old_docs = None if old is None else old[0]
+    new_docs = None if new is None else new[0]
+    if (old is None or old_docs is not None) and (new is None or new_docs is not None):
+        return diff.diff_documents(old_docs, new_docs, env=env, file=path, options=options)
+    return [_text_change(env, path, old, new)]
+
+
+def _text_change(env: str, path: str, old: _File | None,
+                 new: _File | None) -> Change:
+    """A file that is not YAML or JSON: say how much changed, never what."""
+    if old is None or new is None:
+        kind = ChangeKind.ADDED if old is None else ChangeKind.REMOVED
+        return Change(env, path, '', kind, detail=f'file {kind.value}')
+    a = (old[1] or b'').decode(errors='replace').splitlines()
+    b = (new[1] or b'').decode(errors='replace').splitlines()
+    plus = minus = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag != 'equal':
+            minus += i2 - i1
+            plus += j2 - j1
+    return Change(env, path, '', ChangeKind.CHANGED, detail=f'text: +{plus} -{minus} lines')
+
+
+class _Without:
+    """SOURCE with some files hidden: to render the rest when one template is broken."""
+
+    def __init__(self, source: Source, hidden: set[str]) -> None:
+        self._source = source
+        self._hidden = hidden
+        self.label = source.label
+
+    def read(self, path: str) -> bytes:
+        return self._source.read(path)
+
+    def exists(self, path: str) -> bool:
+        return path not in self._hidden and self._source.exists(path)
+
+    def files(self, under: str = '') -> list[str]:
+        return [p for p in self._source.files(under) if p not in self._hidden]
+
+    def blob_id(self, path: str) -> str:
+        return self._source.blob_id(path)
+
+
+def _render(source: Source, project: Project | None, env: str, *, sealed: bool) -> _Side:
+    if project is None or env not in project.env_names():
+        return _Side({}, {})
+    try:
+        values = values_mod.merge(source, project, env, sealed=sealed)
+    except GitopsConfigError as exc:
+        return _Side({}, {}, failed=exc.one_line())
+    secrets = [s for s in values.secrets() if isinstance(s, Secret)]
+    if project.templates is None:
+        return _Side({VALUES_FILE: ([values.data], None)}, {})
+    errors: dict[str, str] = {}
+    hidden: set[str] = set()
+    view: Source = source
+    while True:
+        try:
+            files = render_mod.render_env(view, project, values)
+            break
+        except (render_mod.TemplateError, render_mod.RenderedSyntaxError) as exc:
+            where = exc.location.path if exc.location is not None else None
+            if where is None or where in hidden or not source.exists(where):
+                return _Side({}, {}, failed=scrub(exc.one_line(), secrets))
+            hidden.add(where)
+            # a template error may quote a value it choked on: scrub plaintexts
+            errors[_output_name(project, where)] = scrub(exc.one_line(), secrets)
+            view = _Without(source, hidden)
+    return _Side({f.path: (f.documents, f.content) for f in files}, errors)
+
+
+def _output_name(project: Project, template: str) -> str:
+    root = (project.templates or '').rstrip('/')
+    rel = template[len(root) + 1:] if root and template.startswith(root + '/') else template
+    return rel.removesuffix(render_mod.TEMPLATE_SUFFIX)
+
+
+
+class NoMergeBaseError(GitopsConfigError):
+    code = 'no-merge-base'
+
+
+def open_revisions(start: Path, base: str | None, head: str | None,
+                   ) -> tuple[Source, Source]:
+    """BASE and HEAD of the project at START, read from git objects.
+
+    HEAD None is the working tree; BASE None is the merge-base of HEAD with
+    the default branch (origin/HEAD, origin/main, main...).
+    """
+    from gitops_config.git import Repo
+    from gitops_config.source import GitTree, WorkTree
+
+    root = project_mod.find_root(start)
+    repo = Repo(root)
+    prefix = _prefix(repo.root, root)
+    head_commit = repo.resolve(head) if head is not None else None
+    if base is None:
+        branch = repo.default_branch()
+        if branch is None:
+            raise NoMergeBaseError('no default branch to compare with',
+                                   hint='name the base revision: gitops-config diff BASE')
+        tip = head_commit or repo.resolve('HEAD')
+        base_commit = repo.merge_base(repo.resolve(branch), tip)
+        if base_commit is None:
+            raise NoMergeBaseError(
+                f'{branch} and {tip[:12]} have no common history (unrelated histories)',
+                hint='name the base revision explicitly, or fetch the full history '
+                     '(actions/checkout with fetch-depth: 0)')
+    else:
+        base_commit = repo.resolve(base)
+    head_source: Source = (GitTree(repo, head_commit, prefix) if head_commit is not None
+                           else WorkTree(root))
+    return GitTree(repo, base_commit, prefix), head_source
+
+
+def _prefix(top: Path, root: Path) -> str:
+    try:
+        rel = root.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        return ''
+    return '' if rel == '.' else rel + '/'
+
+
+def fingerprint_key() -> bytes | None:
+    """A fixed fingerprint key from GITOPS_CONFIG_FINGERPRINT_KEY (reproducible reports)."""
+    text = os.environ.get('GITOPS_CONFIG_FINGERPRINT_KEY')
+    return text.encode() if text else None

@@ -1,0 +1,47 @@
+"""The one error base class: every user-facing failure is a GitopsConfigError."""
+
+from __future__ import annotations
+
+from gitops_config.model import Location
+
+
+class GitopsConfigError(Exception):
+    """A failure the user can act on: one line, where it happened, and a hint."""
+
+    code = 'gitops-config-error'  # kebab-case; shows up in output and docs
+    exit_code = 3  # could not run
+
+    def __init__(
+            self,
+            message: str,
+            *,
+            hint: str | None = None,
+            location: Location | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.location = location
+
+    def one_line(self) -> str:
+        where = f'{self.location}: ' if self.location is not None else ''
+        return f'{where}{self.message}'
+
+
+class UsageError(GitopsConfigError):
+    """The command line itself is wrong (exit 2)."""
+
+    code = 'usage'
+    exit_code = 2
+
+
+class InvalidYamlError(GitopsConfigError):
+    code = 'invalid-yaml'
+
+
+class InvalidProjectError(GitopsConfigError):
+    code = 'invalid-project'
+
+
+class FileMissingError(GitopsConfigError):
+    code = 'file-not-found'

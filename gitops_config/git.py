@@ -1,0 +1,183 @@
+"""Git through plumbing only: refs, trees, blobs in one persistent `cat-file --batch`.
+
+The only module that imports GitPython, and it does so lazily: importing it
+costs 110+ ms, which `--help` and pre-commit hooks must not pay.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitops_config.errors import GitopsConfigError
+
+
+class GitError(GitopsConfigError):
+    code = 'git'
+
+
+class RefNotFoundError(GitError):
+    code = 'ref-not-found'
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    mode: str
+    sha: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    sha: str
+    author: str
+    date: str  # ISO 8601, committer date
+    subject: str
+
+
+def _clean_env() -> dict[str, str]:
+    # Inherited GIT_DIR / GIT_INDEX_FILE (as set inside git hooks, such as
+    # pre-commit's) would point our plumbing at the wrong repository or index.
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith('GIT_') or k in ('GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL',
+                                                 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL',
+                                                 'GIT_AUTHOR_DATE', 'GIT_COMMITTER_DATE')}
+
+
+class Repo:
+    """One repository; blobs are read through one persistent cat-file process."""
+
+    def __init__(self, path: Path) -> None:
+        import git  # GitPython, imported only when a command reads commits
+
+        os.environ.setdefault('GIT_PYTHON_REFRESH', 'quiet')
+        try:
+            self._repo: Any = git.Repo(path, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise GitError(f'{path}: not a git repository',
+                           hint='run inside a git repository, or use -C DIR') from None
+        self._repo.git.update_environment(**{k: None for k in os.environ if k.startswith('GIT_')
+                                             and k not in _clean_env()})
+        self._git: Any = self._repo.git
+        self._exc = git.GitCommandError
+        self.bare: bool = bool(self._repo.bare)
+        self.root = Path(self._repo.working_tree_dir or self._repo.git_dir)
+
+    def close(self) -> None:
+        self._git.clear_cache()
+        self._repo.close()
+
+    def run(self, *args: str) -> str:
+        try:
+            return str(self._git.execute(['git', *args], strip_newline_in_stdout=False))
+        except self._exc as exc:
+            stderr = (exc.stderr or '').strip().splitlines()
+            detail = stderr[-1].strip() if stderr else f'exit {exc.status}'
+            detail = detail.removeprefix("stderr: '").rstrip("'")
+            raise GitError(f'git {" ".join(args[:2])}: {detail}') from None
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - Repo lives for one command
+    def resolve(self, rev: str) -> str:
+        """The commit SHA of REV, or a clear error."""
+        try:
+            out = self._git.execute(['git', 'rev-parse', '--verify', '--quiet',
+                                     f'{rev}^{{commit}}'])
+        except self._exc:
+            out = ''
+        if not out:
+            hint = 'check the name with `git log --oneline`'
+            if self._is_shallow():
+                hint = ('this is a shallow clone: fetch the history '
+                        '(actions/checkout with fetch-depth: 0)')
+            raise RefNotFoundError(f'revision {rev!r} not found in {self.root}', hint=hint)
+        return str(out).strip()
+
+    def _is_shallow(self) -> bool:
+        return (Path(self._repo.git_dir) / 'shallow').exists()
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019
+    def tree(self, commit: str) -> dict[str, TreeEntry]:
+        """Every blob path in COMMIT (recursively) with its mode and SHA."""
+        out = self.run('ls-tree', '-r', '-z', '--full-tree', commit)
+        entries: dict[str, TreeEntry] = {}
+        for record in out.split('\0'):
+            if not record:
+                continue
+            meta, path = record.split('\t', 1)
+            mode, kind, sha = meta.split()
+            if kind == 'blob':
+                entries[path] = TreeEntry(mode, sha)
+        return entries
+
+    def read_blob(self, sha: str) -> bytes:
+        try:
+            _, _, _, data = self._git.get_object_data(sha)
+        except (ValueError, self._exc) as exc:
+            raise GitError(f'cannot read git object {sha}: {exc}') from None
+        return bytes(data)
+
+    def index(self) -> dict[str, TreeEntry]:
+        """The staged blobs (what pre-commit is about to commit)."""
+        out = self.run('ls-files', '-s', '-z')
+        entries: dict[str, TreeEntry] = {}
+        for record in out.split('\0'):
+            if record:
+                meta, path = record.split('\t', 1)
+                mode, sha, _stage = meta.split()
+                entries[path] = TreeEntry(mode, sha)
+        return entries
+
+    def changed_paths(self, old: str, new: str) -> list[str]:
+        out = self.run('diff-tree', '-r', '-z', '--no-renames', '--name-only', old, new)
+        return sorted(p for p in out.split('\0') if p)
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        try:
+            return self.run('merge-base', a, b).strip() or None
+        except GitError:
+            return None
+
+    def default_branch(self) -> str | None:
+        for candidate in ('origin/HEAD', 'origin/main', 'origin/master', 'main', 'master'):
+            try:
+                self.resolve(candidate)
+            except RefNotFoundError:
+                continue
+            return candidate
+        return None
+
+    def log(self, rev: str, paths: Iterable[str] = (), *, max_count: int | None = None,
+            ) -> list[CommitInfo]:
+        args = ['log', '-z', '--format=%H%x1f%an <%ae>%x1f%cI%x1f%s']
+        if max_count is not None:
+            args.append(f'--max-count={max_count}')
+        args += [rev, '--', *paths]
+        out = self.run(*args)
+        commits = []
+        for record in out.split('\0'):
+            record = record.strip('\n')
+            if record:
+                sha, author, date, subject = record.split('\x1f', 3)
+                commits.append(CommitInfo(sha, author, date, subject))
+        return commits
+
+    def hash_object(self, data: bytes) -> str:
+        return blob_sha(data)
+
+
+def blob_sha(data: bytes) -> str:
+    """The SHA git gives DATA as a blob, without asking git."""
+    import hashlib
+
+    return hashlib.sha1(b'blob %d\0' % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def toplevel(start: Path) -> Path | None:
+    """The working tree root above START, found without spawning git."""
+    for directory in (start, *start.parents):
+        if (directory / '.git').exists():
+            return directory
+    return None

@@ -1,0 +1,208 @@
+"""KEYPATH syntax, the same everywhere: `a.b.c`, `a.list[0].c`, `a.list[name=x].c`.
+
+A key holding dots or brackets is written quoted: `a["b.c"]`. Globs add `*`
+(one key or index), `[*]` (any item) and `**` (any depth).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gitops_config.errors import GitopsConfigError
+
+
+class KeyPathError(GitopsConfigError):
+    code = 'keypath'
+
+
+@dataclass(frozen=True, slots=True)
+class Select:
+    """`[field=value]`: the list item whose FIELD equals VALUE."""
+
+    field: str
+    value: str
+
+
+Step = str | int | Select
+Path = tuple[str | int, ...]
+
+_TOKEN = re.compile(
+    r"""
+    (?P<dot>\.)
+  | \[(?P<index>-?\d+)\]
+  | \[\s*(?P<qkey>"(?:[^"\\]|\\.)*"|'[^']*')\s*\]
+  | \[(?P<field>[^=\]]+)=(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\]]*)\]
+  | \[(?P<star>\*)\]
+  | (?P<key>[^.\[\]]+)
+    """,
+    re.VERBOSE,
+)
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in '"\'':
+        body = text[1:-1]
+        return re.sub(r'\\(.)', r'\1', body) if text[0] == '"' else body
+    return text
+
+
+def parse(text: str) -> tuple[Step, ...]:
+    """Steps of TEXT; `*` and `[*]` parse as the key '*' (for globs)."""
+    if not text or text.strip() != text:
+        raise KeyPathError(f'invalid KEYPATH {text!r}',
+                           hint='write it like a.b.c, a.list[0].c or a.list[name=x].c')
+    steps: list[Step] = []
+    pos = 0
+    expect_key = True
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            break
+        if m.group('dot') is not None:
+            if expect_key:
+                break
+            expect_key = True
+        elif m.group('key') is not None:
+            if not expect_key:
+                break
+            steps.append(m.group('key'))
+            expect_key = False
+        elif m.group('index') is not None:
+            steps.append(int(m.group('index')))
+            expect_key = False
+        elif m.group('qkey') is not None:
+            steps.append(_unquote(m.group('qkey')))
+            expect_key = False
+        elif m.group('star') is not None:
+            steps.append('[*]')
+            expect_key = False
+        else:
+            steps.append(Select(m.group('field').strip(), _unquote(m.group('value').strip())))
+            expect_key = False
+        pos = m.end()
+    if pos != len(text) or expect_key:
+        raise KeyPathError(f'invalid KEYPATH {text!r} at character {pos + 1}',
+                           hint='write it like a.b.c, a.list[0].c or a.list[name=x].c')
+    return tuple(steps)
+
+
+_PLAIN_KEY = re.compile(r'^[^.\[\]"\'\s]+$')
+
+
+def format(path: Sequence[str | int | Select]) -> str:  # noqa: A001 - the module's verb
+    """The KEYPATH text of a concrete path."""
+    out = []
+    for step in path:
+        if isinstance(step, int):
+            out.append(f'[{step}]')
+        elif isinstance(step, Select):
+            out.append(f'[{step.field}={step.value}]')
+        elif _PLAIN_KEY.match(step):
+            out.append(f'.{step}' if out else step)
+        else:
+            escaped = step.replace('\\', '\\\\').replace('"', '\\"')
+            out.append(f'["{escaped}"]')
+    return ''.join(out)
+
+
+def _scalar_text(value: object) -> str:
+    if value is True:
+        return 'true'
+    if value is False:
+        return 'false'
+    if value is None:
+        return 'null'
+    return str(value)
+
+
+def resolve(data: Any, steps: Sequence[Step], *, where: str = '') -> Path:
+    """The concrete path STEPS names in DATA, or KeyPathError saying where it stopped."""
+    concrete: list[str | int] = []
+    node = data
+    for step in steps:
+        shown = format(concrete) or '(top level)'
+        if isinstance(step, Select):
+            if not isinstance(node, list):
+                raise KeyPathError(f'{where}{shown} is not a list')
+            for i, item in enumerate(node):
+                if isinstance(item, dict) and _scalar_text(item.get(step.field)) == step.value:
+                    concrete.append(i)
+                    node = item
+                    break
+            else:
+                raise KeyPathError(f'{where}no item with {step.field}={step.value} in {shown}')
+        elif isinstance(step, int):
+            if not isinstance(node, list):
+                raise KeyPathError(f'{where}{shown} is not a list')
+            if not -len(node) <= step < len(node):
+                raise KeyPathError(f'{where}{shown} has {len(node)} items, no [{step}]')
+            index = step % len(node)
+            concrete.append(index)
+            node = node[index]
+        else:
+            if not isinstance(node, dict):
+                raise KeyPathError(f'{where}{shown} is not a mapping')
+            if step not in node:
+                raise KeyPathError(f'{where}no key {format([*concrete, step])}',
+                                   hint=_did_you_mean(step, node))
+            concrete.append(step)
+            node = node[step]
+    return tuple(concrete)
+
+
+def _did_you_mean(key: str, node: dict[str, Any]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(key, [str(k) for k in node], n=1)
+    return f'did you mean {close[0]!r}?' if close else None
+
+
+def get(data: Any, path: Sequence[str | int]) -> Any:
+    node = data
+    for step in path:
+        node = node[step]
+    return node
+
+
+def match_glob(pattern: str | Sequence[Step], path: Sequence[str | int], data: Any = None,
+               ) -> bool:
+    """Whether concrete PATH matches PATTERN.
+
+    `*` matches one key, `[*]` one list index, `**` any number of steps. A
+    `[field=value]` step needs DATA (the tree PATH lives in) to be checked.
+    """
+    steps = parse(pattern) if isinstance(pattern, str) else tuple(pattern)
+    return _match(steps, tuple(path), data, 0, 0)
+
+
+def _match(steps: tuple[Step, ...], path: Path, data: Any, i: int, j: int) -> bool:
+    while i < len(steps):
+        step = steps[i]
+        if step == '**':
+            return any(_match(steps, path, data, i + 1, k) for k in range(j, len(path) + 1))
+        if j >= len(path):
+            return False
+        actual = path[j]
+        if step == '*':
+            if not isinstance(actual, str):
+                return False
+        elif step == '[*]':
+            if not isinstance(actual, int):
+                return False
+        elif isinstance(step, Select):
+            if not isinstance(actual, int) or data is None:
+                return False
+            try:
+                item = get(data, path[:j + 1])
+            except (KeyError, IndexError, TypeError):
+                return False
+            if not isinstance(item, dict) or _scalar_text(item.get(step.field)) != step.value:
+                return False
+        elif step != actual:
+            return False
+        i += 1
+        j += 1
+    return j == len(path)

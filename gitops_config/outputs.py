@@ -1,0 +1,137 @@
+"""Rendered files on disk: written atomically, secrets encrypted, checked for staleness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitops_config.errors import GitopsConfigError
+from gitops_config.fsutil import atomic_write
+from gitops_config.model import Location
+from gitops_config.pipeline import EnvRender
+from gitops_config.project import Project
+from gitops_config.redact import SealedSecret
+from gitops_config.redact import Secret
+from gitops_config.render import RenderedFile
+from gitops_config.source import Source
+
+
+class SecretOutputError(GitopsConfigError):
+    code = 'secret-output'
+
+
+@dataclass(frozen=True, slots=True)
+class Stale:
+    path: str  # relative to the project root
+    reason: str  # 'missing', 'changed', 'extra'
+
+
+def _secret_keys(node: Any, found: set[str], key: str | None = None) -> None:
+    if isinstance(node, (Secret, SealedSecret)) and key is not None:
+        found.add(key)
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            _secret_keys(v, found, str(k))
+    elif isinstance(node, list):
+        for v in node:
+            _secret_keys(v, found, key)
+
+
+def file_bytes(project: Project, file: RenderedFile, *, decrypt: bool, sealed: bool) -> bytes:
+    """What goes on disk for FILE: plaintext only without secrets, or when asked."""
+    if not file.has_secrets or decrypt or sealed:
+        return file.content
+    where = f'{project.output_dir(file.env)}/{file.path}'
+    if file.kind is None or file.documents is None:
+        raise SecretOutputError(
+            f'{file.env}: {file.path} holds a secret but is not YAML or JSON, so it cannot be '
+            'written encrypted', location=Location(file.template),
+            hint='render it with --decrypt to a folder outside git, or move the secret '
+                 'into a YAML/JSON file')
+    from gitops_config import sops
+
+    keys: set[str] = set()
+    _secret_keys(file.documents, keys)
+    import re
+
+    regex = '^(' + '|'.join(re.escape(k) for k in sorted(keys)) + ')$'
+    recipients = project.env(file.env).recipients
+    return sops.encrypt_text(
+        file.content, where, config_root=project.root,
+        age=[r for r in recipients if r.startswith('age1')],
+        pgp=[r for r in recipients if not r.startswith('age1')],
+        encrypted_regex=regex,
+    )
+
+
+def write(project: Project, render: EnvRender, out: Path, *, decrypt: bool = False,
+          sealed: bool = False) -> list[Path]:
+    """Write RENDER's files below OUT (the env's output folder); remove files no template
+    produces any more. Returns what was written."""
+    produced = {f.path for f in render.files}
+    data = {f.path: file_bytes(project, f, decrypt=decrypt, sealed=sealed)
+            for f in render.files}
+    written = []
+    for rel, content in sorted(data.items()):
+        target = out / rel
+        try:
+            if target.read_bytes() == content:
+                written.append(target)
+                continue
+        except OSError:
+            pass
+        atomic_write(target, content)
+        written.append(target)
+    if out.is_dir():
+        for old in sorted(out.rglob('*')):
+            if old.is_file() and old.relative_to(out).as_posix() not in produced:
+                old.unlink()
+    return written
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal trees, where two secrets we cannot both read count as equal."""
+    if isinstance(a, (Secret, SealedSecret)) or isinstance(b, (Secret, SealedSecret)):
+        if isinstance(a, Secret) and isinstance(b, Secret):
+            return a == b
+        return isinstance(a, (Secret, SealedSecret)) and isinstance(b, (Secret, SealedSecret))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+def _committed_documents(text: bytes, path: str) -> list[Any] | None:
+    from gitops_config import sops
+
+    if not sops.is_encrypted(text):
+        return None
+    opened = sops.open_values(text, path, sealed=True)
+    return opened if isinstance(opened, list) else [opened]
+
+
+def check(project: Project, source: Source, render: EnvRender) -> list[Stale]:
+    """Where the committed output of RENDER's environment differs from a fresh render."""
+    out_dir = project.output_dir(render.env)
+    stale = []
+    produced = set()
+    for file in render.files:
+        rel = f'{out_dir}/{file.path}'
+        produced.add(rel)
+        if not source.exists(rel):
+            stale.append(Stale(rel, 'missing'))
+            continue
+        committed = source.read(rel)
+        if committed == file.content:
+            continue
+        if file.has_secrets and file.documents is not None:
+            docs = _committed_documents(committed, rel)
+            if docs is not None and _same(docs, file.documents):
+                continue
+        stale.append(Stale(rel, 'changed'))
+    for rel in source.files(out_dir):
+        if rel not in produced:
+            stale.append(Stale(rel, 'extra'))
+    return stale

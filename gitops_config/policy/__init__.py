@@ -1,0 +1,1 @@
+"""Policies as data: rule files with CEL expressions, waivers, and their own tests."""

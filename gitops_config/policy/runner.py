@@ -1,0 +1,156 @@
+"""Runs rules over plain data in their three scopes: document, environments, change.
+
+Inputs and outputs are plain records: callers (check.py, `policy test`) build
+Targets from what the pipeline rendered and turn Hits into Findings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gitops_config.policy import secrets
+from gitops_config.policy.engine import Engine, Outcome
+from gitops_config.policy.match import glob_match
+from gitops_config.policy.rules import Rule
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One document a document-scope rule looks at."""
+
+    kind: str  # 'rendered' or 'layer'
+    file: str  # project-relative path (for rendered files, under the output folder)
+    name: str  # what match.files globs see (for rendered files, relative to the output)
+    doc: Any  # CEL view (see view.cel_view)
+    env: str | None = None
+    values: Any = None
+    index: int = 0  # the document's index in a multi-document file
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """One document before and after a change (None where it does not exist)."""
+
+    env: str
+    file: str
+    name: str
+    old: Any
+    new: Any
+    old_values: Any
+    new_values: Any
+    index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A rule that failed on one input."""
+
+    rule: Rule
+    message: str
+    env: str | None
+    file: str | None
+    name: str | None
+    index: int
+    path: tuple[str | int, ...] | str | None
+    error: bool = False  # the expression failed at runtime
+
+
+def make_engine(*, sops_rules: Sequence[secrets.CreationRule] = (),
+                key_patterns: Sequence[str] = ()) -> Engine:
+    extra = [re.compile(p) for p in key_patterns]
+
+    def plaintext(doc: Any) -> list[dict[str, Any]]:
+        return secrets.plaintext_secrets(doc, extra)
+
+    def unencrypted(doc: Any, file: str) -> list[dict[str, Any]]:
+        return secrets.unencrypted(doc, file, sops_rules)
+
+    return Engine({'plaintext_secrets': (plaintext, 1), 'sops_unencrypted': (unencrypted, 2),
+                   'indexed': (indexed, 1), 'flatten': (flatten, 1)})
+
+
+def flatten(items: Any) -> list[Any]:
+    """One level of nesting removed; this CEL build has no lists extension."""
+    if not isinstance(items, list):
+        return []
+    return [x for item in items for x in (item if isinstance(item, list) else [item])]
+
+
+def indexed(items: Any) -> list[dict[str, Any]]:
+    """[{index, value}] for a list: CEL has no enumerate, and paths need the index."""
+    if not isinstance(items, list):
+        return []
+    return [{'index': i, 'value': v} for i, v in enumerate(items)]
+
+
+def applies(rule: Rule, env: str | None, name: str, kind: str) -> bool:
+    if kind not in rule.kinds:
+        return False
+    if rule.environments and env not in rule.environments:
+        return False
+    return not rule.files or any(glob_match(p, name) for p in rule.files)
+
+
+def _hits(rule: Rule, outcome: Outcome, env: str | None, file: str | None, name: str | None,
+          index: int) -> Iterable[Hit]:
+    if outcome.error is not None:
+        yield Hit(rule, f'{rule.id} could not be evaluated: {outcome.error}', env, file, name,
+                  index, None, error=True)
+        return
+    for v in outcome.violations:
+        message = rule.message if v.message is None else f'{rule.message}: {v.message}'
+        yield Hit(rule, message, v.env or env, v.file or file, v.file or name, index, v.path)
+
+
+def run_documents(engine: Engine, rules: Sequence[Rule], targets: Iterable[Target],
+                  ) -> list[Hit]:
+    doc_rules = [r for r in rules if r.scope == 'document']
+    found: list[Hit] = []
+    for target in targets:
+        todo = [r for r in doc_rules if applies(r, target.env, target.name, target.kind)]
+        if not todo:
+            continue
+        activation = engine.activation({
+            'doc': target.doc, 'env': target.env, 'values': target.values,
+            'file': target.file, 'kind': target.kind,
+        })
+        for rule in todo:
+            outcome = engine.evaluate(rule, activation)
+            found.extend(_hits(rule, outcome, target.env, target.file, target.name,
+                               target.index))
+    return found
+
+
+def run_environments(engine: Engine, rules: Sequence[Rule], envs: Mapping[str, Any],
+                     ) -> list[Hit]:
+    """ENVS: name -> {'values': ..., 'files': {name: [docs]}}, every environment at once."""
+    todo = [r for r in rules if r.scope == 'environments']
+    if not todo:
+        return []
+    activation = engine.activation({'envs': dict(envs)})
+    found: list[Hit] = []
+    for rule in todo:
+        found.extend(_hits(rule, engine.evaluate(rule, activation), None, None, None, 0))
+    return found
+
+
+def run_changes(engine: Engine, rules: Sequence[Rule], pairs: Iterable[Pair]) -> list[Hit]:
+    todo = [r for r in rules if r.scope == 'change']
+    found: list[Hit] = []
+    if not todo:
+        return found
+    for pair in pairs:
+        mine = [r for r in todo if applies(r, pair.env, pair.name, 'rendered')]
+        if not mine:
+            continue
+        activation = engine.activation({
+            'old': pair.old, 'new': pair.new, 'env': pair.env, 'file': pair.file,
+            'old_values': pair.old_values, 'new_values': pair.new_values, 'kind': 'rendered',
+        })
+        for rule in mine:
+            found.extend(_hits(rule, engine.evaluate(rule, activation), pair.env, pair.file,
+                               pair.name, pair.index))
+    return found

@@ -1,0 +1,210 @@
+"""The plaintext-secret guard: what the built-in secrets rules call from CEL.
+
+Three signals, each cheap: a key named like a secret, a value shaped like a
+provider credential, and a value that a `.sops.yaml` creation rule says must be
+encrypted but is not. Decrypted secrets reach here as the marker string, so
+only real plaintext is ever flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gitops_config import yaml_io
+from gitops_config.errors import GitopsConfigError
+
+MARKER = '<secret>'
+Path = tuple[str | int, ...]
+
+# Last word of a key that names a secret; `key` counts only after api/master/...
+_SECRET_WORDS = {'password', 'passwd', 'passphrase', 'secret', 'token', 'credential',
+                 'credentials', 'apikey', 'pat'}
+_KEY_QUALIFIERS = {'api', 'master', 'access', 'private', 'secret', 'signing', 'encryption',
+                   'client', 'service', 'admin', 'auth'}
+_WORD_SPLIT = re.compile(r'[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])')
+
+CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ('an OpenAI/Anthropic-style API key (sk-...)', re.compile(r'\bsk-[A-Za-z0-9_-]{16,}')),
+    ('an AWS access key id', re.compile(r'\b(AKIA|ASIA)[0-9A-Z]{16}\b')),
+    ('a GitHub token', re.compile(r'\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}|github_pat_\w{20,}')),
+    ('a GitLab token', re.compile(r'\bglpat-[A-Za-z0-9_-]{20}')),
+    ('a Slack token', re.compile(r'\bxox[abprs]-[A-Za-z0-9-]{10,}')),
+    ('a Google API key', re.compile(r'\bAIza[0-9A-Za-z_-]{35}')),
+    ('a Hugging Face token', re.compile(r'\bhf_[A-Za-z0-9]{30,}')),
+    ('a bearer token', re.compile(r'\b[Bb]earer\s+[A-Za-z0-9._~+/-]{16,}=*')),
+    ('a private key block', re.compile(r'-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----')),
+)
+# Values that point at a secret instead of holding one.
+_REFERENCE = re.compile(
+    r'^(ENC\[|os\.environ/|\$\{|\$\(|\{\{|vault:|ref\+|secretref:|SEALED-SECRET-|<.*>$)',
+)
+
+
+def _words(key: str) -> list[str]:
+    return [w.lower() for w in _WORD_SPLIT.split(key) if w]
+
+
+def secret_key(key: str, extra: Sequence[re.Pattern[str]] = ()) -> bool:
+    """Whether KEY names a secret: password, api_key, masterKey, x-auth-token, ..."""
+    if any(p.search(key) for p in extra):
+        return True
+    words = _words(key)
+    if not words:
+        return False
+    last = words[-1]
+    if last in _SECRET_WORDS:
+        return True
+    return last == 'key' and len(words) > 1 and words[-2] in _KEY_QUALIFIERS
+
+
+def _plaintext(value: Any) -> bool:
+    return (isinstance(value, str) and bool(value.strip()) and value != MARKER
+            and not _REFERENCE.match(value.strip()))
+
+
+def credential(value: str) -> str | None:
+    """What kind of credential VALUE holds, if it looks like one."""
+    for what, pattern in CREDENTIALS:
+        if pattern.search(value):
+            return what
+    return None
+
+
+def _leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _leaves(value, (*path, i))
+    else:
+        yield path, node
+
+
+def _last_key(path: Path) -> str | None:
+    for step in reversed(path):
+        if isinstance(step, str):
+            return step
+    return None
+
+
+def plaintext_secrets(doc: Any, extra: Sequence[re.Pattern[str]] = ()) -> list[dict[str, Any]]:
+    """Every plaintext leaf of DOC that is a secret by its key or by its shape."""
+    found: list[dict[str, Any]] = []
+    for path, value in _leaves(doc, ()):
+        if path[:1] == ('sops',) or not _plaintext(value):
+            continue
+        what = credential(value)
+        if what is not None:
+            found.append({'path': list(path), 'message': f'plaintext secret: looks like {what}'})
+            continue
+        key = _last_key(path)
+        if key is not None and secret_key(key, extra):
+            found.append({'path': list(path),
+                          'message': f'plaintext secret: {key!r} is named like a secret'})
+    return found
+
+
+def scan_text(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, what) of each credential in a file that is not YAML or JSON."""
+    hits = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        for what, pattern in CREDENTIALS:
+            match = pattern.search(line)
+            if match:
+                hits.append((number, match.start() + 1, what))
+                break
+    return hits
+
+
+@dataclass(frozen=True, slots=True)
+class CreationRule:
+    path_regex: re.Pattern[str] | None
+    encrypted_regex: re.Pattern[str] | None = None
+    unencrypted_regex: re.Pattern[str] | None = None
+    encrypted_suffix: str | None = None
+    unencrypted_suffix: str | None = None
+
+
+class SopsConfigError(GitopsConfigError):
+    code = 'invalid-sops-config'
+
+
+def _regex(raw: dict[str, Any], key: str) -> re.Pattern[str] | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    try:
+        return re.compile(str(value))
+    except re.error as exc:
+        raise SopsConfigError(f'.sops.yaml: {key} {value!r} is not a valid regex: {exc}',
+                              hint='sops uses Go regular expressions') from None
+
+
+def creation_rules(text: str | bytes | None) -> tuple[CreationRule, ...]:
+    """The creation rules of a .sops.yaml, as far as coverage is concerned."""
+    if text is None:
+        return ()
+    data = yaml_io.load(text, '.sops.yaml')
+    rules = data.get('creation_rules') if isinstance(data, dict) else None
+    if not isinstance(rules, list):
+        return ()
+    return tuple(
+        CreationRule(_regex(raw, 'path_regex'), _regex(raw, 'encrypted_regex'),
+                     _regex(raw, 'unencrypted_regex'),
+                     raw.get('encrypted_suffix'), raw.get('unencrypted_suffix'))
+        for raw in rules if isinstance(raw, dict)
+    )
+
+
+def covering_rule(rules: Sequence[CreationRule], file: str) -> CreationRule | None:
+    """The first creation rule whose path_regex matches FILE, as sops picks it."""
+    for rule in rules:
+        if rule.path_regex is None or rule.path_regex.search(file):
+            return rule
+    return None
+
+
+def is_encrypted(doc: Any) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get('sops'), dict) and 'mac' in doc['sops']
+
+
+def _covered(rule: CreationRule, path: Path, meta: dict[str, Any]) -> bool:
+    keys = [k for k in path if isinstance(k, str)]
+    enc_regex = meta.get('encrypted_regex') or (rule.encrypted_regex and
+                                                rule.encrypted_regex.pattern)
+    unenc_regex = meta.get('unencrypted_regex') or (rule.unencrypted_regex and
+                                                    rule.unencrypted_regex.pattern)
+    enc_suffix = meta.get('encrypted_suffix') or rule.encrypted_suffix
+    unenc_suffix = meta.get('unencrypted_suffix') or rule.unencrypted_suffix or '_unencrypted'
+    if any(k.endswith(unenc_suffix) for k in keys):
+        return False
+    if enc_regex:
+        return any(re.search(enc_regex, k) for k in keys)
+    if unenc_regex:
+        return not any(re.search(unenc_regex, k) for k in keys)
+    if enc_suffix:
+        return any(k.endswith(enc_suffix) for k in keys)
+    return True
+
+
+def unencrypted(doc: Any, file: str, rules: Sequence[CreationRule]) -> list[dict[str, Any]]:
+    """Leaves that FILE's creation rule says are encrypted but are plaintext."""
+    rule = covering_rule(rules, file)
+    if rule is None or not isinstance(doc, (dict, list)):
+        return []
+    if not is_encrypted(doc):
+        if not any(_plaintext(v) or isinstance(v, (int, float)) for _, v in _leaves(doc, ())):
+            return []
+        return [{'path': [], 'message': f'{file} must be encrypted (a .sops.yaml creation rule '
+                                        'covers it) but has no sops metadata'}]
+    meta: dict[str, Any] = doc['sops'] if isinstance(doc, dict) else {}
+    return [{'path': list(path), 'message': 'plaintext value where .sops.yaml requires '
+                                            'encryption'}
+            for path, value in _leaves(doc, ())
+            if path[:1] != ('sops',) and value is not None and _covered(rule, path, meta)
+            and not (isinstance(value, str) and value.startswith('ENC['))
+            and not (isinstance(value, str) and not value)]

@@ -1,0 +1,215 @@
+"""The project file, gitops-config.yaml: loaded, checked against its shipped schema, frozen."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gitops_config import constants as C
+from gitops_config import yaml_io
+from gitops_config.errors import InvalidProjectError
+from gitops_config.errors import UsageError
+from gitops_config.model import Location
+from gitops_config.source import Source
+from gitops_config.source import normalize
+
+Positions = dict[tuple[str | int, ...], tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    name: str
+    layers: tuple[str, ...]
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    root: Path
+    environments: tuple[Environment, ...]
+    templates: str | None
+    output: str
+    merge: tuple[tuple[str, str], ...]  # (KEYPATH glob of a list, identifying field)
+    raw: Mapping[str, Any] = field(repr=False)
+    positions: Positions = field(repr=False, compare=False)
+
+    def env_names(self) -> list[str]:
+        return [e.name for e in self.environments]
+
+    def env(self, name: str) -> Environment:
+        for env in self.environments:
+            if env.name == name:
+                return env
+        raise UsageError(f'unknown environment {name!r}',
+                         hint=f'environments: {", ".join(self.env_names())}')
+
+    def output_dir(self, env: str) -> str:
+        return normalize(self.output.replace('{env}', env), what='output')
+
+    def location(self, *path: str | int) -> Location:
+        """Where PATH is set in the project file (or the file itself)."""
+        while path and path not in self.positions:
+            path = path[:-1]
+        line, column = self.positions.get(path, (0, 0))
+        return Location(C.PROJECT_FILE, line or None, column or None)
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the project file, as shipped (editors can autocomplete with it)."""
+    text = resources.files('gitops_config').joinpath('schemas/project.schema.json').read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above START holding gitops-config.yaml."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        if (directory / C.PROJECT_FILE).is_file():
+            return directory
+    raise InvalidProjectError(
+        f'no {C.PROJECT_FILE} in {start} or any parent folder',
+        hint='run inside a config repository, pass -C DIR, or create one with `gitops-config init`',
+    )
+
+
+def load(source: Source, root: Path | None = None) -> Project:
+    """The project file of SOURCE; ROOT is the folder it lives in on disk."""
+    root = root if root is not None else getattr(source, 'root', Path.cwd())
+    text = source.read(C.PROJECT_FILE)
+    located = yaml_io.load_all_located(text, C.PROJECT_FILE)
+    if not located or located[0][0] is None:
+        raise InvalidProjectError(f'{C.PROJECT_FILE} is empty',
+                                  hint='declare at least `environments:`')
+    data, positions = located[0]
+    _check(data, schema(), (), positions)
+    project = _build(data, root, positions)
+    _check_paths(project)
+    return project
+
+
+def _build(data: dict[str, Any], root: Path, positions: Positions) -> Project:
+    envs = []
+    seen: set[str] = set()
+    for i, item in enumerate(data['environments']):
+        if item['name'] in seen:
+            raise _invalid(f'environment {item["name"]!r} is declared twice', positions,
+                           ('environments', i, 'name'))
+        seen.add(item['name'])
+        envs.append(Environment(
+            name=item['name'],
+            layers=tuple(item['layers']),
+            recipients=tuple(item.get('recipients', ())),
+        ))
+    merge = tuple((m['path'], m['key']) for m in data.get('merge', ()))
+    return Project(
+        root=root,
+        environments=tuple(envs),
+        templates=data.get('templates'),
+        output=data.get('output', 'rendered/{env}'),
+        merge=merge,
+        raw=data,
+        positions=positions,
+    )
+
+
+def _check_paths(project: Project) -> None:
+    for i, env in enumerate(project.environments):
+        for j, layer in enumerate(env.layers):
+            _safe(project, layer, ('environments', i, 'layers', j))
+    if project.templates is not None:
+        _safe(project, project.templates, ('templates',))
+    if '{env}' not in project.output:
+        raise _invalid('output must contain {env}', project.positions, ('output',),
+                       hint='for example: rendered/{env}')
+    _safe(project, project.output.replace('{env}', 'x'), ('output',))
+
+
+def _safe(project: Project, path: str, where: tuple[str | int, ...]) -> None:
+    from gitops_config.source import PathOutsideError
+
+    try:
+        normalize(path)
+    except PathOutsideError as exc:
+        raise _invalid(exc.message, project.positions, where, hint=exc.hint) from None
+
+
+def _invalid(message: str, positions: Positions, path: tuple[str | int, ...],
+             hint: str | None = None) -> InvalidProjectError:
+    while path and path not in positions:
+        path = path[:-1]
+    line, column = positions.get(path, (1, 1))
+    return InvalidProjectError(f'invalid config: {message}',
+                               location=Location(C.PROJECT_FILE, line, column), hint=hint)
+
+
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    'object': dict, 'array': list, 'string': str, 'integer': int, 'boolean': bool,
+    'number': (int, float),
+}
+
+
+def _check(value: Any, node: dict[str, Any], path: tuple[str | int, ...],
+           positions: Positions) -> None:
+    """The subset of JSON Schema the project schema uses, with user-facing messages."""
+    if '$ref' in node:
+        node = schema()['$defs'][node['$ref'].rsplit('/', 1)[1]]
+    shown = '.'.join(str(p) for p in path) or 'the project file'
+    expected = node.get('type')
+    if expected is not None:
+        ok = isinstance(value, _TYPES[expected])
+        if ok and expected in ('integer', 'number') and isinstance(value, bool):
+            ok = False
+        if not ok:
+            raise _invalid(f'{shown} must be {_article(expected)}, not {_kind(value)}',
+                           positions, path)
+    if 'enum' in node and value not in node['enum']:
+        raise _invalid(f'{shown} must be one of {node["enum"]}', positions, path)
+    if isinstance(value, str):
+        if 'pattern' in node and not re.search(node['pattern'], value):
+            raise _invalid(f'{shown} {value!r} does not match {node["pattern"]}', positions, path)
+        if len(value) < node.get('minLength', 0):
+            raise _invalid(f'{shown} must not be empty', positions, path)
+    if isinstance(value, int) and 'minimum' in node and value < node['minimum']:
+        raise _invalid(f'{shown} must be at least {node["minimum"]}', positions, path)
+    if isinstance(value, list):
+        if len(value) < node.get('minItems', 0):
+            raise _invalid(f'{shown} needs at least {node["minItems"]} item(s)', positions, path)
+        for i, item in enumerate(value):
+            if 'items' in node:
+                _check(item, node['items'], (*path, i), positions)
+    if isinstance(value, dict):
+        props: dict[str, Any] = node.get('properties', {})
+        for key in node.get('required', ()):
+            if key not in value:
+                raise _invalid(f'{shown} is missing {key!r}', positions, path)
+        for key, item in value.items():
+            if key in props:
+                _check(item, props[key], (*path, key), positions)
+            elif node.get('additionalProperties') is False:
+                close = difflib.get_close_matches(key, list(props), n=1)
+                hint = f'did you mean {close[0]!r}?' if close else (
+                    f'allowed here: {", ".join(props)}')
+                raise _invalid(f'unknown key {key!r} in {shown}', positions, (*path, key),
+                               hint=hint)
+
+
+def _article(kind: str) -> str:
+    noun = {'object': 'mapping', 'array': 'list'}.get(kind, kind)
+    return f'an {noun}' if noun[0] in 'aeiou' else f'a {noun}'
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return 'null'
+    return {dict: 'a mapping', list: 'a list', str: 'a string', bool: 'a boolean',
+            int: 'an integer', float: 'a number'}.get(type(value), type(value).__name__)

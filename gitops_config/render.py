@@ -1,0 +1,288 @@
+"""Templates rendered once per environment in Jinja2's immutable sandbox.
+
+`.j2` files render and lose the suffix; every other file is copied byte for
+byte. A secret reaches the template as its plaintext (filters such as
+b64encode must see the real value), and every rendered leaf that contains a
+secret's plaintext, as is or base64-encoded, becomes a Secret again, so the
+Documents handed on never hold a secret as a plain string.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import posixpath
+from dataclasses import dataclass
+from dataclasses import field
+from typing import TYPE_CHECKING
+from typing import Any
+
+from gitops_config import yaml_io
+from gitops_config.errors import GitopsConfigError
+from gitops_config.errors import InvalidYamlError
+from gitops_config.model import Location
+from gitops_config.project import Project
+from gitops_config.redact import SealedSecret
+from gitops_config.redact import Secret
+from gitops_config.source import Source
+from gitops_config.values import Values
+
+if TYPE_CHECKING:
+    import jinja2
+
+TEMPLATE_SUFFIX = '.j2'
+STRUCTURED = {'.yaml': 'yaml', '.yml': 'yaml', '.json': 'json'}
+# A secret shorter than this would taint unrelated text ("1", "true").
+MIN_SECRET_LENGTH = 4
+
+
+class TemplateError(GitopsConfigError):
+    code = 'template'
+
+
+class RenderedSyntaxError(GitopsConfigError):
+    code = 'rendered-invalid'
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    env: str
+    path: str  # relative to the environment's output folder
+    template: str  # relative to the project root
+    content: bytes = field(repr=False)  # may hold secret plaintext: never print or write as is
+    documents: list[Any] | None = field(default=None, repr=False)
+    positions: list[dict[tuple[str | int, ...], tuple[int, int]]] | None = field(
+        default=None, repr=False)
+    has_secrets: bool = False
+
+    @property
+    def kind(self) -> str | None:
+        return STRUCTURED.get(posixpath.splitext(self.path)[1].lower())
+
+
+@dataclass(frozen=True, slots=True)
+class _Taint:
+    """What marks a rendered string as secret, and which secret it carries."""
+
+    needles: tuple[tuple[str, Secret | SealedSecret], ...]
+
+    def find(self, text: str) -> Secret | SealedSecret | None:
+        for needle, secret in self.needles:
+            if needle in text:
+                return secret
+        return None
+
+
+def sealed_placeholder(secret: SealedSecret) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(secret.ciphertext.encode()).hexdigest()[:16]
+    return f'SEALED-SECRET-{digest}'
+
+
+def _reveal_tree(node: Any, needles: list[tuple[str, Secret | SealedSecret]]) -> Any:
+    if isinstance(node, Secret):
+        plain = node.reveal()
+        text = plain.decode() if isinstance(plain, bytes) else str(plain)
+        if len(text) >= MIN_SECRET_LENGTH:
+            needles.append((text, node))
+            needles.append((base64.b64encode(text.encode()).decode(), node))
+        return plain
+    if isinstance(node, SealedSecret):
+        text = sealed_placeholder(node)
+        needles.append((text, node))
+        needles.append((base64.b64encode(text.encode()).decode(), node))
+        return text
+    if isinstance(node, dict):
+        return {k: _reveal_tree(v, needles) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_reveal_tree(v, needles) for v in node]
+    return node
+
+
+def _retaint(node: Any, taint: _Taint) -> tuple[Any, bool]:
+    if isinstance(node, str):
+        secret = taint.find(node)
+        if secret is None:
+            return node, False
+        if isinstance(secret, SealedSecret):
+            return SealedSecret(secret.ciphertext, origin=secret.origin), True
+        return Secret(node, origin=secret.origin), True
+    if isinstance(node, dict):
+        out: dict[Any, Any] = {}
+        found = False
+        for key, value in node.items():
+            out[key], hit = _retaint(value, taint)
+            found = found or hit
+        return out, found
+    if isinstance(node, list):
+        items = []
+        found = False
+        for value in node:
+            item, hit = _retaint(value, taint)
+            items.append(item)
+            found = found or hit
+        return items, found
+    return node, False
+
+
+def _required(value: Any, message: str = 'a required value is missing') -> Any:
+    import jinja2
+
+    if isinstance(value, jinja2.Undefined) or value is None or value == '':
+        raise jinja2.TemplateRuntimeError(message)
+    return value
+
+
+def _b64encode(value: Any) -> str:
+    data = value if isinstance(value, bytes) else str(value).encode()
+    return base64.b64encode(data).decode()
+
+
+def _to_yaml(value: Any, indent: int = 2) -> str:
+    return yaml_io.to_yaml(value, indent=indent).rstrip('\n')
+
+
+def _to_json(value: Any, indent: int | None = None) -> str:
+    return json.dumps(value, indent=indent, ensure_ascii=False)
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
+        trim_blocks=True, lstrip_blocks=True,
+        auto_reload=False, cache_size=0,
+    )
+    env.filters.update(
+        to_yaml=_to_yaml, to_json=_to_json, b64encode=_b64encode, required=_required,
+    )
+    return env
+
+
+def _template_line(exc: BaseException, name: str) -> int | None:
+    lineno = getattr(exc, 'lineno', None)
+    if lineno is not None and getattr(exc, 'name', name) in (name, None):
+        return int(lineno)
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == name:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(source_text: str, name: str) -> jinja2.Template:
+    # Compiled once per run and shared by every environment. Compiled under
+    # the template's own name so runtime errors carry its file and line.
+    env = _environment()
+    code = env.compile(source_text, name=name, filename=name)
+    return env.template_class.from_code(env, code, env.make_globals(None))
+
+
+def render_template(source_text: str, name: str, context: dict[str, Any], env: str) -> str:
+    import jinja2
+
+    try:
+        return _compile(source_text, name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f'template syntax error ({env}): {exc.message}',
+                            location=Location(name, exc.lineno)) from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(
+            f'undefined value ({env}): {exc.message}',
+            location=Location(name, _template_line(exc, name)),
+            hint=f'define it in a value layer of {env}, or use `| default(...)` in the template',
+        ) from None
+    except jinja2.exceptions.SecurityError as exc:
+        raise TemplateError(f'template not allowed ({env}): {exc}',
+                            location=Location(name, _template_line(exc, name))) from None
+    except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        message = getattr(exc, 'message', None) or str(exc)
+        raise TemplateError(f'template failed ({env}): {message}',
+                            location=Location(name, _template_line(exc, name))) from None
+
+
+def _parse(file: RenderedFile, text: str, taint: _Taint | None) -> RenderedFile:
+    kind = file.kind
+    if kind is None:
+        return file
+    try:
+        located = yaml_io.load_all_located(text, file.path)
+        if kind == 'json':
+            json.loads(text)  # stricter than YAML: no comments, no trailing commas
+    except InvalidYamlError as exc:
+        raise _rendered_invalid(file, exc.location, exc.message) from None
+    except json.JSONDecodeError as exc:
+        raise _rendered_invalid(file, Location(file.path, exc.lineno, exc.colno),
+                                f'invalid JSON: {exc.msg}') from None
+    documents = [doc for doc, _ in located]
+    has_secrets = False
+    if taint is not None:
+        documents, has_secrets = _retaint(documents, taint)
+    return RenderedFile(file.env, file.path, file.template, file.content, documents,
+                        [pos for _, pos in located], has_secrets)
+
+
+def _rendered_invalid(file: RenderedFile, where: Location | None, message: str,
+                      ) -> RenderedSyntaxError:
+    line = f', rendered line {where.line}' if where is not None and where.line else ''
+    return RenderedSyntaxError(
+        f'{file.env}: rendered {file.path} is not valid {file.kind}{line}: {message}',
+        location=Location(file.template),
+        hint=f'fix the template; see the output with `gitops-config render --env {file.env} '
+             '--decrypt --out DIR`',
+    )
+
+
+def context_for(values: Values, env: str, needles: list[tuple[str, Secret | SealedSecret]],
+                ) -> dict[str, Any]:
+    data = _reveal_tree(values.data, needles)
+    return {**data, 'env': env, 'values': data}
+
+
+def render_env(source: Source, project: Project, values: Values) -> list[RenderedFile]:
+    """Every template of PROJECT rendered for one environment, sorted by output path."""
+    if project.templates is None:
+        return []
+    needles: list[tuple[str, Secret | SealedSecret]] = []
+    context = context_for(values, values.env, needles)
+    # Longest first, so that a secret containing another is credited to itself.
+    taint = _Taint(tuple(sorted(needles, key=lambda n: -len(n[0])))) if needles else None
+    root = project.templates.rstrip('/')
+    files = []
+    for template in source.files(root):
+        rel = template[len(root) + 1:] if root else template
+        raw = source.read(template)
+        if not rel.endswith(TEMPLATE_SUFFIX):
+            files.append(RenderedFile(values.env, rel, template, raw,
+                                      has_secrets=_bytes_tainted(raw, taint)))
+            continue
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            raise TemplateError('a .j2 template must be UTF-8 text',
+                                location=Location(template)) from None
+        out = render_template(text, template, context, values.env)
+        rendered = RenderedFile(values.env, rel[:-len(TEMPLATE_SUFFIX)], template, out.encode())
+        parsed = _parse(rendered, out, taint)
+        if parsed.kind is None and taint is not None and taint.find(out) is not None:
+            parsed = RenderedFile(parsed.env, parsed.path, parsed.template, parsed.content,
+                                  has_secrets=True)
+        files.append(parsed)
+    return sorted(files, key=lambda f: f.path)
+
+
+def _bytes_tainted(raw: bytes, taint: _Taint | None) -> bool:
+    if taint is None:
+        return False
+    try:
+        return taint.find(raw.decode()) is not None
+    except UnicodeDecodeError:
+        return False

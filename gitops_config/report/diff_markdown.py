@@ -1,0 +1,93 @@
+"""The diff as GitHub-flavoured Markdown: a summary table, then one section per environment."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from gitops_config.compare import EnvDiff, Review
+from gitops_config.impact import shared_inputs, summarize
+from gitops_config.model import Change
+from gitops_config.report.diff_text import MARKS, show
+
+VALUE_LIMIT = 120  # characters of one value in a table cell
+_STATUS = {'changed': '🟡 changed', 'unchanged': '⚪ unchanged', 'skipped': '⚪ unchanged',
+           'error': '🔴 error'}
+
+
+def cell(text: str) -> str:
+    """TEXT safe inside a table cell's code span."""
+    text = text.replace('\n', ' ').replace('|', '\\|')
+    ticks = '``' if '`' in text else '`'
+    return f'{ticks}{text}{ticks}' if text else ''
+
+
+def title(review: Review) -> str:
+    return f'### gitops-config diff: `{review.base}` → `{review.head}`\n'
+
+
+def summary_table(review: Review) -> str:
+    lines = ['| Environment | Status | Files | Keys | Secrets | Findings | Caused by |',
+             '|---|---|---:|---:|---:|---:|---|']
+    for env in review.envs:
+        i = summarize(env)
+        causes = ', '.join(f'{c.kind} `{c.path}`' for c in env.causes) or '—'
+        secrets = str(i.secrets) + (f' (+{i.resealed} re-encrypted)' if i.resealed else '')
+        lines.append(f'| **{env.env}** | {_STATUS[i.status]} | {i.files} | {i.keys} | '
+                     f'{secrets} | {i.findings} | {causes} |')
+    out = '\n'.join(lines) + '\n'
+    shared = shared_inputs(review)
+    if shared:
+        out += '\nShared inputs changed: ' + '; '.join(
+            f'`{p}` → {", ".join(envs)}' for p, envs in shared.items()) + '\n'
+    if review.sealed:
+        out += ('\n> Secrets were compared sealed (no decryption key): a re-encrypted secret '
+                'is listed as such, not as a change.\n')
+    return out
+
+
+def change_row(change: Change) -> str:
+    mark = MARKS[change.kind][0]
+    where = change.file + (f' ({change.document})' if change.document else '')
+    old = show(change.old, limit=VALUE_LIMIT) if change.old is not None else ''
+    new = show(change.new, limit=VALUE_LIMIT) if change.new is not None else ''
+    detail = f' — {change.detail}' if change.detail else ''
+    return (f'| {cell(where)} | {cell(change.path or "(document)")} | {mark} '
+            f'{change.kind.value}{detail} | {cell(old)} | {cell(new)} |')
+
+
+def env_section(env: EnvDiff, *, max_rows: int | None = None) -> str:
+    """One collapsible section; MAX_ROWS cuts the change table (with a note)."""
+    i = summarize(env)
+    lines = [f'<details><summary><b>{env.env}</b>: {i.keys} key(s) in {i.files} file(s)'
+             f'{f", {i.secrets} secret(s)" if i.secrets else ""}</summary>', '']
+    for error in env.errors:
+        lines.append(f'- 🔴 {cell(error)}')
+    for finding in env.findings:
+        lines.append(f'- {finding.severity.value}: `{finding.location}` {finding.message} '
+                     f'({finding.rule})')
+    if env.errors or env.findings:
+        lines.append('')
+    rows = env.changes if max_rows is None else env.changes[:max_rows]
+    if rows:
+        lines += ['| File | Key | Change | Old | New |', '|---|---|---|---|---|']
+        lines += [change_row(c) for c in rows]
+    if len(rows) < len(env.changes):
+        lines.append(f'\n_{len(env.changes) - len(rows)} more change(s) not shown._')
+    if env.ignored:
+        lines.append('')
+        lines.append(f'Ignored by rules: {len(env.ignored)} '
+                     f'({"; ".join(sorted({i.rule.reason for i in env.ignored}))})')
+    lines += ['', '</details>', '']
+    return '\n'.join(lines)
+
+
+def render(review: Review) -> str:
+    parts = [title(review), summary_table(review)]
+    if not review.changed and not review.errors:
+        parts.append('\nNo changes to the rendered configuration.\n')
+    parts += ['\n' + env_section(e) for e in review.envs if e.changes or e.errors or e.findings]
+    return ''.join(parts)
+
+
+def write(review: Review, stream: TextIO, *, use_color: bool = False) -> None:
+    stream.write(render(review))

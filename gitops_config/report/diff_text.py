@@ -1,0 +1,114 @@
+"""The diff for a terminal: one block per environment and file, coloured like dyff."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from gitops_config.compare import Review
+from gitops_config.diff import Masked
+from gitops_config.impact import shared_inputs, summarize
+from gitops_config.model import Change, ChangeKind
+
+MARKS = {
+    ChangeKind.ADDED: ('+', 'green'),
+    ChangeKind.REMOVED: ('-', 'red'),
+    ChangeKind.CHANGED: ('~', 'yellow'),
+    ChangeKind.MOVED: ('↕', 'cyan'),
+    ChangeKind.RENAMED: ('→', 'magenta'),
+    ChangeKind.RESEALED: ('?', 'grey'),
+}
+_CODES = {'red': 31, 'green': 32, 'yellow': 33, 'blue': 34, 'magenta': 35, 'cyan': 36,
+          'grey': 90}
+
+
+def _style(text: str, fg: str, use: bool, *, bold: bool = False) -> str:
+    if not use:
+        return text
+    return f'\033[{"1;" if bold else ""}{_CODES[fg]}m{text}\033[0m'
+
+
+def show(value: Any, *, limit: int | None = None) -> str:
+    """A value in one line: secrets masked (they arrive as Masked), the rest as JSON."""
+    if isinstance(value, Masked):
+        return str(value)
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False) if _needs_quotes(value) else value
+    else:
+        text = json.dumps(_plain(value), ensure_ascii=False, sort_keys=False)
+    if limit is not None and len(text) > limit:
+        text = text[:limit - 1] + '…'
+    return text
+
+
+def _needs_quotes(text: str) -> bool:
+    return not text or text != text.strip() or '\n' in text or text in (
+        'true', 'false', 'null') or text.replace('.', '', 1).lstrip('-').isdigit()
+
+
+def _plain(value: Any) -> Any:
+    """VALUE as JSON-able data (Masked and other objects as their text)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def describe(change: Change, *, limit: int | None = None) -> str:
+    """What happened at the change's path, in words and values."""
+    where = change.path or '(whole document)'
+    if change.kind is ChangeKind.CHANGED:
+        text = f'{where}: {show(change.old, limit=limit)} → {show(change.new, limit=limit)}'
+    elif change.kind is ChangeKind.ADDED:
+        text = f'{where}: {show(change.new, limit=limit)}'
+    elif change.kind is ChangeKind.REMOVED:
+        text = f'{where}: {show(change.old, limit=limit)}'
+    elif change.kind is ChangeKind.RENAMED:
+        text = f'{where}: renamed to {show(change.new, limit=limit)}'
+    else:
+        text = where
+    if change.detail and change.kind is not ChangeKind.RENAMED:
+        text += f'  ({change.detail})'
+    return text
+
+
+def write(review: Review, stream: TextIO, *, use_color: bool) -> None:
+    stream.write(_style(f'{review.base} → {review.head}', 'blue', use_color, bold=True) + '\n')
+    if review.sealed:
+        stream.write('secrets: sealed (no key); re-encrypted values are not compared\n')
+    for env in review.envs:
+        impact = summarize(env)
+        head = f'{env.env}: {impact.status}'
+        if impact.keys:
+            head += f', {impact.keys} key(s) in {impact.files} file(s)'
+        if impact.secrets:
+            head += f', {impact.secrets} secret(s)'
+        if impact.findings:
+            head += f', {impact.findings} finding(s)'
+        stream.write('\n' + _style(head, 'blue', use_color, bold=True) + '\n')
+        if impact.causes:
+            stream.write(f'  inputs: {", ".join(impact.causes)}\n')
+        for error in env.errors:
+            stream.write(_style(f'  error: {error}', 'red', use_color) + '\n')
+        last: tuple[str, str | None] | None = None
+        for change in env.changes:
+            if (change.file, change.document) != last:
+                last = (change.file, change.document)
+                label = change.file + (f'  {change.document}' if change.document else '')
+                stream.write(f'  {_style(label, "blue", use_color)}\n')
+            mark, colour = MARKS[change.kind]
+            stream.write(f'    {_style(mark, colour, use_color)} {describe(change)}\n')
+        for item in env.ignored:
+            stream.write(_style(f'  ignored: {item.change.file} {item.change.path} '
+                                f'({item.rule.reason})', 'grey', use_color) + '\n')
+        for finding in env.findings:
+            stream.write(f'  {finding.severity.value}: {finding.location}: {finding.message} '
+                         f'[{finding.rule}]\n')
+    shared = shared_inputs(review)
+    if shared:
+        stream.write('\nshared inputs changed:\n')
+        for path, envs in shared.items():
+            stream.write(f'  {path}: {", ".join(envs)}\n')

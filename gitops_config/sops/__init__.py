@@ -1,0 +1,151 @@
+"""SOPS-compatible inline secrets: the API the rest of gitops-config calls.
+
+Files are byte-compatible with sops 3 (see /work/shared/sops/SPEC.md): what we
+write, `sops -d` reads, and what sops writes, we read. Heavy dependencies
+(cryptography, pyrage, YAML parsers) are imported only when a file is opened.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gitops_config.sops.errors import MacMismatchError, NoKeyError, NotEncryptedError, SopsError
+
+if TYPE_CHECKING:
+    from gitops_config.sops.engine import SopsFile
+
+__all__ = [
+    'MacMismatchError', 'NoKeyError', 'NotEncryptedError', 'SopsError', 'decrypt_file',
+    'decrypt_text', 'encrypt_text', 'is_encrypted', 'keys_available', 'open_values',
+    'recipients',
+]
+
+# A top-level `sops:` mapping with a mac (YAML), a "sops" object (JSON/binary),
+# sops_mac= (dotenv) or a [sops] section (INI).
+_MARKERS = (
+    re.compile(rb'^sops:[ \t]*(#.*)?\r?$', re.M),
+    re.compile(rb'^\t"sops": \{', re.M),
+    re.compile(rb'"sops"\s*:\s*\{'),
+    re.compile(rb'^sops_mac=', re.M),
+    re.compile(rb'^\[sops\][ \t]*\r?$', re.M),
+)
+
+
+def _bytes(text: bytes | str) -> bytes:
+    return text.encode() if isinstance(text, str) else text
+
+
+def is_encrypted(text: bytes | str) -> bool:
+    """True when the text carries a sops metadata section (any format).
+
+    A cheap textual check, no parsing: a top-level `sops:` key, a "sops" JSON
+    object, `sops_mac=` lines or an `[sops]` section.
+    """
+    data = _bytes(text)
+    if b'sops' not in data:
+        return False
+    return any(m.search(data) for m in _MARKERS)
+
+
+def _parse(text: bytes | str, path: str) -> SopsFile:
+    from gitops_config.sops import engine
+
+    return engine.parse(_bytes(text), path)
+
+
+def decrypt_text(text: bytes | str, path: str, *, ignore_mac: bool = False) -> bytes:
+    """Decrypt a whole encrypted file given as text; `path` picks the format.
+
+    Returns the plaintext exactly as `sops -d` prints it. Raises
+    MacMismatchError (exit 3) on a MAC mismatch unless `ignore_mac`, and
+    NoKeyError when no available key opens the file.
+    """
+    from gitops_config.sops import engine
+    from gitops_config.sops.keys import binary
+
+    sf = _parse(text, path)
+    try:
+        opened = engine.open_file(sf, ignore_mac=ignore_mac)
+    except NoKeyError:
+        delegated = binary.decrypt_with_sops(_bytes(text), sf, ignore_mac=ignore_mac)
+        if delegated is None:
+            raise
+        return delegated
+    return sf.store.emit(opened.plain)
+
+
+def decrypt_file(path: Path, *, ignore_mac: bool = False) -> bytes:
+    """Decrypt the file at `path`: the bytes `sops -d path` would print."""
+    from gitops_config.sops import engine
+
+    return decrypt_text(engine.read(path), str(path), ignore_mac=ignore_mac)
+
+
+def open_values(text: bytes, path: str, *, sealed: bool) -> object:
+    """Parse an encrypted YAML/JSON file into plain Python values.
+
+    Mappings become dicts, sequences lists; every leaf that was encrypted
+    becomes a `redact.Secret` wrapping its decrypted typed value (str, int,
+    float, bool, or datetime for YAML times); unencrypted leaves are plain.
+    Comments are dropped. A multi-document YAML file gives a list of documents.
+    When no available key opens the file: with `sealed=True` the encrypted
+    leaves become `redact.SealedSecret(ciphertext)`; otherwise NoKeyError
+    (code 'sops-no-key') naming the file and its recipients. The MAC is
+    always verified when the key is available.
+    """
+    from gitops_config.sops import values
+
+    return values.open_values(_bytes(text), path, sealed=sealed)
+
+
+def recipients(text: bytes | str, path: str = 'file.yaml') -> list[str]:
+    """Who can open the file: age recipients, PGP fingerprints, KMS ARNs..."""
+    return [k.identity() for k in _parse(text, path).meta.master_keys()]
+
+
+def keys_available(text: bytes | str, path: str = 'file.yaml') -> bool:
+    """True when a key we hold (age identity, gpg secret key) opens the data key."""
+    from gitops_config.sops import keys
+
+    try:
+        keys.data_key(_parse(text, path).meta, path)
+    except NoKeyError:
+        return False
+    return True
+
+
+def encrypt_text(
+        plaintext: str | bytes,
+        path: str,
+        *,
+        config_root: Path | None = None,
+        age: Sequence[str] = (),
+        pgp: Sequence[str] = (),
+) -> bytes:
+    """Encrypt a whole plaintext document as sops would for a new file at `path`.
+
+    Recipients come from `age`/`pgp` when given (the creation rule still
+    supplies the selection rule, if there is one), else from the first
+    creation rule in .sops.yaml whose path_regex matches `path`; .sops.yaml
+    is looked for from `config_root` (default: the file's directory) upwards.
+    Refuses a document that is already encrypted.
+    """
+    from gitops_config.sops import engine, rules
+    from gitops_config.sops.errors import AlreadyEncryptedError, RulesError
+
+    data = _bytes(plaintext)
+    if is_encrypted(data):
+        raise AlreadyEncryptedError(f'{path}: is already encrypted')
+    file_path = Path(path)
+    if age or pgp:
+        try:
+            base: rules.CreationRule | None = rules.rule_for(file_path, config_root=config_root)
+        except RulesError:
+            base = None
+        rule = rules.explicit_rule(list(age), list(pgp), base)
+    else:
+        rule = rules.rule_for(file_path, config_root=config_root)
+    return engine.encrypt_new(data, path, rule)

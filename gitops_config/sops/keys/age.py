@@ -1,0 +1,128 @@
+"""age master keys through pyrage, with identities from everywhere sops looks."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shlex
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from gitops_config import process
+from gitops_config.sops.errors import KeySourceError
+from gitops_config.sops.metadata import MasterKey
+
+_IDENTITY_PREFIXES = ('AGE-SECRET-KEY-1', 'AGE-SECRET-KEY-PQ-1', 'AGE-PLUGIN-')
+
+
+def keys_file_path() -> Path:
+    base = os.environ.get('XDG_CONFIG_HOME') or str(Path.home() / '.config')
+    return Path(base) / 'sops' / 'age' / 'keys.txt'
+
+
+def parse_identities(text: str, origin: str) -> list[Any]:
+    """Parse a keys file as sops does: skip '#' and empty lines, no trimming."""
+    import pyrage
+
+    if text.startswith(('age-encryption', '-----BEGIN AGE')):
+        raise KeySourceError(
+            f'{origin}: is a passphrase-protected age identity file',
+            hint='decrypt it with `age -d` into a file readable only by you and point '
+                 'SOPS_AGE_KEY_FILE at it',
+        )
+    out = []
+    for line in text.split('\n'):
+        line = line.removesuffix('\r')
+        if not line or line.startswith('#'):
+            continue
+        if not line.startswith(_IDENTITY_PREFIXES):
+            raise KeySourceError(f'{origin}: not an age identity file (bad line)')
+        try:
+            out.append(pyrage.x25519.Identity.from_str(line))
+        except Exception:  # pyrage raises its own unexported types
+            raise KeySourceError(
+                f'{origin}: cannot parse an age identity (only X25519 keys are supported)',
+            ) from None
+    return out
+
+
+def _read(path: Path, origin: str) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise KeySourceError(f'{origin}: cannot read {path}: {exc.strerror}') from None
+
+
+@functools.cache
+def identities() -> tuple[Any, ...]:
+    """Every identity sops would load; cached for the life of the process."""
+    found: list[Any] = []
+    env = os.environ
+    if env.get('SOPS_AGE_KEY'):
+        text = '\n'.join(env['SOPS_AGE_KEY'].split())
+        found += parse_identities(text, 'SOPS_AGE_KEY')
+    if env.get('SOPS_AGE_KEY_FILE'):
+        path = Path(env['SOPS_AGE_KEY_FILE'])
+        found += parse_identities(_read(path, 'SOPS_AGE_KEY_FILE'), str(path))
+    if env.get('SOPS_AGE_KEY_CMD'):
+        out = process.run(shlex.split(env['SOPS_AGE_KEY_CMD']))
+        found += parse_identities(out.stdout.decode(), 'SOPS_AGE_KEY_CMD')
+    default = keys_file_path()
+    if default.is_file():
+        found += parse_identities(_read(default, str(default)), str(default))
+    return tuple(found)
+
+
+class AgeSource:
+    def wrap(self, recipient: str, data: bytes) -> MasterKey:
+        import pyrage
+
+        try:
+            rcpt = pyrage.x25519.Recipient.from_str(recipient.strip())
+        except Exception:  # pyrage raises its own unexported types
+            raise KeySourceError(f'invalid age recipient {recipient!r}') from None
+        armored = pyrage.encrypt(data, [rcpt], armored=True)
+        return MasterKey('age', {'recipient': recipient.strip(), 'enc': armored.decode()})
+
+    def unwrap(self, key: MasterKey) -> bytes | None:
+        import pyrage
+
+        ids = identities()
+        if not ids:
+            return None
+        enc = key.enc
+        if not enc.endswith('\n'):
+            enc += '\n'  # Go's armor reader tolerates a missing final newline
+        try:
+            data: bytes = pyrage.decrypt(enc.encode(), list(ids))
+        except Exception:  # no matching identity
+            return None
+        return data
+
+
+SOURCE = AgeSource()
+
+
+def keygen(output: Path | None) -> str:
+    """Create an X25519 identity in a 0600 file; returns its recipient."""
+    from datetime import datetime
+
+    import pyrage
+
+    from gitops_config.sops.errors import SopsError
+
+    identity = pyrage.x25519.Identity.generate()
+    recipient = str(identity.to_public())
+    created = datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
+    text = f'# created: {created}\n# public key: {recipient}\n{identity}\n'
+    target = output if output is not None else keys_file_path()
+    if output is not None and target.exists():
+        raise SopsError(f'{target}: already exists; not overwriting an identity')
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, 'a') as f:
+        f.write(text)
+    os.chmod(target, 0o600)
+    identities.cache_clear()
+    return recipient

@@ -1,0 +1,169 @@
+"""File-level operations behind `gitops-config secrets ...`; no printing here."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops_config.sops import engine, is_encrypted, keypath, rules, stores
+from gitops_config.sops import metadata as md
+from gitops_config.sops.errors import AlreadyEncryptedError, NotEncryptedError, SopsError
+from gitops_config.sops.files import write_atomic
+from gitops_config.sops.tree import Branch, Value
+
+
+def _open(path: Path, *, ignore_mac: bool = False) -> engine.Opened:
+    data = engine.read(path)
+    if not is_encrypted(data):
+        raise NotEncryptedError(f'{path}: sops metadata not found',
+                                hint='the file is not encrypted; see `secrets encrypt`')
+    return engine.open_file(engine.parse(data, str(path)), ignore_mac=ignore_mac)
+
+
+def encrypt_file(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = ()) -> bytes:
+    from gitops_config.sops import encrypt_text
+
+    data = engine.read(path)
+    if is_encrypted(data):
+        raise AlreadyEncryptedError(f'{path}: is already encrypted',
+                                    hint='use `secrets edit` or `secrets set` to change it')
+    return encrypt_text(data, str(path), age=age, pgp=pgp)
+
+
+def set_value(path: Path, key_path: str, value: Value) -> None:
+    steps = keypath.parse(key_path)
+    opened = _open(path)
+
+    def change(docs: list[Branch]) -> list[Branch]:
+        keypath.set_value(docs[0], steps, value)
+        return docs
+
+    write_atomic(path, engine.edit_with(opened, change))
+
+
+def parse_value(text: str, path: Path) -> Value:
+    """VALUE for `secrets set`, read as YAML (so `5` is an int, `"5"` a string)."""
+    from gitops_config.sops.stores import yaml_load
+
+    docs = yaml_load.load(f'v: {text}\n' if '\n' not in text else 'v:\n' + ''.join(
+        f'    {line}\n' for line in text.splitlines()), str(path))
+    return docs[0].get('v')
+
+
+def rotate_file(path: Path) -> None:
+    write_atomic(path, engine.rotate(_open(path)))
+
+
+def updatekeys_file(path: Path) -> bool:
+    """Re-wrap for the recipients .sops.yaml names now; False when nothing changed."""
+    sf = engine.parse(engine.read(path), str(path))
+    rule = rules.rule_for(path)
+    out = engine.update_keys(sf, rule)
+    if out is None:
+        return False
+    write_atomic(path, out)
+    return True
+
+
+def edit_file(path: Path, *, editor: str | None = None) -> bool:
+    """Decrypt into a private temp dir, run $EDITOR, re-encrypt; False if unchanged."""
+    opened = _open(path)
+    store = opened.file.store
+    before = store.emit(opened.plain)
+    tmpdir = tempfile.mkdtemp(prefix='gitops-config-edit-')  # mode 0700
+    try:
+        tmp = Path(tmpdir) / path.name
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'wb') as f:
+            f.write(before)
+        command = editor or os.environ.get('EDITOR') or 'vi'
+        # Not process.run: an interactive editor needs the terminal, uncaptured.
+        result = subprocess.run([*shlex.split(command), str(tmp)], check=False)
+        if result.returncode != 0:
+            raise SopsError(f'{path}: the editor exited {result.returncode}; file unchanged')
+        after = tmp.read_bytes()
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    if after == before:
+        return False
+    new_plain = store.load(after, str(path))
+    version = _newer(opened.file.meta.version, md.VERSION)
+    write_atomic(path, engine.reencrypt(opened, new_plain, version=version))
+    return True
+
+
+def _newer(current: str, ours: str) -> str:
+    def key(v: str) -> tuple[int, ...]:
+        try:
+            return tuple(int(p) for p in v.lstrip('v').split('.')[:3])
+        except ValueError:
+            return (0,)
+    return ours if key(ours) > key(current) else current
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    path: Path
+    encrypted: bool
+    must_encrypt: bool
+    mac_ok: bool | None  # None: no key to check it
+    recipients: tuple[str, ...]
+    problem: str | None = None
+
+
+def status(path: Path) -> Status:
+    from gitops_config.sops import keys
+    from gitops_config.sops.errors import NoKeyError, RulesError
+
+    data = engine.read(path)
+    if not is_encrypted(data):
+        try:
+            rules.rule_for(path)
+            must = True
+        except RulesError:
+            must = False
+        return Status(path, False, must, None, ())
+    sf = engine.parse(data, str(path))
+    names = tuple(f'{k.kind}:{k.identity()}' for k in sf.meta.master_keys())
+    try:
+        dk = keys.data_key(sf.meta, str(path))
+    except NoKeyError:
+        return Status(path, True, True, None, names)
+    try:
+        opened = engine.open_file(sf, ignore_mac=True, data_key=dk)
+    except SopsError as exc:
+        return Status(path, True, True, False, names, exc.message)
+    return Status(path, True, True, opened.mac_ok, names)
+
+
+def merge_files(base: Path, ours: Path, theirs: Path) -> str | None:
+    """Merge decrypted trees three ways into `ours`; the conflicting path, or None."""
+    from gitops_config.sops import merge
+
+    opened = _open(ours)
+    sides = [_open(p).plain for p in (base, theirs)]
+    if len(opened.plain) != 1 or any(len(s) != 1 for s in sides):
+        return '(multi-document files are not merged)'
+    try:
+        merged = merge.merge(sides[0][0], opened.plain[0], sides[1][0])
+    except merge.Conflict as exc:
+        return exc.path
+    assert isinstance(merged, Branch)
+    write_atomic(ours, engine.reencrypt(opened, [merged]))
+    return None
+
+
+def decrypt_many(paths: Sequence[Path], *, ignore_mac: bool = False) -> list[bytes]:
+    from gitops_config.sops import decrypt_file
+
+    return [decrypt_file(p, ignore_mac=ignore_mac) for p in paths]
+
+
+def store_name(path: Path) -> str:
+    return stores.for_path(str(path)).name

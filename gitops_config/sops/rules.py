@@ -1,0 +1,168 @@
+"""`.sops.yaml` creation rules: which keys and selection rule a new file gets.
+
+Found by $SOPS_CONFIG, else by walking up from the file's directory (sops
+itself walks up from the working directory; for files inside the repository
+the two agree). The first rule whose path_regex matches the file's path
+relative to the config's directory wins.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitops_config import constants as C
+from gitops_config.errors import GitopsConfigError
+from gitops_config.sops.errors import RulesError
+from gitops_config.sops.metadata import MasterKey
+from gitops_config.sops.tree import SELECTORS, Selection, go_regex
+
+_MAX_PARENTS = 100
+_FLAT_KINDS = {  # rule field -> master key kind, in the order sops builds a group
+    'age': 'age', 'pgp': 'pgp', 'kms': 'kms', 'gcp_kms': 'gcp_kms', 'hckms': 'hckms',
+    'azure_keyvault': 'azure_kv', 'hc_vault_transit_uri': 'hc_vault',
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CreationRule:
+    key_groups: list[list[MasterKey]]
+    selection: Selection = field(default_factory=Selection)
+    shamir_threshold: int = 0
+    source: str = ''
+
+    def recipients(self) -> list[str]:
+        return [k.identity() for g in self.key_groups for k in g]
+
+
+def find_config(start: Path) -> Path | None:
+    env = os.environ.get('SOPS_CONFIG')
+    if env:
+        return Path(env)
+    here = start.resolve()
+    for _ in range(_MAX_PARENTS):
+        candidate = here / C.SOPS_CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+        if here.parent == here:
+            break
+        here = here.parent
+    return None
+
+
+def _split(value: object, where: str) -> list[str]:
+    """A comma-separated string or a list of (comma-separated) strings."""
+    if value is None or value == '':
+        return []
+    items = value if isinstance(value, list) else [value]
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise RulesError(f'{where}: expected a string or a list of strings')
+        out += [p.strip() for p in item.split(',') if p.strip()]
+    return out
+
+
+def _key(kind: str, ident: str) -> MasterKey:
+    if kind == 'age':
+        return MasterKey('age', {'recipient': ident, 'enc': ''})
+    if kind == 'pgp':
+        return MasterKey('pgp', {'created_at': '', 'enc': '', 'fp': ident.replace(' ', '')})
+    field_name = {'kms': 'arn', 'gcp_kms': 'resource_id', 'hckms': 'key_id',
+                  'azure_kv': 'vault_url', 'hc_vault': 'vault_address'}[kind]
+    return MasterKey(kind, {field_name: ident, 'enc': ''})
+
+
+def _group(raw: Any, where: str) -> list[MasterKey]:
+    if not isinstance(raw, dict):
+        raise RulesError(f'{where}: a key group must be a mapping')
+    group: list[MasterKey] = []
+    for merged in raw.get('merge') or []:
+        group += _group(merged, where)
+    for name, kind in _FLAT_KINDS.items():
+        for item in raw.get(name) or []:
+            ident = item if isinstance(item, str) else str(
+                (item or {}).get('arn') or (item or {}).get('resource_id')
+                or (item or {}).get('key_id') or (item or {}).get('vaultUrl') or item)
+            for part in _split(ident, where) if isinstance(ident, str) else [ident]:
+                key = _key(kind, part)
+                if all(k.identity() != key.identity() or k.kind != kind for k in group):
+                    group.append(key)
+    return group
+
+
+def _rule(raw: Any, where: str) -> CreationRule:
+    if not isinstance(raw, dict):
+        raise RulesError(f'{where}: a creation rule must be a mapping')
+    chosen = [k for k in SELECTORS if raw.get(k)]
+    if len(chosen) > 1:
+        raise RulesError(f'{where}: sets more than one of {", ".join(chosen)}')
+    mac_only = bool(raw.get('mac_only_encrypted'))
+    selection = (Selection(chosen[0], str(raw[chosen[0]]), mac_only) if chosen
+                 else Selection(mac_only_encrypted=mac_only))
+    if raw.get('key_groups'):
+        groups = [_group(g, where) for g in raw['key_groups']]
+    else:
+        groups = [[_key(kind, ident) for name, kind in _FLAT_KINDS.items()
+                   for ident in _split(raw.get(name), f'{where}: {name}')]]
+    try:
+        threshold = int(raw.get('shamir_threshold') or 0)
+    except (TypeError, ValueError):
+        raise RulesError(f'{where}: shamir_threshold must be a number') from None
+    return CreationRule(groups, selection, threshold, where)
+
+
+def load_rules(config: Path) -> list[tuple[str, CreationRule]]:
+    from gitops_config import yaml_io
+
+    try:
+        text = config.read_text()
+    except OSError as exc:
+        raise RulesError(f'{config}: cannot read: {exc.strerror}') from None
+    try:
+        raw = yaml_io.load(text, str(config))
+    except GitopsConfigError as exc:
+        raise RulesError(f'{config}: invalid YAML: {exc.message}',
+                         location=exc.location) from None
+    if raw is None:
+        return []
+    if not isinstance(raw, dict) or not isinstance(raw.get('creation_rules', []), list):
+        raise RulesError(f'{config}: creation_rules must be a list of rules')
+    out = []
+    for i, item in enumerate(raw.get('creation_rules') or []):
+        where = f'{config}: creation_rules[{i}]'
+        regex = (item or {}).get('path_regex', '') if isinstance(item, dict) else ''
+        out.append((str(regex or ''), _rule(item, where)))
+    return out
+
+
+def rule_for(path: Path, *, config_root: Path | None = None) -> CreationRule:
+    """The creation rule sops would apply to a new file at `path`."""
+    start = config_root if config_root is not None else path.absolute().parent
+    config = find_config(start)
+    if config is None:
+        raise RulesError(
+            f'{path}: no {C.SOPS_CONFIG_FILE} found and no recipients given',
+            hint='add creation_rules to .sops.yaml or pass --age/--pgp',
+        )
+    rules = load_rules(config)
+    relative = str(path.absolute())
+    prefix = str(config.absolute().parent) + os.sep
+    relative = relative.removeprefix(prefix)
+    for regex, rule in rules:
+        if not regex or go_regex(regex).search(relative):
+            if not any(rule.key_groups):
+                raise RulesError(f'{rule.source}: the matching rule names no keys')
+            return rule
+    raise RulesError(f'{path}: no matching creation rules found in {config}',
+                     hint='add a creation rule whose path_regex matches this file')
+
+
+def explicit_rule(age: list[str], pgp: list[str], base: CreationRule | None) -> CreationRule:
+    """Recipients from the command line replace the rule's keys (one group)."""
+    group = [_key('age', a) for r in age for a in _split(r, '--age')]
+    group += [_key('pgp', p) for r in pgp for p in _split(r, '--pgp')]
+    selection = base.selection if base is not None else Selection()
+    return CreationRule([group], selection, 0, 'command line')

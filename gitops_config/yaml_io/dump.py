@@ -1,0 +1,67 @@
+"""Deterministic YAML and JSON output that every reader reads the same way."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import yaml
+
+from gitops_config.yaml_io.fast import resolve_plain
+
+_STR = 'tag:yaml.org,2002:str'
+_YAML11 = yaml.resolver.Resolver()
+
+
+class _Dumper(yaml.CSafeDumper):  # type: ignore[misc]  # C base is untyped
+    """Quotes a string whenever a YAML 1.1 reader (PyYAML, LiteLLM) or a YAML 1.2
+    reader (go-yaml v3, sops) would read the plain scalar as something else."""
+
+    def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0] and value is not None:
+            go_tag = resolve_plain(value)[0]
+            old_tag = _YAML11.resolve(yaml.ScalarNode, value, (True, False))
+            if go_tag != _STR or old_tag != _STR:
+                return go_tag if go_tag != _STR else old_tag
+            return _STR
+        return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = '|' if '\n' in data and not data.startswith((' ', '\t')) else None
+    return dumper.represent_scalar(_STR, data, style=style)
+
+
+def _represent_float(dumper: yaml.SafeDumper, data: float) -> yaml.ScalarNode:
+    if math.isnan(data):
+        text = '.nan'
+    elif math.isinf(data):
+        text = '.inf' if data > 0 else '-.inf'
+    else:
+        text = repr(data)
+    return dumper.represent_scalar('tag:yaml.org,2002:float', text)
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(float, _represent_float)
+
+
+def to_yaml(data: Any, *, sort_keys: bool = False, indent: int = 2) -> str:
+    """Block-style YAML; key order kept unless `sort_keys`."""
+    return yaml.dump(  # type: ignore[no-any-return]
+        data, Dumper=_Dumper, sort_keys=sort_keys, default_flow_style=False,
+        allow_unicode=True, width=1 << 30, indent=indent,
+    )
+
+
+def to_json(data: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
+    return json.dumps(data, indent=indent, sort_keys=sort_keys, ensure_ascii=False,
+                      default=str)
+
+
+def to_flow(data: Any) -> str:
+    """One-line flow YAML, as in `{a: 1, b: [x, y]}`."""
+    text = yaml.dump(data, Dumper=_Dumper, default_flow_style=True, allow_unicode=True,
+                     width=1 << 30)
+    return str(text).strip().removesuffix('...').strip()

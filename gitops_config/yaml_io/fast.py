@@ -1,0 +1,291 @@
+"""The fast read path: libyaml's C parser with go-yaml v3's scalar semantics.
+
+sops (and so the MAC of every encrypted file) reads YAML with go-yaml v3, so
+we resolve plain scalars the way it does: YAML 1.2 booleans (`yes` and `on`
+are strings), Go's ParseInt(s, 0, 64) for integers (`0777` is octal, `0b101`
+is binary, `1_000` is 1000), timestamps kept as strings for schema formats.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from gitops_config import constants as C
+from gitops_config.errors import InvalidYamlError
+from gitops_config.model import Location
+
+Path = tuple[str | int, ...]
+
+_STR = 'tag:yaml.org,2002:str'
+_INT = 'tag:yaml.org,2002:int'
+_FLOAT = 'tag:yaml.org,2002:float'
+_BOOL = 'tag:yaml.org,2002:bool'
+_NULL = 'tag:yaml.org,2002:null'
+_MERGE = 'tag:yaml.org,2002:merge'
+_MAP = 'tag:yaml.org,2002:map'
+_SEQ = 'tag:yaml.org,2002:seq'
+_TIMESTAMP = 'tag:yaml.org,2002:timestamp'
+
+_SPECIAL: dict[str, tuple[str, Any]] = {}
+for _words, _tag, _val in (
+        (('true', 'True', 'TRUE'), _BOOL, True),
+        (('false', 'False', 'FALSE'), _BOOL, False),
+        (('', '~', 'null', 'Null', 'NULL'), _NULL, None),
+        (('.nan', '.NaN', '.NAN'), _FLOAT, math.nan),
+        (('.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF'), _FLOAT, math.inf),
+        (('-.inf', '-.Inf', '-.INF'), _FLOAT, -math.inf),
+        (('<<',), _MERGE, None),
+):
+    for _w in _words:
+        _SPECIAL[_w] = (_tag, _val)
+
+_YAML_STYLE_FLOAT = re.compile(r'^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$')
+_GO_INT = re.compile(
+    r'^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$',
+)
+_TIMESTAMP_RE = re.compile(
+    r'^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}'
+    r'(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]*)?'
+    r'(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::?[0-9]{2})?))?)?$',
+)
+_INT64_MAX = 2**63 - 1
+_UINT64_MAX = 2**64 - 1
+
+
+def _parse_go_int(plain: str) -> int | None:
+    """strconv.ParseInt(plain, 0, 64) then ParseUint, as go-yaml v3 tries them."""
+    if not _GO_INT.match(plain):
+        return None
+    sign = -1 if plain.startswith('-') else 1
+    body = plain.lstrip('+-')
+    lower = body.lower()
+    if lower.startswith('0x'):
+        value = int(body[2:], 16)
+    elif lower.startswith('0o'):
+        value = int(body[2:], 8)
+    elif lower.startswith('0b'):
+        value = int(body[2:], 2)
+    elif len(body) > 1 and body.startswith('0'):
+        value = int(body[1:], 8)
+    else:
+        value = int(body)
+    value *= sign
+    if -_INT64_MAX - 1 <= value <= _UINT64_MAX:
+        return value
+    return None
+
+
+def resolve_plain(text: str) -> tuple[str, Any]:
+    """The tag and value go-yaml v3 gives a plain (unquoted) scalar."""
+    special = _SPECIAL.get(text)
+    if special is not None:
+        return special
+    if not text:
+        return _NULL, None
+    first = text[0]
+    if first.isdigit() or first in '+-.':
+        if first.isdigit() and _TIMESTAMP_RE.match(text):
+            return _TIMESTAMP, text
+        plain = text.replace('_', '')
+        as_int = _parse_go_int(plain)
+        if as_int is not None:
+            return _INT, as_int
+        if _YAML_STYLE_FLOAT.match(plain):
+            return _FLOAT, float(plain)
+    return _STR, text
+
+
+class _Resolver:
+    """Replaces PyYAML's YAML 1.1 implicit resolvers with go-yaml v3's rules."""
+
+    def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                assert value is not None
+                return resolve_plain(value)[0]
+            return _STR
+        if kind is yaml.SequenceNode:
+            return _SEQ
+        return _MAP
+
+
+class _Loader(_Resolver, yaml.CSafeLoader):  # type: ignore[misc]  # C base is untyped
+    pass
+
+
+class BadYaml(yaml.YAMLError):
+    def __init__(self, message: str, mark: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    tag = node.tag
+    if tag == _STR or tag == _TIMESTAMP:
+        return node.value
+    if tag in (_INT, _FLOAT, _BOOL, _NULL):
+        return resolve_plain(node.value)[1] if not node.style else node.value
+    if tag == 'tag:yaml.org,2002:binary':
+        return node.value
+    if tag.startswith('tag:yaml.org,2002:'):
+        # an explicit core tag on a quoted scalar, e.g. !!int "3"
+        resolved_tag, value = resolve_plain(node.value)
+        return value if resolved_tag == tag else node.value
+    # Local tags (`!delete`, `!secret`...) are kept as Tagged for the caller.
+    return Tagged(tag, node.value)
+
+
+class Tagged:
+    """A node with a local tag such as `!delete`; callers decide what it means."""
+
+    __slots__ = ('tag', 'value')
+
+    def __init__(self, tag: str, value: Any) -> None:
+        self.tag = tag
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f'Tagged({self.tag!r}, {self.value!r})'
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tagged) and (self.tag, self.value) == (other.tag, other.value)
+
+    def __hash__(self) -> int:
+        return hash(self.tag)
+
+
+class _Builder:
+    """Turns a composed node graph into plain Python, optionally with positions.
+
+    Aliases are expanded with a budget so that an alias bomb fails fast.
+    """
+
+    def __init__(self, node_count: int, positions: dict[Path, tuple[int, int]] | None) -> None:
+        self.budget = max(C.ALIAS_EXPANSION_FLOOR, C.ALIAS_EXPANSION_FACTOR * node_count)
+        self.positions = positions
+
+    def build(self, node: yaml.Node, path: Path, mark: Any = None) -> Any:
+        """NODE as plain Python; MARK is where its key starts, if it has one (a
+        mapping entry is reported at its key: the line an editor should jump to)."""
+        self.budget -= 1
+        if self.budget < 0:
+            raise BadYaml(
+                'aliases expand to too many nodes (an alias bomb?)', node.start_mark,
+            )
+        if self.positions is not None:
+            mark = mark or node.start_mark
+            self.positions[path] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, yaml.ScalarNode):
+            return _scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            items = [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+            if node.tag not in (_SEQ,) and not node.tag.startswith('tag:yaml.org,2002:'):
+                return Tagged(node.tag, items)
+            return items
+        assert isinstance(node, yaml.MappingNode)
+        result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        seen: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE:
+                self._merge_into(merged, value_node, path)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise BadYaml('a mapping key must be a scalar', key_node.start_mark)
+            key = key_node.value
+            if key in seen:
+                raise BadYaml(
+                    f'duplicate key {key!r} (first at line {seen[key].start_mark.line + 1})',
+                    key_node.start_mark,
+                )
+            seen[key] = key_node
+            result[key] = self.build(value_node, (*path, key), key_node.start_mark)
+        if merged:
+            for key, value in merged.items():
+                result.setdefault(key, value)
+        if node.tag not in (_MAP,) and not node.tag.startswith('tag:yaml.org,2002:'):
+            return Tagged(node.tag, result)
+        return result
+
+    def _merge_into(self, merged: dict[str, Any], node: yaml.Node, path: Path) -> None:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise BadYaml('a merge key (<<) needs a mapping or a list of them',
+                              source.start_mark)
+            value = self.build(source, path)
+            for key, item in value.items():
+                merged.setdefault(key, item)
+
+
+def _count_nodes(node: yaml.Node, seen: set[int]) -> int:
+    if id(node) in seen:
+        return 0
+    seen.add(id(node))
+    if isinstance(node, yaml.ScalarNode):
+        return 1
+    if isinstance(node, yaml.SequenceNode):
+        return 1 + sum(_count_nodes(c, seen) for c in node.value)
+    return 1 + sum(_count_nodes(k, seen) + _count_nodes(v, seen) for k, v in node.value)
+
+
+def _error(path: str, exc: yaml.YAMLError) -> InvalidYamlError:
+    mark = getattr(exc, 'problem_mark', None) or getattr(exc, 'mark', None)
+    message = getattr(exc, 'message', None) or getattr(exc, 'problem', None) or str(exc)
+    context = getattr(exc, 'context', None)
+    if context and not isinstance(exc, BadYaml):
+        message = f'{context}, {message}'
+    loc = Location(path, mark.line + 1, mark.column + 1) if mark is not None else Location(path)
+    return InvalidYamlError(
+        f'invalid YAML: {message}', location=loc, hint='fix the YAML syntax at that position',
+    )
+
+
+def _documents(
+        text: str | bytes, path: str, *, with_positions: bool,
+) -> Iterator[tuple[Any, dict[Path, tuple[int, int]]]]:
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            positions: dict[Path, tuple[int, int]] = {}
+            if node is None:
+                yield None, positions
+                continue
+            # Without an anchor there can be no alias, and nothing to count.
+            has_anchor = ('&' in text) if isinstance(text, str) else (b'&' in text)
+            count = _count_nodes(node, set()) if has_anchor else 1 << 60
+            builder = _Builder(count, positions if with_positions else None)
+            yield builder.build(node, ()), positions
+    except yaml.YAMLError as exc:
+        raise _error(path, exc) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidYamlError(f'not UTF-8 text: {exc.reason}', location=Location(path)) from None
+    finally:
+        loader.dispose()
+
+
+def load(text: str | bytes, path: str) -> Any:
+    """One YAML document as plain Python (None for an empty file)."""
+    docs = load_all(text, path)
+    if len(docs) > 1:
+        raise InvalidYamlError(
+            f'expected one YAML document, found {len(docs)}', location=Location(path),
+            hint='split the documents or remove the extra `---`',
+        )
+    return docs[0] if docs else None
+
+
+def load_all(text: str | bytes, path: str) -> list[Any]:
+    return [doc for doc, _ in _documents(text, path, with_positions=False)]
+
+
+def load_all_located(text: str | bytes, path: str) -> list[tuple[Any, dict[Path, tuple[int, int]]]]:
+    """Every document with the (line, column) of each node, keyed by its path."""
+    return list(_documents(text, path, with_positions=True))

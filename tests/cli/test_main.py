@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from gitops_config.cli import main as main_mod
+from gitops_config.cli.main import COMMANDS
+from gitops_config.errors import GitopsConfigError
+from tests.conftest import RunCli
+
+
+@pytest.mark.parametrize('name', sorted(COMMANDS))
+def test_every_command_loads_and_has_help(name: str, run_cli: RunCli) -> None:
+    result = run_cli(name, '--help')
+    assert result.exit_code == 0, result.output
+    assert 'Usage:' in result.stdout
+
+
+def test_help_lists_commands_and_exit_codes(run_cli: RunCli) -> None:
+    result = run_cli('--help')
+    assert 'render' in result.stdout and 'Exit codes: 0 clean' in result.stdout
+
+
+def test_version(run_cli: RunCli) -> None:
+    assert run_cli('--version').stdout.startswith('gitops-config, version ')
+
+
+def _fake(exc: BaseException) -> click.Command:
+    @click.command('fake')
+    def fake() -> int:
+        raise exc
+    return fake
+
+
+@pytest.mark.parametrize(('exc', 'code', 'message'), [
+    (GitopsConfigError('it broke', hint='fix it'), 3, 'error: gitops-config-error: it broke'),
+    (KeyboardInterrupt(), 130, 'interrupted'),
+    (RuntimeError('boom'), 4, 'error: internal-error: RuntimeError: boom'),
+])
+def test_error_boundary(monkeypatch: pytest.MonkeyPatch, run_cli: RunCli, exc: BaseException,
+                        code: int, message: str) -> None:
+    monkeypatch.setitem(COMMANDS, 'fake', ('tests.cli.test_main:FAKE', 'fake'))
+    monkeypatch.setattr(sys.modules[__name__], 'FAKE', _fake(exc), raising=False)
+    result = run_cli('fake')
+    assert result.exit_code == code
+    assert result.stderr.startswith(message)
+    assert 'Traceback' not in result.stderr
+
+
+def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch, run_cli: RunCli) -> None:
+    monkeypatch.setitem(COMMANDS, 'fake', ('tests.cli.test_main:FAKE', 'fake'))
+    monkeypatch.setattr(sys.modules[__name__], 'FAKE', _fake(GitopsConfigError('x')),
+                        raising=False)
+    with pytest.raises(GitopsConfigError):
+        run_cli('--debug', 'fake')
+
+
+def test_main_returns_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main_mod.main(['--version']) == 0
+    assert main_mod.main(['render']) == 3
+    assert main_mod.main(['no-such-command']) == 2
+
+
+def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, '-m', 'gitops_config', '-C', str(tmp_path), 'render'],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 3
+    assert proc.stderr.startswith('error: invalid-project: no gitops-config.yaml')

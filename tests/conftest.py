@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from click.testing import Result
+
+from gitops_config.cli.main import cli
+from tests._helpers.git_repo import GitRepo
+from tests._helpers.projects import BASIC
+
+
+@pytest.fixture(autouse=True)
+def sealed_environment(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's HOME, git config, keys or colours."""
+    home = tmp_path_factory.mktemp('home')
+    monkeypatch.setenv('HOME', str(home))
+    monkeypatch.setenv('XDG_CONFIG_HOME', str(home / '.config'))
+    monkeypatch.setenv('XDG_CACHE_HOME', str(home / '.cache'))
+    monkeypatch.setenv('GIT_CONFIG_NOSYSTEM', '1')
+    for name in ('AUTHOR', 'COMMITTER'):
+        monkeypatch.setenv(f'GIT_{name}_NAME', 'Test User')
+        monkeypatch.setenv(f'GIT_{name}_EMAIL', 'test@example.com')
+    for var in list(os.environ):
+        if var.startswith(('SOPS_', 'GITHUB_')) or var in ('GNUPGHOME', 'NO_COLOR', 'EDITOR'):
+            monkeypatch.delenv(var)
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> GitRepo:
+    return GitRepo(tmp_path / 'repo')
+
+
+@pytest.fixture
+def project(git_repo: GitRepo) -> GitRepo:
+    """A small two-environment config repository, committed."""
+    git_repo.commit(BASIC, 'initial')
+    return git_repo
+
+
+class RunCli:
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, cwd: Path | None = None, input: str | None = None,
+                 ) -> Result:
+        argv = list(args)
+        if cwd is not None:
+            argv = ['-C', str(cwd), *argv]
+        return self.runner.invoke(cli, argv, input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[RunCli]:
+    """Invoke the CLI in-process; -C changes directory, so restore it afterwards."""
+    monkeypatch.chdir(tmp_path)
+    yield RunCli()

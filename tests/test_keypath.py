@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from gitops_config import keypath
+from gitops_config.keypath import KeyPathError
+from gitops_config.keypath import Select
+
+DATA = {'a': {'list': [{'name': 'x', 'c': 1}, {'name': 'y', 'c': 2}]}, 'b.c': 3}
+
+
+@pytest.mark.parametrize(('text', 'steps'), [
+    ('a.b.c', ('a', 'b', 'c')),
+    ('a.list[0].c', ('a', 'list', 0, 'c')),
+    ('a.list[name=x].c', ('a', 'list', Select('name', 'x'), 'c')),
+    ('a["b.c"]', ('a', 'b.c')),
+    ('a.list[*].c', ('a', 'list', '[*]', 'c')),
+    ('**.tag', ('**', 'tag')),
+])
+def test_parse(text: str, steps: tuple[object, ...]) -> None:
+    assert keypath.parse(text) == steps
+
+
+@pytest.mark.parametrize('bad', ['', 'a..b', 'a.', '.a', 'a[0', ' a'])
+def test_parse_rejects(bad: str) -> None:
+    with pytest.raises(KeyPathError):
+        keypath.parse(bad)
+
+
+def test_resolve_selects_items_by_field() -> None:
+    path = keypath.resolve(DATA, keypath.parse('a.list[name=y].c'))
+    assert path == ('a', 'list', 1, 'c')
+    assert keypath.get(DATA, path) == 2
+
+
+def test_resolve_says_where_it_stopped() -> None:
+    with pytest.raises(KeyPathError, match='no key a.lst') as info:
+        keypath.resolve(DATA, keypath.parse('a.lst'))
+    assert info.value.hint == "did you mean 'list'?"
+    with pytest.raises(KeyPathError, match='no item with name=z'):
+        keypath.resolve(DATA, keypath.parse('a.list[name=z]'))
+
+
+def test_format_round_trips() -> None:
+    for path in [('a', 'list', 0, 'c'), ('b.c',), ('x', 'we"ird')]:
+        assert keypath.resolve({'a': {'list': [{'c': 1}]}, 'b.c': 1, 'x': {'we"ird': 1}},
+                               keypath.parse(keypath.format(path))) == path
+
+
+@pytest.mark.parametrize(('pattern', 'path', 'matches'), [
+    ('app.image.tag', ('app', 'image', 'tag'), True),
+    ('app.*.tag', ('app', 'image', 'tag'), True),
+    ('app.*', ('app', 'image', 'tag'), False),
+    ('**.tag', ('app', 'image', 'tag'), True),
+    ('a.list[*].c', ('a', 'list', 3, 'c'), True),
+    ('a.list[*].c', ('a', 'list', 'k', 'c'), False),
+    ('a.list[name=y].c', ('a', 'list', 1, 'c'), True),
+    ('a.list[name=y].c', ('a', 'list', 0, 'c'), False),
+])
+def test_match_glob(pattern: str, path: tuple[str | int, ...], matches: bool) -> None:
+    assert keypath.match_glob(pattern, path, DATA) is matches

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from gitops_config import yaml_io
+from gitops_config.errors import InvalidYamlError
+
+
+@pytest.mark.parametrize(('text', 'expected'), [
+    ('yes', 'yes'), ('on', 'on'), ('n', 'n'), ('true', True), ('FALSE', False),
+    ('~', None), ('null', None), ('', None),
+    ('0777', 511), ('0o17', 15), ('0x1F', 31), ('-0x1f', -31), ('0b101', 5), ('+5', 5),
+    ('1_000', 1000), ('08', 8.0), ('1e3', 1000.0), ('3.14', 3.14), ('.5', 0.5),
+    ('2024-01-01', '2024-01-01'), ('1.2.3', '1.2.3'), ('18446744073709551615', 2**64 - 1),
+    ('18446744073709551616', float(2**64)),
+])
+def test_plain_scalars_mean_what_go_yaml_v3_says(text: str, expected: object) -> None:
+    loaded = yaml_io.load(f'k: {text}\n', 'f.yaml')['k']
+    assert loaded == expected
+    assert type(loaded) is type(expected)
+
+
+def test_special_floats() -> None:
+    data = yaml_io.load('a: .inf\nb: -.Inf\nc: .nan\n', 'f.yaml')
+    assert data['a'] == math.inf and data['b'] == -math.inf and math.isnan(data['c'])
+
+
+def test_quoted_scalars_stay_strings() -> None:
+    assert yaml_io.load('a: "3"\nb: \'true\'\n', 'f.yaml') == {'a': '3', 'b': 'true'}
+
+
+def test_merge_keys_apply() -> None:
+    text = 'base: &b {x: 1, y: 2}\nchild:\n  <<: *b\n  y: 3\n'
+    assert yaml_io.load(text, 'f.yaml')['child'] == {'x': 1, 'y': 3}
+
+
+def test_malformed_yaml_names_file_line_and_column() -> None:
+    with pytest.raises(InvalidYamlError) as info:
+        yaml_io.load('a: 1\nb: [1, 2\nc: 3\n', 'values/dev.yaml')
+    assert str(info.value.location).startswith('values/dev.yaml:3:')
+
+
+def test_duplicate_keys_are_an_error() -> None:
+    with pytest.raises(InvalidYamlError, match="duplicate key 'a'") as info:
+        yaml_io.load('a: 1\nb: 2\na: 3\n', 'f.yaml')
+    assert info.value.location is not None and info.value.location.line == 3
+
+
+def test_alias_bomb_is_bounded() -> None:
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for i in range(1, 9):
+        prev, cur = chr(96 + i), chr(97 + i)
+        lines.append(f'{cur}: &{cur} [' + ','.join([f'*{prev}'] * 9) + ']')
+    with pytest.raises(InvalidYamlError, match='alias bomb'):
+        yaml_io.load('\n'.join(lines) + '\n', 'bomb.yaml')
+
+
+def test_positions_are_one_based() -> None:
+    [(data, positions)] = yaml_io.load_all_located('a:\n  b: [1, 2]\n', 'f.yaml')
+    assert data == {'a': {'b': [1, 2]}}
+    assert positions[('a', 'b', 1)] == (2, 10)
+    assert positions[('a', 'b')] == (2, 3)  # a mapping entry is where its key is
+
+
+@pytest.mark.parametrize('value', ['yes', 'on', 'no', 'y', '0o17', '1_000', '08', '0777',
+                                   '2024-01-01', 'true', 'null', '~', '1e3', '.inf', ''])
+def test_to_yaml_quotes_anything_a_reader_could_misread(value: str) -> None:
+    import yaml
+
+    dumped = yaml_io.to_yaml({'k': value})
+    assert yaml_io.load(dumped, 'd.yaml') == {'k': value}
+    assert yaml.safe_load(dumped) == {'k': value}  # a YAML 1.1 reader (LiteLLM's) agrees
+
+
+_scalars = (st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2**63 - 1)
+            | st.floats(allow_nan=False) | st.text())
+_trees = st.recursive(
+    _scalars,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(min_size=1), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.text(min_size=1), _trees, max_size=5))
+def test_to_yaml_round_trips(tree: dict[str, object]) -> None:
+    assert yaml_io.load(yaml_io.to_yaml(tree), 'd.yaml') == tree
