@@ -23,9 +23,20 @@ class GitopsConfigError(Exception):
         self.hint = hint
         self.location = location
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Raised in worker processes and re-raised in the parent: keep hint and location.
+        return (_rebuild, (type(self), self.message, self.hint, self.location))
+
     def one_line(self) -> str:
         where = f'{self.location}: ' if self.location is not None else ''
         return f'{where}{self.message}'
+
+
+def _rebuild(cls: type[GitopsConfigError], message: str, hint: str | None,
+             location: Location | None) -> GitopsConfigError:
+    error = cls.__new__(cls)
+    GitopsConfigError.__init__(error, message, hint=hint, location=location)
+    return error
 
 
 class UsageError(GitopsConfigError):

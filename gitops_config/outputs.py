@@ -11,8 +11,7 @@ from gitops_config.fsutil import atomic_write
 from gitops_config.model import Location
 from gitops_config.pipeline import EnvRender
 from gitops_config.project import Project
-from gitops_config.redact import SealedSecret
-from gitops_config.redact import Secret
+from gitops_config.redact import SealedSecret, Secret
 from gitops_config.render import RenderedFile
 from gitops_config.source import Source
 
@@ -40,7 +39,7 @@ def _secret_keys(node: Any, found: set[str], key: str | None = None) -> None:
 
 def file_bytes(project: Project, file: RenderedFile, *, decrypt: bool, sealed: bool) -> bytes:
     """What goes on disk for FILE: plaintext only without secrets, or when asked."""
-    if not file.has_secrets or decrypt or sealed:
+    if not file.has_secrets or decrypt:
         return file.content
     where = f'{project.output_dir(file.env)}/{file.path}'
     if file.kind is None or file.documents is None:
@@ -65,29 +64,37 @@ def file_bytes(project: Project, file: RenderedFile, *, decrypt: bool, sealed: b
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    written: list[Path]
+    # secret-bearing files a --sealed render could not produce: left as they were
+    kept: list[Path]
+
+
 def write(project: Project, render: EnvRender, out: Path, *, decrypt: bool = False,
-          sealed: bool = False) -> list[Path]:
-    """Write RENDER's files below OUT (the env's output folder); remove files no template
-    produces any more. Returns what was written."""
+          sealed: bool = False) -> Written:
+    """Write RENDER's files below OUT (the env's output folder), and remove files no
+    template produces any more."""
     produced = {f.path for f in render.files}
-    data = {f.path: file_bytes(project, f, decrypt=decrypt, sealed=sealed)
-            for f in render.files}
-    written = []
-    for rel, content in sorted(data.items()):
-        target = out / rel
+    written, kept = [], []
+    for file in render.files:
+        target = out / file.path
+        if sealed and file.has_secrets:
+            kept.append(target)
+            continue
+        content = file_bytes(project, file, decrypt=decrypt, sealed=sealed)
         try:
-            if target.read_bytes() == content:
-                written.append(target)
-                continue
+            unchanged = target.read_bytes() == content
         except OSError:
-            pass
-        atomic_write(target, content)
+            unchanged = False
+        if not unchanged:
+            atomic_write(target, content)
         written.append(target)
     if out.is_dir():
         for old in sorted(out.rglob('*')):
             if old.is_file() and old.relative_to(out).as_posix() not in produced:
                 old.unlink()
-    return written
+    return Written(written, kept)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gitops_config import constants as C
@@ -34,17 +33,26 @@ def render(
         envs: Sequence[str] | None = None,
         *,
         sealed: bool = False,
+        jobs: int | None = None,
         on_done: Callable[[str], None] | None = None,
 ) -> list[EnvRender]:
-    """ENVS (default: all, in promotion order) rendered from SOURCE."""
+    """ENVS (default: all, in promotion order) rendered from SOURCE, on JOBS processes
+    (default: one per core)."""
+    from gitops_config import workers
+
     names = list(envs) if envs else project.env_names()
     for name in names:
         project.env(name)  # an unknown name fails before any work is done
+    values = [values_mod.merge(source, project, name, sealed=sealed) for name in names]
+    templates = render_mod.templates(source, project)
+    prepared = [render_mod.prepare(v) for v in values]
+    files = workers.render_all(templates, prepared,
+                               jobs=jobs if jobs is not None else workers.default_jobs())
     results = []
-    for name in names:
-        results.append(render_one(source, project, name, sealed=sealed))
+    for v, env_files in zip(values, files, strict=True):
+        results.append(EnvRender(v.env, v, sorted(env_files, key=lambda f: f.path)))
         if on_done is not None:
-            on_done(name)
+            on_done(v.env)
     return results
 
 

@@ -7,18 +7,16 @@ value tagged `!delete` removes the key (or, inside a keyed list, the item).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any
 
-from gitops_config import keypath
-from gitops_config import yaml_io
+from gitops_config import keypath, yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
 from gitops_config.project import Project
-from gitops_config.redact import SealedSecret
-from gitops_config.redact import Secret
+from gitops_config.redact import SealedSecret, Secret
 from gitops_config.source import Source
 
 Path = tuple[str | int, ...]
@@ -35,12 +33,38 @@ class Provenance:
     overridden: tuple[Location, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Layer:
+    path: str
+    data: dict[str, Any]
+    positions: dict[Path, tuple[int, int]]
+
+
 @dataclass(frozen=True)
 class Values:
     env: str
     data: dict[str, Any]
-    provenance: dict[Path, Provenance] = field(repr=False)
     layers: tuple[str, ...] = ()
+    loaded: tuple[Layer, ...] = field(default=(), repr=False)
+    merge_rules: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @functools.cached_property
+    def provenance(self) -> dict[Path, Provenance]:
+        """Where every node was set, and what it overrode.
+
+        Computed on first use by replaying the merge with positions: only
+        `explain` and error reports need it, and it costs more than the merge.
+        """
+        data: Any = {}
+        prov = _Prov(Provenance(Location(self.layers[0] if self.layers else '')), {})
+        for layer in self.loaded:
+            data, merged = _merge(data, prov, layer.data, _annotate(layer.data, layer, ()), (),
+                                  self.merge_rules, layer)
+            assert merged is not None  # both sides were tracked
+            prov = merged
+        flat: dict[Path, Provenance] = {}
+        _flatten(prov, (), flat)
+        return flat
 
     def secrets(self) -> list[Secret | SealedSecret]:
         found: list[Secret | SealedSecret] = []
@@ -67,22 +91,35 @@ class _Prov:
     kids: dict[str, _Prov] | list[_Prov] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Layer:
-    path: str
-    data: dict[str, Any]
-    positions: dict[Path, tuple[int, int]]
+# Plaintext layers by (path, blob SHA): parsed once however many environments,
+# and both sides of a diff, share them. Decrypted layers are never kept here:
+# what they yield depends on which keys are present.
+_PLAIN_LAYERS: dict[tuple[str, str], Layer] = {}
+_PLAIN_LAYERS_MAX = 512
 
 
 def load_layer(source: Source, path: str, *, sealed: bool = False) -> Layer:
-    text = source.read(path)
+    """The layer at PATH, parsed (and decrypted, for a SOPS file)."""
+    blob = source.blob_id(path)
+    cached = _PLAIN_LAYERS.get((path, blob))
+    if cached is not None:
+        return cached
+    layer, encrypted = _parse_layer(source.read(path), path, sealed)
+    if not encrypted:
+        if len(_PLAIN_LAYERS) >= _PLAIN_LAYERS_MAX:
+            _PLAIN_LAYERS.clear()
+        _PLAIN_LAYERS[(path, blob)] = layer
+    return layer
+
+
+def _parse_layer(text: bytes, path: str, sealed: bool) -> tuple[Layer, bool]:
     located = yaml_io.load_all_located(text, path)
     if len(located) > 1:
         raise LayerError(f'{path}: a layer must hold one YAML document, found {len(located)}',
                          location=Location(path))
     data, positions = located[0] if located else (None, {})
     if data is None:
-        return Layer(path, {}, positions)
+        return Layer(path, {}, positions), False
     if not isinstance(data, dict):
         raise LayerError(
             f'a layer must be a mapping at the top level, not {type(data).__name__}',
@@ -93,23 +130,18 @@ def load_layer(source: Source, path: str, *, sealed: bool = False) -> Layer:
 
         opened = sops.open_values(text, path, sealed=sealed)
         assert isinstance(opened, dict)
-        data = opened
-    return Layer(path, data, positions)
+        return Layer(path, opened, positions), True
+    return Layer(path, data, positions), False
 
 
 def merge(source: Source, project: Project, env: str, *, sealed: bool = False) -> Values:
-    """ENV's layers merged in order, with the provenance of every node."""
+    """ENV's layers merged in order; provenance is worked out when first asked for."""
     environment = project.env(env)
-    data: dict[str, Any] = {}
-    prov = _Prov(Provenance(Location(environment.layers[0])), {})
-    for path in environment.layers:
-        layer = load_layer(source, path, sealed=sealed)
-        layer_prov = _annotate(layer.data, layer, ())
-        merged, prov = _merge(data, prov, layer.data, layer_prov, (), project.merge, layer)
-        data = merged
-    flat: dict[Path, Provenance] = {}
-    _flatten(prov, (), flat)
-    return Values(env, data, flat, environment.layers)
+    loaded = tuple(load_layer(source, path, sealed=sealed) for path in environment.layers)
+    data: Any = {}
+    for layer in loaded:
+        data, _ = _merge(data, None, layer.data, None, (), project.merge, layer)
+    return Values(env, data, environment.layers, loaded, project.merge)
 
 
 def _location(layer: Layer, path: Path) -> Location:
@@ -139,8 +171,8 @@ def _check_tags(value: Any, layer: Layer, path: Path) -> None:
         )
 
 
-def _replaced(old: _Prov | None, new: _Prov) -> _Prov:
-    if old is None:
+def _replaced(old: _Prov | None, new: _Prov | None) -> _Prov | None:
+    if old is None or new is None:
         return new
     overridden = (old.here.location, *old.here.overridden)
     return _Prov(Provenance(new.here.location, overridden), new.kids)
@@ -163,31 +195,46 @@ def _merge_key(rules: Sequence[tuple[str, str]], path: Path) -> str | None:
     return None
 
 
-def _merge(base: Any, base_prov: _Prov | None, over: Any, over_prov: _Prov, path: Path,
-           rules: Sequence[tuple[str, str]], layer: Layer) -> tuple[Any, _Prov]:
+def _kid(prov: _Prov | None, step: str | int) -> _Prov | None:
+    if prov is None or prov.kids is None:
+        return None
+    if isinstance(prov.kids, dict):
+        assert isinstance(step, str)
+        return prov.kids.get(step)
+    assert isinstance(step, int)
+    return prov.kids[step]
+
+
+def _merge(base: Any, base_prov: _Prov | None, over: Any, over_prov: _Prov | None, path: Path,
+           rules: Sequence[tuple[str, str]], layer: Layer) -> tuple[Any, _Prov | None]:
+    """OVER merged onto BASE. Provenance is tracked alongside when both provs are
+    given, and skipped (the fast path) when they are None."""
+    tracked = base_prov is not None and over_prov is not None
     if isinstance(base, dict) and isinstance(over, dict):
-        assert base_prov is not None and isinstance(base_prov.kids, dict)
         result = dict(base)
-        kids = dict(base_prov.kids)
+        kids: dict[str, _Prov] = {}
+        if tracked and base_prov is not None and isinstance(base_prov.kids, dict):
+            kids = dict(base_prov.kids)
         for key, value in over.items():
             child_path = (*path, key)
-            assert isinstance(over_prov.kids, dict)
             if _is_delete(value):
                 if key not in result:
                     _check_tags(value, layer, child_path)
                 del result[key]
-                del kids[key]
+                kids.pop(key, None)
                 continue
             merged, child_prov = _merge(result.get(key), kids.get(key), value,
-                                        over_prov.kids[key], child_path, rules, layer)
+                                        _kid(over_prov, key), child_path, rules, layer)
             result[key] = merged
-            kids[key] = child_prov
-        return result, _Prov(base_prov.here, kids)
+            if child_prov is not None:
+                kids[key] = child_prov
+        return result, (_Prov(base_prov.here, kids) if base_prov is not None and tracked
+                        else None)
     if isinstance(base, list) and isinstance(over, list):
         key_field = _merge_key(rules, path)
         if key_field is not None:
-            assert base_prov is not None
-            return _merge_keyed(base, base_prov, over, over_prov, path, key_field, rules, layer)
+            return _merge_keyed(base, base_prov if tracked else None, over,
+                                over_prov if tracked else None, path, key_field, rules, layer)
     return _strip(over, layer, path), _replaced(base_prov, over_prov)
 
 
@@ -202,12 +249,13 @@ def _item_key(item: Any, key_field: str) -> Any:
     return item
 
 
-def _merge_keyed(base: list[Any], base_prov: _Prov, over: list[Any], over_prov: _Prov,
-                 path: Path, key_field: str, rules: Sequence[tuple[str, str]], layer: Layer,
-                 ) -> tuple[Any, _Prov]:
-    assert isinstance(base_prov.kids, list) and isinstance(over_prov.kids, list)
+def _merge_keyed(base: list[Any], base_prov: _Prov | None, over: list[Any],
+                 over_prov: _Prov | None, path: Path, key_field: str,
+                 rules: Sequence[tuple[str, str]], layer: Layer,
+                 ) -> tuple[Any, _Prov | None]:
     result = list(base)
-    kids = list(base_prov.kids)
+    kids: list[_Prov | None] = list(base_prov.kids) if base_prov is not None and isinstance(
+        base_prov.kids, list) else [None] * len(base)
     for i, item in enumerate(over):
         item_path = (*path, i)
         ident = _item_key(item, key_field)
@@ -227,13 +275,15 @@ def _merge_keyed(base: list[Any], base_prov: _Prov, over: list[Any], over_prov: 
             del kids[match]
         elif match is None:
             result.append(_strip(item, layer, item_path))
-            kids.append(over_prov.kids[i])
+            kids.append(_kid(over_prov, i))
         else:
-            merged, prov = _merge(result[match], kids[match], item, over_prov.kids[i],
+            merged, prov = _merge(result[match], kids[match], item, _kid(over_prov, i),
                                   (*path, match), rules, layer)
             result[match] = merged
             kids[match] = prov
-    return result, _Prov(base_prov.here, kids)
+    if base_prov is None:
+        return result, None
+    return result, _Prov(base_prov.here, [k for k in kids if k is not None])
 
 
 def _flatten(prov: _Prov, path: Path, out: dict[Path, Provenance]) -> None:

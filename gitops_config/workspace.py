@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitops_config import project as project_mod
+from gitops_config.errors import InvalidProjectError
 from gitops_config.project import Project
-from gitops_config.source import Source
-from gitops_config.source import WorkTree
+from gitops_config.source import Source, WorkTree
 
 
 def open_project(start: Path, ref: str | None = None) -> tuple[Source, Project]:
@@ -29,7 +29,7 @@ def open_project(start: Path, ref: str | None = None) -> tuple[Source, Project]:
     if not repo.bare:
         try:
             root = project_mod.find_root(start)
-        except project_mod.InvalidProjectError:
+        except InvalidProjectError:
             root = start.resolve()
         rel = root.resolve().relative_to(repo.root.resolve()).as_posix()
         prefix = '' if rel == '.' else rel + '/'

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from gitops_config import keypath
-from gitops_config.keypath import KeyPathError
-from gitops_config.keypath import Select
+from gitops_config.keypath import KeyPathError, Select
 
 DATA = {'a': {'list': [{'name': 'x', 'c': 1}, {'name': 'y', 'c': 2}]}, 'b.c': 3}
 

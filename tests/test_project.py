@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 
 from gitops_config import project as project_mod
-from gitops_config.errors import InvalidProjectError
-from gitops_config.errors import UsageError
+from gitops_config.errors import InvalidProjectError, UsageError
 from gitops_config.source import WorkTree
 from tests._helpers.projects import PROJECT
 
@@ -40,7 +39,8 @@ def test_wrong_type_is_reported(tmp_path: Path) -> None:
 def test_paths_outside_the_repository_are_refused(tmp_path: Path, layer: str) -> None:
     with pytest.raises(InvalidProjectError, match='outside the repository|is absolute') as info:
         _load(tmp_path, f'environments:\n  - name: dev\n    layers: ["{layer}"]\n')
-    assert info.value.location is not None and info.value.location.line == 3
+    assert info.value.location is not None
+    assert info.value.location.line == 3
 
 
 def test_unknown_environment_lists_the_valid_ones(tmp_path: Path) -> None:

@@ -4,8 +4,7 @@ import pytest
 
 from gitops_config import pipeline
 from gitops_config import project as project_mod
-from gitops_config.render import RenderedSyntaxError
-from gitops_config.render import TemplateError
+from gitops_config.render import RenderedSyntaxError, TemplateError
 from gitops_config.source import WorkTree
 from tests._helpers.git_repo import GitRepo
 

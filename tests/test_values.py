@@ -4,8 +4,7 @@ import pytest
 
 from gitops_config import project as project_mod
 from gitops_config import values
-from gitops_config.errors import FileMissingError
-from gitops_config.errors import InvalidYamlError
+from gitops_config.errors import FileMissingError, InvalidYamlError
 from gitops_config.model import Location
 from gitops_config.source import WorkTree
 from gitops_config.values import LayerError
@@ -86,7 +85,8 @@ def test_malformed_layer(project: GitRepo) -> None:
     project.write({'values/dev.yaml': 'app: [\n'})
     with pytest.raises(InvalidYamlError) as info:
         _merge(project, 'dev')
-    assert info.value.location is not None and info.value.location.path == 'values/dev.yaml'
+    assert info.value.location is not None
+    assert info.value.location.path == 'values/dev.yaml'
 
 
 def test_keyed_item_without_its_key(project: GitRepo) -> None:

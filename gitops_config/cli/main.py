@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,10 +13,8 @@ import click
 
 from gitops_config import __version__
 from gitops_config.cli import exit_codes
-from gitops_config.cli.boundary import Exit
-from gitops_config.cli.boundary import error_boundary
-from gitops_config.cli.output import ColorMode
-from gitops_config.cli.output import use_color
+from gitops_config.cli.boundary import Exit, error_boundary
+from gitops_config.cli.output import ColorMode, use_color
 
 # name -> (module:attribute, one-line help). The help lives here so that
 # `gitops-config --help` lists every command without importing any of them.
@@ -109,11 +108,20 @@ def _available(name: str) -> bool:
 @click.option('--color', type=click.Choice(['auto', 'always', 'never']), default='auto',
               show_default=True, help='Colour output; NO_COLOR is honoured.')
 @click.option('--debug', is_flag=True, help='Show tracebacks instead of one-line errors.')
+@click.option('--no-cache', is_flag=True,
+              help='Neither read nor write the on-disk cache (GITOPS_CONFIG_NO_CACHE=1).')
 @click.pass_context
-def cli(ctx: click.Context, *, directory: str | None, color: ColorMode, debug: bool) -> None:
+def cli(ctx: click.Context, *, directory: str | None, color: ColorMode, debug: bool,
+        no_cache: bool) -> None:
     """Configuration as code in Git: render, validate, encrypt and diff."""
     if directory is not None:
         os.chdir(directory)
+    if no_cache:
+        from gitops_config import cache
+
+        os.environ[cache.ENV_OFF] = '1'  # worker processes inherit it
+        cache.reset()
+    logging.basicConfig(format='warning: %(message)s', level=logging.WARNING)
     ctx.obj = App(color=use_color(color), debug=debug)
 
 

@@ -4,36 +4,40 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
+from typing import cast
 
 import yaml
 
 from gitops_config.yaml_io.fast import resolve_plain
 
 _STR = 'tag:yaml.org,2002:str'
-_YAML11 = yaml.resolver.Resolver()
+# PyYAML's own YAML 1.1 rules, as LiteLLM and other PyYAML users read our output.
+_resolve_yaml11 = cast(Callable[[type, str, tuple[bool, bool]], str],
+                       yaml.resolver.Resolver().resolve)
 
 
-class _Dumper(yaml.CSafeDumper):  # type: ignore[misc]  # C base is untyped
+class _Dumper(yaml.CSafeDumper):
     """Quotes a string whenever a YAML 1.1 reader (PyYAML, LiteLLM) or a YAML 1.2
     reader (go-yaml v3, sops) would read the plain scalar as something else."""
 
     def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode and implicit[0] and value is not None:
             go_tag = resolve_plain(value)[0]
-            old_tag = _YAML11.resolve(yaml.ScalarNode, value, (True, False))
+            old_tag = _resolve_yaml11(yaml.ScalarNode, value, (True, False))
             if go_tag != _STR or old_tag != _STR:
                 return go_tag if go_tag != _STR else old_tag
             return _STR
-        return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
+        return cast(str, super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
 
 
-def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+def _represent_str(dumper: yaml.representer.SafeRepresenter, data: str) -> yaml.ScalarNode:
     style = '|' if '\n' in data and not data.startswith((' ', '\t')) else None
     return dumper.represent_scalar(_STR, data, style=style)
 
 
-def _represent_float(dumper: yaml.SafeDumper, data: float) -> yaml.ScalarNode:
+def _represent_float(dumper: yaml.representer.SafeRepresenter, data: float) -> yaml.ScalarNode:
     if math.isnan(data):
         text = '.nan'
     elif math.isinf(data):
@@ -49,7 +53,7 @@ _Dumper.add_representer(float, _represent_float)
 
 def to_yaml(data: Any, *, sort_keys: bool = False, indent: int = 2) -> str:
     """Block-style YAML; key order kept unless `sort_keys`."""
-    return yaml.dump(  # type: ignore[no-any-return]
+    return yaml.dump(
         data, Dumper=_Dumper, sort_keys=sort_keys, default_flow_style=False,
         allow_unicode=True, width=1 << 30, indent=indent,
     )

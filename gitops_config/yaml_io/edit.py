@@ -15,8 +15,7 @@ import yaml
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
 from gitops_config.yaml_io import fast
-from gitops_config.yaml_io.dump import to_flow
-from gitops_config.yaml_io.dump import to_yaml
+from gitops_config.yaml_io.dump import to_flow, to_yaml
 
 Path = tuple[str | int, ...]
 
@@ -33,7 +32,7 @@ def _compose(text: str, where: str) -> yaml.Node | None:
         raise fast._error(where, exc) from None
     finally:
         loader.dispose()
-    return node  # type: ignore[no-any-return]
+    return node
 
 
 def _child(node: yaml.Node, step: str | int) -> tuple[yaml.Node | None, yaml.Node | None]:
@@ -42,9 +41,9 @@ def _child(node: yaml.Node, step: str | int) -> tuple[yaml.Node | None, yaml.Nod
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.value == step:
                 return key, value
-    if isinstance(node, yaml.SequenceNode) and isinstance(step, int):
-        if 0 <= step < len(node.value):
-            return None, node.value[step]
+    if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and (
+            0 <= step < len(node.value)):
+        return None, node.value[step]
     return None, None
 
 
@@ -165,7 +164,7 @@ def _insert(text: str, parent: yaml.Node, parent_key: yaml.Node | None, rest: Pa
     if isinstance(parent, yaml.ScalarNode) and parent.value in ('', '~', 'null', 'Null', 'NULL'):
         return _replace(text, parent, parent_key, {step: nested}, nl)
     if not isinstance(parent, yaml.MappingNode) or not isinstance(step, str):
-        raise EditError(f'cannot set {step!r} inside a {parent.id}', location=Location(
+        raise EditError(f'cannot set {step!r} inside a {type(parent).__name__}', location=Location(
             where, parent.start_mark.line + 1, parent.start_mark.column + 1))
     if parent.flow_style or not parent.value:
         data = fast.load(text[parent.start_mark.index:parent.end_mark.index], where) or {}
@@ -202,7 +201,7 @@ def delete_value(text: str, path: Path, *, where: str = '<yaml>') -> str:
             raise EditError(f'no {step!r} to delete', location=Location(where))
         node = value
     first = key_node if key_node is not None else node
-    if parent.flow_style:
+    if getattr(parent, 'flow_style', False):
         data = fast.load(text[parent.start_mark.index:parent.end_mark.index], where)
         del data[path[-1]]
         return _splice_flow(text, parent, data)

@@ -114,7 +114,7 @@ class _Resolver:
         return _MAP
 
 
-class _Loader(_Resolver, yaml.CSafeLoader):  # type: ignore[misc]  # C base is untyped
+class _Loader(_Resolver, yaml.CSafeLoader):
     pass
 
 
@@ -127,7 +127,7 @@ class BadYaml(yaml.YAMLError):
 
 def _scalar(node: yaml.ScalarNode) -> Any:
     tag = node.tag
-    if tag == _STR or tag == _TIMESTAMP:
+    if tag in (_STR, _TIMESTAMP):
         return node.value
     if tag in (_INT, _FLOAT, _BOOL, _NULL):
         return resolve_plain(node.value)[1] if not node.style else node.value

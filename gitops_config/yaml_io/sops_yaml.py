@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import yaml
 
@@ -24,18 +24,22 @@ _MAP = 'tag:yaml.org,2002:map'
 _DOC_START = re.compile(r'^---(?=[ \t]|$)', re.M)
 
 
-@dataclass(slots=True, eq=False)
 class Node:
-    kind: str  # 'scalar' | 'map' | 'seq'
-    value: str | list[Node] | list[tuple[Node, Node]]
-    plain: bool  # an unquoted, non-block scalar: its type comes from its text
-    tag: str | None  # an explicit, non-default tag
-    line: int  # 0-based
-    column: int
+    """A composed node; a plain class, as dataclasses cost import time."""
+
+    __slots__ = ('column', 'kind', 'line', 'plain', 'tag', 'value')
+
+    def __init__(self, kind: str, value: str | list[Node] | list[tuple[Node, Node]],
+                 plain: bool, tag: str | None, line: int, column: int) -> None:
+        self.kind = kind  # 'scalar' | 'map' | 'seq'
+        self.value = value
+        self.plain = plain  # an unquoted, non-block scalar: its type comes from its text
+        self.tag = tag  # an explicit, non-default tag
+        self.line = line  # 0-based
+        self.column = column
 
 
-@dataclass(frozen=True, slots=True)
-class RawComment:
+class RawComment(NamedTuple):
     line: int
     column: int
     text: str  # without the '#'

@@ -22,7 +22,8 @@ def test_every_command_loads_and_has_help(name: str, run_cli: RunCli) -> None:
 
 def test_help_lists_commands_and_exit_codes(run_cli: RunCli) -> None:
     result = run_cli('--help')
-    assert 'render' in result.stdout and 'Exit codes: 0 clean' in result.stdout
+    assert 'render' in result.stdout
+    assert 'Exit codes: 0 clean' in result.stdout
 
 
 def test_version(run_cli: RunCli) -> None:

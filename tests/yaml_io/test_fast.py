@@ -3,8 +3,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gitops_config import yaml_io
@@ -27,7 +26,9 @@ def test_plain_scalars_mean_what_go_yaml_v3_says(text: str, expected: object) ->
 
 def test_special_floats() -> None:
     data = yaml_io.load('a: .inf\nb: -.Inf\nc: .nan\n', 'f.yaml')
-    assert data['a'] == math.inf and data['b'] == -math.inf and math.isnan(data['c'])
+    assert data['a'] == math.inf
+    assert data['b'] == -math.inf
+    assert math.isnan(data['c'])
 
 
 def test_quoted_scalars_stay_strings() -> None:
@@ -48,7 +49,8 @@ def test_malformed_yaml_names_file_line_and_column() -> None:
 def test_duplicate_keys_are_an_error() -> None:
     with pytest.raises(InvalidYamlError, match="duplicate key 'a'") as info:
         yaml_io.load('a: 1\nb: 2\na: 3\n', 'f.yaml')
-    assert info.value.location is not None and info.value.location.line == 3
+    assert info.value.location is not None
+    assert info.value.location.line == 3
 
 
 def test_alias_bomb_is_bounded() -> None:

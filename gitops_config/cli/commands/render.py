@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gitops_config.cli import exit_codes
-from gitops_config.cli import options
+from gitops_config.cli import exit_codes, options
 
 if TYPE_CHECKING:
     from gitops_config.pipeline import EnvRender
@@ -56,12 +55,11 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
         return exit_codes.OK
     for r in renders:
         target = (out / r.env) if out is not None else project.root / project.output_dir(r.env)
-        written = outputs.write(project, r, target, decrypt=decrypt, sealed=sealed)
-        for path in written:
+        result = outputs.write(project, r, target, decrypt=decrypt, sealed=sealed)
+        for path in result.written:
             click.echo(_shown(path))
-    if sealed:
-        click.echo('note: rendered --sealed: secrets are placeholders; do not commit this '
-                   'output', err=True)
+        for path in result.kept:
+            click.echo(f'{_shown(path)} (kept: holds secrets, and --sealed has no keys)')
     return exit_codes.OK
 
 

@@ -1,0 +1,163 @@
+"""The on-disk cache: results keyed by a content hash of exactly their inputs.
+
+Entries are written atomically (temp file and rename), so parallel processes,
+such as pre-commit's batches, can share one folder. Each entry carries a
+checksum of its payload: a corrupt or truncated entry is removed and
+recomputed, never trusted. When the folder cannot be written (read-only,
+disk full) work goes on uncached, after one warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from gitops_config import __version__
+
+logger = logging.getLogger(__name__)
+
+_MAGIC = b'GOC1'
+_DIGEST = 32
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+ENV_DIR = 'GITOPS_CONFIG_CACHE_DIR'
+ENV_OFF = 'GITOPS_CONFIG_NO_CACHE'
+
+
+def key(*parts: str | bytes) -> str:
+    """A hash of PARTS and the tool's version: any change to either is a new key."""
+    h = hashlib.sha256(__version__.encode())
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, 'big'))
+        h.update(data)
+    return h.hexdigest()
+
+
+class Cache:
+    def __init__(self, directory: Path | None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self._warned = False
+        self._written = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.directory is not None
+
+    def _path(self, namespace: str, digest: str) -> Path:
+        assert self.directory is not None
+        return self.directory / namespace / digest[:2] / digest
+
+    def get(self, namespace: str, digest: str) -> bytes | None:
+        if self.directory is None:
+            return None
+        path = self._path(namespace, digest)
+        try:
+            blob = path.read_bytes()
+        except OSError:
+            return None
+        head = len(_MAGIC) + _DIGEST
+        payload = blob[head:]
+        if blob[:len(_MAGIC)] != _MAGIC or hashlib.sha256(payload).digest() != blob[
+                len(_MAGIC):head]:
+            with contextlib.suppress(OSError):
+                path.unlink()  # corrupt or truncated: recompute, never trust
+            return None
+        return payload
+
+    def put(self, namespace: str, digest: str, payload: bytes) -> None:
+        if self.directory is None:
+            return
+        path = self._path(namespace, digest)
+        blob = _MAGIC + hashlib.sha256(payload).digest() + payload
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-')
+            try:
+                with os.fdopen(fd, 'wb') as f:
+                    f.write(blob)
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            self._disable(exc)
+            return
+        self._written += len(blob)
+        if self._written > self.max_bytes // 8:
+            self._written = 0
+            self.prune()
+
+    def _disable(self, exc: OSError) -> None:
+        if not self._warned:
+            logger.warning('cache disabled: cannot write %s (%s); continuing without it',
+                           self.directory, exc.strerror or exc)
+            self._warned = True
+        self.directory = None
+
+    def size(self) -> int:
+        if self.directory is None or not self.directory.is_dir():
+            return 0
+        return sum(p.stat().st_size for p in self.directory.rglob('*') if p.is_file())
+
+    def prune(self) -> None:
+        """Remove the least recently written entries until the cache fits its bound."""
+        if self.directory is None or not self.directory.is_dir():
+            return
+        entries = []
+        for p in self.directory.rglob('*'):
+            with contextlib.suppress(OSError):
+                if p.is_file():
+                    st = p.stat()
+                    entries.append((st.st_mtime, st.st_size, p))
+        total = sum(size for _, size, _ in entries)
+        for _, size, p in sorted(entries, key=lambda e: e[0]):
+            if total <= self.max_bytes * 3 // 4:
+                break
+            with contextlib.suppress(OSError):
+                p.unlink()
+                total -= size
+
+    def clear(self) -> int:
+        """Remove every entry; returns how many bytes were freed."""
+        if self.directory is None or not self.directory.is_dir():
+            return 0
+        freed = 0
+        for p in sorted(self.directory.rglob('*'), reverse=True):
+            with contextlib.suppress(OSError):
+                if p.is_file():
+                    freed += p.stat().st_size
+                    p.unlink()
+                else:
+                    p.rmdir()
+        return freed
+
+
+def default_dir() -> Path:
+    if os.environ.get(ENV_DIR):
+        return Path(os.environ[ENV_DIR])
+    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    return Path(base) / 'gitops-config'
+
+
+_DEFAULT: Cache | None = None
+
+
+def default() -> Cache:
+    """The process-wide cache: off with GITOPS_CONFIG_NO_CACHE=1 (or --no-cache)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        off = os.environ.get(ENV_OFF, '') not in ('', '0')
+        _DEFAULT = Cache(None if off else default_dir())
+    return _DEFAULT
+
+
+def reset() -> None:
+    """Forget the process-wide cache (after the environment that configures it changed)."""
+    global _DEFAULT
+    _DEFAULT = None

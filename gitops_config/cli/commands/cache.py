@@ -1,0 +1,38 @@
+"""`gitops-config cache`: where the cache is, how big, and clearing it."""
+
+from __future__ import annotations
+
+import click
+
+from gitops_config.cli import exit_codes
+
+
+@click.group('cache')
+def cache() -> None:
+    """The on-disk cache of compiled templates and other results.
+
+    It lives in $XDG_CACHE_HOME/gitops-config (or GITOPS_CONFIG_CACHE_DIR);
+    entries are keyed by a hash of their inputs, so it never needs clearing
+    for correctness.
+    """
+
+
+@cache.command('info')
+def info() -> int:
+    """Print the cache folder and its size."""
+    from gitops_config import cache as cache_mod
+
+    store = cache_mod.default()
+    where = store.directory or 'disabled'
+    click.echo(f'{where}\t{store.size() / 1024 / 1024:.1f} MiB')
+    return exit_codes.OK
+
+
+@cache.command('clear')
+def clear() -> int:
+    """Remove every cache entry."""
+    from gitops_config import cache as cache_mod
+
+    freed = cache_mod.default().clear()
+    click.echo(f'cleared {freed / 1024 / 1024:.1f} MiB', err=True)
+    return exit_codes.OK

@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitops_config import constants as C
+from gitops_config import yaml_io
+from tests._helpers.git_repo import GitRepo
+from tests.test_compare import FILES
+from tests.test_github import TOKEN
+from tests.test_github import FakeGitHub
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTION = ROOT / 'action.yml'
+WORKFLOWS = ROOT / 'example-repo' / '.github' / 'workflows'
+SCHEMA = '''{"type": "object", "properties": {"replicas": {"type": "integer", "maximum": 2}}}'''
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    fake = FakeGitHub()
+    fake.thread.start()
+    try:
+        yield fake
+    finally:
+        fake.server.shutdown()
+        fake.server.server_close()
+
+
+@pytest.fixture
+def shim(tmp_path: Path) -> Path:
+    """`gitops-config` on PATH, running this checkout (as pip install would)."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    script = bin_dir / 'gitops-config'
+    script.write_text(f'#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m gitops_config "$@"\n')
+    script.chmod(0o755)
+    return bin_dir
+
+
+def _expr(text: str, inputs: dict[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        expr = match.group(1).strip()
+        if expr.startswith('inputs.'):
+            return inputs[expr.removeprefix('inputs.')]
+        return {'github.token': TOKEN, 'github.action_path': str(ROOT)}[expr]
+
+    return re.sub(r'\$\{\{(.*?)\}\}', one, text)
+
+
+def run_action(repo: GitRepo, github: FakeGitHub, shim: Path, tmp_path: Path, *,
+               base: str, head: str, number: int = 5, **overrides: str,
+               ) -> tuple[subprocess.CompletedProcess[str], dict[str, str], str]:
+    """Run action.yml's gitops-config steps with the environment GitHub Actions sets."""
+    spec = yaml_io.load(ACTION.read_text(), 'action.yml')
+    inputs = {k: _expr(str(v.get('default', '')), {}) for k, v in spec['inputs'].items()}
+    inputs.update(overrides)
+    event = tmp_path / 'event.json'
+    event.write_text(json.dumps({'action': 'synchronize', 'number': number, 'pull_request': {
+        'number': number, 'base': {'sha': base, 'ref': 'main'},
+        'head': {'sha': head, 'ref': 'feature'}}}))
+    summary = tmp_path / 'summary.md'
+    output = tmp_path / 'output.txt'
+    summary.write_text('')
+    output.write_text('')
+    env = {
+        **os.environ,
+        'PATH': f'{shim}{os.pathsep}{os.environ["PATH"]}',
+        'GITHUB_ACTIONS': 'true', 'GITHUB_EVENT_NAME': 'pull_request',
+        'GITHUB_EVENT_PATH': str(event), 'GITHUB_REPOSITORY': 'acme/config',
+        'GITHUB_API_URL': github.url, 'GITHUB_SERVER_URL': 'https://github.example',
+        'GITHUB_RUN_ID': '42', 'GITHUB_STEP_SUMMARY': str(summary),
+        'GITHUB_OUTPUT': str(output),
+    }
+    result = None
+    for step in spec['runs']['steps']:
+        if 'gitops-config' not in step.get('run', ''):
+            continue  # setup-python and pip install: the shim stands in for them
+        step_env = {k: _expr(str(v), inputs) for k, v in step.get('env', {}).items()}
+        cwd = repo.path / _expr(step.get('working-directory', '.'), inputs)
+        result = subprocess.run(['bash', '-e', '-c', _expr(step['run'], inputs)], cwd=cwd,
+                                env={**env, **step_env}, capture_output=True, text=True,
+                                timeout=60)
+    assert result is not None
+    outputs = dict(line.split('=', 1) for line in output.read_text().splitlines())
+    return result, outputs, summary.read_text()
+
+
+@pytest.fixture
+def pr(git_repo: GitRepo) -> tuple[GitRepo, str, str]:
+    base = git_repo.commit(FILES, 'init')
+    git_repo.git('checkout', '-q', '-b', 'feature')
+    head = git_repo.commit({'values/prod.yaml': 'app:\n  replicas: 2\n'}, 'prod: 2 replicas')
+    return git_repo, base, head
+
+
+def _sticky(github: FakeGitHub, number: int = 5) -> list[dict[str, Any]]:
+    return [c for c in github.comments.get(number, []) if C.STICKY_COMMENT_MARKER in c['body']]
+
+
+def test_pull_request_gets_one_sticky_comment_summary_and_outputs(
+        pr: tuple[GitRepo, str, str], github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
+    repo, base, head = pr
+    result, outputs, summary = run_action(repo, github, shim, tmp_path, base=base, head=head)
+    assert result.returncode == 0, result.stderr
+    assert outputs == {'changed': 'true', 'environments': '["prod"]', 'findings': '0'}
+    [comment] = _sticky(github)
+    body = comment['body']
+    assert body.index('| Environment |') < body.index('<details>')
+    assert '`replicas`' in body and '`3`' in body and '`2`' in body
+    assert '| Environment |' in summary and 'replicas' in summary
+
+    head2 = repo.commit({'values/dev.yaml': 'app:\n  replicas: 2\n'}, 'dev too')
+    result, outputs, _ = run_action(repo, github, shim, tmp_path, base=base, head=head2)
+    assert result.returncode == 0, result.stderr
+    assert outputs['environments'] == '["dev", "prod"]'
+    [again] = _sticky(github)
+    assert again['id'] == comment['id'] and '<b>dev</b>' in again['body']
+
+
+def test_no_changes_says_so_or_skips_the_comment(
+        git_repo: GitRepo, github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
+    base = git_repo.commit(FILES, 'init')
+    head = git_repo.commit({'README.md': 'docs only\n'}, 'docs')
+    result, outputs, _ = run_action(git_repo, github, shim, tmp_path, base=base, head=head,
+                                    comment='changes')
+    assert result.returncode == 0, result.stderr
+    assert outputs['changed'] == 'false'
+    assert _sticky(github) == []
+    run_action(git_repo, github, shim, tmp_path, base=base, head=head)
+    [comment] = _sticky(github)
+    assert 'No changes' in comment['body']
+
+
+def test_shallow_checkout_asks_for_fetch_depth_0(
+        pr: tuple[GitRepo, str, str], github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
+    repo, base, head = pr
+    clone = GitRepo.__new__(GitRepo)
+    clone.path = tmp_path / 'shallow'
+    subprocess.run(['git', 'clone', '-q', '--depth', '1', '--branch', 'feature',
+                    f'file://{repo.path}', str(clone.path)], check=True)
+    result, _, _ = run_action(clone, github, shim, tmp_path, base=base, head=head)
+    assert result.returncode == 3
+    assert 'fetch-depth: 0' in result.stderr
+    assert github.comments == {}
+
+
+def test_policy_errors_fail_the_job_unless_configured(
+        git_repo: GitRepo, github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
+    project = FILES['gitops-config.yaml'] + (  # type: ignore[operator]
+        'schemas:\n  rendered:\n    - {files: app.yaml, schema: schemas/app.json}\n')
+    base = git_repo.commit({**FILES, 'gitops-config.yaml': project,
+                            'schemas/app.json': SCHEMA, 'values/prod.yaml': 'app: {replicas: 2}\n'})
+    head = git_repo.commit({'values/prod.yaml': 'app:\n  replicas: 5\n'}, 'too many')
+    result, outputs, _ = run_action(git_repo, github, shim, tmp_path, base=base, head=head)
+    assert result.returncode == 1, result.stderr
+    assert outputs['findings'] == '1'
+    [comment] = _sticky(github)
+    assert 'schema' in comment['body']
+    result, _, _ = run_action(git_repo, github, shim, tmp_path, base=base, head=head,
+                              **{'fail-on-findings': 'false'})
+    assert result.returncode == 0, result.stderr
+    assert len(_sticky(github)) == 1
+
+
+def test_read_only_token_warns_and_keeps_the_summary(
+        pr: tuple[GitRepo, str, str], github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
+    repo, base, head = pr
+    github.fail = [(403, {}, {'message': 'Resource not accessible by integration'})] * 3
+    result, outputs, summary = run_action(repo, github, shim, tmp_path, base=base, head=head)
+    assert result.returncode == 0, result.stderr
+    assert '::warning::cannot comment' in result.stderr and 'lacks permission' in result.stderr
+    assert outputs['changed'] == 'true' and 'replicas' in summary
+
+
+def test_action_and_workflows_match_githubs_schemas() -> None:
+    checker = Path(sys.executable).parent / 'check-jsonschema'
+    for schema, files in (('vendor.github-actions', [ACTION]),
+                          ('vendor.github-workflows', sorted(WORKFLOWS.glob('*.yml')))):
+        assert files
+        result = subprocess.run([str(checker), '--builtin-schema', schema, *map(str, files)],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_action_installs_from_its_own_checkout() -> None:
+    spec = yaml_io.load(ACTION.read_text(), 'action.yml')
+    assert spec['runs']['using'] == 'composite'
+    runs = [s for s in spec['runs']['steps'] if 'run' in s]
+    assert any('pip install' in s['run'] and '$ACTION_PATH' in s['run']
+               and s['env']['ACTION_PATH'] == '${{ github.action_path }}' for s in runs)
+    assert all(s['run'].startswith('gitops-config action ') for s in runs
+               if 'gitops-config' in s['run'])
