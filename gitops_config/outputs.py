@@ -12,6 +12,7 @@ from gitops_config.model import Location
 from gitops_config.pipeline import EnvRender
 from gitops_config.project import Project
 from gitops_config.redact import SealedSecret, Secret
+from gitops_config.render import SEALED_PREFIX
 from gitops_config.render import RenderedFile
 from gitops_config.source import Source
 
@@ -24,6 +25,23 @@ class SecretOutputError(GitopsConfigError):
 class Stale:
     path: str  # relative to the project root
     reason: str  # 'missing', 'changed', 'extra'
+
+
+def _any_sealed(node: Any) -> bool:
+    if isinstance(node, SealedSecret):
+        return True
+    if isinstance(node, dict):
+        return any(_any_sealed(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_any_sealed(v) for v in node)
+    return False
+
+
+def holds_sealed(file: RenderedFile) -> bool:
+    """Whether FILE holds a secret we have no key for (a --sealed placeholder)."""
+    if file.documents is not None:
+        return _any_sealed(file.documents)
+    return SEALED_PREFIX.encode() in file.content
 
 
 def _secret_keys(node: Any, found: set[str], key: str | None = None) -> None:
@@ -79,15 +97,21 @@ def write(project: Project, render: EnvRender, out: Path, *, decrypt: bool = Fal
     written, kept = [], []
     for file in render.files:
         target = out / file.path
-        if sealed and file.has_secrets:
-            kept.append(target)
+        if file.has_secrets and holds_sealed(file):
+            kept.append(target)  # no key for them: leave the committed file alone
+            continue
+        try:
+            existing: bytes | None = target.read_bytes()
+        except OSError:
+            existing = None
+        if existing is not None and file.has_secrets and not decrypt and _same_secrets(
+                existing, file, target.as_posix()):
+            # Encryption is randomised: re-encrypting what is there would change the
+            # committed file on every run. Same plaintext, same file.
+            written.append(target)
             continue
         content = file_bytes(project, file, decrypt=decrypt, sealed=sealed)
-        try:
-            unchanged = target.read_bytes() == content
-        except OSError:
-            unchanged = False
-        if not unchanged:
+        if content != existing:
             atomic_write(target, content)
         written.append(target)
     if out.is_dir():
@@ -97,17 +121,31 @@ def write(project: Project, render: EnvRender, out: Path, *, decrypt: bool = Fal
     return Written(written, kept)
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal trees, where two secrets we cannot both read count as equal."""
+def _same(a: Any, b: Any, *, strict: bool = False) -> bool:
+    """Equal trees. Two secrets compare by value when both are open; a secret we
+    cannot open matches any secret, unless STRICT."""
     if isinstance(a, (Secret, SealedSecret)) or isinstance(b, (Secret, SealedSecret)):
         if isinstance(a, Secret) and isinstance(b, Secret):
             return a == b
-        return isinstance(a, (Secret, SealedSecret)) and isinstance(b, (Secret, SealedSecret))
+        return not strict and isinstance(a, (Secret, SealedSecret)) and isinstance(
+            b, (Secret, SealedSecret))
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(_same(a[k], b[k], strict=strict) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(
+            _same(x, y, strict=strict) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and a == b
+
+
+def _same_secrets(existing: bytes, file: RenderedFile, where: str) -> bool:
+    """Whether the encrypted EXISTING file opens to exactly FILE's documents."""
+    from gitops_config.errors import GitopsConfigError
+
+    try:
+        docs = _committed_documents(existing, where)
+    except GitopsConfigError:
+        return False
+    return docs is not None and _same(docs, file.documents, strict=True)
 
 
 def _committed_documents(text: bytes, path: str) -> list[Any] | None:

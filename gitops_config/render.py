@@ -76,11 +76,14 @@ class _Taint:
         return None
 
 
+SEALED_PREFIX = 'SEALED-SECRET-'
+
+
 def sealed_placeholder(secret: SealedSecret) -> str:
     import hashlib
 
     digest = hashlib.sha256(secret.ciphertext.encode()).hexdigest()[:16]
-    return f'SEALED-SECRET-{digest}'
+    return f'{SEALED_PREFIX}{digest}'
 
 
 def _reveal_tree(node: Any, needles: list[tuple[str, Secret | SealedSecret]]) -> Any:

@@ -137,7 +137,16 @@ def _parse_layer(text: bytes, path: str, sealed: bool) -> tuple[Layer, bool]:
 def merge(source: Source, project: Project, env: str, *, sealed: bool = False) -> Values:
     """ENV's layers merged in order; provenance is worked out when first asked for."""
     environment = project.env(env)
-    loaded = tuple(load_layer(source, path, sealed=sealed) for path in environment.layers)
+    try:
+        loaded = tuple(load_layer(source, path, sealed=sealed) for path in environment.layers)
+    except GitopsConfigError as exc:
+        if exc.code != 'sops-no-key':
+            raise
+        raise type(exc)(
+            f'{env}: {exc.message}', location=exc.location,
+            hint=f'{exc.hint}; or use --sealed to go on with placeholders for the secrets'
+            if exc.hint else 'use --sealed to go on with placeholders for the secrets',
+        ) from None
     data: Any = {}
     for layer in loaded:
         data, _ = _merge(data, None, layer.data, None, (), project.merge, layer)

@@ -68,9 +68,9 @@ def sops_env(monkeypatch: pytest.MonkeyPatch, age_keys: tuple[AgeKey, AgeKey],
                     + (VECTORS / 'keys' / 'age_keys.txt').read_text())
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(both))
     monkeypatch.setenv('GNUPGHOME', str(gnupg_home))
-    age.identities.cache_clear()
+    age._identities.cache_clear()
     yield
-    age.identities.cache_clear()
+    age._identities.cache_clear()
 
 
 def sops(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,

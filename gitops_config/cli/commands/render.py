@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 @click.option('--check', is_flag=True,
               help='Write nothing; exit 1 listing the committed files that are stale.')
 @click.option('--sealed', is_flag=True,
-              help='Render without decryption keys: secrets become placeholders.')
+              help='Go on where a decryption key is missing: those secrets become '
+                   'placeholders, and files holding them are left as they were.')
 @click.option('--decrypt', is_flag=True,
               help='Write secrets in plaintext (never commit the result).')
 def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: bool,
@@ -42,6 +43,8 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
     names = list(envs) or project.env_names()
     for name in names:
         project.env(name)
+    # A check compares secrets it can open and, where it has no key, their shape.
+    sealed = sealed or check
     renders = _render_with_progress(source, project, names, sealed=sealed)
     if check:
         stale = [s for r in renders for s in outputs.check(project, source, r)]

@@ -9,7 +9,6 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from gitops_config import process
 from gitops_config.sops.errors import KeySourceError
 from gitops_config.sops.metadata import MasterKey
 
@@ -26,11 +25,7 @@ def parse_identities(text: str, origin: str) -> list[Any]:
     import pyrage
 
     if text.startswith(('age-encryption', '-----BEGIN AGE')):
-        raise KeySourceError(
-            f'{origin}: is a passphrase-protected age identity file',
-            hint='decrypt it with `age -d` into a file readable only by you and point '
-                 'SOPS_AGE_KEY_FILE at it',
-        )
+        text = _unlock(text, origin)
     out = []
     for line in text.split('\n'):
         line = line.removesuffix('\r')
@@ -47,6 +42,37 @@ def parse_identities(text: str, origin: str) -> list[Any]:
     return out
 
 
+def _ask_passphrase(origin: str) -> str | None:
+    """Ask on the terminal, as sops does; None when there is no terminal."""
+    import getpass
+
+    try:
+        with open('/dev/tty'):
+            pass
+    except OSError:
+        return None
+    return getpass.getpass(f'Enter passphrase for identity file {origin}: ')
+
+
+def _unlock(text: str, origin: str) -> str:
+    """The keys inside a passphrase-protected (scrypt) age identity file."""
+    import pyrage
+
+    passphrase = _ask_passphrase(origin)
+    if passphrase is None:
+        raise KeySourceError(
+            f'{origin}: is a passphrase-protected age identity file and there is no '
+            'terminal to ask for the passphrase',
+            hint='run interactively, or decrypt it with `age -d` into a file only you can '
+                 'read and point SOPS_AGE_KEY_FILE at it',
+        )
+    try:
+        plain: bytes = pyrage.passphrase.decrypt(text.encode(), passphrase)
+    except Exception:  # pyrage raises its own unexported types
+        raise KeySourceError(f'{origin}: wrong passphrase for the age identity file') from None
+    return plain.decode()
+
+
 def _read(path: Path, origin: str) -> str:
     try:
         return path.read_text()
@@ -54,9 +80,22 @@ def _read(path: Path, origin: str) -> str:
         raise KeySourceError(f'{origin}: cannot read {path}: {exc.strerror}') from None
 
 
-@functools.cache
 def identities() -> tuple[Any, ...]:
-    """Every identity sops would load; cached for the life of the process."""
+    """Every identity sops would load: cached, but only while the variables and key
+    file that decide which ones load stay the same."""
+    env = os.environ
+    default = keys_file_path()
+    try:
+        stamp = default.stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _identities(env.get('SOPS_AGE_KEY'), env.get('SOPS_AGE_KEY_FILE'),
+                       env.get('SOPS_AGE_KEY_CMD'), str(default), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _identities(key: str | None, key_file: str | None, key_cmd: str | None, default_file: str,
+                stamp: int) -> tuple[Any, ...]:
     found: list[Any] = []
     env = os.environ
     if env.get('SOPS_AGE_KEY'):
@@ -66,6 +105,8 @@ def identities() -> tuple[Any, ...]:
         path = Path(env['SOPS_AGE_KEY_FILE'])
         found += parse_identities(_read(path, 'SOPS_AGE_KEY_FILE'), str(path))
     if env.get('SOPS_AGE_KEY_CMD'):
+        from gitops_config import process
+
         out = process.run(shlex.split(env['SOPS_AGE_KEY_CMD']))
         found += parse_identities(out.stdout.decode(), 'SOPS_AGE_KEY_CMD')
     default = keys_file_path()
@@ -124,5 +165,5 @@ def keygen(output: Path | None) -> str:
     with os.fdopen(fd, 'a') as f:
         f.write(text)
     os.chmod(target, 0o600)
-    identities.cache_clear()
+    _identities.cache_clear()
     return recipient
