@@ -90,9 +90,9 @@ class Written:
 
 
 def write(project: Project, render: EnvRender, out: Path, *, decrypt: bool = False,
-          sealed: bool = False) -> Written:
-    """Write RENDER's files below OUT (the env's output folder), and remove files no
-    template produces any more."""
+          sealed: bool = False, prune: bool = True) -> Written:
+    """Write RENDER's files below OUT (the env's output folder); with PRUNE, remove
+    files no template produces any more."""
     produced = {f.path for f in render.files}
     written, kept = [], []
     for file in render.files:
@@ -114,7 +114,7 @@ def write(project: Project, render: EnvRender, out: Path, *, decrypt: bool = Fal
         if content != existing:
             atomic_write(target, content)
         written.append(target)
-    if out.is_dir():
+    if prune and out.is_dir():
         for old in sorted(out.rglob('*')):
             if old.is_file() and old.relative_to(out).as_posix() not in produced:
                 old.unlink()

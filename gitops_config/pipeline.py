@@ -10,6 +10,7 @@ from gitops_config import render as render_mod
 from gitops_config import values as values_mod
 from gitops_config.project import Project
 from gitops_config.render import RenderedFile
+from gitops_config.shard import Shard
 from gitops_config.source import Source
 from gitops_config.values import Values
 
@@ -34,10 +35,11 @@ def render(
         *,
         sealed: bool = False,
         jobs: int | None = None,
+        shard: Shard | None = None,
         on_done: Callable[[str], None] | None = None,
 ) -> list[EnvRender]:
     """ENVS (default: all, in promotion order) rendered from SOURCE, on JOBS processes
-    (default: one per core)."""
+    (default: one per core); with SHARD, only that share of the templates."""
     from gitops_config import workers
 
     names = list(envs) if envs else project.env_names()
@@ -45,6 +47,8 @@ def render(
         project.env(name)  # an unknown name fails before any work is done
     values = [values_mod.merge(source, project, name, sealed=sealed) for name in names]
     templates = render_mod.templates(source, project)
+    if shard is not None:
+        templates = shard.take(templates)
     prepared = [render_mod.prepare(v) for v in values]
     files = workers.render_all(templates, prepared,
                                jobs=jobs if jobs is not None else workers.default_jobs())

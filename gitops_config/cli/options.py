@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -42,3 +41,28 @@ def output_format(*choices: str, default: str = 'text') -> Callable[[F], F]:
             default=default, show_default=True, help='Output format.',
         )(func)
     return decorate
+
+
+def jobs(func: F) -> F:
+    return click.option(
+        '--jobs', '-j', 'jobs', type=click.IntRange(min=1), default=None, metavar='N',
+        help='Worker processes (default: one per core); results are identical for any N.',
+    )(func)
+
+
+def shard(func: F) -> F:
+    def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
+        if value is None:
+            return None
+        from gitops_config import shard as shard_mod
+        from gitops_config.errors import UsageError
+
+        try:
+            return shard_mod.parse(value)
+        except UsageError as exc:
+            raise click.BadParameter(f'{exc.message} ({exc.hint})') from None
+
+    return click.option(
+        '--shard', 'shard', metavar='I/N', default=None, callback=convert,
+        help='Do a deterministic 1/N of the work (CI matrix job I of N).',
+    )(func)

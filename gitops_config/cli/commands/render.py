@@ -13,6 +13,7 @@ from gitops_config.cli import exit_codes, options
 if TYPE_CHECKING:
     from gitops_config.pipeline import EnvRender
     from gitops_config.project import Project
+    from gitops_config.shard import Shard
     from gitops_config.source import Source
 
 
@@ -28,8 +29,10 @@ if TYPE_CHECKING:
                    'placeholders, and files holding them are left as they were.')
 @click.option('--decrypt', is_flag=True,
               help='Write secrets in plaintext (never commit the result).')
+@options.jobs
+@options.shard
 def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: bool,
-           sealed: bool, decrypt: bool) -> int:
+           sealed: bool, decrypt: bool, jobs: int | None, shard: Shard | None) -> int:
     """Render templates once per environment from its layered values.
 
     `.j2` files are rendered and lose the suffix; other files are copied byte
@@ -45,7 +48,8 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
         project.env(name)
     # A check compares secrets it can open and, where it has no key, their shape.
     sealed = sealed or check
-    renders = _render_with_progress(source, project, names, sealed=sealed)
+    renders = _render_with_progress(source, project, names, sealed=sealed, jobs=jobs,
+                                    shard=shard)
     if check:
         stale = [s for r in renders for s in outputs.check(project, source, r)]
         for item in stale:
@@ -58,7 +62,8 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
         return exit_codes.OK
     for r in renders:
         target = (out / r.env) if out is not None else project.root / project.output_dir(r.env)
-        result = outputs.write(project, r, target, decrypt=decrypt, sealed=sealed)
+        result = outputs.write(project, r, target, decrypt=decrypt, sealed=sealed,
+                               prune=shard is None)
         for path in result.written:
             click.echo(_shown(path))
         for path in result.kept:
@@ -74,11 +79,12 @@ def _shown(path: Path) -> str:
 
 
 def _render_with_progress(source: Source, project: Project, names: list[str], *,
-                          sealed: bool) -> list[EnvRender]:
+                          sealed: bool, jobs: int | None, shard: Shard | None,
+                          ) -> list[EnvRender]:
     from gitops_config import pipeline
 
     if len(names) < 2 or not sys.stderr.isatty():
-        return pipeline.render(source, project, names, sealed=sealed)
+        return pipeline.render(source, project, names, sealed=sealed, jobs=jobs, shard=shard)
     with click.progressbar(length=len(names), label='rendering', file=sys.stderr) as bar:
-        return pipeline.render(source, project, names, sealed=sealed,
+        return pipeline.render(source, project, names, sealed=sealed, jobs=jobs, shard=shard,
                                on_done=lambda _: bar.update(1))

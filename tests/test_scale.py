@@ -1,0 +1,128 @@
+"""Work on every core, in shards, and from the on-disk cache: same results either way."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitops_config import cache
+from gitops_config import pipeline
+from gitops_config import project as project_mod
+from gitops_config import render as render_mod
+from gitops_config import workers
+from gitops_config.shard import Shard
+from gitops_config.shard import parse
+from gitops_config.source import WorkTree
+from tests.conftest import RunCli
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'benchmarks'))
+from generate import generate  # noqa: E402
+
+
+@pytest.fixture
+def big(tmp_path: Path) -> Path:
+    root = tmp_path / 'big'
+    generate(root, services=90)  # 270 (template, env) pairs: above the parallel threshold
+    return root
+
+
+def _files(root: Path, **kwargs: object) -> list[tuple[str, str, bytes]]:
+    source = WorkTree(root)
+    renders = pipeline.render(source, project_mod.load(source, root), **kwargs)  # type: ignore[arg-type]
+    return [(r.env, f.path, f.content) for r in renders for f in r.files]
+
+
+def test_parallel_render_is_identical_to_one_job(big: Path) -> None:
+    assert workers.PARALLEL_THRESHOLD <= 270
+    assert _files(big, jobs=2) == _files(big, jobs=1)
+
+
+def test_shards_together_are_the_whole(big: Path) -> None:
+    whole = _files(big, jobs=1)
+    parts = [f for i in (1, 2, 3) for f in _files(big, jobs=1, shard=Shard(i, 3))]
+    assert sorted(parts) == sorted(whole)
+    assert len(_files(big, jobs=1, shard=Shard(1, 3))) == len(whole) // 3
+
+
+@pytest.mark.parametrize('spec', ['3/2', '0/4', 'x', '1/0'])
+def test_bad_shard_is_a_usage_error(spec: str, run_cli: RunCli, big: Path) -> None:
+    result = run_cli('render', '--shard', spec, cwd=big)
+    assert result.exit_code == 2
+    assert 'Invalid value for' in result.stderr
+
+
+def test_shard_render_leaves_other_shards_files(run_cli: RunCli, big: Path) -> None:
+    assert run_cli('render', '--shard', '1/2', cwd=big).exit_code == 0
+    assert run_cli('render', '--shard', '2/2', cwd=big).exit_code == 0
+    assert len(list((big / 'rendered/prod').iterdir())) == 90
+    assert parse('2/4') == Shard(2, 4)
+
+
+@pytest.fixture
+def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / 'cache'
+    monkeypatch.setenv(cache.ENV_DIR, str(directory))
+    monkeypatch.delenv(cache.ENV_OFF, raising=False)
+    cache.reset()
+    render_mod._compile.cache_clear()
+    yield directory
+    cache.reset()
+    render_mod._compile.cache_clear()
+
+
+def test_compiled_templates_are_cached_on_disk(big: Path, fresh_cache: Path) -> None:
+    first = _files(big, jobs=1)
+    entries = list((fresh_cache / 'jinja').rglob('*'))
+    assert len([e for e in entries if e.is_file()]) == 90
+    render_mod._compile.cache_clear()
+    assert _files(big, jobs=1) == first
+
+
+def test_corrupt_entries_are_recomputed_not_trusted(big: Path, fresh_cache: Path) -> None:
+    first = _files(big, jobs=1)
+    for entry in (fresh_cache / 'jinja').rglob('*'):
+        if entry.is_file():
+            entry.write_bytes(entry.read_bytes()[:40])  # truncated
+    render_mod._compile.cache_clear()
+    assert _files(big, jobs=1) == first
+    store = cache.default()
+    digest = cache.key('x')
+    store.put('t', digest, b'payload')
+    path = fresh_cache / 't' / digest[:2] / digest
+    path.write_bytes(path.read_bytes()[:-1] + b'X')  # flipped byte
+    assert store.get('t', digest) is None
+    assert not path.exists()
+
+
+def test_unwritable_cache_warns_once_and_goes_on(
+        big: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # A path below a regular file cannot be created, even by root (CI runs as root,
+    # which ignores a read-only mode).
+    (tmp_path / 'not-a-dir').write_text('')
+    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / 'not-a-dir' / 'cache'))
+    cache.reset()
+    render_mod._compile.cache_clear()
+    with caplog.at_level('WARNING'):
+        files = _files(big, jobs=1)
+    cache.reset()
+    assert len(files) == 270
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert warnings[0].startswith('cache disabled: cannot write')
+
+
+def test_cache_clear_and_info(run_cli: RunCli, fresh_cache: Path, big: Path) -> None:
+    assert run_cli('render', cwd=big).exit_code == 0
+    assert run_cli('cache', 'info').stdout.startswith(str(fresh_cache))
+    assert run_cli('cache', 'clear').exit_code == 0
+    assert not [p for p in fresh_cache.rglob('*') if p.is_file()]
+
+
+def test_no_cache_writes_nothing(run_cli: RunCli, fresh_cache: Path, big: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(cache.ENV_OFF, '0')  # restored after the test; --no-cache sets it
+    assert run_cli('--no-cache', 'render', cwd=big).exit_code == 0
+    assert not fresh_cache.exists()
