@@ -12,15 +12,23 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import pickle
 import posixpath
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import TYPE_CHECKING
+from typing import Any
 
+from gitops_config import cache
+from gitops_config import trace
 from gitops_config import yaml_io
-from gitops_config.errors import GitopsConfigError, InvalidYamlError
+from gitops_config.errors import GitopsConfigError
+from gitops_config.errors import InvalidYamlError
 from gitops_config.model import Location
 from gitops_config.project import Project
-from gitops_config.redact import SealedSecret, Secret
+from gitops_config.redact import SealedSecret
+from gitops_config.redact import Secret
 from gitops_config.source import Source
 from gitops_config.values import Values
 
@@ -87,6 +95,8 @@ def sealed_placeholder(secret: SealedSecret) -> str:
 
 
 def _reveal_tree(node: Any, needles: list[tuple[str, Secret | SealedSecret]]) -> Any:
+    """NODE with secrets in plaintext (sealed ones as placeholders); a subtree
+    without secrets is returned as it is, not copied."""
     if isinstance(node, Secret):
         plain = node.reveal()
         text = plain.decode() if isinstance(plain, bytes) else str(plain)
@@ -100,9 +110,11 @@ def _reveal_tree(node: Any, needles: list[tuple[str, Secret | SealedSecret]]) ->
         needles.append((base64.b64encode(text.encode()).decode(), node))
         return text
     if isinstance(node, dict):
-        return {k: _reveal_tree(v, needles) for k, v in node.items()}
+        revealed = {k: _reveal_tree(v, needles) for k, v in node.items()}
+        return node if all(revealed[k] is v for k, v in node.items()) else revealed
     if isinstance(node, list):
-        return [_reveal_tree(v, needles) for v in node]
+        items = [_reveal_tree(v, needles) for v in node]
+        return node if all(a is b for a, b in zip(items, node, strict=True)) else items
     return node
 
 
@@ -141,16 +153,17 @@ def _required(value: Any, message: str = 'a required value is missing') -> Any:
 
 
 def _b64encode(value: Any) -> str:
+    value = trace.unwrap(value)
     data = value if isinstance(value, bytes) else str(value).encode()
     return base64.b64encode(data).decode()
 
 
 def _to_yaml(value: Any, indent: int = 2) -> str:
-    return yaml_io.to_yaml(value, indent=indent).rstrip('\n')
+    return yaml_io.to_yaml(trace.deep_unwrap(value), indent=indent).rstrip('\n')
 
 
 def _to_json(value: Any, indent: int | None = None) -> str:
-    return json.dumps(value, indent=indent, ensure_ascii=False)
+    return json.dumps(trace.deep_unwrap(value), indent=indent, ensure_ascii=False)
 
 
 @functools.cache
@@ -163,9 +176,19 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True,
         auto_reload=False, cache_size=0,
     )
+    builtin_tojson = env.filters['tojson']
+
+    @jinja2.pass_eval_context
+    def tojson(eval_ctx: jinja2.nodes.EvalContext, value: Any, indent: int | None = None,
+               ) -> Any:
+        return builtin_tojson(eval_ctx, trace.deep_unwrap(value), indent)
+
     env.filters.update(
         to_yaml=_to_yaml, to_json=_to_json, b64encode=_b64encode, required=_required,
+        tojson=tojson,
     )
+    # lipsum() is random: it has no place in deterministic output.
+    env.globals.pop('lipsum', None)
     return env
 
 
@@ -213,11 +236,28 @@ def _compile(source_text: str, name: str) -> jinja2.Template:
     return env.template_class.from_code(env, code, env.make_globals(None))
 
 
-def render_template(source_text: str, name: str, context: dict[str, Any], env: str) -> str:
+def _run(template: jinja2.Template, prepared: Prepared, rec: trace.Recorder) -> str:
+    """Template.render, with the recording context as the template's own.
+
+    render() would copy the context into a plain dict; with shared=True Jinja
+    looks names up in ours. Errors are re-raised the way render() does, with the
+    traceback rewritten to template lines.
+    """
+    ctx = template.new_context(prepared.context(rec, template.globals), shared=True)
+    try:
+        return str(template.environment.concat(template.root_render_func(ctx)))
+    except Exception:
+        template.environment.handle_exception()
+        raise  # handle_exception always raises; this keeps type checkers informed
+
+
+def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.Recorder,
+                    ) -> str:
     import jinja2
 
+    env = prepared.env
     try:
-        return _compile(source_text, name).render(context)
+        return _run(_compile(source_text, name), prepared, rec)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f'template syntax error ({env}): {exc.message}',
                             location=Location(name, exc.lineno)) from None
@@ -272,8 +312,16 @@ class Prepared:
     """What rendering one environment needs, computed once and shared by workers."""
 
     env: str
-    context: dict[str, Any] = field(repr=False)
+    revealed: dict[str, Any] = field(repr=False)  # the values, secrets in plaintext
     taint: _Taint | None = field(repr=False)
+    hasher: trace.Hasher = field(repr=False)  # over the values with secrets still wrapped
+
+    def context(self, rec: trace.Recorder, globals_: Mapping[str, Any]) -> trace.Context:
+        """The template's context: the values at the top level, `env` and `values`
+        (the whole tree), seen through views that record what is read."""
+        fixed = {**globals_, 'env': self.env,
+                 'values': trace.TrackedMap(self.revealed, (), rec)}
+        return trace.Context(self.revealed, fixed, rec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +336,7 @@ def prepare(values: Values) -> Prepared:
     data = _reveal_tree(values.data, needles)
     # Longest first, so that a secret containing another is credited to itself.
     taint = _Taint(tuple(sorted(needles, key=lambda n: -len(n[0])))) if needles else None
-    return Prepared(values.env, {**data, 'env': values.env, 'values': data}, taint)
+    return Prepared(values.env, data, taint, trace.Hasher(values.data))
 
 
 def templates(source: Source, project: Project) -> list[Template]:
@@ -312,14 +360,43 @@ def render_file(template: Template, prepared: Prepared) -> RenderedFile:
     except UnicodeDecodeError:
         raise TemplateError('a .j2 template must be UTF-8 text',
                             location=Location(template.path)) from None
-    out = render_template(text, template.path, prepared.context, env)
-    rendered = RenderedFile(env, template.rel[:-len(TEMPLATE_SUFFIX)], template.path,
-                            out.encode())
+    rel = template.rel[:-len(TEMPLATE_SUFFIX)]
+    store = cache.default()
+    digest = cache.key('render', template.path, template.raw, env) if store.enabled else None
+    if digest is not None:
+        hit = _cached(store, digest, prepared, rel, template.path)
+        if hit is not None:
+            return hit
+    rec = trace.Recorder()
+    out = render_template(text, template.path, prepared, rec)
+    rendered = RenderedFile(env, rel, template.path, out.encode())
     parsed = _parse(rendered, out, taint)
     if parsed.kind is None and taint is not None and taint.find(out) is not None:
         return RenderedFile(parsed.env, parsed.path, parsed.template, parsed.content,
                             has_secrets=True)
+    if digest is not None and not parsed.has_secrets:
+        deps = trace.dependencies(rec, prepared.hasher)
+        if deps is not None:  # nothing that touches a secret is kept on disk
+            store.put('render', digest, pickle.dumps(
+                (deps, parsed.content, parsed.documents), protocol=pickle.HIGHEST_PROTOCOL))
     return parsed
+
+
+def _cached(store: cache.Cache, digest: str, prepared: Prepared, rel: str, path: str,
+            ) -> RenderedFile | None:
+    """The output a verifying trace recorded, if every value it read is unchanged."""
+    blob = store.get('render', digest)
+    if blob is None:
+        return None
+    try:
+        deps, content, documents = pickle.loads(blob)
+    except Exception:  # a damaged entry is a miss, never an error
+        return None
+    if not trace.still_valid(deps, prepared.hasher):
+        return None
+    if prepared.taint is not None and prepared.taint.find(content.decode()) is not None:
+        return None  # a secret now equals text in this output: render it properly
+    return RenderedFile(prepared.env, rel, path, content, documents)
 
 
 def render_env(source: Source, project: Project, values: Values) -> list[RenderedFile]:

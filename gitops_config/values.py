@@ -8,15 +8,20 @@ value tagged `!delete` removes the key (or, inside a keyed list, the item).
 from __future__ import annotations
 
 import functools
+import pickle
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
-from gitops_config import keypath, yaml_io
+from gitops_config import cache
+from gitops_config import keypath
+from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
 from gitops_config.project import Project
-from gitops_config.redact import SealedSecret, Secret
+from gitops_config.redact import SealedSecret
+from gitops_config.redact import Secret
 from gitops_config.source import Source
 
 Path = tuple[str | int, ...]
@@ -33,11 +38,18 @@ class Provenance:
     overridden: tuple[Location, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Layer:
     path: str
     data: dict[str, Any]
-    positions: dict[Path, tuple[int, int]]
+    text: bytes = field(repr=False)
+
+    @functools.cached_property
+    def positions(self) -> dict[Path, tuple[int, int]]:
+        """(line, column) of every node: parsed again on first use, since only
+        provenance needs them and they cost a third of the parse."""
+        located = yaml_io.load_all_located(self.text, self.path)
+        return located[0][1] if located else {}
 
 
 @dataclass(frozen=True)
@@ -99,27 +111,45 @@ _PLAIN_LAYERS_MAX = 512
 
 
 def load_layer(source: Source, path: str, *, sealed: bool = False) -> Layer:
-    """The layer at PATH, parsed (and decrypted, for a SOPS file)."""
+    """The layer at PATH, parsed (and decrypted, for a SOPS file).
+
+    A plaintext layer is parsed once per process however many environments (and
+    both sides of a diff) share it, and across processes it comes from the
+    on-disk cache by its blob SHA. Decrypted layers are never kept: what they
+    yield depends on which keys are present, and plaintext never goes to disk.
+    """
     blob = source.blob_id(path)
     cached = _PLAIN_LAYERS.get((path, blob))
     if cached is not None:
         return cached
-    layer, encrypted = _parse_layer(source.read(path), path, sealed)
-    if not encrypted:
-        if len(_PLAIN_LAYERS) >= _PLAIN_LAYERS_MAX:
-            _PLAIN_LAYERS.clear()
-        _PLAIN_LAYERS[(path, blob)] = layer
+    text = source.read(path)
+    store = cache.default()
+    digest = cache.key('layer', path, blob)
+    stored = store.get('layer', digest)
+    if stored is not None:
+        try:
+            layer = Layer(path, pickle.loads(stored), text)
+        except Exception:  # a damaged entry is a miss, never an error
+            stored = None
+    if stored is None:
+        layer, encrypted = _parse_layer(text, path, sealed)
+        if encrypted:
+            return layer
+        store.put('layer', digest, pickle.dumps(layer.data, protocol=pickle.HIGHEST_PROTOCOL))
+    if len(_PLAIN_LAYERS) >= _PLAIN_LAYERS_MAX:
+        _PLAIN_LAYERS.clear()
+    _PLAIN_LAYERS[(path, blob)] = layer
     return layer
 
 
 def _parse_layer(text: bytes, path: str, sealed: bool) -> tuple[Layer, bool]:
-    located = yaml_io.load_all_located(text, path)
-    if len(located) > 1:
-        raise LayerError(f'{path}: a layer must hold one YAML document, found {len(located)}',
+    docs = yaml_io.load_all(text, path)
+    if len(docs) > 1:
+        raise LayerError(f'{path}: a layer must hold one YAML document, found {len(docs)}',
                          location=Location(path))
-    data, positions = located[0] if located else (None, {})
+    data = docs[0] if docs else None
     if data is None:
-        return Layer(path, {}, positions), False
+        return Layer(path, {}, text), False
     if not isinstance(data, dict):
         raise LayerError(
             f'a layer must be a mapping at the top level, not {type(data).__name__}',
@@ -130,8 +160,8 @@ def _parse_layer(text: bytes, path: str, sealed: bool) -> tuple[Layer, bool]:
 
         opened = sops.open_values(text, path, sealed=sealed)
         assert isinstance(opened, dict)
-        return Layer(path, opened, positions), True
-    return Layer(path, data, positions), False
+        return Layer(path, opened, text), True
+    return Layer(path, data, text), False
 
 
 def merge(source: Source, project: Project, env: str, *, sealed: bool = False) -> Values:
@@ -188,12 +218,19 @@ def _replaced(old: _Prov | None, new: _Prov | None) -> _Prov | None:
 
 
 def _strip(value: Any, layer: Layer, path: Path) -> Any:
-    """VALUE from a layer with nothing left to merge: refuse stray tags."""
+    """VALUE from a layer with nothing left to merge: refuse stray tags.
+
+    Returned as it is, not copied: merging never changes its inputs, and merged
+    values are read-only, so they may share subtrees with the cached layers.
+    """
     if isinstance(value, dict):
-        return {k: _strip(v, layer, (*path, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strip(v, layer, (*path, i)) for i, v in enumerate(value)]
-    _check_tags(value, layer, path)
+        for k, v in value.items():
+            _strip(v, layer, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _strip(v, layer, (*path, i))
+    else:
+        _check_tags(value, layer, path)
     return value
 
 

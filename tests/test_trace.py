@@ -1,0 +1,129 @@
+"""The verifying trace cache is sound: a cached output is only reused when it is
+exactly what rendering again would produce."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from gitops_config import cache
+from gitops_config import render as render_mod
+from gitops_config.render import Template
+from gitops_config.values import Values
+
+
+@pytest.fixture
+def store(tmp_path_factory: pytest.TempPathFactory,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    directory = tmp_path_factory.mktemp('trace-cache')
+    monkeypatch.setenv(cache.ENV_DIR, str(directory))
+    monkeypatch.delenv(cache.ENV_OFF, raising=False)
+    cache.reset()
+    yield directory
+    cache.reset()
+
+
+class Counter:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        real = render_mod.render_template
+
+        def counting(*args: Any, **kwargs: Any) -> str:
+            self.calls += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(render_mod, 'render_template', counting)
+
+
+def _render(source: str, data: dict[str, Any]) -> bytes:
+    template = Template('templates/t.yaml.j2', 't.yaml.j2', source.encode())
+    prepared = render_mod.prepare(Values('dev', data))
+    return render_mod.render_file(template, prepared).content
+
+
+@pytest.mark.parametrize(('source', 'before', 'unrelated', 'related'), [
+    ('x: {{ a.b }}\n', {'a': {'b': 1, 'c': 2}}, {'a': {'b': 1, 'c': 3}},
+     {'a': {'b': 5, 'c': 2}}),
+    ('x: {{ a | to_json }}\n', {'a': {'b': 1}, 'z': 1}, {'a': {'b': 1}, 'z': 2},
+     {'a': {'b': 1, 'c': 2}, 'z': 1}),
+    ('{% for k in a %}{{ k }}: 1\n{% endfor %}', {'a': {'b': 1}, 'z': 1},
+     {'a': {'b': 1}, 'z': 2}, {'a': {'b': 1, 'c': 1}, 'z': 1}),
+    ('x: {{ l[-1] }}\n', {'l': [1, 2], 'z': 1}, {'l': [1, 2], 'z': 2}, {'l': [1, 2, 3], 'z': 1}),
+    ('x: {{ l[0].n }}\n', {'l': [{'n': 1, 'm': 1}]}, {'l': [{'n': 1, 'm': 2}]},
+     {'l': [{'n': 2, 'm': 1}]}),
+    ('x: {{ a.b | default("d") }}\n', {'a': {'c': 1}}, {'a': {'c': 2}}, {'a': {'b': 'set'}}),
+    ('x: {{ a.b is defined }}\n', {'a': {}}, {'a': {'c': 1}}, {'a': {'b': 1}}),
+    ('x: {{ values.a.b }}\n', {'a': {'b': 1}, 'z': 1}, {'a': {'b': 1}, 'z': 2},
+     {'a': {'b': 2}, 'z': 1}),
+    ('x: {{ a.b | length }}\n', {'a': {'b': [1]}, 'z': 1}, {'a': {'b': [1]}, 'z': 2},
+     {'a': {'b': [1, 2]}, 'z': 1}),
+    ('x: {{ a.b == 1 }}\n', {'a': {'b': 1}, 'z': 1}, {'a': {'b': 1}, 'z': 2},
+     {'a': {'b': True}, 'z': 1}),
+    ('{% for k, v in a.items() %}{{ k }}: {{ v }}\n{% endfor %}', {'a': {'b': 1}, 'z': 1},
+     {'a': {'b': 1}, 'z': 2}, {'a': {'b': 2}, 'z': 1}),
+])
+def test_reused_only_while_what_was_read_is_unchanged(
+        store: Path, monkeypatch: pytest.MonkeyPatch, source: str, before: dict[str, Any],
+        unrelated: dict[str, Any], related: dict[str, Any]) -> None:
+    counter = Counter(monkeypatch)
+    first = _render(source, before)
+    assert counter.calls == 1
+    assert _render(source, unrelated) == first
+    assert counter.calls == 1, 'a change the template never read must not re-render'
+    cache.reset()
+    fresh = _render(source, related)
+    assert counter.calls == 2, 'a change to what the template read must re-render'
+    monkeypatch.setenv(cache.ENV_OFF, '1')
+    cache.reset()
+    assert fresh == _render(source, related)
+
+
+def test_nothing_that_touches_a_secret_is_cached(store: Path) -> None:
+    from gitops_config.redact import Secret
+
+    _render('x: {{ s }}\n', {'s': Secret('hunter2-hunter2')})
+    _render('x: {{ a | to_json }}\n', {'a': {'k': Secret('hunter2-hunter2')}})
+    assert not list(store.rglob('render/**/*'))
+    _render('x: {{ p }}\n', {'p': 'public', 's': Secret('hunter2-hunter2')})
+    assert [p for p in store.rglob('*') if p.is_file()]
+    assert not any(b'hunter2' in p.read_bytes() for p in store.rglob('*') if p.is_file())
+
+
+TEMPLATES = [
+    'x: {{ a.b | default(0) }}\n',
+    'x: {{ a | to_json }}\n',
+    '{% for k, v in a | dictsort %}{{ k }}: {{ v | to_json }}\n{% endfor %}x: 1\n',
+    'x: {{ l | length }}\ny: {{ (l[0] if l else "none") | to_json }}\n',
+    'x: {{ z | to_json }}\n',
+    'x: {{ a.b | default("d") | to_json }}\ny: {{ l | join(",") | to_json }}\n',
+    '{% if a.c is defined %}c: {{ a.c | to_json }}{% else %}c: none{% endif %}\n',
+    'x:\n  {{ values.a | to_yaml | indent(2) }}\n',
+]
+_scalar = st.one_of(st.integers(-3, 3), st.sampled_from(['p', 'q', 'yes']), st.booleans())
+_values = st.fixed_dictionaries({
+    'a': st.dictionaries(st.sampled_from(['b', 'c', 'd']), _scalar, max_size=3),
+    'l': st.lists(_scalar, max_size=3),
+    'z': _scalar,
+})
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(template=st.sampled_from(TEMPLATES), first=_values, second=_values)
+def test_cached_output_always_equals_a_fresh_render(
+        store: Path, monkeypatch: pytest.MonkeyPatch, template: str, first: dict[str, Any],
+        second: dict[str, Any]) -> None:
+    monkeypatch.delenv(cache.ENV_OFF, raising=False)
+    cache.reset()
+    _render(template, first)  # leaves a trace for FIRST
+    cached = _render(template, second)  # reuses it only if SECOND reads the same
+    monkeypatch.setenv(cache.ENV_OFF, '1')
+    cache.reset()
+    assert cached == _render(template, second)
