@@ -20,10 +20,18 @@ class KeyPathError(GitopsConfigError):
 
 @dataclass(frozen=True, slots=True)
 class Select:
-    """`[field=value]`: the list item whose FIELD equals VALUE."""
+    """`[field=value]`: the list item whose FIELD (a dotted path such as
+    model_info.id) equals VALUE."""
 
     field: str
     value: str
+
+    def matches(self, item: Any) -> bool:
+        for step in self.field.split('.'):
+            if not isinstance(item, dict) or step not in item:
+                return False
+            item = item[step]
+        return _scalar_text(item) == self.value
 
 
 Step = str | int | Select
@@ -92,7 +100,7 @@ def parse(text: str) -> tuple[Step, ...]:
 _PLAIN_KEY = re.compile(r'^[^.\[\]"\'\s]+$')
 
 
-def format(path: Sequence[str | int | Select]) -> str:  # noqa: A001 - the module's verb
+def format(path: Sequence[str | int | Select]) -> str:
     """The KEYPATH text of a concrete path."""
     out = []
     for step in path:
@@ -128,7 +136,7 @@ def resolve(data: Any, steps: Sequence[Step], *, where: str = '') -> Path:
             if not isinstance(node, list):
                 raise KeyPathError(f'{where}{shown} is not a list')
             for i, item in enumerate(node):
-                if isinstance(item, dict) and _scalar_text(item.get(step.field)) == step.value:
+                if step.matches(item):
                     concrete.append(i)
                     node = item
                     break
@@ -199,7 +207,7 @@ def _match(steps: tuple[Step, ...], path: Path, data: Any, i: int, j: int) -> bo
                 item = get(data, path[:j + 1])
             except (KeyError, IndexError, TypeError):
                 return False
-            if not isinstance(item, dict) or _scalar_text(item.get(step.field)) != step.value:
+            if not step.matches(item):
                 return False
         elif step != actual:
             return False

@@ -32,6 +32,13 @@ def test_resolve_selects_items_by_field() -> None:
     assert keypath.get(DATA, path) == 2
 
 
+def test_select_by_a_nested_field() -> None:
+    data = {'models': [{'info': {'id': 'a'}}, {'info': {'id': 'b'}, 'rpm': 5}]}
+    path = keypath.resolve(data, keypath.parse('models[info.id=b].rpm'))
+    assert path == ('models', 1, 'rpm')
+    assert keypath.match_glob('models[info.id=b].rpm', path, data)
+
+
 def test_resolve_says_where_it_stopped() -> None:
     with pytest.raises(KeyPathError, match='no key a.lst') as info:
         keypath.resolve(DATA, keypath.parse('a.lst'))

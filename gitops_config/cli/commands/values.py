@@ -7,23 +7,23 @@ from typing import Any
 
 import click
 
-from gitops_config.cli import exit_codes
-from gitops_config.cli import options
+from gitops_config.cli import exit_codes, options
 from gitops_config.cli.output import style
 
 
-def _values(env: str, ref: str | None, sealed: bool) -> Any:
+def _values(env: str, ref: str | None) -> Any:
+    """ENV's merged values. Secrets are only ever shown masked here, so a missing
+    key is no reason to fail: what cannot be decrypted stays sealed."""
     from gitops_config import values
     from gitops_config.workspace import open_project
 
     source, project = open_project(Path.cwd(), ref)
-    return values.merge(source, project, env, sealed=sealed)
+    return values.merge(source, project, env, sealed=True)
 
 
 def _masked(value: Any) -> Any:
     """VALUE with every secret shown as its mask, for printing."""
-    from gitops_config.redact import SealedSecret
-    from gitops_config.redact import Secret
+    from gitops_config.redact import SealedSecret, Secret
 
     if isinstance(value, (Secret, SealedSecret)):
         return str(value)
@@ -39,13 +39,12 @@ def _masked(value: Any) -> Any:
 @click.argument('key_path', metavar='KEYPATH')
 @options.ref
 @options.output_format('text', 'json', 'yaml')
-@click.option('--sealed', is_flag=True, help='Do not decrypt; secrets show as ****.')
-def get(*, env: str, key_path: str, ref: str | None, output_format: str, sealed: bool) -> int:
-    """Print the merged value of KEYPATH in ENV (a.b.c, a.list[0], a.list[name=x])."""
-    from gitops_config import keypath
-    from gitops_config import yaml_io
+def get(*, env: str, key_path: str, ref: str | None, output_format: str) -> int:
+    """Print the merged value of KEYPATH in ENV (a.b.c, a.list[0], a.list[name=x]).
+    Secrets print as ****."""
+    from gitops_config import keypath, yaml_io
 
-    values = _values(env, ref, sealed)
+    values = _values(env, ref)
     path = keypath.resolve(values.data, keypath.parse(key_path), where=f'{env}: ')
     value = _masked(keypath.get(values.data, path))
     if output_format == 'json':
@@ -62,15 +61,14 @@ def get(*, env: str, key_path: str, ref: str | None, output_format: str, sealed:
 @click.argument('env')
 @click.argument('key_path', metavar='KEYPATH')
 @options.ref
-@click.option('--sealed', is_flag=True, help='Do not decrypt; secrets show as ****.')
-def explain(*, env: str, key_path: str, ref: str | None, sealed: bool) -> int:
+def explain(*, env: str, key_path: str, ref: str | None) -> int:
     """Show KEYPATH's final value in ENV, the file and line that set it, and what it
     overrode."""
     from gitops_config import yaml_io
     from gitops_config.explain import explain as explain_value
 
     color = options.app().color
-    result = explain_value(_values(env, ref, sealed), key_path)
+    result = explain_value(_values(env, ref), key_path)
     value = _masked(result.value)
     shown = yaml_io.to_json(value) if not isinstance(value, (dict, list)) else (
         '\n' + yaml_io.to_yaml(value).rstrip('\n'))
