@@ -10,34 +10,40 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from gitops_config import constants as C
-from gitops_config import keypath, yaml_io
+from gitops_config import keypath
+from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
-from gitops_config.model import Finding, Location, Severity
+from gitops_config.locate import Doc
+from gitops_config.locate import Origins
+from gitops_config.model import Finding
+from gitops_config.model import Location
+from gitops_config.model import Severity
 from gitops_config.pipeline import EnvRender
 from gitops_config.policy import waivers as waivers_mod
 from gitops_config.policy.load import load_rules
 from gitops_config.policy.match import glob_match
 from gitops_config.policy.rules import Rule
-from gitops_config.policy.runner import (
-    Hit,
-    Pair,
-    Target,
-    make_engine,
-    run_changes,
-    run_documents,
-    run_environments,
-)
+from gitops_config.policy.runner import Hit
+from gitops_config.policy.runner import Pair
+from gitops_config.policy.runner import Target
+from gitops_config.policy.runner import make_engine
+from gitops_config.policy.runner import run_changes
+from gitops_config.policy.runner import run_documents
+from gitops_config.policy.runner import run_environments
 from gitops_config.policy.secrets import creation_rules
 from gitops_config.policy.view import cel_view
 from gitops_config.project import Project
-from gitops_config.schema import SchemaStore, declared_schema
+from gitops_config.schema import SchemaStore
+from gitops_config.schema import declared_schema
 from gitops_config.source import Source
-from gitops_config.values import Values
 
 Path = tuple[str | int, ...]
 
@@ -84,101 +90,6 @@ def _pick(mapping: Sequence[tuple[str, str]], name: str, declared: str | None) -
     return next((schema for pattern, schema in mapping if glob_match(pattern, name)), None)
 
 
-class Origins:
-    """Which value layer line set a rendered value, found by value and key name.
-
-    The renderer keeps no node-level source map, so a rendered scalar is traced
-    to the merged-values leaf holding the same value (preferring the same key
-    name); failing that, to the template line that writes the key.
-    """
-
-    def __init__(self, values: Values, source: Source) -> None:
-        self._values = values
-        self._source = source
-        self._index: dict[tuple[str, Any], list[tuple[Path, Location]]] | None = None
-        self._templates: dict[str, list[str]] = {}
-
-    def _build(self) -> dict[tuple[str, Any], list[tuple[Path, Location]]]:
-        index: dict[tuple[str, Any], list[tuple[Path, Location]]] = {}
-        for path, prov in self._values.provenance.items():
-            try:
-                value = keypath.get(self._values.data, path)
-            except (KeyError, IndexError, TypeError):
-                continue
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-                index.setdefault((type(value).__name__, value), []).append((path, prov.location))
-        return index
-
-    def find(self, path: Path, value: Any, template: str | None) -> Location | None:
-        last = next((p for p in reversed(path) if isinstance(p, str)), None)
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            if self._index is None:
-                self._index = self._build()
-            found = self._index.get((type(value).__name__, value), [])
-            named = [loc for p, loc in found if last is not None and last in p]
-            for candidates in (named, [loc for _, loc in found]):
-                if len(set(candidates)) == 1:
-                    return candidates[0]
-        return self._template_line(template, last)
-
-    def _template_line(self, template: str | None, key: str | None) -> Location | None:
-        if template is None:
-            return None
-        lines = self._templates.get(template)
-        if lines is None:
-            try:
-                lines = self._source.read(template).decode(errors='replace').splitlines()
-            except GitopsConfigError:
-                lines = []
-            self._templates[template] = lines
-        if key is not None:
-            for number, line in enumerate(lines, start=1):
-                stripped = line.lstrip(' -')
-                if stripped.startswith((f'{key}:', f'"{key}":', f"'{key}':")):
-                    return Location(template, number, len(line) - len(stripped) + 1)
-        return Location(template)
-
-
-class Doc:
-    """One file's documents with their node positions, for locating findings."""
-
-    def __init__(self, file: str, documents: Sequence[Any],
-                 positions: Sequence[dict[Path, tuple[int, int]]],
-                 origins: Origins | None = None, template: str | None = None) -> None:
-        self.file = file
-        self.documents = list(documents)
-        self.positions = list(positions)
-        self.origins = origins
-        self.template = template
-
-    def locate(self, index: int, path: Path) -> Location:
-        positions = self.positions[index] if index < len(self.positions) else {}
-        for cut in range(len(path), -1, -1):
-            found = positions.get(path[:cut])
-            if found is not None:
-                return Location(self.file, found[0], found[1])
-        return Location(self.file, 1, 1)
-
-    def resolve(self, index: int, raw: Path | str | None) -> Path | None:
-        if raw is None or index >= len(self.documents):
-            return None
-        if isinstance(raw, tuple):
-            return raw
-        try:
-            return keypath.resolve(self.documents[index], keypath.parse(raw))
-        except GitopsConfigError:
-            return None
-
-    def origin(self, index: int, path: Path) -> Location | None:
-        if self.origins is None or index >= len(self.documents):
-            return None
-        try:
-            value = keypath.get(self.documents[index], path)
-        except (KeyError, IndexError, TypeError):
-            value = None
-        return self.origins.find(path, value, self.template)
-
-
 class _Checker:
     def __init__(self, source: Source, project: Project, *, require_schema: bool,
                  only_packs: Sequence[str] | None) -> None:
@@ -190,13 +101,20 @@ class _Checker:
                                 only_packs=only_packs)
         sops_text = source.read(C.SOPS_CONFIG_FILE) if source.exists(C.SOPS_CONFIG_FILE) else None
         patterns = (project.raw.get('secrets') or {}).get('key_patterns') or ()
-        self.engine = make_engine(sops_rules=creation_rules(sops_text), key_patterns=patterns)
+        self.sops_rules = creation_rules(sops_text)
+        self.engine = make_engine(sops_rules=self.sops_rules, key_patterns=patterns)
         for rule in self.rules:
             self.engine.compile(rule)  # every syntax error surfaces before any evaluation
         self.partial = only_packs is not None
         self.docs: dict[tuple[str | None, str], Doc] = {}
         self.findings: list[Finding] = []
         self.checked: list[str] = []
+
+    def covered(self, path: str) -> bool:
+        """Whether a .sops.yaml creation rule says PATH must be encrypted."""
+        from gitops_config.policy.secrets import covering_rule
+
+        return covering_rule(self.sops_rules, path) is not None
 
     # -- schemas --
 
@@ -361,42 +279,95 @@ def check(
 
 def scan_secrets(source: Source, project: Project | None, files: Sequence[str], *,
                  today: dt.date | None = None) -> CheckResult:
-    """The plaintext-secret guard alone, over FILES as written (no render): the hook's."""
-    from gitops_config.policy.secrets import scan_text
-    from gitops_config.project import Project as _Project
+    """The plaintext-secret guard alone, over FILES as written (no render): the hook's.
 
-    proj = project if project is not None else _Project(
-        source_root(source), (), None, 'rendered/{env}', (), {}, {})
+    A YAML or JSON file goes through the secrets rules (a file below an
+    environment's output folder counts as rendered output); any other text
+    file is scanned line by line for credentials.
+    """
+    from gitops_config.policy.secrets import scan_text
+
+    proj = project if project is not None else _bare_project(source)
     checker = _Checker(source, proj, require_schema=False, only_packs=('secrets',))
+    outputs = [proj.output_dir(e) + '/' for e in proj.env_names()]
     targets: list[Target] = []
     for path in files:
         text = source.read(path)
+        checker.checked.append(path)
         if path.endswith(('.yaml', '.yml', '.json')):
             try:
                 located = yaml_io.load_all_located(text, path)
             except GitopsConfigError:
                 located = []
             if located:
+                kind = 'rendered' if path.startswith(tuple(outputs)) else 'layer'
                 checker.docs[(None, path)] = Doc(path, [d for d, _ in located],
                                                  [p for _, p in located])
-                targets += [Target('layer', path, path, cel_view(d), None, None, i)
+                targets += [Target(kind, path, path, cel_view(d), None, None, i)
                             for i, (d, _) in enumerate(located)]
-                checker.checked.append(path)
                 continue
-        decoded = _text(text[:1_000_000]) if isinstance(text, bytes) else text
-        for line, column, what in scan_text(decoded or ''):
+        decoded = _text(text[:1_000_000]) or ''
+        for line, column, what in scan_text(decoded):
             checker.findings.append(Finding(
-                'secrets/plaintext', Severity.ERROR, f'plaintext secret: looks like {what}',
+                'secrets/plaintext', Severity.ERROR, f'secret in plaintext: looks like {what}',
                 Location(path, line, column), hint='encrypt it with `gitops-config secrets`'))
-        checker.checked.append(path)
+        if (not path.startswith(tuple(outputs)) and checker.covered(path)
+                and not _sops_encrypted(text)):
+            checker.findings.append(Finding(
+                'secrets/sops-coverage', Severity.ERROR,
+                'a .sops.yaml creation rule covers this file, but it is not encrypted',
+                Location(path, 1, 1), hint='run `gitops-config secrets encrypt` on it'))
     hits = run_documents(checker.engine, checker.rules, targets)
     return _finish(checker, hits, strict=False, today=today)
 
 
-def source_root(source: Source) -> Any:
-    from pathlib import Path
+def _sops_encrypted(text: bytes) -> bool:
+    from gitops_config import sops
 
-    return getattr(source, 'root', Path.cwd())
+    return sops.is_encrypted(text)
+
+
+def _bare_project(source: Source) -> Project:
+    from pathlib import Path as FsPath
+
+    root = getattr(source, 'root', FsPath.cwd())
+    return Project(root, (), None, 'rendered/{env}', (), {}, {})
+
+
+@dataclass(frozen=True)
+class Affected:
+    """What a set of changed files touches: environments to render, layers to check."""
+
+    envs: tuple[str, ...]
+    layers: tuple[str, ...]
+
+
+def affected(project: Project, files: Iterable[str]) -> Affected:
+    """Environments that a changed template, schema, policy, layer or output affects."""
+    names = project.env_names()
+    every = {C.PROJECT_FILE, C.SOPS_CONFIG_FILE}
+    schema_dirs = {posixpath.dirname(m[1]) for section in ('values', 'rendered')
+                   for m in _schema_map(project, section)}
+    section = project.raw.get('policies') or {}
+    policy_dirs = tuple(p.rstrip('/') + '/' for p in section.get('paths') or ['policies'])
+    envs: set[str] = set()
+    layers: list[str] = []
+    for file in files:
+        hit_all = (file in every
+                   or (project.templates is not None
+                       and file.startswith(project.templates.rstrip('/') + '/'))
+                   or (schema_dirs and posixpath.dirname(file) in schema_dirs)
+                   or file.startswith(policy_dirs))
+        if hit_all:
+            envs.update(names)
+        for env in project.environments:
+            if file in env.layers:
+                envs.add(env.name)
+                if file not in layers:
+                    layers.append(file)
+            if file.startswith(project.output_dir(env.name) + '/'):
+                envs.add(env.name)
+    return Affected(tuple(n for n in names if n in envs), tuple(layers))
 
 
 def _all_layers(renders: Sequence[EnvRender]) -> list[str]:
@@ -423,8 +394,10 @@ def _finish(checker: _Checker, hits: Sequence[Hit], *, strict: bool, today: dt.d
             waived.append(found)
         else:
             kept.append(found)
+    loaded = {r.id for r in checker.rules} | set(BUILTIN_RULES)
     for w in waivers:
-        if w.expired(day):
+        # A partial scan (the secrets hook) answers only for the rules it ran.
+        if w.expired(day) and (not checker.partial or w.rule in loaded):
             kept.append(Finding(
                 EXPIRED_RULE, Severity.ERROR,
                 f'the waiver of {w.rule} expired on {w.expires.isoformat()} ({w.reason})',
