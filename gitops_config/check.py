@@ -331,7 +331,7 @@ def _bare_project(source: Source) -> Project:
     from pathlib import Path as FsPath
 
     root = getattr(source, 'root', FsPath.cwd())
-    return Project(root, (), None, 'rendered/{env}', (), {}, {})
+    return Project.empty(root)
 
 
 @dataclass(frozen=True)

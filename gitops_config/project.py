@@ -7,19 +7,16 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import field
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from gitops_config import constants as C
 from gitops_config import yaml_io
-from gitops_config.errors import InvalidProjectError
-from gitops_config.errors import UsageError
+from gitops_config.errors import InvalidProjectError, UsageError
 from gitops_config.model import Location
-from gitops_config.source import Source
-from gitops_config.source import normalize
+from gitops_config.source import Source, normalize
 
 Positions = dict[tuple[str | int, ...], tuple[int, int]]
 
@@ -40,6 +37,11 @@ class Project:
     merge: tuple[tuple[str, str], ...]  # (KEYPATH glob of a list, identifying field)
     raw: Mapping[str, Any] = field(repr=False)
     positions: Positions = field(repr=False, compare=False)
+
+    @classmethod
+    def empty(cls, root: Path) -> Project:
+        """A project with no environments: for files checked outside any project."""
+        return cls(root, (), None, 'rendered/{env}', (), {}, {})
 
     def env_names(self) -> list[str]:
         return [e.name for e in self.environments]

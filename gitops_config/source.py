@@ -9,15 +9,12 @@ from __future__ import annotations
 import os
 import posixpath
 from pathlib import Path
-from typing import TYPE_CHECKING
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from gitops_config.errors import FileMissingError
-from gitops_config.errors import GitopsConfigError
+from gitops_config.errors import FileMissingError, GitopsConfigError
 
 if TYPE_CHECKING:
-    from gitops_config.git import Repo
-    from gitops_config.git import TreeEntry
+    from gitops_config.git import Repo, TreeEntry
 
 
 class PathOutsideError(GitopsConfigError):
@@ -63,7 +60,8 @@ class WorkTree:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.label = 'working tree'
-        self._sha_cache: dict[str, str] = {}
+        # path -> (mtime, size, blob SHA): hashed again when the file changes
+        self._sha_cache: dict[str, tuple[int, int, str]] = {}
 
     def read(self, path: str) -> bytes:
         try:
@@ -91,9 +89,15 @@ class WorkTree:
     def blob_id(self, path: str) -> str:
         from gitops_config.git import blob_sha
 
-        sha = self._sha_cache.get(path)
-        if sha is None:
-            sha = self._sha_cache[path] = blob_sha(self.read(path))
+        try:
+            st = (self.root / normalize(path)).stat()
+        except OSError:
+            raise _missing(path, self.label) from None
+        cached = self._sha_cache.get(path)
+        if cached is not None and cached[:2] == (st.st_mtime_ns, st.st_size):
+            return cached[2]
+        sha = blob_sha(self.read(path))
+        self._sha_cache[path] = (st.st_mtime_ns, st.st_size, sha)
         return sha
 
 
