@@ -11,20 +11,29 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from gitops_config import constants as C
-from gitops_config import diff, pipeline
+from gitops_config import diff
+from gitops_config import pipeline
 from gitops_config import project as project_mod
 from gitops_config import render as render_mod
 from gitops_config import values as values_mod
-from gitops_config.errors import FileMissingError, GitopsConfigError
-from gitops_config.ignore import Ignored, Ignores
-from gitops_config.model import Change, ChangeKind, Finding
+from gitops_config import workers
+from gitops_config.errors import FileMissingError
+from gitops_config.errors import GitopsConfigError
+from gitops_config.ignore import Ignored
+from gitops_config.ignore import Ignores
+from gitops_config.model import Change
+from gitops_config.model import ChangeKind
+from gitops_config.model import Finding
 from gitops_config.project import Project
-from gitops_config.redact import Secret, scrub
+from gitops_config.redact import Secret
+from gitops_config.redact import scrub
+from gitops_config.shard import Shard
 from gitops_config.source import Source
 
 VALUES_FILE = '(values)'  # the pseudo-file diffed when nothing is rendered
@@ -49,6 +58,7 @@ class EnvDiff:
     skipped: bool = False  # same inputs on both sides: not rendered
     errors: tuple[str, ...] = ()  # what could not be compared, one line each
     findings: tuple[Finding, ...] = ()
+    sealed: bool = False  # secrets compared by ciphertext only (no key)
 
     @property
     def changed(self) -> bool:
@@ -118,7 +128,8 @@ def inputs(source: Source, project: Project, env: str) -> dict[str, str]:
 
 
 def compare(base: Source, head: Source, *, envs: Sequence[str] | None = None,
-            sealed: bool | None = None, key: bytes | None = None) -> Review:
+            sealed: bool | None = None, key: bytes | None = None, shard: Shard | None = None,
+            jobs: int | None = None) -> Review:
     """Diff every environment (or ENVS) between BASE and HEAD.
 
     sealed=None decrypts when a key is available and falls back to sealed
@@ -127,19 +138,22 @@ def compare(base: Source, head: Source, *, envs: Sequence[str] | None = None,
     """
     head_project = project_mod.load(head, getattr(head, 'root', None))
     base_project = _load_or_none(base, head_project)
-    if sealed is None:
-        sealed = not _can_decrypt(head, head_project, envs)
-    if key is None and not sealed:
-        key = os.urandom(32)
+    names = list(envs) if envs else _env_names(base_project, head_project)
+    for name in names:
+        if not (_has_env(head_project, name) or _has_env(base_project, name)):
+            head_project.env(name)  # the error names the environments there are
+    if key is None and sealed is not True:
+        key = derived_key(head, head_project) or os.urandom(32)
     options = options_for(head_project, key=key)
     ignores = Ignores.from_project(head_project.raw)
-    names = list(envs) if envs else _env_names(base_project, head_project)
     results = tuple(
         _compare_env(name, base, base_project, head, head_project, options, ignores,
-                     sealed=sealed)
+                     sealed=sealed, shard=shard, jobs=jobs)
         for name in names
     )
-    return Review(base.label, head.label, results, sealed=sealed, fingerprints=key is not None)
+    compared = [e for e in results if not e.skipped]
+    return Review(base.label, head.label, results, sealed=any(e.sealed for e in compared),
+                  fingerprints=any(not e.sealed for e in compared) and key is not None)
 
 
 def _load_or_none(source: Source, fallback: Project) -> Project | None:
@@ -156,12 +170,12 @@ def _env_names(base: Project | None, head: Project) -> list[str]:
     return names
 
 
-def _can_decrypt(source: Source, project: Project, envs: Sequence[str] | None) -> bool:
+def can_decrypt(source: Source, project: Project, envs: Sequence[str] | None) -> bool:
     names = list(envs) if envs else project.env_names()
+    names = [n for n in names if n in project.env_names()]
     try:
         for name in names:
-            if name in project.env_names():
-                values_mod.merge(source, project, name, sealed=False)
+            values_mod.merge(source, project, name, sealed=False)
     except GitopsConfigError as exc:
         if 'key' in exc.code:  # sops-no-key, sops-key-not-found: read sealed instead
             return False
@@ -174,7 +188,7 @@ def _has_env(project: Project | None, env: str) -> bool:
 
 def _compare_env(env: str, base: Source, base_project: Project | None, head: Source,
                  head_project: Project, options: diff.Options, ignores: Ignores, *,
-                 sealed: bool) -> EnvDiff:
+                 sealed: bool | None, shard: Shard | None, jobs: int | None) -> EnvDiff:
     before = inputs(base, base_project, env) if (
         base_project is not None and _has_env(base_project, env)) else {}
     after = inputs(head, head_project, env) if _has_env(head_project, env) else {}
@@ -184,8 +198,11 @@ def _compare_env(env: str, base: Source, base_project: Project | None, head: Sou
                           if before.get(p, '') != after.get(p, '')))
     if not causes:
         return EnvDiff(env, [], skipped=True)
-    old = _render(base, base_project, env, sealed=sealed)
-    new = _render(head, head_project, env, sealed=sealed)
+    if sealed is None:
+        # per environment: dev's demo key may be at hand while prod's is not
+        sealed = not (_has_env(head_project, env) and can_decrypt(head, head_project, [env]))
+    old = _render(base, base_project, env, sealed=sealed, shard=shard, jobs=jobs)
+    new = _render(head, head_project, env, sealed=sealed, shard=shard, jobs=jobs)
     errors = [f'{base.label}: {old.failed}'] if old.failed else []
     errors += [f'{head.label}: {new.failed}'] if new.failed else []
     errors += [f'{base.label}: {m}' for m in old.errors.values()]
@@ -197,7 +214,7 @@ def _compare_env(env: str, base: Source, base_project: Project | None, head: Sou
                 continue
             changes += _diff_file(env, path, old.files.get(path), new.files.get(path), options)
     kept, ignored = ignores.split(changes)
-    return EnvDiff(env, kept, ignored, causes, errors=tuple(errors))
+    return EnvDiff(env, kept, ignored, causes, errors=tuple(errors), sealed=sealed)
 
 
 def _cause(project: Project, env: str, path: str) -> Cause:
@@ -239,28 +256,8 @@ def _text_change(env: str, path: str, old: _File | None,
     return Change(env, path, '', ChangeKind.CHANGED, detail=f'text: +{plus} -{minus} lines')
 
 
-class _Without:
-    """SOURCE with some files hidden: to render the rest when one template is broken."""
-
-    def __init__(self, source: Source, hidden: set[str]) -> None:
-        self._source = source
-        self._hidden = hidden
-        self.label = source.label
-
-    def read(self, path: str) -> bytes:
-        return self._source.read(path)
-
-    def exists(self, path: str) -> bool:
-        return path not in self._hidden and self._source.exists(path)
-
-    def files(self, under: str = '') -> list[str]:
-        return [p for p in self._source.files(under) if p not in self._hidden]
-
-    def blob_id(self, path: str) -> str:
-        return self._source.blob_id(path)
-
-
-def _render(source: Source, project: Project | None, env: str, *, sealed: bool) -> _Side:
+def _render(source: Source, project: Project | None, env: str, *, sealed: bool,
+            shard: Shard | None, jobs: int | None) -> _Side:
     if project is None or env not in project.env_names():
         return _Side({}, {})
     try:
@@ -269,23 +266,24 @@ def _render(source: Source, project: Project | None, env: str, *, sealed: bool) 
         return _Side({}, {}, failed=exc.one_line())
     secrets = [s for s in values.secrets() if isinstance(s, Secret)]
     if project.templates is None:
+        if shard is not None and shard.index != 1:
+            return _Side({}, {})  # the values diff is one unit of work: shard 1's
         return _Side({VALUES_FILE: ([values.data], None)}, {})
+    templates = render_mod.templates(source, project)
+    if shard is not None:
+        templates = shard.take(templates)
+    [outcomes] = workers.render_outcomes(
+        templates, [render_mod.prepare(values)],
+        jobs=jobs if jobs is not None else workers.default_jobs())
+    files: dict[str, _File] = {}
     errors: dict[str, str] = {}
-    hidden: set[str] = set()
-    view: Source = source
-    while True:
-        try:
-            files = render_mod.render_env(view, project, values)
-            break
-        except (render_mod.TemplateError, render_mod.RenderedSyntaxError) as exc:
-            where = exc.location.path if exc.location is not None else None
-            if where is None or where in hidden or not source.exists(where):
-                return _Side({}, {}, failed=scrub(exc.one_line(), secrets))
-            hidden.add(where)
+    for template, outcome in zip(templates, outcomes, strict=True):
+        if isinstance(outcome, GitopsConfigError):
             # a template error may quote a value it choked on: scrub plaintexts
-            errors[_output_name(project, where)] = scrub(exc.one_line(), secrets)
-            view = _Without(source, hidden)
-    return _Side({f.path: (f.documents, f.content) for f in files}, errors)
+            errors[_output_name(project, template.path)] = scrub(outcome.one_line(), secrets)
+        else:
+            files[outcome.path] = (outcome.documents, outcome.content)
+    return _Side(files, errors)
 
 
 def _output_name(project: Project, template: str) -> str:
@@ -307,11 +305,12 @@ def open_revisions(start: Path, base: str | None, head: str | None,
     the default branch (origin/HEAD, origin/main, main...).
     """
     from gitops_config.git import Repo
-    from gitops_config.source import GitTree, WorkTree
+    from gitops_config.source import GitTree
+    from gitops_config.source import WorkTree
 
     root = project_mod.find_root(start)
     repo = Repo(root)
-    prefix = _prefix(repo.root, root)
+    prefix = prefix_of(repo.root, root)
     head_commit = repo.resolve(head) if head is not None else None
     if base is None:
         branch = repo.default_branch()
@@ -332,12 +331,43 @@ def open_revisions(start: Path, base: str | None, head: str | None,
     return GitTree(repo, base_commit, prefix), head_source
 
 
-def _prefix(top: Path, root: Path) -> str:
+def prefix_of(top: Path, root: Path) -> str:
     try:
         rel = root.resolve().relative_to(top.resolve()).as_posix()
     except ValueError:
         return ''
     return '' if rel == '.' else rel + '/'
+
+
+def derived_key(source: Source, project: Project) -> bytes | None:
+    """A fingerprint key only key holders can compute: from the SOPS data keys.
+
+    Stable from run to run (so JSON reports are byte-for-byte repeatable and
+    a PR comment's fingerprints stay put) until a data key is rotated; None
+    when no encrypted layer can be opened.
+    """
+    import hashlib
+    import hmac
+
+    from gitops_config import sops
+    from gitops_config.sops import engine
+    from gitops_config.sops import keys
+
+    found = []
+    for path in sorted({p for env in project.environments for p in env.layers}):
+        if not source.exists(path):
+            continue
+        data = source.read(path)
+        if not sops.is_encrypted(data):
+            continue
+        try:
+            found.append(keys.data_key(engine.parse(data, path).meta, path))
+        except GitopsConfigError:
+            continue  # no key for this one: its secrets are compared sealed
+    if not found:
+        return None
+    return hmac.new(b'gitops-config fingerprint key v1', b''.join(sorted(found)),
+                    hashlib.sha256).digest()
 
 
 def fingerprint_key() -> bytes | None:

@@ -36,3 +36,9 @@ def parse(text: str) -> Shard:
                          hint=f'shards of {max(total, 1)} are 1/{max(total, 1)} to '
                               f'{max(total, 1)}/{max(total, 1)}')
     return Shard(index, total)
+
+
+def shard_layers(shard: Shard | None) -> tuple[str, ...] | None:
+    """Which value layers a shard checks: all (None) for shard 1 or no shard, none for
+    the others, so that each layer is checked, and reported, once."""
+    return None if shard is None or shard.index == 1 else ()

@@ -6,10 +6,12 @@ from pathlib import Path
 import pytest
 
 from gitops_config import compare
+from gitops_config import render as render_mod
 from gitops_config.git import GitError
 from gitops_config.git import RefNotFoundError
 from gitops_config.model import ChangeKind
 from gitops_config.source import WorkTree
+from gitops_config.values import Values
 from tests._helpers.git_repo import GitRepo
 
 PROJECT = '''\
@@ -36,6 +38,12 @@ FILES: dict[str, str | bytes | None] = {
 }
 
 
+def text(name: str) -> str:
+    value = FILES[name]
+    assert isinstance(value, str)
+    return value
+
+
 @pytest.fixture
 def repo(git_repo: GitRepo) -> GitRepo:
     git_repo.commit(FILES, 'init')
@@ -49,7 +57,7 @@ def _review(repo: GitRepo, base: str | None = 'HEAD', head: str | None = None,
 
 
 def test_shared_layer_change_lists_every_environment(repo: GitRepo) -> None:
-    repo.write({'values/common.yaml': FILES['values/common.yaml'].replace('v1', 'v2')})
+    repo.write({'values/common.yaml': text('values/common.yaml').replace('v1', 'v2')})
     review = _review(repo)
     assert review.changed
     for env in review.envs:
@@ -62,16 +70,17 @@ def test_unchanged_environment_is_not_rendered(repo: GitRepo,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     repo.write({'values/prod.yaml': 'app:\n  replicas: 4\n'})
     rendered: list[str] = []
-    real = compare.render_mod.render_env
+    real = render_mod.prepare
 
-    def spy(source: object, project: object, values: compare.values_mod.Values) -> object:
+    def spy(values: Values) -> render_mod.Prepared:
         rendered.append(values.env)
-        return real(source, project, values)  # type: ignore[arg-type]  # a spy
+        return real(values)
 
-    monkeypatch.setattr(compare.render_mod, 'render_env', spy)
+    monkeypatch.setattr(render_mod, 'prepare', spy)
     review = _review(repo)
     dev, prod = review.envs
-    assert dev.skipped and dev.changes == []
+    assert dev.skipped
+    assert dev.changes == []
     assert [(c.path, c.old, c.new) for c in prod.changes] == [('replicas', 3, 4)]
     assert rendered == ['prod', 'prod']  # base and head of prod only
 
@@ -79,17 +88,19 @@ def test_unchanged_environment_is_not_rendered(repo: GitRepo,
 def test_ignore_rule_scoped_to_one_environment(repo: GitRepo) -> None:
     project = PROJECT.replace('path: app.build_id', 'path: build\n      env: dev')
     repo.commit({'gitops-config.yaml': project})
-    repo.write({'values/common.yaml': FILES['values/common.yaml'].replace('build_id: 1',
+    repo.write({'values/common.yaml': text('values/common.yaml').replace('build_id: 1',
                                                                           'build_id: 2')})
     dev, prod = _review(repo).envs
-    assert not dev.changed and len(dev.ignored) == 1
-    assert [c.path for c in prod.changes] == ['build'] and prod.ignored == []
+    assert not dev.changed
+    assert len(dev.ignored) == 1
+    assert [c.path for c in prod.changes] == ['build']
+    assert prod.ignored == []
 
 
 def test_ignore_rule_on_rendered_path(repo: GitRepo) -> None:
     project = PROJECT.replace('path: app.build_id', 'path: build')
     repo.commit({'gitops-config.yaml': project})
-    repo.write({'values/common.yaml': FILES['values/common.yaml'].replace('build_id: 1',
+    repo.write({'values/common.yaml': text('values/common.yaml').replace('build_id: 1',
                                                                           'build_id: 2')})
     review = _review(repo)
     assert not review.changed
@@ -100,7 +111,7 @@ def test_ignore_rule_on_rendered_path(repo: GitRepo) -> None:
 def test_broken_file_reported_and_the_rest_still_diffed(repo: GitRepo) -> None:
     repo.write({
         'templates/bad.yaml.j2': 'a: [unclosed\n',
-        'values/common.yaml': FILES['values/common.yaml'].replace('v1', 'v2'),
+        'values/common.yaml': text('values/common.yaml').replace('v1', 'v2'),
     })
     review = _review(repo)
     dev = review.envs[0]
@@ -155,7 +166,8 @@ def test_shallow_clone_hint_says_fetch_depth(repo: GitRepo, tmp_path: Path) -> N
                    check=True)
     with pytest.raises(RefNotFoundError) as info:
         compare.open_revisions(clone, 'HEAD~1', None)
-    assert info.value.hint is not None and 'fetch-depth: 0' in info.value.hint
+    assert info.value.hint is not None
+    assert 'fetch-depth: 0' in info.value.hint
 
 
 def test_unrelated_history_is_a_clear_error(repo: GitRepo) -> None:
@@ -173,9 +185,69 @@ def test_working_tree_head_label(repo: GitRepo) -> None:
 
 
 def test_list_item_changes_use_identity(repo: GitRepo) -> None:
-    repo.write({'values/common.yaml': FILES['values/common.yaml'].replace(
+    repo.write({'values/common.yaml': text('values/common.yaml').replace(
         '  - {name: a, rpm: 10}\n  - {name: b, rpm: 20}\n',
         '  - {name: b, rpm: 25}\n  - {name: a, rpm: 10}\n')})
     changes = _review(repo).envs[0].changes
     assert [(c.path, c.kind) for c in changes] == [
         ('models[name=b].rpm', ChangeKind.CHANGED), ('models[name=b]', ChangeKind.MOVED)]
+
+
+def test_normalize_rules(repo: GitRepo) -> None:
+    project = PROJECT + ('    - path: models\n      normalize: order\n'
+                         '      reason: the router does not care about order\n'
+                         '    - path: image\n      normalize: case\n      reason: tags are '
+                         'case-insensitive here\n')
+    repo.commit({'gitops-config.yaml': project})
+    repo.write({'values/common.yaml': text('values/common.yaml').replace(
+        '  - {name: a, rpm: 10}\n  - {name: b, rpm: 20}\n',
+        '  - {name: b, rpm: 20}\n  - {name: a, rpm: 11}\n').replace('v1', 'V1')})
+    dev = _review(repo).envs[0]
+    assert [(c.path, c.kind) for c in dev.changes] == [('models[name=a].rpm', ChangeKind.CHANGED)]
+    assert sorted(i.change.kind.value for i in dev.ignored) == ['changed', 'moved']
+
+
+def test_project_and_environment_new_in_head(git_repo: GitRepo) -> None:
+    git_repo.commit({'README.md': 'nothing yet\n'}, 'empty')
+    git_repo.write(FILES)
+    review = _review(git_repo)
+    assert [e.env for e in review.envs] == ['dev', 'prod']
+    kinds = {(c.file, c.kind, c.detail) for c in review.envs[0].changes}
+    assert kinds == {('app.yaml', ChangeKind.ADDED, 'file added'),
+                     ('notes.txt', ChangeKind.ADDED, 'file added')}
+
+
+def test_environment_removed_in_head(repo: GitRepo) -> None:
+    repo.write({'gitops-config.yaml': PROJECT.replace(
+        '  - name: prod\n    layers: [values/common.yaml, values/prod.yaml]\n', '')})
+    review = _review(repo)
+    assert [e.env for e in review.envs] == ['dev', 'prod']
+    assert {c.kind for c in review.envs[1].changes} == {ChangeKind.REMOVED}
+
+
+def test_validation_failure_becomes_one_finding(repo: GitRepo,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitops_config import check
+    from gitops_config import impact
+    from gitops_config import project as project_mod
+    from gitops_config.errors import GitopsConfigError
+
+    def broken(*args: object, **kwargs: object) -> check.CheckResult:
+        raise GitopsConfigError('policies/x.yaml: bad rule')
+
+    monkeypatch.setattr(check, 'check', broken)
+    old, new = compare.open_revisions(repo.path, 'HEAD', None)
+    project = project_mod.load(new, repo.path)
+    findings = impact.collect_findings(new, project, sealed=True)
+    review = impact.attach_findings(compare.compare(old, new), findings, project)
+    assert [f.rule for f in review.envs[0].findings] == ['validate']
+    assert review.envs[1].findings == ()
+    assert impact.error_findings(review) == 1
+
+
+def test_project_in_a_subfolder(git_repo: GitRepo) -> None:
+    git_repo.commit({f'config/{name}': body for name, body in FILES.items()})
+    git_repo.write({'config/values/dev.yaml': 'app:\n  replicas: 6\n'})
+    old, new = compare.open_revisions(git_repo.path / 'config' / 'values', 'HEAD', None)
+    dev = compare.compare(old, new).envs[0]
+    assert [(c.path, c.old, c.new) for c in dev.changes] == [('replicas', 1, 6)]

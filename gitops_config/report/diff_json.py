@@ -20,16 +20,21 @@
       }]
     }
 
+With --shard I/N the report also holds "shard": {"index": int, "total": int}, which
+`gitops-config report merge` uses to combine the shards.
+
 A secret's "old"/"new" is {"masked": true, "fingerprint": str|null, "sealed": bool}.
 Keys are sorted, changes keep the engine's order (which follows the inputs).
-Fingerprints use a key that is random per report unless
-GITOPS_CONFIG_FINGERPRINT_KEY is set, so set it for reproducible output.
+Fingerprints are keyed by GITOPS_CONFIG_FINGERPRINT_KEY when set, else by a
+key derived from the SOPS data keys (stable until a data key is rotated, and
+known only to key holders), so the output repeats byte for byte.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, TextIO
+from typing import Any
+from typing import TextIO
 
 from gitops_config.compare import Review
 from gitops_config.diff import Masked
@@ -39,13 +44,13 @@ from gitops_config.model import Change
 VERSION = 1
 
 
-def _value(value: Any) -> Any:
+def change_value(value: Any) -> Any:
     if isinstance(value, Masked):
         return {'masked': True, 'fingerprint': value.fingerprint, 'sealed': value.sealed}
     if isinstance(value, dict):
-        return {str(k): _value(v) for k, v in value.items()}
+        return {str(k): change_value(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_value(v) for v in value]
+        return [change_value(v) for v in value]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
@@ -54,7 +59,7 @@ def _value(value: Any) -> Any:
 def change_dict(change: Change) -> dict[str, Any]:
     return {
         'file': change.file, 'document': change.document, 'path': change.path,
-        'kind': change.kind.value, 'old': _value(change.old), 'new': _value(change.new),
+        'kind': change.kind.value, 'old': change_value(change.old), 'new': change_value(change.new),
         'secret': change.secret, 'detail': change.detail,
     }
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gitops_config.cli import exit_codes, options
+from gitops_config.cli import exit_codes
+from gitops_config.cli import options
+
+if TYPE_CHECKING:
+    from gitops_config.shard import Shard
 
 
 @click.command('diff')
@@ -20,8 +26,13 @@ from gitops_config.cli import exit_codes, options
               help='Exit 1 when something changed (like git diff --exit-code).')
 @click.option('--sealed', is_flag=True,
               help='Compare secrets by ciphertext only, even when keys are available.')
+@click.option('--validate', is_flag=True,
+              help='Also count schema and policy findings at HEAD in the impact summary.')
+@options.jobs
+@options.shard
 def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_format: str,
-         exit_code: bool, sealed: bool) -> int:
+         exit_code: bool, sealed: bool, validate: bool, jobs: int | None,
+         shard: Shard | None) -> int:
     """Diff the rendered result of BASE and HEAD, per environment and file.
 
     BASE defaults to the merge-base with the default branch, HEAD to the
@@ -32,8 +43,15 @@ def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_fo
 
     old, new = compare.open_revisions(Path.cwd(), base, head)
     review = compare.compare(old, new, envs=list(envs) or None, sealed=True if sealed else None,
-                             key=compare.fingerprint_key())
-    write(review, output_format, use_color=options.app().color)
+                             key=compare.fingerprint_key(), shard=shard, jobs=jobs)
+    if validate:
+        from gitops_config import impact
+        from gitops_config import project as project_mod
+
+        project = project_mod.load(new, getattr(new, 'root', None))
+        findings = impact.collect_findings(new, project, sealed=review.sealed, shard=shard)
+        review = impact.attach_findings(review, findings, project)
+    write(review, output_format, use_color=options.app().color, shard=shard)
     for env in review.envs:
         for error in env.errors:
             click.echo(f'warning: {env.env}: {error}', err=True)
@@ -42,11 +60,20 @@ def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_fo
     return exit_codes.OK
 
 
-def write(review: object, output_format: str, *, use_color: bool) -> None:
+def write(review: object, output_format: str, *, use_color: bool, shard: Shard | None = None,
+          ) -> None:
     from gitops_config.compare import Review
-    from gitops_config.report import diff_json, diff_markdown, diff_text
+    from gitops_config.report import diff_json
+    from gitops_config.report import diff_markdown
+    from gitops_config.report import diff_text
 
     assert isinstance(review, Review)
+    if output_format == 'json' and shard is not None:
+        # `report merge` combines the shards; it needs to know which this is
+        data = diff_json.as_data(review)
+        data['shard'] = {'index': shard.index, 'total': shard.total}
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + '\n')
+        return
     writers: dict[str, Callable[..., None]] = {'text': diff_text.write, 'json': diff_json.write,
               'markdown': diff_markdown.write}
     writers[output_format](review, sys.stdout, use_color=use_color)

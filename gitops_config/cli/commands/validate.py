@@ -1,0 +1,109 @@
+"""`gitops-config validate`: schemas and policies over value layers and rendered files."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from gitops_config.cli import exit_codes
+from gitops_config.cli import options
+from gitops_config.report.findings import CHOICES
+from gitops_config.shard import shard_layers
+
+if TYPE_CHECKING:
+    from gitops_config.shard import Shard
+    from gitops_config.source import Source
+
+
+def project_paths(root: Path, files: tuple[str, ...]) -> list[str]:
+    """FILES (relative to the current folder) as project-relative POSIX paths."""
+    from gitops_config.errors import UsageError
+
+    found = []
+    base = root.resolve()
+    for name in files:
+        path = (Path.cwd() / name).resolve()
+        try:
+            found.append(path.relative_to(base).as_posix())
+        except ValueError:
+            raise UsageError(f'{name} is outside the project at {root}') from None
+    return found
+
+
+@click.command('validate')
+@options.environments
+@options.ref
+@click.option('--format', '-f', 'output_format', type=click.Choice(CHOICES), default='auto',
+              show_default=True,
+              help='Output format; auto is github under GitHub Actions, else text.')
+@click.option('--strict', is_flag=True, help='Warnings fail the run too.')
+@click.option('--require-schema', is_flag=True,
+              help='A YAML/JSON file that no schema matches is an error.')
+@click.option('--sealed', is_flag=True,
+              help='Render without decryption keys: secrets are checked as placeholders.')
+@click.option('--base', 'base_ref', metavar='REV', default=None,
+              help='Also run change rules against the rendered result at REV.')
+@options.jobs
+@options.shard
+@click.argument('files', nargs=-1, type=click.Path())
+def validate(*, envs: tuple[str, ...], ref: str | None, output_format: str, strict: bool,
+             require_schema: bool, sealed: bool, base_ref: str | None, jobs: int | None,
+             shard: Shard | None, files: tuple[str, ...]) -> int:
+    """Check value layers and rendered files against their schemas and policies.
+
+    With FILES, only what they affect is checked: a layer, the environments
+    using it, or every environment for a template, schema, policy or the
+    project file. Exit 1 on errors (and on warnings with --strict).
+    """
+    from gitops_config import check as check_mod
+    from gitops_config import pipeline
+    from gitops_config.report import findings
+    from gitops_config.workspace import open_project
+
+    source, project = open_project(Path.cwd(), ref)
+    names = list(envs) or project.env_names()
+    layers = None
+    if files:
+        touched = check_mod.affected(project, project_paths(project.root, files))
+        names = [n for n in touched.envs if not envs or n in envs]
+        layers = touched.layers
+    if shard is not None and layers is None:
+        layers = shard_layers(shard)
+    renders = pipeline.render(source, project, names, sealed=sealed, jobs=jobs,
+                              shard=shard) if names else []
+    base = None
+    if base_ref is not None:
+        base_source, base_project = open_project(Path.cwd(), base_ref)
+        known = [n for n in names if n in base_project.env_names()]
+        base = pipeline.render(base_source, base_project, known, sealed=True, jobs=jobs,
+                               shard=shard)
+    result = check_mod.check(source, project, renders, base=base, strict=strict,
+                             require_schema=require_schema, layers=layers)
+    if findings.resolve(output_format) == 'json':
+        from gitops_config.report import findings_json
+
+        data = findings_json.as_data(result)
+        data['revision'] = _revision(source)
+        if shard is not None:  # `report merge` combines the shards
+            data['shard'] = {'index': shard.index, 'total': shard.total}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + '\n')
+    else:
+        findings.write(result, output_format, sys.stdout, use_color=options.app().color)
+    return exit_codes.FINDINGS if result.failed else exit_codes.OK
+
+
+def _revision(source: Source) -> str:
+    """The commit that was checked: --ref's, else HEAD's (marked as a working tree)."""
+    commit = getattr(source, 'commit', None)
+    if isinstance(commit, str):
+        return commit
+    from gitops_config import process
+
+    root = getattr(source, 'root', Path.cwd())
+    done = process.run(['git', 'rev-parse', 'HEAD'], cwd=root, check=False)
+    head = done.stdout.decode().strip() if done.returncode == 0 else ''
+    return f'{head} (working tree)' if head else 'working tree'
