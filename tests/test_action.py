@@ -15,6 +15,7 @@ from gitops_config import constants as C
 from gitops_config import yaml_io
 from tests._helpers.git_repo import GitRepo
 from tests.test_compare import FILES
+from tests.test_compare import text
 from tests.test_github import TOKEN
 from tests.test_github import FakeGitHub
 
@@ -57,12 +58,19 @@ def _expr(text: str, inputs: dict[str, str]) -> str:
 
 
 def run_action(repo: GitRepo, github: FakeGitHub, shim: Path, tmp_path: Path, *,
-               base: str, head: str, number: int = 5, **overrides: str,
+               base: str, head: str, number: int = 5, comment: str | None = None,
+               fail_on_findings: str | None = None, **more: str,
                ) -> tuple[subprocess.CompletedProcess[str], dict[str, str], str]:
-    """Run action.yml's gitops-config steps with the environment GitHub Actions sets."""
+    """Run action.yml's gitops-config steps with the environment GitHub Actions sets;
+    MORE sets other inputs (shard, report, merge)."""
     spec = yaml_io.load(ACTION.read_text(), 'action.yml')
     inputs = {k: _expr(str(v.get('default', '')), {}) for k, v in spec['inputs'].items()}
-    inputs.update(overrides)
+    inputs.update(more)
+    if comment is not None:
+        inputs['comment'] = comment
+    if fail_on_findings is not None:
+        inputs['fail-on-findings'] = fail_on_findings
+    tmp_path.mkdir(parents=True, exist_ok=True)
     event = tmp_path / 'event.json'
     event.write_text(json.dumps({'action': 'synchronize', 'number': number, 'pull_request': {
         'number': number, 'base': {'sha': base, 'ref': 'main'},
@@ -115,15 +123,19 @@ def test_pull_request_gets_one_sticky_comment_summary_and_outputs(
     [comment] = _sticky(github)
     body = comment['body']
     assert body.index('| Environment |') < body.index('<details>')
-    assert '`replicas`' in body and '`3`' in body and '`2`' in body
-    assert '| Environment |' in summary and 'replicas' in summary
+    assert '`replicas`' in body
+    assert '`3`' in body
+    assert '`2`' in body
+    assert '| Environment |' in summary
+    assert 'replicas' in summary
 
     head2 = repo.commit({'values/dev.yaml': 'app:\n  replicas: 2\n'}, 'dev too')
     result, outputs, _ = run_action(repo, github, shim, tmp_path, base=base, head=head2)
     assert result.returncode == 0, result.stderr
     assert outputs['environments'] == '["dev", "prod"]'
     [again] = _sticky(github)
-    assert again['id'] == comment['id'] and '<b>dev</b>' in again['body']
+    assert again['id'] == comment['id']
+    assert '<b>dev</b>' in again['body']
 
 
 def test_no_changes_says_so_or_skips_the_comment(
@@ -138,6 +150,10 @@ def test_no_changes_says_so_or_skips_the_comment(
     run_action(git_repo, github, shim, tmp_path, base=base, head=head)
     [comment] = _sticky(github)
     assert 'No changes' in comment['body']
+    github.comments[5][0]['body'] += '\nstale: prod changed'
+    run_action(git_repo, github, shim, tmp_path, base=base, head=head, comment='changes')
+    [updated] = _sticky(github)
+    assert 'stale' not in updated['body']
 
 
 def test_shallow_checkout_asks_for_fetch_depth_0(
@@ -155,7 +171,7 @@ def test_shallow_checkout_asks_for_fetch_depth_0(
 
 def test_policy_errors_fail_the_job_unless_configured(
         git_repo: GitRepo, github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
-    project = FILES['gitops-config.yaml'] + (  # type: ignore[operator]
+    project = text('gitops-config.yaml') + (
         'schemas:\n  rendered:\n    - {files: app.yaml, schema: schemas/app.json}\n')
     base = git_repo.commit({**FILES, 'gitops-config.yaml': project,
                             'schemas/app.json': SCHEMA, 'values/prod.yaml': 'app: {replicas: 2}\n'})
@@ -166,7 +182,7 @@ def test_policy_errors_fail_the_job_unless_configured(
     [comment] = _sticky(github)
     assert 'schema' in comment['body']
     result, _, _ = run_action(git_repo, github, shim, tmp_path, base=base, head=head,
-                              **{'fail-on-findings': 'false'})
+                              fail_on_findings='false')
     assert result.returncode == 0, result.stderr
     assert len(_sticky(github)) == 1
 
@@ -177,8 +193,10 @@ def test_read_only_token_warns_and_keeps_the_summary(
     github.fail = [(403, {}, {'message': 'Resource not accessible by integration'})] * 3
     result, outputs, summary = run_action(repo, github, shim, tmp_path, base=base, head=head)
     assert result.returncode == 0, result.stderr
-    assert '::warning::cannot comment' in result.stderr and 'lacks permission' in result.stderr
-    assert outputs['changed'] == 'true' and 'replicas' in summary
+    assert '::warning::cannot comment' in result.stderr
+    assert 'lacks permission' in result.stderr
+    assert outputs['changed'] == 'true'
+    assert 'replicas' in summary
 
 
 def test_action_and_workflows_match_githubs_schemas() -> None:
@@ -199,3 +217,92 @@ def test_action_installs_from_its_own_checkout() -> None:
                and s['env']['ACTION_PATH'] == '${{ github.action_path }}' for s in runs)
     assert all(s['run'].startswith('gitops-config action ') for s in runs
                if 'gitops-config' in s['run'])
+
+
+def _big_review(envs: int = 3, changes: int = 400) -> Any:
+    from gitops_config.compare import EnvDiff
+    from gitops_config.compare import Review
+    from gitops_config.model import Change
+    from gitops_config.model import ChangeKind
+
+    names = ['dev', 'staging', 'prod'][:envs]
+    return Review('aaaa', 'bbbb', tuple(
+        EnvDiff(name, [Change(name, 'config.yaml', f'model_list[model_name=m{i}].rpm',
+                              ChangeKind.CHANGED, i, 'x' * 150) for i in range(changes)])
+        for name in names), sealed=False, fingerprints=False)
+
+
+def test_comment_is_trimmed_least_important_first_with_a_note() -> None:
+    from gitops_config.report import comment
+
+    review = _big_review()
+    full = comment.build(review, limit=10**9)
+    assert len(full) > C.GITHUB_COMMENT_LIMIT
+    body = comment.build(review, report_url='https://github.example/acme/config/actions/runs/1')
+    assert len(body) <= C.GITHUB_COMMENT_LIMIT
+    assert body.startswith(C.STICKY_COMMENT_MARKER)
+    assert body.index('| Environment |') < body.index('Trimmed')
+    assert 'https://github.example/acme/config/actions/runs/1' in body
+    # dev (earliest in promotion order) is cut first; prod keeps the most rows
+    rows = {env: body.split(f'<b>{env}</b>')[1].split('</details>')[0].count('\n| `config')
+            for env in ('dev', 'staging', 'prod')}
+    assert rows['dev'] == 0
+    assert rows['staging'] <= rows['prod']
+    assert rows['prod'] >= 100
+    assert 'change row(s) of dev' in body
+
+
+def test_small_comment_is_not_trimmed() -> None:
+    from gitops_config.report import comment
+
+    body = comment.build(_big_review(changes=3))
+    assert 'Trimmed' not in body
+    assert body.count('| `config.yaml` |') == 9
+
+
+def test_job_summary_is_cut_at_its_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         ) -> None:
+    from gitops_config.cli.commands.action import _append_summary
+
+    summary = tmp_path / 'summary.md'
+    summary.write_text('earlier step\n')
+    monkeypatch.setenv('GITHUB_STEP_SUMMARY', str(summary))
+    _append_summary('é' * C.GITHUB_STEP_SUMMARY_LIMIT)
+    data = summary.read_bytes()
+    assert len(data) <= C.GITHUB_STEP_SUMMARY_LIMIT
+    assert data.startswith(b'earlier step\n')
+    assert data.decode().rstrip().endswith("1 MiB limit._")
+
+
+def test_matrix_shards_then_one_merge_post_the_same_comment(
+        pr: tuple[GitRepo, str, str], github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
+    """The sharded workflow: N jobs write their share, the last merges and comments."""
+    repo, base, head = pr
+    head = repo.commit({'values/common.yaml': FILES['values/common.yaml'] + 'extra: 1\n',
+                        'values/dev.yaml': 'app:\n  replicas: 2\n'}, 'more changes')
+    whole, whole_outputs, _ = run_action(repo, github, shim, tmp_path / 'one', base=base,
+                                         head=head, number=7)
+    assert whole.returncode == 0, whole.stderr
+    [expected] = _sticky(github, 7)
+    for i in (1, 2, 3):
+        result, _, _ = run_action(repo, github, shim, tmp_path / f's{i}', base=base, head=head,
+                                  number=8, shard=f'{i}/3', report=f'shards/shard-{i}.json')
+        assert result.returncode == 0, result.stderr
+        assert (repo.path / f'shards/shard-{i}.json').is_file()
+    assert _sticky(github, 8) == []  # shard jobs never comment
+    result, outputs, summary = run_action(repo, github, shim, tmp_path / 'merge', base=base,
+                                          head=head, number=8, merge='shards/*.json')
+    assert result.returncode == 0, result.stderr
+    [comment] = _sticky(github, 8)
+    assert comment['body'] == expected['body']
+    assert outputs == whole_outputs
+    assert 'replicas' in summary
+
+
+def test_merge_without_reports_is_a_clear_error(
+        pr: tuple[GitRepo, str, str], github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
+    repo, base, head = pr
+    result, _, _ = run_action(repo, github, shim, tmp_path, base=base, head=head,
+                              merge='shards/*.json')
+    assert result.returncode == 3
+    assert "no shard reports match 'shards/*.json'" in result.stderr

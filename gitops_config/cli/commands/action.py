@@ -17,11 +17,13 @@ import click
 
 from gitops_config import constants as C
 from gitops_config.cli import exit_codes
+from gitops_config.cli import options
 from gitops_config.errors import GitopsConfigError
 
 if TYPE_CHECKING:
     from gitops_config.compare import Review
     from gitops_config.project import Project
+    from gitops_config.shard import Shard
     from gitops_config.source import Source
 
 
@@ -50,22 +52,74 @@ _FAIL_ON_FINDINGS = click.option(
 @_FAIL_ON_FINDINGS
 def pr(*, comment: str | None, fail_on_findings: bool) -> int:
     """Validate, diff base...head, write the job summary and outputs, upsert the comment."""
+    review, project = _review(shard=None)
+    return _publish(review, project, int(_pull()['number']), comment=comment,
+                    fail_on_findings=fail_on_findings)
+
+
+@action.command('run')
+@click.pass_context
+def run(ctx: click.Context) -> int:
+    """What action.yml runs: `shard` when the `shard` input is set, `merge` when the
+    `merge` input is, else `pr`."""
+    shard_spec = os.environ.get('GITOPS_CONFIG_SHARD', '').strip()
+    merge_glob = os.environ.get('GITOPS_CONFIG_MERGE', '').strip()
+    # ctx.invoke reads no environment: hand the inputs' variables on ourselves
+    publish = {
+        'comment': os.environ.get('GITOPS_CONFIG_COMMENT') or None,
+        'fail_on_findings': os.environ.get('GITOPS_CONFIG_FAIL_ON_FINDINGS', 'true').strip()
+        .lower() not in ('false', '0', 'no', 'off'),
+    }
+    if shard_spec and merge_glob:
+        raise ActionError('set either the shard input or the merge input, not both')
+    if shard_spec:
+        from gitops_config import shard as shard_mod
+
+        output = Path(os.environ.get('GITOPS_CONFIG_REPORT') or 'gitops-config-shard.json')
+        return int(ctx.invoke(shard, shard=shard_mod.parse(shard_spec), output=output))
+    if merge_glob:
+        files = sorted(p for pattern in merge_glob.split() for p in Path.cwd().glob(pattern))
+        if not files:
+            raise ActionError(f'no shard reports match {merge_glob!r}',
+                              hint='download every shard job\'s artifact before merging')
+        return int(ctx.invoke(merge, files=tuple(files), **publish))
+    return int(ctx.invoke(pr, **publish))
+
+
+@action.command('shard')
+@options.shard
+@click.option('--output', '-o', type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help='Where to write this shard\'s JSON report.')
+def shard(*, shard: Shard | None, output: Path) -> int:
+    """One job of a sharded run: review this shard's share of base...head and write it
+    as JSON, for the final job's `action merge`."""
+    from gitops_config.fsutil import atomic_write
+    from gitops_config.report import diff_json
+
+    if shard is None:
+        raise ActionError('action shard needs --shard I/N')
+    review, _ = _review(shard=shard)
+    data = diff_json.as_data(review)
+    data['shard'] = {'index': shard.index, 'total': shard.total}
+    atomic_write(output, (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+                          + '\n').encode())
+    click.echo(f'shard {shard}: wrote {output}', err=True)
+    return exit_codes.OK
+
+
+def _review(*, shard: Shard | None) -> tuple[Review, Project]:
+    """The pull request's base...head, validated and diffed (SHARD's share of it)."""
     from gitops_config import compare
     from gitops_config import impact
     from gitops_config import project as project_mod
 
     pull = _pull()
-    number = int(pull['number'])
-    base_sha = str(pull['base']['sha'])
-    head_sha = str(pull['head']['sha'])
     root = project_mod.find_root(Path.cwd())
-    base, head = _sources(root, base_sha, head_sha)
-    review = compare.compare(base, head, key=compare.fingerprint_key())
+    base, head = _sources(root, str(pull['base']['sha']), str(pull['head']['sha']))
+    review = compare.compare(base, head, key=compare.fingerprint_key(), shard=shard)
     project = project_mod.load(head, root)
-    findings = impact.collect_findings(head, project, sealed=review.sealed)
-    review = impact.attach_findings(review, findings, project)
-    return _publish(review, project, number, comment=comment,
-                    fail_on_findings=fail_on_findings)
+    findings = impact.collect_findings(head, project, sealed=review.sealed, shard=shard)
+    return impact.attach_findings(review, findings, project), project
 
 
 @action.command('merge')
