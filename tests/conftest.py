@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,7 +54,7 @@ class RunCli:
 
 
 @pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[RunCli]:
-    """Invoke the CLI in-process; -C changes directory, so restore it afterwards."""
+def run_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RunCli:
+    """Invoke the CLI in-process; -C changes directory, which monkeypatch restores."""
     monkeypatch.chdir(tmp_path)
-    yield RunCli()
+    return RunCli()

@@ -278,7 +278,7 @@ def test_matrix_shards_then_one_merge_post_the_same_comment(
         pr: tuple[GitRepo, str, str], github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
     """The sharded workflow: N jobs write their share, the last merges and comments."""
     repo, base, head = pr
-    head = repo.commit({'values/common.yaml': FILES['values/common.yaml'] + 'extra: 1\n',
+    head = repo.commit({'values/common.yaml': f'{FILES["values/common.yaml"]!s}extra: 1\n',
                         'values/dev.yaml': 'app:\n  replicas: 2\n'}, 'more changes')
     whole, whole_outputs, _ = run_action(repo, github, shim, tmp_path / 'one', base=base,
                                          head=head, number=7)

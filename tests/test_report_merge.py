@@ -10,12 +10,10 @@ from typing import Any
 
 import pytest
 
+from benchmarks.generate import change
+from benchmarks.generate import generate
 from tests._helpers.git_repo import GitRepo
 from tests.conftest import RunCli
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'benchmarks'))
-from generate import change
-from generate import generate
 
 SERVICES = 24
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from benchmarks.generate import generate
 from gitops_config import cache
 from gitops_config import pipeline
 from gitops_config import project as project_mod
@@ -16,9 +17,6 @@ from gitops_config.shard import Shard
 from gitops_config.shard import parse
 from gitops_config.source import WorkTree
 from tests.conftest import RunCli
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'benchmarks'))
-from generate import generate  # noqa: E402
 
 
 @pytest.fixture
@@ -61,7 +59,7 @@ def test_shard_render_leaves_other_shards_files(run_cli: RunCli, big: Path) -> N
 
 
 @pytest.fixture
-def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     directory = tmp_path / 'cache'
     monkeypatch.setenv(cache.ENV_DIR, str(directory))
     monkeypatch.delenv(cache.ENV_OFF, raising=False)
