@@ -35,6 +35,7 @@ from gitops_config.redact import Secret
 from gitops_config.redact import scrub
 from gitops_config.shard import Shard
 from gitops_config.source import Source
+from gitops_config.source import prefix_of
 
 VALUES_FILE = '(values)'  # the pseudo-file diffed when nothing is rendered
 # Changes that are shown but do not make a diff "changed" (exit code, PR status).
@@ -329,14 +330,6 @@ def open_revisions(start: Path, base: str | None, head: str | None,
     head_source: Source = (GitTree(repo, head_commit, prefix) if head_commit is not None
                            else WorkTree(root))
     return GitTree(repo, base_commit, prefix), head_source
-
-
-def prefix_of(top: Path, root: Path) -> str:
-    try:
-        rel = root.resolve().relative_to(top.resolve()).as_posix()
-    except ValueError:
-        return ''
-    return '' if rel == '.' else rel + '/'
 
 
 def derived_key(source: Source, project: Project) -> bytes | None:

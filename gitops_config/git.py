@@ -38,7 +38,7 @@ class CommitInfo:
     subject: str
 
 
-def _clean_env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
     # Inherited GIT_DIR / GIT_INDEX_FILE (as set inside git hooks, such as
     # pre-commit's) would point our plumbing at the wrong repository or index.
     return {k: v for k, v in os.environ.items()
@@ -60,7 +60,7 @@ class Repo:
             raise GitError(f'{path}: not a git repository',
                            hint='run inside a git repository, or use -C DIR') from None
         self._repo.git.update_environment(**{k: None for k in os.environ if k.startswith('GIT_')
-                                             and k not in _clean_env()})
+                                             and k not in clean_env()})
         self._git: Any = self._repo.git
         self._exc = git.GitCommandError
         self.bare: bool = bool(self._repo.bare)

@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import posixpath
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
+from typing import Protocol
 
-from gitops_config.errors import FileMissingError, GitopsConfigError
+from gitops_config.errors import FileMissingError
+from gitops_config.errors import GitopsConfigError
 
 if TYPE_CHECKING:
-    from gitops_config.git import Repo, TreeEntry
+    from gitops_config.git import Repo
+    from gitops_config.git import TreeEntry
 
 
 class PathOutsideError(GitopsConfigError):
@@ -166,15 +169,13 @@ def open_source(root: Path, ref: str | None) -> Source:
 
     repo = Repo(root)
     commit = repo.resolve(ref)
-    prefix = _prefix(repo, root)
-    return GitTree(repo, commit, prefix)
+    return GitTree(repo, commit, '' if repo.bare else prefix_of(repo.root, root))
 
 
-def _prefix(repo: Repo, root: Path) -> str:
-    if repo.bare:
-        return ''
+def prefix_of(top: Path, root: Path) -> str:
+    """Where project ROOT sits inside the repository at TOP, as a tree path prefix."""
     try:
-        rel = root.resolve().relative_to(repo.root.resolve()).as_posix()
+        rel = root.resolve().relative_to(top.resolve()).as_posix()
     except ValueError:
         return ''
     return '' if rel == '.' else rel + '/'

@@ -7,7 +7,8 @@ from pathlib import Path
 from gitops_config import project as project_mod
 from gitops_config.errors import InvalidProjectError
 from gitops_config.project import Project
-from gitops_config.source import Source, WorkTree
+from gitops_config.source import Source
+from gitops_config.source import WorkTree
 
 
 def open_project(start: Path, ref: str | None = None) -> tuple[Source, Project]:
@@ -22,6 +23,7 @@ def open_project(start: Path, ref: str | None = None) -> tuple[Source, Project]:
         return source, project_mod.load(source, root)
     from gitops_config.git import Repo
     from gitops_config.source import GitTree
+    from gitops_config.source import prefix_of
 
     repo = Repo(start)
     commit = repo.resolve(ref)
@@ -31,8 +33,7 @@ def open_project(start: Path, ref: str | None = None) -> tuple[Source, Project]:
             root = project_mod.find_root(start)
         except InvalidProjectError:
             root = start.resolve()
-        rel = root.resolve().relative_to(repo.root.resolve()).as_posix()
-        prefix = '' if rel == '.' else rel + '/'
+        prefix = prefix_of(repo.root, root)
     else:
         root = start.resolve()
     source = GitTree(repo, commit, prefix)

@@ -19,6 +19,7 @@ from gitops_config import constants as C
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
 from gitops_config.errors import GitopsConfigError
+from gitops_config.source import prefix_of
 
 if TYPE_CHECKING:
     from gitops_config.compare import Review
@@ -207,7 +208,6 @@ def _event() -> dict[str, Any]:
 
 def _sources(root: Path, base_sha: str, head_sha: str) -> tuple[Any, Any]:
     """base...head: the merge-base of the two, and the head commit (or the checkout)."""
-    from gitops_config import compare
     from gitops_config.git import RefNotFoundError
     from gitops_config.git import Repo
     from gitops_config.source import GitTree
@@ -222,7 +222,7 @@ def _sources(root: Path, base_sha: str, head_sha: str) -> tuple[Any, Any]:
             '(a shallow checkout?)',
             hint='set `fetch-depth: 0` on actions/checkout so the base commit is fetched',
         ) from None
-    prefix = compare.prefix_of(repo.root, root)
+    prefix = prefix_of(repo.root, root)
     try:
         head = repo.resolve(head_sha)
     except RefNotFoundError:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gitops_config.cli import exit_codes
+from gitops_config.source import prefix_of
 
 if TYPE_CHECKING:
     from gitops_config.promote import Plan
@@ -30,7 +31,6 @@ def promote(*, source_env: str, target_env: str, dry_run: bool, open_pr: bool,
     working tree and the index are left alone. Creates branch
     promote/FROM-to-TO-<short sha> with one commit listing each change.
     """
-    from gitops_config import compare
     from gitops_config import project as project_mod
     from gitops_config import promote as promote_mod
     from gitops_config.git import Repo
@@ -39,7 +39,7 @@ def promote(*, source_env: str, target_env: str, dry_run: bool, open_pr: bool,
     root = project_mod.find_root(Path.cwd())
     repo = Repo(root)
     head = repo.resolve('HEAD')
-    prefix = compare.prefix_of(repo.root, root)
+    prefix = prefix_of(repo.root, root)
     source = GitTree(repo, head, prefix)
     project = project_mod.load(source, root)
     plan = promote_mod.plan(source, project, source_env, target_env)

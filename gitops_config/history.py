@@ -1,0 +1,147 @@
+"""Config blame: each commit that changed the value of a key, for one environment.
+
+The key is read from the merged values, or from a rendered file with
+`file=`. Commits are walked oldest to newest; a commit whose inputs for the
+environment have the same blob SHAs as the previous one is not evaluated.
+Secrets are masked (keyed fingerprints when keys are present).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitops_config import compare
+from gitops_config import diff
+from gitops_config import keypath
+from gitops_config import pipeline
+from gitops_config import project as project_mod
+from gitops_config import values as values_mod
+from gitops_config.errors import GitopsConfigError
+from gitops_config.git import CommitInfo
+from gitops_config.git import Repo
+from gitops_config.model import ChangeKind
+from gitops_config.source import GitTree
+from gitops_config.source import prefix_of
+
+ABSENT: Any = object()  # the key does not exist at that commit
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    commit: CommitInfo
+    kind: ChangeKind  # added, removed, changed, resealed
+    old: Any  # masked; None when added
+    new: Any  # masked; None when removed
+    secret: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """One pass over an environment's history: who last set each of several keys."""
+
+    entries: dict[str, list[Entry]]  # KEYPATH -> entries, newest first
+    sealed: bool
+
+
+def history(root: Path, env: str, key: str, *, rev: str = 'HEAD', file: str | None = None,
+            limit: int | None = None, fingerprint_key: bytes | None = None) -> list[Entry]:
+    """Each commit reachable from REV that changed KEY's value in ENV, newest first."""
+    return walk(root, env, [key], rev=rev, file=file, limit=limit,
+                fingerprint_key=fingerprint_key).entries[key]
+
+
+def walk(root: Path, env: str, keys: Sequence[str], *, rev: str = 'HEAD',
+         file: str | None = None, limit: int | None = None,
+         fingerprint_key: bytes | None = None) -> Walk:
+    steps = {k: keypath.parse(k) for k in keys}
+    repo = Repo(root)
+    prefix = prefix_of(repo.root, root)
+    tip = repo.resolve(rev)
+    commits = list(reversed(repo.log(tip, [prefix.rstrip('/')] if prefix else [],
+                                     max_count=limit)))
+    sealed, derived = _keys(repo, tip, prefix, root, env)
+    if fingerprint_key is None and not sealed:
+        fingerprint_key = derived or os.urandom(32)
+    options = diff.Options(key=fingerprint_key)
+    entries: dict[str, list[Entry]] = {k: [] for k in keys}
+    previous: dict[str, Any] = {k: ABSENT for k in keys}
+    last_inputs: dict[str, str] | None = None
+    for commit in commits:
+        source = GitTree(repo, commit.sha, prefix)
+        try:
+            project = project_mod.load(source, root)
+            if env not in project.env_names():
+                current = {k: ABSENT for k in keys}
+            else:
+                inputs = pipeline.inputs(source, project, env)
+                if inputs == last_inputs:
+                    continue
+                last_inputs = inputs
+                data = _data(source, project, env, file, sealed=sealed)
+                current = {k: _lookup(data, steps[k]) for k in keys}
+        except GitopsConfigError:
+            continue  # a commit that does not load or render tells us nothing
+        for k in keys:
+            entry = _entry(commit, previous[k], current[k], options)
+            if entry is not None:
+                entries[k].append(entry)
+            previous[k] = current[k]
+    return Walk({k: list(reversed(v)) for k, v in entries.items()}, sealed)
+
+
+def _keys(repo: Repo, tip: str, prefix: str, root: Path, env: str,
+          ) -> tuple[bool, bytes | None]:
+    """Whether ENV must be read sealed at TIP, and the fingerprint key derived there."""
+    source = GitTree(repo, tip, prefix)
+    try:
+        project = project_mod.load(source, root)
+    except GitopsConfigError:
+        return True, None
+    if not compare.can_decrypt(source, project, [env]):
+        return True, None
+    return False, compare.derived_key(source, project)
+
+
+def _data(source: GitTree, project: project_mod.Project, env: str, file: str | None, *,
+          sealed: bool) -> Any:
+    values = values_mod.merge(source, project, env, sealed=sealed)
+    if file is None:
+        return values.data
+    from gitops_config import render as render_mod
+
+    for rendered in render_mod.render_env(source, project, values):
+        if rendered.path == file:
+            docs = rendered.documents or []
+            return docs[0] if len(docs) == 1 else docs
+    return ABSENT
+
+
+def _lookup(data: Any, steps: tuple[keypath.Step, ...]) -> Any:
+    if data is ABSENT:
+        return ABSENT
+    try:
+        return keypath.get(data, keypath.resolve(data, steps))
+    except keypath.KeyPathError:
+        return ABSENT
+
+
+def _entry(commit: CommitInfo, old: Any, new: Any, options: diff.Options) -> Entry | None:
+    if old is ABSENT and new is ABSENT:
+        return None
+    if old is ABSENT or new is ABSENT:
+        value = new if old is ABSENT else old
+        kind = ChangeKind.ADDED if old is ABSENT else ChangeKind.REMOVED
+        shown = diff.mask(value, options.key)
+        return Entry(commit, kind, None if old is ABSENT else shown,
+                     shown if old is ABSENT else None, diff.has_secret(value))
+    changes = diff.diff_values(old, new, options=options)
+    if not changes:
+        return None
+    kind = (ChangeKind.RESEALED if all(c.kind is ChangeKind.RESEALED for c in changes)
+            else ChangeKind.CHANGED)
+    return Entry(commit, kind, diff.mask(old, options.key), diff.mask(new, options.key),
+                 diff.has_secret(old) or diff.has_secret(new))
