@@ -50,16 +50,15 @@ def wrap(value: Any, path: Path, rec: Recorder) -> Any:
 
 def unwrap(value: Any) -> Any:
     """The plain value behind a view (recording that it is used whole)."""
-    if isinstance(value, (TrackedMap, TrackedList)):
-        value._rec.whole.add(value._path)
-        return value._data
+    if isinstance(value, _View):
+        return value._whole()
     return value
 
 
 def deep_unwrap(value: Any) -> Any:
     """VALUE with every view inside it replaced by its plain value, as filters that
     serialise (to_yaml, to_json) need."""
-    if isinstance(value, (TrackedMap, TrackedList)):
+    if isinstance(value, _View):
         return unwrap(value)
     if isinstance(value, dict):
         return {k: deep_unwrap(v) for k, v in value.items()}
@@ -68,63 +67,18 @@ def deep_unwrap(value: Any) -> Any:
     return value
 
 
-class TrackedMap(Mapping[Any, Any]):
-    __slots__ = ('_data', '_path', '_rec')
+class _View:
+    """What both views share: any use of the container as a whole is recorded."""
 
-    def __init__(self, data: dict[Any, Any], path: Path, rec: Recorder) -> None:
+    __slots__ = ('_data', '_path', '_rec')
+    _data: Any
+
+    def __init__(self, data: Any, path: Path, rec: Recorder) -> None:
         self._data = data
         self._path = path
         self._rec = rec
 
-    def __getitem__(self, key: Any) -> Any:
-        try:
-            value = self._data[key]
-        except (KeyError, TypeError):
-            self._rec.missing.add((*self._path, key))
-            raise
-        return wrap(value, (*self._path, key), self._rec)
-
-    def _whole(self) -> dict[Any, Any]:
-        self._rec.whole.add(self._path)
-        return self._data
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._whole())
-
-    def __len__(self) -> int:
-        return len(self._whole())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._whole()
-
-    def __eq__(self, other: object) -> bool:
-        return bool(self._whole() == unwrap(other))
-
-    __hash__ = None  # type: ignore[assignment]  # like the dict it stands for
-
-    def __str__(self) -> str:
-        return str(self._whole())
-
-    def __repr__(self) -> str:
-        return repr(self._whole())
-
-
-class TrackedList(Sequence[Any]):
-    __slots__ = ('_data', '_path', '_rec')
-
-    def __init__(self, data: list[Any], path: Path, rec: Recorder) -> None:
-        self._data = data
-        self._path = path
-        self._rec = rec
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, int) and not isinstance(index, bool) and (
-                0 <= index < len(self._data)):
-            return wrap(self._data[index], (*self._path, index), self._rec)
-        # x[-1], an index out of range and slices all depend on the length
-        return self._whole()[index]
-
-    def _whole(self) -> list[Any]:
+    def _whole(self) -> Any:
         self._rec.whole.add(self._path)
         return self._data
 
@@ -140,13 +94,36 @@ class TrackedList(Sequence[Any]):
     def __eq__(self, other: object) -> bool:
         return bool(self._whole() == unwrap(other))
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # like the dict or list it stands for
 
     def __str__(self) -> str:
         return str(self._whole())
 
     def __repr__(self) -> str:
         return repr(self._whole())
+
+
+class TrackedMap(_View, Mapping[Any, Any]):
+    __slots__ = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            value = self._data[key]
+        except (KeyError, TypeError):
+            self._rec.missing.add((*self._path, key))
+            raise
+        return wrap(value, (*self._path, key), self._rec)
+
+
+class TrackedList(_View, Sequence[Any]):
+    __slots__ = ()
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, int) and not isinstance(index, bool) and (
+                0 <= index < len(self._data)):
+            return wrap(self._data[index], (*self._path, index), self._rec)
+        # x[-1], an index out of range and slices all depend on the length
+        return self._whole()[index]
 
 
 class Context(dict[str, Any]):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from click.testing import Result
 
 from gitops_config.cli.main import cli
 from tests._helpers.git_repo import GitRepo
+from tests._helpers.github import FakeGitHub
 from tests._helpers.projects import BASIC
 
 
@@ -58,3 +60,15 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RunCli:
     """Invoke the CLI in-process; -C changes directory, which monkeypatch restores."""
     monkeypatch.chdir(tmp_path)
     return RunCli()
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    """A fake GitHub API on 127.0.0.1, stopped after the test."""
+    fake = FakeGitHub()
+    fake.thread.start()
+    try:
+        yield fake
+    finally:
+        fake.server.shutdown()
+        fake.server.server_close()

@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +13,10 @@ import pytest
 from gitops_config import constants as C
 from gitops_config import yaml_io
 from tests._helpers.git_repo import GitRepo
+from tests._helpers.github import TOKEN
+from tests._helpers.github import FakeGitHub
 from tests.test_compare import FILES
 from tests.test_compare import text
-from tests.test_github import TOKEN
-from tests.test_github import FakeGitHub
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = ROOT / 'action.yml'
@@ -25,15 +24,6 @@ WORKFLOWS = ROOT / 'example-repo' / '.github' / 'workflows'
 SCHEMA = '''{"type": "object", "properties": {"replicas": {"type": "integer", "maximum": 2}}}'''
 
 
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub()
-    fake.thread.start()
-    try:
-        yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,9 +8,9 @@ import pytest
 from gitops_config import promote
 from gitops_config.workspace import open_project
 from tests._helpers.git_repo import GitRepo
+from tests._helpers.github import TOKEN
+from tests._helpers.github import FakeGitHub
 from tests.conftest import RunCli
-from tests.test_github import TOKEN
-from tests.test_github import FakeGitHub
 
 PROJECT = '''\
 environments:
@@ -66,7 +65,8 @@ def test_promote_commits_minimal_edit_to_new_branch(repo: GitRepo, run_cli: RunC
     result = run_cli('promote', 'dev', 'prod', cwd=repo.path)
     assert result.exit_code == 0, result.output
     branch = f'promote/dev-to-prod-{head[:7]}'
-    assert branch in result.stdout and branch in _branches(repo)
+    assert branch in result.stdout
+    assert branch in _branches(repo)
     promoted = repo.git('show', f'{branch}:values/prod.yaml')
     assert promoted == (
         '# production values\n'
@@ -78,7 +78,8 @@ def test_promote_commits_minimal_edit_to_new_branch(repo: GitRepo, run_cli: RunC
         '  new_ui: true\n'
     )
     message = repo.git('log', '-1', '--format=%B', branch)
-    assert 'app.image.tag: v1 -> v2' in message and 'app.replicas: pinned' in message
+    assert 'app.image.tag: v1 -> v2' in message
+    assert 'app.replicas: pinned' in message
     assert repo.git('rev-parse', f'{branch}~1').strip() == head
     # the checkout, the index and the current branch are untouched
     assert repo.git('rev-parse', 'HEAD').strip() == head
@@ -89,7 +90,8 @@ def test_promote_commits_minimal_edit_to_new_branch(repo: GitRepo, run_cli: RunC
 def test_dry_run_creates_nothing(repo: GitRepo, run_cli: RunCli) -> None:
     result = run_cli('promote', 'dev', 'prod', '--dry-run', cwd=repo.path)
     assert result.exit_code == 0
-    assert 'app.image.tag: v1 -> v2' in result.stdout and 'dry run' in result.stdout
+    assert 'app.image.tag: v1 -> v2' in result.stdout
+    assert 'dry run' in result.stdout
     assert _branches(repo) == ['main']
 
 
@@ -123,15 +125,6 @@ def test_status_shows_what_waits(repo: GitRepo, run_cli: RunCli) -> None:
     assert 'dev -> prod: 2 change(s) waiting' in result.stdout
 
 
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub()
-    fake.thread.start()
-    try:
-        yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()
 
 
 def test_open_pr_pushes_and_opens_then_updates(repo: GitRepo, run_cli: RunCli,
@@ -146,11 +139,46 @@ def test_open_pr_pushes_and_opens_then_updates(repo: GitRepo, run_cli: RunCli,
     result = run_cli('promote', 'dev', 'prod', '--open-pr', cwd=repo.path)
     assert result.exit_code == 0, result.output
     [pull] = github.pulls
-    assert pull['base'] == 'main' and pull['head'].startswith('promote/dev-to-prod-')
-    assert 'app.image.tag: v1 -> v2' in pull['body'] and '| **prod** |' in pull['body']
+    assert pull['base'] == 'main'
+    assert pull['head'].startswith('promote/dev-to-prod-')
+    assert 'app.image.tag: v1 -> v2' in pull['body']
+    assert '| **prod** |' in pull['body']
     pushed = subprocess.run(['git', 'branch', '--list', 'promote/*'], cwd=remote, check=True,
                             capture_output=True, text=True).stdout
     assert pull['head'] in pushed
     again = run_cli('promote', 'dev', 'prod', '--open-pr', cwd=repo.path)
     assert again.exit_code == 0, again.output
     assert len(github.pulls) == 1
+
+
+def test_items_of_a_keyed_list_are_added_with_their_key(git_repo: GitRepo) -> None:
+    project = PROJECT.replace('templates: templates\n', 'templates: templates\nmerge:\n'
+                              '  - {path: models, key: info.id}\n').replace(
+        'promotable: [app, features]', 'promotable: ["models[*].model"]')
+    git_repo.commit({
+        **FILES, 'gitops-config.yaml': project,
+        'values/common.yaml': 'models:\n  - {info: {id: a}, model: m1, rpm: 1}\n'
+                              '  - {info: {id: b}, model: m1, rpm: 1}\n',
+        'values/dev.yaml': 'models:\n  - info: {id: a}\n    model: m2\n'
+                           '  - info: {id: b}\n    model: m3\n    rpm: 9\n',
+        'values/prod.yaml': '# prod\n',
+    })
+    source, loaded = open_project(git_repo.path)
+    plan = promote.plan(source, loaded, 'dev', 'prod')
+    assert [(e.key, e.old, e.new) for e in plan.edits] == [
+        ('models[info.id=a].model', 'm1', 'm2'), ('models[info.id=b].model', 'm1', 'm3')]
+    assert plan.text == ('# prod\n'
+                         'models:\n'
+                         '- info:\n'
+                         '    id: a\n'
+                         '  model: m2\n'
+                         '- info:\n'
+                         '    id: b\n'
+                         '  model: m3\n')
+    # the promoted layer merges to FROM's promotable values, and nothing else moved
+    from gitops_config import values as values_mod
+    from gitops_config.source import WorkTree
+
+    (git_repo.path / 'values/prod.yaml').write_text(plan.text)
+    merged = values_mod.merge(WorkTree(git_repo.path), loaded, 'prod').data
+    assert [(m['model'], m['rpm']) for m in merged['models']] == [('m2', 1), ('m3', 1)]
