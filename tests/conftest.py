@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,3 +73,16 @@ def github() -> Iterator[FakeGitHub]:
     finally:
         fake.server.shutdown()
         fake.server.server_close()
+
+
+@pytest.fixture
+def shim(tmp_path: Path) -> Path:
+    """`gitops-config` on PATH, running this checkout (as pip install would)."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    script = bin_dir / 'gitops-config'
+    checkout = Path(__file__).resolve().parents[1]
+    script.write_text(
+        f'#!/bin/sh\nPYTHONPATH={checkout} exec {sys.executable} -m gitops_config "$@"\n')
+    script.chmod(0o755)
+    return bin_dir

@@ -25,6 +25,9 @@ from tests._helpers.git_repo import GitRepo
 from tests._helpers.projects import BASIC
 from tests._helpers.projects import PROJECT
 
+COMMON = str(BASIC['values/common.yaml'])
+PROD = str(BASIC['values/prod.yaml'])
+
 CONFIG_SCHEMA = {
     '$schema': 'https://json-schema.org/draft/2020-12/schema',
     'type': 'object',
@@ -111,7 +114,7 @@ def test_rendered_schema_error_names_rendered_line_and_layer_line(git_repo: GitR
 
 
 def test_every_schema_error_is_reported(git_repo: GitRepo) -> None:
-    repo = _project(git_repo, {'values/common.yaml': BASIC['values/common.yaml'].replace(
+    repo = _project(git_repo, {'values/common.yaml': COMMON.replace(
         'rpm: 10', 'rpm: 1').replace('rpm: 5', 'rpm: 0')})
     result = _check(repo, envs=['dev'])
     assert [f.message.split(':')[0] for f in result.findings if f.rule == 'schema'] == [
@@ -132,11 +135,12 @@ def test_policy_findings_with_severity_and_path(git_repo: GitRepo) -> None:
     assert [f.severity for f in result.findings] == [Severity.WARNING]
     assert not result.failed
     strict = _check(repo, strict=True)
-    assert strict.failed and strict.status == 'fail'
+    assert strict.failed
+    assert strict.status == 'fail'
 
 
 def test_list_results_locate_each_item(git_repo: GitRepo) -> None:
-    common = BASIC['values/common.yaml'].replace('name: large', 'name: larger')
+    common = COMMON.replace('name: large', 'name: larger')
     result = _check(_project(git_repo, {'values/common.yaml': common}, sections=''),
                     envs=['dev'])
     [finding] = [f for f in result.findings if f.rule == 'team/names']
@@ -202,7 +206,7 @@ rules:
     source = WorkTree(repo.path)
     project = load(source, repo.path)
     base = pipeline.render(source, project, None, sealed=True)
-    repo.write({'values/prod.yaml': BASIC['values/prod.yaml'].replace('rpm: 50', 'rpm: 20')})
+    repo.write({'values/prod.yaml': PROD.replace('rpm: 50', 'rpm: 20')})
     source = WorkTree(repo.path)  # a Source caches blob ids: a new one sees the edit
     head = pipeline.render(source, project, None, sealed=True)
     result = check(source, project, head, base=base)
@@ -251,7 +255,8 @@ def test_waiver_with_a_malformed_date_is_an_error(git_repo: GitRepo) -> None:
     repo = _project(git_repo, sections=WAIVER.format(expires='next-year'))
     with pytest.raises(WaiverError) as info:
         _check(repo)
-    assert info.value.location is not None and info.value.location.line == 17
+    assert info.value.location is not None
+    assert info.value.location.line == 17
 
 
 def test_the_secrets_rules_cannot_be_disabled(git_repo: GitRepo) -> None:
@@ -330,3 +335,19 @@ def test_errors_are_gitops_config_errors() -> None:
 def test_check_result_counts(tmp_path: Path) -> None:
     del tmp_path
     assert CheckResult(()).status == 'ok'
+
+
+def test_secrets_scan_reports_only_its_own_expired_waivers(git_repo: GitRepo) -> None:
+    sections = WAIVER.format(expires='2020-01-01') + '''\
+    - rule: secrets/plaintext
+      file: values/dev.yaml
+      reason: demo key
+      expires: 2020-01-01
+'''
+    repo = _project(git_repo, {'values/dev.yaml': 'app:\n  password: hunter2\n'},
+                    sections=sections)
+    source = WorkTree(repo.path)
+    result = scan_secrets(source, load(source, repo.path), ['values/dev.yaml'])
+    assert sorted(f.rule for f in result.findings) == ['secrets/plaintext', 'waiver-expired']
+    [expired] = [f for f in result.findings if f.rule == 'waiver-expired']
+    assert 'secrets/plaintext' in expired.message

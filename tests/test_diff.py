@@ -20,7 +20,7 @@ from gitops_config.model import ChangeKind
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 
-PLAIN = Options(default_keys=())  # no identity matching: comparable with DeepDiff
+PLAIN = Options(default_keys=(), reorders=False)  # position by position, as DeepDiff
 
 
 def _summary(changes: list[Any]) -> list[tuple[str, str, Any, Any]]:
@@ -85,7 +85,17 @@ def test_multi_document_files_matched_by_kind_and_name() -> None:
     assert [(c.document, c.path, c.old, c.new) for c in changes] == [
         ('Deployment/ns/app', 'spec.replicas', 1, 2),
     ]
-    assert changes[0].env == 'prod' and changes[0].file == 'k8s.yaml'
+    assert changes[0].env == 'prod'
+    assert changes[0].file == 'k8s.yaml'
+
+
+def test_reordered_scalar_list_is_one_move() -> None:
+    [change] = diff_values({'callbacks': ['a', 'b', 'c']}, {'callbacks': ['c', 'a', 'b']})
+    assert (change.kind, change.path, change.detail) == (ChangeKind.MOVED, 'callbacks',
+                                                         'order changed')
+    # 1 and True are different items: not a reorder
+    assert [c.kind for c in diff_values({'x': [1, 'a']}, {'x': ['a', True]})] == [
+        ChangeKind.CHANGED, ChangeKind.CHANGED]
 
 
 def test_file_added_and_removed() -> None:
@@ -121,34 +131,41 @@ def test_changed_secret_shows_keyed_fingerprints_never_values() -> None:
     old = {'db': {'password': Secret('old-hunter2')}, 'same': Secret('unchanged!')}
     new = {'db': {'password': Secret('new-hunter2')}, 'same': Secret('unchanged!')}
     [change] = diff_values(old, new, options=options)
-    assert change.secret and change.path == 'db.password'
-    assert isinstance(change.old, Masked) and isinstance(change.new, Masked)
+    assert change.secret
+    assert change.path == 'db.password'
+    assert isinstance(change.old, Masked)
+    assert isinstance(change.new, Masked)
     assert change.old.fingerprint != change.new.fingerprint
     assert 'hunter2' not in repr(change) + str(change.old) + str(change.new)
     # same value, same fingerprint within one report ("same as staging")
     [again] = diff_values({'k': Secret('x')}, {'k': Secret('new-hunter2')}, options=options)
-    assert isinstance(again.new, Masked) and again.new.fingerprint == change.new.fingerprint
+    assert isinstance(again.new, Masked)
+    assert again.new.fingerprint == change.new.fingerprint
 
 
 def test_sealed_reencryption_is_reported_as_such() -> None:
     old = {'k': SealedSecret('ENC[AES256_GCM,data:aaa]')}
     new = {'k': SealedSecret('ENC[AES256_GCM,data:bbb]')}
     [change] = diff_values(old, new)
-    assert change.kind is ChangeKind.RESEALED and change.secret
+    assert change.kind is ChangeKind.RESEALED
+    assert change.secret
     assert diff_values(old, {'k': SealedSecret('ENC[AES256_GCM,data:aaa]')}) == []
 
 
 def test_secret_that_became_plain_masks_both_sides() -> None:
     [change] = diff_values({'k': Secret('topsecret1')}, {'k': 'now-plain-text'},
                            options=Options(key=b'k'))
-    assert change.secret and isinstance(change.new, Masked)
-    assert 'now-plain' not in str(change.new) and 'topsecret1' not in str(change.old)
+    assert change.secret
+    assert isinstance(change.new, Masked)
+    assert 'now-plain' not in str(change.new)
+    assert 'topsecret1' not in str(change.old)
 
 
 def test_added_subtree_with_a_secret_is_masked_inside() -> None:
     [change] = diff_values({}, {'db': {'user': 'app', 'password': Secret('hunter2hunter2')}})
     assert isinstance(change.new, dict)
-    assert change.new['user'] == 'app' and isinstance(change.new['password'], Masked)
+    assert change.new['user'] == 'app'
+    assert isinstance(change.new['password'], Masked)
 
 
 @pytest.mark.parametrize(('pattern', 'path', 'expected'), [
@@ -203,14 +220,11 @@ def _mutate(value: Any, data: st.DataObject, leaves: st.SearchStrategy[Any]) -> 
     return value if choice > 2 else data.draw(leaves)
 
 
-def _ours(a: Any, b: Any, options: Options) -> set[tuple[str | int, ...]]:
-    out = set()
-    for change in diff_values(a, b, options=options):
-        out.add(tuple(keypath.parse(change.path)) if change.path else ())  # type: ignore[arg-type]
-    return out
+def _ours(a: Any, b: Any, options: Options) -> set[tuple[Any, ...]]:
+    return {keypath.parse(c.path) if c.path else () for c in diff_values(a, b, options=options)}
 
 
-def _theirs(a: Any, b: Any) -> set[tuple[str | int, ...]]:
+def _theirs(a: Any, b: Any) -> set[tuple[Any, ...]]:
     tree = DeepDiff(a, b, view='tree', zip_ordered_iterables=True, threshold_to_diff_deeper=0)
     return {tuple(item.path(output_format='list')) for items in tree.values() for item in items}
 
@@ -228,11 +242,11 @@ def test_agrees_with_deepdiff_on_changed_leaves(data: st.DataObject) -> None:
 def test_strict_mode_agrees_with_deepdiff_on_type_changes(data: st.DataObject) -> None:
     a = data.draw(_trees(_ALL_LEAVES))
     b = _mutate(a, data, _ALL_LEAVES)
-    assert _ours(a, b, Options(default_keys=(), strict=True)) == _theirs(a, b)
+    assert _ours(a, b, Options(default_keys=(), strict=True, reorders=False)) == _theirs(a, b)
 
 
 def test_typical_pair_is_fast() -> None:
-    doc = {'model_list': [{'model_name': f'm{i}', 'litellm_params': {
+    doc: dict[str, Any] = {'model_list': [{'model_name': f'm{i}', 'litellm_params': {
         'model': f'openai/m{i}', 'rpm': i, 'tpm': i * 100}} for i in range(20)],
         'router_settings': {'routing_strategy': 'simple', 'num_retries': 3},
         'general_settings': {'master_key': 'os.environ/KEY', 'alerting': ['slack']}}
@@ -243,3 +257,13 @@ def test_typical_pair_is_fast() -> None:
     runs = 200
     per_call = timeit.timeit(lambda: diff_values(doc, new), number=runs) / runs
     assert per_call < 0.002  # generous for slow CI; typically ~30 us
+
+
+def test_rename_by_a_nested_identity_keeps_sibling_fields() -> None:
+    rule = Options(identity=(IdentityRule('models', 'info.id'),))
+    old = {'models': [{'info': {'id': 'a', 'mode': 'chat'}, 'model': 'x', 'rpm': 1, 'tpm': 2}]}
+    new = {'models': [{'info': {'id': 'b', 'mode': 'embed'}, 'model': 'x', 'rpm': 1, 'tpm': 2}]}
+    assert _summary(diff_values(old, new, options=rule)) == [
+        ('renamed', 'models[info.id=a]', 'a', 'b'),
+        ('changed', 'models[info.id=b].info.mode', 'chat', 'embed'),
+    ]

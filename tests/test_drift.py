@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests._helpers.git_repo import GitRepo
+from tests._helpers.review import FILES
+from tests._helpers.review import text
 from tests.conftest import RunCli
-from tests.test_compare import FILES
 
 LIVE_PROD = 'image: v1\nreplicas: 3\nbuild: 1\nmodels: [{"name": "a", "rpm": 10}, ' \
             '{"name": "b", "rpm": 20}]\n'
@@ -61,7 +62,8 @@ def test_configmap_from_a_command(repo: GitRepo, run_cli: RunCli, tmp_path: Path
           f'{shlex.quote(str(path))}'
     result = run_cli('drift', 'prod', '--live-cmd', cmd, '--format', 'markdown', cwd=repo.path)
     assert result.exit_code == 1, result.output
-    assert '`models[name=b].rpm`' in result.stdout and '`99`' in result.stdout
+    assert '`models[name=b].rpm`' in result.stdout
+    assert '`99`' in result.stdout
 
 
 def test_desired_state_is_the_deployed_commit(repo: GitRepo, run_cli: RunCli,
@@ -72,11 +74,12 @@ def test_desired_state_is_the_deployed_commit(repo: GitRepo, run_cli: RunCli,
     live.write_text(LIVE_PROD)
     assert run_cli('drift', 'prod', '--live', str(live), cwd=repo.path).exit_code == 0
     head = run_cli('drift', 'prod', '--live', str(live), '--ref', 'HEAD', cwd=repo.path)
-    assert head.exit_code == 1 and 'replicas: 8 → 3' in head.stdout
+    assert head.exit_code == 1
+    assert 'replicas: 8 → 3' in head.stdout
 
 
 def test_ignore_rules_apply_to_drift(repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
-    project = FILES['gitops-config.yaml'].replace('path: app.build_id',  # type: ignore[union-attr]
+    project = text('gitops-config.yaml').replace('path: app.build_id',
                                                   'path: build')
     repo.commit({'gitops-config.yaml': project})
     live = tmp_path / 'app.yaml'
@@ -90,7 +93,8 @@ def test_failing_live_command_is_a_clear_error(repo: GitRepo, run_cli: RunCli) -
     cmd = f'{shlex.quote(sys.executable)} -c "import sys; sys.exit(\'no cluster\')"'
     result = run_cli('drift', 'prod', '--live-cmd', cmd, cwd=repo.path)
     assert result.exit_code == 3
-    assert 'live command failed (exit 1)' in result.stderr and 'no cluster' in result.stderr
+    assert 'live command failed (exit 1)' in result.stderr
+    assert 'no cluster' in result.stderr
 
 
 def test_non_yaml_live_output_is_a_clear_error(repo: GitRepo, run_cli: RunCli) -> None:
@@ -102,3 +106,21 @@ def test_non_yaml_live_output_is_a_clear_error(repo: GitRepo, run_cli: RunCli) -
 
 def test_live_and_live_cmd_are_exclusive(repo: GitRepo, run_cli: RunCli) -> None:
     assert run_cli('drift', 'prod', cwd=repo.path).exit_code == 2
+
+
+def test_live_object_compared_on_declared_fields_only(git_repo: GitRepo, run_cli: RunCli,
+                                                       tmp_path: Path) -> None:
+    deployment = ('apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n'
+                  'spec:\n  replicas: {{ app.replicas }}\n')
+    git_repo.commit({**FILES, 'templates/deploy.yaml.j2': deployment})
+    live = tmp_path / 'live.yaml'
+    live.write_text('apiVersion: v1\nkind: List\nitems:\n'
+                    '  - apiVersion: apps/v1\n    kind: Deployment\n'
+                    '    metadata: {name: app, uid: abc, resourceVersion: "9"}\n'
+                    '    spec: {replicas: 4, strategy: {type: RollingUpdate}}\n'
+                    '    status: {readyReplicas: 4}\n')
+    result = run_cli('drift', 'prod', '--live', str(live), '-f', 'json', cwd=git_repo.path)
+    assert result.exit_code == 1, result.output
+    changes = json.loads(result.stdout)['changes']
+    assert [(c['document'], c['path'], c['desired'], c['live']) for c in changes] == [
+        ('Deployment/app', 'spec.replicas', 3, 4)]

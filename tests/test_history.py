@@ -7,8 +7,9 @@ import pytest
 from gitops_config.history import history
 from gitops_config.model import ChangeKind
 from tests._helpers.git_repo import GitRepo
+from tests._helpers.review import FILES
+from tests._helpers.review import text
 from tests.conftest import RunCli
-from tests.test_compare import FILES
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ def repo(git_repo: GitRepo) -> GitRepo:
     git_repo.commit(FILES, 'init')
     git_repo.commit({'values/prod.yaml': 'app:\n  replicas: 4\n'}, 'prod: scale to 4')
     git_repo.commit({'values/dev.yaml': 'app:\n  replicas: 2\n'}, 'dev only')
-    git_repo.commit({'values/common.yaml': FILES['values/common.yaml'].replace(  # type: ignore[union-attr]
+    git_repo.commit({'values/common.yaml': text('values/common.yaml').replace(
         'v1', 'v2')}, 'image v2')
     git_repo.commit({'values/prod.yaml': 'app:\n  replicas: 4\n  extra: 1\n'}, 'unrelated key')
     return git_repo
@@ -38,7 +39,7 @@ def test_rendered_key_history(repo: GitRepo) -> None:
 
 
 def test_identity_selector_in_keypath(repo: GitRepo) -> None:
-    repo.commit({'values/common.yaml': FILES['values/common.yaml'].replace(  # type: ignore[union-attr]
+    repo.commit({'values/common.yaml': text('values/common.yaml').replace(
         'rpm: 20', 'rpm: 30')}, 'b: more rpm')
     entries = history(repo.path, 'prod', 'models[name=b].rpm')
     assert [(e.old, e.new) for e in entries] == [(20, 30), (None, 20)]
@@ -51,4 +52,5 @@ def test_history_cli_json(repo: GitRepo, run_cli: RunCli) -> None:
     assert [(e['old'], e['new'], e['kind']) for e in data['entries']] == [
         (3, 4, 'changed'), (None, 3, 'added')]
     text = run_cli('history', 'prod', 'app.replicas', cwd=repo.path)
-    assert '3 -> 4' in text.stdout and 'prod: scale to 4' in text.stdout
+    assert '3 -> 4' in text.stdout
+    assert 'prod: scale to 4' in text.stdout

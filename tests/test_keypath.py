@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from gitops_config import keypath
-from gitops_config.keypath import KeyPathError, Select
+from gitops_config.keypath import KeyPathError
+from gitops_config.keypath import Select
 
 DATA = {'a': {'list': [{'name': 'x', 'c': 1}, {'name': 'y', 'c': 2}]}, 'b.c': 3}
 

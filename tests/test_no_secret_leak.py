@@ -20,11 +20,10 @@ from gitops_config.model import ChangeKind
 from gitops_config.report import comment
 from gitops_config.report import diff_json
 from gitops_config.report import diff_markdown
+from tests._helpers.action import run_action
 from tests._helpers.git_repo import GitRepo
+from tests._helpers.github import FakeGitHub
 from tests.conftest import RunCli
-from tests.test_action import run_action
-from tests.test_action import shim  # noqa: F401 - a fixture
-from tests.test_github import FakeGitHub
 
 OLD = 'S3cr3t-PLANTED-old-9f8e7d'
 NEW = 'S3cr3t-PLANTED-new-7a6b5c'
@@ -101,7 +100,9 @@ def test_diff_in_every_format(repo: tuple[GitRepo, str], run_cli: RunCli,
     secrets = [c for c in prod['changes'] if c['secret']]
     assert {c['file'] for c in secrets} == {'config.yaml', 'secret.yaml'}
     for c in secrets:
-        assert c['kind'] == 'changed' and c['old']['masked'] and c['new']['fingerprint']
+        assert c['kind'] == 'changed'
+        assert c['old']['masked']
+        assert c['new']['fingerprint']
     assert prod['summary']['secrets'] == 2
 
 
@@ -116,7 +117,8 @@ def test_fingerprint_tells_same_value_as_staging(repo: tuple[GitRepo, str]) -> N
     from gitops_config import redact
 
     expected = redact.fingerprint(redact.Secret(base64.b64encode(NEW.encode()).decode()), key)
-    assert isinstance(change.new, diff.Masked) and change.new.fingerprint == expected
+    assert isinstance(change.new, diff.Masked)
+    assert change.new.fingerprint == expected
 
 
 def test_sealed_diff_reports_reencryption(repo: tuple[GitRepo, str],
@@ -137,7 +139,7 @@ def test_sealed_diff_reports_reencryption(repo: tuple[GitRepo, str],
 
 
 def test_pr_comment_and_action(repo: tuple[GitRepo, str], tmp_path: Path,
-                               shim: Path) -> None:  # noqa: F811 - the fixture
+                               shim: Path) -> None:
     git_repo, base = repo
     old, new = compare.open_revisions(git_repo.path, base, 'HEAD')
     review = compare.compare(old, new)
@@ -153,7 +155,8 @@ def test_pr_comment_and_action(repo: tuple[GitRepo, str], tmp_path: Path,
         fake.server.shutdown()
         fake.server.server_close()
     assert result.returncode == 0, result.stderr
-    assert bodies and 'fp:' in bodies[0]
+    assert bodies
+    assert 'fp:' in bodies[0]
     assert_clean(result.stdout, result.stderr, summary, json.dumps(outputs), *bodies)
 
 
@@ -202,5 +205,16 @@ def test_template_error_quoting_a_secret_is_scrubbed(repo: tuple[GitRepo, str],
     result = run_cli('diff', base, '--format', 'json', cwd=git_repo.path)
     assert result.exit_code == 0, result.output
     errors = [e for env in json.loads(result.stdout)['environments'] for e in env['errors']]
-    assert errors and all('bad.yaml' in e for e in errors)
+    assert errors
+    assert all('bad.yaml' in e for e in errors)
     assert_clean(result.stdout, result.stderr)
+
+
+def test_json_with_secrets_repeats_byte_for_byte(repo: tuple[GitRepo, str],
+                                                  run_cli: RunCli) -> None:
+    git_repo, base = repo
+    runs = [run_cli('diff', base, 'HEAD', '-f', 'json', cwd=git_repo.path).stdout
+            for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert '"fingerprint": "' in runs[0]
+    assert_clean(*runs)

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from gitops_config import project as project_mod
-from gitops_config.errors import InvalidProjectError, UsageError
+from gitops_config.errors import InvalidProjectError
+from gitops_config.errors import UsageError
 from gitops_config.source import WorkTree
 from tests._helpers.projects import PROJECT
 

@@ -62,7 +62,8 @@ def test_decrypted_values_travel_as_secrets(secret_project: tuple[GitRepo, Path]
     repo, _ = secret_project
     prod = _render(repo)['prod']
     assert isinstance(prod.values.data['api_key'], Secret)
-    assert SECRET not in repr(prod.values.data) and SECRET not in str(prod.values.data)
+    assert SECRET not in repr(prod.values.data)
+    assert SECRET not in str(prod.values.data)
     [doc] = {f.path: f for f in prod.files}['secret.yaml'].documents or []
     assert all(isinstance(doc[k], Secret) for k in ('token', 'b64', 'header'))
     assert doc['name'] == 'gateway'
@@ -75,7 +76,8 @@ def test_rendered_secrets_are_written_encrypted(secret_project: tuple[GitRepo, P
     result = run_cli('render', cwd=repo.path)
     assert result.exit_code == 0, result.output
     written = (repo.path / 'rendered/prod/secret.yaml').read_text()
-    assert SECRET not in written and 'ENC[AES256_GCM' in written
+    assert SECRET not in written
+    assert 'ENC[AES256_GCM' in written
     assert 'name: gateway' in written  # only the secret leaves are encrypted
     plain = subprocess.run([SOPS, '-d', str(repo.path / 'rendered/prod/secret.yaml')],
                            check=True, capture_output=True, text=True,
@@ -102,7 +104,8 @@ def test_without_keys_render_names_env_file_and_recipients(
     result = run_cli('render', cwd=repo.path)
     assert result.exit_code == 3
     assert 'prod: secrets/prod.enc.yaml' in result.stderr
-    assert 'age1' in result.stderr and '--sealed' in result.stderr
+    assert 'age1' in result.stderr
+    assert '--sealed' in result.stderr
     assert not (repo.path / 'rendered').exists()
 
 

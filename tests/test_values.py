@@ -4,7 +4,8 @@ import pytest
 
 from gitops_config import project as project_mod
 from gitops_config import values
-from gitops_config.errors import FileMissingError, InvalidYamlError
+from gitops_config.errors import FileMissingError
+from gitops_config.errors import InvalidYamlError
 from gitops_config.model import Location
 from gitops_config.source import WorkTree
 from gitops_config.values import LayerError

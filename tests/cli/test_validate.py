@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from tests._helpers.git_repo import GitRepo
-from tests._helpers.projects import BASIC, PROJECT
+from tests._helpers.projects import BASIC
+from tests._helpers.projects import PROJECT
 from tests.conftest import RunCli
 
 SCHEMA = json.dumps({'type': 'object', 'properties': {

@@ -20,20 +20,27 @@ CASES = Path(__file__).parent / 'cases'
 SCENARIOS = {
     'types': ('types.yaml', ''),
     'anchors-multidoc-comments': ('anchors_multidoc.yaml', ''),
+    'comment-placement': ('comments.yaml', ''),
+    'comments-2': ('comments2.yaml', ''),
+    'sops-readme-example': ('../vectors/main-3.13.2/decrypted-by-sops-3.11.0/example.yaml', ''),
+    'sops-comments-in-list': ('../vectors/main-3.13.2/functional-tests_res_comments_list.yaml',
+                              ''),
     'json': ('values.json', ''),
     'dotenv': ('values.env', ''),
+    'ini': ('values.ini', ''),
     'binary': ('blob.bin', ''),
     'encrypted_suffix': ('selection.yaml', 'encrypted_suffix: _enc'),
     'encrypted_regex': ('selection.yaml', 'encrypted_regex: ^(data|stringData)$'),
     'unencrypted_regex': ('selection.yaml', 'unencrypted_regex: ^(kind|apiVersion)$'),
     'encrypted_comment_regex': ('selection.yaml', 'encrypted_comment_regex: sops:enc'),
     'unencrypted_comment_regex': ('selection.yaml', 'unencrypted_comment_regex: sops:enc'),
-    'mac_only_encrypted': ('selection.yaml', 'encrypted_regex: ^data$\n    mac_only_encrypted: true'),
+    'mac_only_encrypted': ('selection.yaml',
+                           'encrypted_regex: ^data$\n    mac_only_encrypted: true'),
 }
 
 
 def _setup(tmp_path: Path, case: str, extra: str, recipient: str) -> Path:
-    target = tmp_path / case
+    target = tmp_path / Path(case).name
     shutil.copy(CASES / case, target)
     body = f"creation_rules:\n  - path_regex: ''\n    age: {recipient}\n"
     if extra:
@@ -46,9 +53,9 @@ def _setup(tmp_path: Path, case: str, extra: str, recipient: str) -> Path:
 def test_both_ways(scenario: str, tmp_path: Path, age_keys: tuple[AgeKey, AgeKey]) -> None:
     case, extra = SCENARIOS[scenario]
     plain = _setup(tmp_path, case, extra, age_keys[0].recipient)
-    ours = tmp_path / f'ours.{case}'
+    ours = tmp_path / f'ours.{plain.name}'
     ours.write_bytes(encrypt_text(plain.read_bytes(), str(plain)))
-    theirs = tmp_path / f'theirs.{case}'
+    theirs = tmp_path / f'theirs.{plain.name}'
     theirs.write_bytes(sops('encrypt', str(plain), cwd=tmp_path))
     expected = sops('decrypt', str(theirs), cwd=tmp_path)
     # sops accepts our ciphertext and MAC, and we read sops's
@@ -85,7 +92,7 @@ def test_key_groups_with_shamir(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
     assert decrypt_file(theirs) == expected
     # two of three groups are enough: drop the first age key
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(age_keys[1].file))
-    age.identities.cache_clear()
+    age.clear_cache()
     assert decrypt_file(ours) == expected
     assert decrypt_file(theirs) == expected
 

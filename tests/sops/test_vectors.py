@@ -86,7 +86,7 @@ def test_age_stanza_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
 
     stanzas = VECTORS / 'age-stanzas'
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(stanzas / 'mock_identity_keys.txt'))
-    age.identities.cache_clear()
+    age.clear_cache()
     enc = (stanzas / 'mock_encrypted_key.age.txt').read_text()
     assert not enc.endswith('\n')  # Go's armor reader accepts that; so must we
     assert age.SOURCE.unwrap(MasterKey('age', {'recipient': '', 'enc': enc})) == b'data'

@@ -3,7 +3,9 @@ from __future__ import annotations
 import pytest
 
 from gitops_config import yaml_io
-from gitops_config.yaml_io.edit import EditError, delete_value, set_value
+from gitops_config.yaml_io.edit import EditError
+from gitops_config.yaml_io.edit import delete_value
+from gitops_config.yaml_io.edit import set_value
 
 TEXT = '''\
 # top comment

@@ -1,0 +1,226 @@
+"""The pre-commit hooks, run by the real `pre-commit` against a git copy of example-repo.
+
+pre-commit installs the hook repository into a virtualenv with pip, which
+takes seconds: `try-repo` always uses a throwaway store, so it runs once
+(every hook, the clean case); the failure cases run `pre-commit run` with a
+config pointing at the same commit and share one session-scoped store.
+pip's download cache lives in pytest's cache folder so that later sessions
+install offline-fast.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests._helpers.git_repo import GitRepo
+from tests.conftest import RunCli
+
+ROOT = Path(__file__).resolve().parents[2]
+# What pip needs to build the package, and the hook manifest.
+SHIPPED = ('pyproject.toml', 'README.md', 'gitops_config', 'policies', 'templates',
+           '.pre-commit-hooks.yaml')
+HOOKS = ('gitops-config-validate', 'gitops-config-secrets', 'gitops-config-render-check')
+IGNORE = shutil.ignore_patterns('__pycache__', '*.pyc', '.mypy_cache', 'rendered')
+
+pytestmark = pytest.mark.slow
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, 'GIT_AUTHOR_DATE': '2026-01-01T00:00:00Z',
+           'GIT_COMMITTER_DATE': '2026-01-01T00:00:00Z'}
+    return subprocess.run(['git', *args], cwd=cwd, env=env, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def _commit(path: Path) -> str:
+    _git(path, 'init', '-q', '-b', 'main')
+    _git(path, 'add', '-A')
+    _git(path, 'commit', '-q', '-m', 'snapshot')
+    return _git(path, 'rev-parse', 'HEAD')
+
+
+@pytest.fixture(scope='session')
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A committed copy of the tool (the checkout itself may have no commits yet)."""
+    repo = tmp_path_factory.mktemp('hook-repo')
+    for name in SHIPPED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, repo / name, ignore=IGNORE, symlinks=True)
+        elif source.exists():
+            shutil.copy2(source, repo / name)
+    return repo, _commit(repo)
+
+
+@pytest.fixture(scope='session')
+def hook_env(tmp_path_factory: pytest.TempPathFactory,
+             pytestconfig: pytest.Config) -> dict[str, str]:
+    home = tmp_path_factory.mktemp('pre-commit-home')
+    # pytest's cache outlives the session, so pip downloads only once (ever).
+    cache = getattr(pytestconfig, 'cache', None)  # absent under -p no:cacheprovider
+    pip_cache = cache.mkdir('pip-cache') if cache is not None else home / 'pip-cache'
+    keep = {k: v for k, v in os.environ.items()
+            if k in ('PATH', 'LANG', 'LC_ALL', 'TMPDIR', 'SYSTEMROOT')}
+    return {
+        **keep,
+        'HOME': str(home),
+        'XDG_CONFIG_HOME': str(home / '.config'),
+        'XDG_CACHE_HOME': str(home / '.cache'),
+        'PRE_COMMIT_HOME': str(home / 'store'),
+        'PIP_CACHE_DIR': str(pip_cache),
+        'PIP_DISABLE_PIP_VERSION_CHECK': '1',
+        'GIT_CONFIG_NOSYSTEM': '1',
+        'GIT_AUTHOR_NAME': 'Test', 'GIT_AUTHOR_EMAIL': 'test@example.com',
+        'GIT_COMMITTER_NAME': 'Test', 'GIT_COMMITTER_EMAIL': 'test@example.com',
+        'PRE_COMMIT_COLOR': 'never', 'NO_COLOR': '1',
+    }
+
+
+@pytest.fixture
+def config_repo(tmp_path: Path, hook_repo: tuple[Path, str]) -> Path:
+    """example-repo as its users have it, its hooks pointed at the local commit."""
+    repo = tmp_path / 'llm-gateway'
+    shutil.copytree(ROOT / 'example-repo', repo, ignore=IGNORE)
+    config = (repo / '.pre-commit-config.yaml').read_text()
+    path, rev = hook_repo
+    lines = []
+    for line in config.splitlines():
+        if line.strip().startswith('- repo:'):
+            line = line.split('- repo:')[0] + f'- repo: {path}'
+        elif line.strip().startswith('rev:'):
+            line = line.split('rev:')[0] + f'rev: {rev}'
+        lines.append(line)
+    (repo / '.pre-commit-config.yaml').write_text('\n'.join(lines) + '\n')
+    _commit(repo)
+    return repo
+
+
+def _pre_commit(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, '-m', 'pre_commit', *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def _edit(repo: Path, path: str, old: str, new: str) -> int:
+    """Replace OLD by NEW in PATH; the 1-based line NEW starts on."""
+    target = repo / path
+    text = target.read_text()
+    assert old in text
+    text = text.replace(old, new, 1)
+    target.write_text(text)
+    _git(repo, 'add', path)
+    return text[:text.index(new)].count('\n') + 1
+
+
+def test_example_repo_config_names_every_hook() -> None:
+    config = (ROOT / 'example-repo' / '.pre-commit-config.yaml').read_text()
+    for hook in HOOKS:
+        assert f'- id: {hook}' in config
+
+
+def test_try_repo_every_hook_passes_on_the_clean_example(
+        config_repo: Path, hook_repo: tuple[Path, str], hook_env: dict[str, str]) -> None:
+    files = ['values/common.yaml', 'values/prod.yaml', 'secrets/prod.enc.yaml',
+             'templates/litellm/config.yaml.j2', 'gitops-config.yaml']
+    proc = _pre_commit(hook_env, config_repo, 'try-repo', str(hook_repo[0]), '--files', *files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in ('gitops-config validate', 'gitops-config secrets guard',
+                 'gitops-config render --check'):
+        assert any(line.startswith(name) and line.endswith('Passed')
+                   for line in proc.stdout.splitlines()), proc.stdout
+
+
+def test_validate_hook_fails_on_a_schema_violation(
+        config_repo: Path, hook_env: dict[str, str]) -> None:
+    line = _edit(config_repo, 'values/prod.yaml', '  replicas: 3', '  replicas: 0')
+    proc = _pre_commit(hook_env, config_repo, 'run', 'gitops-config-validate',
+                       '--files', 'values/prod.yaml')
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f'values/prod.yaml:{line}:' in proc.stdout
+    assert 'app.replicas: 0 is less than the minimum of 1' in proc.stdout
+    assert 'schema' in proc.stdout
+
+
+def test_validate_hook_fails_on_a_policy_violation(
+        config_repo: Path, hook_env: dict[str, str]) -> None:
+    line = _edit(config_repo, 'values/prod.yaml', 'litellm_settings:\n',
+                 'litellm_settings:\n  set_verbose: true\n') + 1
+    proc = _pre_commit(hook_env, config_repo, 'run', 'gitops-config-validate',
+                       '--files', 'values/prod.yaml')
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert 'litellm/no-debug-logging-prod' in proc.stdout
+    assert 'rendered/prod/litellm/config.yaml:' in proc.stdout
+    assert f'edit values/prod.yaml:{line}:' in proc.stdout
+
+
+def test_secrets_hook_fails_on_a_plaintext_api_key(
+        config_repo: Path, hook_env: dict[str, str]) -> None:
+    line = _edit(config_repo, 'values/common.yaml', '      api_key: os.environ/OPENAI_API_KEY\n',
+                 '      api_key: sk-proj-Zx81mQ2vN7bR4tY6uI9oP3aS\n')
+    proc = _pre_commit(hook_env, config_repo, 'run', 'gitops-config-secrets',
+                       '--files', 'values/common.yaml')
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f'values/common.yaml:{line}:' in proc.stdout
+    assert 'secret in plaintext: looks like an OpenAI/Anthropic-style API key' in proc.stdout
+    assert 'sk-proj-Zx81' not in proc.stdout  # the finding never repeats the secret
+
+
+IMPORT_PROBE = '''\
+import sys
+from gitops_config.cli.main import main
+code = main(sys.argv[1:])
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('git', 'jsonschema', 'deepdiff'))
+print('HEAVY', heavy)
+raise SystemExit(code)
+'''
+
+
+@pytest.mark.parametrize('hook', ['validate', 'secrets', 'render-check'])
+def test_hooks_keep_heavy_imports_off_their_path(tmp_path: Path, hook: str) -> None:
+    from tests._helpers.projects import BASIC
+
+    for name, content in BASIC.items():
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(str(content))
+    proc = subprocess.run([sys.executable, '-c', IMPORT_PROBE, 'hook', hook, 'values/prod.yaml'],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'HEAVY []' in proc.stdout
+
+
+def test_render_check_hook_flags_stale_committed_output(project: GitRepo, run_cli: RunCli,
+                                                       ) -> None:
+    assert run_cli('render', cwd=project.path).exit_code == 0
+    assert run_cli('hook', 'render-check', 'values/prod.yaml', cwd=project.path).exit_code == 0
+    (project.path / 'values/prod.yaml').write_text('app:\n  replicas: 5\n')
+    result = run_cli('hook', 'render-check', 'values/prod.yaml', cwd=project.path)
+    assert result.exit_code == 1
+    assert 'rendered/prod/config.yaml: changed' in result.stdout
+    assert 'rendered/dev' not in result.stdout  # dev does not use values/prod.yaml
+
+
+def test_secrets_hook_outside_a_project_scans_plain_files(tmp_path: Path, run_cli: RunCli,
+                                                         ) -> None:
+    (tmp_path / 'notes.md').write_text('token: ghp_' + 'x' * 36 + '\n')
+    result = run_cli('hook', 'secrets', 'notes.md', cwd=tmp_path)
+    assert result.exit_code == 1
+    assert 'notes.md:1:8' in result.stdout
+
+
+def test_the_committed_demo_key_is_waived_not_ignored(tmp_path: Path, run_cli: RunCli) -> None:
+    repo = tmp_path / 'llm-gateway'
+    shutil.copytree(ROOT / 'example-repo', repo, ignore=IGNORE)
+    result = run_cli('hook', 'secrets', 'keys/demo-dev.agekey', cwd=repo)
+    assert result.exit_code == 0, result.stdout
+    config = repo / 'gitops-config.yaml'
+    config.write_text(config.read_text().replace("expires: '2027-06-30'", "expires: '2024-01-01'"))
+    result = run_cli('hook', 'secrets', 'keys/demo-dev.agekey', cwd=repo)
+    assert result.exit_code == 1
+    assert 'keys/demo-dev.agekey:5:1' in result.stdout
+    assert 'the waiver of secrets/plaintext expired on 2024-01-01' in result.stdout
