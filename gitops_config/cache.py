@@ -48,16 +48,18 @@ class Cache:
     def enabled(self) -> bool:
         return self.directory is not None
 
-    def _path(self, namespace: str, digest: str) -> Path:
+    def _path(self, namespace: str, digest: str) -> str:
+        # plain strings: this runs for every template of every environment
         assert self.directory is not None
-        return self.directory / namespace / digest[:2] / digest
+        return os.path.join(self.directory, namespace, digest[:2], digest)
 
     def get(self, namespace: str, digest: str) -> bytes | None:
         if self.directory is None:
             return None
         path = self._path(namespace, digest)
         try:
-            blob = path.read_bytes()
+            with open(path, 'rb') as f:
+                blob = f.read()
         except OSError:
             return None
         head = len(_MAGIC) + _DIGEST
@@ -65,7 +67,7 @@ class Cache:
         if blob[:len(_MAGIC)] != _MAGIC or hashlib.sha256(payload).digest() != blob[
                 len(_MAGIC):head]:
             with contextlib.suppress(OSError):
-                path.unlink()  # corrupt or truncated: recompute, never trust
+                os.unlink(path)  # corrupt or truncated: recompute, never trust
             return None
         return payload
 
@@ -74,9 +76,10 @@ class Cache:
             return
         path = self._path(namespace, digest)
         blob = _MAGIC + hashlib.sha256(payload).digest() + payload
+        folder = os.path.dirname(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-')
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-')
             try:
                 with os.fdopen(fd, 'wb') as f:
                     f.write(blob)

@@ -270,7 +270,7 @@ def _render(source: Source, project: Project | None, env: str, *, sealed: bool,
         if shard is not None and shard.index != 1:
             return _Side({}, {})  # the values diff is one unit of work: shard 1's
         return _Side({VALUES_FILE: ([values.data], None)}, {})
-    templates = render_mod.templates(source, project)
+    templates = _templates(source, project)
     if shard is not None:
         templates = shard.take(templates)
     [outcomes] = workers.render_outcomes(
@@ -285,6 +285,19 @@ def _render(source: Source, project: Project | None, env: str, *, sealed: bool,
         else:
             files[outcome.path] = (outcome.documents, outcome.content)
     return _Side(files, errors)
+
+
+def _templates(source: Source, project: Project) -> list[render_mod.Template]:
+    """The templates of SOURCE, read once however many environments render them."""
+    cache: dict[int, list[render_mod.Template]] = _TEMPLATES.setdefault(id(source), {})
+    found = cache.get(id(project))
+    if found is None:
+        found = cache[id(project)] = render_mod.templates(source, project)
+    return found
+
+
+# source id -> project id -> templates; one compare() run fills and empties it
+_TEMPLATES: dict[int, dict[int, list[render_mod.Template]]] = {}
 
 
 def _output_name(project: Project, template: str) -> str:

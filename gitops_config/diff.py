@@ -21,14 +21,20 @@ from __future__ import annotations
 import difflib
 import functools
 import math
-from collections.abc import Callable, Sequence
+import pickle
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gitops_config import keypath
 from gitops_config.keypath import Select
-from gitops_config.model import Change, ChangeKind
-from gitops_config.redact import MASK, SealedSecret, Secret, fingerprint
+from gitops_config.model import Change
+from gitops_config.model import ChangeKind
+from gitops_config.redact import MASK
+from gitops_config.redact import SealedSecret
+from gitops_config.redact import Secret
+from gitops_config.redact import fingerprint
 
 DEFAULT_IDENTITY = ('name', 'model_name', 'id')
 Steps = tuple[str | int | Select, ...]
@@ -62,6 +68,9 @@ class Options:
     # Parses a multi-line string that holds YAML (a ConfigMap's data entry) so
     # that it diffs key by key; returns None when the text is not a collection.
     embedded: Callable[[str], Any] | None = None
+    # A list of distinct scalars whose items only changed places is one MOVED
+    # change ("order changed") instead of a change at every index.
+    reorders: bool = True
 
 
 def is_secret(value: object) -> bool:
@@ -75,23 +84,23 @@ def mask(value: Any, key: bytes | None) -> Any:
     if isinstance(value, SealedSecret):
         return Masked(sealed=True)
     if isinstance(value, dict):
-        if not _has_secret(value):
+        if not has_secret(value):
             return value
         return {k: mask(v, key) for k, v in value.items()}
     if isinstance(value, list):
-        if not _has_secret(value):
+        if not has_secret(value):
             return value
         return [mask(v, key) for v in value]
     return value
 
 
-def _has_secret(value: Any) -> bool:
+def has_secret(value: Any) -> bool:
     if isinstance(value, (Secret, SealedSecret)):
         return True
     if isinstance(value, dict):
-        return any(_has_secret(v) for v in value.values())
+        return any(has_secret(v) for v in value.values())
     if isinstance(value, list):
-        return any(_has_secret(v) for v in value)
+        return any(has_secret(v) for v in value)
     return False
 
 
@@ -159,7 +168,7 @@ class _Walker:
 
     def emit(self, steps: Steps, kind: ChangeKind, old: Any = None, new: Any = None, *,
              detail: str | None = None) -> None:
-        secret = _has_secret(old) or _has_secret(new)
+        secret = has_secret(old) or has_secret(new)
         key = self.options.key
         self.out.append(Change(
             self.env, self.file, keypath.format(steps), kind,
@@ -216,6 +225,9 @@ class _Walker:
 
     def walk_list(self, a: list[Any], b: list[Any], steps: Steps) -> None:
         key = self.identity_key(a, b, steps)
+        if key is None and self.options.reorders and _same_items(a, b):
+            self.emit(steps, ChangeKind.MOVED, a, b, detail='order changed')
+            return
         if key is None:
             for i in range(min(len(a), len(b))):
                 if a[i] is not b[i]:
@@ -236,10 +248,8 @@ class _Walker:
         for was, now in renamed:
             self.emit((*steps, Select(key, was)), ChangeKind.RENAMED, was, now,
                       detail=f'{key} changed')
-            old_item, new_item = old[was][1], new[now][1]
-            top = key.split('.')[0] if key not in old_item else key
-            rest_a = {k: v for k, v in old_item.items() if k != top}
-            rest_b = {k: v for k, v in new_item.items() if k != top}
+            rest_a = _without(old[was][1], key)
+            rest_b = _without(new[now][1], key)
             self.walk(rest_a, rest_b, (*steps, Select(key, now)))
         paired_old = {w for w, _ in renamed}
         paired_new = {n for _, n in renamed}
@@ -296,6 +306,19 @@ def _keyed(a: list[Any], b: list[Any], key: str) -> bool:
     return True
 
 
+def _same_items(a: list[Any], b: list[Any]) -> bool:
+    """Whether A and B hold the same distinct scalars (of the same types), in any order."""
+    if len(a) != len(b) or not a:
+        return False
+    try:
+        left = {(type(x), x) for x in a}
+        right = {(type(x), x) for x in b}
+    except TypeError:
+        return False  # unhashable: mappings or lists inside
+    return len(left) == len(a) and left == right and not any(
+        isinstance(x, (Secret, SealedSecret)) for x in a)
+
+
 def _field(item: dict[str, Any], key: str) -> Any:
     """ITEM's identifying field; a dotted KEY (model_info.id) reaches into mappings."""
     value: Any = item.get(key)
@@ -304,6 +327,17 @@ def _field(item: dict[str, Any], key: str) -> Any:
         for part in key.split('.'):
             value = value.get(part) if isinstance(value, dict) else None
     return value
+
+
+def _without(item: dict[str, Any], key: str) -> dict[str, Any]:
+    """ITEM minus its identifying field (a dotted KEY removes only the innermost)."""
+    if key in item or '.' not in key:
+        return {k: v for k, v in item.items() if k != key}
+    head, rest = key.split('.', 1)
+    inner = item.get(head)
+    if not isinstance(inner, dict):
+        return dict(item)
+    return {**item, head: _without(inner, rest)}
 
 
 def _ident_text(value: Any) -> str:
@@ -333,7 +367,8 @@ def _pair_renames(gone: list[str], came: list[str], old: dict[str, tuple[int, An
 
 
 def _similarity(a: dict[str, Any], b: dict[str, Any], key: str) -> float:
-    fields = (set(a) | set(b)) - {key, key.split('.')[0]}
+    a, b = _without(a, key), _without(b, key)
+    fields = set(a) | set(b)
     if not fields:
         return 0.0
     same = sum(1 for f in fields if f in a and f in b and _strict_equal(a[f], b[f]))
@@ -342,6 +377,17 @@ def _similarity(a: dict[str, Any], b: dict[str, Any], key: str) -> float:
 
 def _both_nan(a: Any, b: Any) -> bool:
     return isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)
+
+
+def _same_bytes(a: Any, b: Any) -> bool:
+    """A C-speed strict equality check: pickles differ for 1, True and 1.0.
+
+    Only ever compared in memory; False just means "walk and see".
+    """
+    try:
+        return pickle.dumps(a, protocol=5) == pickle.dumps(b, protocol=5)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return False
 
 
 def _strict_equal(a: Any, b: Any) -> bool:
@@ -368,7 +414,8 @@ def diff_values(old: Any, new: Any, *, env: str = '', file: str = '',
     """The changes between two documents (or any two YAML-shaped values)."""
     walker = _Walker(env, file, document, options)
     walker.walk(old, new, ())
-    if not walker.out and not options.strict and not _strict_equal(old, new):
+    if not walker.out and not options.strict and not _same_bytes(old, new) and (
+            not _strict_equal(old, new)):
         walker = _Walker(env, file, document, _strict(options))
         walker.walk(old, new, ())
     return walker.out
@@ -377,7 +424,7 @@ def diff_values(old: Any, new: Any, *, env: str = '', file: str = '',
 @functools.lru_cache(maxsize=8)
 def _strict(options: Options) -> Options:
     return Options(options.identity, options.default_keys, options.key, strict=True,
-                   embedded=options.embedded)
+                   embedded=options.embedded, reorders=options.reorders)
 
 
 def diff_documents(old: Sequence[Any] | None, new: Sequence[Any] | None, *, env: str = '',
@@ -394,9 +441,9 @@ def diff_documents(old: Sequence[Any] | None, new: Sequence[Any] | None, *, env:
         value = docs[0] if len(docs) == 1 else docs
         shown = mask(value, options.key)
         if old is None:
-            return [Change(env, file, '', ChangeKind.ADDED, None, shown, _has_secret(value),
+            return [Change(env, file, '', ChangeKind.ADDED, None, shown, has_secret(value),
                            'file added')]
-        return [Change(env, file, '', ChangeKind.REMOVED, shown, None, _has_secret(value),
+        return [Change(env, file, '', ChangeKind.REMOVED, shown, None, has_secret(value),
                        'file removed')]
     if len(old) <= 1 and len(new) <= 1:
         a = old[0] if old else None
@@ -421,9 +468,9 @@ def _diff_multi(old: list[Any], new: list[Any], env: str, file: str, options: Op
                                options=options)
         else:
             out.append(Change(env, file, '', ChangeKind.REMOVED, mask(doc, options.key), None,
-                              _has_secret(doc), 'document removed', document=ident))
+                              has_secret(doc), 'document removed', document=ident))
     for ident, doc in by_b.items():
         if ident not in by_a:
             out.append(Change(env, file, '', ChangeKind.ADDED, None, mask(doc, options.key),
-                              _has_secret(doc), 'document added', document=ident))
+                              has_secret(doc), 'document added', document=ident))
     return out

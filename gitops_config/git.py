@@ -64,6 +64,7 @@ class Repo:
         self._git: Any = self._repo.git
         self._exc = git.GitCommandError
         self.bare: bool = bool(self._repo.bare)
+        self._blobs: dict[str, bytes] = {}
         self.root = Path(self._repo.working_tree_dir or self._repo.git_dir)
 
     def close(self) -> None:
@@ -113,11 +114,15 @@ class Repo:
         return entries
 
     def read_blob(self, sha: str) -> bytes:
-        try:
-            _, _, _, data = self._git.get_object_data(sha)
-        except (ValueError, self._exc) as exc:
-            raise GitError(f'cannot read git object {sha}: {exc}') from None
-        return bytes(data)
+        # Both sides of a diff mostly share blobs: each is read once per repository.
+        data = self._blobs.get(sha)
+        if data is None:
+            try:
+                _, _, _, raw = self._git.get_object_data(sha)
+            except (ValueError, self._exc) as exc:
+                raise GitError(f'cannot read git object {sha}: {exc}') from None
+            data = self._blobs[sha] = bytes(raw)
+        return data
 
     def index(self) -> dict[str, TreeEntry]:
         """The staged blobs (what pre-commit is about to commit)."""

@@ -167,6 +167,14 @@ class Client:
                 self.delete_comment(extra['id'])
         return comment
 
+    def update_sticky_comment(self, number: int, body: str, *,
+                              marker: str = C.STICKY_COMMENT_MARKER) -> dict[str, Any] | None:
+        """Update the sticky comment if there is one; never create it."""
+        if marker not in body:
+            body = f'{marker}\n{body}'
+        mine = self._sticky(number, marker)
+        return self.update_comment(mine[0]['id'], body) if mine else None
+
     def _sticky(self, number: int, marker: str) -> list[dict[str, Any]]:
         found = [c for c in self.list_comments(number) if marker in (c.get('body') or '')]
         return sorted(found, key=lambda c: int(c['id']))

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from gitops_config import keypath
-from gitops_config.diff import Masked, Steps, match_steps
-from gitops_config.model import Change, ChangeKind
+from gitops_config.diff import Masked
+from gitops_config.diff import Steps
+from gitops_config.diff import match_steps
+from gitops_config.model import Change
+from gitops_config.model import ChangeKind
 
 # normalize: ignore a change only when both sides are equal after this
 NORMALIZERS = ('string', 'trim', 'case', 'order')

@@ -333,10 +333,12 @@ class Template:
 
 def prepare(values: Values) -> Prepared:
     needles: list[tuple[str, Secret | SealedSecret]] = []
-    data = _reveal_tree(values.data, needles)
+    # Walking every value is worth it only where an encrypted layer brought secrets.
+    data = _reveal_tree(values.data, needles) if values.has_secrets else values.data
     # Longest first, so that a secret containing another is credited to itself.
     taint = _Taint(tuple(sorted(needles, key=lambda n: -len(n[0])))) if needles else None
-    return Prepared(values.env, data, taint, trace.Hasher(values.data))
+    return Prepared(values.env, data, taint,
+                    trace.Hasher(values.data, secrets=values.has_secrets))
 
 
 def templates(source: Source, project: Project) -> list[Template]:

@@ -26,6 +26,7 @@ Path = tuple[str | int, ...]
 # pickle, MISSING when there was nothing.
 Token = tuple[str, Any] | bytes
 MISSING = b'missing'
+_ABSENT = object()
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -174,9 +175,36 @@ class Context(dict[str, Any]):
 class Hasher:
     """Hashes of the values at paths of one environment's (unrevealed) values."""
 
-    def __init__(self, data: Any) -> None:
+    def __init__(self, data: Any, *, secrets: bool = True) -> None:
+        """SECRETS=False promises that DATA holds no secret (no encrypted layer)."""
         self._data = data
         self._memo: dict[Path, Token | None] = {}
+        self._nodes: dict[Path, Any] = {}
+        self._secrets: list[Path] = []
+        if secrets:
+            _find_secrets(data, (), self._secrets)  # where they are, once
+
+    def _node(self, path: Path) -> Any:
+        """The value at PATH, found from its parent's (paths share long prefixes)."""
+        try:
+            return self._nodes[path]
+        except KeyError:
+            pass
+        if not path:
+            return self._data
+        parent = self._node(path[:-1])
+        try:
+            node = parent[path[-1]]
+        except (KeyError, IndexError, TypeError):
+            node = _ABSENT
+        self._nodes[path] = node
+        return node
+
+    def _holds_secret(self, path: Path) -> bool:
+        if not self._secrets:
+            return False
+        n = len(path)
+        return any(secret[:n] == path for secret in self._secrets)
 
     def digest(self, path: Path) -> Token | None:
         """What the path holds, MISSING when nothing is there, None when it holds a
@@ -185,17 +213,14 @@ class Hasher:
             return self._memo[path]
         except KeyError:
             pass
-        node: Any = self._data
-        for step in path:
-            try:
-                node = node[step]
-            except (KeyError, IndexError, TypeError):
-                self._memo[path] = MISSING
-                return MISSING
+        node = self._node(path)
+        if node is _ABSENT:
+            self._memo[path] = MISSING
+            return MISSING
         result: Token | None
         if isinstance(node, _SCALARS):
             result = (type(node).__name__, node)  # 1, 1.0 and True differ in YAML
-        elif _holds_secret(node):
+        elif self._holds_secret(path):
             result = None
         else:
             result = hashlib.sha256(pickle.dumps(node, protocol=5)).digest()
@@ -203,14 +228,15 @@ class Hasher:
         return result
 
 
-def _holds_secret(node: Any) -> bool:
+def _find_secrets(node: Any, path: Path, found: list[Path]) -> None:
     if isinstance(node, (Secret, SealedSecret)):
-        return True
-    if isinstance(node, dict):
-        return any(_holds_secret(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_holds_secret(v) for v in node)
-    return False
+        found.append(path)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _find_secrets(value, (*path, key), found)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _find_secrets(value, (*path, i), found)
 
 
 def dependencies(rec: Recorder, hasher: Hasher) -> list[tuple[Path, Token]] | None:

@@ -43,6 +43,7 @@ class Layer:
     path: str
     data: dict[str, Any]
     text: bytes = field(repr=False)
+    encrypted: bool = False  # a SOPS file: its data holds Secret or SealedSecret leaves
 
     @functools.cached_property
     def positions(self) -> dict[Path, tuple[int, int]]:
@@ -78,9 +79,16 @@ class Values:
         _flatten(prov, (), flat)
         return flat
 
+    @property
+    def has_secrets(self) -> bool:
+        """Whether any secret can be in the data: only encrypted layers bring them
+        (values made without layers may hold anything)."""
+        return any(layer.encrypted for layer in self.loaded) if self.loaded else True
+
     def secrets(self) -> list[Secret | SealedSecret]:
         found: list[Secret | SealedSecret] = []
-        _collect_secrets(self.data, found)
+        if self.has_secrets:
+            _collect_secrets(self.data, found)
         return found
 
 
@@ -160,7 +168,7 @@ def _parse_layer(text: bytes, path: str, sealed: bool) -> tuple[Layer, bool]:
 
         opened = sops.open_values(text, path, sealed=sealed)
         assert isinstance(opened, dict)
-        return Layer(path, opened, text), True
+        return Layer(path, opened, text, encrypted=True), True
     return Layer(path, data, text), False
 
 
@@ -223,6 +231,8 @@ def _strip(value: Any, layer: Layer, path: Path) -> Any:
     Returned as it is, not copied: merging never changes its inputs, and merged
     values are read-only, so they may share subtrees with the cached layers.
     """
+    if b'!' not in layer.text:
+        return value  # no tag can hide in a file without a `!`
     if isinstance(value, dict):
         for k, v in value.items():
             _strip(v, layer, (*path, k))

@@ -28,10 +28,11 @@ class PolicyConfigError(GitopsConfigError):
 
 def builtin_dir() -> Path:
     """The tool's own `policies/` folder: packaged data, or the source checkout's."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / '_data' / 'policies', package.parent / 'policies'):
-        if candidate.is_dir():
-            return candidate
+    from gitops_config.resources import shipped
+
+    found = shipped('policies')
+    if found.is_dir():
+        return found
     raise PolicyConfigError('the built-in policies are missing from this installation',
                             hint='reinstall gitops-config')
 
@@ -44,7 +45,7 @@ def packs() -> dict[str, Path]:
 
 def load_pack(name: str) -> list[Rule]:
     path = packs()[name]
-    return load_file(path.read_bytes(), f'policies/{path.name} (built-in)', pack=name)
+    return load_file(path.read_bytes(), f'<builtin>/{path.name}', pack=name)
 
 
 def rule_files(source: Source, paths: Sequence[str]) -> list[str]:

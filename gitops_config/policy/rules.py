@@ -73,14 +73,20 @@ def _strings(value: Any, what: str, path: str, positions: Positions,
 
 def _expr_location(text: str, path: str, positions: Positions, at: tuple[str | int, ...],
                    ) -> Location:
+    # Positions name the key; the CEL text starts after `expr:` (or on the
+    # next line, at its indentation, for a block scalar or an empty remainder).
     line, column = positions.get(at, (1, 1))
     lines = text.splitlines()
-    here = lines[line - 1][column - 1:] if line - 1 < len(lines) else ''
-    if here[:1] in ('|', '>'):
-        # A block scalar's text starts on the next line, at its indentation.
+    row = lines[line - 1] if line - 1 < len(lines) else ''
+    colon = row.find(':', column - 1)
+    start = colon + 1 if colon >= 0 else column - 1
+    while start < len(row) and row[start] == ' ':
+        start += 1
+    here = row[start:]
+    if not here.strip() or here[:1] in ('|', '>'):
         nxt = lines[line] if line < len(lines) else ''
         return Location(path, line + 1, len(nxt) - len(nxt.lstrip()) + 1)
-    return Location(path, line, column + (1 if here[:1] in '"\'' else 0))
+    return Location(path, line, start + 1 + (1 if here[:1] in '"\'' else 0))
 
 
 def load_file(text: str | bytes, path: str, *, pack: str | None = None) -> list[Rule]:

@@ -36,6 +36,7 @@ CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ('a Hugging Face token', re.compile(r'\bhf_[A-Za-z0-9]{30,}')),
     ('a bearer token', re.compile(r'\b[Bb]earer\s+[A-Za-z0-9._~+/-]{16,}=*')),
     ('a private key block', re.compile(r'-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----')),
+    ('an age secret key', re.compile(r'\bAGE-SECRET-KEY-1[0-9A-Z]{58}\b')),
 )
 # Values that point at a secret instead of holding one.
 _REFERENCE = re.compile(
@@ -99,12 +100,12 @@ def plaintext_secrets(doc: Any, extra: Sequence[re.Pattern[str]] = ()) -> list[d
             continue
         what = credential(value)
         if what is not None:
-            found.append({'path': list(path), 'message': f'plaintext secret: looks like {what}'})
+            found.append({'path': list(path), 'message': f'looks like {what}'})
             continue
         key = _last_key(path)
         if key is not None and secret_key(key, extra):
             found.append({'path': list(path),
-                          'message': f'plaintext secret: {key!r} is named like a secret'})
+                          'message': f'{key!r} is named like a secret'})
     return found
 
 

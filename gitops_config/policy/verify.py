@@ -60,3 +60,15 @@ def verify(engine: Engine, rules: Sequence[Rule]) -> list[ExampleResult]:
         for example in rule.examples:
             results.append(run_example(engine, rule, example))
     return results
+
+
+# `policy test` has no repository around it: the secrets examples run against
+# a .sops.yaml whose one creation rule covers secrets/.
+EXAMPLE_SOPS_CONFIG = 'creation_rules:\n  - path_regex: (^|/)secrets/\n'
+
+
+def make_test_engine() -> Engine:
+    from gitops_config.policy.runner import make_engine
+    from gitops_config.policy.secrets import creation_rules
+
+    return make_engine(sops_rules=creation_rules(EXAMPLE_SOPS_CONFIG))

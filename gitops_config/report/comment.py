@@ -10,7 +10,8 @@ full report is.
 from __future__ import annotations
 
 from gitops_config import constants as C
-from gitops_config.compare import EnvDiff, Review
+from gitops_config.compare import EnvDiff
+from gitops_config.compare import Review
 from gitops_config.report import diff_markdown
 
 

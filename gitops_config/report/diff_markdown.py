@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from gitops_config.compare import EnvDiff, Review
-from gitops_config.impact import shared_inputs, summarize
+from gitops_config.compare import EnvDiff
+from gitops_config.compare import Review
+from gitops_config.impact import shared_inputs
+from gitops_config.impact import summarize
 from gitops_config.model import Change
-from gitops_config.report.diff_text import MARKS, show
+from gitops_config.report.diff_text import MARKS
+from gitops_config.report.diff_text import show
 
 VALUE_LIMIT = 120  # characters of one value in a table cell
 _STATUS = {'changed': '🟡 changed', 'unchanged': '⚪ unchanged', 'skipped': '⚪ unchanged',
@@ -40,8 +43,9 @@ def summary_table(review: Review) -> str:
         out += '\nShared inputs changed: ' + '; '.join(
             f'`{p}` → {", ".join(envs)}' for p, envs in shared.items()) + '\n'
     if review.sealed:
-        out += ('\n> Secrets were compared sealed (no decryption key): a re-encrypted secret '
-                'is listed as such, not as a change.\n')
+        sealed = ', '.join(e.env for e in review.envs if e.sealed and not e.skipped)
+        out += (f'\n> Secrets of {sealed} were compared sealed (no decryption key): a '
+                're-encrypted secret is listed as such, not as a change.\n')
     return out
 
 

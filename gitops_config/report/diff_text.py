@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TextIO
+from typing import Any
+from typing import TextIO
 
 from gitops_config.compare import Review
 from gitops_config.diff import Masked
-from gitops_config.impact import shared_inputs, summarize
-from gitops_config.model import Change, ChangeKind
+from gitops_config.impact import shared_inputs
+from gitops_config.impact import summarize
+from gitops_config.model import Change
+from gitops_config.model import ChangeKind
 
 MARKS = {
     ChangeKind.ADDED: ('+', 'green'),
@@ -75,10 +78,29 @@ def describe(change: Change, *, limit: int | None = None) -> str:
     return text
 
 
+def _multiline(change: Change) -> bool:
+    return (change.kind is ChangeKind.CHANGED and isinstance(change.old, str)
+            and isinstance(change.new, str) and ('\n' in change.old or '\n' in change.new))
+
+
+def _lines(old: str, new: str, use_color: bool) -> str:
+    import difflib
+
+    out = []
+    for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm='', n=1):
+        if line.startswith(('---', '+++')):
+            continue
+        colour = {'+': 'green', '-': 'red', '@': 'grey'}.get(line[:1])
+        out.append('        ' + (_style(line, colour, use_color) if colour else line))
+    return '\n'.join(out) + '\n'
+
+
 def write(review: Review, stream: TextIO, *, use_color: bool) -> None:
     stream.write(_style(f'{review.base} → {review.head}', 'blue', use_color, bold=True) + '\n')
     if review.sealed:
-        stream.write('secrets: sealed (no key); re-encrypted values are not compared\n')
+        sealed = ', '.join(e.env for e in review.envs if e.sealed and not e.skipped)
+        stream.write(f'secrets of {sealed}: sealed (no key); a re-encrypted value is not '
+                     'compared\n')
     for env in review.envs:
         impact = summarize(env)
         head = f'{env.env}: {impact.status}'
@@ -100,6 +122,11 @@ def write(review: Review, stream: TextIO, *, use_color: bool) -> None:
                 label = change.file + (f'  {change.document}' if change.document else '')
                 stream.write(f'  {_style(label, "blue", use_color)}\n')
             mark, colour = MARKS[change.kind]
+            if _multiline(change):
+                # a text block (a script, a .env entry): show its lines, like dyff
+                stream.write(f'    {_style(mark, colour, use_color)} {change.path}:\n')
+                stream.write(_lines(str(change.old), str(change.new), use_color))
+                continue
             stream.write(f'    {_style(mark, colour, use_color)} {describe(change)}\n')
         for item in env.ignored:
             stream.write(_style(f'  ignored: {item.change.file} {item.change.path} '

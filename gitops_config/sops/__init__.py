@@ -1,8 +1,9 @@
 """SOPS-compatible inline secrets: the API the rest of gitops-config calls.
 
-Files are byte-compatible with sops 3 (see /work/shared/sops/SPEC.md): what we
-write, `sops -d` reads, and what sops writes, we read. Heavy dependencies
-(cryptography, pyrage, YAML parsers) are imported only when a file is opened.
+Files follow the sops 3 format byte for byte: what we write, `sops -d` reads (MAC
+included), and what sops writes, we read; tests/sops checks both directions with
+the real binary. Heavy dependencies (cryptography, pyrage, YAML parsers) are
+imported only when a file is opened.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitops_config.sops.errors import MacMismatchError, NoKeyError, NotEncryptedError, SopsError
+from gitops_config.sops.errors import MacMismatchError
+from gitops_config.sops.errors import NoKeyError
+from gitops_config.sops.errors import NotEncryptedError
+from gitops_config.sops.errors import SopsError
 
 if TYPE_CHECKING:
     from gitops_config.sops.engine import SopsFile
@@ -23,11 +27,10 @@ __all__ = [
     'recipients',
 ]
 
-# A top-level `sops:` mapping with a mac (YAML), a "sops" object (JSON/binary),
-# sops_mac= (dotenv) or a [sops] section (INI).
+# A top-level `sops:` mapping (YAML), a "sops" object (JSON, binary), sops_mac=
+# (dotenv) or a [sops] section (INI).
 _MARKERS = (
     re.compile(rb'^sops:[ \t]*(#.*)?\r?$', re.M),
-    re.compile(rb'^\t"sops": \{', re.M),
     re.compile(rb'"sops"\s*:\s*\{'),
     re.compile(rb'^sops_mac=', re.M),
     re.compile(rb'^\[sops\][ \t]*\r?$', re.M),
@@ -64,12 +67,13 @@ def decrypt_text(text: bytes | str, path: str, *, ignore_mac: bool = False) -> b
     NoKeyError when no available key opens the file.
     """
     from gitops_config.sops import engine
-    from gitops_config.sops.keys import binary
 
     sf = _parse(text, path)
     try:
         opened = engine.open_file(sf, ignore_mac=ignore_mac)
     except NoKeyError:
+        from gitops_config.sops.keys import binary
+
         delegated = binary.decrypt_with_sops(_bytes(text), sf, ignore_mac=ignore_mac)
         if delegated is None:
             raise
@@ -124,6 +128,11 @@ def encrypt_text(
         config_root: Path | None = None,
         age: Sequence[str] = (),
         pgp: Sequence[str] = (),
+        encrypted_regex: str | None = None,
+        unencrypted_regex: str | None = None,
+        encrypted_suffix: str | None = None,
+        unencrypted_suffix: str | None = None,
+        mac_only_encrypted: bool | None = None,
 ) -> bytes:
     """Encrypt a whole plaintext document as sops would for a new file at `path`.
 
@@ -131,10 +140,14 @@ def encrypt_text(
     supplies the selection rule, if there is one), else from the first
     creation rule in .sops.yaml whose path_regex matches `path`; .sops.yaml
     is looked for from `config_root` (default: the file's directory) upwards.
+    The selection keywords (`encrypted_regex`, ... at most one) and
+    `mac_only_encrypted` override the rule's, like sops's command-line flags.
     Refuses a document that is already encrypted.
     """
-    from gitops_config.sops import engine, rules
-    from gitops_config.sops.errors import AlreadyEncryptedError, RulesError
+    from gitops_config.sops import engine
+    from gitops_config.sops import rules
+    from gitops_config.sops.errors import AlreadyEncryptedError
+    from gitops_config.sops.errors import RulesError
 
     data = _bytes(plaintext)
     if is_encrypted(data):
@@ -148,4 +161,8 @@ def encrypt_text(
         rule = rules.explicit_rule(list(age), list(pgp), base)
     else:
         rule = rules.rule_for(file_path, config_root=config_root)
+    rule = rules.with_selection(rule, {
+        'encrypted_regex': encrypted_regex, 'unencrypted_regex': unencrypted_regex,
+        'encrypted_suffix': encrypted_suffix, 'unencrypted_suffix': unencrypted_suffix,
+    }, mac_only_encrypted)
     return engine.encrypt_new(data, path, rule)

@@ -11,7 +11,8 @@ import os
 
 from gitops_config.sops import format as fmt
 from gitops_config.sops.errors import SopsFormatError
-from gitops_config.sops.tree import Comment, Value
+from gitops_config.sops.tree import Comment
+from gitops_config.sops.tree import Value
 
 IV_SIZE = 32  # sops uses a 256-bit GCM nonce, not the usual 96 bits
 TAG_SIZE = 16
@@ -27,6 +28,7 @@ class Cipher:
     def __init__(self, data_key: bytes) -> None:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+        self.key = data_key
         self._aead = AESGCM(data_key)
         self.stash: dict[StashKey, bytes] = {}
 

@@ -2,37 +2,50 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 from gitops_config.sops import format as fmt
-from gitops_config.sops import keys, stores
+from gitops_config.sops import keys
 from gitops_config.sops import metadata as md
-from gitops_config.sops.cipher import Cipher, DecryptionFailed
-from gitops_config.sops.errors import AlreadyEncryptedError, MacMismatchError, SopsFormatError
-from gitops_config.sops.rules import CreationRule
-from gitops_config.sops.tree import Branch, Comment, Selection, Value, walk_branch
+from gitops_config.sops import stores
+from gitops_config.sops.cipher import Cipher
+from gitops_config.sops.cipher import DecryptionFailed
+from gitops_config.sops.errors import AlreadyEncryptedError
+from gitops_config.sops.errors import MacMismatchError
+from gitops_config.sops.errors import SopsFormatError
+from gitops_config.sops.tree import Branch
+from gitops_config.sops.tree import Comment
+from gitops_config.sops.tree import Selection
+from gitops_config.sops.tree import Value
+from gitops_config.sops.tree import copy_docs
+from gitops_config.sops.tree import walk_branch
+
+if TYPE_CHECKING:
+    from gitops_config.sops.rules import CreationRule
 
 # mac_only_encrypted files start the hash with SHA-256("sops") (sops writes the
 # raw digest), so they never share a MAC with a file that hashes everything.
 MAC_ONLY_INIT = hashlib.sha256(b'sops').digest()
 
 
-@dataclass(slots=True)
 class SopsFile:
     """A parsed encrypted file: its store, encrypted documents and metadata."""
 
-    path: str
-    store: stores.Store
-    docs: list[Branch]
-    meta: md.Metadata
+    __slots__ = ('docs', 'meta', 'path', 'store')
+
+    def __init__(self, path: str, store: stores.Store, docs: list[Branch],
+                 meta: md.Metadata) -> None:
+        self.path = path
+        self.store = store
+        self.docs = docs
+        self.meta = meta
 
 
-@dataclass(slots=True)
-class Opened:
+class Opened(NamedTuple):
     """A decrypted file: plaintext documents, plus what re-encryption needs."""
 
     file: SopsFile
@@ -63,7 +76,7 @@ def decrypt_docs(sf: SopsFile, cipher: Cipher) -> tuple[list[Branch], str]:
     """Decrypt every selected leaf (on a copy) and return the recomputed MAC."""
     sel = sf.meta.selection
     h = _new_hash(sel)
-    docs = copy.deepcopy(sf.docs)
+    docs = copy_docs(sf.docs)
 
     def on_leaf(value: Value, path: list[str], stack: list[list[str]]) -> Value:
         is_comment = isinstance(value, Comment)
@@ -120,12 +133,11 @@ def open_file(sf: SopsFile, *, ignore_mac: bool = False,
     return Opened(sf, plain, cipher, dk, ok)
 
 
-def encrypt_docs(docs: list[Branch], meta: md.Metadata, cipher: Cipher,
-                 path: str) -> list[Branch]:
+def encrypt_docs(docs: list[Branch], meta: md.Metadata, cipher: Cipher) -> list[Branch]:
     """Encrypt a copy of plaintext documents; sets meta.lastmodified and meta.mac."""
     sel = meta.selection
     h = _new_hash(sel)
-    out = copy.deepcopy(docs)
+    out = copy_docs(docs)
 
     def on_leaf(value: Value, key_path: list[str], stack: list[list[str]]) -> Value:
         is_comment = isinstance(value, Comment)
@@ -140,7 +152,6 @@ def encrypt_docs(docs: list[Branch], meta: md.Metadata, cipher: Cipher,
         walk_branch(doc, on_leaf)
     meta.lastmodified = keys.now_rfc3339()
     meta.mac = cipher.encrypt(h.hexdigest().upper(), meta.lastmodified)
-    del path
     return out
 
 
@@ -169,7 +180,7 @@ def encrypt_new(plain: bytes, path: str, rule: CreationRule,
     keys.wrap_all(groups, data_key, min(threshold, len(groups)) if threshold else 0)
     meta = md.Metadata(groups, rule.selection, threshold if len(groups) > 1 else 0)
     sf = SopsFile(path, store, [], meta)
-    sf.docs = encrypt_docs(docs, meta, Cipher(data_key), path)
+    sf.docs = encrypt_docs(docs, meta, Cipher(data_key))
     return emit(sf, sf.docs)
 
 
@@ -180,7 +191,7 @@ def reencrypt(opened: Opened, new_plain: list[Branch], *, data_key: bytes | None
     cipher = opened.cipher if data_key is None else opened.cipher.with_key(data_key)
     if version is not None:
         sf.meta.version = version
-    sf.docs = encrypt_docs(new_plain, sf.meta, cipher, sf.path)
+    sf.docs = encrypt_docs(new_plain, sf.meta, cipher)
     return emit(sf, sf.docs)
 
 
@@ -211,7 +222,7 @@ def update_keys(sf: SopsFile, rule: CreationRule) -> bytes | None:
 
 
 def edit_with(opened: Opened, change: Callable[[list[Branch]], list[Branch]]) -> bytes:
-    new_plain = change(copy.deepcopy(opened.plain))
+    new_plain = change(copy_docs(opened.plain))
     return reencrypt(opened, new_plain)
 
 

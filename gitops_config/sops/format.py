@@ -6,19 +6,22 @@ import base64
 import binascii
 import math
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+from typing import NamedTuple
 
 from gitops_config.sops.errors import SopsFormatError
-from gitops_config.sops.tree import Comment, Timestamp, Value
+from gitops_config.sops.tree import Comment
+from gitops_config.sops.tree import Timestamp
+from gitops_config.sops.tree import Value
 
 # Go regexp: '.' stops at '\n' and the pattern is not anchored at the end.
 ENC_RE = re.compile(r'^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]')
 
 
-@dataclass(frozen=True, slots=True)
-class EncValue:
+class EncValue(NamedTuple):
     data: bytes
     iv: bytes
     tag: bytes
@@ -37,9 +40,10 @@ def _b64(raw: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     # Go's StdEncoding silently skips \r and \n but insists on padding.
-    text = text.replace('\r', '').replace('\n', '')
+    if '\r' in text or '\n' in text:
+        text = text.replace('\r', '').replace('\n', '')
     try:
-        return base64.b64decode(text, validate=True)
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         raise SopsFormatError(f'invalid base64 in encrypted value: {text[:20]!r}') from None
 
@@ -103,7 +107,7 @@ def from_bytes(raw: bytes, type_: str) -> Value:
         if type_ == 'bool':
             return _parse_go_bool(text)
         if type_ == 'time':
-            return Timestamp(format_time(parse_rfc3339(text)[0], parse_rfc3339(text)[1]))
+            return Timestamp(format_time(*parse_rfc3339(text)))
         if type_ == 'bytes':
             return raw
     except ValueError:
@@ -136,6 +140,8 @@ def format_float_f(value: float) -> str:
         return 'NaN'
     if math.isinf(value):
         return '+Inf' if value > 0 else '-Inf'
+    from decimal import Decimal  # only files with floats pay for importing it
+
     text = format(Decimal(repr(value)), 'f')
     if '.' in text:
         text = text.rstrip('0').rstrip('.')
@@ -159,7 +165,8 @@ def format_float_json(value: float) -> str:
         return format_float_f(value)
     digits, exp = _shortest(value)
     if exp < -6 or exp >= 21:
-        return _exp_form(value, digits, exp)
+        # Go's encoder then shortens a two-digit negative exponent: e-08 -> e-8
+        return _exp_form(value, digits, exp).replace('e-0', 'e-')
     return format_float_f(value)
 
 
@@ -172,6 +179,8 @@ def _exp_form(value: float, digits: str, exp: int) -> str:
 
 def _shortest(value: float) -> tuple[str, int]:
     """Shortest round-trip decimal digits of |value| and its decimal exponent."""
+    from decimal import Decimal
+
     d = Decimal(repr(abs(value))).normalize()
     _, digits_t, exp = d.as_tuple()
     digits = ''.join(map(str, digits_t))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from gitops_config.errors import UsageError
-from gitops_config.sops.tree import Branch, Value
+from gitops_config.sops.tree import Branch
+from gitops_config.sops.tree import Value
 
 _TOKEN = re.compile(r'\.?([^.\[\]]+)|\[(\d+)\]|\[([^=\]]+)=([^\]]*)\]')
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from gitops_config.sops.tree import Branch, Value
+from gitops_config.sops.tree import Branch
+from gitops_config.sops.tree import Value
 
 
 class Conflict(Exception):

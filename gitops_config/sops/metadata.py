@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+from typing import NamedTuple
 
 from gitops_config.sops.errors import SopsFormatError
-from gitops_config.sops.tree import SELECTORS, Selection, Timestamp
+from gitops_config.sops.tree import SELECTORS
+from gitops_config.sops.tree import Selection
+from gitops_config.sops.tree import Timestamp
 
 VERSION = '3.11.0'  # the sops format version we write (the reference binary)
 
@@ -24,8 +26,7 @@ FIELDS = {
 }
 
 
-@dataclass(slots=True)
-class MasterKey:
+class MasterKey(NamedTuple):
     kind: str
     fields: dict[str, Any]
 
@@ -55,14 +56,19 @@ class MasterKey:
         return out
 
 
-@dataclass(slots=True)
 class Metadata:
-    key_groups: list[list[MasterKey]]
-    selection: Selection = field(default_factory=Selection)
-    shamir_threshold: int = 0
-    lastmodified: str = ''
-    mac: str = ''
-    version: str = VERSION
+    __slots__ = ('key_groups', 'lastmodified', 'mac', 'selection', 'shamir_threshold',
+                 'version')
+
+    def __init__(self, key_groups: list[list[MasterKey]], selection: Selection | None = None,
+                 shamir_threshold: int = 0, lastmodified: str = '', mac: str = '',
+                 version: str = VERSION) -> None:
+        self.key_groups = key_groups
+        self.selection = selection if selection is not None else Selection()
+        self.shamir_threshold = shamir_threshold
+        self.lastmodified = lastmodified
+        self.mac = mac
+        self.version = version
 
     def master_keys(self) -> list[MasterKey]:
         return [k for g in self.key_groups for k in g]

@@ -7,23 +7,34 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops_config.sops import engine, is_encrypted, keypath, rules, stores
+from gitops_config.errors import GitopsConfigError
+from gitops_config.sops import engine
+from gitops_config.sops import is_encrypted
+from gitops_config.sops import keypath
 from gitops_config.sops import metadata as md
-from gitops_config.sops.errors import AlreadyEncryptedError, NotEncryptedError, SopsError
+from gitops_config.sops import rules
+from gitops_config.sops import stores
+from gitops_config.sops.errors import AlreadyEncryptedError
+from gitops_config.sops.errors import NotEncryptedError
+from gitops_config.sops.errors import SopsError
 from gitops_config.sops.files import write_atomic
-from gitops_config.sops.tree import Branch, Value
+from gitops_config.sops.tree import Branch
+from gitops_config.sops.tree import Value
 
 
-def _open(path: Path, *, ignore_mac: bool = False) -> engine.Opened:
+def _open(path: Path, *, ignore_mac: bool = False, name: str | None = None) -> engine.Opened:
+    """Open an encrypted file; `name` picks the format when `path` is a temp file."""
     data = engine.read(path)
     if not is_encrypted(data):
         raise NotEncryptedError(f'{path}: sops metadata not found',
                                 hint='the file is not encrypted; see `secrets encrypt`')
-    return engine.open_file(engine.parse(data, str(path)), ignore_mac=ignore_mac)
+    store = stores.for_path(name or str(path))
+    return engine.open_file(engine.parse(data, str(path), store), ignore_mac=ignore_mac)
 
 
 def encrypt_file(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = ()) -> bytes:
@@ -71,8 +82,13 @@ def updatekeys_file(path: Path) -> bool:
     return True
 
 
-def edit_file(path: Path, *, editor: str | None = None) -> bool:
-    """Decrypt into a private temp dir, run $EDITOR, re-encrypt; False if unchanged."""
+def edit_file(path: Path, *, editor: str | None = None,
+              retry: Callable[[str], bool] | None = None) -> bool:
+    """Decrypt into a private temp dir, run $EDITOR, re-encrypt; False if unchanged.
+
+    When the edited text does not parse, `retry(message)` decides whether to reopen
+    the editor on it (as sops does) instead of failing and discarding the edit.
+    """
     opened = _open(path)
     store = opened.file.store
     before = store.emit(opened.plain)
@@ -83,16 +99,24 @@ def edit_file(path: Path, *, editor: str | None = None) -> bool:
         with os.fdopen(fd, 'wb') as f:
             f.write(before)
         command = editor or os.environ.get('EDITOR') or 'vi'
-        # Not process.run: an interactive editor needs the terminal, uncaptured.
-        result = subprocess.run([*shlex.split(command), str(tmp)], check=False)
-        if result.returncode != 0:
-            raise SopsError(f'{path}: the editor exited {result.returncode}; file unchanged')
-        after = tmp.read_bytes()
+        while True:
+            # Not process.run: an interactive editor needs the terminal, uncaptured.
+            result = subprocess.run([*shlex.split(command), str(tmp)], check=False)
+            if result.returncode != 0:
+                raise SopsError(f'{path}: the editor exited {result.returncode}; '
+                                'file unchanged')
+            after = tmp.read_bytes()
+            if after == before:
+                return False
+            try:
+                new_plain = store.load(after, str(path))
+                break
+            except GitopsConfigError as exc:
+                if retry is None or not retry(exc.one_line()):
+                    raise SopsError(f'{path}: the edited file is invalid, nothing was saved: '
+                                    f'{exc.message}') from None
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-    if after == before:
-        return False
-    new_plain = store.load(after, str(path))
     version = _newer(opened.file.meta.version, md.VERSION)
     write_atomic(path, engine.reencrypt(opened, new_plain, version=version))
     return True
@@ -119,7 +143,8 @@ class Status:
 
 def status(path: Path) -> Status:
     from gitops_config.sops import keys
-    from gitops_config.sops.errors import NoKeyError, RulesError
+    from gitops_config.sops.errors import NoKeyError
+    from gitops_config.sops.errors import RulesError
 
     data = engine.read(path)
     if not is_encrypted(data):
@@ -142,12 +167,15 @@ def status(path: Path) -> Status:
     return Status(path, True, True, opened.mac_ok, names)
 
 
-def merge_files(base: Path, ours: Path, theirs: Path) -> str | None:
-    """Merge decrypted trees three ways into `ours`; the conflicting path, or None."""
+def merge_files(base: Path, ours: Path, theirs: Path, *, name: str | None = None) -> str | None:
+    """Merge decrypted trees three ways into `ours`; the conflicting path, or None.
+
+    git hands the driver temp files without the real extension; `name` (%P) has it.
+    """
     from gitops_config.sops import merge
 
-    opened = _open(ours)
-    sides = [_open(p).plain for p in (base, theirs)]
+    opened = _open(ours, name=name)
+    sides = [_open(p, name=name).plain for p in (base, theirs)]
     if len(opened.plain) != 1 or any(len(s) != 1 for s in sides):
         return '(multi-document files are not merged)'
     try:

@@ -8,8 +8,10 @@ relative to the config's directory wins.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,9 @@ from gitops_config import constants as C
 from gitops_config.errors import GitopsConfigError
 from gitops_config.sops.errors import RulesError
 from gitops_config.sops.metadata import MasterKey
-from gitops_config.sops.tree import SELECTORS, Selection, go_regex
+from gitops_config.sops.tree import SELECTORS
+from gitops_config.sops.tree import Selection
+from gitops_config.sops.tree import go_regex
 
 _MAX_PARENTS = 100
 _FLAT_KINDS = {  # rule field -> master key kind, in the order sops builds a group
@@ -139,8 +143,14 @@ def load_rules(config: Path) -> list[tuple[str, CreationRule]]:
 
 
 def rule_for(path: Path, *, config_root: Path | None = None) -> CreationRule:
-    """The creation rule sops would apply to a new file at `path`."""
-    start = config_root if config_root is not None else path.absolute().parent
+    """The creation rule sops would apply to a new file at `path`.
+
+    A relative `path` is taken relative to `config_root` when given (the repository
+    root, say), else to the working directory.
+    """
+    if not path.is_absolute():
+        path = (config_root if config_root is not None else Path.cwd()) / path
+    start = config_root if config_root is not None else path.parent
     config = find_config(start)
     if config is None:
         raise RulesError(
@@ -166,3 +176,17 @@ def explicit_rule(age: list[str], pgp: list[str], base: CreationRule | None) -> 
     group += [_key('pgp', p) for r in pgp for p in _split(r, '--pgp')]
     selection = base.selection if base is not None else Selection()
     return CreationRule([group], selection, 0, 'command line')
+
+
+def with_selection(rule: CreationRule, chosen: dict[str, str | None],
+                   mac_only: bool | None) -> CreationRule:
+    """The rule with its selection overridden, as sops's --encrypted-regex etc. do."""
+    given = [(k, v) for k, v in chosen.items() if v is not None]
+    if len(given) > 1:
+        raise RulesError(f'choose at most one of {", ".join(k for k, _ in given)}')
+    selection = rule.selection
+    if given:
+        selection = Selection(given[0][0], given[0][1], selection.mac_only_encrypted)
+    if mac_only is not None:
+        selection = Selection(selection.kind, selection.value, mac_only)
+    return dataclasses.replace(rule, selection=selection)

@@ -10,24 +10,48 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Union, cast
+from typing import NamedTuple
+from typing import Union
+from typing import cast
 
 from gitops_config.sops.errors import SopsFormatError
 
 
-@dataclass(frozen=True, slots=True)
-class Comment:
+class _Text:
+    """An immutable wrapper of one string; plain classes import faster than dataclasses."""
+
+    __slots__ = ('text',)
+    text: str
+
+    def __init__(self, text: str) -> None:
+        object.__setattr__(self, 'text', text)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f'{type(self).__name__} is immutable')
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Text) and type(other) is type(self) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.text))
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}({self.text!r})'
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _Text:
+        return self
+
+
+class Comment(_Text):
     """A comment's text without the leading '#'."""
 
-    text: str
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Timestamp:
+class Timestamp(_Text):
     """A YAML time value, kept as Go's RFC 3339 (nano) text so no precision is lost."""
 
-    text: str
+    __slots__ = ()
 
 
 class Branch(list[tuple[Union[str, 'Comment'], 'Value']]):
@@ -66,8 +90,7 @@ def go_regex(pattern: str) -> re.Pattern[str]:
         raise SopsFormatError(f'invalid regular expression {pattern!r}: {exc}') from None
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
+class Selection(NamedTuple):
     """Which leaves get encrypted: one of sops's six rules (§5 of the spec)."""
 
     kind: str = 'unencrypted_suffix'
@@ -154,3 +177,19 @@ def _walk_branch(branch: Branch, path: list[str], stack: list[list[str]],
             )
         branch[i] = (key, _walk_value(value, [*path, key], stack, on_leaf))
         stack[-1] = []
+
+
+def copy_tree(value: Value) -> Value:
+    """A deep copy of a tree; scalars are immutable, so only containers are copied.
+
+    Several times faster than copy.deepcopy, which matters for large files.
+    """
+    if isinstance(value, Branch):
+        return Branch([(k, copy_tree(v)) for k, v in value])
+    if isinstance(value, list):
+        return [copy_tree(v) for v in cast(list[Value], value)]
+    return value
+
+
+def copy_docs(docs: list[Branch]) -> list[Branch]:
+    return [Branch([(k, copy_tree(v)) for k, v in doc]) for doc in docs]

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from gitops_config.redact import SealedSecret, Secret
+from gitops_config.redact import SealedSecret
+from gitops_config.redact import Secret
 from gitops_config.sops import engine
 from gitops_config.sops import format as fmt
+from gitops_config.sops import keys
 from gitops_config.sops.errors import NoKeyError
-from gitops_config.sops.tree import Branch, Comment, Timestamp, Value, walk_branch
+from gitops_config.sops.errors import SopsError
+from gitops_config.sops.tree import Branch
+from gitops_config.sops.tree import Comment
+from gitops_config.sops.tree import Timestamp
+from gitops_config.sops.tree import Value
+from gitops_config.sops.tree import copy_docs
+from gitops_config.sops.tree import walk_branch
 
 
-@dataclass(frozen=True, slots=True)
-class _Mark:
+class _Mark(NamedTuple):
     """A leaf of the encrypted tree and whether the selection rule encrypts it."""
 
     value: Value
@@ -22,7 +28,7 @@ class _Mark:
 
 def _marked(sf: engine.SopsFile) -> list[Branch]:
     sel = sf.meta.selection
-    docs = copy.deepcopy(sf.docs)
+    docs = copy_docs(sf.docs)
 
     def on_leaf(value: Value, path: list[str], stack: list[list[str]]) -> Value:
         if isinstance(value, Comment):
@@ -77,15 +83,33 @@ def _is_list_comment(mark: _Mark) -> bool:
     return isinstance(mark.value, str) and mark.value.endswith(',type:comment]')
 
 
+def _delegated(data: bytes, sf: engine.SopsFile) -> list[Branch]:
+    """Plaintext documents from a `sops` executable, for files only cloud keys open.
+
+    sops checks the MAC; its output has the same shape as the encrypted tree.
+    """
+    from gitops_config.sops.keys import binary
+
+    out = binary.decrypt_with_sops(data, sf, ignore_mac=False)
+    if out is None:
+        raise keys.no_key_error(sf.meta, sf.path)
+    return sf.store.load(out, sf.path)
+
+
 def open_values(data: bytes, path: str, *, sealed: bool) -> object:
     sf = engine.parse(data, path)
     marked = _marked(sf)
     try:
-        opened = engine.open_file(sf)
+        plain = engine.open_file(sf).plain
     except NoKeyError:
-        if not sealed:
-            raise
+        try:
+            plain = _delegated(data, sf)
+        except SopsError:
+            if not sealed:
+                raise
+            plain = None
+    if plain is None:
         docs = [_convert(m, None, path) for m in marked]
     else:
-        docs = [_convert(m, p, path) for m, p in zip(marked, opened.plain, strict=True)]
+        docs = [_convert(m, p, path) for m, p in zip(marked, plain, strict=True)]
     return docs[0] if len(docs) == 1 else docs

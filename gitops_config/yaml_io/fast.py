@@ -59,7 +59,7 @@ _UINT64_MAX = 2**64 - 1
 
 def _parse_go_int(plain: str) -> int | None:
     """strconv.ParseInt(plain, 0, 64) then ParseUint, as go-yaml v3 tries them."""
-    if not _GO_INT.match(plain):
+    if not _GO_INT.fullmatch(plain):
         return None
     sign = -1 if plain.startswith('-') else 1
     body = plain.lstrip('+-')
@@ -89,13 +89,13 @@ def resolve_plain(text: str) -> tuple[str, Any]:
         return _NULL, None
     first = text[0]
     if first.isdigit() or first in '+-.':
-        if first.isdigit() and _TIMESTAMP_RE.match(text):
+        if first.isdigit() and _TIMESTAMP_RE.fullmatch(text):
             return _TIMESTAMP, text
         plain = text.replace('_', '')
         as_int = _parse_go_int(plain)
         if as_int is not None:
             return _INT, as_int
-        if _YAML_STYLE_FLOAT.match(plain):
+        if _YAML_STYLE_FLOAT.fullmatch(plain):
             return _FLOAT, float(plain)
     return _STR, text
 

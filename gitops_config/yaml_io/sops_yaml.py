@@ -45,51 +45,68 @@ class RawComment(NamedTuple):
     text: str  # without the '#'
     inline: bool  # something precedes it on its line
     doc: int
+    blank_before: bool  # the line above is empty: go-yaml then attaches it forwards
+
+
+class _Loader(yaml.CBaseLoader):
+    """libyaml's composer, with PyYAML's (Python, per node) resolver skipped: plain
+    scalars are typed later with go-yaml's rules."""
+
+    def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
 
 
 def compose(text: str, path: str) -> tuple[list[Node], list[RawComment]]:
     """Every document's root node, and every comment with its document index."""
     try:
-        roots = list(yaml.compose_all(text, Loader=yaml.CBaseLoader))
+        roots = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, 'problem_mark', None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, 'problem', None) or str(exc)
         raise InvalidYamlError(f'invalid YAML: {problem}',
                                location=Location(path, line)) from None
-    spans: list[tuple[int, int]] = []
-    memo: dict[int, Node] = {}
+    has_comments = '#' in text
+    converter = _Converter(with_spans=has_comments)
     # An empty document (`---` then nothing) composes to None: a null scalar.
-    nodes = [_convert(r, memo, spans) if r is not None else Node('scalar', '', True, None, 0, 0)
+    nodes = [converter.convert(r) if r is not None else Node('scalar', '', True, None, 0, 0)
              for r in roots]
-    starts = [_root_start(r) for r in roots if r is not None]
-    return nodes, list(_comments(text, spans, starts)) if '#' in text else []
+    if not has_comments:
+        return nodes, []
+    starts = [int(r.start_mark.index) for r in roots if r is not None]
+    return nodes, list(_comments(text, converter.spans, starts))
 
 
-def _root_start(node: yaml.Node) -> int:
-    return int(node.start_mark.index)
+class _Converter:
+    def __init__(self, *, with_spans: bool) -> None:
+        self.memo: dict[int, Node] = {}  # collections already seen: aliases reuse them
+        self.spans: list[tuple[int, int]] = []
+        self.with_spans = with_spans
 
-
-def _convert(node: yaml.Node, memo: dict[int, Node], spans: list[tuple[int, int]]) -> Node:
-    seen = memo.get(id(node))
-    if seen is not None:
-        return seen  # an alias: the same node again
-    line, col = node.start_mark.line, node.start_mark.column
-    if isinstance(node, yaml.ScalarNode):
-        spans.append((node.start_mark.index, node.end_mark.index))
-        tag = None if node.tag == _STR else node.tag
-        out = Node('scalar', node.value, not node.style, tag, line, col)
-    elif isinstance(node, yaml.SequenceNode):
-        out = Node('seq', [], False, None if node.tag == _SEQ else node.tag, line, col)
-        memo[id(node)] = out
-        out.value = [_convert(n, memo, spans) for n in node.value]
-    else:
-        out = Node('map', [], False, None if node.tag == _MAP else node.tag, line, col)
-        memo[id(node)] = out
-        out.value = [(_convert(k, memo, spans), _convert(v, memo, spans))
-                     for k, v in node.value]
-    memo[id(node)] = out
-    return out
+    def convert(self, node: yaml.Node) -> Node:
+        start = node.start_mark
+        if isinstance(node, yaml.ScalarNode):
+            if self.with_spans:
+                self.spans.append((start.index, node.end_mark.index))
+            tag = None if node.tag == _STR else node.tag
+            return Node('scalar', node.value, not node.style, tag, start.line, start.column)
+        seen = self.memo.get(id(node))
+        if seen is not None:
+            return seen  # an alias: the same node again
+        convert = self.convert
+        if isinstance(node, yaml.SequenceNode):
+            out = Node('seq', [], False, None if node.tag == _SEQ else node.tag,
+                       start.line, start.column)
+            self.memo[id(node)] = out
+            out.value = [convert(n) for n in node.value]
+        else:
+            out = Node('map', [], False, None if node.tag == _MAP else node.tag,
+                       start.line, start.column)
+            self.memo[id(node)] = out
+            out.value = [(convert(k), convert(v)) for k, v in node.value]
+        return out
 
 
 def _comments(
@@ -102,6 +119,7 @@ def _comments(
     # A leading `---` opens the first document rather than starting a second.
     lead = 1 if boundaries and roots and boundaries[0] < roots[0] else 0
     offset = 0
+    previous = ''
     for lineno, line in enumerate(text.split('\n')):
         pos = line.find('#')
         while pos != -1:
@@ -109,10 +127,12 @@ def _comments(
             if (pos == 0 or line[pos - 1] in ' \t') and not _inside(absolute, spans, span_starts):
                 doc = bisect.bisect_right(boundaries, absolute) - lead
                 yield RawComment(lineno, pos, line[pos + 1:].rstrip(' \t\r'),
-                                 bool(line[:pos].strip()), max(doc, 0))
+                                 bool(line[:pos].strip()), max(doc, 0),
+                                 lineno > 0 and not previous.strip())
                 break
             pos = line.find('#', pos + 1)
         offset += len(line) + 1
+        previous = line
 
 
 def _inside(pos: int, spans: list[tuple[int, int]], starts: list[int]) -> bool:

@@ -25,6 +25,12 @@ def test_plain_scalars_mean_what_go_yaml_v3_says(text: str, expected: object) ->
     assert type(loaded) is type(expected)
 
 
+@pytest.mark.parametrize('text', ['0\n', '1\n', '1.5\n', '2024-01-01\n'])
+def test_a_trailing_newline_makes_a_string(text: str) -> None:
+    # Python's `$` matches before a final newline; go-yaml's number syntax does not.
+    assert yaml_io.resolve_plain(text) == ('tag:yaml.org,2002:str', text)
+
+
 def test_special_floats() -> None:
     data = yaml_io.load('a: .inf\nb: -.Inf\nc: .nan\n', 'f.yaml')
     assert data['a'] == math.inf

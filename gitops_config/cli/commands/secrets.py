@@ -40,9 +40,12 @@ def keygen(*, output: Path | None) -> int:
 def encrypt(*, files: tuple[Path, ...], in_place: bool, age: tuple[str, ...],
             pgp: tuple[str, ...]) -> int:
     """Encrypt FILE... with the keys .sops.yaml names for them; refuses encrypted files."""
+    from gitops_config.errors import UsageError
     from gitops_config.sops import ops
     from gitops_config.sops.files import write_atomic
 
+    if len(files) > 1 and not in_place:
+        raise UsageError('several FILEs need --in-place (ciphertexts are not concatenated)')
     for path in files:
         data = ops.encrypt_file(path, age=age, pgp=pgp)
         if in_place:
@@ -65,7 +68,6 @@ def decrypt(*, files: tuple[Path, ...], output: Path | None, output_dir: Path | 
     """Print FILE decrypted, exactly as `sops -d` would (or write it with -o/-i)."""
     from gitops_config.errors import UsageError
     from gitops_config.sops import decrypt_file
-    from gitops_config.sops.files import write_atomic
 
     if sum((output is not None, output_dir is not None, in_place)) > 1:
         raise UsageError('choose one of --output, --output-dir and --in-place')
@@ -73,6 +75,9 @@ def decrypt(*, files: tuple[Path, ...], output: Path | None, output_dir: Path | 
         raise UsageError('--output takes a single FILE; use --output-dir for several')
     for path in files:
         plain = decrypt_file(path, ignore_mac=ignore_mac)
+        if in_place or output is not None or output_dir is not None:
+            # imported here: printing to stdout (the common case) needs no tempfile
+            from gitops_config.sops.files import write_atomic
         if in_place:
             write_atomic(path, plain)
         elif output is not None:
@@ -92,9 +97,14 @@ def edit(*, file: Path) -> int:
     """Edit FILE decrypted in $EDITOR; unchanged values keep their exact ciphertext."""
     from gitops_config.sops import ops
 
-    changed = ops.edit_file(file)
+    changed = ops.edit_file(file, retry=_ask_to_retry if sys.stdin.isatty() else None)
     click.echo(f'{file}: {"re-encrypted" if changed else "unchanged"}', err=True)
     return exit_codes.OK
+
+
+def _ask_to_retry(message: str) -> bool:
+    click.echo(f'error: {message}', err=True)
+    return click.confirm('Return to the editor to fix it?', default=True, err=True)
 
 
 @secrets.command('set')
@@ -187,7 +197,8 @@ def git_setup(*, write_attributes: bool, patterns: tuple[str, ...]) -> int:
 def textconv(*, file: Path) -> int:
     """git diff driver: print FILE decrypted when we can, else as it is."""
     from gitops_config.errors import GitopsConfigError
-    from gitops_config.sops import decrypt_file, is_encrypted
+    from gitops_config.sops import decrypt_file
+    from gitops_config.sops import is_encrypted
 
     data = file.read_bytes()
     if is_encrypted(data):
@@ -207,7 +218,7 @@ def merge_driver(*, base: Path, ours: Path, theirs: Path, name: str | None) -> i
     """git merge driver: merge decrypted trees, re-encrypt into OURS; 1 on conflict."""
     from gitops_config.sops import ops
 
-    conflict = ops.merge_files(base, ours, theirs)
+    conflict = ops.merge_files(base, ours, theirs, name=name)
     if conflict is not None:
         click.echo(f'{name or ours}: conflicting changes at {conflict}', err=True)
         return exit_codes.FINDINGS

@@ -6,12 +6,14 @@ executable (binary.py), since their credentials live in cloud SDKs.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Protocol
 
 from gitops_config.sops import shamir
 from gitops_config.sops.errors import NoKeyError
-from gitops_config.sops.metadata import MasterKey, Metadata
+from gitops_config.sops.metadata import MasterKey
+from gitops_config.sops.metadata import Metadata
 
 # sops tries age first, then pgp, then the rest (SOPS_DECRYPTION_ORDER default).
 DECRYPTION_ORDER = ('age', 'pgp', 'kms', 'gcp_kms', 'hckms', 'azure_kv', 'hc_vault')

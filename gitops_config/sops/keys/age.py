@@ -80,17 +80,30 @@ def _read(path: Path, origin: str) -> str:
         raise KeySourceError(f'{origin}: cannot read {path}: {exc.strerror}') from None
 
 
-def identities() -> tuple[Any, ...]:
+class _Identities:
     """Every identity sops would load: cached, but only while the variables and key
-    file that decide which ones load stay the same."""
-    env = os.environ
-    default = keys_file_path()
-    try:
-        stamp = default.stat().st_mtime_ns
-    except OSError:
-        stamp = 0
-    return _identities(env.get('SOPS_AGE_KEY'), env.get('SOPS_AGE_KEY_FILE'),
-                       env.get('SOPS_AGE_KEY_CMD'), str(default), stamp)
+    file that decide which ones load stay the same. Callable; `cache_clear()` forgets."""
+
+    def __call__(self) -> tuple[Any, ...]:
+        env = os.environ
+        default = keys_file_path()
+        try:
+            stamp = default.stat().st_mtime_ns
+        except OSError:
+            stamp = 0
+        return _identities(env.get('SOPS_AGE_KEY'), env.get('SOPS_AGE_KEY_FILE'),
+                           env.get('SOPS_AGE_KEY_CMD'), str(default), stamp)
+
+    def cache_clear(self) -> None:
+        _identities.cache_clear()
+
+
+identities = _Identities()
+
+
+def clear_cache() -> None:
+    """Forget loaded identities (after keygen, or when a key file changed in place)."""
+    _identities.cache_clear()
 
 
 @functools.lru_cache(maxsize=8)

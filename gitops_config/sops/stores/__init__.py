@@ -7,15 +7,19 @@ and anything else is binary.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
+from typing import NamedTuple
+from typing import cast
 
-from gitops_config.sops.errors import NotEncryptedError, SopsFormatError
-from gitops_config.sops.tree import Branch, Comment, Timestamp, Value
+from gitops_config.sops.errors import NotEncryptedError
+from gitops_config.sops.errors import SopsFormatError
+from gitops_config.sops.tree import Branch
+from gitops_config.sops.tree import Comment
+from gitops_config.sops.tree import Timestamp
+from gitops_config.sops.tree import Value
 
 
-@dataclass(frozen=True, slots=True)
-class Store:
+class Store(NamedTuple):
     name: str
     load: Callable[[bytes, str], list[Branch]]
     emit: Callable[[list[Branch]], bytes]

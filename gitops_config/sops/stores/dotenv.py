@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from gitops_config.sops.errors import SopsFormatError
-from gitops_config.sops.tree import Branch, Comment, Value
+from gitops_config.sops.tree import Branch
+from gitops_config.sops.tree import Comment
+from gitops_config.sops.tree import Value
 
 
 def load(data: bytes, path: str) -> list[Branch]:
     branch = Branch()
-    for line in data.decode('utf-8', 'surrogateescape').split('\n'):
+    for number, line in enumerate(data.decode('utf-8', 'surrogateescape').split('\n'), 1):
         if not line:
             continue
         if line.startswith('#'):
@@ -16,7 +18,8 @@ def load(data: bytes, path: str) -> list[Branch]:
             continue
         key, sep, value = line.partition('=')
         if not sep:
-            raise SopsFormatError(f'{path}: invalid dotenv input line: {line[:40]!r}')
+            # the line itself may be a secret: name it by number only
+            raise SopsFormatError(f'{path}:{number}: invalid dotenv line (no `=`)')
         branch.append((key, value.replace('\\n', '\n')))
     return [branch]
 

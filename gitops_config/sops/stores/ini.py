@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from gitops_config.sops.errors import SopsFormatError
-from gitops_config.sops.tree import Branch, Comment
+from gitops_config.sops.tree import Branch
+from gitops_config.sops.tree import Comment
 
 
 def load(data: bytes, path: str) -> list[Branch]:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, cast
+from typing import Any
+from typing import cast
 
 from gitops_config.sops import format as fmt
 from gitops_config.sops.errors import SopsFormatError
-from gitops_config.sops.tree import Branch, Comment, Timestamp, Value
+from gitops_config.sops.tree import Branch
+from gitops_config.sops.tree import Comment
+from gitops_config.sops.tree import Timestamp
+from gitops_config.sops.tree import Value
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> Branch:
@@ -35,8 +39,7 @@ def _string(s: str) -> str:
     out = json.dumps(s, ensure_ascii=False)
     # Go's json.Marshal escapes HTML characters and the JS line separators.
     return (out.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
-            .replace('\u2028', '\\u2028').replace('\u2029', '\\u2029')
-            .replace('\x7f', '\x7f'))
+            .replace('\u2028', '\\u2028').replace('\u2029', '\\u2029'))
 
 
 def _value(value: Value, depth: int, out: list[str]) -> None:

@@ -8,7 +8,10 @@ from typing import cast
 
 from gitops_config.sops import format as fmt
 from gitops_config.sops.stores.yaml_load import go_timestamp
-from gitops_config.sops.tree import Branch, Comment, Timestamp, Value
+from gitops_config.sops.tree import Branch
+from gitops_config.sops.tree import Comment
+from gitops_config.sops.tree import Timestamp
+from gitops_config.sops.tree import Value
 from gitops_config.yaml_io import resolve_plain
 
 INDENT = 4
@@ -17,7 +20,13 @@ _OLD_BOOLS = frozenset((
     'y', 'Y', 'yes', 'Yes', 'YES', 'n', 'N', 'no', 'No', 'NO',
     'on', 'On', 'ON', 'off', 'Off', 'OFF',
 ))
+# Strings that go-yaml certainly writes plain: no indicator first, no `: ` or ` #`,
+# no leading/trailing space, printable ASCII only (ENC[...] values are such strings).
+_SIMPLE = re.compile(r'[A-Za-z0-9_/+=(](?:[A-Za-z0-9_./+=@(),\[\]-]|:(?=[^ ])| (?=[^ #]))*')
 _BASE60 = re.compile(r'^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$')
+_BREAKS = '\r\n\x85\u2028\u2029'
+_BREAK = re.compile('[\r\n\x85\u2028\u2029]')
+_UNICODE_BREAK = re.compile('[\x85\u2028\u2029]')
 _ESCAPES = {
     '\0': '\\0', '\a': '\\a', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\v': '\\v',
     '\f': '\\f', '\r': '\\r', '\x1b': '\\e', '"': '\\"', '\\': '\\\\', '\x85': '\\N',
@@ -30,7 +39,7 @@ def emit(docs: list[Branch]) -> str:
     for doc in docs:
         lines: list[str] = []
         if doc:
-            _mapping(doc, 0, 0, lines)
+            _mapping(doc, 0, lines)
         else:
             lines.append('{}')
         parts.append('\n'.join(lines) + '\n')
@@ -38,13 +47,21 @@ def emit(docs: list[Branch]) -> str:
 
 
 def _printable(ch: str) -> bool:
+    # go-yaml's is_printable: no NEL (0x85) and nothing outside the BMP (its UTF-8
+    # check stops at 3-byte sequences), so those get escaped in double quotes
     o = ord(ch)
-    return (o == 0x0A or 0x20 <= o <= 0x7E or o == 0x85 or 0xA0 <= o <= 0xD7FF
-            or (0xE000 <= o <= 0xFFFD and o != 0xFEFF) or 0x10000 <= o <= 0x10FFFF)
+    return (o == 0x0A or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF
+            or (0xE000 <= o <= 0xFFFD and o != 0xFEFF))
 
 
 def _needs_quotes(s: str) -> bool:
     """go-yaml's encoder: a string that would read back as another type is quoted."""
+    if _BREAK.search(s):
+        return False  # no other type has line breaks; written as a block or quoted
+    return _resolves_other(s)
+
+
+def _resolves_other(s: str) -> bool:
     if s in _OLD_BOOLS or _BASE60.match(s):
         return True
     if s[:1].isdigit() and go_timestamp(s) is not None:
@@ -71,7 +88,7 @@ def _analyze(s: str) -> tuple[bool, bool, bool]:
             block_ind = True
         if not _printable(ch) or ch == '\ufeff':
             special = True
-        if ch in '\n\x85\u2028\u2029':
+        if ch in _BREAKS:
             line_breaks = True
         if ch == ' ':
             if i == 0:
@@ -95,24 +112,32 @@ def _analyze(s: str) -> tuple[bool, bool, bool]:
 def _double(s: str) -> str:
     out = []
     for ch in s:
-        if ch in _ESCAPES:
+        if _printable(ch) and ch not in '"\\\n\r\u2028\u2029':  # breaks are escaped too
+            out.append(ch)
+        elif ch in _ESCAPES:
             out.append(_ESCAPES[ch])
-        elif not _printable(ch) or ch == '\ufeff':
+        else:
             o = ord(ch)
             out.append(f'\\x{o:02X}' if o <= 0xFF else
                        f'\\u{o:04X}' if o <= 0xFFFF else f'\\U{o:08X}')
-        else:
-            out.append(ch)
     return '"' + ''.join(out) + '"'
 
 
-def string(s: str, *, key: bool = False) -> str | list[str]:
+def string(s: str, *, key: bool = False, hint_ok: bool = True) -> str | list[str]:
     """One line of scalar text, or the lines of a literal block (header first)."""
-    if _needs_quotes(s):
+    if s == '<<':
+        return '!!merge <<'  # go-yaml tags it rather than quoting it, key or value
+    if _SIMPLE.fullmatch(s) and not _resolves_other(s):
+        return s
+    if _needs_quotes(s) or _UNICODE_BREAK.search(s):
+        # Unicode line breaks: only the double-quoted escapes survive a round trip
         return _double(s)
     plain, single, block = _analyze(s)
     if '\n' in s and not key:
-        if block:
+        # A literal block that needs an indentation digit is only readable where the
+        # content is 4 in from its parent; go-yaml writes an unreadable one elsewhere
+        # (sops cannot load its own output), so we quote it there instead.
+        if block and (hint_ok or s[0] not in ' \n'):
             return _literal(s)
         return _double(s)
     if plain:
@@ -134,7 +159,7 @@ def _literal(s: str) -> list[str]:
     return [header, *body.split('\n')]
 
 
-def scalar(value: Value) -> str | list[str]:
+def scalar(value: Value, *, hint_ok: bool = True) -> str | list[str]:
     if value is None:
         return 'null'
     if isinstance(value, bool):
@@ -150,63 +175,93 @@ def scalar(value: Value) -> str | list[str]:
     if isinstance(value, Timestamp):
         return value.text
     if isinstance(value, bytes):
-        return string(value.decode('utf-8', 'replace'))
+        return string(value.decode('utf-8', 'replace'), hint_ok=hint_ok)
     assert isinstance(value, str)
-    return string(value)
+    return string(value, hint_ok=hint_ok)
 
 
-def _put(prefix: str, text: str | list[str], base: int, lines: list[str]) -> None:
+def _put(prefix: str, text: str | list[str], indent: int, lines: list[str]) -> None:
+    """One scalar after `prefix`; a literal block's lines go at `indent`."""
     if isinstance(text, str):
         lines.append(prefix + text)
         return
     lines.append(prefix + text[0])
-    pad = ' ' * (base + INDENT)
+    pad = ' ' * indent
     lines.extend(pad + t if t else '' for t in text[1:])
 
 
-def _mapping(branch: Branch, base: int, col: int, lines: list[str], first: str = '') -> None:
-    """Write a mapping whose keys start at `col`; its children indent from `base`."""
+def _nested(indent: int) -> int:
+    """go-yaml v3's indent for a block under a mapping key: the next multiple of 4."""
+    return INDENT * ((indent + INDENT) // INDENT)
+
+
+def _mapping(branch: Branch, indent: int, lines: list[str], first: str = '') -> None:
+    """Write a mapping whose keys sit at column `indent` (the first after `first`)."""
+    child = _nested(indent)
     for i, (key, value) in enumerate(branch):
-        lead = first if i == 0 and first else ' ' * col
+        lead = first if i == 0 and first else ' ' * indent
         if isinstance(key, Comment):
             lines.append(lead + '#' + key.text)
             continue
-        # go-yaml writes a literal `<<` key (sops keeps merge keys unexpanded) with its tag
-        k = '!!merge <<' if key == '<<' else string(key, key=True)
+        if (len(key) > 32 and len(key.encode()) > 128) or _BREAK.search(key):
+            _complex_entry(key, value, indent, lines, lead)
+            continue
+        k = string(key, key=True)
         assert isinstance(k, str)
-        prefix = f'{lead}{k}:'
-        if isinstance(value, Branch):
-            if not value:
-                lines.append(prefix + ' {}')
-            else:
-                lines.append(prefix)
-                _mapping(value, base + INDENT, base + INDENT, lines)
-        elif isinstance(value, list):
-            if not value:
-                lines.append(prefix + ' []')
-            else:
-                lines.append(prefix)
-                _sequence(cast(list[Value], value), base + INDENT, lines)
-        elif isinstance(value, Comment):
-            lines.append(prefix + ' #' + value.text)
+        _value(value, f'{lead}{k}:', child, lines, hint_ok=child == indent + INDENT)
+
+
+def _value(value: Value, prefix: str, child: int, lines: list[str], *,
+           hint_ok: bool = True) -> None:
+    """The value of a mapping entry written as `prefix` (`key:`); blocks go at `child`."""
+    if isinstance(value, Branch):
+        if not value:
+            lines.append(prefix + ' {}')
         else:
-            _put(prefix + ' ', scalar(value), base, lines)
+            lines.append(prefix)
+            _mapping(value, child, lines)
+    elif isinstance(value, list):
+        if not value:
+            lines.append(prefix + ' []')
+        else:
+            lines.append(prefix)
+            _sequence(cast(list[Value], value), child, lines)
+    elif isinstance(value, Comment):
+        lines.append(prefix + ' #' + value.text)
+    else:
+        _put(prefix + ' ', scalar(value, hint_ok=hint_ok), child, lines)
 
 
-def _sequence(items: list[Value], dash: int, lines: list[str], first: str = '') -> None:
+def _complex_entry(key: str, value: Value, indent: int, lines: list[str], lead: str) -> None:
+    """go-yaml's `? key` form, for keys longer than 128 bytes or with line breaks."""
+    child = _nested(indent)
+    _put(lead + '? ', string(key, hint_ok=child == indent + INDENT), child, lines)
+    colon = ' ' * indent + ':'
+    # a block value starts on the `:` line, padded out to its own indentation
+    first = colon + ' ' * (child - indent - 1)
+    if isinstance(value, Branch) and value:
+        _mapping(value, child, lines, first=first)
+    elif isinstance(value, list) and value:
+        _sequence(cast(list[Value], value), child, lines, first=first)
+    else:
+        _value(value, colon, child, lines, hint_ok=child == indent + INDENT)
+
+
+def _sequence(items: list[Value], indent: int, lines: list[str], first: str = '') -> None:
+    """Write a sequence whose dashes sit at `indent`; an item's block is 2 further in."""
     for i, item in enumerate(items):
-        lead = first if i == 0 and first else ' ' * dash
+        lead = first if i == 0 and first else ' ' * indent
         if isinstance(item, Comment):
             lines.append(lead + '#' + item.text)
         elif isinstance(item, Branch):
             if not item:
                 lines.append(lead + '- {}')
             else:
-                _mapping(item, dash, dash + 2, lines, first=lead + '- ')
+                _mapping(item, indent + 2, lines, first=lead + '- ')
         elif isinstance(item, list):
             if not item:
                 lines.append(lead + '- []')
             else:
-                _sequence(cast(list[Value], item), dash + 2, lines, first=lead + '- ')
+                _sequence(cast(list[Value], item), indent + 2, lines, first=lead + '- ')
         else:
-            _put(lead + '- ', scalar(item), dash, lines)
+            _put(lead + '- ', scalar(item, hint_ok=False), indent + 2, lines)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 from gitops_config.sops import format as fmt
 from gitops_config.sops.errors import SopsFormatError
-from gitops_config.sops.tree import Branch, Comment, Timestamp, Value
+from gitops_config.sops.tree import Branch
+from gitops_config.sops.tree import Comment
+from gitops_config.sops.tree import Timestamp
+from gitops_config.sops.tree import Value
 from gitops_config.yaml_io import resolve_plain
-from gitops_config.yaml_io.sops_yaml import Node, RawComment, compose
+from gitops_config.yaml_io.sops_yaml import Node
+from gitops_config.yaml_io.sops_yaml import RawComment
+from gitops_config.yaml_io.sops_yaml import compose
 
 _INT64_MAX = 2**63 - 1
 _ALIAS_BUDGET = 1_000_000
@@ -58,7 +63,8 @@ def scalar(node: Node, path: str) -> Value:
             return ts
     tag, value = resolve_plain(text)
     if tag.endswith(':int') and value > _INT64_MAX:
-        raise SopsFormatError(f'{path}: unknown type uint64 for value {text}',
+        raise SopsFormatError(f'{path}:{node.line + 1}: an integer above 2^63-1 (sops: '
+                              '"unknown type uint64")',
                               hint='quote the number to keep it as a string')
     if tag.endswith(':merge'):
         return text
@@ -67,15 +73,18 @@ def scalar(node: Node, path: str) -> Value:
     return value  # type: ignore[no-any-return]  # resolve_plain returns Any
 
 
-@dataclass(slots=True, eq=False)
 class _Item:
     """One mapping entry or sequence element, with where it starts."""
 
-    container: Branch | list[Value]
-    index: int
-    line: int
-    column: int
-    parent: _Item | None
+    __slots__ = ('column', 'container', 'index', 'line', 'parent')
+
+    def __init__(self, container: Branch | list[Value], index: int, line: int, column: int,
+                 parent: _Item | None) -> None:
+        self.container = container
+        self.index = index
+        self.line = line
+        self.column = column
+        self.parent = parent
 
 
 class _Builder:
@@ -95,7 +104,11 @@ class _Builder:
             assert isinstance(node.value, list)
             for child in node.value:
                 assert isinstance(child, Node)
-                item = _Item(out, len(out), child.line, child.column, parent)
+                # A comment lines up with a scalar item's `- ` (two columns left of the
+                # node), but with a mapping item's keys: go-yaml makes a comment at the
+                # dash column after a mapping item the foot of the whole sequence.
+                column = child.column - 2 if child.kind == 'scalar' else child.column
+                item = _Item(out, len(out), child.line, max(column, 0), parent)
                 self.items.append(item)
                 out.append(self.build(child, item))
             return out
@@ -121,8 +134,19 @@ class _Builder:
             item = _Item(branch, len(branch), key_node.line, key_node.column, parent)
             self.items.append(item)
             branch.append((key, None))
-            branch[-1] = (key, self.build(value_node, item))
+            value = self.build(value_node, item)
+            if key == '<<' and key_node.plain and not _mergeable(value):
+                raise SopsFormatError(f'{self.path}:{key_node.line + 1}: map merge requires '
+                                      'map or sequence of maps as the value')
+            branch[-1] = (key, value)
         return branch
+
+
+def _mergeable(value: Value) -> bool:
+    # go-yaml refuses a `<<` whose value is not a mapping or a list of mappings
+    if isinstance(value, Branch):
+        return True
+    return isinstance(value, list) and all(isinstance(v, Branch) for v in value)
 
 
 def load(text: str, path: str) -> list[Branch]:
@@ -160,6 +184,9 @@ def _place(doc: Branch, items: list[_Item], comments: list[RawComment]) -> None:
     tail: list[Comment] = []
     ordered = sorted(items, key=lambda i: (i.line, i.column))
     lines = [i.line for i in ordered]
+    # (line, column, where, key) of the comment placed last, so that a block of
+    # comment lines at one indentation stays together
+    run: tuple[int, int, dict[int, list[tuple[int, Comment]]], int] | None = None
     for order, c in enumerate(comments):
         comment = Comment(c.text)
         if c.inline:
@@ -167,11 +194,19 @@ def _place(doc: Branch, items: list[_Item], comments: list[RawComment]) -> None:
             if k >= 0 and ordered[k].line == c.line:
                 before.setdefault(id(ordered[k]), []).append((order, comment))
                 continue
+        if run is not None and run[0] == c.line - 1 and run[1] == c.column:
+            # a comment right below another one goes wherever that one went
+            run[2].setdefault(run[3], []).append((order, comment))
+            run = (c.line, c.column, run[2], run[3])
+            continue
         k = bisect.bisect_right(lines, c.line)
         nxt = ordered[k] if k < len(ordered) else None
         prev = ordered[k - 1] if k > 0 else None
-        if nxt is not None and (nxt.column >= c.column or prev is None):
+        if nxt is not None and (nxt.column >= c.column or prev is None or c.blank_before):
+            # go-yaml: a head comment of the next node (a blank line above detaches a
+            # comment from the block before it, whatever its indentation)
             before.setdefault(id(nxt), []).append((order, comment))
+            run = (c.line, c.column, before, id(nxt))
             continue
         if prev is None:
             (top if nxt is not None else tail).append(comment)
@@ -182,6 +217,7 @@ def _place(doc: Branch, items: list[_Item], comments: list[RawComment]) -> None:
         while anchor.parent is not None and anchor.column > c.column:
             anchor = anchor.parent
         after.setdefault(id(anchor), []).append((order, comment))
+        run = (c.line, c.column, after, id(anchor))
     _rebuild(doc, items, before, after)
     if top:
         doc[:0] = [(t, None) for t in top]
