@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gitops_config import keypath, yaml_io
+from gitops_config import keypath
+from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.fsutil import atomic_write
 from gitops_config.model import Location

@@ -11,7 +11,8 @@ from gitops_config.fsutil import atomic_write
 from gitops_config.model import Location
 from gitops_config.pipeline import EnvRender
 from gitops_config.project import Project
-from gitops_config.redact import SealedSecret, Secret
+from gitops_config.redact import SealedSecret
+from gitops_config.redact import Secret
 from gitops_config.render import SEALED_PREFIX
 from gitops_config.render import RenderedFile
 from gitops_config.source import Source

@@ -7,16 +7,19 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from gitops_config import constants as C
 from gitops_config import yaml_io
-from gitops_config.errors import InvalidProjectError, UsageError
+from gitops_config.errors import InvalidProjectError
+from gitops_config.errors import UsageError
 from gitops_config.model import Location
-from gitops_config.source import Source, normalize
+from gitops_config.source import Source
+from gitops_config.source import normalize
 
 Positions = dict[tuple[str | int, ...], tuple[int, int]]
 

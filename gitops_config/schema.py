@@ -11,17 +11,22 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import jsonschema_rs
 
 from gitops_config import yaml_io
-from gitops_config.errors import FileMissingError, GitopsConfigError
+from gitops_config.errors import FileMissingError
+from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
-from gitops_config.redact import SealedSecret, Secret
-from gitops_config.source import Source, normalize
+from gitops_config.redact import SealedSecret
+from gitops_config.redact import Secret
+from gitops_config.source import Source
+from gitops_config.source import normalize
 
 Path = tuple[str | int, ...]
 

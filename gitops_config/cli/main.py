@@ -13,8 +13,10 @@ import click
 
 from gitops_config import __version__
 from gitops_config.cli import exit_codes
-from gitops_config.cli.boundary import Exit, error_boundary
-from gitops_config.cli.output import ColorMode, use_color
+from gitops_config.cli.boundary import Exit
+from gitops_config.cli.boundary import error_boundary
+from gitops_config.cli.output import ColorMode
+from gitops_config.cli.output import use_color
 
 # name -> (module:attribute, one-line help). The help lives here so that
 # `gitops-config --help` lists every command without importing any of them.

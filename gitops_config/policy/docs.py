@@ -6,7 +6,8 @@ two identical, so the documented examples are the tested ones.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 
 from gitops_config import yaml_io
 from gitops_config.policy.rules import Rule

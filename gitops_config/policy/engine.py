@@ -9,15 +9,20 @@ string message, or a map with `message`, `path`, `env`, `file`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cel_expr_python import cel
-from cel_expr_python.ext import ext_bindings, ext_math, ext_optional, ext_strings
+from cel_expr_python.ext import ext_bindings
+from cel_expr_python.ext import ext_math
+from cel_expr_python.ext import ext_optional
+from cel_expr_python.ext import ext_strings
 
 from gitops_config.model import Location
-from gitops_config.policy.rules import PolicyFileError, Rule
+from gitops_config.policy.rules import PolicyFileError
+from gitops_config.policy.rules import Rule
 
 # Every variable of every scope; unset ones are null.
 VARIABLES = ('doc', 'env', 'values', 'file', 'kind', 'envs', 'old', 'new', 'old_values',

@@ -8,13 +8,15 @@ slip through by a one-line config change.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
-from gitops_config.policy.rules import Rule, load_file
+from gitops_config.policy.rules import Rule
+from gitops_config.policy.rules import load_file
 from gitops_config.source import Source
 
 ALWAYS_ON = ('secrets',)

@@ -8,12 +8,14 @@ CEL in its sandbox.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
-from gitops_config.model import Location, Severity
+from gitops_config.model import Location
+from gitops_config.model import Severity
 
 Positions = dict[tuple[str | int, ...], tuple[int, int]]
 

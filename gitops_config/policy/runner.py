@@ -7,12 +7,15 @@ Targets from what the pipeline rendered and turn Hits into Findings.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gitops_config.policy import secrets
-from gitops_config.policy.engine import Engine, Outcome
+from gitops_config.policy.engine import Engine
+from gitops_config.policy.engine import Outcome
 from gitops_config.policy.match import glob_match
 from gitops_config.policy.rules import Rule
 

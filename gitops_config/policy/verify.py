@@ -8,7 +8,8 @@ from typing import Any
 
 from gitops_config.model import Location
 from gitops_config.policy.engine import Engine
-from gitops_config.policy.rules import Example, Rule
+from gitops_config.policy.rules import Example
+from gitops_config.policy.rules import Rule
 from gitops_config.policy.view import cel_view
 
 

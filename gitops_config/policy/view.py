@@ -12,7 +12,8 @@ from typing import Any
 
 from gitops_config import yaml_io
 from gitops_config.policy.secrets import MARKER
-from gitops_config.redact import SealedSecret, Secret
+from gitops_config.redact import SealedSecret
+from gitops_config.redact import Secret
 
 _INT64 = 2**63
 

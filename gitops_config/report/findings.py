@@ -8,7 +8,8 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
+from typing import TextIO
 
 if TYPE_CHECKING:
     from gitops_config.check import CheckResult

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
+from typing import TextIO
 
-from gitops_config.model import Finding, Severity
+from gitops_config.model import Finding
+from gitops_config.model import Severity
 
 if TYPE_CHECKING:
     from gitops_config.check import CheckResult

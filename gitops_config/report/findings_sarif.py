@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import TextIO
 
 from gitops_config import __version__
-from gitops_config.model import Finding, Location, Severity
+from gitops_config.model import Finding
+from gitops_config.model import Location
+from gitops_config.model import Severity
 
 if TYPE_CHECKING:
     from gitops_config.check import CheckResult

@@ -7,8 +7,13 @@ edit: minimal, byte-preserving edits of a file's text, for everything that write
 
 from __future__ import annotations
 
-from gitops_config.yaml_io.dump import to_json, to_yaml
-from gitops_config.yaml_io.fast import Tagged, load, load_all, load_all_located, resolve_plain
+from gitops_config.yaml_io.dump import to_json
+from gitops_config.yaml_io.dump import to_yaml
+from gitops_config.yaml_io.fast import Tagged
+from gitops_config.yaml_io.fast import load
+from gitops_config.yaml_io.fast import load_all
+from gitops_config.yaml_io.fast import load_all_located
+from gitops_config.yaml_io.fast import resolve_plain
 
 __all__ = [
     'Tagged', 'load', 'load_all', 'load_all_located', 'resolve_plain', 'to_json', 'to_yaml',

@@ -15,7 +15,8 @@ import yaml
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
 from gitops_config.yaml_io import fast
-from gitops_config.yaml_io.dump import to_flow, to_yaml
+from gitops_config.yaml_io.dump import to_flow
+from gitops_config.yaml_io.dump import to_yaml
 
 Path = tuple[str | int, ...]
 

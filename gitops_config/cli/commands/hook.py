@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gitops_config.cli import exit_codes, options
+from gitops_config.cli import exit_codes
+from gitops_config.cli import options
 from gitops_config.report.findings import CHOICES
 
 if TYPE_CHECKING:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gitops_config.cli import exit_codes, options
+from gitops_config.cli import exit_codes
+from gitops_config.cli import options
 from gitops_config.cli.output import style
 
 if TYPE_CHECKING:
@@ -51,7 +52,8 @@ def test(*, builtin: bool, paths: tuple[str, ...]) -> int:
     PATHS are rule files or folders; default: the rules the project in the
     current folder enables (or the built-in packs outside a project).
     """
-    from gitops_config.policy.verify import make_test_engine, verify
+    from gitops_config.policy.verify import make_test_engine
+    from gitops_config.policy.verify import verify
 
     rules = _rules(paths, builtin)
     results = verify(make_test_engine(), rules)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gitops_config.cli import exit_codes, options
+from gitops_config.cli import exit_codes
+from gitops_config.cli import options
 
 if TYPE_CHECKING:
     from gitops_config.pipeline import EnvRender

