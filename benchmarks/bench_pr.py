@@ -1,0 +1,95 @@
+"""A pull request's whole review, whole process: render both sides, validate, diff.
+
+    python benchmarks/bench_pr.py [--services 2000] [--runs 3]
+
+`gitops-config diff BASE HEAD --validate -f json` on a generated repository of
+SERVICES x 3 environments, for
+  typical      a PR that changes 20 services            target < 1 s
+  all-changed  a PR that changes every service          target < 5 s
+  re-run       the typical PR again, nothing changed    target < 0.5 s
+each with an empty cache (cold) and with the cache a previous run left (warm).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import change  # noqa: E402
+from generate import generate  # noqa: E402
+
+BIN = Path(sys.executable).parent / 'gitops-config'
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(['git', *args], cwd=root, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def _commit(root: Path, message: str) -> str:
+    _git(root, 'add', '-A')
+    _git(root, '-c', 'user.name=bench', '-c', 'user.email=b@x', 'commit', '-qm', message)
+    return _git(root, 'rev-parse', 'HEAD')
+
+
+def _time(argv: list[str], env: dict[str, str], runs: int, before: object = None) -> float:
+    samples = []
+    for _ in range(runs):
+        if callable(before):
+            before()
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--services', type=int, default=2000)
+    parser.add_argument('--runs', type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / 'repo'
+        generate(root, args.services)
+        _git(root, 'init', '-q', '-b', 'main')
+        base = _commit(root, 'base')
+        change(root, args.services, 20)
+        typical = _commit(root, 'typical')
+        _git(root, 'checkout', '-q', base)
+        change(root, args.services, args.services)
+        everything = _commit(root, 'everything')
+        cache_dir = Path(tmp) / 'cache'
+        env = dict(os.environ, GITOPS_CONFIG_CACHE_DIR=str(cache_dir))
+
+        def cold() -> None:
+            shutil.rmtree(cache_dir, ignore_errors=True)
+
+        rows = []
+        for name, head, target in (('typical', typical, 1.0), ('all-changed', everything, 5.0)):
+            argv = [str(BIN), '-C', str(root), 'diff', base, head, '--validate', '-f', 'json']
+            rows.append((f'{name} (cold)', _time(argv, env, max(1, args.runs // 2), cold),
+                         None))
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
+            # warm: the base side and the unchanged files were seen by a previous run
+            rows.append((f'{name} (warm)', _time(argv, env, args.runs), target))
+        argv = [str(BIN), '-C', str(root), 'diff', base, typical, '--validate', '-f', 'json']
+        rows.append(('re-run, nothing changed', _time(argv, env, args.runs), 0.5))
+    print(f'{args.services} services x 3 environments, whole process, median of {args.runs}')
+    print(f'{"case":<28}{"seconds":>9}{"target":>9}')
+    for name, seconds, target in rows:
+        print(f'{name:<28}{seconds:>9.2f}{(f"{target:.1f}" if target else "-"):>9}')
+
+
+if __name__ == '__main__':
+    main()
