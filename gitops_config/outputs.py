@@ -13,9 +13,9 @@ from gitops_config.pipeline import EnvRender
 from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
-from gitops_config.render import SEALED_PREFIX
 from gitops_config.render import RenderedFile
 from gitops_config.source import Source
+from gitops_config.taint import SEALED_PREFIX
 
 
 class SecretOutputError(GitopsConfigError):

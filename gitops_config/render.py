@@ -1,10 +1,8 @@
 """Templates rendered once per environment in Jinja2's immutable sandbox.
 
 `.j2` files render and lose the suffix; every other file is copied byte for
-byte. A secret reaches the template as its plaintext (filters such as
-b64encode must see the real value), and every rendered leaf that contains a
-secret's plaintext, as is or base64-encoded, becomes a Secret again, so the
-Documents handed on never hold a secret as a plain string.
+byte. Secrets take part through taint.py; what each template reads is traced
+(trace.py) so that its output can be reused while those values are unchanged.
 """
 
 from __future__ import annotations
@@ -30,6 +28,10 @@ from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.source import Source
+from gitops_config.taint import Taint
+from gitops_config.taint import bytes_tainted
+from gitops_config.taint import retaint
+from gitops_config.taint import reveal
 from gitops_config.values import Values
 
 if TYPE_CHECKING:
@@ -37,8 +39,6 @@ if TYPE_CHECKING:
 
 TEMPLATE_SUFFIX = '.j2'
 STRUCTURED = {'.yaml': 'yaml', '.yml': 'yaml', '.json': 'json'}
-# A secret shorter than this would taint unrelated text ("1", "true").
-MIN_SECRET_LENGTH = 4
 
 
 class TemplateError(GitopsConfigError):
@@ -69,79 +69,6 @@ class RenderedFile:
         if self.documents is None:
             return None
         return [pos for _, pos in yaml_io.load_all_located(self.content, self.path)]
-
-
-@dataclass(frozen=True, slots=True)
-class _Taint:
-    """What marks a rendered string as secret, and which secret it carries."""
-
-    needles: tuple[tuple[str, Secret | SealedSecret], ...]
-
-    def find(self, text: str) -> Secret | SealedSecret | None:
-        for needle, secret in self.needles:
-            if needle in text:
-                return secret
-        return None
-
-
-SEALED_PREFIX = 'SEALED-SECRET-'
-
-
-def sealed_placeholder(secret: SealedSecret) -> str:
-    import hashlib
-
-    digest = hashlib.sha256(secret.ciphertext.encode()).hexdigest()[:16]
-    return f'{SEALED_PREFIX}{digest}'
-
-
-def _reveal_tree(node: Any, needles: list[tuple[str, Secret | SealedSecret]]) -> Any:
-    """NODE with secrets in plaintext (sealed ones as placeholders); a subtree
-    without secrets is returned as it is, not copied."""
-    if isinstance(node, Secret):
-        plain = node.reveal()
-        text = plain.decode() if isinstance(plain, bytes) else str(plain)
-        if len(text) >= MIN_SECRET_LENGTH:
-            needles.append((text, node))
-            needles.append((base64.b64encode(text.encode()).decode(), node))
-        return plain
-    if isinstance(node, SealedSecret):
-        text = sealed_placeholder(node)
-        needles.append((text, node))
-        needles.append((base64.b64encode(text.encode()).decode(), node))
-        return text
-    if isinstance(node, dict):
-        revealed = {k: _reveal_tree(v, needles) for k, v in node.items()}
-        return node if all(revealed[k] is v for k, v in node.items()) else revealed
-    if isinstance(node, list):
-        items = [_reveal_tree(v, needles) for v in node]
-        return node if all(a is b for a, b in zip(items, node, strict=True)) else items
-    return node
-
-
-def _retaint(node: Any, taint: _Taint) -> tuple[Any, bool]:
-    if isinstance(node, str):
-        secret = taint.find(node)
-        if secret is None:
-            return node, False
-        if isinstance(secret, SealedSecret):
-            return SealedSecret(secret.ciphertext, origin=secret.origin), True
-        return Secret(node, origin=secret.origin), True
-    if isinstance(node, dict):
-        out: dict[Any, Any] = {}
-        found = False
-        for key, value in node.items():
-            out[key], hit = _retaint(value, taint)
-            found = found or hit
-        return out, found
-    if isinstance(node, list):
-        items = []
-        found = False
-        for value in node:
-            item, hit = _retaint(value, taint)
-            items.append(item)
-            found = found or hit
-        return items, found
-    return node, False
 
 
 def _required(value: Any, message: str = 'a required value is missing') -> Any:
@@ -276,7 +203,7 @@ def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.
                             location=Location(name, _template_line(exc, name))) from None
 
 
-def _parse(file: RenderedFile, text: str, taint: _Taint | None) -> RenderedFile:
+def _parse(file: RenderedFile, text: str, taint: Taint | None) -> RenderedFile:
     kind = file.kind
     if kind is None:
         return file
@@ -291,7 +218,7 @@ def _parse(file: RenderedFile, text: str, taint: _Taint | None) -> RenderedFile:
                                 f'invalid JSON: {exc.msg}') from None
     has_secrets = False
     if taint is not None:
-        documents, has_secrets = _retaint(documents, taint)
+        documents, has_secrets = retaint(documents, taint)
     return RenderedFile(file.env, file.path, file.template, file.content, documents,
                         has_secrets)
 
@@ -313,7 +240,7 @@ class Prepared:
 
     env: str
     revealed: dict[str, Any] = field(repr=False)  # the values, secrets in plaintext
-    taint: _Taint | None = field(repr=False)
+    taint: Taint | None = field(repr=False)
     hasher: trace.Hasher = field(repr=False)  # over the values with secrets still wrapped
 
     def context(self, rec: trace.Recorder, globals_: Mapping[str, Any]) -> trace.Context:
@@ -334,9 +261,9 @@ class Template:
 def prepare(values: Values) -> Prepared:
     needles: list[tuple[str, Secret | SealedSecret]] = []
     # Walking every value is worth it only where an encrypted layer brought secrets.
-    data = _reveal_tree(values.data, needles) if values.has_secrets else values.data
+    data = reveal(values.data, needles) if values.has_secrets else values.data
     # Longest first, so that a secret containing another is credited to itself.
-    taint = _Taint(tuple(sorted(needles, key=lambda n: -len(n[0])))) if needles else None
+    taint = Taint(tuple(sorted(needles, key=lambda n: -len(n[0])))) if needles else None
     return Prepared(values.env, data, taint,
                     trace.Hasher(values.data, secrets=values.has_secrets))
 
@@ -356,7 +283,7 @@ def render_file(template: Template, prepared: Prepared) -> RenderedFile:
     env, taint = prepared.env, prepared.taint
     if not template.rel.endswith(TEMPLATE_SUFFIX):
         return RenderedFile(env, template.rel, template.path, template.raw,
-                            has_secrets=_bytes_tainted(template.raw, taint))
+                            has_secrets=bytes_tainted(template.raw, taint))
     try:
         text = template.raw.decode()
     except UnicodeDecodeError:
@@ -406,12 +333,3 @@ def render_env(source: Source, project: Project, values: Values) -> list[Rendere
     prepared = prepare(values)
     files = [render_file(t, prepared) for t in templates(source, project)]
     return sorted(files, key=lambda f: f.path)
-
-
-def _bytes_tainted(raw: bytes, taint: _Taint | None) -> bool:
-    if taint is None:
-        return False
-    try:
-        return taint.find(raw.decode()) is not None
-    except UnicodeDecodeError:
-        return False
