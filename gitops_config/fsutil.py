@@ -7,12 +7,27 @@ import os
 import tempfile
 from pathlib import Path
 
+from gitops_config.errors import GitopsConfigError
+
+
+class WriteError(GitopsConfigError):
+    code = 'write-failed'
+
 
 def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Write DATA to PATH via a temporary file in the same folder, fsync and rename.
 
-    Keeps PATH's permission bits when it exists (or uses MODE).
+    MODE, when given, always applies (a decrypted file must end up 0600 even over
+    a readable one); else PATH keeps its permission bits, or a new file gets the
+    umask's.
     """
+    try:
+        _write(path, data, mode)
+    except OSError as exc:
+        raise WriteError(f'{path}: cannot write: {exc.strerror or exc}') from None
+
+
+def _write(path: Path, data: bytes, mode: int | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         try:

@@ -37,7 +37,7 @@ def install(repo: Path) -> list[tuple[str, str]]:
 
 def write_attributes(repo: Path, lines: list[str]) -> bool:
     """Append the missing lines to .gitattributes; False when all were there."""
-    from gitops_config.sops.files import write_atomic
+    from gitops_config.fsutil import atomic_write as write_atomic
 
     path = repo / '.gitattributes'
     text = path.read_text() if path.exists() else ''

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops_config.errors import GitopsConfigError
+from gitops_config.fsutil import atomic_write as write_atomic
 from gitops_config.sops import engine
 from gitops_config.sops import is_encrypted
 from gitops_config.sops import keypath
@@ -22,7 +23,6 @@ from gitops_config.sops import stores
 from gitops_config.sops.errors import AlreadyEncryptedError
 from gitops_config.sops.errors import NotEncryptedError
 from gitops_config.sops.errors import SopsError
-from gitops_config.sops.files import write_atomic
 from gitops_config.sops.tree import Branch
 from gitops_config.sops.tree import Value
 

@@ -41,8 +41,8 @@ def encrypt(*, files: tuple[Path, ...], in_place: bool, age: tuple[str, ...],
             pgp: tuple[str, ...]) -> int:
     """Encrypt FILE... with the keys .sops.yaml names for them; refuses encrypted files."""
     from gitops_config.errors import UsageError
+    from gitops_config.fsutil import atomic_write as write_atomic
     from gitops_config.sops import ops
-    from gitops_config.sops.files import write_atomic
 
     if len(files) > 1 and not in_place:
         raise UsageError('several FILEs need --in-place (ciphertexts are not concatenated)')
@@ -77,7 +77,7 @@ def decrypt(*, files: tuple[Path, ...], output: Path | None, output_dir: Path | 
         plain = decrypt_file(path, ignore_mac=ignore_mac)
         if in_place or output is not None or output_dir is not None:
             # imported here: printing to stdout (the common case) needs no tempfile
-            from gitops_config.sops.files import write_atomic
+            from gitops_config.fsutil import atomic_write as write_atomic
         if in_place:
             write_atomic(path, plain)
         elif output is not None:
