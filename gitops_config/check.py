@@ -9,6 +9,7 @@ produced the node, because that is what the user must edit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import posixpath
 from collections.abc import Collection
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.locate import Doc
 from gitops_config.locate import Origins
+from gitops_config.locate import Positions
 from gitops_config.model import Finding
 from gitops_config.model import Location
 from gitops_config.model import Severity
@@ -41,6 +43,7 @@ from gitops_config.policy.runner import run_environments
 from gitops_config.policy.secrets import creation_rules
 from gitops_config.policy.view import cel_view
 from gitops_config.project import Project
+from gitops_config.render import RenderedFile
 from gitops_config.schema import SchemaStore
 from gitops_config.schema import declared_schema
 from gitops_config.source import Source
@@ -139,16 +142,17 @@ class _Checker:
 
     def layer(self, path: str, targets: list[Target]) -> None:
         text = self.source.read(path)
-        located = yaml_io.load_all_located(text, path)
-        documents = [_without_sops(d) for d, _ in located]
-        doc = Doc(path, documents, [p for _, p in located])
+        raw_documents = yaml_io.load_all(text, path)
+        documents = [_without_sops(d) for d in raw_documents]
+        doc = Doc(path, documents,
+                  lambda: [p for _, p in yaml_io.load_all_located(text, path)])
         self.docs[(None, path)] = doc
         self.checked.append(path)
         declared = declared_schema(documents[0] if documents else None,
                                    _text(text), path)
         self._validate(_pick(_schema_map(self.project, 'values'), path, declared), doc, path,
                        None)
-        for index, (raw, _) in enumerate(located):
+        for index, raw in enumerate(raw_documents):
             targets.append(Target('layer', path, path, cel_view(raw), None, None, index))
 
     def rendered(self, render: EnvRender, targets: list[Target]) -> None:
@@ -156,10 +160,11 @@ class _Checker:
         origins = Origins(render.values, self.source)
         values_view = cel_view(render.values.data)
         for file in render.files:
-            if file.documents is None or file.positions is None:
+            if file.documents is None:
                 continue
             path = posixpath.join(out, file.path)
-            doc = Doc(path, file.documents, file.positions, origins, file.template)
+            doc = Doc(path, file.documents, functools.partial(_rendered_positions, file),
+                      origins, file.template)
             self.docs[(render.env, path)] = doc
             self.docs[(render.env, file.path)] = doc
             self.checked.append(path)
@@ -208,6 +213,14 @@ class _Checker:
         found = Finding(hit.rule.id, severity, message, where, hit.env, origin,
                         hint=_hint(hit.rule))
         return found, files, path
+
+
+def _rendered_positions(file: RenderedFile) -> Positions:
+    return file.positions or []
+
+
+def _located_positions(located: list[tuple[Any, dict[Path, tuple[int, int]]]]) -> Positions:
+    return [positions for _, positions in located]
 
 
 def _hint(rule: Rule) -> str | None:
@@ -301,8 +314,9 @@ def scan_secrets(source: Source, project: Project | None, files: Sequence[str], 
                 located = []
             if located:
                 kind = 'rendered' if path.startswith(tuple(outputs)) else 'layer'
-                checker.docs[(None, path)] = Doc(path, [d for d, _ in located],
-                                                 [p for _, p in located])
+                checker.docs[(None, path)] = Doc(
+                    path, [d for d, _ in located],
+                    functools.partial(_located_positions, located))
                 targets += [Target(kind, path, path, cel_view(d), None, None, i)
                             for i, (d, _) in enumerate(located)]
                 continue

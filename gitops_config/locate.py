@@ -7,6 +7,7 @@ key): that is the line a user must edit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
 
@@ -87,20 +88,29 @@ class Origins:
         return Location(template)
 
 
-class Doc:
-    """One file's documents with their node positions, for locating findings."""
+Positions = Sequence[dict[Path, tuple[int, int]]]
 
-    def __init__(self, file: str, documents: Sequence[Any],
-                 positions: Sequence[dict[Path, tuple[int, int]]],
+
+class Doc:
+    """One file's documents, and their node positions for locating findings.
+
+    POSITIONS is called on the first finding only: parsing for positions costs as
+    much as the parse itself, and most files have no finding.
+    """
+
+    def __init__(self, file: str, documents: Sequence[Any], positions: Callable[[], Positions],
                  origins: Origins | None = None, template: str | None = None) -> None:
         self.file = file
         self.documents = list(documents)
-        self.positions = list(positions)
+        self._positions = positions
+        self._located: list[dict[Path, tuple[int, int]]] | None = None
         self.origins = origins
         self.template = template
 
     def locate(self, index: int, path: Path) -> Location:
-        positions = self.positions[index] if index < len(self.positions) else {}
+        if self._located is None:
+            self._located = list(self._positions())
+        positions = self._located[index] if index < len(self._located) else {}
         for cut in range(len(path), -1, -1):
             found = positions.get(path[:cut])
             if found is not None:

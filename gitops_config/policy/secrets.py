@@ -8,6 +8,7 @@ only real plaintext is ever flagged.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -39,6 +40,9 @@ CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ('a private key block', re.compile(r'-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----')),
     ('an age secret key', re.compile(r'\bAGE-SECRET-KEY-1[0-9A-Z]{58}\b')),
 )
+# All of them in one pass: most strings match none, and one search beats ten.
+_ANY_CREDENTIAL = re.compile('|'.join(f'(?P<c{i}>{pattern.pattern})'
+                                      for i, (_, pattern) in enumerate(CREDENTIALS)))
 # Values that point at a secret instead of holding one.
 _REFERENCE = re.compile(
     r'^(ENC\[|os\.environ/|\$\{|\$\(|\{\{|vault:|ref\+|secretref:|SEALED-SECRET-|<.*>$)',
@@ -53,6 +57,12 @@ def secret_key(key: str, extra: Sequence[re.Pattern[str]] = ()) -> bool:
     """Whether KEY names a secret: password, api_key, masterKey, x-auth-token, ..."""
     if any(p.search(key) for p in extra):
         return True
+    return _named_like_a_secret(key)
+
+
+@functools.lru_cache(maxsize=8192)
+def _named_like_a_secret(key: str) -> bool:
+    # the same few hundred keys come back in every document
     words = _words(key)
     if not words:
         return False
@@ -69,10 +79,11 @@ def _plaintext(value: Any) -> bool:
 
 def credential(value: str) -> str | None:
     """What kind of credential VALUE holds, if it looks like one."""
-    for what, pattern in CREDENTIALS:
-        if pattern.search(value):
-            return what
-    return None
+    match = _ANY_CREDENTIAL.search(value)
+    if match is None:
+        return None
+    index = next(i for i in range(len(CREDENTIALS)) if match.group(f'c{i}') is not None)
+    return CREDENTIALS[index][0]
 
 
 def _leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any]]:
