@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -27,6 +25,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import ENVS  # noqa: E402
 from generate import generate  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 BIN = Path(sys.executable).parent / 'gitops-config'
 KAPITAN_VENV = HERE / '.venv-kapitan'
@@ -68,19 +67,6 @@ def to_kapitan(repo: Path, target: Path) -> None:
             '        input_paths: [templates]\n')
 
 
-def _time(argv: list[str], cwd: Path, runs: int, env: dict[str, str] | None = None,
-          clean: Path | None = None) -> float:
-    samples = []
-    for _ in range(runs):
-        if clean is not None:
-            shutil.rmtree(clean, ignore_errors=True)
-        start = time.perf_counter()
-        subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, env=env)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -94,14 +80,16 @@ def main() -> None:
         generate(repo, args.services)
         kap = tmp_path / 'kapitan'
         to_kapitan(repo, kap)
-        kap_time = _time([str(exe), 'compile', '--parallelism', str(os.cpu_count() or 1)],
-                         kap, args.runs, clean=kap / 'compiled')
+        kap_time = median_seconds(
+            [str(exe), 'compile', '--parallelism', str(os.cpu_count() or 1)], cwd=kap,
+            runs=args.runs, before=lambda: shutil.rmtree(kap / 'compiled', ignore_errors=True))
         env = dict(os.environ, GITOPS_CONFIG_CACHE_DIR=str(tmp_path / 'cache'))
-        ours_cold = _time([str(BIN), '--no-cache', 'render', '--out', str(tmp_path / 'o')],
-                          repo, args.runs, env)
+        ours_cold = median_seconds(
+            [str(BIN), '--no-cache', 'render', '--out', str(tmp_path / 'o')], cwd=repo,
+            runs=args.runs, env=env)
         warm = [str(BIN), 'render', '--out', str(tmp_path / 'o')]
-        _time(warm, repo, 1, env)  # fills the cache
-        ours_warm = _time(warm, repo, args.runs, env)
+        median_seconds(warm, cwd=repo, runs=1, env=env)  # fills the cache
+        ours_warm = median_seconds(warm, cwd=repo, runs=args.runs, env=env)
         compiled = len(list((kap / 'compiled').rglob('*.yaml')))
     outputs = args.services * len(ENVS)
     print(f'{args.services} services x {len(ENVS)} environments = {outputs} outputs '

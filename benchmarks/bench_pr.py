@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -27,6 +25,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import change  # noqa: E402
 from generate import generate  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 BIN = Path(sys.executable).parent / 'gitops-config'
 
@@ -40,17 +39,6 @@ def _commit(root: Path, message: str) -> str:
     _git(root, 'add', '-A')
     _git(root, '-c', 'user.name=bench', '-c', 'user.email=b@x', 'commit', '-qm', message)
     return _git(root, 'rev-parse', 'HEAD')
-
-
-def _time(argv: list[str], env: dict[str, str], runs: int, before: object = None) -> float:
-    samples = []
-    for _ in range(runs):
-        if callable(before):
-            before()
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def main() -> None:
@@ -78,13 +66,14 @@ def main() -> None:
         rows = []
         for name, head, target in (('typical', typical, 1.0), ('all-changed', everything, 5.0)):
             argv = [str(BIN), '-C', str(root), 'diff', base, head, '--validate', '-f', 'json']
-            rows.append((f'{name} (cold)', _time(argv, env, max(1, args.runs // 2), cold),
-                         None))
+            cold_runs = max(1, args.runs // 2)
+            rows.append((f'{name} (cold)',
+                         median_seconds(argv, env=env, runs=cold_runs, before=cold), None))
             subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
             # warm: the base side and the unchanged files were seen by a previous run
-            rows.append((f'{name} (warm)', _time(argv, env, args.runs), target))
+            rows.append((f'{name} (warm)', median_seconds(argv, env=env, runs=args.runs), target))
         argv = [str(BIN), '-C', str(root), 'diff', base, typical, '--validate', '-f', 'json']
-        rows.append(('re-run, nothing changed', _time(argv, env, args.runs), 0.5))
+        rows.append(('re-run, nothing changed', median_seconds(argv, env=env, runs=args.runs), 0.5))
     print(f'{args.services} services x 3 environments, whole process, median of {args.runs}')
     print(f'{"case":<28}{"seconds":>9}{"target":>9}')
     for name, seconds, target in rows:

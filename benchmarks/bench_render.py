@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,20 +28,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from generate import generate  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 BIN = Path(sys.executable).parent / 'gitops-config'
-
-
-def _time(argv: list[str], *, runs: int, env: dict[str, str] | None = None,
-          before: object = None) -> float:
-    samples = []
-    for _ in range(runs):
-        if callable(before):
-            before()
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def _obvious_stack(root: Path, envs: list[str], sample: int) -> float:
@@ -93,25 +80,25 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = []
-    rows.append(('help', _time([str(BIN), '--help'], runs=args.runs * 4), 0.150))
+    rows.append(('help', median_seconds([str(BIN), '--help'], runs=args.runs * 4), 0.150))
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         example = tmp_path / 'example'
         shutil.copytree(ROOT / 'example-repo', example)
         env = dict(os.environ, SOPS_AGE_KEY_FILE=str(example / 'keys/demo-dev.agekey'),
                    GITOPS_CONFIG_CACHE_DIR=str(tmp_path / 'cache-example'))
-        rows.append(('example', _time([str(BIN), '-C', str(example), 'render', '--sealed',
+        rows.append(('example', median_seconds([str(BIN), '-C', str(example), 'render', '--sealed',
                                        '--out', str(tmp_path / 'ex-out')],
-                                      runs=args.runs, env=env), 1.0))
+                                               runs=args.runs, env=env), 1.0))
         big = tmp_path / 'big'
         generate(big, args.services)
         cache_dir = tmp_path / 'cache-big'
         big_env = dict(os.environ, GITOPS_CONFIG_CACHE_DIR=str(cache_dir))
         render = [str(BIN), '-C', str(big), 'render', '--out', str(tmp_path / 'big-out')]
-        cold = _time(render, runs=max(1, args.runs // 2), env=big_env,
+        cold = median_seconds(render, runs=max(1, args.runs // 2), env=big_env,
                      before=lambda: shutil.rmtree(cache_dir, ignore_errors=True))
         rows.append(('big-cold', cold, 6.0))
-        warm = _time(render, runs=args.runs, env=big_env)
+        warm = median_seconds(render, runs=args.runs, env=big_env)
         rows.append(('big-warm', warm, 6.0))
         envs = ['dev', 'staging', 'prod']
         sample = min(args.sample, args.services)
