@@ -125,6 +125,9 @@ def cli(ctx: click.Context, *, directory: str | None, color: ColorMode, debug: b
         cache.reset()
     logging.basicConfig(format='warning: %(message)s', level=logging.WARNING)
     ctx.obj = App(color=use_color(color), debug=debug)
+    # click.echo strips colour codes whenever stdout is not a terminal; --color always
+    # (e.g. piped into `less -R`) must keep them
+    ctx.color = ctx.obj.color
 
 
 def main(argv: Sequence[str] | None = None) -> int:
