@@ -82,7 +82,10 @@ def read_live_path(path: Path) -> Live:
     return _from_documents(str(path), path.name, _parse(path.read_bytes(), str(path)))
 
 
-def read_live_command(command: str, *, timeout: float = 120.0) -> Live:
+def read_live_command(command: str, *, name: str | None = None,
+                      timeout: float = 120.0) -> Live:
+    """What COMMAND prints: Kubernetes objects (a ConfigMap's entries stand for rendered
+    files of their names), or plain YAML/JSON that stands for the rendered file NAME."""
     from gitops_config import process
 
     argv = shlex.split(command)
@@ -96,7 +99,7 @@ def read_live_command(command: str, *, timeout: float = 120.0) -> Live:
                              hint='run the command by hand to see why')
     if not done.stdout.strip():
         raise LiveStateError(f'live command printed nothing: {argv[0]}')
-    return _from_documents(f'`{argv[0]}`', None, _parse(done.stdout, f'output of {argv[0]}'))
+    return _from_documents(f'`{argv[0]}`', name, _parse(done.stdout, f'output of {argv[0]}'))
 
 
 def _parse(raw: bytes, name: str) -> list[Any]:
@@ -126,7 +129,9 @@ def _from_documents(label: str, name: str | None, docs: list[Any]) -> Live:
     if not files and not objects and name is not None:
         files[name] = items
     if not files and not objects:
-        raise LiveStateError(f'live state {label} holds nothing to compare')
+        raise LiveStateError(f'live state {label} holds nothing to compare',
+                             hint='for plain YAML or JSON, name the rendered file it stands '
+                                  'for with --as FILE (e.g. --as litellm/config.yaml)')
     return Live(label, files, objects)
 
 

@@ -66,6 +66,24 @@ def test_configmap_from_a_command(repo: GitRepo, run_cli: RunCli, tmp_path: Path
     assert '`99`' in result.stdout
 
 
+def test_plain_yaml_from_a_command_stands_for_the_file_named_by_as(
+        repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
+    # e.g. a proxy's own /config endpoint: plain YAML, no Kubernetes object around it
+    path = tmp_path / 'live-config.yaml'
+    path.write_text(LIVE_PROD.replace('replicas: 3', 'replicas: 4'))
+    cmd = f'{shlex.quote(sys.executable)} -c "import sys; print(open(sys.argv[1]).read())" ' \
+          f'{shlex.quote(str(path))}'
+    result = run_cli('drift', 'prod', '--live-cmd', cmd, cwd=repo.path)
+    assert result.exit_code == 3
+    assert 'holds nothing to compare' in result.stderr
+    assert '--as FILE' in result.stderr
+    result = run_cli('drift', 'prod', '--live-cmd', cmd, '--as', 'app.yaml', '--format',
+                     'json', cwd=repo.path)
+    assert result.exit_code == 1, result.output
+    [change] = json.loads(result.stdout)['changes']
+    assert (change['path'], change['desired'], change['live']) == ('replicas', 3, 4)
+
+
 def test_desired_state_is_the_deployed_commit(repo: GitRepo, run_cli: RunCli,
                                               tmp_path: Path) -> None:
     assert run_cli('mark-deployed', 'prod', cwd=repo.path).exit_code == 0

@@ -22,11 +22,14 @@ if TYPE_CHECKING:
 @click.option('--live-cmd', 'live_cmd', default=None, metavar='CMD',
               help='A command printing the live state as YAML or JSON '
                    '(e.g. "kubectl get configmap app -o yaml"); run without a shell.')
+@click.option('--as', 'as_file', default=None, metavar='FILE',
+              help='With --live-cmd printing plain YAML or JSON (not Kubernetes objects): '
+                   'the rendered file it stands for, e.g. litellm/config.yaml.')
 @click.option('--ref', 'ref', default=None, metavar='REV',
               help='Render the desired state at REV (default: the deployed/ENV tag, else HEAD).')
 @options.output_format('text', 'json', 'markdown')
-def drift(*, env: str, live_path: Path | None, live_cmd: str | None, ref: str | None,
-          output_format: str) -> int:
+def drift(*, env: str, live_path: Path | None, live_cmd: str | None, as_file: str | None,
+          ref: str | None, output_format: str) -> int:
     """Compare ENV's desired state with the live state; exit 1 on drift.
 
     Each drifted key shows the desired and live values (secrets masked) and
@@ -39,7 +42,7 @@ def drift(*, env: str, live_path: Path | None, live_cmd: str | None, ref: str | 
     if (live_path is None) == (live_cmd is None):
         raise click.UsageError('give exactly one of --live PATH and --live-cmd CMD')
     live = (drift_mod.read_live_path(live_path) if live_path is not None
-            else drift_mod.read_live_command(live_cmd or ''))
+            else drift_mod.read_live_command(live_cmd or '', name=as_file))
     root = project_mod.find_root(Path.cwd())
     report = drift_mod.run(root, env, live, ref=ref, fingerprint_key=compare.fingerprint_key())
     click.echo({'text': _text, 'json': _json, 'markdown': _markdown}[output_format](report),
