@@ -183,6 +183,8 @@ def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.
     import jinja2
 
     env = prepared.env
+    # An error can quote the value it choked on ("no attribute 'sk-...'"): never a secret.
+    clean = prepared.taint.scrub if prepared.taint is not None else str
     try:
         return _run(_compile(source_text, name), prepared, rec)
     except jinja2.TemplateSyntaxError as exc:
@@ -190,16 +192,16 @@ def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.
                             location=Location(name, exc.lineno)) from None
     except jinja2.UndefinedError as exc:
         raise TemplateError(
-            f'undefined value ({env}): {exc.message}',
+            f'undefined value ({env}): {clean(exc.message or "")}',
             location=Location(name, _template_line(exc, name)),
             hint=f'define it in a value layer of {env}, or use `| default(...)` in the template',
         ) from None
     except jinja2.exceptions.SecurityError as exc:
-        raise TemplateError(f'template not allowed ({env}): {exc}',
+        raise TemplateError(f'template not allowed ({env}): {clean(str(exc))}',
                             location=Location(name, _template_line(exc, name))) from None
     except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
         message = getattr(exc, 'message', None) or str(exc)
-        raise TemplateError(f'template failed ({env}): {message}',
+        raise TemplateError(f'template failed ({env}): {clean(message)}',
                             location=Location(name, _template_line(exc, name))) from None
 
 

@@ -13,6 +13,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+from gitops_config.redact import MASK
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 
@@ -25,6 +26,13 @@ class Taint:
     """What marks a rendered string as secret, and which secret it carries."""
 
     needles: tuple[tuple[str, Secret | SealedSecret], ...]
+
+    def scrub(self, text: str) -> str:
+        """TEXT with every secret in it, plain or base64-encoded, masked."""
+        for needle, _ in self.needles:
+            if needle in text:
+                text = text.replace(needle, MASK)
+        return text
 
     def find(self, text: str) -> Secret | SealedSecret | None:
         for needle, secret in self.needles:

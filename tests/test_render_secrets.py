@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -141,6 +142,22 @@ def test_get_and_explain_mask_secrets(secret_project: tuple[GitRepo, Path],
     result = run_cli('explain', 'prod', 'api_key', cwd=repo.path)
     assert SECRET not in result.output
     assert 'secrets/prod.enc.yaml' in result.stdout
+
+
+@pytest.mark.parametrize('template', [
+    '{{ {}[api_key] }}\n',  # "has no attribute 'sk-...'"
+    '{{ {}[api_key | b64encode] }}\n',
+    '{{ [1][api_key ~ "-suffix"] }}\n',
+])
+def test_template_errors_never_quote_a_secret(secret_project: tuple[GitRepo, Path],
+                                              run_cli: RunCli, template: str) -> None:
+    repo, _ = secret_project
+    repo.write({'templates/boom.txt.j2': template})
+    result = run_cli('render', '--env', 'prod', cwd=repo.path)
+    assert result.exit_code == 3
+    assert 'templates/boom.txt.j2:1' in result.stderr
+    assert SECRET not in result.output
+    assert base64.b64encode(SECRET.encode()).decode() not in result.output
 
 
 def test_secret_in_a_non_yaml_file_is_refused(secret_project: tuple[GitRepo, Path],
