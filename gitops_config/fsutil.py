@@ -14,20 +14,22 @@ class WriteError(GitopsConfigError):
     code = 'write-failed'
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
+def atomic_write(path: Path, data: bytes, *, mode: int | None = None,
+                 durable: bool = True) -> None:
     """Write DATA to PATH via a temporary file in the same folder, fsync and rename.
 
     MODE, when given, always applies (a decrypted file must end up 0600 even over
     a readable one); else PATH keeps its permission bits, or a new file gets the
-    umask's.
+    umask's. DURABLE=False skips the fsync: for files that can be made again (rendered
+    output), where a rename is atomicity enough and an fsync per file would dominate.
     """
     try:
-        _write(path, data, mode)
+        _write(path, data, mode, durable)
     except OSError as exc:
         raise WriteError(f'{path}: cannot write: {exc.strerror or exc}') from None
 
 
-def _write(path: Path, data: bytes, mode: int | None) -> None:
+def _write(path: Path, data: bytes, mode: int | None, durable: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         try:
@@ -41,7 +43,8 @@ def _write(path: Path, data: bytes, mode: int | None) -> None:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:

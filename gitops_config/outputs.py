@@ -113,7 +113,7 @@ def write(project: Project, render: EnvRender, out: Path, *, decrypt: bool = Fal
             continue
         content = file_bytes(project, file, decrypt=decrypt, sealed=sealed)
         if content != existing:
-            atomic_write(target, content)
+            atomic_write(target, content, durable=False)  # rendered output can be made again
         written.append(target)
     if prune and out.is_dir():
         for old in sorted(out.rglob('*')):
