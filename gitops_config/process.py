@@ -57,3 +57,13 @@ def run(
         last = err[-1] if err else ''
         raise ProcessError(f'{_shown(argv)} exited {proc.returncode}: {last}')
     return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_interactive(argv: Sequence[Arg]) -> int:
+    """Run argv on the user's terminal (an editor): nothing captured; its exit code."""
+    real = [str(a.reveal()) if isinstance(a, Secret) else a for a in argv]
+    try:
+        return subprocess.run(real, check=False).returncode
+    except FileNotFoundError:
+        raise ProcessError(f'{real[0]}: command not found',
+                           hint='set EDITOR to an editor installed here') from None

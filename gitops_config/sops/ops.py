@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitops_config import process
 from gitops_config.errors import GitopsConfigError
 from gitops_config.fsutil import atomic_write as write_atomic
 from gitops_config.sops import engine
@@ -100,11 +100,9 @@ def edit_file(path: Path, *, editor: str | None = None,
             f.write(before)
         command = editor or os.environ.get('EDITOR') or 'vi'
         while True:
-            # Not process.run: an interactive editor needs the terminal, uncaptured.
-            result = subprocess.run([*shlex.split(command), str(tmp)], check=False)
-            if result.returncode != 0:
-                raise SopsError(f'{path}: the editor exited {result.returncode}; '
-                                'file unchanged')
+            code = process.run_interactive([*shlex.split(command), str(tmp)])
+            if code != 0:
+                raise SopsError(f'{path}: the editor exited {code}; file unchanged')
             after = tmp.read_bytes()
             if after == before:
                 return False
