@@ -181,11 +181,19 @@ class _Checker:
     def policies(self, targets: list[Target], renders: Sequence[EnvRender],
                  base: Sequence[EnvRender] | None) -> list[Hit]:
         hits = run_documents(self.engine, self.rules, targets)
-        envs = {r.env: {'values': cel_view(r.values.data),
-                        'files': {f.path: cel_view(f.documents) for f in r.files
-                                  if f.documents is not None}}
-                for r in renders}
-        hits += run_environments(self.engine, self.rules, envs)
+        env_rules = [r for r in self.rules if r.scope == 'environments']
+        if env_rules:
+            # Converting every file for CEL costs as much as checking it: only the files
+            # some cross-environment rule can select.
+            globs = None if any(not r.files for r in env_rules) else [
+                g for r in env_rules for g in r.files]
+            envs = {r.env: {'values': cel_view(r.values.data),
+                            'files': _with_names({f.path: cel_view(f.documents) for f in r.files
+                                                  if f.documents is not None and (
+                                                      globs is None or any(
+                                                          glob_match(g, f.path) for g in globs))})}
+                    for r in renders}
+            hits += run_environments(self.engine, self.rules, envs)
         if base is not None:
             hits += run_changes(self.engine, self.rules, _pairs(self.project, base, renders))
         return hits
@@ -195,6 +203,12 @@ class _Checker:
         if doc is None and hit.env is not None and hit.file is not None:
             doc = self.docs.get((hit.env, posixpath.join(self.project.output_dir(hit.env),
                                                         hit.file)))
+        if doc is None and hit.env is not None and hit.file is not None:
+            # a bare name (config.yaml for litellm/config.yaml), when unique, as _with_names
+            named = {d.file for (env, _), d in self.docs.items()
+                     if env == hit.env and posixpath.basename(d.file) == hit.file}
+            if len(named) == 1:
+                doc = self.docs[(hit.env, named.pop())]
         path: tuple[str | int, ...] | None = None
         if doc is None:
             where = (self.project.location('environments', self.project.env_names().index(
@@ -213,6 +227,17 @@ class _Checker:
         found = Finding(hit.rule.id, severity, message, where, hit.env, origin,
                         hint=_hint(hit.rule))
         return found, files, path
+
+
+def _with_names(files: dict[str, Any]) -> dict[str, Any]:
+    """FILES by path, and also by bare name where that name is unique: a rule can say
+    files['config.yaml'] whether it renders to config.yaml or to litellm/config.yaml."""
+    names: dict[str, list[str]] = {}
+    for path in files:
+        names.setdefault(posixpath.basename(path), []).append(path)
+    aliases = {name: files[paths[0]] for name, paths in names.items()
+               if len(paths) == 1 and name not in files}
+    return {**files, **aliases}
 
 
 def _rendered_positions(file: RenderedFile) -> Positions:

@@ -1,0 +1,49 @@
+"""The shipped example-repo, checked as a user would check it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunCli
+
+EXAMPLE = Path(__file__).resolve().parents[1] / 'example-repo'
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    target = tmp_path / 'example-repo'
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns('out'))
+    return target
+
+
+def test_example_repo_is_clean(example: Path, run_cli: RunCli) -> None:
+    result = run_cli('validate', '--sealed', '--format', 'text', cwd=example)
+    assert result.exit_code == 0, result.output
+    assert run_cli('render', '--check', cwd=example).exit_code == 0
+
+
+def test_a_model_served_in_prod_only_is_caught(example: Path, run_cli: RunCli) -> None:
+    prod = example / 'values/prod.yaml'
+    prod.write_text(prod.read_text().replace('''model_list:
+''', '''model_list:
+  - model_name: o1
+    model_info:
+      id: openai-o1
+    litellm_params:
+      model: openai/o1
+      api_key: os.environ/OPENAI_API_KEY
+      rpm: 10
+      tpm: 20000
+''', 1))
+    result = run_cli('validate', '--sealed', '--format', 'json', cwd=example)
+    assert result.exit_code == 1, result.output
+    assert 'litellm/prod-models-in-staging' in result.stdout
+    assert 'o1 is not served in staging' in result.stdout
+    [finding] = [f for f in json.loads(result.stdout)['findings']
+                 if f['rule'] == 'litellm/prod-models-in-staging']
+    assert finding['file'] == 'rendered/prod/litellm/config.yaml'
+    assert finding['origin']['file'] == 'values/prod.yaml'
