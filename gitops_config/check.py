@@ -47,6 +47,7 @@ from gitops_config.render import RenderedFile
 from gitops_config.schema import SchemaStore
 from gitops_config.schema import declared_schema
 from gitops_config.source import Source
+from gitops_config.values import DELETE_TAG
 
 Path = tuple[str | int, ...]
 
@@ -263,8 +264,21 @@ def _text(content: bytes | str) -> str | None:
 
 def _without_sops(doc: Any) -> Any:
     if isinstance(doc, dict) and isinstance(doc.get('sops'), dict):
-        return {k: v for k, v in doc.items() if k != 'sops'}
-    return doc
+        doc = {k: v for k, v in doc.items() if k != 'sops'}
+    return _without_deletes(doc)
+
+
+def _without_deletes(node: Any) -> Any:
+    """A layer as its schema should see it: what it `!delete`s is simply not there."""
+    if isinstance(node, dict):
+        return {k: _without_deletes(v) for k, v in node.items() if not _is_delete(v)}
+    if isinstance(node, list):
+        return [_without_deletes(v) for v in node if not _is_delete(v)]
+    return node
+
+
+def _is_delete(value: Any) -> bool:
+    return isinstance(value, yaml_io.Tagged) and value.tag == DELETE_TAG
 
 
 def _pairs(project: Project, base: Sequence[EnvRender], head: Sequence[EnvRender],

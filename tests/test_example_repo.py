@@ -47,3 +47,12 @@ def test_a_model_served_in_prod_only_is_caught(example: Path, run_cli: RunCli) -
                  if f['rule'] == 'litellm/prod-models-in-staging']
     assert finding['file'] == 'rendered/prod/litellm/config.yaml'
     assert finding['origin']['file'] == 'values/prod.yaml'
+
+
+def test_a_deleted_key_is_checked_as_absent(example: Path, run_cli: RunCli) -> None:
+    prod = example / 'values/prod.yaml'
+    prod.write_text(prod.read_text().replace('      rpm: 2000\n', '      rpm: !delete\n', 1))
+    result = run_cli('validate', '--sealed', '--format', 'json', cwd=example)
+    assert result.exit_code == 1
+    rules = [f['rule'] for f in json.loads(result.stdout)['findings']]
+    assert rules == ['litellm/rate-limits']  # and no schema error for `!delete` itself
