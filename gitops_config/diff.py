@@ -35,6 +35,7 @@ from gitops_config.redact import MASK
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.redact import fingerprint
+from gitops_config.redact import has_secret
 
 DEFAULT_IDENTITY = ('name', 'model_name', 'id')
 Steps = tuple[str | int | Select, ...]
@@ -92,16 +93,6 @@ def mask(value: Any, key: bytes | None) -> Any:
             return value
         return [mask(v, key) for v in value]
     return value
-
-
-def has_secret(value: Any) -> bool:
-    if isinstance(value, (Secret, SealedSecret)):
-        return True
-    if isinstance(value, dict):
-        return any(has_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(has_secret(v) for v in value)
-    return False
 
 
 @functools.lru_cache(maxsize=512)

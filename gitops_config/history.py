@@ -24,6 +24,7 @@ from gitops_config.errors import GitopsConfigError
 from gitops_config.git import CommitInfo
 from gitops_config.git import Repo
 from gitops_config.model import ChangeKind
+from gitops_config.redact import has_secret
 from gitops_config.source import GitTree
 from gitops_config.source import prefix_of
 
@@ -137,11 +138,11 @@ def _entry(commit: CommitInfo, old: Any, new: Any, options: diff.Options) -> Ent
         kind = ChangeKind.ADDED if old is ABSENT else ChangeKind.REMOVED
         shown = diff.mask(value, options.key)
         return Entry(commit, kind, None if old is ABSENT else shown,
-                     shown if old is ABSENT else None, diff.has_secret(value))
+                     shown if old is ABSENT else None, has_secret(value))
     changes = diff.diff_values(old, new, options=options)
     if not changes:
         return None
     kind = (ChangeKind.RESEALED if all(c.kind is ChangeKind.RESEALED for c in changes)
             else ChangeKind.CHANGED)
     return Entry(commit, kind, diff.mask(old, options.key), diff.mask(new, options.key),
-                 diff.has_secret(old) or diff.has_secret(new))
+                 has_secret(old) or has_secret(new))

@@ -13,6 +13,7 @@ from gitops_config.pipeline import EnvRender
 from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
+from gitops_config.redact import walk_secrets
 from gitops_config.render import RenderedFile
 from gitops_config.source import Source
 from gitops_config.taint import SEALED_PREFIX
@@ -28,32 +29,21 @@ class Stale:
     reason: str  # 'missing', 'changed', 'extra'
 
 
-def _any_sealed(node: Any) -> bool:
-    if isinstance(node, SealedSecret):
-        return True
-    if isinstance(node, dict):
-        return any(_any_sealed(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_any_sealed(v) for v in node)
-    return False
-
-
 def holds_sealed(file: RenderedFile) -> bool:
     """Whether FILE holds a secret we have no key for (a --sealed placeholder)."""
     if file.documents is not None:
-        return _any_sealed(file.documents)
+        return any(isinstance(s, SealedSecret) for _, s in walk_secrets(file.documents))
     return SEALED_PREFIX.encode() in file.content
 
 
-def _secret_keys(node: Any, found: set[str], key: str | None = None) -> None:
-    if isinstance(node, (Secret, SealedSecret)) and key is not None:
-        found.add(key)
-    elif isinstance(node, dict):
-        for k, v in node.items():
-            _secret_keys(v, found, str(k))
-    elif isinstance(node, list):
-        for v in node:
-            _secret_keys(v, found, key)
+def _secret_keys(documents: Any) -> set[str]:
+    """The names of the keys that hold secrets (for the file's encrypted_regex)."""
+    keys = set()
+    for path, _ in walk_secrets(documents):
+        names = [str(step) for step in path if isinstance(step, str)]
+        if names:
+            keys.add(names[-1])
+    return keys
 
 
 def file_bytes(project: Project, file: RenderedFile, *, decrypt: bool, sealed: bool) -> bytes:
@@ -69,8 +59,7 @@ def file_bytes(project: Project, file: RenderedFile, *, decrypt: bool, sealed: b
                  'into a YAML/JSON file')
     from gitops_config import sops
 
-    keys: set[str] = set()
-    _secret_keys(file.documents, keys)
+    keys = _secret_keys(file.documents)
     import re
 
     regex = '^(' + '|'.join(re.escape(k) for k in sorted(keys)) + ')$'

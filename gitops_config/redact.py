@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 
 MASK = '****'
 
@@ -90,3 +91,20 @@ def scrub(text: str, secrets: list[Secret]) -> str:
         if len(plain) >= 4 and plain in text:
             text = text.replace(plain, MASK)
     return text
+
+
+def walk_secrets(node: object, path: tuple[str | int, ...] = ()) -> Iterator[
+        tuple[tuple[str | int, ...], Secret | SealedSecret]]:
+    """Every secret in a tree of dicts and lists, with its path."""
+    if isinstance(node, (Secret, SealedSecret)):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from walk_secrets(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from walk_secrets(value, (*path, i))
+
+
+def has_secret(node: object) -> bool:
+    return next(walk_secrets(node), None) is not None

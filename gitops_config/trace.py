@@ -18,8 +18,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
-from gitops_config.redact import SealedSecret
-from gitops_config.redact import Secret
+from gitops_config.redact import walk_secrets
 
 Path = tuple[str | int, ...]
 # What a path held: a scalar as (type name, value), a container as the hash of its
@@ -182,7 +181,7 @@ class Hasher:
         self._nodes: dict[Path, Any] = {}
         self._secrets: list[Path] = []
         if secrets:
-            _find_secrets(data, (), self._secrets)  # where they are, once
+            self._secrets = [path for path, _ in walk_secrets(data)]  # where they are, once
 
     def _node(self, path: Path) -> Any:
         """The value at PATH, found from its parent's (paths share long prefixes)."""
@@ -227,16 +226,6 @@ class Hasher:
         self._memo[path] = result
         return result
 
-
-def _find_secrets(node: Any, path: Path, found: list[Path]) -> None:
-    if isinstance(node, (Secret, SealedSecret)):
-        found.append(path)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            _find_secrets(value, (*path, key), found)
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            _find_secrets(value, (*path, i), found)
 
 
 def dependencies(rec: Recorder, hasher: Hasher) -> list[tuple[Path, Token]] | None:

@@ -22,6 +22,7 @@ from gitops_config.model import Location
 from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
+from gitops_config.redact import walk_secrets
 from gitops_config.source import Source
 
 Path = tuple[str | int, ...]
@@ -86,21 +87,9 @@ class Values:
         return any(layer.encrypted for layer in self.loaded) if self.loaded else True
 
     def secrets(self) -> list[Secret | SealedSecret]:
-        found: list[Secret | SealedSecret] = []
-        if self.has_secrets:
-            _collect_secrets(self.data, found)
-        return found
-
-
-def _collect_secrets(node: Any, found: list[Secret | SealedSecret]) -> None:
-    if isinstance(node, (Secret, SealedSecret)):
-        found.append(node)
-    elif isinstance(node, dict):
-        for value in node.values():
-            _collect_secrets(value, found)
-    elif isinstance(node, list):
-        for value in node:
-            _collect_secrets(value, found)
+        if not self.has_secrets:
+            return []
+        return [secret for _, secret in walk_secrets(self.data)]
 
 
 @dataclass
