@@ -20,6 +20,7 @@ from typing import Any
 
 from gitops_config import constants as C
 from gitops_config import keypath
+from gitops_config import values as values_mod
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.locate import Doc
@@ -143,7 +144,7 @@ class _Checker:
 
     def layer(self, path: str, targets: list[Target]) -> None:
         text = self.source.read(path)
-        raw_documents = yaml_io.load_all(text, path)
+        raw_documents = _parsed_layer(self.source, path, text)
         documents = [_without_sops(d) for d in raw_documents]
         doc = Doc(path, documents,
                   lambda: [p for _, p in yaml_io.load_all_located(text, path)])
@@ -260,6 +261,21 @@ def _text(content: bytes | str) -> str | None:
         return content[:4096].decode()
     except UnicodeDecodeError:
         return None
+
+
+def _parsed_layer(source: Source, path: str, text: bytes) -> list[Any]:
+    """The layer's documents as written. A plaintext layer comes from the layer cache the
+    merge filled (a large one takes a second to parse); anything else is parsed here."""
+    from gitops_config import sops
+
+    if not sops.is_encrypted(text):
+        try:
+            layer = values_mod.load_layer(source, path)
+        except GitopsConfigError:
+            layer = None  # the parse below reports what is wrong, where
+        if layer is not None and layer.data:
+            return [layer.data]
+    return yaml_io.load_all(text, path)
 
 
 def _without_sops(doc: Any) -> Any:
