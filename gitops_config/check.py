@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import pickle
 import posixpath
+import re
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from gitops_config import cache
 from gitops_config import constants as C
 from gitops_config import keypath
 from gitops_config import values as values_mod
@@ -110,6 +114,14 @@ class _Checker:
         self.engine = make_engine(sops_rules=self.sops_rules, key_patterns=patterns)
         for rule in self.rules:
             self.engine.compile(rule)  # every syntax error surfaces before any evaluation
+        # Document rules' results are kept per document (see _policy_key); they depend on
+        # the rules and on what the host functions read: .sops.yaml and key patterns.
+        self.doc_rules = [r for r in self.rules if r.scope == 'document']
+        self.rules_digest = cache.key('rules', repr(self.doc_rules), sops_text or b'',
+                                      repr(tuple(patterns)))
+        self.reads_values = any(re.search(r'\bvalues\b', r.expr) for r in self.doc_rules)
+        self.cached_hits: list[Hit] = []
+        self.pending: dict[tuple[str | None, str, int], str] = {}
         self.partial = only_packs is not None
         self.docs: dict[tuple[str | None, str], Doc] = {}
         self.findings: list[Finding] = []
@@ -157,10 +169,36 @@ class _Checker:
         for index, raw in enumerate(raw_documents):
             targets.append(Target('layer', path, path, cel_view(raw), None, None, index))
 
+    def _policy_key(self, render: EnvRender, file: RenderedFile, path: str, index: int,
+                    ) -> str | None:
+        """What one document's document-rule results depend on; None: not kept (it holds
+        a secret, or a rule reads values that hold one)."""
+        if file.has_secrets or (self.reads_values and render.values.has_secrets):
+            return None
+        values = (hashlib.sha256(pickle.dumps(render.values.data)).hexdigest()
+                  if self.reads_values else '')
+        return cache.key('policy', self.rules_digest, render.env or '', path, file.path,
+                         str(index), hashlib.sha256(file.content).hexdigest(), values)
+
+    def _cached(self, key: str) -> list[Hit] | None:
+        blob = cache.default().get('policy', key)
+        if blob is None:
+            return None
+        try:
+            rows = pickle.loads(blob)
+            return [Hit(self.doc_rules[rule], *rest) for rule, *rest in rows]
+        except Exception:  # a damaged or foreign entry is a miss, never an error
+            return None
+
+    def _keep(self, key: str, hits: list[Hit]) -> None:
+        rows = [(self.doc_rules.index(h.rule), h.message, h.env, h.file, h.name, h.index,
+                 h.path, h.error) for h in hits]
+        cache.default().put('policy', key, pickle.dumps(rows))
+
     def rendered(self, render: EnvRender, targets: list[Target]) -> None:
         out = self.project.output_dir(render.env)
         origins = Origins(render.values, self.source)
-        values_view = cel_view(render.values.data)
+        values_view: Any = None  # converted for CEL only if some document needs it
         for file in render.files:
             if file.documents is None:
                 continue
@@ -175,6 +213,15 @@ class _Checker:
             self._validate(_pick(_schema_map(self.project, 'rendered'), file.path, declared),
                            doc, file.path, render.env)
             for index, data in enumerate(file.documents):
+                key = self._policy_key(render, file, path, index)
+                if key is not None:
+                    hits = self._cached(key)
+                    if hits is not None:
+                        self.cached_hits += hits
+                        continue
+                    self.pending[(render.env, path, index)] = key
+                if values_view is None:
+                    values_view = cel_view(render.values.data)
                 targets.append(Target('rendered', path, file.path, cel_view(data), render.env,
                                       values_view, index))
 
@@ -182,7 +229,14 @@ class _Checker:
 
     def policies(self, targets: list[Target], renders: Sequence[EnvRender],
                  base: Sequence[EnvRender] | None) -> list[Hit]:
-        hits = run_documents(self.engine, self.rules, targets)
+        hits = list(self.cached_hits)
+        for target in targets:
+            # one at a time, so that each document's results can be kept as they are
+            found = run_documents(self.engine, self.rules, [target])
+            hits += found
+            key = self.pending.get((target.env, target.file, target.index))
+            if key is not None:
+                self._keep(key, found)
         env_rules = [r for r in self.rules if r.scope == 'environments']
         if env_rules:
             # Converting every file for CEL costs as much as checking it: only the files

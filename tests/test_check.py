@@ -351,3 +351,77 @@ def test_secrets_scan_reports_only_its_own_expired_waivers(git_repo: GitRepo) ->
     assert sorted(f.rule for f in result.findings) == ['secrets/plaintext', 'waiver-expired']
     [expired] = [f for f in result.findings if f.rule == 'waiver-expired']
     assert 'secrets/plaintext' in expired.message
+
+
+class _Evaluations:
+    """Counts document-rule evaluations, to see which documents the cache spared."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from gitops_config.policy.runner import run_documents
+
+        self.files: list[str] = []
+
+        def counting(engine: Any, rules: Any, targets: Any) -> Any:
+            self.files += [t.file for t in targets if t.kind == 'rendered']
+            return run_documents(engine, rules, targets)
+
+        monkeypatch.setattr('gitops_config.check.run_documents', counting)
+
+
+def _mentions(result: CheckResult, text: str) -> bool:
+    return any(text in f.message for f in result.findings)
+
+
+def _findings(result: CheckResult) -> list[tuple[str, str, str]]:
+    return sorted((f.rule, f.message, str(f.location)) for f in result.findings)
+
+
+def test_document_rule_results_are_reused_while_their_inputs_are_unchanged(
+        git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from gitops_config import cache
+
+    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / 'cache'))
+    monkeypatch.delenv(cache.ENV_OFF, raising=False)
+    cache.reset()
+    repo = _project(git_repo, {'values/prod.yaml': 'app:\n  replicas: 1\n'})
+    first = _check(repo)
+    evaluations = _Evaluations(monkeypatch)
+    again = _check(repo)
+    assert _findings(again) == _findings(first)
+    assert _mentions(again, 'prod needs 2 replicas: 1')
+    assert evaluations.files == []  # every rendered document came from the cache
+
+    repo.write({'values/prod.yaml': 'app:\n  replicas: 3\n'})  # the document changes
+    changed = _check(repo)
+    assert evaluations.files == ['rendered/prod/config.yaml']
+    assert not _mentions(changed, 'prod needs 2 replicas: 1')
+
+    repo.write({'policies/team.yaml': POLICY.replace('>= 2', '>= 4')})  # a rule changes
+    evaluations.files.clear()
+    stricter = _check(repo)
+    assert sorted(evaluations.files) == ['rendered/dev/config.yaml', 'rendered/prod/config.yaml']
+    assert _mentions(stricter, 'prod needs 2 replicas: 3')
+    cache.reset()
+
+
+def test_a_rule_reading_values_is_rerun_when_they_change(
+        git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from gitops_config import cache
+
+    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / 'cache'))
+    monkeypatch.delenv(cache.ENV_OFF, raising=False)
+    cache.reset()
+    rule = '''\
+rules:
+  - id: team/flag
+    message: flag set
+    match: {files: [config.yaml]}
+    expr: "has(values.app.flag) ? [{'message': 'on'}] : []"
+'''
+    repo = _project(git_repo, {'policies/team.yaml': rule,
+                               'values/prod.yaml': 'app:\n  replicas: 3\n'})
+    assert not [f for f in _check(repo).findings if f.rule == 'team/flag']
+    # the rendered documents stay the same; only a value the rule reads changes
+    repo.write({'values/prod.yaml': 'app:\n  replicas: 3\n  flag: true\n'})
+    assert [f.env for f in _check(repo).findings if f.rule == 'team/flag'] == ['prod']
+    cache.reset()
