@@ -52,7 +52,7 @@ def _merge_branch(base: Branch, ours: Branch, theirs: Branch, path: str) -> Bran
                 raise Conflict(here)  # both added it, differently
             out.append((key, value))
             continue
-        out.append((key, merge(b, value, t, here)))  # type: ignore[arg-type]
+        out.append((key, merge(b, value, t, here)))  # type: ignore[arg-type]  # b, t: not _MISSING here
     ours_keys = {k for k, _ in ours if isinstance(k, str)}
     for key, value in theirs:
         if isinstance(key, str) and key not in ours_keys:

@@ -74,7 +74,7 @@ def _convert(marked: object, plain: object | None, origin: str) -> object:
         if plain is None:
             text = marked.value if isinstance(marked.value, str) else str(marked.value)
             return SealedSecret(text, origin=origin) if text else ''
-        return Secret(_typed(plain), origin=origin)  # type: ignore[arg-type]
+        return Secret(_typed(plain), origin=origin)  # type: ignore[arg-type]  # plain: a Value, checked above
     return marked
 
 
