@@ -29,7 +29,7 @@ class _Dumper(yaml.CSafeDumper):
             if go_tag != _STR or old_tag != _STR:
                 return go_tag if go_tag != _STR else old_tag
             return _STR
-        return cast(str, super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+        return cast(str, super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]  # PyYAML's resolver is untyped
 
 
 def _represent_str(dumper: yaml.representer.SafeRepresenter, data: str) -> yaml.ScalarNode:
