@@ -10,15 +10,10 @@ from gitops_config.workspace import open_project
 from tests._helpers.git_repo import GitRepo
 from tests._helpers.github import TOKEN
 from tests._helpers.github import FakeGitHub
+from tests._helpers.projects import TWO_ENVIRONMENTS
 from tests.conftest import RunCli
 
-PROJECT = '''\
-environments:
-  - name: dev
-    layers: [values/common.yaml, values/dev.yaml]
-  - name: prod
-    layers: [values/common.yaml, values/prod.yaml]
-templates: templates
+PROJECT = TWO_ENVIRONMENTS + '''\
 promotion:
   promotable: [app, features]
   pinned: [app.replicas]

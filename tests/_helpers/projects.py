@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-PROJECT = '''\
-version: 1
+# Two environments sharing a common layer: the shape most tests start from.
+TWO_ENVIRONMENTS = '''\
 environments:
   - name: dev
     layers: [values/common.yaml, values/dev.yaml]
   - name: prod
     layers: [values/common.yaml, values/prod.yaml]
 templates: templates
+'''
+
+PROJECT = 'version: 1\n' + TWO_ENVIRONMENTS + '''\
 output: rendered/{env}
 merge:
   - path: models

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-PROJECT = '''\
-environments:
-  - name: dev
-    layers: [values/common.yaml, values/dev.yaml]
-  - name: prod
-    layers: [values/common.yaml, values/prod.yaml]
-templates: templates
+from tests._helpers.projects import TWO_ENVIRONMENTS
+
+PROJECT = TWO_ENVIRONMENTS + '''\
 diff:
   ignore:
     - path: app.build_id
