@@ -149,11 +149,13 @@ def generate(root: Path, services: int, envs: tuple[str, ...] = ENVS, seed: int 
         (root / f'templates/svc-{i:05d}.yaml.j2').write_text(body)
 
 
-def change(root: Path, services: int, count: int, envs: tuple[str, ...] = ENVS) -> None:
-    """Change COUNT services' image tags in every environment (a typical PR)."""
+def change(root: Path, services: int, count: int, envs: tuple[str, ...] = ENVS,
+           offset: int = 0) -> None:
+    """Change COUNT services' image tags in every environment (a typical PR); another
+    OFFSET changes other services."""
     path = root / 'values/common.yaml'
     text = path.read_text()
-    for i in range(0, services, max(1, services // count))[:count]:
+    for i in range(offset, services, max(1, services // count))[:count]:
         name = f'svc-{i:05d}'
         text = text.replace(f'registry.example.com/{name}"\n      tag: "1.{i % 50}.0"',
                             f'registry.example.com/{name}"\n      tag: "2.0.0"')

@@ -53,6 +53,8 @@ from gitops_config.schema import SchemaStore
 from gitops_config.schema import declared_schema
 from gitops_config.source import Source
 from gitops_config.values import DELETE_TAG
+from gitops_config.verdicts import LAYERS
+from gitops_config.verdicts import Verdicts
 
 Path = tuple[str | int, ...]
 
@@ -117,9 +119,14 @@ class _Checker:
         # Document rules' results are kept per document (see _policy_key); they depend on
         # the rules and on what the host functions read: .sops.yaml and key patterns.
         self.doc_rules = [r for r in self.rules if r.scope == 'document']
+        self.env_rules = [r for r in self.rules if r.scope == 'environments']
         self.rules_digest = cache.key('rules', repr(self.doc_rules), sops_text or b'',
                                       repr(tuple(patterns)))
         self.reads_values = any(re.search(r'\bvalues\b', r.expr) for r in self.doc_rules)
+        # Whether a file is clean depends on its content and on all of the above.
+        self.verdicts = Verdicts(None if self.reads_values or not cache.default().enabled else
+                                 cache.key('check', self.rules_digest, repr(only_packs),
+                                           str(require_schema), _schema_inputs(source, project)))
         self.cached_hits: list[Hit] = []
         self.pending: dict[tuple[str | None, str, int], str] = {}
         self.partial = only_packs is not None
@@ -155,15 +162,20 @@ class _Checker:
     # -- inputs --
 
     def layer(self, path: str, targets: list[Target]) -> None:
+        self.checked.append(path)
+        blob = self.source.blob_id(path)
+        if self.verdicts.known(LAYERS, path, blob):
+            return
         text = self.source.read(path)
         raw_documents = _parsed_layer(self.source, path, text)
         documents = [_without_sops(d) for d in raw_documents]
         doc = Doc(path, documents,
                   lambda: [p for _, p in yaml_io.load_all_located(text, path)])
         self.docs[(None, path)] = doc
-        self.checked.append(path)
         declared = declared_schema(documents[0] if documents else None,
                                    _text(text), path)
+        if declared is None:  # a schema the file names itself is not part of the verdict
+            self.verdicts.offer(LAYERS, path, blob, structured=True)
         self._validate(_pick(_schema_map(self.project, 'values'), path, declared), doc, path,
                        None)
         for index, raw in enumerate(raw_documents):
@@ -178,7 +190,7 @@ class _Checker:
         values = (hashlib.sha256(pickle.dumps(render.values.data)).hexdigest()
                   if self.reads_values else '')
         return cache.key('policy', self.rules_digest, render.env or '', path, file.path,
-                         str(index), hashlib.sha256(file.content).hexdigest(), values)
+                         str(index), file.digest, values)
 
     def _cached(self, key: str) -> list[Hit] | None:
         blob = cache.default().get('policy', key)
@@ -200,16 +212,25 @@ class _Checker:
         origins = Origins(render.values, self.source)
         values_view: Any = None  # converted for CEL only if some document needs it
         for file in render.files:
-            if file.documents is None:
-                continue
             path = posixpath.join(out, file.path)
-            doc = Doc(path, file.documents, functools.partial(_rendered_positions, file),
-                      origins, file.template)
-            self.docs[(render.env, path)] = doc
-            self.docs[(render.env, file.path)] = doc
+            known = None if file.has_secrets else self.verdicts.known(render.env, path,
+                                                                        file.digest)
+            if known is not None:
+                if known[1]:
+                    self.checked.append(path)
+                    if self.env_rules:  # which may point here
+                        self._doc(render.env, path, file, origins, lambda f=file: f.documents)
+                continue
+            if file.documents is None:
+                if not file.has_secrets:
+                    self.verdicts.offer(render.env, path, file.digest, structured=False)
+                continue
+            doc = self._doc(render.env, path, file, origins, file.documents)
             self.checked.append(path)
             declared = declared_schema(file.documents[0] if file.documents else None,
                                        _text(file.content), file.template)
+            if declared is None and not file.has_secrets:
+                self.verdicts.offer(render.env, path, file.digest, structured=True)
             self._validate(_pick(_schema_map(self.project, 'rendered'), file.path, declared),
                            doc, file.path, render.env)
             for index, data in enumerate(file.documents):
@@ -225,6 +246,14 @@ class _Checker:
                 targets.append(Target('rendered', path, file.path, cel_view(data), render.env,
                                       values_view, index))
 
+    def _doc(self, env: str, path: str, file: RenderedFile, origins: Origins,
+             documents: Any) -> Doc:
+        doc = Doc(path, documents, functools.partial(_rendered_positions, file), origins,
+                  file.template)
+        self.docs[(env, path)] = doc
+        self.docs[(env, file.path)] = doc
+        return doc
+
     # -- policies --
 
     def policies(self, targets: list[Target], renders: Sequence[EnvRender],
@@ -237,7 +266,7 @@ class _Checker:
             key = self.pending.get((target.env, target.file, target.index))
             if key is not None:
                 self._keep(key, found)
-        env_rules = [r for r in self.rules if r.scope == 'environments']
+        env_rules = self.env_rules
         if env_rules:
             # Converting every file for CEL costs as much as checking it: only the files
             # some cross-environment rule can select.
@@ -245,9 +274,9 @@ class _Checker:
                 g for r in env_rules for g in r.files]
             envs = {r.env: {'values': cel_view(r.values.data),
                             'files': _with_names({f.path: cel_view(f.documents) for f in r.files
-                                                  if f.documents is not None and (
-                                                      globs is None or any(
-                                                          glob_match(g, f.path) for g in globs))})}
+                                                  if (globs is None or any(
+                                                      glob_match(g, f.path) for g in globs))
+                                                  and f.documents is not None})}
                     for r in renders}
             hits += run_environments(self.engine, self.rules, envs)
         if base is not None:
@@ -294,6 +323,16 @@ def _with_names(files: dict[str, Any]) -> dict[str, Any]:
     aliases = {name: files[paths[0]] for name, paths in names.items()
                if len(paths) == 1 and name not in files}
     return {**files, **aliases}
+
+
+def _schema_inputs(source: Source, project: Project) -> str:
+    """The schema mapping and every file beside the schemas it names (a $ref may
+    reach them), with their blob SHAs."""
+    folders = sorted({posixpath.dirname(schema) for section in ('values', 'rendered')
+                      for _, schema in _schema_map(project, section)})
+    files = [(path, source.blob_id(path)) for folder in folders if '://' not in folder
+             for path in source.files(folder)]
+    return repr((project.raw.get('schemas'), files))
 
 
 def _rendered_positions(file: RenderedFile) -> Positions:
@@ -396,6 +435,8 @@ def check(
     for render in renders:
         checker.rendered(render, targets)
     hits = checker.policies(targets, renders, base)
+    checker.verdicts.settle([(f.env or LAYERS, f.location.path) for f in checker.findings]
+                            + [(h.env or LAYERS, h.file or '') for h in hits])
     return _finish(checker, hits, strict=strict, today=today)
 
 

@@ -16,11 +16,13 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from gitops_config import cache
 from gitops_config import constants as C
 from gitops_config import diff
 from gitops_config import pipeline
 from gitops_config import project as project_mod
 from gitops_config import render as render_mod
+from gitops_config import snapshot as snapshot_mod
 from gitops_config import values as values_mod
 from gitops_config import workers
 from gitops_config.errors import FileMissingError
@@ -33,9 +35,11 @@ from gitops_config.model import Finding
 from gitops_config.project import Project
 from gitops_config.redact import Secret
 from gitops_config.redact import scrub
+from gitops_config.render import RenderedFile
 from gitops_config.shard import Shard
 from gitops_config.source import Source
 from gitops_config.source import prefix_of
+from gitops_config.values import Values
 
 VALUES_FILE = '(values)'  # the pseudo-file diffed when nothing is rendered
 # Changes that are shown but do not make a diff "changed" (exit code, PR status).
@@ -94,6 +98,7 @@ class _Side:
     files: dict[str, _File]
     errors: dict[str, str]  # file or template -> message
     failed: str | None = None  # the whole environment could not be rendered
+    rendered: dict[str, RenderedFile] = field(default_factory=dict)  # rendered anew
 
 
 def options_for(project: Project, *, key: bytes | None) -> diff.Options:
@@ -157,6 +162,12 @@ def compare(base: Source, head: Source, *, envs: Sequence[str] | None = None,
                   fingerprints=any(not e.sealed for e in compared) and key is not None)
 
 
+def projects(base: Source, head: Source) -> tuple[Project | None, Project]:
+    """The project at BASE (None where the project file is new) and at HEAD."""
+    head_project = project_mod.load(head, getattr(head, 'root', None))
+    return _load_or_none(base, head_project), head_project
+
+
 def _load_or_none(source: Source, fallback: Project) -> Project | None:
     try:
         return project_mod.load(source, fallback.root)
@@ -202,8 +213,12 @@ def _compare_env(env: str, base: Source, base_project: Project | None, head: Sou
     if sealed is None:
         # per environment: dev's demo key may be at hand while prod's is not
         sealed = not (_has_env(head_project, env) and can_decrypt(head, head_project, [env]))
-    old = _render(base, base_project, env, sealed=sealed, shard=shard, jobs=jobs)
-    new = _render(head, head_project, env, sealed=sealed, shard=shard, jobs=jobs)
+    old_rev = _open(base, base_project, env, sealed=sealed, shard=shard)
+    new_rev = _open(head, head_project, env, sealed=sealed, shard=shard)
+    same = _same_outputs(old_rev, new_rev)
+    known = old_rev.snapshot or new_rev.snapshot or {}
+    old = _render(old_rev, same, known, jobs=jobs)
+    new = _render(new_rev, same, known, jobs=jobs)
     errors = [f'{base.label}: {old.failed}'] if old.failed else []
     errors += [f'{head.label}: {new.failed}'] if new.failed else []
     errors += [f'{base.label}: {m}' for m in old.errors.values()]
@@ -214,8 +229,20 @@ def _compare_env(env: str, base: Source, base_project: Project | None, head: Sou
             if path in old.errors or path in new.errors:
                 continue
             changes += _diff_file(env, path, old.files.get(path), new.files.get(path), options)
+    _keep_differing(old, new)
     kept, ignored = ignores.split(changes)
     return EnvDiff(env, kept, ignored, causes, errors=tuple(errors), sealed=sealed)
+
+
+def _keep_differing(old: _Side, new: _Side) -> None:
+    """Outputs that differ are what every later diff of these revisions renders:
+    keep them by digest, so that it reads them instead."""
+    for path in old.rendered.keys() | new.rendered.keys():
+        a, b = old.rendered.get(path), new.rendered.get(path)
+        if a is None or b is None or a.content != b.content:
+            for file in (a, b):
+                if file is not None:
+                    snapshot_mod.keep_output(file)
 
 
 def _cause(project: Project, env: str, path: str) -> Cause:
@@ -257,47 +284,102 @@ def _text_change(env: str, path: str, old: _File | None,
     return Change(env, path, '', ChangeKind.CHANGED, detail=f'text: +{plus} -{minus} lines')
 
 
-def _render(source: Source, project: Project | None, env: str, *, sealed: bool,
-            shard: Shard | None, jobs: int | None) -> _Side:
+@dataclass
+class _Revision:
+    """One environment at one revision, before rendering: its values, templates and
+    snapshot (which templates render to what)."""
+
+    project: Project | None
+    values: Values | None = None
+    failed: str | None = None
+    templates: list[render_mod.Template] = field(default_factory=list)
+    key: str | None = None  # its snapshot's key (None: no templates, or no cache)
+    snapshot: snapshot_mod.Snapshot | None = None
+    values_share: bool = True  # without templates: whether this shard diffs the values
+
+
+def _open(source: Source, project: Project | None, env: str, *, sealed: bool,
+          shard: Shard | None) -> _Revision:
     if project is None or env not in project.env_names():
-        return _Side({}, {})
+        return _Revision(None)
     try:
         values = values_mod.merge(source, project, env, sealed=sealed)
     except GitopsConfigError as exc:
-        return _Side({}, {}, failed=exc.one_line())
-    secrets = [s for s in values.secrets() if isinstance(s, Secret)]
+        return _Revision(project, failed=exc.one_line())
     if project.templates is None:
-        if shard is not None and shard.index != 1:
-            return _Side({}, {})  # the values diff is one unit of work: shard 1's
-        return _Side({VALUES_FILE: ([values.data], None)}, {})
-    templates = _templates(source, project)
+        # the values diff is one unit of work: shard 1's
+        return _Revision(project, values, values_share=shard is None or shard.index == 1)
+    templates = render_mod.templates(source, project)
     if shard is not None:
         templates = shard.take(templates)
+    key = snapshot_mod.key(env, pipeline.inputs(source, project, env), sealed=sealed,
+                           shard=shard) if cache.default().enabled else None
+    return _Revision(project, values, None, templates, key,
+                     snapshot_mod.load(key) if key is not None else None)
+
+
+def _same_outputs(old: _Revision, new: _Revision) -> set[str]:
+    """Templates that render the same on both sides, found without rendering: both
+    snapshots agree, or one is known and what its templates read did not change."""
+    if old.values is None or new.values is None:
+        return set()
+    if old.snapshot is not None and new.snapshot is not None:
+        return {t for t, entry in new.snapshot.items() if old.snapshot.get(t) == entry}
+    known, other = (old, new) if old.snapshot is not None else (new, old)
+    if known.snapshot is None or known.values is None or other.values is None:
+        return set()
+    changed = snapshot_mod.changed_paths(known.values.data, other.values.data)
+    return snapshot_mod.unaffected(known.snapshot, {t.path: t.blob for t in other.templates},
+                                   changed)
+
+
+def _render(rev: _Revision, same: set[str], known: snapshot_mod.Snapshot, *,
+            jobs: int | None) -> _Side:
+    """REV's files but those in SAME. A revision without a snapshot gets one: KNOWN's
+    entries for SAME, and what was rendered."""
+    project, values = rev.project, rev.values
+    if rev.failed is not None:
+        return _Side({}, {}, failed=rev.failed)
+    if project is None or values is None:
+        return _Side({}, {})
+    secrets = [s for s in values.secrets() if isinstance(s, Secret)]
+    if project.templates is None:
+        return _Side({VALUES_FILE: ([values.data], None)} if rev.values_share else {}, {})
+    wanted = [t for t in rev.templates if t.path not in same]
+    stored = _stored_outputs(rev, wanted)
+    templates = [t for t in wanted if t.path not in stored]
     [outcomes] = workers.render_outcomes(
         templates, [render_mod.prepare(values)],
         jobs=jobs if jobs is not None else workers.default_jobs())
-    files: dict[str, _File] = {}
+    if rev.key is not None and rev.snapshot is None:
+        borrowed = {t: known[t] for t in same}
+        snapshot_mod.save(rev.key, {**borrowed, **snapshot_mod.entries(templates, outcomes)})
+    files: dict[str, _File] = {f.path: (f.documents, f.content) for f in stored.values()}
     errors: dict[str, str] = {}
+    rendered: dict[str, RenderedFile] = {}
     for template, outcome in zip(templates, outcomes, strict=True):
         if isinstance(outcome, GitopsConfigError):
             # a template error may quote a value it choked on: scrub plaintexts
             errors[_output_name(project, template.path)] = scrub(outcome.one_line(), secrets)
         else:
             files[outcome.path] = (outcome.documents, outcome.content)
-    return _Side(files, errors)
+            rendered[outcome.path] = outcome
+    return _Side(files, errors, rendered=rendered)
 
 
-def _templates(source: Source, project: Project) -> list[render_mod.Template]:
-    """The templates of SOURCE, read once however many environments render them."""
-    cache: dict[int, list[render_mod.Template]] = _TEMPLATES.setdefault(id(source), {})
-    found = cache.get(id(project))
-    if found is None:
-        found = cache[id(project)] = render_mod.templates(source, project)
+def _stored_outputs(rev: _Revision, templates: list[render_mod.Template],
+                    ) -> dict[str, RenderedFile]:
+    """Template path -> output, for TEMPLATES whose output REV's snapshot names and the
+    cache holds: an exact snapshot needs no rendering to know it."""
+    if rev.snapshot is None or rev.values is None:
+        return {}
+    found = {}
+    for template in templates:
+        entry = rev.snapshot.get(template.path)
+        file = snapshot_mod.output(rev.values.env, template.path, entry) if entry else None
+        if file is not None:
+            found[template.path] = file
     return found
-
-
-# source id -> project id -> templates; one compare() run fills and empties it
-_TEMPLATES: dict[int, dict[int, list[render_mod.Template]]] = {}
 
 
 def _output_name(project: Project, template: str) -> str:

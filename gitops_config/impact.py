@@ -80,7 +80,7 @@ def collect_findings(source: Source, project: Project, *, sealed: bool,
     from gitops_config import pipeline
 
     try:
-        renders = pipeline.render(source, project, sealed=sealed, shard=shard)
+        renders = pipeline.render(source, project, sealed=sealed, shard=shard, reuse=True)
         return list(check.check(source, project, renders, layers=shard_layers(shard)).findings)
     except GitopsConfigError as exc:
         # a broken policy file or template must not cost the PR its comment

@@ -98,14 +98,23 @@ class Doc:
     much as the parse itself, and most files have no finding.
     """
 
-    def __init__(self, file: str, documents: Sequence[Any], positions: Callable[[], Positions],
-                 origins: Origins | None = None, template: str | None = None) -> None:
+    def __init__(self, file: str, documents: Sequence[Any] | Callable[[], Sequence[Any] | None],
+                 positions: Callable[[], Positions], origins: Origins | None = None,
+                 template: str | None = None) -> None:
         self.file = file
-        self.documents = list(documents)
+        # a callable: the file was not checked (known clean); read only if a rule points here
+        self._documents: list[Any] | Callable[[], Sequence[Any] | None] = (
+            documents if callable(documents) else list(documents))
         self._positions = positions
         self._located: list[dict[Path, tuple[int, int]]] | None = None
         self.origins = origins
         self.template = template
+
+    @property
+    def documents(self) -> list[Any]:
+        if callable(self._documents):
+            self._documents = list(self._documents() or ())
+        return self._documents
 
     def locate(self, index: int, path: Path) -> Location:
         if self._located is None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gitops_config import cache
 from gitops_config import constants as C
 from gitops_config import render as render_mod
+from gitops_config import snapshot
 from gitops_config import values as values_mod
 from gitops_config.project import Project
 from gitops_config.render import RenderedFile
@@ -38,9 +41,15 @@ def render(
         jobs: int | None = None,
         shard: Shard | None = None,
         on_done: Callable[[str], None] | None = None,
+        reuse: bool = False,
 ) -> list[EnvRender]:
     """ENVS (default: all, in promotion order) rendered from SOURCE, on JOBS processes
-    (default: one per core); with SHARD, only that share of the templates."""
+    (default: one per core); with SHARD, only that share of the templates.
+
+    With REUSE, an environment whose exact inputs a snapshot knows renders only
+    what it has no entry for; its other files render when their content is first
+    read (validation reads few). Every full render leaves its snapshot.
+    """
     from gitops_config import workers
 
     names = list(envs) if envs else project.env_names()
@@ -51,8 +60,19 @@ def render(
     if shard is not None:
         templates = shard.take(templates)
     prepared = [render_mod.prepare(v) for v in values]
-    files = workers.render_all(templates, prepared,
-                               jobs=jobs if jobs is not None else workers.default_jobs())
+    jobs = jobs if jobs is not None else workers.default_jobs()
+    keys = [snapshot.key(name, inputs(source, project, name), sealed=sealed, shard=shard)
+            for name in names] if cache.default().enabled else []
+    known = [snapshot.load(k) if reuse else None for k in keys] or [None] * len(names)
+    if not any(known):
+        files = workers.render_all(templates, prepared, jobs=jobs)
+    else:
+        files = [workers.render_all(templates, [p], jobs=jobs)[0] if snap is None
+                 else _reusing(snap, templates, p, jobs=jobs)
+                 for snap, p in zip(known, prepared, strict=True)]
+    for k, snap, env_files in zip(keys, known, files, strict=False):  # no keys: no cache
+        if snap is None:
+            snapshot.save(k, snapshot.entries(templates, env_files))
     results = []
     for v, env_files in zip(values, files, strict=True):
         results.append(EnvRender(v.env, v, sorted(env_files, key=lambda f: f.path)))
@@ -61,11 +81,34 @@ def render(
     return results
 
 
+def _reusing(known: snapshot.Snapshot, templates: Sequence[render_mod.Template],
+             prepared: render_mod.Prepared, *, jobs: int) -> list[RenderedFile]:
+    """The files of one environment whose snapshot is KNOWN, in template order: what it
+    has an entry for is rendered only when read."""
+    from gitops_config import workers
+
+    [fresh] = workers.render_all([t for t in templates if t.path not in known], [prepared],
+                                 jobs=jobs)
+    rendered = iter(fresh)
+    return [next(rendered) if t.path not in known else RenderedFile(
+        prepared.env, known[t.path].output, t.path, reads=known[t.path].reads,
+        digest=known[t.path].digest, load=functools.partial(_reused, t, prepared,
+                                                            known[t.path]))
+        for t in templates]
+
+
+def _reused(template: render_mod.Template, prepared: render_mod.Prepared,
+            entry: snapshot.Entry) -> RenderedFile:
+    """A reused file's output: kept by its digest, or rendered again."""
+    return (snapshot.output(prepared.env, template.path, entry)
+            or render_mod.render_file(template, prepared))
+
+
 def inputs(source: Source, project: Project, env: str) -> dict[str, str]:
     """Every file ENV's rendering reads, with its blob SHA: equal inputs, equal output."""
     paths = [C.PROJECT_FILE, *project.env(env).layers]
-    if project.templates is not None:
-        paths += source.files(project.templates)
     if source.exists(C.SOPS_CONFIG_FILE):
         paths.append(C.SOPS_CONFIG_FILE)
-    return {p: (source.blob_id(p) if source.exists(p) else '') for p in paths}
+    found = {p: (source.blob_id(p) if source.exists(p) else '') for p in paths}
+    found.update((t.path, t.blob) for t in render_mod.templates(source, project))
+    return found

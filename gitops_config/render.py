@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import json
 import pickle
 import posixpath
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -28,6 +30,7 @@ from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.source import Source
+from gitops_config.source import WorkTree
 from gitops_config.taint import Taint
 from gitops_config.taint import bytes_tainted
 from gitops_config.taint import retaint
@@ -49,26 +52,72 @@ class RenderedSyntaxError(GitopsConfigError):
     code = 'rendered-invalid'
 
 
-@dataclass(frozen=True)
 class RenderedFile:
-    env: str
-    path: str  # relative to the environment's output folder
-    template: str  # relative to the project root
-    content: bytes = field(repr=False)  # may hold secret plaintext: never print or write as is
-    documents: list[Any] | None = field(default=None, repr=False)
-    has_secrets: bool = False
+    """One output file of one environment.
+
+    A file reused from a snapshot (snapshot.py) starts with only its digest and
+    what its template read; its content and documents are rendered on first
+    use, which most checks of an unchanged file never need.
+    """
+
+    __slots__ = ('_content', '_digest', '_documents', '_load', '_positions', 'env',
+                 'has_secrets', 'path', 'reads', 'template')
+
+    def __init__(self, env: str, path: str, template: str, content: bytes = b'',
+                 documents: list[Any] | None = None, has_secrets: bool = False, *,
+                 reads: tuple[trace.Path, ...] | None = None, digest: str | None = None,
+                 load: Callable[[], RenderedFile] | None = None) -> None:
+        self.env = env
+        self.path = path  # relative to the environment's output folder
+        self.template = template  # relative to the project root
+        self._content = content  # may hold secret plaintext: never print or write as is
+        self._documents = documents
+        self.has_secrets = has_secrets
+        # the value paths the output depends on; None: unknown, or they touch a secret
+        self.reads = reads
+        self._digest = digest
+        self._load = load
+        self._positions: list[dict[trace.Path, tuple[int, int]]] | None = None
+
+    def __repr__(self) -> str:
+        return f'RenderedFile(env={self.env!r}, path={self.path!r}, template={self.template!r})'
+
+    def _loaded(self) -> None:
+        if self._load is not None:
+            full, self._load = self._load(), None
+            self._content, self._documents = full.content, full.documents
+
+    @property
+    def content(self) -> bytes:
+        self._loaded()
+        return self._content
+
+    @property
+    def documents(self) -> list[Any] | None:
+        self._loaded()
+        return self._documents
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the content, hex: what a reused file is known by."""
+        if self._digest is None:
+            self._digest = hashlib.sha256(self.content).hexdigest()
+        return self._digest
 
     @property
     def kind(self) -> str | None:
         return STRUCTURED.get(posixpath.splitext(self.path)[1].lower())
 
-    @functools.cached_property
-    def positions(self) -> list[dict[tuple[str | int, ...], tuple[int, int]]] | None:
+    @property
+    def positions(self) -> list[dict[trace.Path, tuple[int, int]]] | None:
         """(line, column) of every node of every document, parsed again on first use:
         only findings need them, and most files have none."""
         if self.documents is None:
             return None
-        return [pos for _, pos in yaml_io.load_all_located(self.content, self.path)]
+        if self._positions is None:
+            self._positions = [pos for _, pos in yaml_io.load_all_located(self.content,
+                                                                           self.path)]
+        return self._positions
 
 
 def _required(value: Any, message: str = 'a required value is missing') -> Any:
@@ -253,11 +302,25 @@ class Prepared:
         return trace.Context(self.revealed, fixed, rec)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Template:
     path: str  # relative to the project root
     rel: str  # relative to the templates folder
-    raw: bytes
+    blob: str = field(default='', compare=False)  # its blob SHA; '' when not known
+    # the bytes, read on first use: most templates of an incremental run are never read
+    read: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def raw(self) -> bytes:
+        assert self.read is not None
+        return self.read()
+
+    @classmethod
+    def of(cls, path: str, rel: str, raw: bytes) -> Template:
+        """A template with its bytes at hand."""
+        template = cls(path, rel)
+        template.__dict__['raw'] = raw
+        return template
 
 
 def prepare(values: Values) -> Prepared:
@@ -271,21 +334,34 @@ def prepare(values: Values) -> Prepared:
 
 
 def templates(source: Source, project: Project) -> list[Template]:
+    """PROJECT's templates at SOURCE, each read only when first rendered."""
     if project.templates is None:
         return []
     root = project.templates.rstrip('/')
-    found = []
-    for path in source.files(root):
-        rel = path[len(root) + 1:] if root else path
-        found.append(Template(path, rel, source.read(path)))
-    return found
+    # A diff lists them for each environment and side: once per commit is enough
+    # (a working tree may change between two calls).
+    memo = (id(source), root)
+    found = _LISTED.get(memo)
+    if found is None or found[0] is not source or isinstance(source, WorkTree):
+        if len(_LISTED) >= 8:
+            _LISTED.clear()
+        listed = [Template(path, path[len(root) + 1:] if root else path, source.blob_id(path),
+                           functools.partial(source.read, path))
+                  for path in source.files(root)]
+        found = _LISTED[memo] = (source, listed)
+    return list(found[1])
+
+
+# (id(source), folder) -> (source, its templates); holding the source keeps its id unique
+_LISTED: dict[tuple[int, str], tuple[Source, list[Template]]] = {}
 
 
 def render_file(template: Template, prepared: Prepared) -> RenderedFile:
     env, taint = prepared.env, prepared.taint
     if not template.rel.endswith(TEMPLATE_SUFFIX):
+        tainted = bytes_tainted(template.raw, taint)
         return RenderedFile(env, template.rel, template.path, template.raw,
-                            has_secrets=bytes_tainted(template.raw, taint))
+                            has_secrets=tainted, reads=None if tainted else ())
     try:
         text = template.raw.decode()
     except UnicodeDecodeError:
@@ -310,6 +386,7 @@ def render_file(template: Template, prepared: Prepared) -> RenderedFile:
         if deps is not None:  # nothing that touches a secret is kept on disk
             store.put('render', digest, pickle.dumps(
                 (deps, parsed.content, parsed.documents), protocol=pickle.HIGHEST_PROTOCOL))
+            parsed.reads = tuple(path for path, _ in deps)
     return parsed
 
 
@@ -327,7 +404,8 @@ def _cached(store: cache.Cache, digest: str, prepared: Prepared, rel: str, path:
         return None
     if prepared.taint is not None and prepared.taint.find(content.decode()) is not None:
         return None  # a secret now equals text in this output: render it properly
-    return RenderedFile(prepared.env, rel, path, content, documents)
+    return RenderedFile(prepared.env, rel, path, content, documents,
+                        reads=tuple(p for p, _ in deps))
 
 
 def render_env(source: Source, project: Project, values: Values) -> list[RenderedFile]:

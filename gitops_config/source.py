@@ -117,7 +117,9 @@ class _TreeSource:
         self._cache: dict[str, bytes] = {}
 
     def _entry(self, path: str) -> TreeEntry | None:
-        return self._entries.get(self._prefix + normalize(path))
+        # a path listed as it is is already normal: normalize only the rest
+        return self._entries.get(self._prefix + path) or self._entries.get(
+            self._prefix + normalize(path))
 
     def read(self, path: str) -> bytes:
         entry = self._entry(path)

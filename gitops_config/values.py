@@ -174,10 +174,25 @@ def merge(source: Source, project: Project, env: str, *, sealed: bool = False) -
             hint=f'{exc.hint}; or use --sealed to go on with placeholders for the secrets'
             if exc.hint else 'use --sealed to go on with placeholders for the secrets',
         ) from None
+    # Plaintext layers are shared objects (load_layer); a diff and its validation
+    # merge the same ones several times. Held here, their ids are not reused.
+    memo = (env, tuple(id(layer) for layer in loaded), repr(project.merge))
+    found = _MERGED.get(memo)
+    if found is not None:
+        return found[1]
     data: Any = {}
     for layer in loaded:
         data, _ = _merge(data, None, layer.data, None, (), project.merge, layer)
-    return Values(env, data, environment.layers, loaded, project.merge)
+    values = Values(env, data, environment.layers, loaded, project.merge)
+    if not any(layer.encrypted for layer in loaded):
+        if len(_MERGED) >= _MERGED_MAX:
+            _MERGED.clear()
+        _MERGED[memo] = (loaded, values)
+    return values
+
+
+_MERGED: dict[tuple[str, tuple[int, ...], str], tuple[tuple[Layer, ...], Values]] = {}
+_MERGED_MAX = 32
 
 
 def _location(layer: Layer, path: Path) -> Location:

@@ -74,6 +74,8 @@ def _render(templates: Sequence[Template], prepared: Sequence[Prepared], *, jobs
         chunk = max(1, len(templates) // (jobs * 8))
         tasks = [list(range(i, min(i + chunk, len(templates))))
                  for i in range(0, len(templates), chunk)]
+        # read here: a child must not share the parent's `git cat-file`
+        _ = [template.raw for template in templates]
         _STATE = (templates, prepared, keep_errors)
         try:
             with multiprocessing.get_context('fork').Pool(jobs) as pool:

@@ -43,7 +43,7 @@ class Counter:
 
 
 def _render(source: str, data: dict[str, Any]) -> bytes:
-    template = Template('templates/t.yaml.j2', 't.yaml.j2', source.encode())
+    template = Template.of('templates/t.yaml.j2', 't.yaml.j2', source.encode())
     prepared = render_mod.prepare(Values('dev', data))
     return render_mod.render_file(template, prepared).content
 

@@ -110,17 +110,14 @@ def shard(*, shard: Shard | None, output: Path) -> int:
 
 def _review(*, shard: Shard | None) -> tuple[Review, Project]:
     """The pull request's base...head, validated and diffed (SHARD's share of it)."""
-    from gitops_config import compare
-    from gitops_config import impact
     from gitops_config import project as project_mod
+    from gitops_config import reviews
 
     pull = _pull()
     root = project_mod.find_root(Path.cwd())
     base, head = _sources(root, str(pull['base']['sha']), str(pull['head']['sha']))
-    review = compare.compare(base, head, key=compare.fingerprint_key(), shard=shard)
-    project = project_mod.load(head, root)
-    findings = impact.collect_findings(head, project, sealed=review.sealed, shard=shard)
-    return impact.attach_findings(review, findings, project), project
+    review = reviews.review(base, head, validate=True, shard=shard)
+    return review, project_mod.load(head, root)
 
 
 @action.command('merge')

@@ -40,17 +40,11 @@ def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_fo
     Secrets are never shown: a changed secret shows a keyed fingerprint.
     """
     from gitops_config import compare
+    from gitops_config import reviews
 
     old, new = compare.open_revisions(Path.cwd(), base, head)
-    review = compare.compare(old, new, envs=list(envs) or None, sealed=True if sealed else None,
-                             key=compare.fingerprint_key(), shard=shard, jobs=jobs)
-    if validate:
-        from gitops_config import impact
-        from gitops_config import project as project_mod
-
-        project = project_mod.load(new, getattr(new, 'root', None))
-        findings = impact.collect_findings(new, project, sealed=review.sealed, shard=shard)
-        review = impact.attach_findings(review, findings, project)
+    review = reviews.review(old, new, envs=list(envs) or None, sealed=sealed, validate=validate,
+                            shard=shard, jobs=jobs)
     write(review, output_format, use_color=options.app().color, shard=shard)
     for env in review.envs:
         for error in env.errors:

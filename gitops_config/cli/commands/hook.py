@@ -73,7 +73,7 @@ def validate(*, output_format: str, strict: bool, files: tuple[str, ...]) -> int
     touched = check_mod.affected(project, paths)
     if not touched.envs and not touched.layers:
         return exit_codes.OK
-    renders = pipeline.render(source, project, list(touched.envs), sealed=True)
+    renders = pipeline.render(source, project, list(touched.envs), sealed=True, reuse=True)
     result = check_mod.check(source, project, renders, strict=strict, layers=touched.layers)
     if result.findings or result.failed:
         findings.write(result, output_format, sys.stdout, use_color=options.app().color)

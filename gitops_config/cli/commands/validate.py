@@ -74,7 +74,7 @@ def validate(*, envs: tuple[str, ...], ref: str | None, output_format: str, stri
     if shard is not None and layers is None:
         layers = shard_layers(shard)
     renders = pipeline.render(source, project, names, sealed=sealed, jobs=jobs,
-                              shard=shard) if names else []
+                              shard=shard, reuse=True) if names else []
     base = None
     if base_ref is not None:
         base_source, base_project = open_project(Path.cwd(), base_ref)

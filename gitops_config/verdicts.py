@@ -1,0 +1,72 @@
+"""Files known to have nothing to report: each content is checked once.
+
+Per environment, one cache entry maps each file checked clean (no schema
+error, no document-rule hit) to the digest of that content, under a key made
+of everything else that decides it: the rules, .sops.yaml and key patterns,
+the schema files and the settings. A file whose content is unchanged is then
+neither parsed nor checked again. Only "clean" is kept: a finding is always
+computed anew, so its line and origin are current. A file that holds a secret
+is never recorded (no hash of a plaintext goes to disk).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterable
+
+from gitops_config import cache
+
+Verdict = tuple[str, bool]  # (content digest, structured: it has documents)
+LAYERS = ''  # the "environment" of value layers, which are checked once for all
+
+
+class Verdicts:
+    def __init__(self, context: str | None) -> None:
+        """CONTEXT: a key of everything but the file that decides a verdict; None
+        turns verdicts off (a rule reads the values, or there is no cache)."""
+        self._context = context
+        self._known: dict[str, dict[str, Verdict]] = {}
+        self._offered: dict[str, dict[str, Verdict]] = {}
+
+    def _key(self, env: str) -> str:
+        assert self._context is not None
+        return cache.key('verdicts', self._context, env)
+
+    def _clean(self, env: str) -> dict[str, Verdict]:
+        found = self._known.get(env)
+        if found is None:
+            found = {}
+            blob = cache.default().get('verdicts', self._key(env))
+            if blob is not None:
+                try:
+                    found = dict(pickle.loads(blob))
+                except Exception:  # a damaged entry is a miss, never an error
+                    found = {}
+            self._known[env] = found
+        return found
+
+    def known(self, env: str, path: str, digest: str) -> Verdict | None:
+        """PATH's verdict, when its content (DIGEST) was found clean before."""
+        if self._context is None:
+            return None
+        verdict = self._clean(env).get(path)
+        return verdict if verdict is not None and verdict[0] == digest else None
+
+    def offer(self, env: str, path: str, digest: str, *, structured: bool) -> None:
+        """PATH (with content DIGEST) was checked: clean unless settle() hears otherwise."""
+        if self._context is not None:
+            self._offered.setdefault(env, {})[path] = (digest, structured)
+
+    def settle(self, dirty: Iterable[tuple[str, str]]) -> None:
+        """Keep what was offered, but for the (env, path) pairs with a finding."""
+        bad = set(dirty)
+        for env, offered in self._offered.items():
+            known = self._clean(env)
+            merged = {**known, **offered}
+            for path in offered:
+                if (env, path) in bad:
+                    del merged[path]
+            if merged != known:
+                cache.default().put('verdicts', self._key(env),
+                                    pickle.dumps(sorted(merged.items())))
+        self._offered.clear()
