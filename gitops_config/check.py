@@ -264,7 +264,7 @@ class _Checker:
             found = run_documents(self.engine, self.rules, [target])
             hits += found
             key = self.pending.get((target.env, target.file, target.index))
-            if key is not None:
+            if key is not None and found:  # a clean file is remembered by its verdict
                 self._keep(key, found)
         env_rules = self.env_rules
         if env_rules:

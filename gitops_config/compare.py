@@ -35,7 +35,6 @@ from gitops_config.model import Finding
 from gitops_config.project import Project
 from gitops_config.redact import Secret
 from gitops_config.redact import scrub
-from gitops_config.render import RenderedFile
 from gitops_config.shard import Shard
 from gitops_config.source import Source
 from gitops_config.source import prefix_of
@@ -98,7 +97,6 @@ class _Side:
     files: dict[str, _File]
     errors: dict[str, str]  # file or template -> message
     failed: str | None = None  # the whole environment could not be rendered
-    rendered: dict[str, RenderedFile] = field(default_factory=dict)  # rendered anew
 
 
 def options_for(project: Project, *, key: bytes | None) -> diff.Options:
@@ -229,20 +227,8 @@ def _compare_env(env: str, base: Source, base_project: Project | None, head: Sou
             if path in old.errors or path in new.errors:
                 continue
             changes += _diff_file(env, path, old.files.get(path), new.files.get(path), options)
-    _keep_differing(old, new)
     kept, ignored = ignores.split(changes)
     return EnvDiff(env, kept, ignored, causes, errors=tuple(errors), sealed=sealed)
-
-
-def _keep_differing(old: _Side, new: _Side) -> None:
-    """Outputs that differ are what every later diff of these revisions renders:
-    keep them by digest, so that it reads them instead."""
-    for path in old.rendered.keys() | new.rendered.keys():
-        a, b = old.rendered.get(path), new.rendered.get(path)
-        if a is None or b is None or a.content != b.content:
-            for file in (a, b):
-                if file is not None:
-                    snapshot_mod.keep_output(file)
 
 
 def _cause(project: Project, env: str, path: str) -> Cause:
@@ -345,41 +331,22 @@ def _render(rev: _Revision, same: set[str], known: snapshot_mod.Snapshot, *,
     secrets = [s for s in values.secrets() if isinstance(s, Secret)]
     if project.templates is None:
         return _Side({VALUES_FILE: ([values.data], None)} if rev.values_share else {}, {})
-    wanted = [t for t in rev.templates if t.path not in same]
-    stored = _stored_outputs(rev, wanted)
-    templates = [t for t in wanted if t.path not in stored]
+    templates = [t for t in rev.templates if t.path not in same]
     [outcomes] = workers.render_outcomes(
         templates, [render_mod.prepare(values)],
         jobs=jobs if jobs is not None else workers.default_jobs())
     if rev.key is not None and rev.snapshot is None:
         borrowed = {t: known[t] for t in same}
         snapshot_mod.save(rev.key, {**borrowed, **snapshot_mod.entries(templates, outcomes)})
-    files: dict[str, _File] = {f.path: (f.documents, f.content) for f in stored.values()}
+    files: dict[str, _File] = {}
     errors: dict[str, str] = {}
-    rendered: dict[str, RenderedFile] = {}
     for template, outcome in zip(templates, outcomes, strict=True):
         if isinstance(outcome, GitopsConfigError):
             # a template error may quote a value it choked on: scrub plaintexts
             errors[_output_name(project, template.path)] = scrub(outcome.one_line(), secrets)
         else:
             files[outcome.path] = (outcome.documents, outcome.content)
-            rendered[outcome.path] = outcome
-    return _Side(files, errors, rendered=rendered)
-
-
-def _stored_outputs(rev: _Revision, templates: list[render_mod.Template],
-                    ) -> dict[str, RenderedFile]:
-    """Template path -> output, for TEMPLATES whose output REV's snapshot names and the
-    cache holds: an exact snapshot needs no rendering to know it."""
-    if rev.snapshot is None or rev.values is None:
-        return {}
-    found = {}
-    for template in templates:
-        entry = rev.snapshot.get(template.path)
-        file = snapshot_mod.output(rev.values.env, template.path, entry) if entry else None
-        if file is not None:
-            found[template.path] = file
-    return found
+    return _Side(files, errors)
 
 
 def _output_name(project: Project, template: str) -> str:

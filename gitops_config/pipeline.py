@@ -92,16 +92,8 @@ def _reusing(known: snapshot.Snapshot, templates: Sequence[render_mod.Template],
     rendered = iter(fresh)
     return [next(rendered) if t.path not in known else RenderedFile(
         prepared.env, known[t.path].output, t.path, reads=known[t.path].reads,
-        digest=known[t.path].digest, load=functools.partial(_reused, t, prepared,
-                                                            known[t.path]))
+        digest=known[t.path].digest, load=functools.partial(render_mod.render_file, t, prepared))
         for t in templates]
-
-
-def _reused(template: render_mod.Template, prepared: render_mod.Prepared,
-            entry: snapshot.Entry) -> RenderedFile:
-    """A reused file's output: kept by its digest, or rendered again."""
-    return (snapshot.output(prepared.env, template.path, entry)
-            or render_mod.render_file(template, prepared))
 
 
 def inputs(source: Source, project: Project, env: str) -> dict[str, str]:

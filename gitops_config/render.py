@@ -293,6 +293,10 @@ class Prepared:
     revealed: dict[str, Any] = field(repr=False)  # the values, secrets in plaintext
     taint: Taint | None = field(repr=False)
     hasher: trace.Hasher = field(repr=False)  # over the values with secrets still wrapped
+    # (template path, blob) -> what it rendered to in this run: a diff's head side and its
+    # validation render each file once between them
+    rendered: dict[tuple[str, str, bool], RenderedFile] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def context(self, rec: trace.Recorder, globals_: Mapping[str, Any]) -> trace.Context:
         """The template's context: the values at the top level, `env` and `values`
@@ -324,13 +328,32 @@ class Template:
 
 
 def prepare(values: Values) -> Prepared:
+    """What rendering VALUES needs; once per Values object (merging shares those)."""
+    found = _PREPARED.get(id(values))
+    if found is not None and found[0] is values:
+        return found[1]
     needles: list[tuple[str, Secret | SealedSecret]] = []
     # Walking every value is worth it only where an encrypted layer brought secrets.
     data = reveal(values.data, needles) if values.has_secrets else values.data
     # Longest first, so that a secret containing another is credited to itself.
     taint = Taint(tuple(sorted(needles, key=lambda n: -len(n[0])))) if needles else None
-    return Prepared(values.env, data, taint,
-                    trace.Hasher(values.data, secrets=values.has_secrets))
+    prepared = Prepared(values.env, data, taint,
+                        trace.Hasher(values.data, secrets=values.has_secrets))
+    if len(_PREPARED) >= 16:
+        _PREPARED.clear()
+    _PREPARED[id(values)] = (values, prepared)
+    return prepared
+
+
+# id(values) -> (values, prepared); holding the values keeps the id unique
+_PREPARED: dict[int, tuple[Values, Prepared]] = {}
+
+
+def forget() -> None:
+    """Drop what this process remembers of earlier renders: compiled templates, and
+    what each set of values rendered to (the on-disk cache is left alone)."""
+    _compile.cache_clear()
+    _PREPARED.clear()
 
 
 def templates(source: Source, project: Project) -> list[Template]:
@@ -357,6 +380,23 @@ _LISTED: dict[tuple[int, str], tuple[Source, list[Template]]] = {}
 
 
 def render_file(template: Template, prepared: Prepared) -> RenderedFile:
+    memo = memo_key(template)
+    done = prepared.rendered.get(memo) if memo is not None else None
+    if done is not None:
+        return done
+    rendered = _render_file(template, prepared)
+    if memo is not None:
+        prepared.rendered[memo] = rendered
+    return rendered
+
+
+def memo_key(template: Template) -> tuple[str, str, bool] | None:
+    """Where Prepared.rendered keeps TEMPLATE's output (without a cache, no trace is
+    recorded: such a file is not the one a run with the cache wants)."""
+    return (template.path, template.blob, cache.default().enabled) if template.blob else None
+
+
+def _render_file(template: Template, prepared: Prepared) -> RenderedFile:
     env, taint = prepared.env, prepared.taint
     if not template.rel.endswith(TEMPLATE_SUFFIX):
         tainted = bytes_tainted(template.raw, taint)

@@ -81,27 +81,6 @@ def save(digest: str, snapshot: Snapshot) -> None:
     store.put('snapshot', digest, pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def keep_output(file: RenderedFile) -> None:
-    """FILE's content and documents by its digest, for when a snapshot names it again
-    (a file that changed is wanted by both sides of every later diff)."""
-    if file.reads is not None and not file.has_secrets:
-        cache.default().put('output', file.digest, pickle.dumps(
-            (file.content, file.documents), protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def output(env: str, template: str, entry: Entry) -> RenderedFile | None:
-    """ENTRY's output, from the cache by its digest."""
-    blob = cache.default().get('output', entry.digest)
-    if blob is None:
-        return None
-    try:
-        content, documents = pickle.loads(blob)
-    except Exception:  # a damaged or foreign entry is a miss, never an error
-        return None
-    return RenderedFile(env, entry.output, template, content, documents, reads=entry.reads,
-                        digest=entry.digest)
-
-
 def entries(templates: Sequence[Template], files: Iterable[object]) -> Snapshot:
     """The entries of FILES, rendered from TEMPLATES in order (an error in its
     template's place has none, nor has a file whose reads or output are secret)."""

@@ -17,6 +17,7 @@ from gitops_config.render import RenderedFile
 from gitops_config.render import RenderedSyntaxError
 from gitops_config.render import Template
 from gitops_config.render import TemplateError
+from gitops_config.render import memo_key
 from gitops_config.render import render_file
 
 # A template's own error, kept in its place so that the other files still render.
@@ -82,4 +83,9 @@ def _render(templates: Sequence[Template], prepared: Sequence[Prepared], *, jobs
                 rows = [row for part in pool.imap(_work, tasks) for row in part]
         finally:
             _STATE = ((), (), False)
+    for template, row in zip(templates, rows, strict=True):
+        memo = memo_key(template)
+        for p, outcome in zip(prepared, row, strict=True):
+            if isinstance(outcome, RenderedFile) and memo is not None:
+                p.rendered[memo] = outcome  # a worker's, kept here
     return [[row[e] for row in rows] for e in range(len(prepared))]

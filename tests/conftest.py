@@ -86,3 +86,19 @@ def shim(tmp_path: Path) -> Path:
         f'#!/bin/sh\nPYTHONPATH={checkout} exec {sys.executable} -m gitops_config "$@"\n')
     script.chmod(0o755)
     return bin_dir
+
+
+@pytest.fixture
+def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty on-disk cache, and nothing remembered in this process."""
+    from gitops_config import cache
+    from gitops_config import render
+
+    directory = tmp_path / 'cache'
+    monkeypatch.setenv(cache.ENV_DIR, str(directory))
+    monkeypatch.delenv(cache.ENV_OFF, raising=False)
+    cache.reset()
+    render.forget()
+    yield directory
+    cache.reset()
+    render.forget()

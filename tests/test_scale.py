@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,23 +57,11 @@ def test_shard_render_leaves_other_shards_files(run_cli: RunCli, big: Path) -> N
     assert parse('2/4') == Shard(2, 4)
 
 
-@pytest.fixture
-def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    directory = tmp_path / 'cache'
-    monkeypatch.setenv(cache.ENV_DIR, str(directory))
-    monkeypatch.delenv(cache.ENV_OFF, raising=False)
-    cache.reset()
-    render_mod._compile.cache_clear()
-    yield directory
-    cache.reset()
-    render_mod._compile.cache_clear()
-
-
 def test_compiled_templates_are_cached_on_disk(big: Path, fresh_cache: Path) -> None:
     first = _files(big, jobs=1)
     entries = list((fresh_cache / 'jinja').rglob('*'))
     assert len([e for e in entries if e.is_file()]) == 90
-    render_mod._compile.cache_clear()
+    render_mod.forget()
     assert _files(big, jobs=1) == first
 
 
@@ -83,7 +70,7 @@ def test_corrupt_entries_are_recomputed_not_trusted(big: Path, fresh_cache: Path
     for entry in (fresh_cache / 'jinja').rglob('*'):
         if entry.is_file():
             entry.write_bytes(entry.read_bytes()[:40])  # truncated
-    render_mod._compile.cache_clear()
+    render_mod.forget()
     assert _files(big, jobs=1) == first
     store = cache.default()
     digest = cache.key('x')
@@ -102,7 +89,7 @@ def test_unwritable_cache_warns_once_and_goes_on(
     (tmp_path / 'not-a-dir').write_text('')
     monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / 'not-a-dir' / 'cache'))
     cache.reset()
-    render_mod._compile.cache_clear()
+    render_mod.forget()
     with caplog.at_level('WARNING'):
         files = _files(big, jobs=1)
     cache.reset()

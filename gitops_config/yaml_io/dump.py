@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import math
 from collections.abc import Callable
 from typing import Any
@@ -53,10 +54,27 @@ _Dumper.add_representer(float, _represent_float)
 
 def to_yaml(data: Any, *, sort_keys: bool = False, indent: int = 2) -> str:
     """Block-style YAML; key order kept unless `sort_keys`."""
-    return yaml.dump(
+    try:
+        # marshal tells 1, 1.0 and True apart, and keeps key order: equal keys, equal YAML
+        memo: bytes | None = marshal.dumps((data, sort_keys, indent), 2)
+    except ValueError:  # something marshal does not know: a date, a Tagged value
+        memo = None
+    found = _DUMPED.get(memo) if memo is not None else None
+    if found is not None:
+        return found
+    text = str(yaml.dump(
         data, Dumper=_Dumper, sort_keys=sort_keys, default_flow_style=False,
         allow_unicode=True, width=1 << 30, indent=indent,
-    )
+    ))
+    if memo is not None and len(memo) < 4096:  # the small blocks templates repeat
+        if len(_DUMPED) >= 4096:
+            _DUMPED.clear()
+        _DUMPED[memo] = text
+    return text
+
+
+# Templates dump the same small blocks (resources, probes) again and again.
+_DUMPED: dict[bytes, str] = {}
 
 
 def to_json(data: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
