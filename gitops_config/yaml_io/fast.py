@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import yaml
+from yaml._yaml import CParser
 
 from gitops_config import constants as C
 from gitops_config.errors import InvalidYamlError
@@ -126,19 +127,22 @@ class BadYaml(yaml.YAMLError):
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:
-    tag = node.tag
+    return _typed(node.tag, node.value, node.style)
+
+
+def _typed(tag: str, value: str, style: str | None) -> Any:
     if tag in (_STR, _TIMESTAMP):
-        return node.value
+        return value
     if tag in (_INT, _FLOAT, _BOOL, _NULL):
-        return resolve_plain(node.value)[1] if not node.style else node.value
+        return resolve_plain(value)[1] if not style else value
     if tag == 'tag:yaml.org,2002:binary':
-        return node.value
+        return value
     if tag.startswith('tag:yaml.org,2002:'):
         # an explicit core tag on a quoted scalar, e.g. !!int "3"
-        resolved_tag, value = resolve_plain(node.value)
-        return value if resolved_tag == tag else node.value
+        resolved_tag, typed = resolve_plain(value)
+        return typed if resolved_tag == tag else value
     # Local tags (`!delete`, `!secret`...) are kept as Tagged for the caller.
-    return Tagged(tag, node.value)
+    return Tagged(tag, value)
 
 
 class Tagged:
@@ -247,9 +251,98 @@ def _error(path: str, exc: yaml.YAMLError) -> InvalidYamlError:
     )
 
 
+class _NeedsComposer(Exception):
+    """An alias or a merge key: the node graph, not the event stream, builds these."""
+
+
+def _from_events(text: str | bytes, *, with_positions: bool,
+                 ) -> list[tuple[Any, dict[Path, tuple[int, int]]]]:
+    """Every document built straight from libyaml's events, skipping PyYAML's node
+    graph (which costs five times the parse). Raises _NeedsComposer at an alias or
+    a merge key."""
+    parser = CParser(text)
+    get = parser.get_event
+    try:
+        get()  # the stream's start
+        found = []
+        while type(get()) is not yaml.StreamEndEvent:  # a document's start
+            positions: dict[Path, tuple[int, int]] = {}
+            value = _event_value(get, get(), (), None, positions if with_positions else None)
+            get()  # the document's end
+            found.append((value, positions))
+        return found
+    finally:
+        parser.dispose()
+
+
+def _event_value(get: Any, event: Any, path: Path, mark: Any,
+                 positions: dict[Path, tuple[int, int]] | None) -> Any:
+    """EVENT's node as plain Python, as _Builder.build makes it (MARK: where its key
+    starts, if it has one)."""
+    if positions is not None:
+        where = mark or event.start_mark
+        positions[path] = (where.line + 1, where.column + 1)
+    kind = type(event)
+    if kind is yaml.ScalarEvent:
+        tag = event.tag
+        if tag is None or tag == '!':
+            tag = resolve_plain(event.value)[0] if event.implicit[0] else _STR
+        return _typed(tag, event.value, event.style)
+    if kind is yaml.SequenceStartEvent:
+        items: list[Any] = []
+        item = get()
+        while type(item) is not yaml.SequenceEndEvent:
+            items.append(_event_value(get, item, (*path, len(items)), None, positions))
+            item = get()
+        return _collection(event.tag, _SEQ, items)
+    if kind is yaml.MappingStartEvent:
+        result: dict[str, Any] = {}
+        lines: dict[str, int] = {}
+        at: Any
+        key: Any = get()
+        while type(key) is not yaml.MappingEndEvent:
+            if type(key) is not yaml.ScalarEvent:
+                if type(key) is yaml.AliasEvent:
+                    raise _NeedsComposer
+                raise BadYaml('a mapping key must be a scalar', key.start_mark)
+            name, at = key.value, key.start_mark
+            if key.tag == _MERGE or (key.tag is None and key.implicit[0] and name == '<<'):
+                raise _NeedsComposer
+            if name in lines:
+                raise BadYaml(f'duplicate key {name!r} (first at line {lines[name] + 1})', at)
+            lines[name] = at.line
+            result[name] = _event_value(get, get(), (*path, name), at, positions)
+            key = get()
+        return _collection(event.tag, _MAP, result)
+    raise _NeedsComposer  # an alias
+
+
+def _collection(tag: str | None, plain: str, value: Any) -> Any:
+    if tag is None or tag == '!' or tag == plain or tag.startswith('tag:yaml.org,2002:'):
+        return value
+    return Tagged(tag, value)
+
+
 def _documents(
         text: str | bytes, path: str, *, with_positions: bool,
-) -> Iterator[tuple[Any, dict[Path, tuple[int, int]]]]:
+) -> list[tuple[Any, dict[Path, tuple[int, int]]]]:
+    try:
+        try:
+            return _from_events(text, with_positions=with_positions)
+        except (_NeedsComposer, BadYaml):
+            # BadYaml too: the composer reads a whole document first, so it reports a
+            # syntax error further down before a duplicate key (as it always has)
+            return list(_composed(text, with_positions=with_positions))
+    except yaml.YAMLError as exc:
+        raise _error(path, exc) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidYamlError(f'not UTF-8 text: {exc.reason}', location=Location(path)) from None
+
+
+def _composed(text: str | bytes, *, with_positions: bool,
+              ) -> Iterator[tuple[Any, dict[Path, tuple[int, int]]]]:
+    """Every document built from PyYAML's node graph: aliases (within a budget, so
+    that an alias bomb fails fast) and merge keys."""
     loader = _Loader(text)
     try:
         while loader.check_node():
@@ -263,10 +356,6 @@ def _documents(
             count = _count_nodes(node, set()) if has_anchor else 1 << 60
             builder = _Builder(count, positions if with_positions else None)
             yield builder.build(node, ()), positions
-    except yaml.YAMLError as exc:
-        raise _error(path, exc) from None
-    except UnicodeDecodeError as exc:
-        raise InvalidYamlError(f'not UTF-8 text: {exc.reason}', location=Location(path)) from None
     finally:
         loader.dispose()
 
@@ -288,4 +377,4 @@ def load_all(text: str | bytes, path: str) -> list[Any]:
 
 def load_all_located(text: str | bytes, path: str) -> list[tuple[Any, dict[Path, tuple[int, int]]]]:
     """Every document with the (line, column) of each node, keyed by its path."""
-    return list(_documents(text, path, with_positions=True))
+    return _documents(text, path, with_positions=True)

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
 from gitops_config import yaml_io
 from gitops_config.errors import InvalidYamlError
+from gitops_config.yaml_io import fast
+from gitops_config.yaml_io.dump import to_flow
 
 
 @pytest.mark.parametrize(('text', 'expected'), [
@@ -100,3 +104,44 @@ _trees = st.recursive(
 @given(st.dictionaries(st.text(min_size=1), _trees, max_size=5))
 def test_to_yaml_round_trips(tree: dict[str, object]) -> None:
     assert yaml_io.load(yaml_io.to_yaml(tree), 'd.yaml') == tree
+
+
+_SNIPPETS = [
+    'a: 1\nb: [x, {c: d}]\n', '!!int "3"\n', 'k: !delete\n', '? [a]\n: 1\n',
+    'a: &x {b: 1}\nc: *x\n', 'a: {b: 1}\n<<: {c: 2}\n', '- !custom [1, 2]\n- !m {a: 1}\n',
+    '"1": x\n1: y\n', 'a: 1\na: 2\n', 'a: |\n  text\n  more\nb: >-\n  folded\n',
+    '---\na: 1\n---\n---\nb: [1, 2]\n', '', '# only a comment\n', 'a: [1, 2\n',
+    "a: 'single'\nb: \"double\"\nc: 0x1F\nd: 1e3\ne: 2024-01-01\n", 'x: !!binary aGk=\n',
+    'a: "1"\nb: \'true\'\nc: ""\nd: 1\n',
+]
+
+
+def _outcome(build: Callable[[], object]) -> str:
+    try:
+        return repr(build())
+    except InvalidYamlError as exc:  # compared as the user sees it
+        return exc.message
+
+
+def _from_nodes(text: str, located: bool) -> object:
+    """PyYAML's node graph, the path kept for aliases and merge keys: the oracle."""
+    try:
+        return list(fast._composed(text, with_positions=located))
+    except yaml.YAMLError as exc:
+        raise fast._error('f.yaml', exc) from None
+
+
+@pytest.mark.parametrize('text', _SNIPPETS)
+@pytest.mark.parametrize('located', [False, True])
+def test_building_from_events_equals_building_from_nodes(text: str, located: bool) -> None:
+    assert _outcome(lambda: fast._documents(text, 'f.yaml', with_positions=located)) == (
+        _outcome(lambda: _from_nodes(text, located)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.text(min_size=1), _trees, max_size=5), st.booleans())
+def test_events_and_nodes_build_the_same_tree(tree: dict[str, object], flow: bool) -> None:
+    text = to_flow(tree) if flow else yaml_io.to_yaml(tree)
+    for located in (False, True):
+        assert repr(fast._from_events(text, with_positions=located)) == repr(
+            _from_nodes(text, located))
