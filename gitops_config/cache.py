@@ -13,8 +13,8 @@ import contextlib
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from gitops_config import __version__
 
@@ -43,6 +43,8 @@ class Cache:
         self.max_bytes = max_bytes
         self._warned = False
         self._written = 0
+        self._folders: set[str] = set()  # known to exist
+        self._count = 0
 
     @property
     def enabled(self) -> bool:
@@ -78,10 +80,12 @@ class Cache:
         blob = _MAGIC + hashlib.sha256(payload).digest() + payload
         folder = os.path.dirname(path)
         try:
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-')
+            # unique to this process and entry: no random names to draw (pids are unique
+            # among the processes sharing the folder, threads do not write here)
+            self._count += 1
+            tmp = f'{folder}/.tmp-{os.getpid()}-{self._count}'
             try:
-                with os.fdopen(fd, 'wb') as f:
+                with self._create(folder, tmp) as f:
                     f.write(blob)
                 os.replace(tmp, path)
             except BaseException:
@@ -95,6 +99,16 @@ class Cache:
         if self._written > self.max_bytes // 8:
             self._written = 0
             self.prune()
+
+    def _create(self, folder: str, tmp: str) -> BinaryIO:
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        try:
+            return open(tmp, 'wb')  # the caller closes it
+        except FileNotFoundError:  # cleared meanwhile
+            os.makedirs(folder, exist_ok=True)
+            return open(tmp, 'wb')
 
     def _disable(self, exc: OSError) -> None:
         if not self._warned:

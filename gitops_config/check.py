@@ -168,7 +168,8 @@ class _Checker:
             return
         text = self.source.read(path)
         raw_documents = _parsed_layer(self.source, path, text)
-        documents = [_without_sops(d) for d in raw_documents]
+        documents = [_without_sops(d, deletes=DELETE_TAG.encode() in text)
+                     for d in raw_documents]
         doc = Doc(path, documents,
                   lambda: [p for _, p in yaml_io.load_all_located(text, path)])
         self.docs[(None, path)] = doc
@@ -371,10 +372,11 @@ def _parsed_layer(source: Source, path: str, text: bytes) -> list[Any]:
     return yaml_io.load_all(text, path)
 
 
-def _without_sops(doc: Any) -> Any:
+def _without_sops(doc: Any, *, deletes: bool = True) -> Any:
+    """DOC without its sops metadata, and (DELETES: it may hold some) what it `!delete`s."""
     if isinstance(doc, dict) and isinstance(doc.get('sops'), dict):
         doc = {k: v for k, v in doc.items() if k != 'sops'}
-    return _without_deletes(doc)
+    return _without_deletes(doc) if deletes else doc
 
 
 def _without_deletes(node: Any) -> Any:

@@ -97,28 +97,35 @@ def _leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any]]:
         yield path, node
 
 
-def _last_key(path: Path) -> str | None:
-    for step in reversed(path):
-        if isinstance(step, str):
-            return step
-    return None
-
-
 def plaintext_secrets(doc: Any, extra: Sequence[re.Pattern[str]] = ()) -> list[dict[str, Any]]:
     """Every plaintext leaf of DOC that is a secret by its key or by its shape."""
     found: list[dict[str, Any]] = []
-    for path, value in _leaves(doc, ()):
-        if path[:1] == ('sops',) or not _plaintext(value):
-            continue
-        what = credential(value)
+    if isinstance(doc, dict):
+        doc = {k: v for k, v in doc.items() if k != 'sops'}
+    _scan(doc, [], None, found, extra)
+    return found
+
+
+def _scan(node: Any, path: list[Any], key: str | None, found: list[dict[str, Any]],
+          extra: Sequence[re.Pattern[str]]) -> None:
+    """The walk of plaintext_secrets; KEY: the nearest mapping key above NODE. One
+    path list, copied only for a hit: most documents have thousands of leaves."""
+    if isinstance(node, dict):
+        for k, value in node.items():
+            path.append(k)
+            _scan(value, path, k if isinstance(k, str) else key, found, extra)
+            path.pop()
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            path.append(i)
+            _scan(value, path, key, found, extra)
+            path.pop()
+    elif _plaintext(node):
+        what = credential(node)
         if what is not None:
             found.append({'path': list(path), 'message': f'looks like {what}'})
-            continue
-        key = _last_key(path)
-        if key is not None and secret_key(key, extra):
-            found.append({'path': list(path),
-                          'message': f'{key!r} is named like a secret'})
-    return found
+        elif key is not None and secret_key(key, extra):
+            found.append({'path': list(path), 'message': f'{key!r} is named like a secret'})
 
 
 def scan_text(text: str) -> list[tuple[int, int, str]]:
