@@ -212,10 +212,12 @@ class _Checker:
         out = self.project.output_dir(render.env)
         origins = Origins(render.values, self.source)
         values_view: Any = None  # converted for CEL only if some document needs it
+        clean = self.verdicts.clean(render.env)
         for file in render.files:
             path = posixpath.join(out, file.path)
-            known = None if file.has_secrets else self.verdicts.known(render.env, path,
-                                                                        file.digest)
+            known = clean.get(path)
+            if known is not None and (file.has_secrets or known[0] != file.digest):
+                known = None
             if known is not None:
                 if known[1]:
                     self.checked.append(path)

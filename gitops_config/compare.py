@@ -1,9 +1,11 @@
 """Two Sources -> each environment rendered at both -> semantic changes.
 
 An environment whose inputs (layers, templates, project file, .sops.yaml,
-schemas) have the same blob SHAs on both sides is not rendered at all. A file
-that cannot be rendered or parsed on one side is reported and left out; the
-rest of its environment is still diffed.
+schemas) have the same blob SHAs on both sides is not rendered at all; in one
+whose inputs differ, a template that a snapshot shows to render the same on
+both sides (snapshot.py) is rendered on neither. A file that cannot be rendered
+or parsed on one side is reported and left out; the rest of its environment is
+still diffed.
 """
 
 from __future__ import annotations
@@ -314,9 +316,31 @@ def _same_outputs(old: _Revision, new: _Revision) -> set[str]:
     known, other = (old, new) if old.snapshot is not None else (new, old)
     if known.snapshot is None or known.values is None or other.values is None:
         return set()
-    changed = snapshot_mod.changed_paths(known.values.data, other.values.data)
     return snapshot_mod.unaffected(known.snapshot, {t.path: t.blob for t in other.templates},
-                                   changed)
+                                   _changed_values(known.values, other.values))
+
+
+def _changed_values(a: Values, b: Values) -> list[snapshot_mod.Path]:
+    """Paths at which A and B may differ. Where both merge the same layer files by the
+    same rules, they are found in the layers that differ, once per layer however
+    many environments share it (up to the first list: merging by a key moves items)."""
+    if (a.layers, a.merge_rules) != (b.layers, b.merge_rules):
+        return snapshot_mod.changed_paths(a.data, b.data)
+    found: list[snapshot_mod.Path] = []
+    for old, new in zip(a.loaded, b.loaded, strict=True):
+        if old is new:
+            continue  # the same blob: one shared Layer
+        memo = _LAYER_CHANGES.get((id(old), id(new)))
+        if memo is None or memo[0] is not old or memo[1] is not new:
+            paths = [next((path[:i] for i, step in enumerate(path) if isinstance(step, int)),
+                          path) for path in snapshot_mod.changed_paths(old.data, new.data)]
+            memo = _LAYER_CHANGES[(id(old), id(new))] = (old, new, paths)
+        found += memo[2]
+    return found
+
+
+# (id(old), id(new)) -> (old, new, their changed paths); holding the layers keeps ids unique
+_LAYER_CHANGES: dict[tuple[int, int], tuple[Any, Any, list[snapshot_mod.Path]]] = {}
 
 
 def _render(rev: _Revision, same: set[str], known: snapshot_mod.Snapshot, *,
@@ -404,11 +428,21 @@ def derived_key(source: Source, project: Project) -> bytes | None:
     import hashlib
     import hmac
 
+    found = [key for _, key in data_keys(source, project) if key is not None]
+    if not found:
+        return None
+    return hmac.new(b'gitops-config fingerprint key v1', b''.join(sorted(found)),
+                    hashlib.sha256).digest()
+
+
+def data_keys(source: Source, project: Project) -> list[tuple[str, bytes | None]]:
+    """Each encrypted layer of PROJECT with its SOPS data key, None where no key at hand
+    opens it (its secrets are then compared sealed). Secret: never print or keep."""
     from gitops_config import sops
     from gitops_config.sops import engine
     from gitops_config.sops import keys
 
-    found = []
+    found: list[tuple[str, bytes | None]] = []
     for path in sorted({p for env in project.environments for p in env.layers}):
         if not source.exists(path):
             continue
@@ -416,13 +450,10 @@ def derived_key(source: Source, project: Project) -> bytes | None:
         if not sops.is_encrypted(data):
             continue
         try:
-            found.append(keys.data_key(engine.parse(data, path).meta, path))
+            found.append((path, keys.data_key(engine.parse(data, path).meta, path)))
         except GitopsConfigError:
-            continue  # no key for this one: its secrets are compared sealed
-    if not found:
-        return None
-    return hmac.new(b'gitops-config fingerprint key v1', b''.join(sorted(found)),
-                    hashlib.sha256).digest()
+            found.append((path, None))
+    return found
 
 
 def fingerprint_key() -> bytes | None:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from gitops_config import cache
-from gitops_config.errors import GitopsConfigError
 from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
@@ -70,25 +69,11 @@ def key(base: Source, head: Source, projects: Sequence[Project | None], *,
 def _openable(source: Source, project: Project | None) -> list[tuple[str, bool]]:
     """Each encrypted layer, and whether a key at hand opens it (which decides what
     is compared in plaintext, and the fingerprint key derived from the data keys)."""
-    from gitops_config import sops
-    from gitops_config.sops import engine
-    from gitops_config.sops import keys
+    from gitops_config import compare
 
     if project is None:
         return []
-    found = []
-    for path in sorted({p for env in project.environments for p in env.layers}):
-        if not source.exists(path):
-            continue
-        data = source.read(path)
-        if not sops.is_encrypted(data):
-            continue
-        try:
-            keys.data_key(engine.parse(data, path).meta, path)
-            found.append((path, True))
-        except GitopsConfigError:
-            found.append((path, False))
-    return found
+    return [(path, key is not None) for path, key in compare.data_keys(source, project)]
 
 
 def load(digest: str) -> Any:

@@ -47,10 +47,13 @@ class Verdicts:
 
     def known(self, env: str, path: str, digest: str) -> Verdict | None:
         """PATH's verdict, when its content (DIGEST) was found clean before."""
-        if self._context is None:
-            return None
-        verdict = self._clean(env).get(path)
+        verdict = self.clean(env).get(path)
         return verdict if verdict is not None and verdict[0] == digest else None
+
+    def clean(self, env: str) -> dict[str, Verdict]:
+        """Path -> verdict of every file of ENV found clean before (for a loop over
+        thousands of files, where a call per file shows)."""
+        return self._clean(env) if self._context is not None else {}
 
     def offer(self, env: str, path: str, digest: str, *, structured: bool) -> None:
         """PATH (with content DIGEST) was checked: clean unless settle() hears otherwise."""

@@ -70,7 +70,9 @@ def test_a_changed_template_is_affected_whatever_it_reads() -> None:
 # --- a diff from snapshots equals a diff without any cache ---
 
 PROJECT = TWO_ENVIRONMENTS + 'schemas:\n  rendered:\n    - files: "*.yaml"\n' \
-                             '      schema: schemas/out.json\n'
+                             '      schema: schemas/out.json\n' \
+                             'merge:\n  - path: models\n    key: name\n'
+PROD = 'x: 2\nmodels:\n  - {name: m2, rpm: 20}\n'  # merged by name: item 0 here, 1 there
 SCHEMA = '{"type": "object", "required": ["name"]}'
 TEMPLATES = {
     'templates/name.yaml.j2': 'name: {{ svc.a.name }}\n',
@@ -79,13 +81,15 @@ TEMPLATES = {
     'templates/opt.yaml.j2': 'name: opt\n{% if svc.a.extra is defined %}extra: yes\n{% endif %}',
     'templates/num.yaml.j2': 'name: num\nreplicas: {{ svc.b.replicas }}\n',
     'templates/other.yaml.j2': 'name: {{ svc.c.name }}\n',
+    'templates/models.yaml.j2': 'name: models\nrpm: {{ models[1].rpm }}\n',
 }
 
 
 def _common(**a: str) -> str:
     extra = ''.join(f'    {k}: {v}\n' for k, v in a.items())
     return ('svc:\n  a:\n    name: a\n    env: {X: "1"}\n' + extra +
-            '  b:\n    replicas: 1\n  c:\n    name: c\n')
+            '  b:\n    replicas: 1\n  c:\n    name: c\n'
+            'models:\n  - {name: m1, rpm: 1}\n  - {name: m2, rpm: 2}\n')
 
 
 @pytest.fixture
@@ -94,7 +98,7 @@ def history(git_repo: GitRepo) -> dict[str, str]:
     files: dict[str, str | bytes | None] = {
         'gitops-config.yaml': PROJECT, 'schemas/out.json': SCHEMA,
         'values/common.yaml': _common(), 'values/dev.yaml': 'x: 1\n',
-        'values/prod.yaml': 'x: 2\n', **TEMPLATES}
+        'values/prod.yaml': PROD, **TEMPLATES}
     shas = {'base': git_repo.commit(files)}
     heads = {
         'env-key': _common().replace('env: {X: "1"}', 'env: {X: "1", Y: "2"}'),
@@ -102,10 +106,15 @@ def history(git_repo: GitRepo) -> dict[str, str]:
         'int-to-float': _common().replace('replicas: 1', 'replicas: 1.0'),
         'int-to-bool': _common().replace('replicas: 1', 'replicas: true'),
         'other-only': _common().replace('name: c', 'name: d'),
+        'list-item': _common().replace('rpm: 2', 'rpm: 3'),
+        'list-order': _common().replace('{name: m1, rpm: 1}', '{name: m0, rpm: 0}\n  - '
+                                        '{name: m1, rpm: 1}'),
     }
     for name, common in heads.items():
         git_repo.git('checkout', '-q', shas['base'])
         shas[name] = git_repo.commit({'values/common.yaml': common}, name)
+    git_repo.git('checkout', '-q', shas['base'])
+    shas['keyed-override'] = git_repo.commit({'values/prod.yaml': PROD.replace('20', '30')})
     return shas
 
 
@@ -141,7 +150,7 @@ class _Counter:
 
 
 @pytest.mark.parametrize('head', ['env-key', 'now-defined', 'int-to-float', 'int-to-bool',
-                                  'other-only'])
+                                  'other-only', 'list-item', 'list-order', 'keyed-override'])
 def test_diff_through_snapshots_equals_diff_without_cache(
         head: str, history: dict[str, str], git_repo: GitRepo, fresh_cache: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,7 +202,7 @@ def test_validate_reuses_clean_files_but_not_findings(
     git_repo.write({'schemas/out.json': '{"type": "object", "required": ["kind"]}'})
     result = run_cli('validate', cwd=root)
     assert result.exit_code == 1
-    assert result.stdout.count('"kind" is a required property') == 10
+    assert result.stdout.count('"kind" is a required property') == 12
     assert run_cli('validate', cwd=root).stdout == result.stdout
 
 

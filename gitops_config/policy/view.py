@@ -19,6 +19,17 @@ _INT64 = 2**63
 
 
 def cel_view(node: Any) -> Any:
+    kind = type(node)  # the common kinds first, by exact type: documents have many nodes
+    if kind is dict:
+        return {k if type(k) is str else str(k): cel_view(v) for k, v in node.items()}
+    if kind is str or kind is bool or kind is float or node is None:
+        return node
+    if kind is list:
+        return [cel_view(v) for v in node]
+    return _other(node)
+
+
+def _other(node: Any) -> Any:
     if isinstance(node, str):
         return str(node)
     if isinstance(node, bool) or node is None:
