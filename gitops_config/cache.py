@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from typing import Any
 from typing import BinaryIO
 
 from gitops_config import __version__
@@ -72,6 +73,10 @@ class Cache:
                 os.unlink(path)  # corrupt or truncated: recompute, never trust
             return None
         return payload
+
+    def has(self, namespace: str, digest: str) -> bool:
+        """Whether an entry is there (unchecked: get() still verifies it)."""
+        return self.directory is not None and os.path.exists(self._path(namespace, digest))
 
     def put(self, namespace: str, digest: str, payload: bytes) -> None:
         if self.directory is None:
@@ -153,6 +158,24 @@ class Cache:
                 else:
                     p.rmdir()
         return freed
+
+
+# What a run remembers in memory (parsed layers, merged values, rendered files...).
+_MEMOS: list[dict[Any, Any]] = []
+
+
+def memo() -> dict[Any, Any]:
+    """A dict for something this process remembers; forget_memos() empties them all."""
+    found: dict[Any, Any] = {}
+    _MEMOS.append(found)
+    return found
+
+
+def forget_memos() -> None:
+    """Empty every memo: the CLI does it before exiting, since the interpreter takes
+    several times longer to tear down a large object graph than to drop it."""
+    for found in _MEMOS:
+        found.clear()
 
 
 def default_dir() -> Path:

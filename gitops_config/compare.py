@@ -340,7 +340,8 @@ def _changed_values(a: Values, b: Values) -> list[snapshot_mod.Path]:
 
 
 # (id(old), id(new)) -> (old, new, their changed paths); holding the layers keeps ids unique
-_LAYER_CHANGES: dict[tuple[int, int], tuple[Any, Any, list[snapshot_mod.Path]]] = {}
+_LAYER_CHANGES: dict[tuple[int, int], tuple[Any, Any, list[snapshot_mod.Path]]] = (
+    cache.memo())
 
 
 def _render(rev: _Revision, same: set[str], known: snapshot_mod.Snapshot, *,

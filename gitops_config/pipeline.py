@@ -71,7 +71,7 @@ def render(
                  else _reusing(snap, templates, p, jobs=jobs)
                  for snap, p in zip(known, prepared, strict=True)]
     for k, snap, env_files in zip(keys, known, files, strict=False):  # no keys: no cache
-        if snap is None:
+        if snap is None and not cache.default().has('snapshot', k):
             snapshot.save(k, snapshot.entries(templates, env_files))
     results = []
     for v, env_files in zip(values, files, strict=True):

@@ -346,7 +346,7 @@ def prepare(values: Values) -> Prepared:
 
 
 # id(values) -> (values, prepared); holding the values keeps the id unique
-_PREPARED: dict[int, tuple[Values, Prepared]] = {}
+_PREPARED: dict[int, tuple[Values, Prepared]] = cache.memo()
 
 
 def forget() -> None:
@@ -376,7 +376,7 @@ def templates(source: Source, project: Project) -> list[Template]:
 
 
 # (id(source), folder) -> (source, its templates); holding the source keeps its id unique
-_LISTED: dict[tuple[int, str], tuple[Source, list[Template]]] = {}
+_LISTED: dict[tuple[int, str], tuple[Source, list[Template]]] = cache.memo()
 
 
 def render_file(template: Template, prepared: Prepared) -> RenderedFile:

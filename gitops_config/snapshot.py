@@ -45,7 +45,7 @@ class Entry:
 Snapshot = dict[str, Entry]  # template path -> entry
 
 # Loaded and saved snapshots of this process: a diff and its validation share them.
-_LOADED: dict[tuple[object, str], Snapshot] = {}
+_LOADED: dict[tuple[object, str], Snapshot] = cache.memo()
 
 
 def key(env: str, inputs: Mapping[str, str], *, sealed: bool, shard: Shard | None) -> str:

@@ -103,7 +103,7 @@ class _Prov:
 # Plaintext layers by (path, blob SHA): parsed once however many environments,
 # and both sides of a diff, share them. Decrypted layers are never kept here:
 # what they yield depends on which keys are present.
-_PLAIN_LAYERS: dict[tuple[str, str], Layer] = {}
+_PLAIN_LAYERS: dict[tuple[str, str], Layer] = cache.memo()
 _PLAIN_LAYERS_MAX = 512
 
 
@@ -191,7 +191,8 @@ def merge(source: Source, project: Project, env: str, *, sealed: bool = False) -
     return values
 
 
-_MERGED: dict[tuple[str, tuple[int, ...], str], tuple[tuple[Layer, ...], Values]] = {}
+_MERGED: dict[tuple[str, tuple[int, ...], str], tuple[tuple[Layer, ...], Values]] = (
+    cache.memo())
 _MERGED_MAX = 32
 
 

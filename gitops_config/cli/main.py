@@ -140,4 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.Abort:
         click.echo('interrupted', err=True)
         return exit_codes.INTERRUPTED
+    finally:
+        from gitops_config import cache
+
+        cache.forget_memos()
     return rv if isinstance(rv, int) else exit_codes.OK
