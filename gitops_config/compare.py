@@ -426,10 +426,15 @@ def derived_key(source: Source, project: Project) -> bytes | None:
     a PR comment's fingerprints stay put) until a data key is rotated; None
     when no encrypted layer can be opened.
     """
+    return fingerprint_from(data_keys(source, project))
+
+
+def fingerprint_from(keys: Sequence[tuple[str, bytes | None]]) -> bytes | None:
+    """derived_key from data_keys already read."""
     import hashlib
     import hmac
 
-    found = [key for _, key in data_keys(source, project) if key is not None]
+    found = [key for _, key in keys if key is not None]
     if not found:
         return None
     return hmac.new(b'gitops-config fingerprint key v1', b''.join(sorted(found)),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import pickle
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -35,13 +36,19 @@ def review(base: Source, head: Source, *, envs: Sequence[str] | None = None,
     from gitops_config import compare
     from gitops_config import impact
 
-    fingerprint = compare.fingerprint_key()
+    fixed = compare.fingerprint_key()
     base_project, head_project = compare.projects(base, head)
-    kept = key(base, head, (base_project, head_project), fingerprint=fingerprint,
-               options=(sorted(envs or ()), sealed, validate, shard), validate=validate)
+    keep = _keepable(base, head)
+    derive = fixed is None and not sealed  # as compare() would, from HEAD's data keys
+    # read once: both the key below and the fingerprint key need them
+    head_keys = compare.data_keys(head, head_project) if keep or derive else []
+    kept = key(base, head, base_project, head_keys, fingerprint=fixed,
+               options=(sorted(envs or ()), sealed, validate, shard),
+               validate=validate) if keep else None
     found = load(kept) if kept is not None else None
     if isinstance(found, compare.Review):
         return found
+    fingerprint = (compare.fingerprint_from(head_keys) or os.urandom(32)) if derive else fixed
     result = compare.compare(base, head, envs=envs, sealed=True if sealed else None,
                              key=fingerprint, shard=shard, jobs=jobs)
     if validate:
@@ -53,27 +60,24 @@ def review(base: Source, head: Source, *, envs: Sequence[str] | None = None,
     return result
 
 
-def key(base: Source, head: Source, projects: Sequence[Project | None], *,
-        fingerprint: bytes | None, options: object, validate: bool) -> str | None:
-    """The key of the review of BASE and HEAD, or None when it cannot be kept."""
-    commits = [getattr(s, 'commit', None) for s in (base, head)]
-    if not cache.default().enabled or None in commits:
-        return None
-    parts = [str(c) for c in commits] + [str(getattr(head, 'root', ''))]
-    for source, project in zip((base, head), projects, strict=True):
-        parts.append(repr(_openable(source, project)))
-    return cache.key('review', *parts, fingerprint or b'', repr(options),
-                     dt.date.today().isoformat() if validate else '')
+def _keepable(base: Source, head: Source) -> bool:
+    """Only a review of two commits is kept: a working tree may change under us."""
+    return cache.default().enabled and all(
+        getattr(s, 'commit', None) is not None for s in (base, head))
 
 
-def _openable(source: Source, project: Project | None) -> list[tuple[str, bool]]:
-    """Each encrypted layer, and whether a key at hand opens it (which decides what
-    is compared in plaintext, and the fingerprint key derived from the data keys)."""
+def key(base: Source, head: Source, base_project: Project | None,
+        head_keys: Sequence[tuple[str, bytes | None]], *, fingerprint: bytes | None,
+        options: object, validate: bool) -> str:
+    """The key of the review of BASE and HEAD (two commits), HEAD_KEYS its data keys."""
     from gitops_config import compare
 
-    if project is None:
-        return []
-    return [(path, key is not None) for path, key in compare.data_keys(source, project)]
+    opened = [[(path, k is not None) for path, k in keys] for keys in (
+        compare.data_keys(base, base_project) if base_project is not None else [], head_keys)]
+    return cache.key('review', str(getattr(base, 'commit', '')),
+                     str(getattr(head, 'commit', '')), str(getattr(head, 'root', '')),
+                     repr(opened), fingerprint or b'', repr(options),
+                     dt.date.today().isoformat() if validate else '')
 
 
 def load(digest: str) -> Any:
