@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitops_config import constants as C
@@ -70,9 +71,10 @@ def error_findings(review: Review) -> int:
 
 
 def collect_findings(source: Source, project: Project, *, sealed: bool,
-                     shard: Shard | None = None) -> list[Finding]:
-    """Schema and policy findings at SOURCE (SHARD's share of them), or none when
-    validation is not installed."""
+                     shard: Shard | None = None, envs: Sequence[str] | None = None,
+                     ) -> list[Finding]:
+    """Schema and policy findings at SOURCE, in ENVS (default: all of them; SHARD's
+    share of them), or none when validation is not installed."""
     try:
         from gitops_config import check
     except ImportError:  # validation is optional for the diff and the PR comment
@@ -80,7 +82,11 @@ def collect_findings(source: Source, project: Project, *, sealed: bool,
     from gitops_config import pipeline
 
     try:
-        renders = pipeline.render(source, project, sealed=sealed, shard=shard, reuse=True)
+        known = [e for e in envs if e in project.env_names()] if envs else None
+        if known == []:
+            return []  # the environments asked for are gone at SOURCE
+        renders = pipeline.render(source, project, known, sealed=sealed, shard=shard,
+                                  reuse=True)
         return list(check.check(source, project, renders, layers=shard_layers(shard)).findings)
     except GitopsConfigError as exc:
         # a broken policy file or template must not cost the PR its comment

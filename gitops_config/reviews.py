@@ -53,7 +53,7 @@ def review(base: Source, head: Source, *, envs: Sequence[str] | None = None,
                              key=fingerprint, shard=shard, jobs=jobs)
     if validate:
         findings = impact.collect_findings(head, head_project, sealed=result.sealed,
-                                           shard=shard)
+                                           shard=shard, envs=envs)
         result = impact.attach_findings(result, findings, head_project)
     if kept is not None:
         save(kept, result)

@@ -56,3 +56,25 @@ def test_a_deleted_key_is_checked_as_absent(example: Path, run_cli: RunCli) -> N
     assert result.exit_code == 1
     rules = [f['rule'] for f in json.loads(result.stdout)['findings']]
     assert rules == ['litellm/rate-limits']  # and no schema error for `!delete` itself
+
+
+def test_diff_of_one_environment_validates_that_one(
+        example: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With only dev's key at hand, `diff --env dev --validate` checks dev: staging and
+    prod, whose keys are elsewhere, are neither decrypted nor reported."""
+    from tests._helpers.git_repo import GitRepo
+
+    repo = GitRepo(example)
+    base = repo.commit(message='base')
+    dev = example / 'values/dev.yaml'
+    head = repo.commit({'values/dev.yaml': dev.read_text().replace('rpm: 10\n', 'rpm: 12\n')})
+    monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(example / 'keys/demo-dev.agekey'))
+    result = run_cli('diff', base, head, '--env', 'dev', '--validate', '-f', 'json',
+                     cwd=example)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    [env] = report['environments']
+    assert env['name'] == 'dev'
+    assert env['status'] == 'changed'
+    assert env['findings'] == []  # before: "validation could not run: staging: ... no key"
+    assert 'could not run' not in result.stdout
