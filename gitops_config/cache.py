@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from typing import BinaryIO
@@ -51,7 +52,7 @@ class Cache:
     def enabled(self) -> bool:
         return self.directory is not None
 
-    def _path(self, namespace: str, digest: str) -> str:
+    def path(self, namespace: str, digest: str) -> str:
         # plain strings: this runs for every template of every environment
         assert self.directory is not None
         return os.path.join(self.directory, namespace, digest[:2], digest)
@@ -59,7 +60,7 @@ class Cache:
     def get(self, namespace: str, digest: str) -> bytes | None:
         if self.directory is None:
             return None
-        path = self._path(namespace, digest)
+        path = self.path(namespace, digest)
         try:
             with open(path, 'rb') as f:
                 blob = f.read()
@@ -76,12 +77,12 @@ class Cache:
 
     def has(self, namespace: str, digest: str) -> bool:
         """Whether an entry is there (unchecked: get() still verifies it)."""
-        return self.directory is not None and os.path.exists(self._path(namespace, digest))
+        return self.directory is not None and os.path.exists(self.path(namespace, digest))
 
     def put(self, namespace: str, digest: str, payload: bytes) -> None:
         if self.directory is None:
             return
-        path = self._path(namespace, digest)
+        path = self.path(namespace, digest)
         blob = _MAGIC + hashlib.sha256(payload).digest() + payload
         folder = os.path.dirname(path)
         try:
@@ -171,6 +172,21 @@ def memo() -> dict[Any, Any]:
     return found
 
 
+# What to do at the end of a run, before the memos are emptied (write what is pending).
+_AT_FINISH: list[Callable[[], None]] = []
+
+
+def at_finish(action: Callable[[], None]) -> None:
+    _AT_FINISH.append(action)
+
+
+def finish() -> None:
+    """The end of a run: write what is pending, then forget what was remembered."""
+    for action in _AT_FINISH:
+        action()
+    forget_memos()
+
+
 def forget_memos() -> None:
     """Empty every memo: the CLI does it before exiting, since the interpreter takes
     several times longer to tear down a large object graph than to drop it."""
@@ -198,6 +214,10 @@ def default() -> Cache:
 
 
 def reset() -> None:
-    """Forget the process-wide cache (after the environment that configures it changed)."""
+    """Forget the process-wide cache (after the environment that configures it
+    changed), once what is pending for it is written."""
     global _DEFAULT
+    if _DEFAULT is not None:
+        for action in _AT_FINISH:
+            action()
     _DEFAULT = None

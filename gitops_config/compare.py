@@ -152,10 +152,15 @@ def compare(base: Source, head: Source, *, envs: Sequence[str] | None = None,
         key = derived_key(head, head_project) or os.urandom(32)
     options = options_for(head_project, key=key)
     ignores = Ignores.from_project(head_project.raw)
+    plans = [_plan(name, base, base_project, head, head_project, sealed=sealed, shard=shard)
+             for name in names]
+    opened = [p for p in plans if isinstance(p, _Plan)]
+    sides = iter(_render_all([(rev, p.same, p.known) for p in opened for rev in (p.old, p.new)],
+                             jobs=jobs if jobs is not None else workers.default_jobs()))
     results = tuple(
-        _compare_env(name, base, base_project, head, head_project, options, ignores,
-                     sealed=sealed, shard=shard, jobs=jobs)
-        for name in names
+        plan if isinstance(plan, EnvDiff) else _compared(
+            plan, next(sides), next(sides), base.label, head.label, options, ignores)
+        for plan in plans
     )
     compared = [e for e in results if not e.skipped]
     return Review(base.label, head.label, results, sealed=any(e.sealed for e in compared),
@@ -198,9 +203,22 @@ def _has_env(project: Project | None, env: str) -> bool:
     return project is not None and env in project.env_names()
 
 
-def _compare_env(env: str, base: Source, base_project: Project | None, head: Source,
-                 head_project: Project, options: diff.Options, ignores: Ignores, *,
-                 sealed: bool | None, shard: Shard | None, jobs: int | None) -> EnvDiff:
+@dataclass
+class _Plan:
+    """One environment to diff, opened at both revisions but not rendered yet."""
+
+    env: str
+    causes: tuple[Cause, ...]
+    sealed: bool
+    old: _Revision
+    new: _Revision
+    same: set[str]  # templates that render the same on both sides
+    known: snapshot_mod.Snapshot  # a snapshot of either side, for SAME
+
+
+def _plan(env: str, base: Source, base_project: Project | None, head: Source,
+          head_project: Project, *, sealed: bool | None, shard: Shard | None,
+          ) -> _Plan | EnvDiff:
     before = inputs(base, base_project, env) if (
         base_project is not None and _has_env(base_project, env)) else {}
     after = inputs(head, head_project, env) if _has_env(head_project, env) else {}
@@ -213,24 +231,28 @@ def _compare_env(env: str, base: Source, base_project: Project | None, head: Sou
     if sealed is None:
         # per environment: dev's demo key may be at hand while prod's is not
         sealed = not (_has_env(head_project, env) and can_decrypt(head, head_project, [env]))
-    old_rev = _open(base, base_project, env, sealed=sealed, shard=shard)
-    new_rev = _open(head, head_project, env, sealed=sealed, shard=shard)
-    same = _same_outputs(old_rev, new_rev)
-    known = old_rev.snapshot or new_rev.snapshot or {}
-    old = _render(old_rev, same, known, jobs=jobs)
-    new = _render(new_rev, same, known, jobs=jobs)
-    errors = [f'{base.label}: {old.failed}'] if old.failed else []
-    errors += [f'{head.label}: {new.failed}'] if new.failed else []
-    errors += [f'{base.label}: {m}' for m in old.errors.values()]
-    errors += [f'{head.label}: {m}' for m in new.errors.values()]
+    old = _open(base, base_project, env, sealed=sealed, shard=shard)
+    new = _open(head, head_project, env, sealed=sealed, shard=shard)
+    return _Plan(env, causes, sealed, old, new, _same_outputs(old, new),
+                 old.snapshot or new.snapshot or {})
+
+
+def _compared(plan: _Plan, old: _Side, new: _Side, base: str, head: str,
+              options: diff.Options, ignores: Ignores) -> EnvDiff:
+    errors = [f'{base}: {old.failed}'] if old.failed else []
+    errors += [f'{head}: {new.failed}'] if new.failed else []
+    errors += [f'{base}: {m}' for m in old.errors.values()]
+    errors += [f'{head}: {m}' for m in new.errors.values()]
     changes: list[Change] = []
     if old.failed is None and new.failed is None:
         for path in sorted(old.files.keys() | new.files.keys()):
             if path in old.errors or path in new.errors:
                 continue
-            changes += _diff_file(env, path, old.files.get(path), new.files.get(path), options)
+            changes += _diff_file(plan.env, path, old.files.get(path), new.files.get(path),
+                                  options)
     kept, ignored = ignores.split(changes)
-    return EnvDiff(env, kept, ignored, causes, errors=tuple(errors), sealed=sealed)
+    return EnvDiff(plan.env, kept, ignored, plan.causes, errors=tuple(errors),
+                   sealed=plan.sealed)
 
 
 def _cause(project: Project, env: str, path: str) -> Cause:
@@ -344,31 +366,88 @@ _LAYER_CHANGES: dict[tuple[int, int], tuple[Any, Any, list[snapshot_mod.Path]]] 
     cache.memo())
 
 
-def _render(rev: _Revision, same: set[str], known: snapshot_mod.Snapshot, *,
-            jobs: int | None) -> _Side:
-    """REV's files but those in SAME. A revision without a snapshot gets one: KNOWN's
+def _render_all(sides: Sequence[tuple[_Revision, set[str], snapshot_mod.Snapshot]], *,
+                jobs: int) -> list[_Side]:
+    """Each (revision, SAME, KNOWN) rendered but for the templates in SAME, on one pool
+    for every environment and both revisions. What a revision's own snapshot vouches
+    for is read back here meanwhile. A revision without a snapshot gets one: KNOWN's
     entries for SAME, and what was rendered."""
-    project, values = rev.project, rev.values
+    work = [_work(rev, same) for rev, same, _ in sides]
+    collect = workers.start_groups([(w.todo, w.prepared) for w in work if w is not None],
+                                   jobs=jobs)
+    try:
+        for w, (rev, _, _) in zip(work, sides, strict=True):
+            if w is not None and rev.snapshot is not None:
+                w.kept = {t.path: found for t in w.templates if t.path in rev.snapshot and (
+                    found := render_mod.vouched(t, w.prepared, rev.snapshot[t.path].digest))}
+    finally:
+        fresh = iter(collect())
+    # what a snapshot vouched for but could not be read back (pruned, or another
+    # run's output since): rendered now
+    missed = [w for w in work if w is not None and w.missed()]
+    again = iter(workers.start_groups([(w.missed(), w.prepared) for w in missed], jobs=jobs)())
+    retried = {id(w): dict(zip([t.path for t in w.missed()], next(again), strict=True))
+               for w in missed}
+    sides_out = []
+    for w, (rev, same, known) in zip(work, sides, strict=True):
+        if w is None:
+            sides_out.append(_unrendered(rev))
+            continue
+        done = {**dict(zip([t.path for t in w.todo], next(fresh), strict=True)), **w.kept,
+                **retried.get(id(w), {})}
+        outcomes = [done[t.path] for t in w.templates]
+        if rev.key is not None and rev.snapshot is None:
+            borrowed = {t: known[t] for t in same}
+            snapshot_mod.save(rev.key, {**borrowed,
+                                        **snapshot_mod.entries(w.templates, outcomes)})
+        sides_out.append(_side(rev, w.templates, outcomes))
+    return sides_out
+
+
+@dataclass
+class _Work:
+    templates: list[render_mod.Template]  # what one revision renders
+    prepared: render_mod.Prepared
+    todo: list[render_mod.Template]  # what its snapshot does not vouch for
+    kept: dict[str, render_mod.RenderedFile] = field(default_factory=dict)
+
+    def missed(self) -> list[render_mod.Template]:
+        todo = {t.path for t in self.todo}
+        return [t for t in self.templates if t.path not in todo and t.path not in self.kept]
+
+
+def _work(rev: _Revision, same: set[str]) -> _Work | None:
+    if rev.failed is not None or rev.project is None or rev.values is None or (
+            rev.project.templates is None):
+        return None
+    templates = [t for t in rev.templates if t.path not in same]
+    vouched = rev.snapshot or {}
+    return _Work(templates, render_mod.prepare(rev.values),
+                 [t for t in templates if t.path not in vouched])
+
+
+def _unrendered(rev: _Revision) -> _Side:
+    """A revision that renders nothing: it failed, lacks the environment, or has no
+    templates (its values are the one file to diff)."""
     if rev.failed is not None:
         return _Side({}, {}, failed=rev.failed)
-    if project is None or values is None:
+    if rev.project is None or rev.values is None:
         return _Side({}, {})
-    secrets = [s for s in values.secrets() if isinstance(s, Secret)]
-    if project.templates is None:
-        return _Side({VALUES_FILE: ([values.data], None)} if rev.values_share else {}, {})
-    templates = [t for t in rev.templates if t.path not in same]
-    [outcomes] = workers.render_outcomes(
-        templates, [render_mod.prepare(values)],
-        jobs=jobs if jobs is not None else workers.default_jobs())
-    if rev.key is not None and rev.snapshot is None:
-        borrowed = {t: known[t] for t in same}
-        snapshot_mod.save(rev.key, {**borrowed, **snapshot_mod.entries(templates, outcomes)})
+    return _Side({VALUES_FILE: ([rev.values.data], None)} if rev.values_share else {}, {})
+
+
+def _side(rev: _Revision, templates: Sequence[render_mod.Template],
+          outcomes: Sequence[workers.Outcome]) -> _Side:
+    assert rev.project is not None
+    assert rev.values is not None
+    secrets = [s for s in rev.values.secrets() if isinstance(s, Secret)]
     files: dict[str, _File] = {}
     errors: dict[str, str] = {}
     for template, outcome in zip(templates, outcomes, strict=True):
         if isinstance(outcome, GitopsConfigError):
             # a template error may quote a value it choked on: scrub plaintexts
-            errors[_output_name(project, template.path)] = scrub(outcome.one_line(), secrets)
+            errors[_output_name(rev.project, template.path)] = scrub(outcome.one_line(),
+                                                                     secrets)
         else:
             files[outcome.path] = (outcome.documents, outcome.content)
     return _Side(files, errors)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from gitops_config import cache
+from gitops_config import render_packs
 from gitops_config import trace
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
@@ -408,10 +409,10 @@ def _render_file(template: Template, prepared: Prepared) -> RenderedFile:
         raise TemplateError('a .j2 template must be UTF-8 text',
                             location=Location(template.path)) from None
     rel = template.rel[:-len(TEMPLATE_SUFFIX)]
-    store = cache.default()
-    digest = cache.key('render', template.path, template.raw, env) if store.enabled else None
+    digest = (cache.key('render', template.path, template.raw, env)
+              if cache.default().enabled else None)
     if digest is not None:
-        hit = _cached(store, digest, prepared, rel, template.path)
+        hit = _cached(digest, prepared, rel, template.path)
         if hit is not None:
             return hit
     rec = trace.Recorder()
@@ -424,23 +425,44 @@ def _render_file(template: Template, prepared: Prepared) -> RenderedFile:
     if digest is not None and not parsed.has_secrets:
         deps = trace.dependencies(rec, prepared.hasher)
         if deps is not None:  # nothing that touches a secret is kept on disk
-            store.put('render', digest, pickle.dumps(
+            render_packs.put(env, template.path, digest, pickle.dumps(
                 (deps, parsed.content, parsed.documents), protocol=pickle.HIGHEST_PROTOCOL))
             parsed.reads = tuple(path for path, _ in deps)
     return parsed
 
 
-def _cached(store: cache.Cache, digest: str, prepared: Prepared, rel: str, path: str,
-            ) -> RenderedFile | None:
-    """The output a verifying trace recorded, if every value it read is unchanged."""
-    blob = store.get('render', digest)
+def vouched(template: Template, prepared: Prepared, output: str) -> RenderedFile | None:
+    """TEMPLATE's output as kept, if its SHA-256 is OUTPUT: a snapshot of these exact
+    inputs vouches for it, so its trace need not be verified. None: render it."""
+    if not template.rel.endswith(TEMPLATE_SUFFIX) or not cache.default().enabled:
+        return None
+    memo = memo_key(template)
+    done = prepared.rendered.get(memo) if memo is not None else None
+    if done is not None:
+        return done
+    digest = cache.key('render', template.path, template.raw, prepared.env)
+    found = _cached(digest, prepared, template.rel[:-len(TEMPLATE_SUFFIX)], template.path,
+                    output=output)
+    if found is not None and memo is not None:
+        prepared.rendered[memo] = found
+    return found
+
+
+def _cached(digest: str, prepared: Prepared, rel: str, path: str, *,
+            output: str | None = None) -> RenderedFile | None:
+    """The output a verifying trace recorded, if every value it read is unchanged (or
+    if its SHA-256 is OUTPUT)."""
+    blob = render_packs.get(prepared.env, path, digest)
     if blob is None:
         return None
     try:
         deps, content, documents = pickle.loads(blob)
     except Exception:  # a damaged entry is a miss, never an error
         return None
-    if not trace.still_valid(deps, prepared.hasher):
+    if output is not None:
+        if hashlib.sha256(content).hexdigest() != output:
+            return None
+    elif not trace.still_valid(deps, prepared.hasher):
         return None
     if prepared.taint is not None and prepared.taint.find(content.decode()) is not None:
         return None  # a secret now equals text in this output: render it properly

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable
 from collections.abc import Sequence
 
+from gitops_config import render_packs
 from gitops_config.render import Prepared
 from gitops_config.render import RenderedFile
 from gitops_config.render import RenderedSyntaxError
@@ -44,10 +46,71 @@ def _one(template: Template, prepared: Prepared, keep_errors: bool) -> Outcome:
         return exc
 
 
-def _work(indices: list[int]) -> list[list[Outcome]]:
+def _work(indices: list[int]) -> tuple[list[list[Outcome]], render_packs.News]:
     templates, prepared, keep_errors = _STATE
     # A template is compiled once, in the one worker that renders it for every env.
-    return [[_one(templates[i], p, keep_errors) for p in prepared] for i in indices]
+    rows = [[_one(templates[i], p, keep_errors) for p in prepared] for i in indices]
+    return rows, render_packs.take_news()
+
+
+Group = tuple[Sequence[Template], Prepared]  # templates to render for one environment
+_GROUPS: Sequence[Group] = ()
+
+
+def _work_group(task: tuple[int, int, int]) -> tuple[list[Outcome], render_packs.News]:
+    group, start, stop = task
+    templates, prepared = _GROUPS[group]
+    rows = [_one(templates[i], prepared, True) for i in range(start, stop)]
+    return rows, render_packs.take_news()
+
+
+def start_groups(groups: Sequence[Group], *, jobs: int) -> Callable[[], list[list[Outcome]]]:
+    """Start rendering GROUPS (each a template list for one environment, errors kept
+    in place) on one pool; the returned function waits for the outcomes, a list per
+    group. Meanwhile this process is free for work of its own."""
+    global _GROUPS
+    total = sum(len(templates) for templates, _ in groups)
+    if jobs <= 1 or total < PARALLEL_THRESHOLD or 'fork' not in (
+            multiprocessing.get_all_start_methods()):
+        return lambda: _kept(groups, [[_one(t, p, True) for t in templates]
+                                      for templates, p in groups])
+    chunk = max(1, total // (jobs * 8))
+    tasks = [(g, i, min(i + chunk, len(templates)))
+             for g, (templates, _) in enumerate(groups) for i in range(0, len(templates), chunk)]
+    # read here: a child must not share the parent's `git cat-file`
+    _ = [template.raw for templates, _ in groups for template in templates]
+    render_packs.preload(sorted({p.env for _, p in groups}))
+    _GROUPS = groups
+    try:
+        pool = multiprocessing.get_context('fork').Pool(
+            jobs, initializer=render_packs.forget_in_child)
+    finally:
+        _GROUPS = ()  # the workers, forked above, have their copy
+    results = pool.imap(_work_group, tasks)
+
+    def collect() -> list[list[Outcome]]:
+        rows: list[list[Outcome]] = [[] for _ in groups]
+        try:
+            for (group, _, _), (part, news) in zip(tasks, results, strict=True):
+                rows[group] += part
+                render_packs.absorb(news)
+        finally:
+            pool.terminate()
+            pool.join()
+        return _kept(groups, rows)
+
+    return collect
+
+
+def _kept(groups: Sequence[Group], rows: list[list[Outcome]]) -> list[list[Outcome]]:
+    """ROWS, each rendered file also kept in its environment's memo (a worker's
+    results are not in this process's memos)."""
+    for (templates, prepared), row in zip(groups, rows, strict=True):
+        for template, outcome in zip(templates, row, strict=True):
+            memo = memo_key(template)
+            if isinstance(outcome, RenderedFile) and memo is not None:
+                prepared.rendered[memo] = outcome
+    return rows
 
 
 def render_all(templates: Sequence[Template], prepared: Sequence[Prepared], *, jobs: int,
@@ -77,15 +140,16 @@ def _render(templates: Sequence[Template], prepared: Sequence[Prepared], *, jobs
                  for i in range(0, len(templates), chunk)]
         # read here: a child must not share the parent's `git cat-file`
         _ = [template.raw for template in templates]
+        render_packs.preload([p.env for p in prepared])
         _STATE = (templates, prepared, keep_errors)
+        rows = []
         try:
-            with multiprocessing.get_context('fork').Pool(jobs) as pool:
-                rows = [row for part in pool.imap(_work, tasks) for row in part]
+            with multiprocessing.get_context('fork').Pool(
+                    jobs, initializer=render_packs.forget_in_child) as pool:
+                for part, news in pool.imap(_work, tasks):
+                    rows += part
+                    render_packs.absorb(news)
         finally:
             _STATE = ((), (), False)
-    for template, row in zip(templates, rows, strict=True):
-        memo = memo_key(template)
-        for p, outcome in zip(prepared, row, strict=True):
-            if isinstance(outcome, RenderedFile) and memo is not None:
-                p.rendered[memo] = outcome  # a worker's, kept here
-    return [[row[e] for row in rows] for e in range(len(prepared))]
+    by_env = [[row[e] for row in rows] for e in range(len(prepared))]
+    return _kept([(templates, p) for p in prepared], by_env)

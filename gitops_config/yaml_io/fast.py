@@ -267,7 +267,8 @@ def _from_events(text: str | bytes, *, with_positions: bool,
         found = []
         while type(get()) is not yaml.StreamEndEvent:  # a document's start
             positions: dict[Path, tuple[int, int]] = {}
-            value = _event_value(get, get(), (), None, positions if with_positions else None)
+            value = (_event_value(get, get(), (), None, positions) if with_positions
+                     else _event_plain(get, get()))
             get()  # the document's end
             found.append((value, positions))
         return found
@@ -312,6 +313,52 @@ def _event_value(get: Any, event: Any, path: Path, mark: Any,
                 raise BadYaml(f'duplicate key {name!r} (first at line {lines[name] + 1})', at)
             lines[name] = at.line
             result[name] = _event_value(get, get(), (*path, name), at, positions)
+            key = get()
+        return _collection(event.tag, _MAP, result)
+    raise _NeedsComposer  # an alias
+
+
+_ScalarEvent = yaml.ScalarEvent
+_SequenceStart = yaml.SequenceStartEvent
+_SequenceEnd = yaml.SequenceEndEvent
+_MappingStart = yaml.MappingStartEvent
+_MappingEnd = yaml.MappingEndEvent
+_PLAIN_TAGS = (_STR, _TIMESTAMP)
+
+
+def _event_plain(get: Any, event: Any) -> Any:
+    """_event_value without positions, for the hot path (every rendered file): no
+    node paths are built, and a plain scalar is resolved once."""
+    kind = type(event)
+    if kind is _ScalarEvent:
+        tag = event.tag
+        if tag is None or tag == '!':
+            if not event.implicit[0]:
+                return event.value
+            tag, typed = resolve_plain(event.value)
+            return event.value if tag in _PLAIN_TAGS or event.style else typed
+        return _typed(tag, event.value, event.style)
+    if kind is _SequenceStart:
+        items: list[Any] = []
+        item = get()
+        while type(item) is not _SequenceEnd:
+            items.append(_event_plain(get, item))
+            item = get()
+        return _collection(event.tag, _SEQ, items)
+    if kind is _MappingStart:
+        result: dict[str, Any] = {}
+        key: Any = get()
+        while type(key) is not _MappingEnd:
+            if type(key) is not _ScalarEvent:
+                if type(key) is yaml.AliasEvent:
+                    raise _NeedsComposer
+                raise BadYaml('a mapping key must be a scalar', key.start_mark)
+            name = key.value
+            if key.tag == _MERGE or (key.tag is None and key.implicit[0] and name == '<<'):
+                raise _NeedsComposer
+            if name in result:
+                raise _NeedsComposer  # the composer names both lines of a duplicate key
+            result[name] = _event_plain(get, get())
             key = get()
         return _collection(event.tag, _MAP, result)
     raise _NeedsComposer  # an alias
