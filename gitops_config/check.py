@@ -25,6 +25,7 @@ from gitops_config import cache
 from gitops_config import constants as C
 from gitops_config import keypath
 from gitops_config import values as values_mod
+from gitops_config import workers
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.locate import Doc
@@ -180,7 +181,7 @@ class _Checker:
         self._validate(_pick(_schema_map(self.project, 'values'), path, declared), doc, path,
                        None)
         for index, raw in enumerate(raw_documents):
-            targets.append(Target('layer', path, path, cel_view(raw), None, None, index))
+            targets.append(Target('layer', path, path, raw, None, None, index))
 
     def _policy_key(self, render: EnvRender, file: RenderedFile, path: str, index: int,
                     ) -> str | None:
@@ -246,7 +247,7 @@ class _Checker:
                     self.pending[(render.env, path, index)] = key
                 if values_view is None:
                     values_view = cel_view(render.values.data)
-                targets.append(Target('rendered', path, file.path, cel_view(data), render.env,
+                targets.append(Target('rendered', path, file.path, data, render.env,
                                       values_view, index))
 
     def _doc(self, env: str, path: str, file: RenderedFile, origins: Origins,
@@ -260,11 +261,12 @@ class _Checker:
     # -- policies --
 
     def policies(self, targets: list[Target], renders: Sequence[EnvRender],
-                 base: Sequence[EnvRender] | None) -> list[Hit]:
+                 base: Sequence[EnvRender] | None, *, jobs: int | None) -> list[Hit]:
         hits = list(self.cached_hits)
-        for target in targets:
-            # one at a time, so that each document's results can be kept as they are
-            found = run_documents(self.engine, self.rules, [target])
+        evaluated = workers.in_slices(functools.partial(self._evaluate, targets), len(targets),
+                                      jobs=jobs)
+        for target, rows in zip(targets, evaluated, strict=True):
+            found = [Hit(self.rules[rule], *rest) for rule, *rest in rows]
             hits += found
             key = self.pending.get((target.env, target.file, target.index))
             if key is not None and found:  # a clean file is remembered by its verdict
@@ -285,6 +287,15 @@ class _Checker:
         if base is not None:
             hits += run_changes(self.engine, self.rules, _pairs(self.project, base, renders))
         return hits
+
+    def _evaluate(self, targets: list[Target], start: int, stop: int,
+                  ) -> list[list[tuple[Any, ...]]]:
+        """The hits of TARGETS[START:STOP], each document's apart (so that its results
+        can be kept as they are), a rule by its index: what a worker sends back."""
+        index = {id(rule): i for i, rule in enumerate(self.rules)}
+        return [[(index[id(h.rule)], h.message, h.env, h.file, h.name, h.index, h.path, h.error)
+                 for h in run_documents(self.engine, self.rules, [target])]
+                for target in targets[start:stop]]
 
     def finding(self, hit: Hit) -> tuple[Finding, tuple[str, ...], tuple[str | int, ...] | None]:
         doc = self.docs.get((hit.env, hit.file or ''))
@@ -424,8 +435,10 @@ def check(
         require_schema: bool = False,
         layers: Collection[str] | None = None,
         today: dt.date | None = None,
+        jobs: int | None = None,
 ) -> CheckResult:
-    """Schemas and policies over RENDERS (and their value layers) read from SOURCE.
+    """Schemas and policies over RENDERS (and their value layers) read from SOURCE,
+    documents evaluated on JOBS processes (default: one per core).
 
     BASE, the same environments rendered at the PR's base, turns on change
     rules. LAYERS limits which value layers are checked (default: every layer
@@ -438,7 +451,7 @@ def check(
         checker.layer(path, targets)
     for render in renders:
         checker.rendered(render, targets)
-    hits = checker.policies(targets, renders, base)
+    hits = checker.policies(targets, renders, base, jobs=jobs)
     checker.verdicts.settle([(f.env or LAYERS, f.location.path) for f in checker.findings]
                             + [(h.env or LAYERS, h.file or '') for h in hits])
     return _finish(checker, hits, strict=strict, today=today)
@@ -471,7 +484,7 @@ def scan_secrets(source: Source, project: Project | None, files: Sequence[str], 
                 checker.docs[(None, path)] = Doc(
                     path, [d for d, _ in located],
                     functools.partial(_located_positions, located))
-                targets += [Target(kind, path, path, cel_view(d), None, None, i)
+                targets += [Target(kind, path, path, d, None, None, i)
                             for i, (d, _) in enumerate(located)]
                 continue
         decoded = _text(text[:1_000_000]) or ''

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from gitops_config.errors import GitopsConfigError
 
+_COUNT = [0]  # temporary names written by this process
+
 
 class WriteError(GitopsConfigError):
     code = 'write-failed'
@@ -31,21 +33,28 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None,
 
 def _write(path: Path, data: bytes, mode: int | None, durable: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = False  # a new file: created with the umask's bits, no chmod needed
     if mode is None:
         try:
             mode = path.stat().st_mode & 0o7777
         except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+            fresh = True
+    if fresh:
+        # a name unique to this process and write; O_EXCL refuses any other's file
+        _COUNT[0] += 1
+        tmp = os.path.join(path.parent, f'.{path.name}.{os.getpid()}-{_COUNT[0]}.tmp')
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0),
+                     0o666)
+    else:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
             if durable:
                 os.fsync(f.fileno())
-        os.chmod(tmp, mode)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -56,13 +56,12 @@ def render(
     for name in names:
         project.env(name)  # an unknown name fails before any work is done
     values = [values_mod.merge(source, project, name, sealed=sealed) for name in names]
-    templates = render_mod.templates(source, project)
-    if shard is not None:
-        templates = shard.take(templates)
+    listed = render_mod.templates(source, project)
+    templates = shard.take(listed) if shard is not None else listed
     prepared = [render_mod.prepare(v) for v in values]
     jobs = jobs if jobs is not None else workers.default_jobs()
-    keys = [snapshot.key(name, inputs(source, project, name), sealed=sealed, shard=shard)
-            for name in names] if cache.default().enabled else []
+    keys = [snapshot.key(name, inputs(source, project, name, listed), sealed=sealed,
+                         shard=shard) for name in names] if cache.default().enabled else []
     known = [snapshot.load(k) if reuse else None for k in keys] or [None] * len(names)
     if not any(known):
         files = workers.render_all(templates, prepared, jobs=jobs)
@@ -96,11 +95,14 @@ def _reusing(known: snapshot.Snapshot, templates: Sequence[render_mod.Template],
         for t in templates]
 
 
-def inputs(source: Source, project: Project, env: str) -> dict[str, str]:
-    """Every file ENV's rendering reads, with its blob SHA: equal inputs, equal output."""
+def inputs(source: Source, project: Project, env: str,
+           templates: Sequence[render_mod.Template] | None = None) -> dict[str, str]:
+    """Every file ENV's rendering reads, with its blob SHA: equal inputs, equal output.
+    TEMPLATES: the project's templates at SOURCE, when already listed."""
     paths = [C.PROJECT_FILE, *project.env(env).layers]
     if source.exists(C.SOPS_CONFIG_FILE):
         paths.append(C.SOPS_CONFIG_FILE)
     found = {p: (source.blob_id(p) if source.exists(p) else '') for p in paths}
-    found.update((t.path, t.blob) for t in render_mod.templates(source, project))
+    listed = templates if templates is not None else render_mod.templates(source, project)
+    found.update((t.path, t.blob) for t in listed)
     return found

@@ -198,10 +198,9 @@ def _compile(source_text: str, name: str) -> jinja2.Template:
     from gitops_config import cache
 
     env = _environment()
-    store = cache.default()
     digest = cache.key('jinja', jinja2.__version__, sys.version, name, source_text)
     code = None
-    blob = store.get('jinja', digest)
+    blob = render_packs.get(render_packs.BYTECODE, name, digest)
     if blob is not None:
         try:
             code = marshal.loads(blob)
@@ -209,7 +208,7 @@ def _compile(source_text: str, name: str) -> jinja2.Template:
             code = None
     if code is None:
         code = env.compile(source_text, name=name, filename=name)
-        store.put('jinja', digest, marshal.dumps(code))
+        render_packs.put(render_packs.BYTECODE, name, digest, marshal.dumps(code))
     return env.template_class.from_code(env, code, env.make_globals(None))
 
 

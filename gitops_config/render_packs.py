@@ -1,4 +1,5 @@
 """Rendered outputs kept across runs: one cache entry per environment, not per file.
+(Compiled templates are kept the same way, in a pack of their own: BYTECODE.)
 
 render.py keeps each template's output with the trace that verifies it (keyed by
 the template and the environment, checked against the values on reuse). Creating
@@ -25,6 +26,7 @@ from dataclasses import field
 from gitops_config import cache
 
 NAMESPACE = 'render-pack'
+BYTECODE = '(bytecode)'  # the pack of compiled templates, shared by every environment
 MAX_ENTRIES = 50_000
 Kept = tuple[str, bytes]  # the render digest (template, its text, env), the payload
 
@@ -45,6 +47,11 @@ News = list[tuple[str, dict[str, 'Kept'], set[str]]]  # env, added, used
 
 def _name(env: str) -> str:
     return cache.key(NAMESPACE, env)
+
+
+def location(env: str) -> str:
+    """Where ENV's pack is (or would be) in the cache folder."""
+    return cache.default().path(NAMESPACE, _name(env))
 
 
 def _stamp(store: cache.Cache, env: str) -> tuple[int, int] | None:

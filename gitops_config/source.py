@@ -63,12 +63,18 @@ class WorkTree:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.label = 'working tree'
+        self._base = str(root)
         # path -> (mtime, size, blob SHA): hashed again when the file changes
         self._sha_cache: dict[str, tuple[int, int, str]] = {}
 
+    def _full(self, path: str) -> str:
+        # plain strings, not pathlib: this runs for every template of every environment
+        return os.path.join(self._base, normalize(path))
+
     def read(self, path: str) -> bytes:
         try:
-            return (self.root / normalize(path)).read_bytes()
+            with open(self._full(path), 'rb') as f:
+                return f.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise _missing(path, self.label) from None
         except PermissionError:
@@ -93,7 +99,7 @@ class WorkTree:
         from gitops_config.git import blob_sha
 
         try:
-            st = (self.root / normalize(path)).stat()
+            st = os.stat(self._full(path))
         except OSError:
             raise _missing(path, self.label) from None
         cached = self._sha_cache.get(path)

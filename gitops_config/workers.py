@@ -12,6 +12,8 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from collections.abc import Sequence
+from typing import Any
+from typing import TypeVar
 
 from gitops_config import render_packs
 from gitops_config.render import Prepared
@@ -29,7 +31,37 @@ Outcome = RenderedFile | TemplateError | RenderedSyntaxError
 # than it saves.
 PARALLEL_THRESHOLD = 200
 
+T = TypeVar('T')
+
 _STATE: tuple[Sequence[Template], Sequence[Prepared], bool] = ((), (), False)
+
+
+_SLICE_WORK: Callable[[int, int], Any] | None = None
+
+
+def _run_slice(bounds: tuple[int, int]) -> Any:
+    assert _SLICE_WORK is not None
+    return _SLICE_WORK(*bounds)
+
+
+def in_slices(work: Callable[[int, int], list[T]], total: int, *, jobs: int | None,
+              ) -> list[T]:
+    """WORK(start, stop) over [0, TOTAL) in slices, concatenated in order. With JOBS
+    over 1 and enough to do, the slices run on forked processes, which inherit WORK
+    and everything it refers to: nothing but the bounds is sent to them."""
+    global _SLICE_WORK
+    jobs = jobs if jobs is not None else default_jobs()
+    if jobs <= 1 or total < PARALLEL_THRESHOLD or 'fork' not in (
+            multiprocessing.get_all_start_methods()):
+        return work(0, total)
+    step = max(1, total // (jobs * 8))
+    bounds = [(i, min(i + step, total)) for i in range(0, total, step)]
+    _SLICE_WORK = work
+    try:
+        with multiprocessing.get_context('fork').Pool(jobs) as pool:
+            return [item for part in pool.imap(_run_slice, bounds) for item in part]
+    finally:
+        _SLICE_WORK = None
 
 
 def default_jobs() -> int:
@@ -79,7 +111,7 @@ def start_groups(groups: Sequence[Group], *, jobs: int) -> Callable[[], list[lis
              for g, (templates, _) in enumerate(groups) for i in range(0, len(templates), chunk)]
     # read here: a child must not share the parent's `git cat-file`
     _ = [template.raw for templates, _ in groups for template in templates]
-    render_packs.preload(sorted({p.env for _, p in groups}))
+    render_packs.preload([render_packs.BYTECODE, *sorted({p.env for _, p in groups})])
     _GROUPS = groups
     try:
         pool = multiprocessing.get_context('fork').Pool(
@@ -140,7 +172,7 @@ def _render(templates: Sequence[Template], prepared: Sequence[Prepared], *, jobs
                  for i in range(0, len(templates), chunk)]
         # read here: a child must not share the parent's `git cat-file`
         _ = [template.raw for template in templates]
-        render_packs.preload([p.env for p in prepared])
+        render_packs.preload([render_packs.BYTECODE, *(p.env for p in prepared)])
         _STATE = (templates, prepared, keep_errors)
         rows = []
         try:

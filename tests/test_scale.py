@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,21 +58,69 @@ def test_shard_render_leaves_other_shards_files(run_cli: RunCli, big: Path) -> N
     assert parse('2/4') == Shard(2, 4)
 
 
-def test_compiled_templates_are_cached_on_disk(big: Path, fresh_cache: Path) -> None:
-    first = _files(big, jobs=1)
-    entries = list((fresh_cache / 'jinja').rglob('*'))
-    assert len([e for e in entries if e.is_file()]) == 90
+class _Counted:
+    """Counts what Jinja compiles and what render_template renders."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.compiled = self.rendered = 0
+        env = render_mod._environment()
+        real_compile, real_render = env.compile, render_mod.render_template
+
+        def compile_(*args: Any, **kwargs: Any) -> Any:
+            self.compiled += 1
+            return real_compile(*args, **kwargs)
+
+        def render(*args: Any) -> str:
+            self.rendered += 1
+            return real_render(*args)
+
+        monkeypatch.setattr(env, 'compile', compile_)
+        monkeypatch.setattr(render_mod, 'render_template', render)
+
+
+def _new_run() -> None:
+    """What a new process would start from: the on-disk cache only."""
+    cache.finish()
     render_mod.forget()
+
+
+def test_outputs_and_compiled_templates_are_kept_in_one_pack_per_environment(
+        big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _files(big, jobs=1)
+    _new_run()
+    packs = [p for p in (fresh_cache / 'render-pack').rglob('*') if p.is_file()]
+    assert len(packs) == 4  # three environments and the compiled templates
+    counted = _Counted(monkeypatch)
     assert _files(big, jobs=1) == first
+    assert (counted.rendered, counted.compiled) == (0, 0)
+    # a value every template reads: each renders again, from its kept compiled code
+    common = big / 'values/common.yaml'
+    common.write_text(common.read_text().replace('tag: "1.0.0"', 'tag: "1.0.1"'))
+    _new_run()
+    assert len(_files(big, jobs=1)) == len(first)
+    assert counted.rendered > 0
+    assert counted.compiled == 0
+
+
+def test_a_parallel_run_keeps_what_its_workers_rendered(
+        big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _files(big, jobs=2)
+    _new_run()
+    counted = _Counted(monkeypatch)
+    assert _files(big, jobs=1) == first
+    assert (counted.rendered, counted.compiled) == (0, 0)
 
 
 def test_corrupt_entries_are_recomputed_not_trusted(big: Path, fresh_cache: Path) -> None:
     first = _files(big, jobs=1)
-    for entry in (fresh_cache / 'jinja').rglob('*'):
-        if entry.is_file():
-            entry.write_bytes(entry.read_bytes()[:40])  # truncated
-    render_mod.forget()
+    _new_run()
+    packs = [p for p in (fresh_cache / 'render-pack').rglob('*') if p.is_file()]
+    for entry in packs:
+        entry.write_bytes(entry.read_bytes()[:40])  # truncated
     assert _files(big, jobs=1) == first
+    assert not any(p.exists() for p in packs)  # removed, then written anew at the end
+    _new_run()
+    assert [p for p in (fresh_cache / 'render-pack').rglob('*') if p.is_file()]
     store = cache.default()
     digest = cache.key('x')
     store.put('t', digest, b'payload')

@@ -18,6 +18,7 @@ from gitops_config.policy.engine import Engine
 from gitops_config.policy.engine import Outcome
 from gitops_config.policy.match import glob_match
 from gitops_config.policy.rules import Rule
+from gitops_config.policy.view import cel_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,7 @@ class Target:
     kind: str  # 'rendered' or 'layer'
     file: str  # project-relative path (for rendered files, under the output folder)
     name: str  # what match.files globs see (for rendered files, relative to the output)
-    doc: Any  # CEL view (see view.cel_view)
+    doc: Any  # the document as parsed (converted for CEL when it is evaluated)
     env: str | None = None
     values: Any = None
     index: int = 0  # the document's index in a multi-document file
@@ -117,7 +118,7 @@ def run_documents(engine: Engine, rules: Sequence[Rule], targets: Iterable[Targe
         if not todo:
             continue
         activation = engine.activation({
-            'doc': target.doc, 'env': target.env, 'values': target.values,
+            'doc': cel_view(target.doc), 'env': target.env, 'values': target.values,
             'file': target.file, 'kind': target.kind,
         })
         for rule in todo:

@@ -65,10 +65,13 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
         target = (out / r.env) if out is not None else project.root / project.output_dir(r.env)
         result = outputs.write(project, r, target, decrypt=decrypt, sealed=sealed,
                                prune=shard is None)
+        below = _shown(target)  # resolved once: every file is below it
+        prefix = '' if below == '.' else f'{below}/'
         for path in result.written:
-            click.echo(_shown(path))
+            click.echo(prefix + path.relative_to(target).as_posix())
         for path in result.kept:
-            click.echo(f'{_shown(path)} (kept: holds secrets, and --sealed has no keys)')
+            click.echo(f'{prefix}{path.relative_to(target).as_posix()} '
+                       '(kept: holds secrets, and --sealed has no keys)')
     return exit_codes.OK
 
 
@@ -76,7 +79,7 @@ def _shown(path: Path) -> str:
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
-        return str(path)
+        return path.as_posix()
 
 
 def _render_with_progress(source: Source, project: Project, names: list[str], *,

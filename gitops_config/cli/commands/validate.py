@@ -82,7 +82,7 @@ def validate(*, envs: tuple[str, ...], ref: str | None, output_format: str, stri
         base = pipeline.render(base_source, base_project, known, sealed=True, jobs=jobs,
                                shard=shard)
     result = check_mod.check(source, project, renders, base=base, strict=strict,
-                             require_schema=require_schema, layers=layers)
+                             require_schema=require_schema, layers=layers, jobs=jobs)
     if findings.resolve(output_format) == 'json':
         from gitops_config.report import findings_json
 
