@@ -212,7 +212,7 @@ class _Checker:
     def rendered(self, render: EnvRender, targets: list[Target]) -> None:
         out = self.project.output_dir(render.env)
         origins = Origins(render.values, self.source)
-        values_view: Any = None  # converted for CEL only if some document needs it
+        values_view: Any = None  # converted for CEL only if some document rule reads it
         clean = self.verdicts.clean(render.env)
         for file in render.files:
             path = posixpath.join(out, file.path)
@@ -245,7 +245,7 @@ class _Checker:
                         self.cached_hits += hits
                         continue
                     self.pending[(render.env, path, index)] = key
-                if values_view is None:
+                if values_view is None and self.reads_values:
                     values_view = cel_view(render.values.data)
                 targets.append(Target('rendered', path, file.path, data, render.env,
                                       values_view, index))

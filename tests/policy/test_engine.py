@@ -94,3 +94,43 @@ def test_twenty_rules_over_six_thousand_documents_under_four_seconds() -> None:
     elapsed = time.perf_counter() - start
     assert hits == []
     assert elapsed < 4.0, elapsed
+
+
+DOCUMENTS = [
+    {'db': {'password': 'hunter2-hunter2', 'user': 'app'}, 'k': ['AKIAIOSFODNN7EXAMPLE']},
+    {'clean': {'a': 1, 'b': [1.5, True, None]}},
+    ['a', {'token': 'x'}],
+    None,
+    'api_key: plain',
+]
+
+
+def test_a_rule_that_only_calls_a_host_function_skips_cel_with_the_same_outcome() -> None:
+    engine = make_engine(key_patterns=('^custom$',))
+    direct = _rule('plaintext_secrets(doc)')
+    through_cel = _rule('plaintext_secrets(doc) + []')
+    two = make_engine()
+    two.compile(_rule('sops_unencrypted( doc , file )'))
+    assert two._direct['t/r'][1] == ('doc', 'file')
+    engine.compile(direct)
+    for doc in [*DOCUMENTS, {'custom': 'v'}]:
+        data = engine.activation({'doc': cel_view(doc), 'file': 'x.yaml'})
+        fast = engine.evaluate(direct, data)
+        assert data._cel is None  # CEL's copy of the data was never made
+        slow = make_engine(key_patterns=('^custom$',)).evaluate(through_cel, data)
+        # the same violations; a CEL map does not keep the document's key order
+        assert fast.error == slow.error
+        assert sorted(fast.violations, key=repr) == sorted(slow.violations, key=repr)
+    assert engine.evaluate(direct, engine.activation({'doc': {'token': 'x'}})).violations
+
+
+def test_a_failing_host_function_is_an_error_outcome_either_way() -> None:
+    def broken(doc: Any) -> list[Any]:
+        raise ValueError('no good')
+
+    for expr in ('broken(doc)', 'broken(doc) + []'):
+        engine = Engine({'broken': (broken, 1)})
+        outcome = engine.evaluate(_rule(expr), engine.activation({'doc': {'a': 1}}))
+        assert outcome.violations == ()
+        assert outcome.error is not None
+        assert 'no good' in outcome.error
