@@ -163,8 +163,13 @@ def unaffected(snapshot: Snapshot, blobs: Mapping[str, str], changed: Iterable[P
     for path in changed:
         by_depth.setdefault(len(path), set()).add(path)
     depths = sorted(by_depth.items())
+    # Where every changed path has two steps or more, a read that meets one shares its
+    # first two ('services', 'api'): most reads of a large project are ruled out so.
+    heads = {path[:2] for path in changed} if all(len(p) >= 2 for p in changed) else None
 
     def meets(read: Path) -> bool:
+        if heads is not None and len(read) >= 2 and read[:2] not in heads:
+            return False
         # READ holds a changed path, or a changed path holds READ
         return read in holders or any(
             read[:n] in paths for n, paths in depths if n < len(read))

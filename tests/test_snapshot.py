@@ -55,6 +55,9 @@ def _entry(*reads: tuple[Any, ...]) -> snapshot.Entry:
     (('svc', 'a', 'tag'), ('svc', 'a'), False),  # the service replaced
     (('svc', 'a', 'extra'), ('svc', 'a', 'extra'), False),  # was missing, now there
     ((), ('svc', 'b'), False),  # the whole values, printed
+    (('svc', 'a', 'tag'), ('svc',), False),  # a one-step change holds every service
+    (('other', 'x'), ('svc', 'a', 'tag'), True),
+    (('svc',), ('svc', 'a', 'tag'), False),  # the mapping iterated, one step read
 ])
 def test_a_template_is_unaffected_unless_a_read_meets_a_change(
         read: tuple[Any, ...], changed: tuple[Any, ...], same: bool) -> None:
