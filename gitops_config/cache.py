@@ -116,6 +116,10 @@ class Cache:
             os.makedirs(folder, exist_ok=True)
             return open(tmp, 'wb')
 
+    def failed(self, exc: OSError) -> None:
+        """Writing below the folder failed: go on without the cache, after one warning."""
+        self._disable(exc)
+
     def _disable(self, exc: OSError) -> None:
         if not self._warned:
             logger.warning('cache disabled: cannot write %s (%s); continuing without it',

@@ -1,23 +1,30 @@
-"""Rendered outputs kept across runs: one cache entry per environment, not per file.
-(Compiled templates are kept the same way, in a pack of their own: BYTECODE.)
+"""Rendered outputs kept across runs: one index and one log per environment, not a
+file per output. (Compiled templates are kept the same way: BYTECODE.)
 
 render.py keeps each template's output with the trace that verifies it (keyed by
 the template and the environment, checked against the values on reuse). Creating
-a file costs more here than rendering a small template does, so the entries of an
-environment live in one pack: a run reads it once, and writes it once, at its end
-(cache.finish), with what it added. A pack holds one entry per template: the
-last rendered version of it, so it is as large as the project, however long it is
-used.
+a file costs more here than rendering a small template does, so an environment's
+entries live together:
+- the log: payloads, appended one run's worth at a time;
+- the index: template path -> (render digest, where its payload is in the log,
+  its SHA-256), one entry per template (the last rendered version of it).
+A run reads the index, and only the payloads it uses; at its end (cache.finish)
+it appends what it added and writes the index again. So a pull request that
+renders twenty templates reads and writes twenty payloads, not the project.
 
-A forked worker adds to its own copy; workers.py hands what it added (and which
-entries it used) back to the parent, which writes. When two processes write one
-pack at once, the last one wins and the other's entries are missed later:
-rendered again, never wrong. The least recently used entries go first once a pack
-holds more than MAX_ENTRIES (templates that are long gone).
+A payload is checked against its SHA-256 when read: a damaged one is a miss. A
+forked worker adds to its own copy; workers.py hands what it added (and which
+entries it used) back to the parent, which writes. Appends from several
+processes never overlap (O_APPEND); of two indexes written at once the last
+wins, and the other run's entries are rendered again later, never wrong. The
+log is rewritten with only the live payloads when it is mostly dead, and the
+least recently used entries go once an index holds more than MAX_ENTRIES.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import pickle
 from dataclasses import dataclass
@@ -28,21 +35,27 @@ from gitops_config import cache
 NAMESPACE = 'render-pack'
 BYTECODE = '(bytecode)'  # the pack of compiled templates, shared by every environment
 MAX_ENTRIES = 50_000
+SLACK = 1 << 20  # dead bytes a log may hold beyond twice its live ones
+# Where a payload is: (render digest, offset, length, SHA-256 of the payload)
+Slot = tuple[str, int, int, bytes]
 Kept = tuple[str, bytes]  # the render digest (template, its text, env), the payload
 
 
 @dataclass
 class _Pack:
-    entries: dict[str, Kept]  # template path -> its entry, least recently used first
-    stamp: tuple[int, int] | None  # the file's (mtime, size) when read
+    log: str  # the log's file name, beside the index
+    slots: dict[str, Slot]  # template path -> its slot, least recently used first
+    stamp: tuple[int, int] | None  # the index file's (mtime, size) when read
     added: dict[str, Kept] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    handle: int | None = None  # the log, opened for reading on first use
+    inherited: dict[str, Kept] = field(default_factory=dict)  # a worker's: its parent's adds
 
 
 # (cache folder, environment) -> its pack, as this process sees it
 _PACKS: dict[tuple[object, str], _Pack] = cache.memo()
 
-News = list[tuple[str, dict[str, 'Kept'], set[str]]]  # env, added, used
+News = list[tuple[str, dict[str, Kept], set[str]]]  # env, added, used
 
 
 def _name(env: str) -> str:
@@ -50,27 +63,29 @@ def _name(env: str) -> str:
 
 
 def location(env: str) -> str:
-    """Where ENV's pack is (or would be) in the cache folder."""
+    """Where ENV's index is (or would be) in the cache folder."""
     return cache.default().path(NAMESPACE, _name(env))
 
 
-def _stamp(store: cache.Cache, env: str) -> tuple[int, int] | None:
+def _stamp(index: str) -> tuple[int, int] | None:
     try:
-        st = os.stat(store.path(NAMESPACE, _name(env)))
+        st = os.stat(index)
     except OSError:
         return None
     return st.st_mtime_ns, st.st_size
 
 
-def _read(store: cache.Cache, env: str) -> dict[str, Kept]:
+def _read_index(store: cache.Cache, env: str) -> tuple[str, dict[str, Slot]]:
     blob = store.get(NAMESPACE, _name(env))
     if blob is None:
-        return {}
+        return '', {}
     try:
-        entries = pickle.loads(blob)
-    except Exception:  # a damaged or foreign pack is empty, never an error
-        return {}
-    return entries if isinstance(entries, dict) else {}
+        log, slots = pickle.loads(blob)
+    except Exception:  # a damaged or foreign index is empty, never an error
+        return '', {}
+    if not isinstance(log, str) or not isinstance(slots, dict):
+        return '', {}
+    return log, slots
 
 
 def _pack(env: str) -> _Pack | None:
@@ -80,13 +95,14 @@ def _pack(env: str) -> _Pack | None:
     memo = (store.directory, env)
     found = _PACKS.get(memo)
     if found is None:
-        stamp = _stamp(store, env)
-        found = _PACKS[memo] = _Pack(_read(store, env) if stamp else {}, stamp)
+        stamp = _stamp(location(env))
+        log, slots = _read_index(store, env) if stamp else ('', {})
+        found = _PACKS[memo] = _Pack(log, slots, stamp)
     return found
 
 
 def preload(envs: list[str]) -> None:
-    """Read ENVS' packs now, so that forked workers inherit them."""
+    """Read ENVS' indexes now, so that forked workers inherit them."""
     for env in envs:
         _pack(env)
 
@@ -96,11 +112,28 @@ def get(env: str, template: str, digest: str) -> bytes | None:
     pack = _pack(env)
     if pack is None:
         return None
-    found = pack.added.get(template) or pack.entries.get(template)
-    if found is None or found[0] != digest:
+    added = pack.added.get(template) or pack.inherited.get(template)
+    if added is not None:
+        return added[1] if added[0] == digest else None
+    slot = pack.slots.get(template)
+    if slot is None or slot[0] != digest:
         return None
-    pack.used.add(template)
-    return found[1]
+    payload = _payload(env, pack, slot)
+    if payload is not None:
+        pack.used.add(template)
+    return payload
+
+
+def _payload(env: str, pack: _Pack, slot: Slot) -> bytes | None:
+    _, offset, length, checksum = slot
+    try:
+        if pack.handle is None:
+            pack.handle = os.open(os.path.join(os.path.dirname(location(env)), pack.log),
+                                  os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0))
+        payload = os.pread(pack.handle, length, offset)
+    except OSError:  # the log was pruned or rewritten meanwhile: a miss
+        return None
+    return payload if hashlib.sha256(payload).digest() == checksum else None
 
 
 def put(env: str, template: str, digest: str, payload: bytes) -> None:
@@ -127,30 +160,98 @@ def absorb(news: News) -> None:
             pack.used.update(used)
 
 
+def forget_in_child() -> None:
+    """A forked worker reports only its own news: its parent writes what it had
+    (and what the parent added but has not written yet stays readable)."""
+    for pack in _PACKS.values():
+        pack.inherited = {**pack.inherited, **pack.added}
+        pack.added, pack.used = {}, set()
+
+
 def flush() -> None:
     """Write every pack this process added to; the cache calls it at the end of a run."""
     store = cache.default()
     for (directory, env), pack in list(_PACKS.items()):
-        if not pack.added or directory != store.directory:
-            continue
-        entries = pack.entries
-        if _stamp(store, env) != pack.stamp:  # written meanwhile: keep its entries too
-            entries = {**entries, **_read(store, env)}
-        kept = {t: e for t, e in entries.items() if t not in pack.used and t not in pack.added}
-        recent = {t: entries[t] for t in sorted(pack.used) if t in entries and t not in pack.added}
-        merged = {**kept, **recent, **pack.added}
-        for template in list(merged)[:max(0, len(merged) - MAX_ENTRIES)]:
-            del merged[template]
-        store.put(NAMESPACE, _name(env), pickle.dumps(merged, protocol=pickle.HIGHEST_PROTOCOL))
-        pack.entries, pack.added, pack.used = merged, {}, set()
-        pack.stamp = _stamp(store, env)
+        if pack.added and directory == store.directory:
+            try:
+                _write(store, env, pack)
+            except OSError as exc:
+                store.failed(exc)
+        if pack.handle is not None:
+            with contextlib.suppress(OSError):
+                os.close(pack.handle)
+            pack.handle = None
 
 
-def forget_in_child() -> None:
-    """A forked worker reports only its own news: its parent writes what it had."""
-    for pack in _PACKS.values():
-        pack.entries = {**pack.entries, **pack.added}
-        pack.added, pack.used = {}, set()
+def _write(store: cache.Cache, env: str, pack: _Pack) -> None:
+    index = location(env)
+    folder = os.path.dirname(index)
+    if _stamp(index) != pack.stamp:  # written meanwhile: keep its entries too
+        log, slots = _read_index(store, env)
+        if log == pack.log:
+            pack.slots = {**pack.slots, **slots}
+        elif log:  # another run rewrote the log: its index is the one to extend
+            pack.log, pack.slots = log, slots
+    live = sum(slot[2] for slot in pack.slots.values() if slot[0])
+    size = _size(folder, pack.log)
+    if not pack.log or size is None or size > 3 * live + SLACK:
+        _compact(folder, env, pack)
+    os.makedirs(folder, exist_ok=True)
+    blob = b''.join(payload for _, payload in pack.added.values())
+    fd = os.open(os.path.join(folder, pack.log),
+                 os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o644)
+    try:
+        os.write(fd, blob)  # one append: other processes' appends never land inside it
+        offset = os.lseek(fd, 0, os.SEEK_CUR) - len(blob)
+    finally:
+        os.close(fd)
+    fresh: dict[str, Slot] = {}
+    for template, (digest, payload) in pack.added.items():
+        fresh[template] = (digest, offset, len(payload), hashlib.sha256(payload).digest())
+        offset += len(payload)
+    kept = {t: s for t, s in pack.slots.items() if t not in pack.used and t not in fresh}
+    recent = {t: pack.slots[t] for t in sorted(pack.used) if t in pack.slots and t not in fresh}
+    slots = {**kept, **recent, **fresh}
+    for template in list(slots)[:max(0, len(slots) - MAX_ENTRIES)]:
+        del slots[template]
+    store.put(NAMESPACE, _name(env), pickle.dumps((pack.log, slots),
+                                                  protocol=pickle.HIGHEST_PROTOCOL))
+    pack.slots, pack.added, pack.used = slots, {}, set()
+    pack.stamp = _stamp(index)
+
+
+def _size(folder: str, log: str) -> int | None:
+    try:
+        return os.stat(os.path.join(folder, log)).st_size if log else None
+    except OSError:
+        return None
+
+
+def _compact(folder: str, env: str, pack: _Pack) -> None:
+    """Start a new log holding only the live payloads (of the old log, those this
+    process can still read back); the old one goes once the new index is written."""
+    old = pack.log
+    keep = {t: s for t, s in pack.slots.items() if t not in pack.added}
+    payloads = {t: p for t, s in keep.items() if (p := _payload(env, pack, s)) is not None}
+    pack.log = f'{os.path.basename(location(env))}.log-{os.getpid()}-{os.urandom(4).hex()}'
+    pack.slots = {}
+    pack.added = {**{t: (keep[t][0], p) for t, p in payloads.items()}, **pack.added}
+    if pack.handle is not None:
+        os.close(pack.handle)
+        pack.handle = None
+    if old:
+        _STALE.append(os.path.join(folder, old))
+
+
+# Logs replaced by a compaction: removed at the end of the flush that wrote the index.
+_STALE: list[str] = []
+
+
+def _remove_stale() -> None:
+    while _STALE:
+        with contextlib.suppress(OSError):
+            os.unlink(_STALE.pop())
 
 
 cache.at_finish(flush)
+cache.at_finish(_remove_stale)

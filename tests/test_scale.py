@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from gitops_config import cache
 from gitops_config import pipeline
 from gitops_config import project as project_mod
 from gitops_config import render as render_mod
+from gitops_config import render_packs
 from gitops_config import workers
 from gitops_config.shard import Shard
 from gitops_config.shard import parse
@@ -88,8 +90,10 @@ def test_outputs_and_compiled_templates_are_kept_in_one_pack_per_environment(
         big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = _files(big, jobs=1)
     _new_run()
-    packs = [p for p in (fresh_cache / 'render-pack').rglob('*') if p.is_file()]
-    assert len(packs) == 4  # three environments and the compiled templates
+    files = [p.name for p in (fresh_cache / 'render-pack').rglob('*') if p.is_file()]
+    # an index and a log for each environment and for the compiled templates
+    assert len([f for f in files if '.log-' not in f]) == 4
+    assert len([f for f in files if '.log-' in f]) == 4
     counted = _Counted(monkeypatch)
     assert _files(big, jobs=1) == first
     assert (counted.rendered, counted.compiled) == (0, 0)
@@ -118,9 +122,11 @@ def test_corrupt_entries_are_recomputed_not_trusted(big: Path, fresh_cache: Path
     for entry in packs:
         entry.write_bytes(entry.read_bytes()[:40])  # truncated
     assert _files(big, jobs=1) == first
-    assert not any(p.exists() for p in packs)  # removed, then written anew at the end
+    indexes = [p for p in packs if '.log-' not in p.name]
+    assert not any(p.exists() for p in indexes)  # removed, then written anew at the end
     _new_run()
-    assert [p for p in (fresh_cache / 'render-pack').rglob('*') if p.is_file()]
+    assert all(p.exists() for p in indexes)
+    assert _files(big, jobs=1) == first
     store = cache.default()
     digest = cache.key('x')
     store.put('t', digest, b'payload')
@@ -128,6 +134,41 @@ def test_corrupt_entries_are_recomputed_not_trusted(big: Path, fresh_cache: Path
     path.write_bytes(path.read_bytes()[:-1] + b'X')  # flipped byte
     assert store.get('t', digest) is None
     assert not path.exists()
+
+
+def _logs(cache_dir: Path) -> list[Path]:
+    return sorted(p for p in (cache_dir / 'render-pack').rglob('*.log-*') if p.is_file())
+
+
+def test_a_damaged_payload_is_rendered_again(big: Path, fresh_cache: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _files(big, jobs=1)
+    _new_run()
+    for log in _logs(fresh_cache):
+        data = bytearray(log.read_bytes())
+        data[len(data) // 2] ^= 0xFF  # one payload of each log no longer matches its SHA-256
+        log.write_bytes(bytes(data))
+    counted = _Counted(monkeypatch)
+    assert _files(big, jobs=1) == first
+    assert counted.rendered >= 1
+
+
+def test_a_log_of_mostly_replaced_payloads_is_rewritten(
+        big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render_packs, 'SLACK', 0)
+    common = big / 'values/common.yaml'
+    sizes = []
+    for run in range(6):  # each run renders every template again, appending to the logs
+        common.write_text(re.sub(r'replicas: \d+', f'replicas: {run + 1}', common.read_text()))
+        assert _files(big, jobs=1)
+        _new_run()
+        logs = _logs(fresh_cache)
+        assert len(logs) == 4  # the replaced logs are gone
+        sizes.append(sum(p.stat().st_size for p in logs))
+    assert max(sizes) <= 3 * min(sizes)
+    counted = _Counted(monkeypatch)
+    assert _files(big, jobs=1)
+    assert (counted.rendered, counted.compiled) == (0, 0)  # all there after rewriting
 
 
 def test_unwritable_cache_warns_once_and_goes_on(
