@@ -89,10 +89,8 @@ Group = tuple[Sequence[Template], Prepared]  # templates to render for one envir
 _GROUPS: Sequence[Group] = ()
 
 
-def _work_group(task: tuple[int, int, int]) -> tuple[list[Outcome], render_packs.News]:
-    group, start, stop = task
-    templates, prepared = _GROUPS[group]
-    rows = [_one(templates[i], prepared, True) for i in range(start, stop)]
+def _work_group(task: list[tuple[int, int]]) -> tuple[list[Outcome], render_packs.News]:
+    rows = [_one(_GROUPS[group][0][i], _GROUPS[group][1], True) for group, i in task]
     return rows, render_packs.take_news()
 
 
@@ -106,9 +104,16 @@ def start_groups(groups: Sequence[Group], *, jobs: int) -> Callable[[], list[lis
             multiprocessing.get_all_start_methods()):
         return lambda: _kept(groups, [[_one(t, p, True) for t in templates]
                                       for templates, p in groups])
-    chunk = max(1, total // (jobs * 8))
-    tasks = [(g, i, min(i + chunk, len(templates)))
-             for g, (templates, _) in enumerate(groups) for i in range(0, len(templates), chunk)]
+    # A task holds every (group, index) of some templates: each is compiled once, in the
+    # worker that renders it for every environment and both sides of a diff.
+    units: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for g, (templates, _) in enumerate(groups):
+        for i, template in enumerate(templates):
+            units.setdefault((template.path, template.blob), []).append((g, i))
+    ordered = list(units.values())
+    chunk = max(1, len(ordered) // (jobs * 8))
+    tasks = [[pair for unit in ordered[i:i + chunk] for pair in unit]
+             for i in range(0, len(ordered), chunk)]
     # read here: a child must not share the parent's `git cat-file`
     _ = [template.raw for templates, _ in groups for template in templates]
     render_packs.preload([render_packs.BYTECODE, *sorted({p.env for _, p in groups})])
@@ -121,10 +126,11 @@ def start_groups(groups: Sequence[Group], *, jobs: int) -> Callable[[], list[lis
     results = pool.imap(_work_group, tasks)
 
     def collect() -> list[list[Outcome]]:
-        rows: list[list[Outcome]] = [[] for _ in groups]
+        rows: list[list[Any]] = [[None] * len(templates) for templates, _ in groups]
         try:
-            for (group, _, _), (part, news) in zip(tasks, results, strict=True):
-                rows[group] += part
+            for task, (part, news) in zip(tasks, results, strict=True):
+                for (group, i), outcome in zip(task, part, strict=True):
+                    rows[group][i] = outcome
                 render_packs.absorb(news)
         finally:
             pool.terminate()

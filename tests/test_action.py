@@ -140,6 +140,23 @@ def test_action_installs_from_its_own_checkout() -> None:
                if 'gitops-config' in s['run'])
 
 
+def test_the_review_keeps_its_cache_where_actions_cache_restores_it(
+        pr: tuple[GitRepo, str, str], github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
+    spec = yaml_io.load(ACTION.read_text(), 'action.yml')
+    [restore] = [s for s in spec['runs']['steps'] if s.get('uses', '').startswith(
+        'actions/cache@')]
+    [review] = [s for s in spec['runs']['steps'] if s.get('id') == 'review']
+    assert restore['with']['path'] == review['env']['GITOPS_CONFIG_CACHE_DIR']
+    assert restore['if'] == "inputs.cache == 'true'"
+    assert 'pull_request.base.sha' in restore['with']['key']
+    # the step that runs the review fills that folder, for the next run to restore
+    repo, base, head = pr
+    result, _, _ = run_action(repo, github, shim, tmp_path, base=base, head=head)
+    assert result.returncode == 0, result.stderr
+    kept = tmp_path / 'runner-temp' / 'gitops-config-cache'
+    assert [p for p in kept.rglob('*') if p.is_file()]
+
+
 def _big_review(envs: int = 3, changes: int = 400) -> Any:
     from gitops_config.compare import EnvDiff
     from gitops_config.compare import Review

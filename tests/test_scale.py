@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from benchmarks.generate import generate
 from gitops_config import cache
+from gitops_config import compare
 from gitops_config import pipeline
 from gitops_config import project as project_mod
 from gitops_config import render as render_mod
@@ -37,6 +39,40 @@ def _files(root: Path, **kwargs: object) -> list[tuple[str, str, bytes]]:
 def test_parallel_render_is_identical_to_one_job(big: Path) -> None:
     assert workers.PARALLEL_THRESHOLD <= 270
     assert _files(big, jobs=2) == _files(big, jobs=1)
+
+
+def _commit(root: Path, message: str) -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(['git', *args], cwd=root, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    if not (root / '.git').exists():
+        git('init', '-q', '-b', 'main')
+    git('add', '-A')
+    git('-c', 'user.name=t', '-c', 'user.email=t@x', 'commit', '-qm', message)
+    return git('rev-parse', 'HEAD')
+
+
+def test_a_parallel_diff_is_identical_to_one_job(big: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    base = _commit(big, 'base')
+    common = big / 'values/common.yaml'
+    common.write_text(common.read_text().replace('tag: "1.', 'tag: "2.', 30))
+    template = big / 'templates/svc-00003.yaml.j2'
+    template.write_text(template.read_text() + 'extra: true\n')
+    head = _commit(big, 'head')
+    reviews = []
+    for jobs in (1, 2):
+        monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / f'cache-{jobs}'))  # each cold
+        cache.reset()
+        render_mod.forget()
+        old, new = compare.open_revisions(big, base, head)
+        review = compare.compare(old, new, key=b'k' * 32, jobs=jobs)
+        reviews.append([(e.env, [(c.file, c.path, repr(c.old), repr(c.new)) for c in e.changes])
+                        for e in review.envs])
+        cache.finish()
+    assert reviews[0] == reviews[1]
+    assert sum(len(changes) for _, changes in reviews[0]) >= 30 * 3
 
 
 def test_shards_together_are_the_whole(big: Path) -> None:

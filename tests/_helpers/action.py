@@ -17,12 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / 'action.yml'
 
 
-def _expr(text: str, inputs: dict[str, str]) -> str:
+def _expr(text: str, inputs: dict[str, str], temp: Path | None = None) -> str:
     def one(match: re.Match[str]) -> str:
         expr = match.group(1).strip()
         if expr.startswith('inputs.'):
             return inputs[expr.removeprefix('inputs.')]
-        return {'github.token': TOKEN, 'github.action_path': str(ROOT)}[expr]
+        return {'github.token': TOKEN, 'github.action_path': str(ROOT),
+                'runner.temp': str(temp)}[expr]
 
     return re.sub(r'\$\{\{(.*?)\}\}', one, text)
 
@@ -62,7 +63,8 @@ def run_action(repo: GitRepo, github: FakeGitHub, shim: Path, tmp_path: Path, *,
     for step in spec['runs']['steps']:
         if 'gitops-config' not in step.get('run', ''):
             continue  # setup-python and pip install: the shim stands in for them
-        step_env = {k: _expr(str(v), inputs) for k, v in step.get('env', {}).items()}
+        step_env = {k: _expr(str(v), inputs, tmp_path / 'runner-temp')
+                    for k, v in step.get('env', {}).items()}
         cwd = repo.path / _expr(step.get('working-directory', '.'), inputs)
         result = subprocess.run(['bash', '-e', '-c', _expr(step['run'], inputs)], cwd=cwd,
                                 env={**env, **step_env}, capture_output=True, text=True,
