@@ -102,30 +102,66 @@ def plaintext_secrets(doc: Any, extra: Sequence[re.Pattern[str]] = ()) -> list[d
     found: list[dict[str, Any]] = []
     if isinstance(doc, dict):
         doc = {k: v for k, v in doc.items() if k != 'sops'}
-    _scan(doc, [], None, found, extra)
+    scan = _Scan(found, extra)
+    if isinstance(doc, str):
+        scan.leaf(doc, None, [])
+    else:
+        scan.walk(doc, [], None)
     return found
 
 
-def _scan(node: Any, path: list[Any], key: str | None, found: list[dict[str, Any]],
-          extra: Sequence[re.Pattern[str]]) -> None:
-    """The walk of plaintext_secrets; KEY: the nearest mapping key above NODE. One
-    path list, copied only for a hit: most documents have thousands of leaves."""
-    if isinstance(node, dict):
-        for k, value in node.items():
-            path.append(k)
-            _scan(value, path, k if isinstance(k, str) else key, found, extra)
-            path.pop()
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            path.append(i)
-            _scan(value, path, key, found, extra)
-            path.pop()
-    elif _plaintext(node):
-        what = credential(node)
+class _Scan:
+    """The walk of plaintext_secrets. A string leaf is checked where its container is
+    walked (no call per leaf), a key's verdict is kept for the document, and one path
+    list is copied only for a hit: most documents have thousands of leaves."""
+
+    def __init__(self, found: list[dict[str, Any]], extra: Sequence[re.Pattern[str]]) -> None:
+        self.found = found
+        self.extra = extra
+        self.named: dict[str, bool] = {}
+
+    def walk(self, node: Any, path: list[Any], key: str | None) -> None:
+        """KEY: the nearest mapping key above NODE."""
+        if isinstance(node, dict):
+            for k, value in node.items():
+                here = k if isinstance(k, str) else key
+                if isinstance(value, str):
+                    if self.suspect(value, here):
+                        self.leaf(value, here, [*path, k])
+                elif isinstance(value, (dict, list)):
+                    path.append(k)
+                    self.walk(value, path, here)
+                    path.pop()
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                if isinstance(value, str):
+                    if self.suspect(value, key):
+                        self.leaf(value, key, [*path, i])
+                elif isinstance(value, (dict, list)):
+                    path.append(i)
+                    self.walk(value, path, key)
+                    path.pop()
+
+    def suspect(self, value: str, key: str | None) -> bool:
+        """Whether VALUE looks like a credential or sits under a key named like a
+        secret (whether it is plaintext is asked only then)."""
+        if _ANY_CREDENTIAL.search(value) is not None:
+            return True
+        if key is None:
+            return False
+        named = self.named.get(key)
+        if named is None:
+            named = self.named[key] = secret_key(key, self.extra)
+        return named
+
+    def leaf(self, value: str, key: str | None, path: list[Any]) -> None:
+        if not _plaintext(value):
+            return
+        what = credential(value)
         if what is not None:
-            found.append({'path': list(path), 'message': f'looks like {what}'})
-        elif key is not None and secret_key(key, extra):
-            found.append({'path': list(path), 'message': f'{key!r} is named like a secret'})
+            self.found.append({'path': path, 'message': f'looks like {what}'})
+        elif key is not None and secret_key(key, self.extra):
+            self.found.append({'path': path, 'message': f'{key!r} is named like a secret'})
 
 
 def scan_text(text: str) -> list[tuple[int, int, str]]:

@@ -1,8 +1,17 @@
 from __future__ import annotations
 
-import pytest
+import re
+from collections.abc import Sequence
+from typing import Any
 
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from gitops_config.policy.secrets import _plaintext
 from gitops_config.policy.secrets import creation_rules
+from gitops_config.policy.secrets import credential
 from gitops_config.policy.secrets import plaintext_secrets
 from gitops_config.policy.secrets import scan_text
 from gitops_config.policy.secrets import secret_key
@@ -85,3 +94,37 @@ def test_creation_rules_say_which_values_must_be_encrypted() -> None:
 def test_a_covered_file_without_sops_metadata_fails_once() -> None:
     [hit] = unencrypted({'a': 'x', 'b': 'y'}, 'secrets/dev.yaml', creation_rules(SOPS))
     assert 'no sops metadata' in hit['message']
+
+
+def _reference(node: Any, path: list[Any], key: str | None,
+               extra: Sequence[re.Pattern[str]]) -> list[dict[str, Any]]:
+    """The plain recursive walk: every leaf visited, every check made."""
+    if isinstance(node, dict):
+        return [hit for k, v in node.items() if path or k != 'sops'
+                for hit in _reference(v, [*path, k], k if isinstance(k, str) else key, extra)]
+    if isinstance(node, list):
+        return [hit for i, v in enumerate(node) for hit in _reference(v, [*path, i], key, extra)]
+    if not _plaintext(node):
+        return []
+    what = credential(node)
+    if what is not None:
+        return [{'path': path, 'message': f'looks like {what}'}]
+    if key is not None and secret_key(key, extra):
+        return [{'path': path, 'message': f'{key!r} is named like a secret'}]
+    return []
+
+
+_LEAVES = st.one_of(
+    st.sampled_from(['hunter2-hunter2', 'AKIAIOSFODNN7EXAMPLE', '', '  ', 'ENC[AES256_GCM,x]',
+                     '${VAR}', 'plain', '<secret>', 'ghp_' + 'a' * 36]),
+    st.text(max_size=8), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False))
+_KEYS = st.sampled_from(['password', 'api_key', 'name', 'token', 'custom', 'sops', 'x', 'dbPass'])
+_DOCS = st.recursive(_LEAVES, lambda kids: st.one_of(
+    st.lists(kids, max_size=4), st.dictionaries(_KEYS, kids, max_size=4)), max_leaves=25)
+
+
+@given(_DOCS)
+@settings(max_examples=300, deadline=None)
+def test_the_walk_finds_what_visiting_every_leaf_finds(doc: Any) -> None:
+    extra = [re.compile('^custom$')]
+    assert plaintext_secrets(doc, extra) == _reference(doc, [], None, extra)
