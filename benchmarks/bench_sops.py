@@ -1,11 +1,12 @@
-"""Decrypt speed: `gitops-config secrets decrypt` against the real `sops -d`.
+"""Decrypt and encrypt speed: `gitops-config secrets` against the real `sops`.
 
     .venv/bin/python benchmarks/bench_sops.py [--runs N]
 
-Prints a table: one 1,000-value YAML file decrypted and verified by a whole
-`python -m gitops_config secrets decrypt` process against `sops -d`, and 200
-files decrypted by one of our processes (`--output-dir`) against 200 `sops -d`
-processes. Keys are throwaway age keys made for the run.
+Prints a table: one 1,000-value YAML file decrypted and verified (encrypted) by a
+whole `python -m gitops_config secrets decrypt` (`encrypt`) process against
+`sops -d` (`sops -e`), and 200 files decrypted (encrypted in place) by one of our
+processes against 200 `sops` processes. Each side's ciphertext is opened by the
+other before timing. Keys are throwaway age keys made for the run.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def _timed(func: Callable[[], object], runs: int) -> float:
 
 
 def _run(argv: list[str], env: dict[str, str]) -> None:
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
 
 
 def _run_each(argv: list[str], paths: list[str], env: dict[str, str]) -> None:
@@ -68,6 +70,47 @@ def _in_process(path: Path, env: dict[str, str], runs: int) -> float:
             del os.environ['SOPS_AGE_KEY_FILE']
         else:
             os.environ['SOPS_AGE_KEY_FILE'] = old
+
+
+def _encryption(tmp: Path, env: dict[str, str], sops: str, recipient: str, runs: int,
+                ) -> list[tuple[str, float, float]]:
+    """Encrypting: one 1,000-value file to stdout, and 200 files in place."""
+    ours = [sys.executable, '-m', 'gitops_config', 'secrets', 'encrypt', '--age', recipient]
+    theirs = [sops, '--encrypt', '--age', recipient]
+    big = tmp / 'plain-big.yaml'
+    big.write_text(_big_yaml(1000))
+    # each side's ciphertext opens with the other side's decryption
+    mine = tmp / 'ours-big.enc.yaml'
+    mine.write_bytes(subprocess.run([*ours, str(big)], env=env, check=True,
+                                    capture_output=True).stdout)
+    opened = subprocess.run([sops, '-d', str(mine)], env=env, check=True, capture_output=True)
+    assert opened.stdout.decode() == big.read_text(), 'sops cannot read what we wrote'
+    rows = [('encrypt 1 file, 1,000 values (whole process)',
+             _timed(lambda: _run([*ours, str(big)], env), runs),
+             _timed(lambda: _run([*theirs, str(big)], env), runs))]
+    plain = tmp / 'plain-many'
+    plain.mkdir()
+    for i in range(200):
+        (plain / f's{i:03}.yaml').write_text(_small_yaml(i))
+
+    def in_place(argv: list[str], each: bool) -> float:
+        samples = []
+        for _ in range(max(1, runs // 2)):
+            work = tmp / 'work'
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.copytree(plain, work)  # plaintext again, outside the timing
+            paths = sorted(str(p) for p in work.iterdir())
+            start = time.perf_counter()
+            if each:
+                _run_each([*argv, '--in-place'], paths, env)
+            else:
+                _run([*argv, '--in-place', *paths], env)
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+
+    rows.append(('encrypt 200 files in place (one vs 200 sops -e)',
+                 in_place(ours, each=False), in_place(theirs, each=True)))
+    return rows
 
 
 def main() -> int:
@@ -115,20 +158,22 @@ def main() -> int:
         rows = []
         t_ours = _timed(lambda: _run([*ours, str(big)], env), args.runs)
         t_sops_big = _timed(lambda: _run([sops, '-d', str(big)], env), args.runs)
-        rows.append(('1 file, 1,000 values (whole process)', t_ours, t_sops_big))
+        rows.append(('decrypt 1 file, 1,000 values (whole process)', t_ours, t_sops_big))
         out_dir = tmp / 'out'
         t_ours = _timed(lambda: _run([*ours, '--output-dir', str(out_dir), *smalls], env),
                         max(1, args.runs // 2))
         t_sops = _timed(lambda: _run_each([sops, '-d'], smalls, env), max(1, args.runs // 2))
-        rows.append(('200 files (one process vs 200 sops -d)', t_ours, t_sops))
-        rows.append(('1 file, 1,000 values (Python API, warm)', _in_process(big, env, args.runs),
+        rows.append(('decrypt 200 files (one vs 200 sops -d)', t_ours, t_sops))
+        rows.append(('decrypt 1 file, 1,000 values (Python API, warm)',
+                     _in_process(big, env, args.runs),
                      t_sops_big))
+        rows += _encryption(tmp, env, sops, recipient, args.runs)
         floor = _timed(lambda: _run([sys.executable, '-c', 'pass'], env), args.runs)
         cli_floor = _timed(lambda: _run([*ours[:3], '--help'], env), args.runs)
 
-    print(f'{"case":<42} {"ours":>9} {"sops -d":>9} {"speed-up":>9}')
+    print(f'{"case":<50} {"ours":>9} {"sops":>9} {"speed-up":>9}')
     for name, ours_s, sops_s in rows:
-        print(f'{name:<42} {ours_s * 1000:>7.1f}ms {sops_s * 1000:>7.1f}ms '
+        print(f'{name:<50} {ours_s * 1000:>7.1f}ms {sops_s * 1000:>7.1f}ms '
               f'{sops_s / ours_s:>8.2f}x')
     print(f'(median of {args.runs} runs; start-up floors: `python -c pass` {floor * 1000:.1f}ms, '
           f'`python -m gitops_config --help` {cli_floor * 1000:.1f}ms)')
