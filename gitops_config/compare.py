@@ -384,10 +384,11 @@ def _render_all(sides: Sequence[tuple[_Revision, set[str], snapshot_mod.Snapshot
         fresh = iter(collect())
     # what a snapshot vouched for but could not be read back (pruned, or another
     # run's output since): rendered now
-    missed = [w for w in work if w is not None and w.missed()]
-    again = iter(workers.start_groups([(w.missed(), w.prepared) for w in missed], jobs=jobs)())
-    retried = {id(w): dict(zip([t.path for t in w.missed()], next(again), strict=True))
-               for w in missed}
+    retry = [(w, missed) for w in work if w is not None and (missed := w.missed())]
+    again = iter(workers.start_groups([(missed, w.prepared) for w, missed in retry],
+                                      jobs=jobs)())
+    retried = {id(w): dict(zip([t.path for t in missed], next(again), strict=True))
+               for w, missed in retry}
     sides_out = []
     for w, (rev, same, known) in zip(work, sides, strict=True):
         if w is None:
