@@ -62,8 +62,9 @@ def test_a_parallel_diff_is_identical_to_one_job(big: Path, monkeypatch: pytest.
     template.write_text(template.read_text() + 'extra: true\n')
     head = _commit(big, 'head')
     reviews = []
-    for jobs in (1, 2):
-        monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / f'cache-{jobs}'))  # each cold
+    # each cold, then the parallel one again from the snapshots and outputs it kept
+    for jobs, folder in ((1, 'one'), (2, 'two'), (2, 'two')):
+        monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / folder))
         cache.reset()
         render_mod.forget()
         old, new = compare.open_revisions(big, base, head)
@@ -71,7 +72,7 @@ def test_a_parallel_diff_is_identical_to_one_job(big: Path, monkeypatch: pytest.
         reviews.append([(e.env, [(c.file, c.path, repr(c.old), repr(c.new)) for c in e.changes])
                         for e in review.envs])
         cache.finish()
-    assert reviews[0] == reviews[1]
+    assert reviews[0] == reviews[1] == reviews[2]
     assert sum(len(changes) for _, changes in reviews[0]) >= 30 * 3
 
 
