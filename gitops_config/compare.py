@@ -525,8 +525,6 @@ def data_keys(source: Source, project: Project) -> list[tuple[str, bytes | None]
     """Each encrypted layer of PROJECT with its SOPS data key, None where no key at hand
     opens it (its secrets are then compared sealed). Secret: never print or keep."""
     from gitops_config import sops
-    from gitops_config.sops import engine
-    from gitops_config.sops import keys
 
     found: list[tuple[str, bytes | None]] = []
     for path in sorted({p for env in project.environments for p in env.layers}):
@@ -535,6 +533,10 @@ def data_keys(source: Source, project: Project) -> list[tuple[str, bytes | None]
         data = source.read(path)
         if not sops.is_encrypted(data):
             continue
+        # imported only now: the ciphers cost a start-up that plaintext projects skip
+        from gitops_config.sops import engine
+        from gitops_config.sops import keys
+
         try:
             found.append((path, keys.data_key(engine.parse(data, path).meta, path)))
         except GitopsConfigError:
