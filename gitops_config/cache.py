@@ -186,9 +186,13 @@ def at_finish(action: Callable[[], None]) -> None:
 
 def finish() -> None:
     """The end of a run: write what is pending, then forget what was remembered."""
+    _write_pending()
+    forget_memos()
+
+
+def _write_pending() -> None:
     for action in _AT_FINISH:
         action()
-    forget_memos()
 
 
 def forget_memos() -> None:
@@ -222,6 +226,5 @@ def reset() -> None:
     changed), once what is pending for it is written."""
     global _DEFAULT
     if _DEFAULT is not None:
-        for action in _AT_FINISH:
-            action()
+        _write_pending()
     _DEFAULT = None

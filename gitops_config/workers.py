@@ -1,8 +1,8 @@
 """Rendering across processes: forked workers that receive small work items.
 
 The parent merges values and reads every template first; workers are forked
-afterwards and inherit that state, so a task is only a list of template
-indices, and nothing of the project is pickled per task. Results come back in
+afterwards and inherit that state, so a task is only a list of (environment,
+template) indices, and nothing of the project is pickled per task. Results come back in
 order and are identical to a run with one job.
 """
 
@@ -32,9 +32,6 @@ Outcome = RenderedFile | TemplateError | RenderedSyntaxError
 PARALLEL_THRESHOLD = 200
 
 T = TypeVar('T')
-
-_STATE: tuple[Sequence[Template], Sequence[Prepared], bool] = ((), (), False)
-
 
 _SLICE_WORK: Callable[[int, int], Any] | None = None
 
@@ -69,20 +66,11 @@ def default_jobs() -> int:
         os.cpu_count() or 1)
 
 
-def _one(template: Template, prepared: Prepared, keep_errors: bool) -> Outcome:
-    if not keep_errors:
-        return render_file(template, prepared)
+def _one(template: Template, prepared: Prepared) -> Outcome:
     try:
         return render_file(template, prepared)
     except (TemplateError, RenderedSyntaxError) as exc:
         return exc
-
-
-def _work(indices: list[int]) -> tuple[list[list[Outcome]], render_packs.News]:
-    templates, prepared, keep_errors = _STATE
-    # A template is compiled once, in the one worker that renders it for every env.
-    rows = [[_one(templates[i], p, keep_errors) for p in prepared] for i in indices]
-    return rows, render_packs.take_news()
 
 
 Group = tuple[Sequence[Template], Prepared]  # templates to render for one environment
@@ -90,7 +78,7 @@ _GROUPS: Sequence[Group] = ()
 
 
 def _work_group(task: list[tuple[int, int]]) -> tuple[list[Outcome], render_packs.News]:
-    rows = [_one(_GROUPS[group][0][i], _GROUPS[group][1], True) for group, i in task]
+    rows = [_one(_GROUPS[group][0][i], _GROUPS[group][1]) for group, i in task]
     return rows, render_packs.take_news()
 
 
@@ -102,7 +90,7 @@ def start_groups(groups: Sequence[Group], *, jobs: int) -> Callable[[], list[lis
     total = sum(len(templates) for templates, _ in groups)
     if jobs <= 1 or total < PARALLEL_THRESHOLD or 'fork' not in (
             multiprocessing.get_all_start_methods()):
-        return lambda: _kept(groups, [[_one(t, p, True) for t in templates]
+        return lambda: _kept(groups, [[_one(t, p) for t in templates]
                                       for templates, p in groups])
     # A task holds every (group, index) of some templates: each is compiled once, in the
     # worker that renders it for every environment and both sides of a diff.
@@ -167,27 +155,11 @@ def render_outcomes(templates: Sequence[Template], prepared: Sequence[Prepared],
 
 def _render(templates: Sequence[Template], prepared: Sequence[Prepared], *, jobs: int,
             keep_errors: bool) -> list[list[Outcome]]:
-    global _STATE
-    pairs = len(templates) * len(prepared)
-    if jobs <= 1 or pairs < PARALLEL_THRESHOLD or 'fork' not in (
-            multiprocessing.get_all_start_methods()):
-        rows = [[_one(t, p, keep_errors) for p in prepared] for t in templates]
-    else:
-        chunk = max(1, len(templates) // (jobs * 8))
-        tasks = [list(range(i, min(i + chunk, len(templates))))
-                 for i in range(0, len(templates), chunk)]
-        # read here: a child must not share the parent's `git cat-file`
-        _ = [template.raw for template in templates]
-        render_packs.preload([render_packs.BYTECODE, *(p.env for p in prepared)])
-        _STATE = (templates, prepared, keep_errors)
-        rows = []
-        try:
-            with multiprocessing.get_context('fork').Pool(
-                    jobs, initializer=render_packs.forget_in_child) as pool:
-                for part, news in pool.imap(_work, tasks):
-                    rows += part
-                    render_packs.absorb(news)
-        finally:
-            _STATE = ((), (), False)
-    by_env = [[row[e] for row in rows] for e in range(len(prepared))]
-    return _kept([(templates, p) for p in prepared], by_env)
+    rows = start_groups([(templates, p) for p in prepared], jobs=jobs)()
+    if not keep_errors:
+        for i in range(len(templates)):  # the error one job meets first
+            for row in rows:
+                outcome = row[i]
+                if isinstance(outcome, (TemplateError, RenderedSyntaxError)):
+                    raise outcome
+    return rows
