@@ -24,6 +24,9 @@ from gitops_config.errors import GitopsConfigError
 from gitops_config.redact import Secret
 
 DEFAULT_API_URL = 'https://api.github.com'
+# Who the Actions GITHUB_TOKEN posts as. The token is an app installation token:
+# GET /user refuses it (403), so its login cannot be asked for.
+ACTIONS_BOT = 'github-actions[bot]'
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
@@ -33,6 +36,10 @@ class GitHubError(GitopsConfigError):
 
 class RateLimitedError(GitHubError):
     code = 'github-rate-limited'
+
+
+class ForbiddenError(GitHubError):
+    code = 'github-forbidden'
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,7 @@ class Client:
         self._backoff = backoff
         self._timeout = timeout
         self._sleep = sleep
+        self._login: str | None = None
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Client:
@@ -145,19 +153,35 @@ class Client:
             if 'not found' not in exc.message:  # already deleted by a racing run
                 raise
 
+    def identity(self) -> str:
+        """The login this token acts as: GET /user's, or github-actions[bot] for the
+        Actions GITHUB_TOKEN, which /user refuses."""
+        if self._login is None:
+            try:
+                self._login = str(self.request('GET', '/user').data['login'])
+            except ForbiddenError:
+                self._login = ACTIONS_BOT
+        return self._login
+
     def upsert_sticky_comment(self, number: int, body: str, *,
                               marker: str = C.STICKY_COMMENT_MARKER) -> dict[str, Any]:
-        """Create or update the one comment carrying MARKER; safe when two runs race.
+        """Create or update our one comment carrying MARKER; safe when two runs race.
 
-        After writing, the comments are listed again: if a racing run created
-        a second sticky comment, the oldest one keeps our body and the others
-        are deleted, so the pull request ends with exactly one.
+        Only comments this token's identity wrote count: anyone can paste the
+        marker into a comment of their own, and such a comment is never edited
+        or deleted. After writing, the comments are listed again: if a racing
+        run created a second sticky comment, the oldest one keeps our body and
+        the others are deleted, so the pull request ends with exactly one.
         """
         if marker not in body:
             body = f'{marker}\n{body}'
         mine = self._sticky(number, marker)
-        comment = (self.update_comment(mine[0]['id'], body) if mine
-                   else self.create_comment(number, body))
+        if mine:
+            comment = self.update_comment(mine[0]['id'], body)
+        else:
+            comment = self.create_comment(number, body)
+            # what GitHub says wrote it is who we are (an app's token has its own bot)
+            self._login = _author(comment) or self._login
         again = self._sticky(number, marker)
         if len(again) > 1:
             keep = again[0]
@@ -169,14 +193,17 @@ class Client:
 
     def update_sticky_comment(self, number: int, body: str, *,
                               marker: str = C.STICKY_COMMENT_MARKER) -> dict[str, Any] | None:
-        """Update the sticky comment if there is one; never create it."""
+        """Update our sticky comment if there is one; never create it."""
         if marker not in body:
             body = f'{marker}\n{body}'
         mine = self._sticky(number, marker)
         return self.update_comment(mine[0]['id'], body) if mine else None
 
     def _sticky(self, number: int, marker: str) -> list[dict[str, Any]]:
-        found = [c for c in self.list_comments(number) if marker in (c.get('body') or '')]
+        """The comments of ours that carry MARKER, oldest first."""
+        me = self.identity()
+        found = [c for c in self.list_comments(number)
+                 if marker in (c.get('body') or '') and _author(c) == me]
         return sorted(found, key=lambda c: int(c['id']))
 
     # -- pull requests -----------------------------------------------------
@@ -198,6 +225,11 @@ class Client:
         resp = self.request('POST', f'/repos/{self.repository}/pulls',
                             {'head': head, 'base': base, 'title': title, 'body': body})
         return dict(resp.data)
+
+
+def _author(comment: dict[str, Any]) -> str | None:
+    user = comment.get('user')
+    return str(user['login']) if isinstance(user, dict) and 'login' in user else None
 
 
 class _Retry(Exception):
@@ -230,7 +262,7 @@ def _classify(status: int, headers: dict[str, str], message: str, shown: str) ->
         return GitHubError(f'{shown}: the GitHub token was rejected (401 {message})',
                            hint='check that GITHUB_TOKEN is set and not expired')
     if status == 403:
-        return GitHubError(
+        return ForbiddenError(
             f'{shown}: the GitHub token lacks permission (403 {message})',
             hint='grant the workflow `permissions: pull-requests: write` (and contents: write '
                  'to push branches); tokens of fork PRs are read-only')

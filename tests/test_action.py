@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import html
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ from tests._helpers.action import ACTION
 from tests._helpers.action import ROOT
 from tests._helpers.action import run_action
 from tests._helpers.git_repo import GitRepo
+from tests._helpers.github import AUTHOR
 from tests._helpers.github import FakeGitHub
 from tests._helpers.review import FILES
 from tests._helpers.review import text
@@ -75,6 +78,44 @@ def test_no_changes_says_so_or_skips_the_comment(
     run_action(git_repo, github, shim, tmp_path, base=base, head=head, comment='changes')
     [updated] = _sticky(github)
     assert 'stale' not in updated['body']
+
+
+def test_a_pr_authors_comment_with_the_marker_keeps_its_words(
+        pr: tuple[GitRepo, str, str], github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
+    repo, base, head = pr
+    planted = github.add_comment(5, f'{C.STICKY_COMMENT_MARKER}\nLGTM, merge me', user=AUTHOR)
+    for _ in range(2):
+        result, _, _ = run_action(repo, github, shim, tmp_path, base=base, head=head)
+        assert result.returncode == 0, result.stderr
+    theirs, ours = github.comments[5]
+    assert theirs == planted
+    assert ours['user']['login'] == 'github-actions[bot]'
+    assert '| Environment |' in ours['body']
+
+
+def test_hostile_keys_show_as_text_in_the_comment(
+        git_repo: GitRepo, github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    key = 'k``</details><img src=https://evil.example/p.png>@acme/admins #1'
+    layer = 'app:\n  replicas: 3\nlabels:\n  {key}: {value}\n'
+    base = git_repo.commit({**FILES, 'templates/labels.json.j2': '{{ labels | to_json }}\n',
+                            'values/dev.yaml': layer.format(key=json.dumps(key), value='a'),
+                            'values/prod.yaml': layer.format(key=json.dumps(key), value='a')})
+    head = git_repo.commit({'values/prod.yaml': layer.format(
+        key=json.dumps(key), value=json.dumps('``</summary></details>@acme/admins'))})
+    result, _, _ = run_action(git_repo, github, shim, tmp_path, base=base, head=head)
+    assert result.returncode == 0, result.stderr
+    [comment] = _sticky(github)
+    shown = cmarkgfm.github_flavored_markdown_to_html(comment['body'],
+                                                      options=Options.CMARK_OPT_UNSAFE)
+    assert '<img' not in shown
+    assert shown.count('<details>') == shown.count('</details>') == 1
+    assert '@acme' not in shown
+    assert 'labels.json' in shown
+    assert html.escape(key.replace('@', '@\u200b').replace('#', '#\u200b'),
+                       quote=False) in shown
 
 
 def test_shallow_checkout_asks_for_fetch_depth_0(

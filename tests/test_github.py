@@ -7,6 +7,8 @@ from gitops_config.github import Client
 from gitops_config.github import GitHubError
 from gitops_config.github import RateLimitedError
 from gitops_config.redact import Secret
+from tests._helpers.github import AUTHOR
+from tests._helpers.github import BOT
 from tests._helpers.github import TOKEN
 from tests._helpers.github import FakeGitHub
 
@@ -55,6 +57,53 @@ def test_racing_runs_end_with_one_comment(github: FakeGitHub) -> None:
     assert sticky[0]['body'].endswith('ours')
     assert sticky[0]['id'] == 1001  # the older comment was kept, ours deleted
     assert ('DELETE', '/repos/acme/config/issues/comments/1002') in github.requests
+
+
+def test_a_comment_of_someone_else_carrying_the_marker_is_left_alone(github: FakeGitHub,
+                                                                    ) -> None:
+    """A PR author pastes the marker into their own comment: it is not ours."""
+    theirs = github.add_comment(4, f'{C.STICKY_COMMENT_MARKER}\nmy own words', user=AUTHOR)
+    client = _client(github)
+    first = client.upsert_sticky_comment(4, 'first run')
+    second = _client(github).upsert_sticky_comment(4, 'second run')
+    assert first['id'] == second['id'] != theirs['id']
+    assert github.comments[4][0] == {**theirs, 'body': f'{C.STICKY_COMMENT_MARKER}\nmy own words'}
+    assert [c['user']['login'] for c in github.comments[4]] == ['pr-author', BOT['login']]
+    assert github.comments[4][1]['body'].endswith('second run')
+    assert not any(m in ('PATCH', 'DELETE') and p.endswith(f'/{theirs["id"]}')
+                   for m, p in github.requests)
+
+
+def test_update_only_never_touches_a_comment_of_someone_else(github: FakeGitHub) -> None:
+    github.add_comment(4, f'{C.STICKY_COMMENT_MARKER}\nmy own words', user=AUTHOR)
+    assert _client(github).update_sticky_comment(4, 'no changes') is None
+    assert github.comments[4][0]['body'].endswith('my own words')
+
+
+def test_a_user_token_owns_what_get_user_names(github: FakeGitHub) -> None:
+    """A personal token: its comments are the ones by the user GET /user returns; the
+    Actions bot's are someone else's."""
+    github.users['ghp_personal'] = AUTHOR
+    bots = github.add_comment(6, f'{C.STICKY_COMMENT_MARKER}\nthe bot\'s')
+    client = _client(github, token='ghp_personal')
+    mine = client.upsert_sticky_comment(6, 'by the user')
+    assert client.identity() == 'pr-author'
+    assert client.upsert_sticky_comment(6, 'again')['id'] == mine['id'] != bots['id']
+    assert github.comments[6][0]['body'].endswith("the bot's")
+
+
+def test_an_app_token_learns_its_bot_from_the_comment_it_wrote(github: FakeGitHub) -> None:
+    """An app's installation token cannot ask GET /user either, and its comments are
+    its own bot's: runs still end with one comment, and a user's is never touched."""
+    app = {'login': 'review-app[bot]', 'id': 99, 'type': 'Bot'}
+    github.users['ghs_app'] = app
+    github.installation_tokens.add('ghs_app')
+    github.add_comment(8, f'{C.STICKY_COMMENT_MARKER}\nmy own words', user=AUTHOR)
+    for run in ('first', 'second', 'third'):
+        _client(github, token='ghs_app').upsert_sticky_comment(8, f'{run} run')
+    assert [c['user']['login'] for c in github.comments[8]] == ['pr-author', 'review-app[bot]']
+    assert github.comments[8][1]['body'].endswith('third run')
+    assert github.comments[8][0]['body'].endswith('my own words')
 
 
 def test_5xx_is_retried_with_backoff(github: FakeGitHub) -> None:

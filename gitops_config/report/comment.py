@@ -13,6 +13,7 @@ from gitops_config import constants as C
 from gitops_config.compare import EnvDiff
 from gitops_config.compare import Review
 from gitops_config.report import diff_markdown
+from gitops_config.report.markdown_text import plain
 
 
 def _importance(index: int, env: EnvDiff) -> tuple[int, int]:
@@ -63,6 +64,6 @@ def build(review: Review, *, limit: int = C.GITHUB_COMMENT_LIMIT,
 def _note(review: Review, rows: dict[str, int | None]) -> str:
     cut = [(e.env, len(e.changes) - (rows[e.env] or 0)) for e in review.envs
            if rows[e.env] is not None and len(e.changes) > (rows[e.env] or 0)]
-    listed = ', '.join(f'{n} change row(s) of {env}' for env, n in cut)
+    listed = ', '.join(f'{n} change row(s) of {plain(env)}' for env, n in cut)
     return (f'Trimmed to fit GitHub\'s {C.GITHUB_COMMENT_LIMIT:,}-character comment limit: '
             f'cut {listed}.')

@@ -11,6 +11,9 @@ from gitops_config.impact import summarize
 from gitops_config.model import Change
 from gitops_config.report.diff_text import MARKS
 from gitops_config.report.diff_text import show
+from gitops_config.report.markdown_text import code
+from gitops_config.report.markdown_text import markup
+from gitops_config.report.markdown_text import plain
 
 VALUE_LIMIT = 120  # characters of one value in a table cell
 _STATUS = {'changed': '🟡 changed', 'unchanged': '⚪ unchanged', 'skipped': '⚪ unchanged',
@@ -18,14 +21,12 @@ _STATUS = {'changed': '🟡 changed', 'unchanged': '⚪ unchanged', 'skipped': '
 
 
 def cell(text: str) -> str:
-    """TEXT safe inside a table cell's code span."""
-    text = text.replace('\n', ' ').replace('|', '\\|')
-    ticks = '``' if '`' in text else '`'
-    return f'{ticks}{text}{ticks}' if text else ''
+    """TEXT as a table cell's code span, shown as written whatever it holds."""
+    return code(text, in_table=True)
 
 
 def title(review: Review) -> str:
-    return f'### gitops-config diff: `{review.base}` → `{review.head}`\n'
+    return f'### gitops-config diff: {code(review.base)} → {code(review.head)}\n'
 
 
 def summary_table(review: Review) -> str:
@@ -33,17 +34,17 @@ def summary_table(review: Review) -> str:
              '|---|---|---:|---:|---:|---:|---|']
     for env in review.envs:
         i = summarize(env)
-        causes = ', '.join(f'{c.kind} `{c.path}`' for c in env.causes) or '—'
+        causes = ', '.join(f'{c.kind} {cell(c.path)}' for c in env.causes) or '—'
         secrets = str(i.secrets) + (f' (+{i.resealed} re-encrypted)' if i.resealed else '')
-        lines.append(f'| **{env.env}** | {_STATUS[i.status]} | {i.files} | {i.keys} | '
+        lines.append(f'| **{plain(env.env)}** | {_STATUS[i.status]} | {i.files} | {i.keys} | '
                      f'{secrets} | {i.findings} | {causes} |')
     out = '\n'.join(lines) + '\n'
     shared = shared_inputs(review)
     if shared:
         out += '\nShared inputs changed: ' + '; '.join(
-            f'`{p}` → {", ".join(envs)}' for p, envs in shared.items()) + '\n'
+            f'{code(p)} → {plain(", ".join(envs))}' for p, envs in shared.items()) + '\n'
     if review.sealed:
-        sealed = ', '.join(e.env for e in review.envs if e.sealed and not e.skipped)
+        sealed = plain(', '.join(e.env for e in review.envs if e.sealed and not e.skipped))
         out += (f'\n> Secrets of {sealed} were compared sealed (no decryption key): a '
                 're-encrypted secret is listed as such, not as a change.\n')
     return out
@@ -54,7 +55,7 @@ def change_row(change: Change) -> str:
     where = change.file + (f' ({change.document})' if change.document else '')
     old = show(change.old, limit=VALUE_LIMIT) if change.old is not None else ''
     new = show(change.new, limit=VALUE_LIMIT) if change.new is not None else ''
-    detail = f' — {change.detail}' if change.detail else ''
+    detail = f' — {plain(change.detail)}' if change.detail else ''
     return (f'| {cell(where)} | {cell(change.path or "(document)")} | {mark} '
             f'{change.kind.value}{detail} | {cell(old)} | {cell(new)} |')
 
@@ -62,13 +63,13 @@ def change_row(change: Change) -> str:
 def env_section(env: EnvDiff, *, max_rows: int | None = None) -> str:
     """One collapsible section; MAX_ROWS cuts the change table (with a note)."""
     i = summarize(env)
-    lines = [f'<details><summary><b>{env.env}</b>: {i.keys} key(s) in {i.files} file(s)'
+    lines = [f'<details><summary><b>{markup(env.env)}</b>: {i.keys} key(s) in {i.files} file(s)'
              f'{f", {i.secrets} secret(s)" if i.secrets else ""}</summary>', '']
     for error in env.errors:
-        lines.append(f'- 🔴 {cell(error)}')
+        lines.append(f'- 🔴 {code(error)}')
     for finding in env.findings:
-        lines.append(f'- {finding.severity.value}: `{finding.location}` {finding.message} '
-                     f'({finding.rule})')
+        lines.append(f'- {finding.severity.value}: {code(str(finding.location))} '
+                     f'{plain(finding.message)} ({plain(finding.rule)})')
     if env.errors or env.findings:
         lines.append('')
     rows = env.changes if max_rows is None else env.changes[:max_rows]
@@ -79,8 +80,8 @@ def env_section(env: EnvDiff, *, max_rows: int | None = None) -> str:
         lines.append(f'\n_{len(env.changes) - len(rows)} more change(s) not shown._')
     if env.ignored:
         lines.append('')
-        lines.append(f'Ignored by rules: {len(env.ignored)} '
-                     f'({"; ".join(sorted({i.rule.reason for i in env.ignored}))})')
+        reasons = '; '.join(sorted({i.rule.reason for i in env.ignored}))
+        lines.append(f'Ignored by rules: {len(env.ignored)} ({plain(reasons)})')
     lines += ['', '</details>', '']
     return '\n'.join(lines)
 

@@ -1,8 +1,9 @@
 """A local HTTP server answering the GitHub REST endpoints the tool calls.
 
-Issue comments (list with pagination, create, update) and pull requests
-(list by head, create, update); failures (5xx, rate limits, 401/403/404) on
-demand. It listens on 127.0.0.1 only.
+Issue comments (list with pagination, create, update), each with the user
+who wrote it, pull requests (list by head, create, update) and GET /user;
+failures (5xx, rate limits, 401/403/404) on demand. It listens on 127.0.0.1
+only.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 TOKEN = 'ghs_testtoken_do_not_print_1234'
+# Who TOKEN acts as: the Actions GITHUB_TOKEN, an app installation token that
+# GET /user refuses, as GitHub does.
+BOT = {'login': 'github-actions[bot]', 'id': 41898282, 'type': 'Bot'}
+AUTHOR = {'login': 'pr-author', 'id': 7, 'type': 'User'}
 
 
 class FakeGitHub:
@@ -28,7 +33,11 @@ class FakeGitHub:
         self.page_size = 100
         self.next_id = 1000
         self.on_list: Any = None  # hook run before answering a comment list (races)
+        self.user: dict[str, Any] = BOT  # who sent the request being answered
         self.lock = threading.Lock()
+        # token -> the user it acts as; installation tokens cannot ask GET /user
+        self.users: dict[str, dict[str, Any]] = {TOKEN: BOT}
+        self.installation_tokens = {TOKEN}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,13 +60,22 @@ class FakeGitHub:
                 body = json.loads(self.rfile.read(length)) if length else None
                 with fake.lock:
                     fake.requests.append((self.command, self.path))
-                    if self.headers.get('Authorization') != f'Bearer {TOKEN}':
+                    token = self.headers.get('Authorization', '').removeprefix('Bearer ')
+                    user = fake.users.get(token)
+                    if user is None:
                         self._send(401, {'message': 'Bad credentials'})
                         return
                     if fake.fail:
                         status, headers, data = fake.fail.pop(0)
                         self._send(status, data, headers)
                         return
+                    if self.path == '/user':
+                        if token in fake.installation_tokens:
+                            self._send(403, {'message': 'Resource not accessible by integration'})
+                        else:
+                            self._send(200, user)
+                        return
+                    fake.user = user
                     status, data, headers = fake.route(self.command, self.path, body,
                                                        self.headers.get('Host', ''))
                 self._send(status, data, headers)
@@ -93,7 +111,7 @@ class FakeGitHub:
                     headers['Link'] = f'<{nxt}>; rel="next"'
                 return 200, chunk, headers
             if method == 'POST':
-                return 201, self.add_comment(number, body['body']), {}
+                return 201, self.add_comment(number, body['body'], user=self.user), {}
         if rest[:2] == ['issues', 'comments'] and len(rest) == 3:
             cid = int(rest[2])
             for items in self.comments.values():
@@ -124,8 +142,10 @@ class FakeGitHub:
             return 200, pull, {}
         return 404, {'message': 'Not Found'}, {}
 
-    def add_comment(self, number: int, body: str) -> dict[str, Any]:
+    def add_comment(self, number: int, body: str, *, user: dict[str, Any] = BOT,
+                    ) -> dict[str, Any]:
+        """A comment by USER (default: the bot, as an earlier run of ours)."""
         self.next_id += 1
-        comment = {'id': self.next_id, 'body': body}
+        comment = {'id': self.next_id, 'body': body, 'user': dict(user)}
         self.comments.setdefault(number, []).append(comment)
         return comment
