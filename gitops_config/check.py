@@ -155,8 +155,9 @@ class _Checker:
             for v in self.store.violations(schema, data):
                 where = keypath.format(v.path) or '(document)'
                 prefix = f'document {index + 1}: ' if len(doc.documents) > 1 else ''
+                message = _masked(v.message, data, v.path)
                 self.findings.append(Finding(
-                    SCHEMA_RULE, Severity.ERROR, f'{prefix}{where}: {v.message}',
+                    SCHEMA_RULE, Severity.ERROR, f'{prefix}{where}: {message}',
                     doc.locate(index, v.path), env, origin=doc.origin(index, v.path),
                     hint=f'schema: {schema}'))
 
@@ -320,12 +321,29 @@ class _Checker:
             origin = doc.origin(index=hit.index, path=path or ())
             files = tuple({doc.file, hit.name or doc.file})
         message = hit.message
+        if doc is not None and hit.index < len(doc.documents):
+            message = _masked(message, doc.documents[hit.index], path or ())
         if path:
             message = f'{keypath.format(path)}: {message}'
         severity = Severity.ERROR if hit.error else hit.rule.severity
         found = Finding(hit.rule.id, severity, message, where, hit.env, origin,
                         hint=_hint(hit.rule))
         return found, files, path
+
+
+def _masked(message: str, document: Any, path: Path) -> str:
+    """MESSAGE without the secrets found at PATH of DOCUMENT (a schema or rule message
+    may quote the value it is about): a finding says where a secret is, not what."""
+    from gitops_config import masking
+
+    node = document
+    for step in path:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return masking.mask_text(message)
+    name = next((s for s in reversed(path) if isinstance(s, str)), None)
+    return masking.mask_text(message, known=masking.secrets_in(node, name))
 
 
 def _with_names(files: dict[str, Any]) -> dict[str, Any]:

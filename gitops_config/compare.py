@@ -106,7 +106,8 @@ def options_for(project: Project, *, key: bytes | None) -> diff.Options:
     rules = tuple(diff.IdentityRule(r['path'], r['key']) for r in section.get('identity', ()))
     # lists that layers merge by a key are naturally identified by it too
     rules += tuple(diff.IdentityRule(path, field) for path, field in project.merge)
-    return diff.Options(identity=rules, key=key, embedded=parse_embedded)
+    patterns = tuple(str(p) for p in (project.raw.get('secrets') or {}).get('key_patterns') or ())
+    return diff.Options(identity=rules, key=key, embedded=parse_embedded, secret_keys=patterns)
 
 
 def parse_embedded(text: str) -> Any:

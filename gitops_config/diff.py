@@ -18,6 +18,7 @@ values: they become `Masked`, carrying at most a keyed fingerprint.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import math
@@ -29,29 +30,17 @@ from typing import Any
 
 from gitops_config import keypath
 from gitops_config.keypath import Select
+from gitops_config.masking import Masked as Masked  # diff.Masked: what changes carry
+from gitops_config.masking import holds_secret
+from gitops_config.masking import mask_pair
+from gitops_config.masking import mask_value
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
-from gitops_config.redact import MASK
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
-from gitops_config.redact import fingerprint
-from gitops_config.redact import has_secret
 
 DEFAULT_IDENTITY = ('name', 'model_name', 'id')
 Steps = tuple[str | int | Select, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Masked:
-    """What a report shows in place of a secret."""
-
-    fingerprint: str | None = None  # HMAC, same key for one whole report
-    sealed: bool = False  # no key: the value could not be read
-
-    def __str__(self) -> str:
-        if self.fingerprint is not None:
-            return f'{MASK} (fp:{self.fingerprint})'
-        return f'{MASK} (sealed)' if self.sealed else MASK
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,27 +61,18 @@ class Options:
     # A list of distinct scalars whose items only changed places is one MOVED
     # change ("order changed") instead of a change at every index.
     reorders: bool = True
+    # The project's extra regexes of key names that hold secrets (secrets.key_patterns)
+    secret_keys: tuple[str, ...] = ()
 
 
 def is_secret(value: object) -> bool:
     return isinstance(value, (Secret, SealedSecret))
 
 
-def mask(value: Any, key: bytes | None) -> Any:
-    """VALUE with every secret leaf replaced by Masked (a copy only when needed)."""
-    if isinstance(value, Secret):
-        return Masked(fingerprint(value, key) if key is not None else None)
-    if isinstance(value, SealedSecret):
-        return Masked(sealed=True)
-    if isinstance(value, dict):
-        if not has_secret(value):
-            return value
-        return {k: mask(v, key) for k, v in value.items()}
-    if isinstance(value, list):
-        if not has_secret(value):
-            return value
-        return [mask(v, key) for v in value]
-    return value
+def mask(value: Any, key: bytes | None, *, name: object = None,
+         patterns: tuple[str, ...] = ()) -> Any:
+    """VALUE with every secret in it Masked: masking.mask_value, the one masking pass."""
+    return mask_value(value, key, name=name, patterns=patterns)
 
 
 @functools.lru_cache(maxsize=512)
@@ -159,11 +139,12 @@ class _Walker:
 
     def emit(self, steps: Steps, kind: ChangeKind, old: Any = None, new: Any = None, *,
              detail: str | None = None) -> None:
-        secret = has_secret(old) or has_secret(new)
-        key = self.options.key
+        name = next((s for s in reversed(steps) if isinstance(s, str)), None)
+        shown_old, shown_new, secret = mask_pair(old, new, self.options.key, name=name,
+                                                 patterns=self.options.secret_keys)
         self.out.append(Change(
             self.env, self.file, keypath.format(steps), kind,
-            mask(old, key), mask(new, key), secret, detail, document=self.document,
+            shown_old, shown_new, secret, detail, document=self.document,
         ))
 
     def walk(self, a: Any, b: Any, steps: Steps) -> None:
@@ -414,8 +395,7 @@ def diff_values(old: Any, new: Any, *, env: str = '', file: str = '',
 
 @functools.lru_cache(maxsize=8)
 def _strict(options: Options) -> Options:
-    return Options(options.identity, options.default_keys, options.key, strict=True,
-                   embedded=options.embedded, reorders=options.reorders)
+    return dataclasses.replace(options, strict=True)
 
 
 def diff_documents(old: Sequence[Any] | None, new: Sequence[Any] | None, *, env: str = '',
@@ -430,12 +410,11 @@ def diff_documents(old: Sequence[Any] | None, new: Sequence[Any] | None, *, env:
     if old is None or new is None:
         docs = list(new if new is not None else old or ())
         value = docs[0] if len(docs) == 1 else docs
-        shown = mask(value, options.key)
+        shown = mask(value, options.key, patterns=options.secret_keys)
+        secret = holds_secret(value, patterns=options.secret_keys)
         if old is None:
-            return [Change(env, file, '', ChangeKind.ADDED, None, shown, has_secret(value),
-                           'file added')]
-        return [Change(env, file, '', ChangeKind.REMOVED, shown, None, has_secret(value),
-                       'file removed')]
+            return [Change(env, file, '', ChangeKind.ADDED, None, shown, secret, 'file added')]
+        return [Change(env, file, '', ChangeKind.REMOVED, shown, None, secret, 'file removed')]
     if len(old) <= 1 and len(new) <= 1:
         a = old[0] if old else None
         b = new[0] if new else None
@@ -458,10 +437,14 @@ def _diff_multi(old: list[Any], new: list[Any], env: str, file: str, options: Op
             out += diff_values(doc, by_b[ident], env=env, file=file, document=ident,
                                options=options)
         else:
-            out.append(Change(env, file, '', ChangeKind.REMOVED, mask(doc, options.key), None,
-                              has_secret(doc), 'document removed', document=ident))
+            out.append(Change(env, file, '', ChangeKind.REMOVED,
+                              mask(doc, options.key, patterns=options.secret_keys), None,
+                              holds_secret(doc, patterns=options.secret_keys),
+                              'document removed', document=ident))
     for ident, doc in by_b.items():
         if ident not in by_a:
-            out.append(Change(env, file, '', ChangeKind.ADDED, None, mask(doc, options.key),
-                              has_secret(doc), 'document added', document=ident))
+            out.append(Change(env, file, '', ChangeKind.ADDED, None,
+                              mask(doc, options.key, patterns=options.secret_keys),
+                              holds_secret(doc, patterns=options.secret_keys),
+                              'document added', document=ident))
     return out

@@ -23,8 +23,8 @@ from gitops_config import values as values_mod
 from gitops_config.errors import GitopsConfigError
 from gitops_config.git import CommitInfo
 from gitops_config.git import Repo
+from gitops_config.masking import mask_pair
 from gitops_config.model import ChangeKind
-from gitops_config.redact import has_secret
 from gitops_config.source import GitTree
 from gitops_config.source import prefix_of
 
@@ -87,7 +87,8 @@ def walk(root: Path, env: str, keys: Sequence[str], *, rev: str = 'HEAD',
         except GitopsConfigError:
             continue  # a commit that does not load or render tells us nothing
         for k in keys:
-            entry = _entry(commit, previous[k], current[k], options)
+            name = next((s for s in reversed(steps[k]) if isinstance(s, str)), None)
+            entry = _entry(commit, previous[k], current[k], options, name)
             if entry is not None:
                 entries[k].append(entry)
             previous[k] = current[k]
@@ -130,19 +131,20 @@ def _lookup(data: Any, steps: tuple[keypath.Step, ...]) -> Any:
         return ABSENT
 
 
-def _entry(commit: CommitInfo, old: Any, new: Any, options: diff.Options) -> Entry | None:
+def _entry(commit: CommitInfo, old: Any, new: Any, options: diff.Options,
+           name: str | None) -> Entry | None:
+    """What COMMIT did to the value (under the mapping key NAME), masked."""
     if old is ABSENT and new is ABSENT:
         return None
     if old is ABSENT or new is ABSENT:
-        value = new if old is ABSENT else old
         kind = ChangeKind.ADDED if old is ABSENT else ChangeKind.REMOVED
-        shown = diff.mask(value, options.key)
-        return Entry(commit, kind, None if old is ABSENT else shown,
-                     shown if old is ABSENT else None, has_secret(value))
-    changes = diff.diff_values(old, new, options=options)
-    if not changes:
-        return None
-    kind = (ChangeKind.RESEALED if all(c.kind is ChangeKind.RESEALED for c in changes)
-            else ChangeKind.CHANGED)
-    return Entry(commit, kind, diff.mask(old, options.key), diff.mask(new, options.key),
-                 has_secret(old) or has_secret(new))
+    else:
+        changes = diff.diff_values(old, new, options=options)
+        if not changes:
+            return None
+        kind = (ChangeKind.RESEALED if all(c.kind is ChangeKind.RESEALED for c in changes)
+                else ChangeKind.CHANGED)
+    shown_old, shown_new, secret = mask_pair(None if old is ABSENT else old,
+                                             None if new is ABSENT else new, options.key,
+                                             name=name)
+    return Entry(commit, kind, shown_old, shown_new, secret)

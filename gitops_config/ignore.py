@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_config import keypath
-from gitops_config.diff import Masked
 from gitops_config.diff import Steps
 from gitops_config.diff import match_steps
+from gitops_config.masking import Masked
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
 

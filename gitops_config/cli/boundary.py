@@ -21,10 +21,16 @@ class Exit(Exception):
         self.code = code
 
 
+def mask_text(text: str) -> str:
+    from gitops_config import masking  # only on the way out: the common path skips it
+
+    return masking.mask_text(text)
+
+
 def format_error(exc: GitopsConfigError) -> str:
-    line = f'error: {exc.code}: {exc.one_line()}'
+    line = f'error: {exc.code}: {mask_text(exc.one_line())}'
     if exc.hint:
-        line += f'\n  hint: {exc.hint}'
+        line += f'\n  hint: {mask_text(exc.hint)}'
     return line
 
 
@@ -50,7 +56,7 @@ def error_boundary(*, debug: bool) -> Iterator[None]:
         if debug:
             raise
         click.echo(
-            f'error: internal-error: {type(exc).__name__}: {exc}\n'
+            f'error: internal-error: {type(exc).__name__}: {mask_text(str(exc))}\n'
             '  hint: this is a bug in gitops-config; rerun with --debug for the traceback '
             'and report it',
             err=True,

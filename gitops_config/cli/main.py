@@ -125,6 +125,11 @@ def cli(ctx: click.Context, *, directory: str | None, color: ColorMode, debug: b
         os.environ[cache.ENV_OFF] = '1'  # worker processes inherit it
         cache.reset()
     logging.basicConfig(format='warning: %(message)s', level=logging.WARNING)
+    from gitops_config.masking import MaskingFilter
+
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(MaskingFilter())
     ctx.obj = App(color=use_color(color), debug=debug)
     # click.echo strips colour codes whenever stdout is not a terminal; --color always
     # (e.g. piped into `less -R`) must keep them

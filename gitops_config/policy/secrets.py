@@ -42,7 +42,7 @@ CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ('an age secret key', re.compile(r'\bAGE-SECRET-KEY-1[0-9A-Z]{58}\b')),
 )
 # All of them in one pass: most strings match none, and one search beats ten.
-_ANY_CREDENTIAL = re.compile('|'.join(f'(?P<c{i}>{pattern.pattern})'
+ANY_CREDENTIAL = re.compile('|'.join(f'(?P<c{i}>{pattern.pattern})'
                                       for i, (_, pattern) in enumerate(CREDENTIALS)))
 # Values that point at a secret instead of holding one.
 _REFERENCE = re.compile(
@@ -73,18 +73,40 @@ def _named_like_a_secret(key: str) -> bool:
     return last == 'key' and len(words) > 1 and words[-2] in _KEY_QUALIFIERS
 
 
-def _plaintext(value: Any) -> bool:
-    return (isinstance(value, str) and bool(value.strip()) and value != MARKER
-            and not _REFERENCE.match(value.strip()))
+# Shorter plaintexts are not looked for in free text: they would mask unrelated words.
+MIN_SECRET_LENGTH = 4
 
 
-def credential(value: str) -> str | None:
+def reference(value: str) -> bool:
+    """Whether VALUE points at a secret (os.environ/NAME, ENC[...], ${NAME}) instead of
+    holding one."""
+    return _REFERENCE.match(value.strip()) is not None
+
+
+def plaintext(value: Any) -> bool:
+    """Whether VALUE could be a secret in plaintext: a string that is not empty, not a
+    reference and not a decrypted secret's marker, or a number (a PIN)."""
+    if isinstance(value, str):
+        return bool(value.strip()) and value != MARKER and not reference(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_plaintext = plaintext
+
+
+def credential(value: object) -> str | None:
     """What kind of credential VALUE holds, if it looks like one."""
-    match = _ANY_CREDENTIAL.search(value)
+    if not isinstance(value, str):
+        return None
+    match = ANY_CREDENTIAL.search(value)
     if match is None:
         return None
     index = next(i for i in range(len(CREDENTIALS)) if match.group(f'c{i}') is not None)
     return CREDENTIALS[index][0]
+
+
+# Leaves that can hold a secret in plaintext: strings, and numbers (a PIN), not booleans.
+_SCALARS = (str, int, float)
 
 
 def _leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any]]:
@@ -166,7 +188,7 @@ class _Scan:
         if isinstance(node, dict):
             for k, value in node.items():
                 here = k if isinstance(k, str) else key
-                if isinstance(value, str):
+                if isinstance(value, _SCALARS) and value is not True and value is not False:
                     if self.suspect(value, here):
                         self.leaf(value, here, [*path, k])
                 elif isinstance(value, (dict, list)):
@@ -175,7 +197,7 @@ class _Scan:
                     path.pop()
         elif isinstance(node, list):
             for i, value in enumerate(node):
-                if isinstance(value, str):
+                if isinstance(value, _SCALARS) and value is not True and value is not False:
                     if self.suspect(value, key):
                         self.leaf(value, key, [*path, i])
                 elif isinstance(value, (dict, list)):
@@ -183,10 +205,10 @@ class _Scan:
                     self.walk(value, path, key)
                     path.pop()
 
-    def suspect(self, value: str, key: str | None) -> bool:
+    def suspect(self, value: str | float, key: str | None) -> bool:
         """Whether VALUE looks like a credential or sits under a key named like a
         secret (whether it is plaintext is asked only then)."""
-        if _ANY_CREDENTIAL.search(value) is not None:
+        if isinstance(value, str) and ANY_CREDENTIAL.search(value) is not None:
             return True
         if key is None:
             return False
@@ -195,8 +217,8 @@ class _Scan:
             named = self.named[key] = secret_key(key, self.extra)
         return named
 
-    def leaf(self, value: str, key: str | None, path: list[Any]) -> None:
-        if not _plaintext(value):
+    def leaf(self, value: str | float, key: str | None, path: list[Any]) -> None:
+        if not plaintext(value):
             return
         what = credential(value)
         if what is not None:

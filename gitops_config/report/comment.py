@@ -12,6 +12,7 @@ from __future__ import annotations
 from gitops_config import constants as C
 from gitops_config.compare import EnvDiff
 from gitops_config.compare import Review
+from gitops_config.masking import mask_review
 from gitops_config.report import diff_markdown
 from gitops_config.report.markdown_text import plain
 
@@ -37,6 +38,7 @@ def _compose(review: Review, rows: dict[str, int | None], note: str, marker: str
 def build(review: Review, *, limit: int = C.GITHUB_COMMENT_LIMIT,
           report_url: str | None = None, marker: str = C.STICKY_COMMENT_MARKER) -> str:
     """The comment body, at most LIMIT characters, starting with the hidden MARKER."""
+    review = mask_review(review)
     rows: dict[str, int | None] = {e.env: None for e in review.envs}
     body = _compose(review, rows, '', marker)
     if len(body) <= limit:

@@ -37,14 +37,19 @@ from typing import Any
 from typing import TextIO
 
 from gitops_config.compare import Review
-from gitops_config.diff import Masked
 from gitops_config.impact import summarize
+from gitops_config.masking import Masked
+from gitops_config.masking import mask_change
+from gitops_config.masking import mask_review
+from gitops_config.masking import mask_value
 from gitops_config.model import Change
 
 VERSION = 1
 
 
-def change_value(value: Any) -> Any:
+def change_value(value: Any, *, name: str | None = None) -> Any:
+    """VALUE (found under the mapping key NAME) as JSON data, secrets masked."""
+    value = mask_value(value, None, name=name)
     if isinstance(value, Masked):
         return {'masked': True, 'fingerprint': value.fingerprint, 'sealed': value.sealed}
     if isinstance(value, dict):
@@ -57,6 +62,7 @@ def change_value(value: Any) -> Any:
 
 
 def change_dict(change: Change) -> dict[str, Any]:
+    change = mask_change(change)
     return {
         'file': change.file, 'document': change.document, 'path': change.path,
         'kind': change.kind.value, 'old': change_value(change.old), 'new': change_value(change.new),
@@ -65,6 +71,7 @@ def change_dict(change: Change) -> dict[str, Any]:
 
 
 def as_data(review: Review) -> dict[str, Any]:
+    review = mask_review(review)
     envs = []
     for env in review.envs:
         impact = summarize(env)

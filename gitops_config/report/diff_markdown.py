@@ -8,6 +8,8 @@ from gitops_config.compare import EnvDiff
 from gitops_config.compare import Review
 from gitops_config.impact import shared_inputs
 from gitops_config.impact import summarize
+from gitops_config.masking import mask_change
+from gitops_config.masking import mask_review
 from gitops_config.model import Change
 from gitops_config.report.diff_text import MARKS
 from gitops_config.report.diff_text import show
@@ -51,6 +53,7 @@ def summary_table(review: Review) -> str:
 
 
 def change_row(change: Change) -> str:
+    change = mask_change(change)
     mark = MARKS[change.kind][0]
     where = change.file + (f' ({change.document})' if change.document else '')
     old = show(change.old, limit=VALUE_LIMIT) if change.old is not None else ''
@@ -87,6 +90,7 @@ def env_section(env: EnvDiff, *, max_rows: int | None = None) -> str:
 
 
 def render(review: Review) -> str:
+    review = mask_review(review)
     parts = [title(review), summary_table(review)]
     if not review.changed and not review.errors:
         parts.append('\nNo changes to the rendered configuration.\n')

@@ -7,9 +7,12 @@ from typing import Any
 from typing import TextIO
 
 from gitops_config.compare import Review
-from gitops_config.diff import Masked
 from gitops_config.impact import shared_inputs
 from gitops_config.impact import summarize
+from gitops_config.masking import Masked
+from gitops_config.masking import mask_change
+from gitops_config.masking import mask_review
+from gitops_config.masking import mask_value
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
 
@@ -31,8 +34,10 @@ def _style(text: str, fg: str, use: bool, *, bold: bool = False) -> str:
     return f'\033[{"1;" if bold else ""}{_CODES[fg]}m{text}\033[0m'
 
 
-def show(value: Any, *, limit: int | None = None) -> str:
-    """A value in one line: secrets masked (they arrive as Masked), the rest as JSON."""
+def show(value: Any, *, limit: int | None = None, name: str | None = None) -> str:
+    """A value in one line (found under the mapping key NAME): secrets masked, the rest
+    as JSON."""
+    value = mask_value(value, None, name=name)
     if isinstance(value, Masked):
         return str(value)
     if isinstance(value, str):
@@ -62,6 +67,7 @@ def _plain(value: Any) -> Any:
 
 def describe(change: Change, *, limit: int | None = None) -> str:
     """What happened at the change's path, in words and values."""
+    change = mask_change(change)
     where = change.path or '(whole document)'
     if change.kind is ChangeKind.CHANGED:
         text = f'{where}: {show(change.old, limit=limit)} → {show(change.new, limit=limit)}'
@@ -96,6 +102,7 @@ def _lines(old: str, new: str, use_color: bool) -> str:
 
 
 def write(review: Review, stream: TextIO, *, use_color: bool) -> None:
+    review = mask_review(review)
     stream.write(_style(f'{review.base} → {review.head}', 'blue', use_color, bold=True) + '\n')
     if review.sealed:
         sealed = ', '.join(e.env for e in review.envs if e.sealed and not e.skipped)

@@ -35,6 +35,13 @@ def resolve(name: str) -> str:
 
 
 def write(result: CheckResult, fmt: str, stream: TextIO, *, use_color: bool = False) -> None:
+    """RESULT in format FMT; every message through the masking pass (a finding says where a
+    secret is, never what it is)."""
+    import dataclasses
+
+    from gitops_config.masking import mask_findings
+
+    result = dataclasses.replace(result, findings=mask_findings(result.findings))
     module = importlib.import_module(FINDINGS_FORMATS[resolve(fmt)])
     writer: Writer = module.write
     writer(result, stream, use_color=use_color)

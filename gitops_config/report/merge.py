@@ -211,7 +211,7 @@ def review_from_data(data: dict[str, Any]) -> Any:
 
 
 def _value(value: Any) -> Any:
-    from gitops_config.diff import Masked
+    from gitops_config.masking import Masked
 
     if isinstance(value, dict):
         if value.get('masked') is True:

@@ -12,28 +12,60 @@ from gitops_config.cli import options
 from gitops_config.cli.output import style
 
 
-def _values(env: str, ref: str | None) -> Any:
-    """ENV's merged values. Secrets are only ever shown masked here, so a missing
-    key is no reason to fail: what cannot be decrypted stays sealed."""
-    from gitops_config import values
-    from gitops_config.workspace import open_project
+class _Shown:
+    """How one command prints values: masked (with the fingerprint key of the keys at
+    hand), or, with --decrypt, as they are."""
 
-    source, project = open_project(Path.cwd(), ref)
-    return values.merge(source, project, env, sealed=True)
+    def __init__(self, env: str, ref: str | None, *, decrypt: bool = False) -> None:
+        from gitops_config import compare
+        from gitops_config import values
+        from gitops_config.workspace import open_project
+
+        source, project = open_project(Path.cwd(), ref)
+        # Masked unless --decrypt, so a missing key is no reason to fail: what cannot be
+        # decrypted stays sealed.
+        self.values = values.merge(source, project, env, sealed=not decrypt)
+        self.decrypt = decrypt
+        self.key = None if decrypt else (compare.fingerprint_key()
+                                         or compare.derived_key(source, project))
+        self.patterns = tuple(str(p) for p in (project.raw.get('secrets') or {}).get(
+            'key_patterns') or ())
+
+    def __call__(self, value: Any, name: object) -> Any:
+        """VALUE, found under the mapping key NAME, ready to print."""
+        from gitops_config.masking import Masked
+        from gitops_config.masking import mask_value
+        from gitops_config.redact import Secret
+
+        if self.decrypt:
+            return _revealed(value, Secret)
+        return _as_text(mask_value(value, self.key, name=name, patterns=self.patterns), Masked)
 
 
-def _masked(value: Any) -> Any:
-    """VALUE with every secret shown as its mask, for printing."""
-    from gitops_config.redact import SealedSecret
-    from gitops_config.redact import Secret
+def _revealed(value: Any, secret: type[Any]) -> Any:
+    if isinstance(value, secret):
+        plain = value.reveal()
+        return plain.decode() if isinstance(plain, bytes) else plain
+    if isinstance(value, dict):
+        return {k: _revealed(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_revealed(v, secret) for v in value]
+    return value
 
-    if isinstance(value, (Secret, SealedSecret)):
+
+def _as_text(value: Any, masked: type[Any]) -> Any:
+    """VALUE with every mask as its text, for printing."""
+    if isinstance(value, masked):
         return str(value)
     if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
+        return {k: _as_text(v, masked) for k, v in value.items()}
     if isinstance(value, list):
-        return [_masked(v) for v in value]
+        return [_as_text(v, masked) for v in value]
     return value
+
+
+def _name(path: tuple[Any, ...]) -> str | None:
+    return next((s for s in reversed(path) if isinstance(s, str)), None)
 
 
 @click.command('get')
@@ -41,15 +73,20 @@ def _masked(value: Any) -> Any:
 @click.argument('key_path', metavar='KEYPATH')
 @options.ref
 @options.output_format('text', 'json', 'yaml')
-def get(*, env: str, key_path: str, ref: str | None, output_format: str) -> int:
+@click.option('--decrypt', is_flag=True,
+              help='Print secrets in plaintext (decrypted ones need their key).')
+def get(*, env: str, key_path: str, ref: str | None, output_format: str, decrypt: bool) -> int:
     """Print the merged value of KEYPATH in ENV (a.b.c, a.list[0], a.list[name=x]).
-    Secrets print as ****."""
+
+    Secrets, decrypted or found in plaintext by the secrets rules, print as ****
+    with a fingerprint, unless --decrypt."""
     from gitops_config import keypath
     from gitops_config import yaml_io
 
-    values = _values(env, ref)
+    shown = _Shown(env, ref, decrypt=decrypt)
+    values = shown.values
     path = keypath.resolve(values.data, keypath.parse(key_path), where=f'{env}: ')
-    value = _masked(keypath.get(values.data, path))
+    value = shown(keypath.get(values.data, path), _name(path))
     if output_format == 'json':
         click.echo(yaml_io.to_json(value))
     elif output_format == 'yaml' or isinstance(value, (dict, list)):
@@ -67,12 +104,14 @@ def get(*, env: str, key_path: str, ref: str | None, output_format: str) -> int:
 def explain(*, env: str, key_path: str, ref: str | None) -> int:
     """Show KEYPATH's final value in ENV, the file and line that set it, and what it
     overrode."""
+    from gitops_config import keypath
     from gitops_config import yaml_io
     from gitops_config.explain import explain as explain_value
 
     color = options.app().color
-    result = explain_value(_values(env, ref), key_path)
-    value = _masked(result.value)
+    masker = _Shown(env, ref)
+    result = explain_value(masker.values, key_path)
+    value = masker(result.value, _name(keypath.parse(result.path)))
     shown = yaml_io.to_json(value) if not isinstance(value, (dict, list)) else (
         '\n' + yaml_io.to_yaml(value).rstrip('\n'))
     click.echo(f'{style(result.path, fg="cyan", use=color, bold=True)} = {shown}')
