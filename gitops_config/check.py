@@ -60,6 +60,9 @@ from gitops_config.verdicts import Verdicts
 Path = tuple[str | int, ...]
 
 SCHEMA_RULE = 'schema'
+SECRETS_RULE = 'secrets/plaintext'
+TEXT_SCAN = 'text-scan-1'  # bumped when what scan_text finds changes
+TEXT_LIMIT = 1_000_000  # bytes of a file's text scanned for secrets
 UNMATCHED_RULE = 'schema-unmatched'
 EXPIRED_RULE = 'waiver-expired'
 BUILTIN_RULES = (SCHEMA_RULE, UNMATCHED_RULE)
@@ -121,8 +124,10 @@ class _Checker:
         # the rules and on what the host functions read: .sops.yaml and key patterns.
         self.doc_rules = [r for r in self.rules if r.scope == 'document']
         self.env_rules = [r for r in self.rules if r.scope == 'environments']
+        self.key_patterns = tuple(re.compile(str(p)) for p in patterns)
+        # TEXT_SCAN: verdicts kept before comments and text were scanned are not reused
         self.rules_digest = cache.key('rules', repr(self.doc_rules), sops_text or b'',
-                                      repr(tuple(patterns)))
+                                      repr(tuple(patterns)), TEXT_SCAN)
         self.reads_values = any(re.search(r'\bvalues\b', r.expr) for r in self.doc_rules)
         # Whether a file is clean depends on its content and on all of the above.
         self.verdicts = Verdicts(None if self.reads_values or not cache.default().enabled else
@@ -161,6 +166,22 @@ class _Checker:
                     doc.locate(index, v.path), env, origin=doc.origin(index, v.path),
                     hint=f'schema: {schema}'))
 
+    def scan_text(self, path: str, content: bytes | str, *, comments: bool,
+                  env: str | None = None) -> None:
+        """Secrets in the text of PATH (with COMMENTS, in its YAML comments only): where no
+        document rule looks."""
+        from gitops_config.policy.secrets import scan_text
+
+        text = content if isinstance(content, str) else content[:TEXT_LIMIT].decode(
+            errors='replace')
+        where = ' in a comment' if comments else ''
+        for line, column, why in scan_text(text, comments=comments, extra=self.key_patterns):
+            self.findings.append(Finding(
+                SECRETS_RULE, Severity.ERROR, f'secret in plaintext{where}: {why}',
+                Location(path, line, column), env,
+                hint='remove it (git history keeps it: rotate it), then encrypt it with '
+                     '`gitops-config secrets` or reference it (os.environ/NAME)'))
+
     # -- inputs --
 
     def layer(self, path: str, targets: list[Target]) -> None:
@@ -181,6 +202,7 @@ class _Checker:
             self.verdicts.offer(LAYERS, path, blob, structured=True)
         self._validate(_pick(_schema_map(self.project, 'values'), path, declared), doc, path,
                        None)
+        self.scan_text(path, text, comments=True)
         for index, raw in enumerate(raw_documents):
             targets.append(Target('layer', path, path, raw, None, None, index))
 
@@ -228,6 +250,7 @@ class _Checker:
                 continue
             if file.documents is None:
                 if not file.has_secrets:
+                    self.scan_text(path, file.content, comments=False, env=render.env)
                     self.verdicts.offer(render.env, path, file.digest, structured=False)
                 continue
             doc = self._doc(render.env, path, file, origins, file.documents)
@@ -238,6 +261,8 @@ class _Checker:
                 self.verdicts.offer(render.env, path, file.digest, structured=True)
             self._validate(_pick(_schema_map(self.project, 'rendered'), file.path, declared),
                            doc, file.path, render.env)
+            if not file.has_secrets:  # a decrypted secret's text is not plaintext in a file
+                self.scan_text(path, file.content, comments=True, env=render.env)
             for index, data in enumerate(file.documents):
                 key = self._policy_key(render, file, path, index)
                 if key is not None:
@@ -483,8 +508,6 @@ def scan_secrets(source: Source, project: Project | None, files: Sequence[str], 
     environment's output folder counts as rendered output); any other text
     file is scanned line by line for credentials.
     """
-    from gitops_config.policy.secrets import scan_text
-
     proj = project if project is not None else _bare_project(source)
     checker = _Checker(source, proj, require_schema=False, only_packs=('secrets',))
     outputs = [proj.output_dir(e) + '/' for e in proj.env_names()]
@@ -504,12 +527,10 @@ def scan_secrets(source: Source, project: Project | None, files: Sequence[str], 
                     functools.partial(_located_positions, located))
                 targets += [Target(kind, path, path, d, None, None, i)
                             for i, (d, _) in enumerate(located)]
+                if not path.endswith('.json'):
+                    checker.scan_text(path, text, comments=True)
                 continue
-        decoded = _text(text[:1_000_000]) or ''
-        for line, column, what in scan_text(decoded):
-            checker.findings.append(Finding(
-                'secrets/plaintext', Severity.ERROR, f'secret in plaintext: looks like {what}',
-                Location(path, line, column), hint='encrypt it with `gitops-config secrets`'))
+        checker.scan_text(path, text, comments=False)
         if (not path.startswith(tuple(outputs)) and checker.covered(path)
                 and not _sops_encrypted(text)):
             checker.findings.append(Finding(

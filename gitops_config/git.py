@@ -135,6 +135,13 @@ class Repo:
                 entries[path] = TreeEntry(mode, sha)
         return entries
 
+    def staged_paths(self) -> list[str]:
+        """What the next commit adds or changes: new, modified, copied, and renamed files
+        (by their new name, however similar to the old), from the top of the work tree."""
+        out = self.run('diff', '--cached', '--name-only', '-z', '--no-ext-diff', '-M',
+                       '--diff-filter=ACMRT')
+        return sorted(p for p in out.split('\0') if p)
+
     def changed_paths(self, old: str, new: str) -> list[str]:
         out = self.run('diff-tree', '-r', '-z', '--no-renames', '--name-only', old, new)
         return sorted(p for p in out.split('\0') if p)

@@ -178,7 +178,12 @@ def mask_text(text: str, key: bytes | None = None, *, known: Iterable[object] = 
         if value in text:
             text = text.replace(value, str(_masked(value, key)))
     text = _KEY_BLOCK.sub(lambda m: str(_masked(m.group(0), key)), text)
-    return detect.ANY_CREDENTIAL.sub(lambda m: _replace(m.group(0), key), text)
+    end = len(text) + 1
+    for start, stop in reversed(detect.secret_spans(text)):
+        if stop <= end:  # spans that overlap one masked already are gone with it
+            text = text[:start] + _replace(text[start:stop], key) + text[stop:]
+            end = start
+    return text
 
 
 def _replace(found: str, key: bytes | None) -> str:

@@ -138,7 +138,9 @@ def test_decrypt_writes_plaintext_only_when_asked(secret_project: tuple[GitRepo,
 def test_get_and_explain_mask_secrets(secret_project: tuple[GitRepo, Path],
                                       run_cli: RunCli) -> None:
     repo, _ = secret_project
-    assert run_cli('get', 'prod', 'api_key', cwd=repo.path).stdout == '****\n'
+    shown = run_cli('get', 'prod', 'api_key', cwd=repo.path).stdout
+    assert shown.startswith('**** (fp:')  # a keyed fingerprint: equal values look equal
+    assert SECRET not in shown
     result = run_cli('explain', 'prod', 'api_key', cwd=repo.path)
     assert SECRET not in result.output
     assert 'secrets/prod.enc.yaml' in result.stdout

@@ -9,6 +9,7 @@ only real plaintext is ever flagged.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -40,6 +41,19 @@ CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ('a bearer token', re.compile(r'\b[Bb]earer\s+[A-Za-z0-9._~+/-]{16,}=*')),
     ('a private key block', re.compile(r'-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----')),
     ('an age secret key', re.compile(r'\bAGE-SECRET-KEY-1[0-9A-Z]{58}\b')),
+    ('a JSON Web Token', re.compile(r'\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.'
+                                    r'[A-Za-z0-9_-]{10,}')),
+    ('a Stripe key', re.compile(r'\b[rs]k_live_[0-9A-Za-z]{16,}')),
+    ('an npm token', re.compile(r'\bnpm_[A-Za-z0-9]{36}\b')),
+    ('a PyPI token', re.compile(r'\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{40,}')),
+    ('a Slack webhook', re.compile(r'https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/'
+                                   r'[A-Za-z0-9]{16,}')),
+    # scheme://user:password@host; a templated or referenced password is not one
+    ('a password in a URL', re.compile(r'\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@\'"]+:'
+                                       r'[^\s:/@\'"{}$<>%]{6,}@[A-Za-z0-9]')),
+    # a PEM private key, base64-encoded once more (a Kubernetes Secret's data)
+    ('a base64-encoded private key', re.compile(
+        r'\bLS0tLS1CRUdJTi[A-Za-z0-9+/]{0,24}(?:UFJJVkFURSBLRV|BSSVZBVEUgS0VZ|QUklWQVRFIEtFW)')),
 )
 # All of them in one pass: most strings match none, and one search beats ten.
 ANY_CREDENTIAL = re.compile('|'.join(f'(?P<c{i}>{pattern.pattern})'
@@ -227,15 +241,87 @@ class _Scan:
             self.found.append({'path': path, 'message': f'{key!r} is named like a secret'})
 
 
-def scan_text(text: str) -> list[tuple[int, int, str]]:
-    """(line, column, what) of each credential in a file that is not YAML or JSON."""
+# In free text (a comment, a .env file, a README) a secret is a credential's shape, or a
+# value assigned to a key named like a secret: `password: x`, `API_TOKEN=x`, "token": "x".
+_ASSIGNMENT = re.compile(r'(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)["\']?[ \t]*(?::=|=|:)[ \t]*["\']?'
+                         r'(?P<value>[^\s"\'`,;]+)')
+# A key named like a secret somewhere in the text: a cheap test before the line by line scan.
+_NAMED_HINT = re.compile(r'(?i)pass|secret|token|key|credential|pat\b')
+# Documentation's stand-ins for a secret.
+_PLACEHOLDER = re.compile(r'(?i)^(?:x+|\*+|\.+|-+|changeme|change[_-]me|none|null|nil|true|'
+                          r'false|todo|tbd|redacted|(?:example|your|dummy|fake|placeholder|'
+                          r'sample|test|my)[_-]?\S*)$')
+_CLASSES = (re.compile('[a-z]'), re.compile('[A-Z]'), re.compile('[0-9]'),
+            re.compile(r'[^A-Za-z0-9._-]'))
+
+
+def random_enough(value: str) -> bool:
+    """Whether VALUE, assigned to a secret's key in free text, looks like a real secret
+    rather than prose, a name or a placeholder: at least 8 characters of two kinds or
+    more (lower, upper, digits, symbols), and about 3 bits of entropy per character."""
+    if len(value) < 8 or reference(value) or _PLACEHOLDER.match(value):
+        return False
+    if sum(1 for c in _CLASSES if c.search(value)) < 2:
+        return False
+    counts = [value.count(c) for c in set(value)]
+    entropy = -sum(n / len(value) * math.log2(n / len(value)) for n in counts)
+    return entropy >= 3.0
+
+
+def comment_start(line: str) -> int:
+    """Where the comment of a YAML LINE starts (-1: none): a `#` at the start or after
+    a blank, outside quotes."""
+    if '#' not in line:
+        return -1
+    quote = None
+    for i, ch in enumerate(line):
+        if quote is not None:
+            if ch == quote:
+                quote = None
+        elif ch in '"\'' and (i == 0 or line[i - 1] in ' \t:[{,-'):
+            quote = ch
+        elif ch == '#' and (i == 0 or line[i - 1] in ' \t'):
+            return i
+    return -1
+
+
+def _in_line(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[int, str] | None:
+    """(offset, what) of the first secret in one line of free text."""
+    match = ANY_CREDENTIAL.search(text)
+    if match is not None:
+        return match.start(), f'looks like {credential(match.group(0)) or "a credential"}'
+    for found in _ASSIGNMENT.finditer(text):
+        key, value = found.group('key'), found.group('value')
+        if secret_key(key, extra) and random_enough(value):
+            return found.start('value'), f'{key!r} is named like a secret'
+    return None
+
+
+def secret_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each secret in free TEXT, as scan_text finds them: what a report
+    masks in a message or a log line."""
+    spans = [m.span() for m in ANY_CREDENTIAL.finditer(text)]
+    if _NAMED_HINT.search(text) is not None:
+        spans += [m.span('value') for m in _ASSIGNMENT.finditer(text)
+                  if secret_key(m.group('key')) and random_enough(m.group('value'))]
+    return sorted(spans)
+
+
+def scan_text(text: str, *, comments: bool = False,
+              extra: Sequence[re.Pattern[str]] = ()) -> list[tuple[int, int, str]]:
+    """(line, column, why) of each secret in TEXT, a file that is not YAML or JSON (or,
+    with COMMENTS, only the comments of a YAML file): credential shapes, and values
+    that look random assigned to keys named like secrets."""
+    if ANY_CREDENTIAL.search(text) is None and _NAMED_HINT.search(text) is None:
+        return []  # most files: one search each, no line by line walk
     hits = []
     for number, line in enumerate(text.splitlines(), start=1):
-        for what, pattern in CREDENTIALS:
-            match = pattern.search(line)
-            if match:
-                hits.append((number, match.start() + 1, what))
-                break
+        offset = comment_start(line) if comments else 0
+        if offset < 0:
+            continue
+        found = _in_line(line[offset:], extra)
+        if found is not None:
+            hits.append((number, offset + found[0] + 1, found[1]))
     return hits
 
 

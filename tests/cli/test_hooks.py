@@ -224,3 +224,51 @@ def test_the_committed_demo_key_is_waived_not_ignored(tmp_path: Path, run_cli: R
     assert result.exit_code == 1
     assert 'keys/demo-dev.agekey:5:1' in result.stdout
     assert 'the waiver of secrets/plaintext expired on 2024-01-01' in result.stdout
+
+
+SK = 'sk-' + 'proj-T3BlbkFJq8Zr2LmN5vB7xY1wK'  # built from pieces: no scanner trips on this file
+
+
+def test_secrets_hook_scans_every_kind_of_file_a_commit_carries(project: GitRepo,
+                                                                run_cli: RunCli) -> None:
+    files = {
+        'values/prod.yaml': f'app:\n  replicas: 3  # was {SK}\n',  # a comment
+        'templates/extra.txt.j2': f'{{# {SK} #}}\nplain\n',  # a template's own comment
+        'schemas/values.schema.json': f'{{"description": "{SK}"}}\n',
+        'policies/team.yaml': f'rules: []\n# token: {SK}\n',
+        'README.md': f'Call it with `OPENAI_API_KEY={SK}`.\n',
+        '.env': 'DB_PASSWORD=n7#Qe2!vLp9zRw4s\nDB_HOST=db.internal\n',
+    }
+    project.write(files)
+    result = run_cli('hook', 'secrets', *files, cwd=project.path)
+    assert result.exit_code == 1
+    for path in files:
+        assert f'{path}:' in result.stdout, path
+    assert SK not in result.stdout
+    assert 'n7#Qe2' not in result.stdout
+
+
+def test_secrets_hook_without_files_scans_what_is_staged_renames_included(
+        project: GitRepo, run_cli: RunCli) -> None:
+    # committed before the hook was installed; a rename carries it into the next commit
+    project.commit({'notes.txt': f'key {SK}\n'})
+    assert run_cli('hook', 'secrets', cwd=project.path).exit_code == 0  # nothing staged
+    (project.path / 'docs').mkdir()
+    project.git('mv', 'notes.txt', 'docs/notes.md')
+    result = run_cli('hook', 'secrets', cwd=project.path)
+    assert result.exit_code == 1
+    assert 'docs/notes.md:1:5' in result.stdout
+    # what is staged is scanned, not the working tree
+    (project.path / 'docs/notes.md').write_text('clean now\n')
+    assert run_cli('hook', 'secrets', cwd=project.path).exit_code == 1
+    project.git('add', 'docs/notes.md')
+    assert run_cli('hook', 'secrets', cwd=project.path).exit_code == 0
+
+
+def test_validate_flags_a_secret_in_a_layer_comment(project: GitRepo, run_cli: RunCli) -> None:
+    project.write({'values/prod.yaml': f'app:\n  replicas: 3\n# old key: {SK}\n'})
+    result = run_cli('validate', cwd=project.path)
+    assert result.exit_code == 1
+    assert 'values/prod.yaml:3:' in result.stdout
+    assert 'secret in plaintext in a comment' in result.stdout
+    assert SK not in result.stdout

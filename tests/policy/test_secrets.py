@@ -72,7 +72,7 @@ def test_extra_key_patterns_from_the_project() -> None:
 
 def test_text_files_are_scanned_line_by_line() -> None:
     text = 'OPENAI=fine\nOPENAI_API_KEY=sk-proj-4f9a8b7c6d5e4f3a2b1c\n'
-    assert scan_text(text) == [(2, 16, 'an OpenAI/Anthropic-style API key (sk-...)')]
+    assert scan_text(text) == [(2, 16, 'looks like an OpenAI/Anthropic-style API key (sk-...)')]
 
 
 SOPS = '''\

@@ -84,12 +84,16 @@ def validate(*, output_format: str, strict: bool, files: tuple[str, ...]) -> int
 @click.option('--format', '-f', 'output_format', type=click.Choice(CHOICES), default='auto')
 @_FILES
 def secrets(*, output_format: str, files: tuple[str, ...]) -> int:
-    """No plaintext secret in FILES; files .sops.yaml covers must be encrypted."""
+    """No plaintext secret in FILES (values, comments, any text); files .sops.yaml covers
+    must be encrypted. Without FILES: every file staged for the next commit, renamed
+    ones included, as staged."""
     from gitops_config import check as check_mod
     from gitops_config.report import findings
     from gitops_config.source import WorkTree
 
-    opened = _open(files)
+    opened = _open(files) if files else _staged()
+    if opened is None and not files:
+        return exit_codes.OK  # nothing staged
     if opened is None:
         source: Source = WorkTree(Path.cwd())
         result = check_mod.scan_secrets(source, None, list(files))
@@ -99,6 +103,34 @@ def secrets(*, output_format: str, files: tuple[str, ...]) -> int:
     if result.findings:
         findings.write(result, output_format, sys.stdout, use_color=options.app().color)
     return exit_codes.FINDINGS if result.failed else exit_codes.OK
+
+
+def _staged() -> tuple[Source, Project, list[str]] | None:
+    """The index of the repository here, its project, and the staged files in it."""
+    from gitops_config import project as project_mod
+    from gitops_config.errors import FileMissingError
+    from gitops_config.errors import InvalidProjectError
+    from gitops_config.git import Repo
+    from gitops_config.source import IndexTree
+    from gitops_config.source import prefix_of
+
+    repo = Repo(Path.cwd())
+    try:
+        root = project_mod.find_root(Path.cwd())
+    except InvalidProjectError:
+        root = repo.root
+    prefix = prefix_of(repo.root, root)
+    paths = [p[len(prefix):] for p in repo.staged_paths() if p.startswith(prefix)]
+    if not paths:
+        return None
+    source = IndexTree(repo, prefix)
+    try:
+        project = project_mod.load(source, root)
+    except (InvalidProjectError, FileMissingError):
+        from gitops_config.project import Project
+
+        project = Project.empty(root)
+    return source, project, paths
 
 
 @hook.command('render-check')
