@@ -231,7 +231,7 @@ SK = 'sk-' + 'proj-T3BlbkFJq8Zr2LmN5vB7xY1wK'  # built from pieces: no scanner t
 
 def test_secrets_hook_scans_every_kind_of_file_a_commit_carries(project: GitRepo,
                                                                 run_cli: RunCli) -> None:
-    files = {
+    files: dict[str, str | bytes | None] = {
         'values/prod.yaml': f'app:\n  replicas: 3  # was {SK}\n',  # a comment
         'templates/extra.txt.j2': f'{{# {SK} #}}\nplain\n',  # a template's own comment
         'schemas/values.schema.json': f'{{"description": "{SK}"}}\n',
