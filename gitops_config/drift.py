@@ -73,7 +73,9 @@ class DriftReport:
 def read_live_path(path: Path) -> Live:
     if path.is_dir():
         files: dict[str, list[Any]] = {}
-        for item in sorted(p for p in path.rglob('*') if p.is_file()):
+        from gitops_config.manifest import NAME  # what render wrote: not live state
+
+        for item in sorted(p for p in path.rglob('*') if p.is_file() and p.name != NAME):
             rel = item.relative_to(path).as_posix()
             files[rel] = _parse(item.read_bytes(), rel)
         return Live(str(path), files, complete=True)

@@ -24,6 +24,10 @@ class RefNotFoundError(GitError):
     code = 'ref-not-found'
 
 
+class UnsafeTreeError(GitError):
+    code = 'unsafe-tree'
+
+
 @dataclass(frozen=True, slots=True)
 class TreeEntry:
     mode: str
@@ -110,7 +114,7 @@ class Repo:
             meta, path = record.split('\t', 1)
             mode, kind, sha = meta.split()
             if kind == 'blob':
-                entries[path] = TreeEntry(mode, sha)
+                entries[_plain(path, commit[:12])] = TreeEntry(mode, sha)
         return entries
 
     def read_blob(self, sha: str) -> bytes:
@@ -132,7 +136,7 @@ class Repo:
             if record:
                 meta, path = record.split('\t', 1)
                 mode, sha, _stage = meta.split()
-                entries[path] = TreeEntry(mode, sha)
+                entries[_plain(path, 'the index')] = TreeEntry(mode, sha)
         return entries
 
     def staged_paths(self) -> list[str]:
@@ -178,6 +182,17 @@ class Repo:
 
     def hash_object(self, data: bytes) -> str:
         return blob_sha(data)
+
+
+def _plain(path: str, where: str) -> str:
+    from gitops_config.fsutil import plain_path
+
+    if not plain_path(path):
+        raise UnsafeTreeError(
+            f'{where} holds the path {path!r}: a name with "..", "." or ".git" parts, or an '
+            'absolute one, can only come from a crafted tree; refusing to read it',
+            hint='git refuses to check such a tree out; do not render or review this commit')
+    return path
 
 
 def blob_sha(data: bytes) -> str:

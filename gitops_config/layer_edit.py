@@ -9,6 +9,7 @@ from gitops_config import keypath
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.fsutil import atomic_write
+from gitops_config.fsutil import read_file
 from gitops_config.model import Location
 from gitops_config.yaml_io import edit
 
@@ -18,7 +19,7 @@ class EncryptedLayerError(GitopsConfigError):
 
 
 def _read(file: Path) -> tuple[str, Any]:
-    raw = file.read_bytes()
+    raw = read_file(file)  # never through a symlink the repository holds
     try:
         text = raw.decode()
     except UnicodeDecodeError:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from gitops_config import manifest
 from gitops_config.errors import GitopsConfigError
-from gitops_config.fsutil import atomic_write
+from gitops_config.errors import UsageError
+from gitops_config.fsutil import ConfinedTree
+from gitops_config.fsutil import NotRegularError
+from gitops_config.fsutil import trusted_base
 from gitops_config.model import Location
 from gitops_config.pipeline import EnvRender
 from gitops_config.project import Project
@@ -77,38 +84,84 @@ class Written:
     written: list[Path]
     # secret-bearing files a --sealed render could not produce: left as they were
     kept: list[Path]
+    # files an earlier render wrote that no template produces any more
+    removed: list[Path] = field(default_factory=list)
+    # files no render is known to have written (no manifest lists them): left alone
+    unknown: list[Path] = field(default_factory=list)
 
 
-def write(project: Project, render: EnvRender, out: Path, *, decrypt: bool = False,
-          sealed: bool = False, prune: bool = True) -> Written:
-    """Write RENDER's files below OUT (the env's output folder); with PRUNE, remove
-    files no template produces any more."""
+def target(project: Project, env: str, out: Path | None) -> tuple[Path, Path]:
+    """Where ENV's files go, and the folder above it that the user chose (below it no
+    symlink is followed): the project's output folder, or OUT/ENV (--out)."""
+    if out is None:
+        return project.root, project.root / project.output_dir(env)
+    folder = Path(os.path.abspath(out)) / env
+    try:
+        rel = folder.relative_to(project.root).as_posix()
+    except ValueError:
+        return Path(trusted_base(str(folder))), folder
+    problem = project.output_problem(rel)
+    if problem:
+        raise UsageError(f'--out {out}: {env} would be rendered to {rel!r}, {problem}',
+                         hint='choose another --out folder')
+    return project.root, folder
+
+
+def write(project: Project, render: EnvRender, out: Path, *, base: Path | None = None,
+          decrypt: bool = False, sealed: bool = False, prune: bool = True) -> Written:
+    """Write RENDER's files below OUT (the env's output folder), where no folder below
+    BASE (a folder the user chose: the project root by default, or see target()) is
+    reached through a symlink. With PRUNE, remove the files an earlier render wrote that no template
+    produces any more, and record what this one produced (see manifest)."""
     produced = {f.path for f in render.files}
     written, kept = [], []
-    for file in render.files:
-        target = out / file.path
-        if file.has_secrets and holds_sealed(file):
-            kept.append(target)  # no key for them: leave the committed file alone
-            continue
-        try:
-            existing: bytes | None = target.read_bytes()
-        except OSError:
-            existing = None
-        if existing is not None and file.has_secrets and not decrypt and _same_secrets(
-                existing, file, target.as_posix()):
-            # Encryption is randomised: re-encrypting what is there would change the
-            # committed file on every run. Same plaintext, same file.
+    base = base if base is not None else project.root
+    parts = out.relative_to(base).parts
+    shown = '' if base == project.root else base.as_posix()  # how messages name BASE
+    with ConfinedTree(base, parts, shown=shown) as tree:
+        for file in render.files:
+            target = out / file.path
+            if file.has_secrets and holds_sealed(file):
+                kept.append(target)  # no key for them: leave the committed file alone
+                continue
+            existing = tree.read(file.path)
+            if existing is not None and file.has_secrets and not decrypt and _same_secrets(
+                    existing, file, target.as_posix()):
+                # Encryption is randomised: re-encrypting what is there would change the
+                # committed file on every run. Same plaintext, same file.
+                written.append(target)
+                continue
+            content = file_bytes(project, file, decrypt=decrypt, sealed=sealed)
+            if content != existing:
+                tree.write(file.path, content, durable=False)  # output can be made again
             written.append(target)
-            continue
-        content = file_bytes(project, file, decrypt=decrypt, sealed=sealed)
-        if content != existing:
-            atomic_write(target, content, durable=False)  # rendered output can be made again
-        written.append(target)
-    if prune and out.is_dir():
-        for old in sorted(out.rglob('*')):
-            if old.is_file() and old.relative_to(out).as_posix() not in produced:
-                old.unlink()
-    return Written(written, kept)
+        if not prune:
+            return Written(written, kept)
+        removed, unknown = _prune(tree, os.path.join(os.path.realpath(base), *parts), out,
+                                  produced)
+    return Written(written, kept, removed, unknown)
+
+
+def _prune(tree: ConfinedTree, folder: str, out: Path, produced: set[str],
+           ) -> tuple[list[Path], list[Path]]:
+    """Remove what the last render of FOLDER listed and this one did not produce;
+    write the new list. Returns the files removed, and those no render is known to
+    have written (left alone)."""
+    listed = tree.read(manifest.NAME)
+    earlier = manifest.parse(listed) if listed is not None else manifest.remembered(folder)
+    removed, unknown = [], []
+    for rel in sorted((earlier or set()) - produced):
+        with contextlib.suppress(NotRegularError):  # a folder there now: not ours
+            if tree.remove(rel):
+                removed.append(out / rel)
+    for rel in tree.files():
+        if rel not in produced and rel != manifest.NAME and out / rel not in removed:
+            unknown.append(out / rel)
+    data = manifest.text(produced)
+    if data != listed and tree.exists():  # no folder, nothing rendered: none made
+        tree.write(manifest.NAME, data, durable=False)
+    manifest.remember(folder, data)
+    return removed, unknown
 
 
 def _same(a: Any, b: Any, *, strict: bool = False) -> bool:
@@ -166,7 +219,12 @@ def check(project: Project, source: Source, render: EnvRender) -> list[Stale]:
             if docs is not None and _same(docs, file.documents):
                 continue
         stale.append(Stale(rel, 'changed'))
+    listed = f'{out_dir}/{manifest.NAME}'
     for rel in source.files(out_dir):
-        if rel not in produced:
+        if rel == listed:
+            # Committed output from before manifests existed has none: not stale.
+            if source.read(rel) != manifest.text(f.path for f in render.files):
+                stale.append(Stale(rel, 'changed'))
+        elif rel not in produced:
             stale.append(Stale(rel, 'extra'))
     return stale

@@ -57,7 +57,33 @@ class Project:
                          hint=f'environments: {", ".join(self.env_names())}')
 
     def output_dir(self, env: str) -> str:
-        return normalize(self.output.replace('{env}', env), what='output')
+        """ENV's output folder, relative to the root; checked to be strictly inside
+        the repository and outside .git (load() checks it overlaps no input too)."""
+        from gitops_config.source import PathOutsideError
+
+        try:
+            out = normalize(self.output.replace('{env}', env), what='output')
+        except PathOutsideError as exc:
+            raise _invalid(exc.message, self.positions, ('output',), hint=exc.hint) from None
+        problem = self.output_problem(out)
+        if problem:
+            raise _invalid(f'output {self.output!r} gives {env} the folder {out or "."!r}, '
+                           f'{problem}', self.positions, ('output',),
+                           hint='render to a folder of its own, such as rendered/{env}')
+        return out
+
+    def output_problem(self, out: str) -> str | None:
+        """Why OUT (normalised, relative to the root) cannot be an output folder, if it
+        cannot: a render writes there and removes what it wrote there earlier."""
+        if not out:
+            return 'the project root: an output folder must be strictly inside the repository'
+        if any(part.casefold() == '.git' for part in out.split('/')):
+            return 'inside .git: an output folder must be outside .git'
+        for path, what in _inputs(self):
+            if _overlap(out, path):
+                return (f'which overlaps {what} {path!r}: an output folder must not hold or '
+                        'lie in an input')
+        return None
 
     def location(self, *path: str | int) -> Location:
         """Where PATH is set in the project file (or the file itself)."""
@@ -136,16 +162,65 @@ def _check_paths(project: Project) -> None:
     if '{env}' not in project.output:
         raise _invalid('output must contain {env}', project.positions, ('output',),
                        hint='for example: rendered/{env}')
-    _safe(project, project.output.replace('{env}', 'x'), ('output',))
+    _check_outputs(project)
+
+
+def _check_outputs(project: Project) -> None:
+    """Each environment's output folder (after {env} is replaced and the path
+    normalised) is its own: a render removes what it wrote earlier there."""
+    seen: dict[str, str] = {}
+    for env in project.env_names():
+        out = project.output_dir(env)
+        for other, folder in seen.items():
+            if _overlap(out, folder):
+                raise _invalid(
+                    f'output {project.output!r} gives {other} and {env} overlapping folders '
+                    f'({folder!r}, {out!r}): each environment needs its own output folder',
+                    project.positions, ('output',), hint='keep {env} as a folder of its own')
+        seen[env] = out
+
+
+def _inputs(project: Project) -> list[tuple[str, str]]:
+    """Every path the project reads, with what it is (normalised; a path that leaves
+    the project is refused where it is read)."""
+    found = [(C.PROJECT_FILE, 'the project file'), (C.SOPS_CONFIG_FILE, 'the sops rules')]
+    found += [(layer, 'the value layer') for env in project.environments
+              for layer in env.layers]
+    if project.templates is not None:
+        found.append((project.templates, 'the templates folder'))
+    schemas = project.raw.get('schemas') or {}
+    found += [(m['schema'], 'the schema') for section in ('values', 'rendered')
+              for m in schemas.get(section) or ()]
+    policies = project.raw.get('policies') or {}
+    found += [(p, 'the policy path') for p in policies.get('paths') or ['policies']]
+    return [(clean, what) for path, what in found if (clean := _normal(path)) is not None]
+
+
+def _normal(path: str) -> str | None:
+    from gitops_config.source import PathOutsideError
+
+    try:
+        return normalize(path)
+    except PathOutsideError:
+        return None
+
+
+def _overlap(a: str, b: str) -> bool:
+    # compared without case: on macOS and Windows `Templates` is `templates`
+    a, b = a.casefold(), b.casefold()
+    return not a or not b or a == b or a.startswith(b + '/') or b.startswith(a + '/')
 
 
 def _safe(project: Project, path: str, where: tuple[str | int, ...]) -> None:
     from gitops_config.source import PathOutsideError
 
     try:
-        normalize(path)
+        clean = normalize(path)
     except PathOutsideError as exc:
         raise _invalid(exc.message, project.positions, where, hint=exc.hint) from None
+    if any(part.casefold() == '.git' for part in clean.split('/')):
+        raise _invalid(f'{path!r} is inside .git', project.positions, where,
+                       hint='keep every path in the project, outside .git')
 
 
 def _invalid(message: str, positions: Positions, path: tuple[str | int, ...],
@@ -180,8 +255,9 @@ def _check(value: Any, node: dict[str, Any], path: tuple[str | int, ...],
     if 'enum' in node and value not in node['enum']:
         raise _invalid(f'{shown} must be one of {node["enum"]}', positions, path)
     if isinstance(value, str):
-        if 'pattern' in node and not re.search(node['pattern'], value):
-            raise _invalid(f'{shown} {value!r} does not match {node["pattern"]}', positions, path)
+        if 'pattern' in node and not re.search(_ecma_end(node['pattern']), value):
+            rule = node.get('errorMessage') or f'does not match {node["pattern"]}'
+            raise _invalid(f'{shown} {value!r} {rule}', positions, path)
         if len(value) < node.get('minLength', 0):
             raise _invalid(f'{shown} must not be empty', positions, path)
     if isinstance(value, int) and 'minimum' in node and value < node['minimum']:
@@ -206,6 +282,14 @@ def _check(value: Any, node: dict[str, Any], path: tuple[str | int, ...],
                     f'allowed here: {", ".join(props)}')
                 raise _invalid(f'unknown key {key!r} in {shown}', positions, (*path, key),
                                hint=hint)
+
+
+def _ecma_end(pattern: str) -> str:
+    # In JSON Schema (ECMA 262) `$` ends the string; in Python it also matches before a
+    # final newline, which would let 'dev\n' through as an environment name.
+    if pattern.endswith('$') and not pattern.endswith('\\$'):
+        return pattern[:-1] + r'\Z'
+    return pattern
 
 
 def _article(kind: str) -> str:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Protocol
 
 from gitops_config.errors import FileMissingError
 from gitops_config.errors import GitopsConfigError
+from gitops_config.fsutil import READ_NOFOLLOW
+from gitops_config.fsutil import NotRegularError
+from gitops_config.fsutil import SymlinkError
 
 if TYPE_CHECKING:
     from gitops_config.git import Repo
@@ -52,13 +56,23 @@ def normalize(path: str, *, what: str = 'path') -> str:
     return '' if clean == '.' else clean
 
 
+def _not_regular(path: str) -> NotRegularError:
+    return NotRegularError(f'{normalize(path)} is not a regular file (a FIFO, socket or device)',
+                           hint='replace it with a file')
+
+
 def _missing(path: str, label: str) -> FileMissingError:
     return FileMissingError(f'{path}: no such file in the {label}',
                             hint='check the path in gitops-config.yaml')
 
 
 class WorkTree:
-    """Files on disk below ROOT."""
+    """Files on disk below ROOT, read without following symlinks.
+
+    A symlink where a file or folder of the project is expected is an error naming
+    it (a pull request could point one at a private key); listings include
+    symlinks, so that reading one says so.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -66,42 +80,101 @@ class WorkTree:
         self._base = str(root)
         # path -> (mtime, size, blob SHA): hashed again when the file changes
         self._sha_cache: dict[str, tuple[int, int, str]] = {}
+        self._folders: set[str] = {''}  # checked to be real folders, not symlinks
 
     def _full(self, path: str) -> str:
-        # plain strings, not pathlib: this runs for every template of every environment
-        return os.path.join(self._base, normalize(path))
+        """PATH on disk, once every folder on the way is known to be a real one.
+        Plain strings, not pathlib: this runs for every template of every environment."""
+        rel = normalize(path)
+        self._check_folders(rel)
+        return os.path.join(self._base, rel)
+
+    def _check_folders(self, rel: str) -> None:
+        folder = posixpath.dirname(rel)
+        if folder in self._folders:
+            return
+        self._check_folders(folder)
+        try:
+            st = os.lstat(os.path.join(self._base, folder))
+        except OSError:
+            return  # missing: the read that follows says so
+        if stat.S_ISLNK(st.st_mode):
+            raise SymlinkError(folder)
+        if stat.S_ISDIR(st.st_mode):
+            self._folders.add(folder)
 
     def read(self, path: str) -> bytes:
+        full = self._full(path)
         try:
-            with open(self._full(path), 'rb') as f:
-                return f.read()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            fd = os.open(full, READ_NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError):
             raise _missing(path, self.label) from None
         except PermissionError:
             raise FileMissingError(f'{path}: permission denied') from None
+        except OSError:
+            if os.path.islink(full):  # O_NOFOLLOW refused it
+                raise SymlinkError(normalize(path)) from None
+            raise
+        with os.fdopen(fd, 'rb') as f:
+            mode = os.fstat(f.fileno()).st_mode
+            if stat.S_ISDIR(mode):
+                raise _missing(path, self.label)
+            if not stat.S_ISREG(mode):
+                raise _not_regular(path)
+            return f.read()
+
+    def _lstat(self, path: str) -> os.stat_result | None:
+        try:
+            st = os.lstat(self._full(path))
+        except OSError:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            raise SymlinkError(normalize(path))
+        if stat.S_ISDIR(st.st_mode):
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path)
+        return st
 
     def exists(self, path: str) -> bool:
-        return (self.root / normalize(path)).is_file()
+        return self._lstat(path) is not None
 
     def files(self, under: str = '') -> list[str]:
-        base = self.root / normalize(under)
-        if base.is_file():
-            return [normalize(under)]
+        rel = normalize(under)
+        full = self._full(rel) if rel else self._base
+        try:
+            st = os.lstat(full)
+        except OSError:
+            return []
+        if stat.S_ISLNK(st.st_mode):
+            raise SymlinkError(rel)
+        if stat.S_ISREG(st.st_mode):
+            return [rel]
         found: list[str] = []
-        for directory, dirs, names in os.walk(base):
-            dirs[:] = [d for d in dirs if d != '.git']
-            rel = Path(directory).relative_to(self.root).as_posix()
-            for name in names:
-                found.append(name if rel == '.' else f'{rel}/{name}')
+        if stat.S_ISDIR(st.st_mode):
+            self._walk(full, rel, found)
         return sorted(found)
+
+    def _walk(self, full: str, rel: str, found: list[str]) -> None:
+        self._folders.add(rel)
+        try:
+            entries = list(os.scandir(full))
+        except OSError:
+            return
+        for entry in entries:
+            path = f'{rel}/{entry.name}' if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != '.git':
+                    self._walk(entry.path, path, found)
+            elif entry.name != '.git':
+                found.append(path)  # files, and symlinks: reading one says what it is
 
     def blob_id(self, path: str) -> str:
         from gitops_config.git import blob_sha
 
-        try:
-            st = os.stat(self._full(path))
-        except OSError:
-            raise _missing(path, self.label) from None
+        st = self._lstat(path)
+        if st is None:
+            raise _missing(path, self.label)
         cached = self._sha_cache.get(path)
         if cached is not None and cached[:2] == (st.st_mtime_ns, st.st_size):
             return cached[2]

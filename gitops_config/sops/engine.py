@@ -228,9 +228,10 @@ def edit_with(opened: Opened, change: Callable[[list[Branch]], list[Branch]]) ->
 
 def read(path: Path) -> bytes:
     from gitops_config.errors import FileMissingError
+    from gitops_config.fsutil import read_file
 
     try:
-        return path.read_bytes()
+        return read_file(path)  # never through a symlink the repository holds
     except FileNotFoundError:
         raise FileMissingError(f'{path}: no such file') from None
     except OSError as exc:

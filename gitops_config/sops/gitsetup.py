@@ -38,9 +38,13 @@ def install(repo: Path) -> list[tuple[str, str]]:
 def write_attributes(repo: Path, lines: list[str]) -> bool:
     """Append the missing lines to .gitattributes; False when all were there."""
     from gitops_config.fsutil import atomic_write as write_atomic
+    from gitops_config.fsutil import read_file
 
     path = repo / '.gitattributes'
-    text = path.read_text() if path.exists() else ''
+    try:
+        text = read_file(path).decode()  # never through a symlink the repository holds
+    except FileNotFoundError:
+        text = ''
     missing = [line for line in lines if line not in text.splitlines()]
     if not missing:
         return False

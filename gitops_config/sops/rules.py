@@ -48,7 +48,7 @@ def find_config(start: Path) -> Path | None:
     here = start.resolve()
     for _ in range(_MAX_PARENTS):
         candidate = here / C.SOPS_CONFIG_FILE
-        if candidate.is_file():
+        if candidate.is_file() or candidate.is_symlink():  # reading a symlink says so
             return candidate
         if here.parent == here:
             break
@@ -120,9 +120,10 @@ def _rule(raw: Any, where: str) -> CreationRule:
 
 def load_rules(config: Path) -> list[tuple[str, CreationRule]]:
     from gitops_config import yaml_io
+    from gitops_config.fsutil import read_file
 
     try:
-        text = config.read_text()
+        text = read_file(config).decode()  # never through a symlink the repository holds
     except OSError as exc:
         raise RulesError(f'{config}: cannot read: {exc.strerror}') from None
     try:

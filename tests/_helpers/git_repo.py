@@ -12,9 +12,10 @@ class GitRepo:
         path.mkdir(parents=True, exist_ok=True)
         self.git('init', '-q', '-b', 'main')
 
-    def git(self, *args: str) -> str:
+    def git(self, *args: str, input: str | None = None) -> str:
         return subprocess.run(
             ['git', *args], cwd=self.path, check=True, capture_output=True, text=True,
+            input=input,
         ).stdout
 
     def write(self, files: dict[str, str | bytes | None]) -> None:

@@ -22,6 +22,7 @@ def policy() -> None:
 
 def _rules(paths: tuple[str, ...], builtin: bool) -> list[Rule]:
     from gitops_config.errors import GitopsConfigError
+    from gitops_config.fsutil import read_file
     from gitops_config.policy import load
     from gitops_config.policy.rules import load_file
     from gitops_config.workspace import open_project
@@ -32,7 +33,7 @@ def _rules(paths: tuple[str, ...], builtin: bool) -> list[Rule]:
             path = Path(name)
             files = sorted(path.rglob('*.y*ml')) if path.is_dir() else [path]
             for file in files:
-                found.extend(load_file(file.read_bytes(), file.as_posix()))
+                found.extend(load_file(read_file(file), file.as_posix()))
         return found
     if builtin:
         return [r for name in load.packs() for r in load.load_pack(name)]

@@ -61,9 +61,9 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
             return exit_codes.FINDINGS
         click.echo(f'rendered output is up to date ({len(renders)} environment(s))', err=True)
         return exit_codes.OK
-    for r in renders:
-        target = (out / r.env) if out is not None else project.root / project.output_dir(r.env)
-        result = outputs.write(project, r, target, decrypt=decrypt, sealed=sealed,
+    targets = [outputs.target(project, r.env, out) for r in renders]  # all checked first
+    for r, (base, target) in zip(renders, targets, strict=True):
+        result = outputs.write(project, r, target, base=base, decrypt=decrypt, sealed=sealed,
                                prune=shard is None)
         below = _shown(target)  # resolved once: every file is below it
         prefix = '' if below == '.' else f'{below}/'
@@ -72,6 +72,13 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
         for path in result.kept:
             click.echo(f'{prefix}{path.relative_to(target).as_posix()} '
                        '(kept: holds secrets, and --sealed has no keys)')
+        for path in result.removed:
+            click.echo(f'{prefix}{path.relative_to(target).as_posix()}: removed, no template '
+                       'produces it any more', err=True)
+        for path in result.unknown:
+            click.echo(f'{prefix}{path.relative_to(target).as_posix()}: left alone, no '
+                       'render is known to have written it (delete it if it is stale)',
+                       err=True)
     return exit_codes.OK
 
 

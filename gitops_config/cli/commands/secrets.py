@@ -197,10 +197,11 @@ def git_setup(*, write_attributes: bool, patterns: tuple[str, ...]) -> int:
 def textconv(*, file: Path) -> int:
     """git diff driver: print FILE decrypted when we can, else as it is."""
     from gitops_config.errors import GitopsConfigError
+    from gitops_config.fsutil import read_file
     from gitops_config.sops import decrypt_file
     from gitops_config.sops import is_encrypted
 
-    data = file.read_bytes()
+    data = read_file(file)
     if is_encrypted(data):
         # no key: the diff shows ciphertext, as it would without us
         with contextlib.suppress(GitopsConfigError):
