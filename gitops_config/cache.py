@@ -2,9 +2,18 @@
 
 Entries are written atomically (temp file and rename), so parallel processes,
 such as pre-commit's batches, can share one folder. Each entry carries a
-checksum of its payload: a corrupt or truncated entry is removed and
-recomputed, never trusted. When the folder cannot be written (read-only,
-disk full) work goes on uncached, after one warning.
+checksum of its key and payload: a corrupt or truncated entry, or one filed
+under another key, is removed and recomputed, never trusted. When the folder
+cannot be written (read-only, disk full) work goes on uncached, after one
+warning.
+
+Another job or a pull request may have written the folder (actions/cache
+restores what other runs saved; self-hosted runners share folders), so what
+is read from it is data only (cache_data.py), and compiled templates, the one
+kind of entry that is code, are authenticated by a key kept outside it
+(code_key). Reads and writes never follow a symlink inside the folder, and
+pruning and `cache clear` remove only files named as entries are, in a folder
+that carries our marker (MARKER).
 """
 
 from __future__ import annotations
@@ -13,6 +22,8 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,8 +33,21 @@ from gitops_config import __version__
 
 logger = logging.getLogger(__name__)
 
-_MAGIC = b'GOC1'
+_MAGIC = b'GOC2'  # GOC1 entries were pickles: never read again
 _DIGEST = 32
+# A cache directory tag (https://bford.info/cachedir/): backup tools skip the folder, and
+# its text says the folder is ours, so `cache clear` knows what it may remove.
+MARKER = 'CACHEDIR.TAG'
+MARKER_TEXT = (b'Signature: 8a477f597d28d172789f06886806bc55\n'
+               b'# This file is a cache directory tag created by gitops-config.\n')
+# What an entry's files are called: NAMESPACE/ab/abcd... (the key), with a pack's logs and
+# the temporary files of a write beside it; nothing else in the folder is ours.
+NAMESPACES = frozenset({'layer', 'policy', 'render-pack', 'review', 'snapshot', 'verdicts'})
+_NAMESPACE_NAMES = re.compile('|'.join(sorted(NAMESPACES)))
+_SHARD = re.compile(r'[0-9a-f]{2}')
+_ENTRY = re.compile(r'[0-9a-f]{64}(\.log-[0-9]+-[0-9a-f]{8})?|\.tmp-[0-9]+-[0-9a-f]+')
+READ_FLAGS = os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0) | (
+    getattr(os, 'O_CLOEXEC', 0))
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 ENV_DIR = 'GITOPS_CONFIG_CACHE_DIR'
 ENV_OFF = 'GITOPS_CONFIG_NO_CACHE'
@@ -47,6 +71,7 @@ class Cache:
         self._written = 0
         self._folders: set[str] = set()  # known to exist
         self._count = 0
+        self._salt = os.urandom(4).hex()
 
     @property
     def enabled(self) -> bool:
@@ -61,17 +86,15 @@ class Cache:
         if self.directory is None:
             return None
         path = self.path(namespace, digest)
-        try:
-            with open(path, 'rb') as f:
-                blob = f.read()
-        except OSError:
+        blob = read_file(path)
+        if blob is None:
             return None
         head = len(_MAGIC) + _DIGEST
         payload = blob[head:]
-        if blob[:len(_MAGIC)] != _MAGIC or hashlib.sha256(payload).digest() != blob[
+        if blob[:len(_MAGIC)] != _MAGIC or _checksum(namespace, digest, payload) != blob[
                 len(_MAGIC):head]:
             with contextlib.suppress(OSError):
-                os.unlink(path)  # corrupt or truncated: recompute, never trust
+                os.unlink(path)  # corrupt, truncated or misfiled: recompute, never trust
             return None
         return payload
 
@@ -83,13 +106,13 @@ class Cache:
         if self.directory is None:
             return
         path = self.path(namespace, digest)
-        blob = _MAGIC + hashlib.sha256(payload).digest() + payload
+        blob = _MAGIC + _checksum(namespace, digest, payload) + payload
         folder = os.path.dirname(path)
         try:
-            # unique to this process and entry: no random names to draw (pids are unique
-            # among the processes sharing the folder, threads do not write here)
+            # unique to this process and entry, and unguessable: a file planted under the
+            # name beforehand makes the write fail, never go through a symlink
             self._count += 1
-            tmp = f'{folder}/.tmp-{os.getpid()}-{self._count}'
+            tmp = f'{folder}/.tmp-{os.getpid()}-{self._count:x}{self._salt}'
             try:
                 with self._create(folder, tmp) as f:
                     f.write(blob)
@@ -108,13 +131,29 @@ class Cache:
 
     def _create(self, folder: str, tmp: str) -> BinaryIO:
         if folder not in self._folders:
-            os.makedirs(folder, exist_ok=True)
+            self.folder(folder)
             self._folders.add(folder)
         try:
-            return open(tmp, 'wb')  # the caller closes it
+            return _create_new(tmp)  # the caller closes it
         except FileNotFoundError:  # cleared meanwhile
-            os.makedirs(folder, exist_ok=True)
-            return open(tmp, 'wb')
+            self.folder(folder)
+            return _create_new(tmp)
+
+    def folder(self, folder: str) -> None:
+        """Make FOLDER (below the cache folder) and the marker; refuse a symlink on the
+        way, which could lead writes out of the cache folder."""
+        assert self.directory is not None
+        root = str(self.directory)
+        os.makedirs(root, exist_ok=True)
+        if not os.path.exists(os.path.join(root, MARKER)):
+            _write_marker(root)
+        path = root
+        for part in os.path.relpath(folder, root).split(os.sep):
+            path = os.path.join(path, part)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path)
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                raise OSError(f'{path} is not a folder of the cache')
 
     def failed(self, exc: OSError) -> None:
         """Writing below the folder failed: go on without the cache, after one warning."""
@@ -128,41 +167,113 @@ class Cache:
         self.directory = None
 
     def size(self) -> int:
-        if self.directory is None or not self.directory.is_dir():
-            return 0
-        return sum(p.stat().st_size for p in self.directory.rglob('*') if p.is_file())
+        return sum(size for _, size, _ in self._entries())
+
+    def _entries(self) -> list[tuple[float, int, str]]:
+        """(mtime, size, path) of every file named as our entries are, without
+        following a symlink; [] unless the folder carries our marker."""
+        if self.directory is None or not is_ours(self.directory):
+            return []
+        found = []
+        for namespace in _listing(str(self.directory), _NAMESPACE_NAMES, folders=True):
+            for shard in _listing(namespace, _SHARD, folders=True):
+                for path in _listing(shard, _ENTRY, folders=False):
+                    with contextlib.suppress(OSError):
+                        st = os.lstat(path)
+                        found.append((st.st_mtime, st.st_size, path))
+        return found
 
     def prune(self) -> None:
         """Remove the least recently written entries until the cache fits its bound."""
-        if self.directory is None or not self.directory.is_dir():
-            return
-        entries = []
-        for p in self.directory.rglob('*'):
-            with contextlib.suppress(OSError):
-                if p.is_file():
-                    st = p.stat()
-                    entries.append((st.st_mtime, st.st_size, p))
+        entries = self._entries()
         total = sum(size for _, size, _ in entries)
-        for _, size, p in sorted(entries, key=lambda e: e[0]):
+        for _, size, path in sorted(entries):
             if total <= self.max_bytes * 3 // 4:
                 break
             with contextlib.suppress(OSError):
-                p.unlink()
+                os.unlink(path)
                 total -= size
 
     def clear(self) -> int:
-        """Remove every entry; returns how many bytes were freed."""
-        if self.directory is None or not self.directory.is_dir():
+        """Remove every entry (and the folders that then hold nothing); returns how many
+        bytes were freed. Anything else in the folder stays."""
+        if self.directory is None:
             return 0
         freed = 0
-        for p in sorted(self.directory.rglob('*'), reverse=True):
+        folders = set()
+        for _, size, path in self._entries():
             with contextlib.suppress(OSError):
-                if p.is_file():
-                    freed += p.stat().st_size
-                    p.unlink()
-                else:
-                    p.rmdir()
+                os.unlink(path)
+                freed += size
+            folders.add(os.path.dirname(path))
+        for folder in sorted(folders | {os.path.dirname(f) for f in folders}, reverse=True):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)  # only if empty
         return freed
+
+
+def is_ours(directory: Path) -> bool:
+    """Whether DIRECTORY carries the marker that our cache writes into its folder."""
+    return read_file(os.path.join(directory, MARKER), limit=len(MARKER_TEXT)) == MARKER_TEXT
+
+
+def _write_marker(root: str) -> None:
+    tmp = os.path.join(root, f'.{MARKER}-{os.getpid()}-{os.urandom(4).hex()}')
+    with _create_new(tmp) as f:
+        f.write(MARKER_TEXT)
+    os.replace(tmp, os.path.join(root, MARKER))
+
+
+def _listing(folder: str, names: re.Pattern[str], *, folders: bool) -> list[str]:
+    """The entries of FOLDER whose names match NAMES: folders or regular files, never a
+    symlink."""
+    try:
+        with os.scandir(folder) as it:
+            return [e.path for e in it if names.fullmatch(e.name) and (
+                e.is_dir(follow_symlinks=False) if folders else e.is_file(follow_symlinks=False))]
+    except OSError:
+        return []
+
+
+def _checksum(namespace: str, digest: str, payload: bytes) -> bytes:
+    """Binds PAYLOAD to the key it is filed under: an entry copied to another key's
+    place is a miss."""
+    h = hashlib.sha256(f'{namespace}\0{digest}\0'.encode())
+    h.update(payload)
+    return h.digest()
+
+
+def read_file(path: str | os.PathLike[str], *, limit: int | None = None) -> bytes | None:
+    """PATH's bytes (at most LIMIT), if it is a regular file: a symlink is not followed,
+    and a FIFO or device planted in the folder can neither block nor be read."""
+    try:
+        fd = os.open(path, READ_FLAGS)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        chunks = []
+        left = st.st_size if limit is None else min(st.st_size, limit)
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b''.join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _create_new(path: str) -> BinaryIO:
+    """A new file at PATH, for writing: never an existing one, never through a symlink."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0) | (
+        getattr(os, 'O_CLOEXEC', 0)), 0o644)
+    return os.fdopen(fd, 'wb')
 
 
 # What a run remembers in memory (parsed layers, merged values, rendered files...).
@@ -228,3 +339,78 @@ def reset() -> None:
     if _DEFAULT is not None:
         _write_pending()
     _DEFAULT = None
+    _CODE_KEYS.clear()
+
+
+KEY_FILE = 'cache-key'
+_KEY_BYTES = 32
+# (key file, cache folder) -> the key, or None: read once per process
+_CODE_KEYS: dict[tuple[str, str], bytes | None] = {}
+
+
+def key_path() -> Path:
+    base = os.environ.get('XDG_CONFIG_HOME') or os.path.join(os.path.expanduser('~'), '.config')
+    return Path(base) / 'gitops-config' / KEY_FILE
+
+
+def code_key() -> bytes | None:
+    """The key that authenticates compiled templates in the cache.
+
+    It lives in the user's config folder (made on first use, 0600), never in the
+    cache folder, so whoever can write the cache folder (another job, a restored
+    actions/cache) cannot forge code we would run. None when no such key can be
+    had: a key file that others can read or write, one inside the cache folder,
+    an unwritable config folder. Templates are then compiled afresh every run.
+    """
+    store = default()
+    where = key_path()
+    memo = (str(where), str(store.directory))
+    if memo not in _CODE_KEYS:
+        _CODE_KEYS[memo] = _load_key(where, store.directory)
+    return _CODE_KEYS[memo]
+
+
+def _load_key(where: Path, directory: Path | None) -> bytes | None:
+    if directory is None:
+        return None
+    try:
+        folder, cache_dir = where.parent.resolve(), directory.resolve()
+        if folder == cache_dir or cache_dir in folder.parents:
+            return None  # the key would sit in the cache folder
+        found = _read_key(where)
+        if found is None and not where.exists():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = where.with_name(f'.{KEY_FILE}-{os.getpid()}-{os.urandom(4).hex()}')
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0),
+                         0o600)
+            try:
+                os.write(fd, os.urandom(_KEY_BYTES))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            with contextlib.suppress(FileExistsError):  # another process made one first
+                os.link(tmp, where)
+            os.unlink(tmp)
+            found = _read_key(where)
+    except OSError as exc:
+        logger.debug('no key for compiled templates in the cache: %s', exc)
+        return None
+    return found
+
+
+def _read_key(where: Path) -> bytes | None:
+    """The key at WHERE, if it is a regular file of ours that nobody else can read."""
+    try:
+        fd = os.open(where, READ_FLAGS)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if (not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077 or st.st_size != _KEY_BYTES
+                or st.st_uid != os.geteuid()):
+            logger.debug('ignoring %s: not a private %d-byte file of ours', where, _KEY_BYTES)
+            return None
+        data = os.read(fd, _KEY_BYTES)
+        return data if len(data) == _KEY_BYTES else None
+    finally:
+        os.close(fd)

@@ -8,10 +8,10 @@ produced the node, because that is what the user must edit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
-import pickle
 import posixpath
 import re
 from collections.abc import Collection
@@ -22,6 +22,7 @@ from dataclasses import field
 from typing import Any
 
 from gitops_config import cache
+from gitops_config import cache_data
 from gitops_config import constants as C
 from gitops_config import keypath
 from gitops_config import values as values_mod
@@ -212,8 +213,10 @@ class _Checker:
         a secret, or a rule reads values that hold one)."""
         if file.has_secrets or (self.reads_values and render.values.has_secrets):
             return None
-        values = (hashlib.sha256(pickle.dumps(render.values.data)).hexdigest()
-                  if self.reads_values else '')
+        exact = cache_data.token(render.values.data) if self.reads_values else b''
+        if exact is None:
+            return None
+        values = hashlib.sha256(exact).hexdigest() if exact else ''
         return cache.key('policy', self.rules_digest, render.env or '', path, file.path,
                          str(index), file.digest, values)
 
@@ -222,15 +225,19 @@ class _Checker:
         if blob is None:
             return None
         try:
-            rows = pickle.loads(blob)
+            rows = cache_data.loads(blob)
+            if not all(type(row) is list and len(row) == 8 and type(row[0]) is int
+                       and 0 <= row[0] < len(self.doc_rules) for row in rows):
+                return None
             return [Hit(self.doc_rules[rule], *rest) for rule, *rest in rows]
-        except Exception:  # a damaged or foreign entry is a miss, never an error
+        except (cache_data.Damaged, TypeError):  # damaged or forged: a miss
             return None
 
     def _keep(self, key: str, hits: list[Hit]) -> None:
-        rows = [(self.doc_rules.index(h.rule), h.message, h.env, h.file, h.name, h.index,
-                 h.path, h.error) for h in hits]
-        cache.default().put('policy', key, pickle.dumps(rows))
+        rows = [[self.doc_rules.index(h.rule), h.message, h.env, h.file, h.name, h.index,
+                 h.path, h.error] for h in hits]
+        with contextlib.suppress(cache_data.Refused):
+            cache.default().put('policy', key, cache_data.dumps(rows))
 
     def rendered(self, render: EnvRender, targets: list[Target]) -> None:
         out = self.project.output_dir(render.env)

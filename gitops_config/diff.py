@@ -172,7 +172,7 @@ class _Walker:
         if isinstance(a, (Secret, SealedSecret)) or isinstance(b, (Secret, SealedSecret)):
             self.walk_secret(a, b, steps)
             return
-        if type(a) is type(b) and (a == b or _both_nan(a, b)):
+        if type(a) is type(b) and _same_scalar(a, b):
             return
         if self.options.embedded is not None and isinstance(a, str) and isinstance(b, str) and (
                 '\n' in a and '\n' in b):
@@ -371,7 +371,15 @@ def _strict_equal(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_strict_equal(v, b[k]) for k, v in a.items())
     if isinstance(a, list):
         return len(a) == len(b) and all(_strict_equal(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b) or _both_nan(a, b)
+    return _same_scalar(a, b)
+
+
+def _same_scalar(a: Any, b: Any) -> bool:
+    """A == B for two scalars of one type, as YAML sees them: NaN is NaN, and 0.0 and
+    -0.0 differ."""
+    if type(a) is float:
+        return (a == b and math.copysign(1.0, a) == math.copysign(1.0, b)) or _both_nan(a, b)
+    return bool(a == b)
 
 
 def _as_secret(value: Any) -> Any:

@@ -11,7 +11,6 @@ import base64
 import functools
 import hashlib
 import json
-import pickle
 import posixpath
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from gitops_config import cache
+from gitops_config import cache_data
 from gitops_config import render_packs
 from gitops_config import trace
 from gitops_config import yaml_io
@@ -188,10 +188,13 @@ def _compile(source_text: str, name: str) -> jinja2.Template:
 
     Compiling (4 ms a template, most of a cold render) is keyed by the source,
     the name (runtime errors carry the template's own file and line) and the
-    Jinja2 and Python versions that produced the bytecode.
+    Jinja2 and Python versions that produced the bytecode. Bytecode is code:
+    render_packs hands back only what an HMAC under our own key (cache.code_key)
+    vouches for, so only what this user's runs compiled is ever loaded.
     """
     import marshal
     import sys
+    import types
 
     import jinja2
 
@@ -205,6 +208,8 @@ def _compile(source_text: str, name: str) -> jinja2.Template:
         try:
             code = marshal.loads(blob)
         except (ValueError, EOFError, TypeError):
+            code = None
+        if not isinstance(code, types.CodeType):
             code = None
     if code is None:
         code = env.compile(source_text, name=name, filename=name)
@@ -421,13 +426,30 @@ def _render_file(template: Template, prepared: Prepared) -> RenderedFile:
     if parsed.kind is None and taint is not None and taint.find(out) is not None:
         return RenderedFile(parsed.env, parsed.path, parsed.template, parsed.content,
                             has_secrets=True)
-    if digest is not None and not parsed.has_secrets:
-        deps = trace.dependencies(rec, prepared.hasher)
-        if deps is not None:  # nothing that touches a secret is kept on disk
-            render_packs.put(env, template.path, digest, pickle.dumps(
-                (deps, parsed.content, parsed.documents), protocol=pickle.HIGHEST_PROTOCOL))
-            parsed.reads = tuple(path for path, _ in deps)
+    if digest is not None:
+        _keep(digest, parsed, template.path, rec, prepared)
     return parsed
+
+
+def _keep(digest: str, file: RenderedFile, path: str, rec: trace.Recorder,
+          prepared: Prepared) -> None:
+    """Keep FILE with the trace that verifies it, unless anything about it comes from a
+    secret: its taint, a value it read, or a secret's text (plain or base64) in it."""
+    if file.has_secrets:
+        return
+    taint = prepared.taint
+    if taint is not None and taint.find(file.content.decode(errors='replace')) is not None:
+        return
+    deps = trace.dependencies(rec, prepared.hasher)
+    if deps is None:
+        return
+    try:
+        rows = [[list(p), token] for p, token in deps]
+        payload = cache_data.dumps([rows, file.content, file.documents], cache_data.YAML)
+    except cache_data.Refused:  # a secret, or something else that is not plain data
+        return
+    render_packs.put(prepared.env, path, digest, payload)
+    file.reads = tuple(p for p, _ in deps)
 
 
 def vouched(template: Template, prepared: Prepared, output: str) -> RenderedFile | None:
@@ -455,15 +477,20 @@ def _cached(digest: str, prepared: Prepared, rel: str, path: str, *,
     if blob is None:
         return None
     try:
-        deps, content, documents = pickle.loads(blob)
-    except Exception:  # a damaged entry is a miss, never an error
+        rows, content, documents = cache_data.loads(blob, cache_data.YAML)
+        deps = [(tuple(p), token) for p, token in rows]
+        hash(tuple(p for p, _ in deps))  # paths of strings and numbers only
+    except (cache_data.Damaged, TypeError, ValueError):  # damaged or forged: a miss
+        return None
+    if type(content) is not bytes or not (documents is None or type(documents) is list):
         return None
     if output is not None:
         if hashlib.sha256(content).hexdigest() != output:
             return None
     elif not trace.still_valid(deps, prepared.hasher):
         return None
-    if prepared.taint is not None and prepared.taint.find(content.decode()) is not None:
+    if prepared.taint is not None and prepared.taint.find(
+            content.decode(errors='replace')) is not None:
         return None  # a secret now equals text in this output: render it properly
     return RenderedFile(prepared.env, rel, path, content, documents,
                         reads=tuple(p for p, _ in deps))

@@ -12,7 +12,13 @@ A run reads the index, and only the payloads it uses; at its end (cache.finish)
 it appends what it added and writes the index again. So a pull request that
 renders twenty templates reads and writes twenty payloads, not the project.
 
-A payload is checked against its SHA-256 when read: a damaged one is a miss. A
+The index is plain data (cache_data.py). A payload is checked when read against
+the digest its slot holds, a SHA-256 of the payload and its render digest (so a
+payload cannot stand in for another's), and for compiled templates an HMAC under
+the key that cache.code_key keeps outside the cache folder: a compiled template
+that we did not write is never run, and without the key none is kept. A damaged
+or forged entry is a miss. A log's name in the index is used only when it is a
+name we give logs, so an index cannot point reads, writes or removals elsewhere. A
 forked worker adds to its own copy; workers.py hands what it added (and which
 entries it used) back to the parent, which writes. Appends from several
 processes never overlap (O_APPEND); of two indexes written at once the last
@@ -25,19 +31,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
-import pickle
+import re
+import stat
 from dataclasses import dataclass
 from dataclasses import field
 
 from gitops_config import cache
+from gitops_config import cache_data
 
 NAMESPACE = 'render-pack'
 BYTECODE = '(bytecode)'  # the pack of compiled templates, shared by every environment
 MAX_ENTRIES = 50_000
 SLACK = 1 << 20  # dead bytes a log may hold beyond twice its live ones
-# Where a payload is: (render digest, offset, length, SHA-256 of the payload)
+# Where a payload is: (render digest, offset, length, its checksum: see _checksum)
 Slot = tuple[str, int, int, bytes]
+_LOG_NAME = re.compile(r'[0-9a-f]{64}\.log-[0-9]+-[0-9a-f]{8}')
 Kept = tuple[str, bytes]  # the render digest (template, its text, env), the payload
 
 
@@ -49,6 +59,7 @@ class _Pack:
     added: dict[str, Kept] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     handle: int | None = None  # the log, opened for reading on first use
+    size: int = 0  # the log's size when opened: no slot reaches past it
     inherited: dict[str, Kept] = field(default_factory=dict)  # a worker's: its parent's adds
 
 
@@ -80,10 +91,17 @@ def _read_index(store: cache.Cache, env: str) -> tuple[str, dict[str, Slot]]:
     if blob is None:
         return '', {}
     try:
-        log, slots = pickle.loads(blob)
-    except Exception:  # a damaged or foreign index is empty, never an error
-        return '', {}
-    if not isinstance(log, str) or not isinstance(slots, dict):
+        log, rows = cache_data.loads(blob)
+        if type(log) is not str or not _LOG_NAME.fullmatch(log) or type(rows) is not list:
+            return '', {}
+        slots = {}
+        for template, digest, offset, length, checksum in rows:
+            if (type(template) is not str or type(digest) is not str or type(offset) is not int
+                    or type(length) is not int or type(checksum) is not bytes
+                    or offset < 0 or length < 0):
+                return '', {}
+            slots[template] = (digest, offset, length, checksum)
+    except (cache_data.Damaged, TypeError, ValueError):  # damaged or forged: empty
         return '', {}
     return log, slots
 
@@ -125,20 +143,37 @@ def get(env: str, template: str, digest: str) -> bytes | None:
 
 
 def _payload(env: str, pack: _Pack, slot: Slot) -> bytes | None:
-    _, offset, length, checksum = slot
+    digest, offset, length, checksum = slot
     try:
         if pack.handle is None:
-            pack.handle = os.open(os.path.join(os.path.dirname(location(env)), pack.log),
-                                  os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0))
+            handle = os.open(os.path.join(os.path.dirname(location(env)), pack.log),
+                             cache.READ_FLAGS)
+            st = os.fstat(handle)
+            if not stat.S_ISREG(st.st_mode):
+                os.close(handle)
+                return None
+            pack.handle, pack.size = handle, st.st_size
+        if offset + length > pack.size:
+            return None  # not in the log as it was: forged, or the log was cut short
         payload = os.pread(pack.handle, length, offset)
     except OSError:  # the log was pruned or rewritten meanwhile: a miss
         return None
-    return payload if hashlib.sha256(payload).digest() == checksum else None
+    expected = _checksum(env, digest, payload)
+    return payload if expected is not None and hmac.compare_digest(expected, checksum) else None
+
+
+def _checksum(env: str, digest: str, payload: bytes) -> bytes | None:
+    """What a slot holds to vouch for PAYLOAD as DIGEST's: for compiled templates, which
+    are code, an HMAC under a key outside the cache folder (None: there is none)."""
+    if env == BYTECODE:
+        key = cache.code_key()
+        return hmac.digest(key, digest.encode() + payload, 'sha256') if key else None
+    return hashlib.sha256(digest.encode() + payload).digest()
 
 
 def put(env: str, template: str, digest: str, payload: bytes) -> None:
     pack = _pack(env)
-    if pack is not None:
+    if pack is not None and (env != BYTECODE or cache.code_key() is not None):
         pack.added[template] = (digest, payload)
 
 
@@ -196,26 +231,30 @@ def _write(store: cache.Cache, env: str, pack: _Pack) -> None:
     size = _size(folder, pack.log)
     if not pack.log or size is None or size > 3 * live + SLACK:
         _compact(folder, env, pack)
-    os.makedirs(folder, exist_ok=True)
+    store.folder(folder)
     blob = b''.join(payload for _, payload in pack.added.values())
-    fd = os.open(os.path.join(folder, pack.log),
-                 os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o644)
+    fd = os.open(os.path.join(folder, pack.log), os.O_WRONLY | os.O_APPEND | os.O_CREAT | (
+        os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)), 0o644)
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f'{pack.log} is not a file')
         os.write(fd, blob)  # one append: other processes' appends never land inside it
         offset = os.lseek(fd, 0, os.SEEK_CUR) - len(blob)
     finally:
         os.close(fd)
     fresh: dict[str, Slot] = {}
     for template, (digest, payload) in pack.added.items():
-        fresh[template] = (digest, offset, len(payload), hashlib.sha256(payload).digest())
+        checksum = _checksum(env, digest, payload)
+        if checksum is not None:
+            fresh[template] = (digest, offset, len(payload), checksum)
         offset += len(payload)
     kept = {t: s for t, s in pack.slots.items() if t not in pack.used and t not in fresh}
     recent = {t: pack.slots[t] for t in sorted(pack.used) if t in pack.slots and t not in fresh}
     slots = {**kept, **recent, **fresh}
     for template in list(slots)[:max(0, len(slots) - MAX_ENTRIES)]:
         del slots[template]
-    store.put(NAMESPACE, _name(env), pickle.dumps((pack.log, slots),
-                                                  protocol=pickle.HIGHEST_PROTOCOL))
+    rows = [[template, *slot] for template, slot in slots.items()]
+    store.put(NAMESPACE, _name(env), cache_data.dumps([pack.log, rows]))
     pack.slots, pack.added, pack.used = slots, {}, set()
     pack.stamp = _stamp(index)
 

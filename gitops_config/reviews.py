@@ -10,17 +10,15 @@ one that a report would only fingerprint, is never kept.
 from __future__ import annotations
 
 import datetime as dt
-import io
+import functools
 import os
-import pickle
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from typing import Any
 
 from gitops_config import cache
+from gitops_config import cache_data
 from gitops_config.project import Project
-from gitops_config.redact import SealedSecret
-from gitops_config.redact import Secret
 from gitops_config.shard import Shard
 from gitops_config.source import Source
 
@@ -85,26 +83,29 @@ def load(digest: str) -> Any:
     if blob is None:
         return None
     try:
-        return pickle.loads(blob)
-    except Exception:  # a damaged or foreign entry is a miss, never an error
+        return cache_data.loads(blob, _kinds())
+    except cache_data.Damaged:  # damaged or forged: a miss
         return None
 
 
-class _Refused(Exception):
-    pass
-
-
-class _NoSecrets(pickle.Pickler):
-    def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, (Secret, SealedSecret)):
-            raise _Refused
-        return NotImplemented
-
-
 def save(digest: str, review: object) -> None:
-    buffer = io.BytesIO()
     try:
-        _NoSecrets(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(review)
-    except _Refused:
+        payload = cache_data.dumps(review, _kinds())
+    except cache_data.Refused:  # it holds a secret (or something that is not data)
         return
-    cache.default().put('review', digest, buffer.getvalue())
+    cache.default().put('review', digest, payload)
+
+
+@functools.cache
+def _kinds() -> cache_data.Kinds:
+    """The records a kept review is made of: nothing else decodes."""
+    from gitops_config import compare
+    from gitops_config import diff
+    from gitops_config import ignore
+    from gitops_config import model
+    from gitops_config import yaml_io
+
+    return cache_data.Kinds([
+        compare.Review, compare.EnvDiff, compare.Cause, model.Change, model.ChangeKind,
+        model.Finding, model.Severity, model.Location, ignore.Ignored, ignore.IgnoreRule,
+        diff.Masked, yaml_io.Tagged])

@@ -17,8 +17,9 @@ plaintext goes to disk): it is rendered every time, as is one that failed.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
-import pickle
+import math
 import sys
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_config import cache
+from gitops_config import cache_data
 from gitops_config.render import RenderedFile
 from gitops_config.render import Template
 from gitops_config.shard import Shard
@@ -64,9 +66,13 @@ def load(digest: str) -> Snapshot | None:
     if blob is None:
         return None
     try:
-        rows = pickle.loads(blob)
-        found = {template: Entry(*row) for template, *row in rows}
-    except Exception:  # a damaged or foreign entry is a miss, never an error
+        found = {row[0]: Entry(*row[1:]) for row in cache_data.loads(blob, tuples=True)}
+        if not all(type(t) is type(e.blob) is type(e.output) is type(e.digest) is str
+                   and type(e.reads) is tuple and all(type(p) is tuple for p in e.reads)
+                   for t, e in found.items()):
+            return None
+        hash(tuple(found.values()))  # read paths of strings and numbers only
+    except (cache_data.Damaged, TypeError, ValueError):  # damaged or forged: a miss
         return None
     _LOADED[(store.directory, digest)] = found
     return found
@@ -77,8 +83,10 @@ def save(digest: str, snapshot: Snapshot) -> None:
     if not store.enabled:
         return
     _LOADED[(store.directory, digest)] = snapshot
-    rows = [(t, e.blob, e.output, e.digest, e.reads) for t, e in sorted(snapshot.items())]
-    store.put('snapshot', digest, pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+    rows = [[t, e.blob, e.output, e.digest, [list(p) for p in e.reads]]
+            for t, e in sorted(snapshot.items())]
+    with contextlib.suppress(cache_data.Refused):
+        store.put('snapshot', digest, cache_data.dumps(rows))
 
 
 def entries(templates: Sequence[Template], files: Iterable[object]) -> Snapshot:
@@ -94,7 +102,7 @@ def entries(templates: Sequence[Template], files: Iterable[object]) -> Snapshot:
 
 
 def _interned(path: Path) -> Path:
-    # shared strings are pickled once: a snapshot of thousands of templates stays small
+    # shared strings are kept once in memory: a snapshot of thousands of templates stays small
     return tuple(sys.intern(part) if type(part) is str else part for part in path)
 
 
@@ -146,7 +154,8 @@ def _walk(a: Any, b: Any, path: Path, found: list[Path]) -> None:
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _walk(x, y, (*path, i), found)
         return
-    if a != b:  # scalars of one type (a Secret compares its plaintext)
+    # scalars of one type (a Secret compares its plaintext); 0.0 == -0.0, not in YAML
+    if a != b or (type(a) is float and math.copysign(1.0, a) != math.copysign(1.0, b)):
         found.append(path)
 
 

@@ -12,18 +12,18 @@ same, the output is the same.
 from __future__ import annotations
 
 import hashlib
-import pickle
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
+from gitops_config import cache_data
 from gitops_config.redact import walk_secrets
 
 Path = tuple[str | int, ...]
-# What a path held: a scalar as (type name, value), a container as the hash of its
-# pickle, MISSING when there was nothing.
-Token = tuple[str, Any] | bytes
+# What a path held: a scalar exactly (cache_data.token), a container as the hash of that,
+# MISSING when there was nothing.
+Token = bytes
 MISSING = b'missing'
 _ABSENT = object()
 _SCALARS = (str, int, float, bool, type(None))
@@ -218,11 +218,12 @@ class Hasher:
             return MISSING
         result: Token | None
         if isinstance(node, _SCALARS):
-            result = (type(node).__name__, node)  # 1, 1.0 and True differ in YAML
+            result = cache_data.token(node)  # 1, 1.0 and True, 0.0 and -0.0 differ in YAML
         elif self._holds_secret(path):
             result = None
         else:
-            result = hashlib.sha256(pickle.dumps(node, protocol=5)).digest()
+            exact = cache_data.token(node)
+            result = hashlib.sha256(exact).digest() if exact is not None else None
         self._memo[path] = result
         return result
 

@@ -7,14 +7,15 @@ value tagged `!delete` removes the key (or, inside a keyed list, the item).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
 from gitops_config import cache
+from gitops_config import cache_data
 from gitops_config import keypath
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
@@ -123,16 +124,18 @@ def load_layer(source: Source, path: str, *, sealed: bool = False) -> Layer:
     store = cache.default()
     digest = cache.key('layer', path, blob)
     stored = store.get('layer', digest)
+    data = None
     if stored is not None:
-        try:
-            layer = Layer(path, pickle.loads(stored), text)
-        except Exception:  # a damaged entry is a miss, never an error
-            stored = None
-    if stored is None:
+        with contextlib.suppress(cache_data.Damaged):  # damaged or forged: a miss
+            data = cache_data.loads(stored, cache_data.YAML)
+    if type(data) is dict:
+        layer = Layer(path, data, text)
+    else:
         layer, encrypted = _parse_layer(text, path, sealed)
         if encrypted:
             return layer
-        store.put('layer', digest, pickle.dumps(layer.data, protocol=pickle.HIGHEST_PROTOCOL))
+        with contextlib.suppress(cache_data.Refused):
+            store.put('layer', digest, cache_data.dumps(layer.data, cache_data.YAML))
     if len(_PLAIN_LAYERS) >= _PLAIN_LAYERS_MAX:
         _PLAIN_LAYERS.clear()
     _PLAIN_LAYERS[(path, blob)] = layer

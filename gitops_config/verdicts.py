@@ -11,10 +11,10 @@ is never recorded (no hash of a plaintext goes to disk).
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterable
 
 from gitops_config import cache
+from gitops_config import cache_data
 
 Verdict = tuple[str, bool]  # (content digest, structured: it has documents)
 LAYERS = ''  # the "environment" of value layers, which are checked once for all
@@ -38,10 +38,7 @@ class Verdicts:
             found = {}
             blob = cache.default().get('verdicts', self._key(env))
             if blob is not None:
-                try:
-                    found = dict(pickle.loads(blob))
-                except Exception:  # a damaged entry is a miss, never an error
-                    found = {}
+                found = _decoded(blob)
             self._known[env] = found
         return found
 
@@ -70,6 +67,20 @@ class Verdicts:
                 if (env, path) in bad:
                     del merged[path]
             if merged != known:
-                cache.default().put('verdicts', self._key(env),
-                                    pickle.dumps(sorted(merged.items())))
+                rows = [[path, digest, structured]
+                        for path, (digest, structured) in sorted(merged.items())]
+                cache.default().put('verdicts', self._key(env), cache_data.dumps(rows))
         self._offered.clear()
+
+
+def _decoded(blob: bytes) -> dict[str, Verdict]:
+    """The verdicts an entry holds; none when it is damaged or forged."""
+    try:
+        found = {path: (digest, structured) for path, digest, structured in
+                 cache_data.loads(blob)}
+    except (cache_data.Damaged, TypeError, ValueError):
+        return {}
+    if all(type(p) is str and type(d) is str and type(s) is bool
+           for p, (d, s) in found.items()):
+        return found
+    return {}

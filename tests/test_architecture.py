@@ -20,6 +20,7 @@ OWNERS = {
     'cel_expr_python': ('policy/',),
     'cryptography': ('sops/',),
     'pyrage': ('sops/',),
+    'msgpack': ('cache_data.py',),
     'deepdiff': (),  # the diff engine's test oracle only
     'jsonschema': (),
 }

@@ -13,7 +13,8 @@ def cache() -> None:
 
     It lives in $XDG_CACHE_HOME/gitops-config (or GITOPS_CONFIG_CACHE_DIR);
     entries are keyed by a hash of their inputs, so it never needs clearing
-    for correctness.
+    for correctness. It holds data only; compiled templates are used only when
+    a key in the user's config folder vouches for them.
     """
 
 
@@ -30,9 +31,19 @@ def info() -> int:
 
 @cache.command('clear')
 def clear() -> int:
-    """Remove every cache entry."""
+    """Remove every cache entry.
+
+    Only files that gitops-config wrote as entries go, and only from a folder
+    that carries its marker (CACHEDIR.TAG): whatever else the folder holds stays.
+    """
     from gitops_config import cache as cache_mod
 
-    freed = cache_mod.default().clear()
+    store = cache_mod.default()
+    if store.directory is not None and store.directory.is_dir() and not cache_mod.is_ours(
+            store.directory):
+        click.echo(f'{store.directory} holds no cache of gitops-config ({cache_mod.MARKER} '
+                   'of ours is missing): nothing removed', err=True)
+        return exit_codes.OK
+    freed = store.clear()
     click.echo(f'cleared {freed / 1024 / 1024:.1f} MiB', err=True)
     return exit_codes.OK
