@@ -68,10 +68,9 @@ def load(digest: str) -> Snapshot | None:
     try:
         found = {row[0]: Entry(*row[1:]) for row in cache_data.loads(blob, tuples=True)}
         if not all(type(t) is type(e.blob) is type(e.output) is type(e.digest) is str
-                   and type(e.reads) is tuple and all(type(p) is tuple for p in e.reads)
-                   for t, e in found.items()):
+                   and type(e.reads) is tuple for t, e in found.items()):
             return None
-        hash(tuple(found.values()))  # read paths of strings and numbers only
+        hash(tuple(e.reads for e in found.values()))  # paths of strings and numbers only
     except (cache_data.Damaged, TypeError, ValueError):  # damaged or forged: a miss
         return None
     _LOADED[(store.directory, digest)] = found

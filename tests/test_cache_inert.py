@@ -527,3 +527,18 @@ def test_review_round_trips_as_data(project: Path, git_repo: GitRepo) -> None:
     kept = cache_data.loads(cache_data.dumps(review, reviews._kinds()), reviews._kinds())
     assert kept == review
     assert repr(kept) == repr(review)
+
+
+def test_a_review_showing_a_fingerprint_is_not_kept(fresh_cache: Path) -> None:
+    from gitops_config import diff
+    from gitops_config import reviews
+    from gitops_config.model import Change
+    from gitops_config.model import ChangeKind
+
+    change = Change('prod', 'secret.yaml', 'data.key', ChangeKind.CHANGED,
+                    old=diff.Masked('0123456789ab'), new=diff.Masked('ba9876543210'),
+                    secret=True)
+    reviews.save('0' * 64, compare.Review('a', 'b', (compare.EnvDiff('prod', [change]),),
+                                          sealed=False, fingerprints=True))
+    assert reviews.load('0' * 64) is None
+    assert not (fresh_cache / 'review').exists()
