@@ -42,7 +42,8 @@ MARKER_TEXT = (b'Signature: 8a477f597d28d172789f06886806bc55\n'
                b'# This file is a cache directory tag created by gitops-config.\n')
 # What an entry's files are called: NAMESPACE/ab/abcd... (the key), with a pack's logs and
 # the temporary files of a write beside it; nothing else in the folder is ours.
-NAMESPACES = frozenset({'layer', 'policy', 'render-pack', 'review', 'snapshot', 'verdicts'})
+NAMESPACES = frozenset({'layer', 'manifests', 'policy', 'render-pack', 'review', 'snapshot',
+                        'verdicts'})
 _NAMESPACE_NAMES = re.compile('|'.join(sorted(NAMESPACES)))
 _SHARD = re.compile(r'[0-9a-f]{2}')
 _ENTRY = re.compile(r'[0-9a-f]{64}(\.log-[0-9]+-[0-9a-f]{8})?|\.tmp-[0-9]+-[0-9a-f]+')
