@@ -50,6 +50,8 @@ from gitops_config.policy.runner import run_environments
 from gitops_config.policy.secrets import creation_rules
 from gitops_config.policy.view import cel_view
 from gitops_config.project import Project
+from gitops_config.redact import SealedSecret
+from gitops_config.redact import Secret
 from gitops_config.render import RenderedFile
 from gitops_config.schema import SchemaStore
 from gitops_config.schema import declared_schema
@@ -62,7 +64,7 @@ Path = tuple[str | int, ...]
 
 SCHEMA_RULE = 'schema'
 SECRETS_RULE = 'secrets/plaintext'
-TEXT_SCAN = 'text-scan-1'  # bumped when what scan_text finds changes
+CHECKS = 'checks-2'  # bumped when what a check finds changes: older verdicts do not hold
 TEXT_LIMIT = 1_000_000  # bytes of a file's text scanned for secrets
 UNMATCHED_RULE = 'schema-unmatched'
 EXPIRED_RULE = 'waiver-expired'
@@ -85,6 +87,10 @@ class CheckResult:
     @property
     def warnings(self) -> int:
         return sum(f.severity is Severity.WARNING for f in self.findings)
+
+    @property
+    def skipped(self) -> int:
+        return sum(f.severity is Severity.SKIPPED for f in self.findings)
 
     @property
     def failed(self) -> bool:
@@ -126,9 +132,9 @@ class _Checker:
         self.doc_rules = [r for r in self.rules if r.scope == 'document']
         self.env_rules = [r for r in self.rules if r.scope == 'environments']
         self.key_patterns = tuple(re.compile(str(p)) for p in patterns)
-        # TEXT_SCAN: verdicts kept before comments and text were scanned are not reused
+        # CHECKS: verdicts kept by an older version of the checks are not reused
         self.rules_digest = cache.key('rules', repr(self.doc_rules), sops_text or b'',
-                                      repr(tuple(patterns)), TEXT_SCAN)
+                                      repr(tuple(patterns)), CHECKS)
         self.reads_values = any(re.search(r'\bvalues\b', r.expr) for r in self.doc_rules)
         # Whether a file is clean depends on its content and on all of the above.
         self.verdicts = Verdicts(None if self.reads_values or not cache.default().enabled else
@@ -149,7 +155,11 @@ class _Checker:
 
     # -- schemas --
 
-    def _validate(self, schema: str | None, doc: Doc, name: str, env: str | None) -> None:
+    def _validate(self, schema: str | None, doc: Doc, name: str, env: str | None, *,
+                  secrets: bool = False) -> None:
+        """DOC against SCHEMA. With SECRETS (it may hold some), a decrypted secret is
+        checked by its plaintext (never quoted), and a sealed one is reported as skipped:
+        its schema rules were not checked, which is not the same as passed."""
         if schema is None:
             if self.require_schema:
                 self.findings.append(Finding(
@@ -158,7 +168,10 @@ class _Checker:
                     hint='map it under schemas: in gitops-config.yaml, or add a $schema'))
             return
         for index, data in enumerate(doc.documents):
-            for v in self.store.violations(schema, data):
+            view, sealed = secret_view(data) if secrets else (data, [])
+            for v in self.store.violations(schema, view):
+                if any(v.path[:len(s)] == s for s in sealed):
+                    continue  # about a value nobody here can read
                 where = keypath.format(v.path) or '(document)'
                 prefix = f'document {index + 1}: ' if len(doc.documents) > 1 else ''
                 message = _masked(v.message, data, v.path)
@@ -166,6 +179,12 @@ class _Checker:
                     SCHEMA_RULE, Severity.ERROR, f'{prefix}{where}: {message}',
                     doc.locate(index, v.path), env, origin=doc.origin(index, v.path),
                     hint=f'schema: {schema}'))
+            if sealed:
+                self.findings.append(Finding(
+                    SCHEMA_RULE, Severity.SKIPPED,
+                    f'{len(sealed)} secret value(s) not checked against the schema: sealed, '
+                    'no key at hand to open them', doc.locate(index, sealed[0]), env,
+                    hint=f'schema: {schema}; run with the decryption key to check them'))
 
     def scan_text(self, path: str, content: bytes | str, *, comments: bool,
                   env: str | None = None) -> None:
@@ -183,6 +202,17 @@ class _Checker:
                 hint='remove it (git history keeps it: rotate it), then encrypt it with '
                      '`gitops-config secrets` or reference it (os.environ/NAME)'))
 
+    def committed_in_plaintext(self, path: str, env: str) -> None:
+        """A file that holds secrets must not be committed decrypted (`render --decrypt`)."""
+        from gitops_config import sops
+
+        if self.source.exists(path) and not sops.is_encrypted(self.source.read(path)):
+            self.findings.append(Finding(
+                SECRETS_RULE, Severity.ERROR,
+                'holds secrets, but the committed file is not encrypted', Location(path, 1, 1),
+                env, hint='run `gitops-config render` to write it encrypted; rotate the '
+                          'secrets it exposed if it was ever pushed'))
+
     # -- inputs --
 
     def layer(self, path: str, targets: list[Target]) -> None:
@@ -192,17 +222,21 @@ class _Checker:
             return
         text = self.source.read(path)
         raw_documents = _parsed_layer(self.source, path, text)
+        encrypted = _sops_encrypted(text)
         documents = [_without_sops(d, deletes=DELETE_TAG.encode() in text)
-                     for d in raw_documents]
+                     for d in (_opened_layer(self.source, path, raw_documents) if encrypted
+                               else raw_documents)]
         doc = Doc(path, documents,
                   lambda: [p for _, p in yaml_io.load_all_located(text, path)])
         self.docs[(None, path)] = doc
         declared = declared_schema(documents[0] if documents else None,
                                    _text(text), path)
-        if declared is None:  # a schema the file names itself is not part of the verdict
+        if declared is None and not encrypted:
+            # a schema the file names itself is not part of the verdict; an encrypted
+            # layer's depends on the keys at hand
             self.verdicts.offer(LAYERS, path, blob, structured=True)
         self._validate(_pick(_schema_map(self.project, 'values'), path, declared), doc, path,
-                       None)
+                       None, secrets=encrypted)
         self.scan_text(path, text, comments=True)
         for index, raw in enumerate(raw_documents):
             targets.append(Target('layer', path, path, raw, None, None, index))
@@ -246,6 +280,8 @@ class _Checker:
         clean = self.verdicts.clean(render.env)
         for file in render.files:
             path = posixpath.join(out, file.path)
+            if file.has_secrets:
+                self.committed_in_plaintext(path, render.env)
             known = clean.get(path)
             if known is not None and (file.has_secrets or known[0] != file.digest):
                 known = None
@@ -267,7 +303,7 @@ class _Checker:
             if declared is None and not file.has_secrets:
                 self.verdicts.offer(render.env, path, file.digest, structured=True)
             self._validate(_pick(_schema_map(self.project, 'rendered'), file.path, declared),
-                           doc, file.path, render.env)
+                           doc, file.path, render.env, secrets=file.has_secrets)
             if not file.has_secrets:  # a decrypted secret's text is not plaintext in a file
                 self.scan_text(path, file.content, comments=True, env=render.env)
             for index, data in enumerate(file.documents):
@@ -433,6 +469,49 @@ def _parsed_layer(source: Source, path: str, text: bytes) -> list[Any]:
         if layer is not None and layer.data:
             return [layer.data]
     return yaml_io.load_all(text, path)
+
+
+def _opened_layer(source: Source, path: str, raw: list[Any]) -> list[Any]:
+    """An encrypted layer as its schema should see it: decrypted where a key is at
+    hand (Secret leaves), sealed where not; its encrypted leaves sealed if it cannot be
+    opened at all (what is wrong with it is reported where it is merged)."""
+    try:
+        return [values_mod.load_layer(source, path, sealed=True).data]
+    except GitopsConfigError:
+        return [_sealed_leaves(d) for d in raw]
+
+
+def _sealed_leaves(node: Any) -> Any:
+    if isinstance(node, str) and node.startswith('ENC['):
+        return SealedSecret(node)
+    if isinstance(node, dict):
+        return {k: _sealed_leaves(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_sealed_leaves(v) for v in node]
+    return node
+
+
+def secret_view(node: Any, path: Path = ()) -> tuple[Any, list[Path]]:
+    """NODE as a schema checks it: decrypted secrets by their plaintext; and the paths
+    of the sealed ones (their checks are skipped)."""
+    if isinstance(node, Secret):
+        return node.reveal(), []
+    if isinstance(node, SealedSecret):
+        return node.ciphertext, [path]
+    if isinstance(node, dict):
+        out, sealed = {}, []
+        for k, v in node.items():
+            out[k], more = secret_view(v, (*path, k))
+            sealed += more
+        return out, sealed
+    if isinstance(node, list):
+        items, sealed = [], []
+        for i, v in enumerate(node):
+            item, more = secret_view(v, (*path, i))
+            items.append(item)
+            sealed += more
+        return items, sealed
+    return node, []
 
 
 def _without_sops(doc: Any, *, deletes: bool = True) -> Any:

@@ -43,6 +43,7 @@ from gitops_config.source import prefix_of
 from gitops_config.values import Values
 
 VALUES_FILE = '(values)'  # the pseudo-file diffed when nothing is rendered
+READERS = 'sops.recipients'  # the change path of an encrypted file's recipients
 # Changes that are shown but do not make a diff "changed" (exit code, PR status).
 UNCOUNTED = frozenset({ChangeKind.RESEALED})
 
@@ -215,6 +216,7 @@ class _Plan:
     new: _Revision
     same: set[str]  # templates that render the same on both sides
     known: snapshot_mod.Snapshot  # a snapshot of either side, for SAME
+    readers: list[Change] = field(default_factory=list)  # recipients that changed
 
 
 def _plan(env: str, base: Source, base_project: Project | None, head: Source,
@@ -227,15 +229,22 @@ def _plan(env: str, base: Source, base_project: Project | None, head: Source,
     assert project is not None
     causes = tuple(sorted(_cause(project, env, p) for p in before.keys() | after.keys()
                           if before.get(p, '') != after.get(p, '')))
-    if not causes:
+    encrypted = _encrypted_files(env, base, base_project, head, head_project)
+    if not causes and not encrypted:
         return EnvDiff(env, [], skipped=True)
     if sealed is None:
         # per environment: dev's demo key may be at hand while prod's is not
         sealed = not (_has_env(head_project, env) and can_decrypt(head, head_project, [env]))
+    readers = _readers(env, base, head, encrypted)
+    if not causes:
+        # only encrypted files changed: who reads them, and whether a committed
+        # output still holds what its (unchanged) inputs render to
+        changes, errors = _outputs(env, head, head_project, encrypted, sealed, causes)
+        return EnvDiff(env, readers + changes, errors=errors, sealed=sealed)
     old = _open(base, base_project, env, sealed=sealed, shard=shard)
     new = _open(head, head_project, env, sealed=sealed, shard=shard)
     return _Plan(env, causes, sealed, old, new, _same_outputs(old, new),
-                 old.snapshot or new.snapshot or {})
+                 old.snapshot or new.snapshot or {}, readers)
 
 
 def _compared(plan: _Plan, old: _Side, new: _Side, base: str, head: str,
@@ -251,9 +260,75 @@ def _compared(plan: _Plan, old: _Side, new: _Side, base: str, head: str,
                 continue
             changes += _diff_file(plan.env, path, old.files.get(path), new.files.get(path),
                                   options)
-    kept, ignored = ignores.split(changes)
+    kept, ignored = ignores.split(plan.readers + changes)
     return EnvDiff(plan.env, kept, ignored, plan.causes, errors=tuple(errors),
                    sealed=plan.sealed)
+
+
+def _encrypted_files(env: str, base: Source, base_project: Project | None, head: Source,
+                     head_project: Project) -> list[str]:
+    """ENV's encrypted layers and committed outputs whose bytes differ between BASE and
+    HEAD (encrypted on either side)."""
+    from gitops_config import sops
+
+    paths: set[str] = set()
+    for project, source in ((base_project, base), (head_project, head)):
+        if project is not None and _has_env(project, env):
+            paths.update(project.env(env).layers)
+            paths.update(source.files(project.output_dir(env)))
+    found = []
+    for path in sorted(paths):
+        if _blob(base, path) == _blob(head, path):
+            continue  # most files: told apart by their blob SHAs, never read
+        sides = [s.read(path) if s.exists(path) else None for s in (base, head)]
+        if any(d is not None and sops.is_encrypted(d) for d in sides):
+            found.append(path)
+    return found
+
+
+def _blob(source: Source, path: str) -> str | None:
+    return source.blob_id(path) if source.exists(path) else None
+
+
+def _readers(env: str, base: Source, head: Source, paths: list[str]) -> list[Change]:
+    """Who can read each of PATHS, where that changed: a change to review like any."""
+    from gitops_config import recipients
+
+    changes = []
+    for path in paths:
+        old, new = (recipients.of_file(s.read(path), path) if s.exists(path) else None
+                    for s in (base, head))
+        change = recipients.compared(path, old, new)
+        if change is not None:
+            changes.append(Change(env, path, READERS, ChangeKind.CHANGED, ', '.join(old or ()),
+                                  ', '.join(new or ()), detail=change.summary()))
+    return changes
+
+
+def _outputs(env: str, head: Source, project: Project, paths: list[str], sealed: bool,
+             causes: tuple[Cause, ...]) -> tuple[list[Change], tuple[str, ...]]:
+    """The committed outputs among PATHS whose ciphertext changed, checked against what
+    HEAD renders: with a key, by their plaintext (an error where they differ); without
+    one, each is UNVERIFIABLE, a change to review, never 'unchanged'."""
+    from gitops_config import outputs as outputs_mod
+
+    out = project.output_dir(env) + '/' if _has_env(project, env) else None
+    moved = [p for p in paths if out is not None and p.startswith(out) and head.exists(p)]
+    if not moved:
+        return [], ()
+    if sealed:
+        detail = 'committed file: ' + outputs_mod.UNVERIFIABLE
+        kind = ChangeKind.RESEALED if causes else ChangeKind.CHANGED
+        return [Change(env, p, '', kind, secret=True,
+                       detail=detail + (' (its inputs changed too)' if causes else ''))
+                for p in moved], ()
+    try:
+        render = pipeline.render_one(head, project, env, sealed=True)
+    except GitopsConfigError as exc:
+        return [], (f'{head.label}: {exc.one_line()}',)
+    stale = [s for s in outputs_mod.check(project, head, render) if s.path in moved]
+    return [], tuple(f'{head.label}: {s.path}: committed output does not match its inputs '
+                     f'({s.reason})' for s in stale)
 
 
 def _cause(project: Project, env: str, path: str) -> Cause:
@@ -316,7 +391,12 @@ def _open(source: Source, project: Project | None, env: str, *, sealed: bool,
     try:
         values = values_mod.merge(source, project, env, sealed=sealed)
     except GitopsConfigError as exc:
-        return _Revision(project, failed=exc.one_line())
+        if sealed or 'key' not in exc.code:
+            return _Revision(project, failed=exc.one_line())
+        # the keys at hand open the other side, not this one (its recipients changed):
+        # this side's secrets are compared sealed
+        sealed = True
+        values = values_mod.merge(source, project, env, sealed=True)
     if project.templates is None:
         # the values diff is one unit of work: shard 1's
         return _Revision(project, values, values_share=shard is None or shard.index == 1)

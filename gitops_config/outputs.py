@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -30,10 +31,15 @@ class SecretOutputError(GitopsConfigError):
     code = 'secret-output'
 
 
+# What a check without a key can say of an encrypted output whose ciphertext changed.
+UNVERIFIABLE = 'changed, unverifiable without a key'
+
+
 @dataclass(frozen=True, slots=True)
 class Stale:
     path: str  # relative to the project root
-    reason: str  # 'missing', 'changed', 'extra'
+    reason: str  # 'missing', 'changed', 'extra', UNVERIFIABLE, ...
+    blocking: bool = True  # False: said, but no reason to fail the check
 
 
 def holds_sealed(file: RenderedFile) -> bool:
@@ -125,14 +131,19 @@ def write(project: Project, render: EnvRender, out: Path, *, base: Path | None =
                 kept.append(target)  # no key for them: leave the committed file alone
                 continue
             existing = tree.read(file.path)
+            rel = f'{project.output_dir(file.env)}/{file.path}'
             if existing is not None and file.has_secrets and not decrypt and _same_secrets(
-                    existing, file, target.as_posix()):
+                    existing, file, target.as_posix()) and not _new_readers(
+                        project, rel, existing):
                 # Encryption is randomised: re-encrypting what is there would change the
-                # committed file on every run. Same plaintext, same file.
+                # committed file on every run. Same plaintext, same readers, same file.
                 written.append(target)
                 continue
             content = file_bytes(project, file, decrypt=decrypt, sealed=sealed)
-            if content != existing:
+            if decrypt and file.has_secrets:
+                # plaintext secrets: the owner's only, however readable the file was
+                tree.write(file.path, content, mode=0o600, durable=False)
+            elif content != existing:
                 tree.write(file.path, content, durable=False)  # output can be made again
             written.append(target)
         if not prune:
@@ -162,6 +173,15 @@ def _prune(tree: ConfinedTree, folder: str, out: Path, produced: set[str],
         tree.write(manifest.NAME, data, durable=False)
     manifest.remember(folder, data)
     return removed, unknown
+
+
+def _new_readers(project: Project, rel: str, existing: bytes) -> bool:
+    """Whether the rules name other recipients for REL than EXISTING is encrypted to."""
+    from gitops_config import recipients
+    from gitops_config.source import WorkTree
+
+    want = recipients.expected(WorkTree(project.root), project, rel)
+    return recipients.compared(rel, recipients.of_file(existing, rel), want) is not None
 
 
 def _same(a: Any, b: Any, *, strict: bool = False) -> bool:
@@ -200,11 +220,20 @@ def _committed_documents(text: bytes, path: str) -> list[Any] | None:
     return opened if isinstance(opened, list) else [opened]
 
 
-def check(project: Project, source: Source, render: EnvRender) -> list[Stale]:
-    """Where the committed output of RENDER's environment differs from a fresh render."""
+def check(project: Project, source: Source, render: EnvRender, *,
+          base: Callable[[], Source | None] | None = None) -> list[Stale]:
+    """Where the committed output of RENDER's environment differs from a fresh render.
+
+    A file that holds secrets must be committed encrypted, to the recipients the rules
+    name, and open (with a key) to exactly what was rendered. Without a key only its
+    shape can be compared: where its ciphertext differs from BASE's (the last commit,
+    opened only then) although no input of the environment did, it is UNVERIFIABLE,
+    never up to date.
+    """
     out_dir = project.output_dir(render.env)
     stale = []
     produced = set()
+    unverified = []
     for file in render.files:
         rel = f'{out_dir}/{file.path}'
         produced.add(rel)
@@ -212,12 +241,15 @@ def check(project: Project, source: Source, render: EnvRender) -> list[Stale]:
             stale.append(Stale(rel, 'missing'))
             continue
         committed = source.read(rel)
+        if file.has_secrets:
+            found = _check_secrets(project, source, file, rel, committed)
+            if found == UNVERIFIABLE:
+                unverified.append(rel)
+            elif found is not None:
+                stale.append(Stale(rel, found))
+            continue
         if committed == file.content:
             continue
-        if file.has_secrets and file.documents is not None:
-            docs = _committed_documents(committed, rel)
-            if docs is not None and _same(docs, file.documents):
-                continue
         stale.append(Stale(rel, 'changed'))
     listed = f'{out_dir}/{manifest.NAME}'
     for rel in source.files(out_dir):
@@ -227,4 +259,54 @@ def check(project: Project, source: Source, render: EnvRender) -> list[Stale]:
                 stale.append(Stale(rel, 'changed'))
         elif rel not in produced:
             stale.append(Stale(rel, 'extra'))
+    last = base() if unverified and base is not None else None
+    if last is not None:
+        stale += _unverifiable(project, source, last, render.env, unverified)
     return stale
+
+
+def _check_secrets(project: Project, source: Source, file: RenderedFile, rel: str,
+                   committed: bytes) -> str | None:
+    """What is wrong with the committed REL of a secret-bearing FILE (None: nothing;
+    UNVERIFIABLE: its shape is right, its secrets cannot be read)."""
+    from gitops_config import recipients
+    from gitops_config import sops
+
+    if not sops.is_encrypted(committed):
+        return 'holds secrets in plaintext (never commit `render --decrypt` output)'
+    readers = recipients.stale(source, project, rel)
+    if readers is not None:
+        return f'recipients differ from .sops.yaml: {readers.summary()}'
+    try:
+        docs = _committed_documents(committed, rel)
+    except GitopsConfigError as exc:
+        return f'cannot be opened: {exc.message}'
+    if docs is None:
+        return 'changed'
+    if not holds_sealed(file):
+        # a key at hand: the secrets themselves are compared
+        return None if _same(docs, file.documents, strict=True) else 'changed'
+    if not _same(docs, file.documents):
+        return 'changed'
+    return UNVERIFIABLE
+
+
+def _unverifiable(project: Project, source: Source, base: Source, env: str,
+                  paths: list[str]) -> list[Stale]:
+    """Which of PATHS (secret-bearing, no key) changed since BASE, and whether the
+    inputs of ENV changed with them."""
+    from gitops_config import pipeline
+    from gitops_config import project as project_mod
+
+    moved = [p for p in paths if not base.exists(p) or base.read(p) != source.read(p)]
+    if not moved:
+        return []  # as committed before: reviewed then
+    try:
+        before = pipeline.inputs(base, project_mod.load(base, project.root), env)
+    except GitopsConfigError:
+        before = {}
+    same_inputs = before == pipeline.inputs(source, project, env)
+    if same_inputs:
+        return [Stale(p, UNVERIFIABLE) for p in moved]
+    return [Stale(p, f'{UNVERIFIABLE} (its inputs changed too)', blocking=False)
+            for p in moved]

@@ -115,6 +115,7 @@ def test_sealed_renders_placeholders_and_keeps_secret_files(
         monkeypatch: pytest.MonkeyPatch) -> None:
     repo, _ = secret_project
     run_cli('render', cwd=repo.path)
+    repo.commit(message='render')  # without a key, only what was committed is vouched for
     committed = (repo.path / 'rendered/prod/secret.yaml').read_bytes()
     monkeypatch.delenv('SOPS_AGE_KEY_FILE')
     prod = _render(repo, sealed=True)['prod']

@@ -22,7 +22,7 @@ def _prop(text: str) -> str:
 
 
 def annotation(f: Finding) -> str:
-    kind = 'error' if f.severity is Severity.ERROR else 'warning'
+    kind = {Severity.ERROR: 'error', Severity.WARNING: 'warning'}.get(f.severity, 'notice')
     props = [f'file={_prop(f.location.path)}']
     if f.location.line:
         props.append(f'line={f.location.line}')

@@ -13,25 +13,28 @@ if TYPE_CHECKING:
     from gitops_config.check import CheckResult
 
 
+def _fails(f: Finding, strict: bool) -> bool:
+    return f.severity is Severity.ERROR or (strict and f.severity is Severity.WARNING)
+
+
 def write(result: CheckResult, stream: TextIO, *, use_color: bool = False) -> None:
     by_file: dict[str, list[Finding]] = {path: [] for path in result.checked}
     for f in result.findings:
         by_file.setdefault(f.location.path, []).append(f)
-    failing = sum(1 for items in by_file.values()
-                  if any(f.severity is Severity.ERROR or result.strict for f in items))
+    failing = sum(1 for items in by_file.values() if any(_fails(f, result.strict) for f in items))
     suite = ET.Element('testsuite', name='gitops-config validate', tests=str(len(by_file)),
                        failures=str(failing), errors='0', skipped='0')
     for path, items in by_file.items():
         case = ET.SubElement(suite, 'testcase', classname='gitops-config', name=path)
         for f in items:
-            tag = 'failure' if f.severity is Severity.ERROR or result.strict else 'system-out'
+            tag = 'failure' if _fails(f, result.strict) else 'system-out'
             where = str(f.location) + (f' (edit {f.origin})' if f.origin else '')
             text = f'{where}: {f.message}' + (f'\nhint: {f.hint}' if f.hint else '')
             if tag == 'failure':
                 node = ET.SubElement(case, tag, type=f.rule, message=f.message)
             else:
                 node = ET.SubElement(case, tag)
-                text = f'warning: {text}'
+                text = f'{f.severity.value}: {text}'
             node.text = text
     suites = ET.Element('testsuites')
     suites.append(suite)

@@ -32,7 +32,7 @@ def _result(f: Finding, rule_index: int) -> dict[str, Any]:
     result: dict[str, Any] = {
         'ruleId': f.rule,
         'ruleIndex': rule_index,
-        'level': 'error' if f.severity is Severity.ERROR else 'warning',
+        'level': {Severity.ERROR: 'error', Severity.WARNING: 'warning'}.get(f.severity, 'note'),
         'message': {'text': text},
         'locations': [_physical(f.location)],
     }

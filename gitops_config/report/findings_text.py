@@ -28,7 +28,7 @@ def write(result: CheckResult, stream: TextIO, *, use_color: bool = False) -> No
         for f in group:
             # The full file:line:col on every row: terminals and editors make it a link.
             where = str(f.location)
-            colour = 'red' if f.severity is Severity.ERROR else 'yellow'
+            colour = {Severity.ERROR: 'red', Severity.WARNING: 'yellow'}.get(f.severity, 'grey')
             env = f' ({f.env})' if f.env else ''
             stream.write(f'  {where}  {_style(f"{f.severity.value:<7}", colour, use_color)} '
                          f'{f.message}{env}  {_style(f.rule, "grey", use_color)}\n')
@@ -38,6 +38,8 @@ def write(result: CheckResult, stream: TextIO, *, use_color: bool = False) -> No
                 stream.write(_style(f'    hint: {f.hint}', 'grey', use_color) + '\n')
     summary = (f'{_plural(result.errors, "error")}, {_plural(result.warnings, "warning")} in '
                f'{_plural(len(result.checked), "file")}')
+    if result.skipped:
+        summary += f', {result.skipped} not checked'
     if result.waived:
         summary += f' ({len(result.waived)} waived)'
     mark = _style('✗', 'red', use_color) if result.failed else _style('✓', 'green', use_color)

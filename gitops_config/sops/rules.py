@@ -119,13 +119,20 @@ def _rule(raw: Any, where: str) -> CreationRule:
 
 
 def load_rules(config: Path) -> list[tuple[str, CreationRule]]:
-    from gitops_config import yaml_io
     from gitops_config.fsutil import read_file
 
     try:
         text = read_file(config).decode()  # never through a symlink the repository holds
     except OSError as exc:
         raise RulesError(f'{config}: cannot read: {exc.strerror}') from None
+    return rules_from_text(text, str(config))
+
+
+def rules_from_text(text: str | bytes, config: str) -> list[tuple[str, CreationRule]]:
+    """The (path_regex, rule) pairs of a .sops.yaml given as TEXT (read from a commit,
+    say); CONFIG names it in errors."""
+    from gitops_config import yaml_io
+
     try:
         raw = yaml_io.load(text, str(config))
     except GitopsConfigError as exc:
@@ -169,6 +176,15 @@ def rule_for(path: Path, *, config_root: Path | None = None) -> CreationRule:
             return rule
     raise RulesError(f'{path}: no matching creation rules found in {config}',
                      hint='add a creation rule whose path_regex matches this file')
+
+
+def matching(rules: list[tuple[str, CreationRule]], relative: str) -> CreationRule | None:
+    """The first of RULES whose path_regex matches RELATIVE (a path relative to the
+    folder of the .sops.yaml), as sops picks it; None when none does."""
+    for regex, rule in rules:
+        if not regex or go_regex(regex).search(relative):
+            return rule
+    return None
 
 
 def explicit_rule(age: list[str], pgp: list[str], base: CreationRule | None) -> CreationRule:

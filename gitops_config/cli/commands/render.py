@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,9 +53,12 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
     renders = _render_with_progress(source, project, names, sealed=sealed, jobs=jobs,
                                     shard=shard)
     if check:
-        stale = [s for r in renders for s in outputs.check(project, source, r)]
-        for item in stale:
+        last = functools.cache(functools.partial(_last_commit, project.root))
+        found = [s for r in renders
+                 for s in outputs.check(project, source, r, base=last if ref is None else None)]
+        for item in found:
             click.echo(f'{item.path}: {item.reason}')
+        stale = [s for s in found if s.blocking]
         if stale:
             click.echo(f'{len(stale)} rendered file(s) out of date; run `gitops-config render`',
                        err=True)
@@ -80,6 +84,20 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
                        'render is known to have written it (delete it if it is stale)',
                        err=True)
     return exit_codes.OK
+
+
+def _last_commit(root: Path) -> Source | None:
+    """HEAD of the repository at ROOT: what a check without a key compares encrypted
+    outputs with (None: not a repository, or no commit yet)."""
+    from gitops_config.errors import GitopsConfigError
+    from gitops_config.source import open_source
+
+    if not (root / '.git').exists() and not any((p / '.git').exists() for p in root.parents):
+        return None
+    try:
+        return open_source(root, 'HEAD')
+    except GitopsConfigError:
+        return None
 
 
 def _shown(path: Path) -> str:

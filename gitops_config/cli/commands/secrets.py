@@ -5,10 +5,14 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from gitops_config.cli import exit_codes
+
+if TYPE_CHECKING:
+    from gitops_config.recipients import RecipientChange
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -146,16 +150,26 @@ def updatekeys(*, file: Path) -> int:
 
 
 @secrets.command('status')
-@click.argument('files', nargs=-1, required=True, type=_FILE)
-def status(*, files: tuple[Path, ...]) -> int:
+@click.argument('files', nargs=-1, type=_FILE)
+@click.option('--can-decrypt', is_flag=True,
+              help='Also exit 1 when the keys at hand cannot open a file the rules cover '
+                   '(a pre-flight check before a deploy). Without FILES: every encrypted '
+                   'value layer of the project.')
+def status(*, files: tuple[Path, ...], can_decrypt: bool) -> int:
     """Whether each FILE is encrypted, its MAC is valid, and who can open it.
 
-    Exits 1 when a file that a creation rule says must be encrypted is not.
+    Exits 1 when a file that a creation rule says must be encrypted is not, when its
+    recipients differ from the ones the rules name now (run `secrets updatekeys`, or
+    `render` for rendered output), or when its MAC does not match.
     """
+    from gitops_config.errors import UsageError
     from gitops_config.sops import ops
 
+    if not files and not can_decrypt:
+        raise UsageError('name the FILES to look at (or use --can-decrypt for every '
+                         'encrypted layer of the project)')
     rc = exit_codes.OK
-    for path in files:
+    for path in files or _encrypted_layers():
         st = ops.status(path)
         if not st.encrypted:
             if st.must_encrypt:
@@ -168,7 +182,69 @@ def status(*, files: tuple[Path, ...]) -> int:
         if st.mac_ok is False:
             rc = exit_codes.FINDINGS
         click.echo(f'{path}: encrypted, {mac}; recipients: {", ".join(st.recipients)}')
+        stale = _stale_readers(path)
+        if stale is not None:
+            rc = exit_codes.FINDINGS
+            readers, fix = stale
+            click.echo(f'{path}: RECIPIENTS DIFFER from .sops.yaml: {readers.summary()} '
+                       f'(run `gitops-config {fix}`)')
+        if can_decrypt and st.must_encrypt and st.mac_ok is None and not _opens(path):
+            rc = exit_codes.FINDINGS
+            click.echo(f'{path}: CANNOT DECRYPT with the keys at hand')
     return rc
+
+
+def _encrypted_layers() -> list[Path]:
+    """Every encrypted value layer of the project here."""
+    from gitops_config import sops
+    from gitops_config.workspace import open_project
+
+    source, project = open_project(Path.cwd(), None)
+    layers = sorted({p for env in project.environments for p in env.layers})
+    return [project.root / p for p in layers
+            if source.exists(p) and sops.is_encrypted(source.read(p))]
+
+
+def _stale_readers(path: Path) -> tuple[RecipientChange, str] | None:
+    """How PATH's recipients differ from the ones the rules (or, for rendered output,
+    its environment's `recipients:`) name now, and the command that fixes it."""
+    from gitops_config import project as project_mod
+    from gitops_config import recipients
+    from gitops_config.errors import GitopsConfigError
+    from gitops_config.source import WorkTree
+
+    try:
+        root = project_mod.find_root(path.resolve().parent)
+        rel = path.resolve().relative_to(root.resolve()).as_posix()
+        source = WorkTree(root)
+        project = project_mod.load(source, root)
+        change = recipients.stale(source, project, rel)
+        rendered = any(rel.startswith(project.output_dir(e) + '/') for e in project.env_names())
+        return None if change is None else (change, 'render' if rendered else
+                                            'secrets updatekeys')
+    except (GitopsConfigError, ValueError):
+        pass
+    from gitops_config.sops import rules
+
+    try:
+        want = tuple(sorted(set(rules.rule_for(path).recipients())))
+    except GitopsConfigError:
+        return None
+    change = recipients.compared(str(path), recipients.of_file(path.read_bytes(), str(path)),
+                                 want)
+    return None if change is None else (change, 'secrets updatekeys')
+
+
+def _opens(path: Path) -> bool:
+    """Whether the keys at hand (or a `sops` on PATH, for cloud KMS) open PATH."""
+    from gitops_config.errors import GitopsConfigError
+    from gitops_config.sops import decrypt_file
+
+    try:
+        decrypt_file(path)
+    except GitopsConfigError:
+        return False
+    return True
 
 
 @secrets.command('git-setup')
