@@ -14,6 +14,7 @@ import functools
 import hashlib
 import posixpath
 import re
+from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -55,12 +56,15 @@ from gitops_config.redact import Secret
 from gitops_config.render import RenderedFile
 from gitops_config.schema import SchemaStore
 from gitops_config.schema import declared_schema
+from gitops_config.shard import Shard
 from gitops_config.source import Source
 from gitops_config.values import DELETE_TAG
 from gitops_config.verdicts import LAYERS
 from gitops_config.verdicts import Verdicts
 
 Path = tuple[str | int, ...]
+# The environments as rendered at the base of a change, or what renders them on demand.
+Base = Sequence[EnvRender] | Callable[[], Sequence[EnvRender] | None] | None
 
 SCHEMA_RULE = 'schema'
 SECRETS_RULE = 'secrets/plaintext'
@@ -329,8 +333,8 @@ class _Checker:
 
     # -- policies --
 
-    def policies(self, targets: list[Target], renders: Sequence[EnvRender],
-                 base: Sequence[EnvRender] | None, *, jobs: int | None) -> list[Hit]:
+    def policies(self, targets: list[Target], renders: Sequence[EnvRender], base: Base, *,
+                 jobs: int | None) -> list[Hit]:
         hits = list(self.cached_hits)
         evaluated = workers.in_slices(functools.partial(self._evaluate, targets), len(targets),
                                       jobs=jobs)
@@ -353,8 +357,11 @@ class _Checker:
                                                   and f.documents is not None})}
                     for r in renders}
             hits += run_environments(self.engine, self.rules, envs)
-        if base is not None:
-            hits += run_changes(self.engine, self.rules, _pairs(self.project, base, renders))
+        if base is not None and any(r.scope == 'change' for r in self.rules):
+            before = base() if callable(base) else base
+            if before is not None:
+                hits += run_changes(self.engine, self.rules,
+                                    _pairs(self.project, before, renders))
         return hits
 
     def _evaluate(self, targets: list[Target], start: int, stop: int,
@@ -559,7 +566,7 @@ def check(
         project: Project,
         renders: Sequence[EnvRender],
         *,
-        base: Sequence[EnvRender] | None = None,
+        base: Base = None,
         strict: bool = False,
         require_schema: bool = False,
         layers: Collection[str] | None = None,
@@ -570,8 +577,9 @@ def check(
     documents evaluated on JOBS processes (default: one per core).
 
     BASE, the same environments rendered at the PR's base, turns on change
-    rules. LAYERS limits which value layers are checked (default: every layer
-    of every rendered environment).
+    rules; as a function, it is called only when a change rule is in force (and
+    may answer None: no base to compare with). LAYERS limits which value layers
+    are checked (default: every layer of every rendered environment).
     """
     checker = _Checker(source, project, require_schema=require_schema, only_packs=None)
     targets: list[Target] = []
@@ -584,6 +592,21 @@ def check(
     checker.verdicts.settle([(f.env or LAYERS, f.location.path) for f in checker.findings]
                             + [(h.env or LAYERS, h.file or '') for h in hits])
     return _finish(checker, hits, strict=strict, today=today)
+
+
+def base_renders(source: Source, project: Project, envs: Sequence[str], *,
+                 shard: Shard | None = None) -> list[EnvRender] | None:
+    """ENVS as rendered at a change's base SOURCE, for change rules: sealed (a rule sees
+    a secret as '<secret>' either way), and only those the base has. None when the
+    base does not render: there is nothing to compare with (a review reports that)."""
+    from gitops_config import pipeline
+
+    known = [e for e in envs if e in project.env_names()]
+    try:
+        return pipeline.render(source, project, known, sealed=True, shard=shard,
+                               reuse=True) if known else []
+    except GitopsConfigError:
+        return None
 
 
 def scan_secrets(source: Source, project: Project | None, files: Sequence[str], *,
@@ -642,38 +665,87 @@ def _bare_project(source: Source) -> Project:
 
 @dataclass(frozen=True)
 class Affected:
-    """What a set of changed files touches: environments to render, layers to check."""
+    """What a set of changed files touches: environments to render and check, value
+    layers to check (None: every layer of those environments), and environments whose
+    rendered output can change (for `render --check`)."""
 
     envs: tuple[str, ...]
-    layers: tuple[str, ...]
+    layers: tuple[str, ...] | None
+    outputs: tuple[str, ...] = ()
 
 
-def affected(project: Project, files: Iterable[str]) -> Affected:
-    """Environments that a changed template, schema, policy, layer or output affects."""
+def affected(project: Project, files: Iterable[str], source: Source | None = None,
+             ) -> Affected:
+    """What changed FILES affect. A layer: the environments that use it, and itself. A
+    template: every environment's output. The project file or `.sops.yaml`: everything.
+    A policy file or a JSON Schema (a mapped one, a file beside it that a `$ref` may
+    reach, or one that a layer or template names itself, read from SOURCE): every
+    environment and every layer, since rules and schemas apply to both."""
     names = project.env_names()
-    every = {C.PROJECT_FILE, C.SOPS_CONFIG_FILE}
-    schema_dirs = {posixpath.dirname(m[1]) for section in ('values', 'rendered')
-                   for m in _schema_map(project, section)}
+    schema_dirs = {posixpath.dirname(schema) for section in ('values', 'rendered')
+                   for _, schema in _schema_map(project, section)}
     section = project.raw.get('policies') or {}
     policy_dirs = tuple(p.rstrip('/') + '/' for p in section.get('paths') or ['policies'])
+    templates = project.templates.rstrip('/') + '/' if project.templates is not None else None
+    named: set[str] | None = None  # schemas that files name themselves, read when needed
     envs: set[str] = set()
-    layers: list[str] = []
+    outputs: set[str] = set()
+    layers: list[str] | None = []
     for file in files:
-        hit_all = (file in every
-                   or (project.templates is not None
-                       and file.startswith(project.templates.rstrip('/') + '/'))
-                   or (schema_dirs and posixpath.dirname(file) in schema_dirs)
-                   or file.startswith(policy_dirs))
-        if hit_all:
+        everything = file in (C.PROJECT_FILE, C.SOPS_CONFIG_FILE)
+        if everything or (templates is not None and file.startswith(templates)):
             envs.update(names)
+            outputs.update(names)
+        checks_all = everything or file.startswith(policy_dirs) or (
+            posixpath.dirname(file) in schema_dirs and not _is_layer(project, file))
+        if not checks_all and source is not None and file.endswith(_SCHEMA_SUFFIXES):
+            if named is None:
+                named = _named_schemas(source, project)
+            checks_all = file in named
+        if checks_all:
+            envs.update(names)
+            layers = None
         for env in project.environments:
             if file in env.layers:
                 envs.add(env.name)
-                if file not in layers:
+                outputs.add(env.name)
+                if layers is not None and file not in layers:
                     layers.append(file)
             if file.startswith(project.output_dir(env.name) + '/'):
                 envs.add(env.name)
-    return Affected(tuple(n for n in names if n in envs), tuple(layers))
+                outputs.add(env.name)
+    return Affected(tuple(n for n in names if n in envs),
+                    None if layers is None else tuple(layers),
+                    tuple(n for n in names if n in outputs))
+
+
+_SCHEMA_SUFFIXES = ('.json', '.yaml', '.yml')
+# `$schema: x.json` or `"$schema": "x.json"`, near the top of a YAML or JSON file
+_SCHEMA_KEY = re.compile(r'^\s*["\']?\$schema["\']?\s*:\s*["\']?([^"\'\s,]+)', re.MULTILINE)
+
+
+def _is_layer(project: Project, file: str) -> bool:
+    return any(file in env.layers for env in project.environments)
+
+
+def _named_schemas(source: Source, project: Project) -> set[str]:
+    """The schemas that layers and templates name themselves (a `$schema` key or a
+    yaml-language-server modeline near the top)."""
+    from gitops_config import render as render_mod
+
+    files = {layer for env in project.environments for layer in env.layers}
+    files.update(t.path for t in render_mod.templates(source, project))
+    named: set[str] = set()
+    for path in sorted(files):
+        try:
+            head = _text(source.read(path)[:4096]) or ''
+        except GitopsConfigError:
+            continue
+        key = _SCHEMA_KEY.search(head)
+        schema = declared_schema({'$schema': key.group(1)} if key else None, head, path)
+        if schema is not None:
+            named.add(schema)
+    return named
 
 
 def _all_layers(renders: Sequence[EnvRender]) -> list[str]:

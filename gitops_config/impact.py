@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -72,9 +73,10 @@ def error_findings(review: Review) -> int:
 
 def collect_findings(source: Source, project: Project, *, sealed: bool,
                      shard: Shard | None = None, envs: Sequence[str] | None = None,
-                     ) -> list[Finding]:
+                     base: tuple[Source, Project | None] | None = None) -> list[Finding]:
     """Schema and policy findings at SOURCE, in ENVS (default: all of them; SHARD's
-    share of them), or none when validation is not installed."""
+    share of them), or none when validation is not installed. BASE, the source and
+    project the change starts from, turns on change rules."""
     try:
         from gitops_config import check
     except ImportError:  # validation is optional for the diff and the PR comment
@@ -87,7 +89,12 @@ def collect_findings(source: Source, project: Project, *, sealed: bool,
             return []  # the environments asked for are gone at SOURCE
         renders = pipeline.render(source, project, known, sealed=sealed, shard=shard,
                                   reuse=True)
-        return list(check.check(source, project, renders, layers=shard_layers(shard)).findings)
+        before = None
+        if base is not None and base[1] is not None:
+            before = functools.partial(check.base_renders, base[0], base[1],
+                                       [r.env for r in renders], shard=shard)
+        return list(check.check(source, project, renders, base=before,
+                                layers=shard_layers(shard)).findings)
     except GitopsConfigError as exc:
         # a broken policy file or template must not cost the PR its comment
         where = exc.location or Location(C.PROJECT_FILE)

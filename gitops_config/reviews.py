@@ -51,7 +51,7 @@ def review(base: Source, head: Source, *, envs: Sequence[str] | None = None,
                              key=fingerprint, shard=shard, jobs=jobs)
     if validate:
         findings = impact.collect_findings(head, head_project, sealed=result.sealed,
-                                           shard=shard, envs=envs)
+                                           shard=shard, envs=envs, base=(base, base_project))
         result = impact.attach_findings(result, findings, head_project)
     if kept is not None:
         save(kept, result)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import html
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -147,6 +148,27 @@ def test_policy_errors_fail_the_job_unless_configured(
                               fail_on_findings='false')
     assert result.returncode == 0, result.stderr
     assert len(_sticky(github)) == 1
+
+
+def test_change_rules_run_against_the_pull_requests_base(
+        tmp_path: Path, github: FakeGitHub, shim: Path) -> None:
+    """example-repo's prod rpm cut from 500 to 100: the built-in change rule fails the job."""
+    repo = GitRepo(tmp_path / 'example-repo')
+    shutil.copytree(ROOT / 'example-repo', repo.path, dirs_exist_ok=True)
+    base = repo.commit(message='base')
+    prod = repo.path / 'values/prod.yaml'
+    head = repo.commit({'values/prod.yaml': prod.read_text().replace(
+        '      rpm: 500\n', '      rpm: 100\n', 1)}, 'prod: rpm 100')
+    result, outputs, summary = run_action(repo, github, shim, tmp_path / 'run', base=base,
+                                          head=head)
+    assert result.returncode == 1, result.stderr
+    assert outputs['findings'] == '1'
+    [comment] = _sticky(github)
+    assert ('- error: `rendered/prod/litellm/config.yaml:7:7` '
+            'model_list\\[0\\].litellm_params.rpm: a prod rate limit may not fall by more than '
+            'half in one change: openai-gpt-4o '
+            'rpm 500 -\\> 100 (litellm/rate-limit-drop)') in comment['body']
+    assert 'rate-limit-drop' in summary
 
 
 def test_read_only_token_warns_and_keeps_the_summary(

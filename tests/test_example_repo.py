@@ -82,3 +82,35 @@ def test_diff_of_one_environment_validates_that_one(
     assert env['status'] == 'changed'
     assert env['findings'] == []  # before: "validation could not run: staging: ... no key"
     assert 'could not run' not in result.stdout
+
+
+def _rpm_drop(example: Path) -> tuple[object, str, str]:
+    """example-repo committed, then prod's gpt-4o rpm cut from 500 to 100."""
+    from tests._helpers.git_repo import GitRepo
+
+    repo = GitRepo(example)
+    base = repo.commit(message='base')
+    prod = example / 'values/prod.yaml'
+    text = prod.read_text()
+    assert '      rpm: 500\n' in text
+    head = repo.commit({'values/prod.yaml': text.replace('      rpm: 500\n', '      rpm: 100\n',
+                                                         1)}, 'prod: rpm 100')
+    return repo, base, head
+
+
+def test_diff_validate_runs_change_rules(example: Path, run_cli: RunCli) -> None:
+    """A prod rate limit falling from 500 to 100 is a finding wherever a base exists."""
+    _, base, head = _rpm_drop(example)
+    result = run_cli('diff', base, head, '--sealed', '--validate', '-f', 'json', cwd=example)
+    assert result.exit_code == 0, result.output
+    found = [(env['name'], f) for env in json.loads(result.stdout)['environments']
+             for f in env['findings']]
+    [(env, finding)] = [(e, f) for e, f in found if f['rule'] == 'litellm/rate-limit-drop']
+    assert env == 'prod'
+    assert finding['message'] == (
+        'model_list[0].litellm_params.rpm: a prod rate limit may not fall by more than half '
+        'in one change: openai-gpt-4o rpm 500 -> 100')
+    assert finding['location'] == 'rendered/prod/litellm/config.yaml:7:7'
+    assert run_cli('validate', '--sealed', '--base', base, cwd=example).exit_code == 1
+    # without a base there is nothing to compare with: the same head is clean
+    assert run_cli('validate', '--sealed', cwd=example).exit_code == 0

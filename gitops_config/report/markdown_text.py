@@ -20,8 +20,9 @@ _MENTION = re.compile(r'([@#])(?=[\w-])')
 _TICKS = re.compile(r'`+')
 # What starts inline syntax mid-line (code, emphasis, links and images, HTML, and
 # GitHub's tables and strikethrough): escaped with a backslash, which CommonMark
-# allows before any ASCII punctuation.
-_INLINE = re.compile(r'([\\`*_\[\]~|<>])')
+# allows before any ASCII punctuation. An underscore inside a word (model_list)
+# emphasises nothing in GFM, and stays as it is.
+_INLINE = re.compile(r'([\\`*\[\]~|<>]|(?<!\w)_|_(?!\w))')
 # What GitHub would turn into a link in running text: `https://...`, `www.`
 _AUTOLINK = re.compile(r'(?i)(?<=\b)(https?|ftp|www)([:.])')
 

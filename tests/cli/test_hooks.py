@@ -117,6 +117,48 @@ def _edit(repo: Path, path: str, old: str, new: str) -> int:
     return text[:text.index(new)].count('\n') + 1
 
 
+@pytest.fixture
+def monorepo(tmp_path: Path, hook_repo: tuple[Path, str]) -> Path:
+    """example-repo as the folder config/ of a larger repository (its rendered output
+    committed), with .pre-commit-config.yaml at the top, where pre-commit reads it."""
+    repo = tmp_path / 'platform'
+    shutil.copytree(ROOT / 'example-repo', repo / 'config',
+                    ignore=shutil.ignore_patterns('__pycache__', '.pre-commit-config.yaml'))
+    path, rev = hook_repo
+    hooks = ''.join(f'      - id: {hook}\n' for hook in HOOKS)
+    (repo / '.pre-commit-config.yaml').write_text(
+        f'repos:\n  - repo: {path}\n    rev: {rev}\n    hooks:\n{hooks}')
+    (repo / 'README.md').write_text('the platform monorepo\n')
+    _commit(repo)
+    return repo
+
+
+def test_hooks_run_from_the_git_root_of_a_monorepo(monorepo: Path, hook_env: dict[str, str],
+                                                   ) -> None:
+    _edit(monorepo, 'config/values/prod.yaml', '  replicas: 3', '  replicas: 4')
+    proc = _pre_commit(hook_env, monorepo, 'run', '--files', 'README.md',
+                       'config/values/prod.yaml')
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    for name, verdict in (('gitops-config validate', 'Passed'),
+                          ('gitops-config secrets guard', 'Passed'),
+                          ('gitops-config render --check', 'Failed')):
+        assert any(line.startswith(name) and line.endswith(verdict) for line in lines), (
+            proc.stdout)
+    assert 'config/rendered/prod/k8s/deployment.yaml: changed' in proc.stdout
+    assert 'gitops-config -C config render' in proc.stdout
+
+
+def test_a_stricter_schema_fails_the_layers_it_applies_to(monorepo: Path,
+                                                          hook_env: dict[str, str]) -> None:
+    _edit(monorepo, 'config/schemas/values.schema.json', '"maximum": 20}', '"maximum": 2}')
+    proc = _pre_commit(hook_env, monorepo, 'run', 'gitops-config-validate',
+                       '--files', 'config/schemas/values.schema.json')
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert 'config/values/prod.yaml:5:3' in proc.stdout
+    assert 'app.replicas: 3 is greater than the maximum of 2' in proc.stdout
+
+
 def test_example_repo_config_names_every_hook() -> None:
     config = (ROOT / 'example-repo' / '.pre-commit-config.yaml').read_text()
     for hook in HOOKS:
@@ -272,3 +314,120 @@ def test_validate_flags_a_secret_in_a_layer_comment(project: GitRepo, run_cli: R
     assert 'values/prod.yaml:3:' in result.stdout
     assert 'secret in plaintext in a comment' in result.stdout
     assert SK not in result.stdout
+
+
+SCHEMA = '{"type": "object", "properties": {"app": {"type": "object", "properties": ' \
+         '{"replicas": {"type": "integer", "maximum": %d}}}}}\n'
+
+
+def _with_schemas(project: GitRepo) -> None:
+    config = project.path / 'gitops-config.yaml'
+    project.commit({'gitops-config.yaml': config.read_text() + (
+        'schemas:\n  values:\n    - {files: "values/*.yaml", schema: schemas/values.json}\n'),
+        'schemas/values.json': SCHEMA % 5, 'schemas/common.json': '{}\n'})
+
+
+@pytest.mark.parametrize('changed', ['schemas/values.json', 'schemas/common.json',
+                                     'gitops-config.yaml', '.sops.yaml'])
+def test_validate_hook_rechecks_the_layers_a_changed_input_applies_to(
+        project: GitRepo, run_cli: RunCli, changed: str) -> None:
+    """prod's 3 replicas break a stricter schema: whatever changed, the layer is checked."""
+    _with_schemas(project)
+    assert run_cli('hook', 'validate', changed, cwd=project.path).exit_code == 0
+    project.write({'schemas/values.json': SCHEMA % 2, '.sops.yaml': 'creation_rules: []\n'})
+    result = run_cli('hook', 'validate', changed, cwd=project.path)
+    assert result.exit_code == 1, result.output
+    assert 'values/prod.yaml:2:3' in result.stdout
+    assert 'app.replicas: 3 is greater than the maximum of 2' in result.stdout
+
+
+def test_validate_hook_rechecks_layers_for_a_changed_policy(project: GitRepo, run_cli: RunCli,
+                                                            ) -> None:
+    config = project.path / 'gitops-config.yaml'
+    project.commit({'gitops-config.yaml': config.read_text() + 'policies:\n  paths: [rules]\n',
+                    'rules/layers.yaml': 'rules: []\n'})
+    project.write({'rules/layers.yaml': '''\
+rules:
+  - id: team/no-huge
+    severity: error
+    message: no model called huge
+    match: {kinds: [layer]}
+    expr: |
+      type(doc) != map || !has(doc.models) ? [] :
+      doc.models.filter(m, m.name == 'huge').map(m, {'message': 'huge'})
+'''})
+    result = run_cli('hook', 'validate', 'rules/layers.yaml', cwd=project.path)
+    assert result.exit_code == 1, result.output
+    assert 'values/prod.yaml' in result.stdout
+    assert 'team/no-huge' in result.stdout
+
+
+def test_validate_hook_rechecks_a_schema_a_layer_names_itself(project: GitRepo, run_cli: RunCli,
+                                                              ) -> None:
+    prod = project.path / 'values/prod.yaml'
+    project.commit({'values/prod.yaml': '# yaml-language-server: $schema=../own/prod.json\n'
+                                        + prod.read_text(), 'own/prod.json': SCHEMA % 5})
+    project.write({'own/prod.json': SCHEMA % 2})
+    result = run_cli('hook', 'validate', 'own/prod.json', cwd=project.path)
+    assert result.exit_code == 1, result.output
+    assert 'values/prod.yaml:3:3' in result.stdout
+
+
+def test_secrets_hook_rescans_what_a_changed_sops_yaml_covers(project: GitRepo, run_cli: RunCli,
+                                                              ) -> None:
+    project.commit({'secrets/prod.yaml': 'level: 1\n',
+                    '.sops.yaml': 'creation_rules: []\n'})
+    assert run_cli('hook', 'secrets', '.sops.yaml', cwd=project.path).exit_code == 0
+    recipient = 'age1ykg3e4n2p72dcmq44mjtcrnp0y7du6lkth9gzxw2l45y5e07t5lsttnnve'
+    project.commit({'.sops.yaml': 'creation_rules:\n  - path_regex: secrets/.*\\.yaml$\n'
+                                  f'    age: {recipient}\n'})
+    result = run_cli('hook', 'secrets', '.sops.yaml', cwd=project.path)
+    assert result.exit_code == 1, result.output
+    assert 'secrets/prod.yaml:1:1' in result.stdout
+    assert 'secrets/sops-coverage' in result.stdout
+
+
+def _monorepo(tmp_path: Path) -> GitRepo:
+    """A git repository whose config project is its folder config/."""
+    from tests._helpers.projects import BASIC
+
+    repo = GitRepo(tmp_path / 'mono')
+    repo.commit({'README.md': 'the platform monorepo\n',
+                 **{f'config/{name}': content for name, content in BASIC.items()}})
+    return repo
+
+
+def test_every_hook_works_from_the_git_root_of_a_monorepo(tmp_path: Path, run_cli: RunCli,
+                                                          ) -> None:
+    repo = _monorepo(tmp_path)
+    assert run_cli('-C', str(repo.path / 'config'), 'render').exit_code == 0
+    repo.commit(message='rendered output')
+    files = ('README.md', 'config/values/prod.yaml')
+    for hook in ('validate', 'secrets', 'render-check'):
+        result = run_cli('hook', hook, *files, cwd=repo.path)
+        assert result.exit_code == 0, f'{hook}: {result.output}'
+    repo.write({'config/values/prod.yaml': 'app:\n  replicas: 0\nmodels: []\n'})
+    result = run_cli('hook', 'render-check', *files, cwd=repo.path)
+    assert result.exit_code == 1, result.output
+    assert 'config/rendered/prod/config.yaml: changed' in result.stdout
+    assert 'gitops-config -C config render' in result.stderr
+    repo.write({'config/values/prod.yaml': 'app:\n  replicas: sk-proj-Zx81mQ2vN7bR4tY6uI9oP3aS\n'})
+    result = run_cli('hook', 'secrets', *files, cwd=repo.path)
+    assert result.exit_code == 1, result.output
+    assert 'config/values/prod.yaml:2:3' in result.stdout
+
+
+def test_validate_hook_runs_change_rules_against_head(tmp_path: Path, run_cli: RunCli) -> None:
+    """The staged change is compared with HEAD: prod's rpm cut from 500 to 100 fails."""
+    repo = GitRepo(tmp_path / 'llm-gateway')
+    shutil.copytree(ROOT / 'example-repo', repo.path, ignore=IGNORE, dirs_exist_ok=True)
+    repo.commit(message='base')
+    prod = repo.path / 'values/prod.yaml'
+    prod.write_text(prod.read_text().replace('      rpm: 500\n', '      rpm: 100\n', 1))
+    repo.git('add', '-A')
+    result = run_cli('hook', 'validate', 'values/prod.yaml', cwd=repo.path)
+    assert result.exit_code == 1, result.output
+    assert 'litellm/rate-limit-drop' in result.stdout
+    assert 'openai-gpt-4o rpm 500 -> 100' in result.stdout
+    repo.commit(message='the cut, committed')  # HEAD now has it: nothing left to compare
+    assert run_cli('hook', 'validate', 'values/prod.yaml', cwd=repo.path).exit_code == 0

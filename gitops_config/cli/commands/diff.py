@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 @click.option('--sealed', is_flag=True,
               help='Compare secrets by ciphertext only, even when keys are available.')
 @click.option('--validate', is_flag=True,
-              help='Also count schema and policy findings at HEAD in the impact summary.')
+              help='Also count schema and policy findings at HEAD in the impact summary '
+                   '(change rules compare HEAD with BASE).')
 @options.jobs
 @options.shard
 def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_format: str,

@@ -1,15 +1,24 @@
 """`gitops-config hook ...`: the entry points of the pre-commit hooks.
 
-pre-commit passes the changed files, relative to the top of the git work
-tree. Every hook works offline: `validate` renders sealed (no decryption
-keys needed), and nothing here imports GitPython, jsonschema or deepdiff.
+pre-commit runs them at the top of the git work tree and passes the changed
+files relative to it: a config repository may be a folder of a larger one,
+and each file is checked in the project that holds it. Every hook works
+offline: `validate` renders sealed (no decryption keys needed). Nothing here
+imports jsonschema or deepdiff, and GitPython only when a change rule needs
+the commit the change starts from.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import os
 import sys
+from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import click
 
@@ -18,8 +27,12 @@ from gitops_config.cli import options
 from gitops_config.report.findings import CHOICES
 
 if TYPE_CHECKING:
+    from gitops_config.check import CheckResult
+    from gitops_config.model import Finding
+    from gitops_config.pipeline import EnvRender
     from gitops_config.project import Project
     from gitops_config.source import Source
+    from gitops_config.source import WorkTree
 
 _FILES = click.argument('files', nargs=-1, type=click.Path())
 
@@ -29,31 +42,95 @@ def hook() -> None:
     """Entry points for pre-commit hooks (see .pre-commit-hooks.yaml)."""
 
 
-def _open(files: tuple[str, ...]) -> tuple[Source, Project, list[str]] | None:
-    """The project holding FILES (or the current folder), and FILES relative to it."""
+class _Opened(NamedTuple):
+    """One project, and the changed files it holds (relative to it)."""
+
+    source: WorkTree
+    project: Project
+    paths: list[str]
+    prefix: str  # the project's folder as seen from the current one: '' or 'config/'
+
+
+def _projects(files: Sequence[str]) -> tuple[list[_Opened], list[str]]:
+    """The projects holding FILES, each with its files; and the FILES no project holds.
+    Without FILES: the project at (or above) the current folder, if any."""
     from gitops_config import project as project_mod
     from gitops_config.cli.commands.validate import project_paths
     from gitops_config.errors import InvalidProjectError
     from gitops_config.source import WorkTree
 
-    starts = [Path.cwd()] + [(Path.cwd() / f).parent for f in files[:1]]
-    for start in starts:
-        try:
-            root = project_mod.find_root(start)
-        except InvalidProjectError:
-            continue
+    cwd = Path.cwd()
+    roots: dict[Path, Path | None] = {}  # folder -> the project root above it
+    held: dict[Path, list[str]] = {}
+    outside: list[str] = []
+    for name in files or ['.']:
+        folder = (cwd / name).parent if files else cwd
+        if folder not in roots:
+            try:
+                roots[folder] = project_mod.find_root(folder)
+            except InvalidProjectError:
+                roots[folder] = None
+        root = roots[folder]
+        if root is None:
+            outside += [name] if files else []
+        else:
+            held.setdefault(root, []).extend([name] if files else [])
+    opened = []
+    for root, names in held.items():
         source = WorkTree(root)
-        inside = tuple(f for f in files if _inside(Path.cwd() / f, root))
-        return source, project_mod.load(source, root), project_paths(root, inside)
-    return None
+        prefix = os.path.relpath(root, cwd)
+        opened.append(_Opened(source, project_mod.load(source, root),
+                              project_paths(root, tuple(names)),
+                              '' if prefix == '.' else prefix + '/'))
+    return opened, outside
 
 
-def _inside(path: Path, root: Path) -> bool:
+def _from_cwd(result: CheckResult, prefix: str) -> CheckResult:
+    """RESULT with its paths relative to the current folder (a project in a subfolder)."""
+    if not prefix:
+        return result
+
+    def moved(finding: Finding) -> Finding:
+        origin = finding.origin
+        return dataclasses.replace(
+            finding, location=dataclasses.replace(finding.location,
+                                                  path=prefix + finding.location.path),
+            origin=origin and dataclasses.replace(origin, path=prefix + origin.path))
+
+    return dataclasses.replace(result, findings=tuple(map(moved, result.findings)),
+                               checked=tuple(prefix + p for p in result.checked),
+                               waived=tuple(map(moved, result.waived)))
+
+
+def _combined(results: Sequence[CheckResult], *, strict: bool) -> CheckResult:
+    from gitops_config.check import CheckResult
+
+    return CheckResult(tuple(f for r in results for f in r.findings),
+                       tuple(p for r in results for p in r.checked),
+                       tuple(f for r in results for f in r.waived), strict)
+
+
+def _committed(opened: _Opened, envs: Sequence[str]) -> list[EnvRender] | None:
+    """ENVS as HEAD renders them: what the commit being made changes. None before the
+    first commit, or where HEAD has no project here."""
+    from gitops_config import check as check_mod
+    from gitops_config import project as project_mod
+    from gitops_config.errors import GitopsConfigError
+    from gitops_config.git import Repo
+    from gitops_config.git import toplevel
+    from gitops_config.source import GitTree
+    from gitops_config.source import prefix_of
+
+    root = opened.source.root
+    if toplevel(root) is None:
+        return None
     try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
+        repo = Repo(root)
+        head = GitTree(repo, repo.resolve('HEAD'), prefix_of(repo.root, root))
+        project = project_mod.load(head, root)
+    except GitopsConfigError:
+        return None
+    return check_mod.base_renders(head, project, envs)
 
 
 @hook.command('validate')
@@ -61,20 +138,29 @@ def _inside(path: Path, root: Path) -> bool:
 @click.option('--strict', is_flag=True, help='Warnings fail the hook too.')
 @_FILES
 def validate(*, output_format: str, strict: bool, files: tuple[str, ...]) -> int:
-    """Validate the changed FILES and every environment they affect (sealed, offline)."""
+    """Validate the changed FILES and everything they affect (sealed, offline).
+
+    A layer: its environments. A template, schema, policy file, the project
+    file or `.sops.yaml`: every environment and layer they apply to. Change
+    rules compare with the commit the change starts from (HEAD).
+    """
     from gitops_config import check as check_mod
     from gitops_config import pipeline
     from gitops_config.report import findings
 
-    opened = _open(files)
-    if opened is None:
-        return exit_codes.OK  # no gitops-config project here: nothing to validate
-    source, project, paths = opened
-    touched = check_mod.affected(project, paths)
-    if not touched.envs and not touched.layers:
-        return exit_codes.OK
-    renders = pipeline.render(source, project, list(touched.envs), sealed=True, reuse=True)
-    result = check_mod.check(source, project, renders, strict=strict, layers=touched.layers)
+    results = []
+    for opened in _projects(files)[0]:
+        source, project, paths, prefix = opened
+        touched = check_mod.affected(project, paths, source)
+        if not touched.envs and not touched.layers:
+            continue
+        renders = pipeline.render(source, project, list(touched.envs), sealed=True,
+                                  reuse=True)
+        base = functools.partial(_committed, opened, touched.envs)
+        results.append(_from_cwd(check_mod.check(
+            source, project, renders, base=base, strict=strict, layers=touched.layers),
+            prefix))
+    result = _combined(results, strict=strict)
     if result.findings or result.failed:
         findings.write(result, output_format, sys.stdout, use_color=options.app().color)
     return exit_codes.FINDINGS if result.failed else exit_codes.OK
@@ -86,23 +172,41 @@ def validate(*, output_format: str, strict: bool, files: tuple[str, ...]) -> int
 def secrets(*, output_format: str, files: tuple[str, ...]) -> int:
     """No plaintext secret in FILES (values, comments, any text); files .sops.yaml covers
     must be encrypted. Without FILES: every file staged for the next commit, renamed
-    ones included, as staged."""
+    ones included, as staged.
+
+    A changed `.sops.yaml` or project file (creation rules, key patterns,
+    waivers) scans every file git tracks in that project.
+    """
     from gitops_config import check as check_mod
     from gitops_config.report import findings
     from gitops_config.source import WorkTree
 
-    opened = _open(files) if files else _staged()
-    if opened is None and not files:
-        return exit_codes.OK  # nothing staged
-    if opened is None:
-        source: Source = WorkTree(Path.cwd())
-        result = check_mod.scan_secrets(source, None, list(files))
-    else:
-        source, project, paths = opened
-        result = check_mod.scan_secrets(source, project, paths)
+    results = []
+    if not files:
+        staged = _staged()
+        if staged is None:
+            return exit_codes.OK  # nothing staged
+        source, project, paths = staged
+        results.append(check_mod.scan_secrets(source, project, _widened(paths, source.files)))
+    opened, outside = _projects(files) if files else ([], [])
+    for work, project, paths, prefix in opened:
+        scanned = _widened(paths, functools.partial(_tracked, work.root))
+        results.append(_from_cwd(check_mod.scan_secrets(work, project, scanned), prefix))
+    if outside:
+        results.append(check_mod.scan_secrets(WorkTree(Path.cwd()), None, outside))
+    result = _combined(results, strict=False)
     if result.findings:
         findings.write(result, output_format, sys.stdout, use_color=options.app().color)
     return exit_codes.FINDINGS if result.failed else exit_codes.OK
+
+
+def _widened(paths: list[str], every: Callable[[], list[str]]) -> list[str]:
+    """PATHS, or every file (EVERY's) when the rules of all of them changed."""
+    from gitops_config import constants as C
+
+    if C.PROJECT_FILE in paths or C.SOPS_CONFIG_FILE in paths:
+        return sorted({*paths, *every()})
+    return paths
 
 
 def _staged() -> tuple[Source, Project, list[str]] | None:
@@ -133,23 +237,41 @@ def _staged() -> tuple[Source, Project, list[str]] | None:
     return source, project, paths
 
 
+def _tracked(root: Path) -> list[str]:
+    """The files git tracks (or has staged) below ROOT, relative to it."""
+    from gitops_config import process
+    from gitops_config.git import clean_env
+
+    done = process.run(['git', 'ls-files', '-z', '--cached', '--', '.'], cwd=root,
+                       env=clean_env(), check=False)
+    if done.returncode != 0:
+        return []  # not a git work tree: the changed files are all we know of
+    return [p for p in done.stdout.decode(errors='surrogateescape').split('\0')
+            if p and (root / p).is_file()]
+
+
 @hook.command('render-check')
 @_FILES
-@click.pass_context
-def render_check(ctx: click.Context, *, files: tuple[str, ...]) -> int:
+def render_check(*, files: tuple[str, ...]) -> int:
     """Committed rendered output is up to date for every environment FILES affect."""
     from gitops_config import check as check_mod
-    from gitops_config.cli.commands.render import render
+    from gitops_config import outputs
+    from gitops_config import pipeline
 
-    opened = _open(files)
-    if opened is None:
-        return exit_codes.OK
-    source, project, paths = opened
-    touched = check_mod.affected(project, paths)
-    # Only environments whose output is committed can be stale.
-    envs = tuple(e for e in touched.envs if source.files(project.output_dir(e)))
-    if not envs:
-        return exit_codes.OK
-    code = ctx.invoke(render, envs=envs, ref=None, out=None, check=True, sealed=False,
-                      decrypt=False)
-    return int(code) if isinstance(code, int) else exit_codes.OK
+    code = exit_codes.OK
+    for source, project, paths, prefix in _projects(files)[0]:
+        touched = check_mod.affected(project, paths)
+        # Only environments whose output is committed can be stale.
+        envs = [e for e in touched.outputs if source.files(project.output_dir(e))]
+        if not envs:
+            continue
+        renders = pipeline.render(source, project, envs, sealed=True)
+        stale = [s for r in renders for s in outputs.check(project, source, r)]
+        for item in stale:
+            click.echo(f'{prefix}{item.path}: {item.reason}')
+        if stale:
+            where = f' -C {prefix.rstrip("/")}' if prefix else ''
+            click.echo(f'{len(stale)} rendered file(s) out of date; run '
+                       f'`gitops-config{where} render`', err=True)
+            code = exit_codes.FINDINGS
+    return code

@@ -68,7 +68,7 @@ def validate(*, envs: tuple[str, ...], ref: str | None, output_format: str, stri
     names = list(envs) or project.env_names()
     layers = None
     if files:
-        touched = check_mod.affected(project, project_paths(project.root, files))
+        touched = check_mod.affected(project, project_paths(project.root, files), source)
         names = [n for n in touched.envs if not envs or n in envs]
         layers = touched.layers
     if shard is not None and layers is None:
