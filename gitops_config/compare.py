@@ -351,10 +351,10 @@ def _diff_file(env: str, path: str, old: _File | None,
     new_docs = None if new is None else new[0]
     if (old is None or old_docs is not None) and (new is None or new_docs is not None):
         return diff.diff_documents(old_docs, new_docs, env=env, file=path, options=options)
-    return [_text_change(env, path, old, new)]
+    return [text_change(env, path, old, new)]
 
 
-def _text_change(env: str, path: str, old: _File | None,
+def text_change(env: str, path: str, old: _File | None,
                  new: _File | None) -> Change:
     """A file that is not YAML or JSON: say how much changed, never what."""
     if old is None or new is None:

@@ -2,7 +2,9 @@
 
 Diff, the PR comment, drift reports and exit codes all filter through the same
 `Ignores`, so a difference is ignored everywhere or nowhere. Every rule names
-a reason, shown beside what it hid.
+a reason, shown beside what it hid. Rules apply in order and the first that
+covers a change decides; a rule with `compare: true` keeps what it covers
+(an exception to a later rule, or to drift's built-in Kubernetes rules).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class IgnoreRule:
     env: str | None = None  # glob
     file: str | None = None  # glob over the rendered file's path
     normalize: str | None = None
+    compare: bool = False  # keep what it covers: an exception, not an ignore
 
     def covers(self, change: Change) -> bool:
         if self.env is not None and not fnmatch.fnmatchcase(change.env, self.env):
@@ -58,7 +61,8 @@ class Ignores:
         section = raw.get('diff') or {}
         rules = tuple(
             IgnoreRule(path=item['path'], reason=item['reason'], env=item.get('env'),
-                       file=item.get('file'), normalize=item.get('normalize'))
+                       file=item.get('file'), normalize=item.get('normalize'),
+                       compare=bool(item.get('compare', False)))
             for item in section.get('ignore', ())
         )
         return cls(rules)
@@ -74,7 +78,7 @@ class Ignores:
         ignored: list[Ignored] = []
         for change in changes:
             rule = self.rule_for(change) if self.rules else None
-            if rule is None:
+            if rule is None or rule.compare:
                 kept.append(change)
             else:
                 ignored.append(Ignored(change, rule))

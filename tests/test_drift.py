@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def test_plain_yaml_from_a_command_stands_for_the_file_named_by_as(
           f'{shlex.quote(str(path))}'
     result = run_cli('drift', 'prod', '--live-cmd', cmd, cwd=repo.path)
     assert result.exit_code == 3
-    assert 'holds nothing to compare' in result.stderr
+    assert 'holds no Kubernetes object' in result.stderr
     assert '--as FILE' in result.stderr
     result = run_cli('drift', 'prod', '--live-cmd', cmd, '--as', 'app.yaml', '--format',
                      'json', cwd=repo.path)
@@ -142,3 +143,149 @@ def test_live_object_compared_on_declared_fields_only(git_repo: GitRepo, run_cli
     changes = json.loads(result.stdout)['changes']
     assert [(c['document'], c['path'], c['desired'], c['live']) for c in changes] == [
         ('Deployment/app', 'spec.replicas', 3, 4)]
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / 'example-repo'
+EXAMPLE_KEYS = (EXAMPLE / 'keys/demo-dev.agekey',
+                *sorted((Path(__file__).parent / 'fixtures/example-repo-keys').glob('*.agekey')))
+
+
+@pytest.fixture
+def example(git_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    """example-repo committed, with the keys of all three environments at hand."""
+    shutil.copytree(EXAMPLE, git_repo.path, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns('out'))
+    git_repo.commit(message='example')
+    keys = tmp_path / 'all.agekey'
+    keys.write_text(''.join(k.read_text() for k in EXAMPLE_KEYS))
+    _use_keys(monkeypatch, keys)
+    return git_repo
+
+
+def _use_keys(monkeypatch: pytest.MonkeyPatch, key_file: Path | None) -> None:
+    from gitops_config.sops.keys import age
+
+    if key_file is None:
+        monkeypatch.delenv('SOPS_AGE_KEY_FILE', raising=False)
+    else:
+        monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(key_file))
+    age.identities.cache_clear()
+
+
+def _no_drift(run_cli: RunCli, repo: GitRepo, env: str, live: Path) -> str:
+    result = run_cli('drift', env, '--live', str(live), cwd=repo.path)
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    assert first.endswith(': no drift'), result.stdout
+    assert 'sops' not in result.stdout
+    return result.stdout
+
+
+@pytest.mark.parametrize('env', ['dev', 'staging', 'prod'])
+def test_the_tools_own_render_is_no_drift(example: GitRepo, run_cli: RunCli, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch, env: str) -> None:
+    """render --out X, then drift --live X/ENV: nothing, with and without keys; the same
+    for a copy of the committed rendered/ENV."""
+    out = tmp_path / 'out'
+    result = run_cli('render', '--env', env, '--out', str(out), cwd=example.path)
+    assert result.exit_code == 0, result.output
+    committed = tmp_path / 'committed'
+    shutil.copytree(example.path / 'rendered' / env, committed)
+    for live in (out / env, committed):
+        assert 'not compared' not in _no_drift(run_cli, example, env, live)
+    _use_keys(monkeypatch, None)
+    for live in (out / env, committed):
+        assert '5 secret(s) not compared (no key)' in _no_drift(run_cli, example, env, live)
+
+
+def test_drift_says_so_and_exits_1_only_when_there_is_drift(
+        example: GitRepo, run_cli: RunCli, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    live = tmp_path / 'staging'
+    shutil.copytree(example.path / 'rendered/staging', live)
+    config = live / 'litellm/config.yaml'
+    config.write_text(config.read_text().replace('rpm: 60\n', 'rpm: 61\n', 1))
+    for keys in ('with', 'without'):
+        if keys == 'without':
+            _use_keys(monkeypatch, None)
+        result = run_cli('drift', 'staging', '--live', str(live), cwd=example.path)
+        assert result.exit_code == 1, (keys, result.output)
+        assert result.stdout.splitlines()[0].endswith(': drift')
+        assert 'litellm_params.rpm: 60 → 61' in result.stdout
+
+
+def test_reference_values_are_not_secrets(example: GitRepo, run_cli: RunCli,
+                                          tmp_path: Path) -> None:
+    """`api_key: os.environ/OPENAI_API_KEY` is a reference: compared, never 'became a
+    secret'; a real key put in its place is drift, masked."""
+    live = tmp_path / 'config.yaml'
+    text = (example.path / 'rendered/dev/litellm/config.yaml').read_text()
+    live.write_text(text)
+    _no_drift(run_cli, example, 'dev', live)
+    planted = 'sk-live-planted-0123456789abcdef'
+    live.write_text(text.replace('os.environ/ANTHROPIC_API_KEY', planted, 1))
+    result = run_cli('drift', 'dev', '--live', str(live), cwd=example.path)
+    assert result.exit_code == 1
+    assert planted not in result.output
+    [line] = [x for x in result.stdout.splitlines() if 'api_key' in x]
+    assert 'os.environ' not in line  # the desired side is masked beside it
+    assert '**** (fp:' in line
+
+
+def test_a_live_file_that_matches_nothing_is_an_error(example: GitRepo, run_cli: RunCli,
+                                                      tmp_path: Path) -> None:
+    stray = tmp_path / 'values.yaml'
+    stray.write_text('a: 1\n')
+    result = run_cli('drift', 'dev', '--live', str(stray), cwd=example.path)
+    assert result.exit_code == 3
+    assert 'matches nothing rendered for dev' in result.stderr
+    assert 'litellm/config.yaml' in result.stderr
+    assert 'Deployment/llm-gateway/litellm-proxy' in result.stderr
+    out = tmp_path / 'out'
+    run_cli('render', '--env', 'dev', '--out', str(out), cwd=example.path)
+    result = run_cli('drift', 'dev', '--live', str(out), cwd=example.path)
+    assert result.exit_code == 3
+    assert f'--live {out / "dev"}' in result.stderr
+
+
+def test_a_folder_is_the_whole_live_state(example: GitRepo, run_cli: RunCli,
+                                          tmp_path: Path) -> None:
+    live = tmp_path / 'dev'
+    shutil.copytree(example.path / 'rendered/dev', live)
+    (live / 'k8s/deployment.yaml').unlink()
+    (live / 'k8s/extra.yaml').write_text('kind: Job\n')
+    result = run_cli('drift', 'dev', '--live', str(live), cwd=example.path)
+    assert result.exit_code == 1
+    assert '+ k8s/extra.yaml: not in the desired state' in result.stdout
+    assert '- k8s/deployment.yaml: missing in the live state' in result.stdout
+
+
+def test_an_encrypted_live_file_is_compared_by_its_sealed_shape(
+        example: GitRepo, run_cli: RunCli, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a key: a leaf left plain where it is encrypted is drift (masked); so is a
+    plain leaf edited by hand, which also breaks the file's MAC (seen with the key)."""
+    rendered = (example.path / 'rendered/dev/k8s/secret.yaml').read_text()
+    live = tmp_path / 'secret.yaml'
+    leak = 'sk-ant-handedited-0123456789abcdef'
+    lines = [f'    ANTHROPIC_API_KEY: {leak}' if 'ANTHROPIC_API_KEY:' in line else line
+             for line in rendered.splitlines()]
+    live.write_text('\n'.join(lines) + '\n')
+    _use_keys(monkeypatch, None)
+    result = run_cli('drift', 'dev', '--live', str(live), cwd=example.path)
+    assert result.exit_code == 1, result.output
+    assert leak not in result.output
+    assert ('stringData.ANTHROPIC_API_KEY: **** (sealed) → **** (fp:'
+            in result.stdout), result.stdout
+    assert '(not encrypted in the live state)' in result.stdout
+    live.write_text(rendered.replace('namespace: llm-gateway', 'namespace: default'))
+    result = run_cli('drift', 'dev', '--live', str(live), '--as', 'k8s/secret.yaml',
+                     cwd=example.path)
+    assert result.exit_code == 1, result.output
+    assert 'metadata.namespace: llm-gateway → default' in result.stdout
+    _use_keys(monkeypatch, example.path / 'keys/demo-dev.agekey')
+    result = run_cli('drift', 'dev', '--live', str(live), '--as', 'k8s/secret.yaml',
+                     cwd=example.path)
+    assert result.exit_code == 1, result.output
+    assert 'sops MAC mismatch: the live file was edited outside sops' in result.stdout
+    assert 'metadata.namespace: llm-gateway → default' in result.stdout

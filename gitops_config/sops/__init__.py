@@ -88,7 +88,7 @@ def decrypt_file(path: Path, *, ignore_mac: bool = False) -> bytes:
     return decrypt_text(engine.read(path), str(path), ignore_mac=ignore_mac)
 
 
-def open_values(text: bytes, path: str, *, sealed: bool) -> object:
+def open_values(text: bytes, path: str, *, sealed: bool, ignore_mac: bool = False) -> object:
     """Parse an encrypted YAML/JSON file into plain Python values.
 
     Mappings become dicts, sequences lists; every leaf that was encrypted
@@ -98,11 +98,11 @@ def open_values(text: bytes, path: str, *, sealed: bool) -> object:
     When no available key opens the file: with `sealed=True` the encrypted
     leaves become `redact.SealedSecret(ciphertext)`; otherwise NoKeyError
     (code 'sops-no-key') naming the file and its recipients. The MAC is
-    always verified when the key is available.
+    always verified when the key is available, unless `ignore_mac`.
     """
     from gitops_config.sops import values
 
-    return values.open_values(_bytes(text), path, sealed=sealed)
+    return values.open_values(_bytes(text), path, sealed=sealed, ignore_mac=ignore_mac)
 
 
 def recipients(text: bytes | str, path: str = 'file.yaml') -> list[str]:

@@ -96,11 +96,11 @@ def _delegated(data: bytes, sf: engine.SopsFile) -> list[Branch]:
     return sf.store.load(out, sf.path)
 
 
-def open_values(data: bytes, path: str, *, sealed: bool) -> object:
+def open_values(data: bytes, path: str, *, sealed: bool, ignore_mac: bool = False) -> object:
     sf = engine.parse(data, path)
     marked = _marked(sf)
     try:
-        plain = engine.open_file(sf).plain
+        plain = engine.open_file(sf, ignore_mac=ignore_mac).plain
     except NoKeyError:
         try:
             plain = _delegated(data, sf)

@@ -13,6 +13,7 @@ from gitops_config.cli import options
 
 if TYPE_CHECKING:
     from gitops_config.drift import DriftReport
+    from gitops_config.ignore import Ignored
 
 
 @click.command('drift')
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
               help='A command printing the live state as YAML or JSON '
                    '(e.g. "kubectl get configmap app -o yaml"); run without a shell.')
 @click.option('--as', 'as_file', default=None, metavar='FILE',
-              help='With --live-cmd printing plain YAML or JSON (not Kubernetes objects): '
-                   'the rendered file it stands for, e.g. litellm/config.yaml.')
+              help='The rendered file a live file or command output stands for, e.g. '
+                   'litellm/config.yaml (by default: the rendered file its path ends with).')
 @click.option('--ref', 'ref', default=None, metavar='REV',
               help='Render the desired state at REV (default: the deployed/ENV tag, else HEAD).')
 @options.output_format('text', 'json', 'markdown')
@@ -34,6 +35,11 @@ def drift(*, env: str, live_path: Path | None, live_cmd: str | None, as_file: st
 
     Each drifted key shows the desired and live values (secrets masked) and
     the commit that last set the desired value.
+
+    \b
+    Examples:
+      gitops-config drift dev --live out/dev
+      gitops-config drift prod --live-cmd 'kubectl get deploy,cm,secret -n llm -o yaml'
     """
     from gitops_config import compare
     from gitops_config import drift as drift_mod
@@ -41,7 +47,7 @@ def drift(*, env: str, live_path: Path | None, live_cmd: str | None, as_file: st
 
     if (live_path is None) == (live_cmd is None):
         raise click.UsageError('give exactly one of --live PATH and --live-cmd CMD')
-    live = (drift_mod.read_live_path(live_path) if live_path is not None
+    live = (drift_mod.read_live_path(live_path, as_file=as_file) if live_path is not None
             else drift_mod.read_live_command(live_cmd or '', name=as_file))
     root = project_mod.find_root(Path.cwd())
     report = drift_mod.run(root, env, live, ref=ref, fingerprint_key=compare.fingerprint_key())
@@ -59,17 +65,36 @@ def _text(report: DriftReport) -> str:
     for c in report.changes:
         where = c.file + (f' {c.document}' if c.document else '')
         blame = report.last_set.get((c.file, c.path))
-        lines.append(f'  {MARKS[c.kind][0]} {where}: {describe(c)}'
+        # a whole file or document with nothing to show: say what happened to it
+        what = c.detail if c.old is None and c.new is None and c.detail else describe(c)
+        lines.append(f'  {MARKS[c.kind][0]} {where}: {what}'
                      + (f'  [desired value set in {blame[:12]}]' if blame else ''))
     for item in report.ignored:
         lines.append(f'  ignored: {item.change.file} {item.change.path} ({item.rule.reason})')
+    return '\n'.join(lines + _notes(report)) + '\n'
+
+
+def _notes(report: DriftReport) -> list[str]:
+    """What was not compared, and why: never drift, always said."""
+    lines = []
+    if report.server:
+        lines.append(f'  {len(report.server)} field(s) only the API server sets or '
+                     'defaults were not compared')
     if report.not_compared:
         lines.append(f'  {report.not_compared} secret(s) not compared (no key)')
-    return '\n'.join(lines) + '\n'
+    for name in report.absent:
+        lines.append(f'  not in the live state (not compared): {name}')
+    for name in report.unknown:
+        lines.append(f'  not in the desired state (not compared): {name}')
+    return lines
 
 
 def _json(report: DriftReport) -> str:
     from gitops_config.report.diff_json import change_dict
+
+    def ignored(items: list[Ignored]) -> list[dict[str, object]]:
+        return [{'file': i.change.file, 'document': i.change.document,
+                 'path': i.change.path, 'reason': i.rule.reason} for i in items]
 
     data = {
         'env': report.env, 'ref': report.ref, 'live': report.live,
@@ -78,9 +103,11 @@ def _json(report: DriftReport) -> str:
                      'live': change_dict(c)['new'],
                      'last_set': report.last_set.get((c.file, c.path))}
                     for c in report.changes],
-        'ignored': [{'file': i.change.file, 'path': i.change.path, 'reason': i.rule.reason}
-                    for i in report.ignored],
+        'ignored': ignored(report.ignored),
+        'server_fields': ignored(report.server),
         'not_compared': report.not_compared,
+        'absent': report.absent,
+        'unknown': report.unknown,
     }
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + '\n'
 
@@ -91,7 +118,7 @@ def _markdown(report: DriftReport) -> str:
 
     state = '🔴 drift' if report.drifted else '🟢 no drift'
     lines = [f'### {report.env}: {state}', '',
-             f'Desired at `{report.ref[:12]}`, live from {report.live}.', '']
+             f'Desired at `{report.ref[:12]}`, live from {cell(report.live)}.', '']
     if report.changes:
         lines += ['| File | Key | Desired | Live | Last set in |', '|---|---|---|---|---|']
         for c in report.changes:
@@ -101,6 +128,11 @@ def _markdown(report: DriftReport) -> str:
                 f'{cell(show(c.old, limit=120) if c.old is not None else "(absent)")} | '
                 f'{cell(show(c.new, limit=120) if c.new is not None else "(absent)")} | '
                 f'{cell(blame[:12]) if blame else ""} |')
+        lines.append('')
+    notes = [line.strip() for line in _notes(report)]
+    notes += [f'ignored: {cell(i.change.file)} {cell(i.change.path)} ({i.rule.reason})'
+              for i in report.ignored]
+    lines += [f'- {note}' for note in notes]
     return '\n'.join(lines) + '\n'
 
 
