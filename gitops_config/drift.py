@@ -260,8 +260,7 @@ class _Comparer:
             live = kube.normalize(desired, live)
         wanted = conceal_plaintext_secrets(_parsed(desired), self.key_patterns)
         if kind == 'Secret':  # its data is secret, even where the manifest spells it out
-            wanted = {k: _everything_secret(v) if k in kube.DATA_KEYS['Secret'] else v
-                      for k, v in wanted.items()}
+            wanted = _secret_data(wanted)
         seen, sealed = _align(wanted, _parsed(live), secret=False,
                               secret_kind=kind == 'Secret', shape=shape)
         if k8s:
@@ -302,12 +301,19 @@ class _Comparer:
                 self.pair(desired.path, doc, by_b.pop(ident), ident, shape=live.shape)
             else:
                 self.keep(Change(self.env, desired.path, '', ChangeKind.REMOVED,
-                                 diff.mask(doc, self.options.key), None, False,
+                                 self.shown(doc), None, False,
                                  'document missing in the live state', document=ident))
         for ident, doc in by_b.items():
             self.keep(Change(self.env, desired.path, '', ChangeKind.ADDED, None,
-                             diff.mask(_everything_secret(doc), self.options.key), True,
-                             'document not in the desired state', document=ident))
+                             self.shown(doc), True, 'document not in the desired state',
+                             document=ident))
+
+    def shown(self, doc: Any) -> Any:
+        """A whole document as a report may show it: a Secret's data masked, and every
+        value the secrets pack flags."""
+        if kube.object_id(doc) is not None and doc.get('kind') == 'Secret':
+            doc = _secret_data(doc)
+        return diff.mask(conceal_plaintext_secrets(doc, self.key_patterns), self.options.key)
 
 
 def _document_ids(docs: list[Any]) -> list[str]:
@@ -428,6 +434,11 @@ def _parsed(node: Any) -> Any:
         inner = parse_embedded(node)
         return _parsed(inner) if inner is not None else node
     return node
+
+
+def _secret_data(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: _everything_secret(v) if k in kube.DATA_KEYS['Secret'] else v
+            for k, v in obj.items()}
 
 
 def _everything_secret(node: Any) -> Any:

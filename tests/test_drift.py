@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import base64
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests._helpers.git_repo import GitRepo
+from tests._helpers.keys import use_keys
 from tests._helpers.review import FILES
 from tests._helpers.review import text
 from tests.conftest import RunCli
@@ -158,18 +161,8 @@ def example(git_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     git_repo.commit(message='example')
     keys = tmp_path / 'all.agekey'
     keys.write_text(''.join(k.read_text() for k in EXAMPLE_KEYS))
-    _use_keys(monkeypatch, keys)
+    use_keys(monkeypatch, keys)
     return git_repo
-
-
-def _use_keys(monkeypatch: pytest.MonkeyPatch, key_file: Path | None) -> None:
-    from gitops_config.sops.keys import age
-
-    if key_file is None:
-        monkeypatch.delenv('SOPS_AGE_KEY_FILE', raising=False)
-    else:
-        monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(key_file))
-    age.identities.cache_clear()
 
 
 def _no_drift(run_cli: RunCli, repo: GitRepo, env: str, live: Path) -> str:
@@ -193,7 +186,7 @@ def test_the_tools_own_render_is_no_drift(example: GitRepo, run_cli: RunCli, tmp
     shutil.copytree(example.path / 'rendered' / env, committed)
     for live in (out / env, committed):
         assert 'not compared' not in _no_drift(run_cli, example, env, live)
-    _use_keys(monkeypatch, None)
+    use_keys(monkeypatch, None)
     for live in (out / env, committed):
         assert '5 secret(s) not compared (no key)' in _no_drift(run_cli, example, env, live)
 
@@ -207,7 +200,7 @@ def test_drift_says_so_and_exits_1_only_when_there_is_drift(
     config.write_text(config.read_text().replace('rpm: 60\n', 'rpm: 61\n', 1))
     for keys in ('with', 'without'):
         if keys == 'without':
-            _use_keys(monkeypatch, None)
+            use_keys(monkeypatch, None)
         result = run_cli('drift', 'staging', '--live', str(live), cwd=example.path)
         assert result.exit_code == 1, (keys, result.output)
         assert result.stdout.splitlines()[0].endswith(': drift')
@@ -271,7 +264,7 @@ def test_an_encrypted_live_file_is_compared_by_its_sealed_shape(
     lines = [f'    ANTHROPIC_API_KEY: {leak}' if 'ANTHROPIC_API_KEY:' in line else line
              for line in rendered.splitlines()]
     live.write_text('\n'.join(lines) + '\n')
-    _use_keys(monkeypatch, None)
+    use_keys(monkeypatch, None)
     result = run_cli('drift', 'dev', '--live', str(live), cwd=example.path)
     assert result.exit_code == 1, result.output
     assert leak not in result.output
@@ -283,9 +276,52 @@ def test_an_encrypted_live_file_is_compared_by_its_sealed_shape(
                      cwd=example.path)
     assert result.exit_code == 1, result.output
     assert 'metadata.namespace: llm-gateway → default' in result.stdout
-    _use_keys(monkeypatch, example.path / 'keys/demo-dev.agekey')
+    use_keys(monkeypatch, example.path / 'keys/demo-dev.agekey')
     result = run_cli('drift', 'dev', '--live', str(live), '--as', 'k8s/secret.yaml',
                      cwd=example.path)
     assert result.exit_code == 1, result.output
     assert 'sops MAC mismatch: the live file was edited outside sops' in result.stdout
     assert 'metadata.namespace: llm-gateway → default' in result.stdout
+
+
+def test_the_drift_workflow_fails_the_job_and_keeps_secrets_out_of_the_summary(
+        example: GitRepo, shim: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """example-repo's config-drift.yml step, run as GitHub runs it (bash -eo pipefail),
+    against a fake kubectl printing a cluster where someone pasted credentials."""
+    import subprocess
+
+    from gitops_config import yaml_io
+
+    workflow = yaml_io.load((EXAMPLE / '.github/workflows/config-drift.yml').read_text(), 'wf')
+    [step] = [s for s in workflow['jobs']['drift']['steps'] if 'drift' in s.get('run', '')]
+    assert step['shell'] == 'bash'  # pipefail: the exit code survives `| tee`
+    master, password = 'sk-live-pasted-0123456789abcdef', 'correct-horse-battery-staple'
+    objects = [(example.path / f'rendered/prod/k8s/{name}.yaml').read_text()
+               for name in ('deployment', 'configmap')]
+    objects[1] = objects[1].replace('master_key: os.environ/LITELLM_MASTER_KEY',
+                                    f'master_key: {master}').replace(
+        'database_url: os.environ/DATABASE_URL', f'database_url: postgres://u:{password}@db/x')
+    secret = ('apiVersion: v1\nkind: Secret\nmetadata:\n  name: litellm-proxy-secrets\n'
+              '  namespace: llm-gateway\ntype: Opaque\ndata:\n'
+              f'  LITELLM_MASTER_KEY: {base64.b64encode(master.encode()).decode()}\n')
+    items = [yaml_io.load(text, 'x') for text in objects] + [yaml_io.load(secret, 'x')]
+    live = tmp_path / 'cluster.json'
+    live.write_text(json.dumps({'apiVersion': 'v1', 'kind': 'List', 'items': items}))
+    bin_dir = tmp_path / 'kubectl-bin'
+    bin_dir.mkdir()
+    (bin_dir / 'kubectl').write_text(f'#!/bin/sh\ncat {shlex.quote(str(live))}\n')
+    (bin_dir / 'kubectl').chmod(0o755)
+    summary = tmp_path / 'summary.md'
+    use_keys(monkeypatch, None)
+    env = {**os.environ, 'PATH': f'{bin_dir}:{shim}:{os.environ["PATH"]}', 'ENV_NAME': 'prod',
+           'GITHUB_STEP_SUMMARY': str(summary)}
+    done = subprocess.run(['bash', '--noprofile', '--norc', '-eo', 'pipefail', '-c',
+                           step['run']], cwd=example.path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    report = summary.read_text()
+    assert '### prod: 🔴 drift' in report
+    assert 'general_settings.master_key' in report
+    for shown in (report, done.stdout, done.stderr):
+        for plain in (master, password, base64.b64encode(master.encode()).decode()):
+            assert plain not in shown

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import pyrage
 import pytest
 
 from gitops_config import sops
 from tests._helpers.git_repo import GitRepo
+from tests._helpers.keys import new_age_key
+from tests._helpers.keys import use_keys
 from tests.conftest import RunCli
 
 LIVE = Path(__file__).parent / 'fixtures' / 'kubectl' / 'gateway-prod.yaml'
@@ -117,21 +118,14 @@ stringData:
 
 
 @pytest.fixture
-def key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from gitops_config.sops.keys import age
-
-    ident = pyrage.x25519.Identity.generate()
-    path = tmp_path / 'age.txt'
-    path.write_text(f'{ident}\n')
-    monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(path))
-    age.identities.cache_clear()
-    yield path
-    age.identities.cache_clear()
+def recipient(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    public = new_age_key(tmp_path / 'age.txt')
+    use_keys(monkeypatch, tmp_path / 'age.txt')
+    return public
 
 
 @pytest.fixture
-def repo(git_repo: GitRepo, key_file: Path) -> GitRepo:
-    recipient = str(pyrage.x25519.Identity.from_str(key_file.read_text().strip()).to_public())
+def repo(git_repo: GitRepo, recipient: str) -> GitRepo:
     secrets = sops.encrypt_text(SECRETS, 'secrets/prod.enc.yaml', age=[recipient])
     git_repo.commit({**FILES, '.sops.yaml': f'creation_rules:\n  - age: {recipient}\n',
                      'secrets/prod.enc.yaml': secrets}, 'init')
@@ -152,7 +146,7 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def _drift(run_cli: RunCli, repo: GitRepo, live: Path, *args: str) -> dict[str, object]:
+def _drift(run_cli: RunCli, repo: GitRepo, live: Path, *args: str) -> dict[str, Any]:
     result = run_cli('drift', 'prod', '--live', str(live), '-f', 'json', *args, cwd=repo.path)
     assert result.exit_code in (0, 1), result.output
     data = json.loads(result.stdout)
@@ -160,7 +154,7 @@ def _drift(run_cli: RunCli, repo: GitRepo, live: Path, *args: str) -> dict[str, 
     return dict(data)
 
 
-def _paths(data: dict[str, object]) -> list[tuple[object, object]]:
+def _paths(data: dict[str, Any]) -> list[tuple[Any, Any]]:
     changes = data['changes']
     assert isinstance(changes, list)
     return [(c['document'], c['path']) for c in changes]
@@ -178,7 +172,7 @@ def test_what_the_api_server_returns_for_the_applied_manifests_is_no_drift(
     assert reasons[('Deployment/llm/gateway', 'spec.strategy')].startswith('not set in the')
     assert ('Deployment/llm/gateway', 'metadata.managedFields') in reasons
     assert data['not_compared'] == 0  # the Secret's data was compared, by fingerprint
-    monkeypatch.delenv('SOPS_AGE_KEY_FILE')  # without the key: sealed, still no drift
+    use_keys(monkeypatch, None)  # without the key: sealed, still no drift
     sealed = _drift(run_cli, repo, LIVE)
     assert sealed['changes'] == []
     assert sealed['not_compared'] == 2

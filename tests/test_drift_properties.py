@@ -11,13 +11,10 @@ changed value in the live output is drift, in whichever environment it is.
 
 from __future__ import annotations
 
-import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyrage
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import given
@@ -31,8 +28,9 @@ from gitops_config import project as project_mod
 from gitops_config import sops
 from gitops_config import yaml_io
 from gitops_config.cache import ENV_OFF
-from gitops_config.sops.keys import age
 from gitops_config.source import WorkTree
+from tests._helpers.keys import new_age_key
+from tests._helpers.keys import use_keys
 
 ENVS = ('dev', 'staging', 'prod')
 TEMPLATES = {
@@ -99,12 +97,9 @@ def projects(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @pytest.fixture(scope='module')
-def recipient() -> Iterator[tuple[str, str]]:
-    ident = pyrage.x25519.Identity.generate()
-    with tempfile.NamedTemporaryFile('w', suffix='.agekey', delete=False) as f:
-        f.write(f'{ident}\n')
-    yield str(ident.to_public()), f.name
-    os.unlink(f.name)
+def recipient(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    key_file = tmp_path_factory.mktemp('age') / 'key.txt'
+    return new_age_key(key_file), key_file
 
 
 def _write(root: Path, spec: dict[str, Any], recipient: str) -> None:
@@ -128,26 +123,18 @@ def _write(root: Path, spec: dict[str, Any], recipient: str) -> None:
         (root / rel).write_text(text)
 
 
-def _keys(path: str | None) -> None:
-    if path is None:
-        os.environ.pop('SOPS_AGE_KEY_FILE', None)
-    else:
-        os.environ['SOPS_AGE_KEY_FILE'] = path
-    age.identities.cache_clear()
-
-
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(spec=projects(), which=st.integers(0, 2))
 def test_drift_against_the_own_render_is_empty(spec: dict[str, Any], which: int,
-                                               recipient: tuple[str, str],
+                                               recipient: tuple[str, Path],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_OFF, '1')
     public, key_file = recipient
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         _write(root, spec, public)
-        _keys(key_file)
+        use_keys(monkeypatch, key_file)
         try:
             source = WorkTree(root)
             project = project_mod.load(source, root)
@@ -159,7 +146,7 @@ def test_drift_against_the_own_render_is_empty(spec: dict[str, Any], which: int,
                 _, outcome = drift.assess(source, project, env, live)
                 assert outcome.changes == [], (env, outcome.changes)
                 assert outcome.not_compared == 0
-            _keys(None)
+            use_keys(monkeypatch, None)
             for env in spec['envs']:
                 live = drift.read_live_path(root / 'out' / env)
                 _, outcome = drift.assess(source, project, env, live)
@@ -176,4 +163,4 @@ def test_drift_against_the_own_render_is_empty(spec: dict[str, Any], which: int,
             assert [(c.file, c.path) for c in outcome.changes] == [
                 ('app.json', 'env'), ('notes.txt', '')]
         finally:
-            _keys(None)
+            use_keys(monkeypatch, None)
