@@ -468,6 +468,11 @@ def _align(desired: Any, live: Any, *, secret: bool, secret_kind: bool = False,
         return (live, 0) if desired is None else (desired, 1)
     if isinstance(desired, SealedSecret) and not shape:
         return desired, 1
+    if isinstance(live, Secret) and not isinstance(desired, (Secret, SealedSecret)) and (
+            type(live.reveal()) is type(desired) and live.reveal() == desired):
+        # render encrypts by key name (encrypted_regex): a plain leaf that shares a
+        # secret's key name comes back encrypted, with the value it was written with
+        return desired, 0
     if isinstance(desired, (Secret, SealedSecret)) or (
             secret and not isinstance(live, (dict, list))):
         if isinstance(live, Secret) or (not isinstance(desired, (Secret, SealedSecret))
