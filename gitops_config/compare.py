@@ -39,7 +39,6 @@ from gitops_config.redact import Secret
 from gitops_config.redact import scrub
 from gitops_config.shard import Shard
 from gitops_config.source import Source
-from gitops_config.source import prefix_of
 from gitops_config.values import Values
 
 VALUES_FILE = '(values)'  # the pseudo-file diffed when nothing is rendered
@@ -550,16 +549,17 @@ def open_revisions(start: Path, base: str | None, head: str | None,
                    ) -> tuple[Source, Source]:
     """BASE and HEAD of the project at START, read from git objects.
 
-    HEAD None is the working tree; BASE None is the merge-base of HEAD with
-    the default branch (origin/HEAD, origin/main, main...).
+    HEAD None is the working tree (in a bare clone, which has none: HEAD); BASE None
+    is the merge-base of HEAD with the default branch (origin/HEAD, origin/main...).
     """
-    from gitops_config.git import Repo
     from gitops_config.source import GitTree
     from gitops_config.source import WorkTree
+    from gitops_config.workspace import locate
 
-    root = project_mod.find_root(start)
-    repo = Repo(root)
-    prefix = prefix_of(repo.root, root)
+    found = locate(start)
+    repo, root, prefix = found.repo, found.root, found.prefix
+    if head is None and repo.bare:
+        head = 'HEAD'
     head_commit = repo.resolve(head) if head is not None else None
     if base is None:
         branch = repo.default_branch()

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
+from gitops_config import constants as C
 from gitops_config import manifest
 from gitops_config.errors import GitopsConfigError
 from gitops_config.errors import UsageError
@@ -25,6 +27,9 @@ from gitops_config.redact import walk_secrets
 from gitops_config.render import RenderedFile
 from gitops_config.source import Source
 from gitops_config.taint import SEALED_PREFIX
+
+if TYPE_CHECKING:
+    from gitops_config.sops.rules import Rules
 
 
 class SecretOutputError(GitopsConfigError):
@@ -59,8 +64,10 @@ def _secret_keys(documents: Any) -> set[str]:
     return keys
 
 
-def file_bytes(project: Project, file: RenderedFile, *, decrypt: bool, sealed: bool) -> bytes:
-    """What goes on disk for FILE: plaintext only without secrets, or when asked."""
+def file_bytes(project: Project, source: Source, file: RenderedFile, *, decrypt: bool,
+               sealed: bool) -> bytes:
+    """What goes on disk for FILE, rendered from SOURCE: plaintext only without secrets,
+    or when asked."""
     if not file.has_secrets or decrypt:
         return file.content
     where = f'{project.output_dir(file.env)}/{file.path}'
@@ -78,11 +85,25 @@ def file_bytes(project: Project, file: RenderedFile, *, decrypt: bool, sealed: b
     regex = '^(' + '|'.join(re.escape(k) for k in sorted(keys)) + ')$'
     recipients = project.env(file.env).recipients
     return sops.encrypt_text(
-        file.content, where, config_root=project.root,
+        file.content, where, config=sops_rules(source),
         age=[r for r in recipients if r.startswith('age1')],
         pgp=[r for r in recipients if not r.startswith('age1')],
         encrypted_regex=regex,
     )
+
+
+def sops_rules(source: Source) -> Rules:
+    """The .sops.yaml creation rules of SOURCE itself (a commit's own, even in a bare
+    clone): the nearest .sops.yaml at or above the project root, as sops finds it."""
+    from gitops_config.sops import rules
+
+    found = source.find_upwards(C.SOPS_CONFIG_FILE)
+    if found is None:
+        return rules.Rules(f'the {source.label}', [], found=False)
+    below, text = found
+    up = '../' * below.count('/')
+    name = f'{up}{C.SOPS_CONFIG_FILE} ({source.label})'
+    return rules.Rules(name, rules.rules_from_text(text, name), prefix=below)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +134,11 @@ def target(project: Project, env: str, out: Path | None) -> tuple[Path, Path]:
     return project.root, folder
 
 
-def write(project: Project, render: EnvRender, out: Path, *, base: Path | None = None,
-          decrypt: bool = False, sealed: bool = False, prune: bool = True) -> Written:
-    """Write RENDER's files below OUT (the env's output folder), where no folder below
+def write(project: Project, source: Source, render: EnvRender, out: Path, *,
+          base: Path | None = None, decrypt: bool = False, sealed: bool = False,
+          prune: bool = True) -> Written:
+    """Write RENDER's files (rendered from SOURCE, whose .sops.yaml says whom secrets
+    are encrypted to) below OUT (the env's output folder), where no folder below
     BASE (a folder the user chose: the project root by default, or see target()) is
     reached through a symlink. With PRUNE, remove the files an earlier render wrote that no template
     produces any more, and record what this one produced (see manifest)."""
@@ -134,12 +157,12 @@ def write(project: Project, render: EnvRender, out: Path, *, base: Path | None =
             rel = f'{project.output_dir(file.env)}/{file.path}'
             if existing is not None and file.has_secrets and not decrypt and _same_secrets(
                     existing, file, target.as_posix()) and not _new_readers(
-                        project, rel, existing):
+                        project, source, rel, existing):
                 # Encryption is randomised: re-encrypting what is there would change the
                 # committed file on every run. Same plaintext, same readers, same file.
                 written.append(target)
                 continue
-            content = file_bytes(project, file, decrypt=decrypt, sealed=sealed)
+            content = file_bytes(project, source, file, decrypt=decrypt, sealed=sealed)
             if decrypt and file.has_secrets:
                 # plaintext secrets: the owner's only, however readable the file was
                 tree.write(file.path, content, mode=0o600, durable=False)
@@ -175,12 +198,12 @@ def _prune(tree: ConfinedTree, folder: str, out: Path, produced: set[str],
     return removed, unknown
 
 
-def _new_readers(project: Project, rel: str, existing: bytes) -> bool:
-    """Whether the rules name other recipients for REL than EXISTING is encrypted to."""
+def _new_readers(project: Project, source: Source, rel: str, existing: bytes) -> bool:
+    """Whether SOURCE's rules name other recipients for REL than EXISTING is encrypted
+    to."""
     from gitops_config import recipients
-    from gitops_config.source import WorkTree
 
-    want = recipients.expected(WorkTree(project.root), project, rel)
+    want = recipients.expected(source, project, rel)
     return recipients.compared(rel, recipients.of_file(existing, rel), want) is not None
 
 

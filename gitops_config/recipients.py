@@ -60,16 +60,19 @@ def _rules(text: bytes) -> list[tuple[str, CreationRule]]:
 def expected(source: Source, project: Project, path: str) -> tuple[str, ...] | None:
     """Who should be able to read PATH now, sorted; None when nothing says (no rule).
 
-    PATH is relative to the project root, read from SOURCE's .sops.yaml: the revision's
-    own rules, not the working tree's."""
+    PATH is relative to the project root, read from SOURCE's .sops.yaml (the nearest at
+    or above the project, as render encrypts by it): the revision's own rules, not the
+    working tree's."""
     for env in project.environments:
         if env.recipients and path.startswith(project.output_dir(env.name) + '/'):
             return tuple(sorted(set(env.recipients)))
-    if not source.exists(C.SOPS_CONFIG_FILE):
+    found = source.find_upwards(C.SOPS_CONFIG_FILE)
+    if found is None:
         return None
     from gitops_config.sops import rules
 
-    rule = rules.matching(_rules(source.read(C.SOPS_CONFIG_FILE)), path)
+    below, text = found
+    rule = rules.matching(_rules(text), below + path)
     if rule is None:
         return None
     return tuple(sorted(set(rule.recipients()))) or None

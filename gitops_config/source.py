@@ -18,6 +18,7 @@ from gitops_config.errors import GitopsConfigError
 from gitops_config.fsutil import READ_NOFOLLOW
 from gitops_config.fsutil import NotRegularError
 from gitops_config.fsutil import SymlinkError
+from gitops_config.fsutil import read_file
 
 if TYPE_CHECKING:
     from gitops_config.git import Repo
@@ -42,6 +43,11 @@ class Source(Protocol):
 
     # a content hash that changes exactly when the file's bytes change (git's blob SHA)
     def blob_id(self, path: str) -> str: ...
+
+    # the nearest file NAME at or above the project root, within the repository (as
+    # sops finds .sops.yaml): the project root's path from NAME's folder ('', or
+    # 'config/' for a project in config/), and its bytes; None if there is none
+    def find_upwards(self, name: str) -> tuple[str, bytes] | None: ...
 
 
 def normalize(path: str, *, what: str = 'path') -> str:
@@ -182,6 +188,20 @@ class WorkTree:
         self._sha_cache[path] = (st.st_mtime_ns, st.st_size, sha)
         return sha
 
+    def find_upwards(self, name: str) -> tuple[str, bytes] | None:
+        if self.exists(name):
+            return '', self.read(name)
+        if os.path.lexists(os.path.join(self._base, '.git')):
+            return None  # the top of the repository: nothing above it is its own
+        for folder in self.root.parents:
+            candidate = folder / name
+            if os.path.lexists(candidate):
+                return (self.root.relative_to(folder).as_posix() + '/',
+                        read_file(candidate, root=folder))
+            if os.path.lexists(folder / '.git'):
+                break
+        return None
+
 
 class _TreeSource:
     """Blobs listed by a git tree-like mapping, read from the object store."""
@@ -204,10 +224,7 @@ class _TreeSource:
         entry = self._entry(path)
         if entry is None:
             raise _missing(path, self.label)
-        data = self._cache.get(entry.sha)
-        if data is None:
-            data = self._cache[entry.sha] = self.repo.read_blob(entry.sha)
-        return data
+        return self._blob(entry)
 
     def exists(self, path: str) -> bool:
         return self._entry(path) is not None
@@ -225,6 +242,22 @@ class _TreeSource:
         if entry is None:
             raise _missing(path, self.label)
         return entry.sha
+
+    def find_upwards(self, name: str) -> tuple[str, bytes] | None:
+        folders = self._prefix.split('/')[:-1]  # 'a/b/' -> ['a', 'b']
+        for up in range(len(folders), -1, -1):
+            above = '/'.join(folders[:up])
+            entry = self._entries.get(f'{above}/{name}' if above else name)
+            if entry is not None:
+                below = '/'.join(folders[up:])
+                return (below + '/' if below else '', self._blob(entry))
+        return None
+
+    def _blob(self, entry: TreeEntry) -> bytes:
+        data = self._cache.get(entry.sha)
+        if data is None:
+            data = self._cache[entry.sha] = self.repo.read_blob(entry.sha)
+        return data
 
 
 class GitTree(_TreeSource):

@@ -139,7 +139,7 @@ def test_drift_against_the_own_render_is_empty(spec: dict[str, Any], which: int,
             source = WorkTree(root)
             project = project_mod.load(source, root)
             for render in pipeline.render(source, project, jobs=1):
-                outputs.write(project, render, root / 'out' / render.env)
+                outputs.write(project, source, render, root / 'out' / render.env)
             secrets = {env: len(spec['secrets'][env]) for env in spec['envs']}
             for env in spec['envs']:
                 live = drift.read_live_path(root / 'out' / env)

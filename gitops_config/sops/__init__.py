@@ -20,6 +20,7 @@ from gitops_config.sops.errors import SopsError
 
 if TYPE_CHECKING:
     from gitops_config.sops.engine import SopsFile
+    from gitops_config.sops.rules import Rules
 
 __all__ = [
     'MacMismatchError', 'NoKeyError', 'NotEncryptedError', 'SopsError', 'decrypt_file',
@@ -126,6 +127,7 @@ def encrypt_text(
         path: str,
         *,
         config_root: Path | None = None,
+        config: Rules | None = None,
         age: Sequence[str] = (),
         pgp: Sequence[str] = (),
         encrypted_regex: str | None = None,
@@ -139,7 +141,8 @@ def encrypt_text(
     Recipients come from `age`/`pgp` when given (the creation rule still
     supplies the selection rule, if there is one), else from the first
     creation rule in .sops.yaml whose path_regex matches `path`; .sops.yaml
-    is looked for from `config_root` (default: the file's directory) upwards.
+    is looked for from `config_root` (default: the file's directory) upwards, unless
+    `config` gives the rules (read from a commit, say; `path` is then relative to it).
     The selection keywords (`encrypted_regex`, ... at most one) and
     `mac_only_encrypted` override the rule's, like sops's command-line flags.
     Refuses a document that is already encrypted.
@@ -152,15 +155,19 @@ def encrypt_text(
     data = _bytes(plaintext)
     if is_encrypted(data):
         raise AlreadyEncryptedError(f'{path}: is already encrypted')
-    file_path = Path(path)
+    def rule_for() -> rules.CreationRule:
+        if config is not None:
+            return config.rule_for(path)
+        return rules.rule_for(Path(path), config_root=config_root)
+
     if age or pgp:
         try:
-            base: rules.CreationRule | None = rules.rule_for(file_path, config_root=config_root)
+            base: rules.CreationRule | None = rule_for()
         except RulesError:
             base = None
         rule = rules.explicit_rule(list(age), list(pgp), base)
     else:
-        rule = rules.rule_for(file_path, config_root=config_root)
+        rule = rule_for()
     rule = rules.with_selection(rule, {
         'encrypted_regex': encrypted_regex, 'unencrypted_regex': unencrypted_regex,
         'encrypted_suffix': encrypted_suffix, 'unencrypted_suffix': unencrypted_suffix,

@@ -150,8 +150,35 @@ def rules_from_text(text: str | bytes, config: str) -> list[tuple[str, CreationR
     return out
 
 
+@dataclass(frozen=True)
+class Rules:
+    """The creation rules of one .sops.yaml, wherever it was read (a file on disk, a
+    commit), or of none (FOUND false)."""
+
+    name: str  # how messages name it
+    rules: list[tuple[str, CreationRule]]
+    # the path from the config's folder to the folder PATHs given to rule_for are in
+    prefix: str = ''
+    found: bool = True
+
+    def rule_for(self, path: str) -> CreationRule:
+        """The creation rule sops would apply to a new file at PATH."""
+        if not self.found:
+            raise RulesError(f'{path}: no {C.SOPS_CONFIG_FILE} found in {self.name} and no '
+                             'recipients given',
+                             hint='add creation_rules to .sops.yaml or pass --age/--pgp')
+        rule = matching(self.rules, self.prefix + path)
+        if rule is None:
+            raise RulesError(f'{path}: no matching creation rules found in {self.name}',
+                             hint='add a creation rule whose path_regex matches this file')
+        if not any(rule.key_groups):
+            raise RulesError(f'{rule.source}: the matching rule names no keys')
+        return rule
+
+
 def rule_for(path: Path, *, config_root: Path | None = None) -> CreationRule:
-    """The creation rule sops would apply to a new file at `path`.
+    """The creation rule sops would apply to a new file at `path`, by the .sops.yaml
+    found from `config_root` (default: the file's folder) upwards.
 
     A relative `path` is taken relative to `config_root` when given (the repository
     root, say), else to the working directory.
@@ -165,17 +192,9 @@ def rule_for(path: Path, *, config_root: Path | None = None) -> CreationRule:
             f'{path}: no {C.SOPS_CONFIG_FILE} found and no recipients given',
             hint='add creation_rules to .sops.yaml or pass --age/--pgp',
         )
-    rules = load_rules(config)
-    relative = str(path.absolute())
-    prefix = str(config.absolute().parent) + os.sep
-    relative = relative.removeprefix(prefix)
-    for regex, rule in rules:
-        if not regex or go_regex(regex).search(relative):
-            if not any(rule.key_groups):
-                raise RulesError(f'{rule.source}: the matching rule names no keys')
-            return rule
-    raise RulesError(f'{path}: no matching creation rules found in {config}',
-                     hint='add a creation rule whose path_regex matches this file')
+    found = Rules(str(config), load_rules(config))
+    return found.rule_for(str(path.absolute()).removeprefix(
+        str(config.absolute().parent) + os.sep))
 
 
 def matching(rules: list[tuple[str, CreationRule]], relative: str) -> CreationRule | None:

@@ -43,13 +43,13 @@ def drift(*, env: str, live_path: Path | None, live_cmd: str | None, as_file: st
     """
     from gitops_config import compare
     from gitops_config import drift as drift_mod
-    from gitops_config import project as project_mod
+    from gitops_config.workspace import locate
 
     if (live_path is None) == (live_cmd is None):
         raise click.UsageError('give exactly one of --live PATH and --live-cmd CMD')
     live = (drift_mod.read_live_path(live_path, as_file=as_file) if live_path is not None
             else drift_mod.read_live_command(live_cmd or '', name=as_file))
-    root = project_mod.find_root(Path.cwd())
+    root = locate(Path.cwd()).root  # a bare clone too: the desired state is a commit
     report = drift_mod.run(root, env, live, ref=ref, fingerprint_key=compare.fingerprint_key())
     click.echo({'text': _text, 'json': _json, 'markdown': _markdown}[output_format](report),
                nl=False)

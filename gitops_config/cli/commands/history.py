@@ -30,11 +30,11 @@ def history(*, env: str, key: str, file: str | None, rev: str, limit: int | None
     """
     from gitops_config import compare
     from gitops_config import history as history_mod
-    from gitops_config import project as project_mod
     from gitops_config.report.diff_json import change_value
     from gitops_config.report.diff_text import show
+    from gitops_config.workspace import locate
 
-    root = project_mod.find_root(Path.cwd())
+    root = locate(Path.cwd()).root  # a bare clone too: history reads commits only
     entries = history_mod.history(root, env, key, rev=rev, file=file, limit=limit,
                                   fingerprint_key=compare.fingerprint_key())
     if output_format == 'json':

@@ -67,8 +67,8 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
         return exit_codes.OK
     targets = [outputs.target(project, r.env, out) for r in renders]  # all checked first
     for r, (base, target) in zip(renders, targets, strict=True):
-        result = outputs.write(project, r, target, base=base, decrypt=decrypt, sealed=sealed,
-                               prune=shard is None)
+        result = outputs.write(project, source, r, target, base=base, decrypt=decrypt,
+                               sealed=sealed, prune=shard is None)
         below = _shown(target)  # resolved once: every file is below it
         prefix = '' if below == '.' else f'{below}/'
         for path in result.written:
