@@ -26,12 +26,14 @@ from tests.conftest import RunCli
 
 
 @pytest.fixture(autouse=True)
-def _cache_elsewhere(tmp_path_factory: pytest.TempPathFactory,
+def _cache_elsewhere(sealed_environment: None, tmp_path_factory: pytest.TempPathFactory,
                      monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The cache (a folder the tool owns, and writes on every run) outside the trees
-    these tests compare."""
+    these tests compare, and the tool's own key in the home folder made beforehand, as
+    on any machine where it ran once."""
     monkeypatch.setenv(cache.ENV_DIR, str(tmp_path_factory.mktemp('cache')))
     cache.reset()
+    cache.code_key()
     yield
     cache.reset()
 
