@@ -114,3 +114,28 @@ def test_diff_validate_runs_change_rules(example: Path, run_cli: RunCli) -> None
     assert run_cli('validate', '--sealed', '--base', base, cwd=example).exit_code == 1
     # without a base there is nothing to compare with: the same head is clean
     assert run_cli('validate', '--sealed', cwd=example).exit_code == 0
+
+
+def test_ignored_settings_are_ignored_in_the_configmap_copy_too(example: Path,
+                                                                run_cli: RunCli) -> None:
+    """config.yaml is rendered twice (litellm/config.yaml and the ConfigMap's data): an
+    ignore rule of the project covers both, and `diff --exit-code` says no change."""
+    from tests._helpers.git_repo import GitRepo
+
+    repo = GitRepo(example)
+    dev = example / 'values/dev.yaml'
+    text = dev.read_text()
+    assert text.endswith('  budget_duration: 1d\n')
+    settings = '  callbacks: [{}]\ngeneral_settings:\n  alerting_threshold: {}\n'
+    base = repo.commit({'values/dev.yaml': text + settings.format('otel, prometheus', 300)})
+    head = repo.commit({'values/dev.yaml': text + settings.format('prometheus, otel', 600)})
+    result = run_cli('diff', base, head, '--sealed', '--exit-code', '--env', 'dev', cwd=example)
+    assert result.exit_code == 0, result.output
+    assert 'dev: unchanged' in result.stdout
+    ignored = [line.split()[1:3] for line in result.stdout.splitlines()
+               if line.strip().startswith('ignored:')]
+    assert sorted(ignored) == [
+        ['k8s/configmap.yaml', 'data["config.yaml"].general_settings.alerting_threshold'],
+        ['k8s/configmap.yaml', 'data["config.yaml"].litellm_settings.callbacks'],
+        ['litellm/config.yaml', 'general_settings.alerting_threshold'],
+        ['litellm/config.yaml', 'litellm_settings.callbacks']]
