@@ -8,10 +8,14 @@ order and are identical to a run with one job.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable
 from collections.abc import Sequence
+from multiprocessing.pool import Pool
 from typing import Any
 from typing import TypeVar
 
@@ -55,10 +59,31 @@ def in_slices(work: Callable[[int, int], list[T]], total: int, *, jobs: int | No
     bounds = [(i, min(i + step, total)) for i in range(0, total, step)]
     _SLICE_WORK = work
     try:
-        with multiprocessing.get_context('fork').Pool(jobs) as pool:
+        with _pool(jobs) as pool:
             return [item for part in pool.imap(_run_slice, bounds) for item in part]
     finally:
         _SLICE_WORK = None
+
+
+def _pool(jobs: int, *, initializer: Callable[[], None] | None = None) -> Pool:
+    """JOBS forked workers that ignore Ctrl-C. It reaches the whole process group;
+    the parent handles it and stops them, and a worker that died of it too would
+    first print its own traceback (`Process ForkPoolWorker-1:`)."""
+    main = threading.current_thread() is threading.main_thread()
+    # ignored before the fork, so that no worker is ever without it
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        return multiprocessing.get_context('fork').Pool(
+            jobs, initializer=functools.partial(_start_worker, initializer))
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _start_worker(then: Callable[[], None] | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a worker the pool starts later, too
+    if then is not None:
+        then()
 
 
 def default_jobs() -> int:
@@ -107,8 +132,7 @@ def start_groups(groups: Sequence[Group], *, jobs: int) -> Callable[[], list[lis
     render_packs.preload([render_packs.BYTECODE, *sorted({p.env for _, p in groups})])
     _GROUPS = groups
     try:
-        pool = multiprocessing.get_context('fork').Pool(
-            jobs, initializer=render_packs.forget_in_child)
+        pool = _pool(jobs, initializer=render_packs.forget_in_child)
     finally:
         _GROUPS = ()  # the workers, forked above, have their copy
     results = pool.imap(_work_group, tasks)

@@ -1,0 +1,57 @@
+"""The worker pool: results as with one job, and quiet on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT = '''\
+version: 1
+environments:
+  - {name: dev, layers: [values/common.yaml]}
+  - {name: prod, layers: [values/common.yaml]}
+templates: templates
+output: rendered/{env}
+'''
+# 150 templates x 2 environments: over the threshold where rendering goes parallel,
+# and long enough (seconds) to be interrupted half-way
+SLOW = '{% for i in range(n) %}{% for j in range(40) %}{{ i * j }}{% endfor %}{% endfor %}\n'
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f'/proc/{pid}/task/{pid}/children').read_text().split()]
+    except OSError:
+        return []
+
+
+def test_ctrl_c_during_a_parallel_render_says_interrupted_and_nothing_else(tmp_path: Path,
+                                                                          ) -> None:
+    (tmp_path / 'gitops-config.yaml').write_text(PROJECT)
+    (tmp_path / 'values').mkdir()
+    (tmp_path / 'values/common.yaml').write_text('n: 3000\n')
+    (tmp_path / 'templates').mkdir()
+    for i in range(150):
+        (tmp_path / f'templates/t{i}.txt.j2').write_text(SLOW)
+    env = {**os.environ, 'GITOPS_CONFIG_NO_CACHE': '1'}
+    proc = subprocess.Popen([sys.executable, '-m', 'gitops_config', 'render', '--jobs', '2'],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while len(workers := _children(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(workers) >= 2, 'the render never went parallel'
+    # Ctrl-C in a terminal signals the whole process group at once; the workers are
+    # signalled first here, so that a worker that would die of it has time to say so
+    for pid in workers:
+        os.kill(pid, signal.SIGINT)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.decode() == 'interrupted\n'
+    assert not any(Path(f'/proc/{pid}').exists() for pid in workers)
