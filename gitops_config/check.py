@@ -148,6 +148,7 @@ class _Checker:
         self.pending: dict[tuple[str | None, str, int], str] = {}
         self.partial = only_packs is not None
         self.docs: dict[tuple[str | None, str], Doc] = {}
+        self.values: dict[str, values_mod.Values] = {}  # by environment, for its rules
         self.findings: list[Finding] = []
         self.checked: list[str] = []
 
@@ -385,11 +386,18 @@ class _Checker:
             if len(named) == 1:
                 doc = self.docs[(hit.env, named.pop())]
         path: tuple[str | int, ...] | None = None
-        if doc is None:
+        values = self.values.get(hit.env or '') if hit.file is None else None
+        if doc is None and values is not None and hit.path:
+            # a cross-environment rule names a value of that environment: where it is set
+            path = _value_path(values.data, hit.path)
+            where = _set_at(values, path) if path else self.project.location()
+            origin = None
+            files: tuple[str, ...] = (where.path,)
+        elif doc is None:
             where = (self.project.location('environments', self.project.env_names().index(
                 hit.env)) if hit.env in self.project.env_names() else self.project.location())
             origin = None
-            files: tuple[str, ...] = (hit.file,) if hit.file else ()
+            files = (hit.file,) if hit.file else ()
         else:
             path = doc.resolve(hit.index, hit.path)
             where = doc.locate(hit.index, path or ())
@@ -398,12 +406,34 @@ class _Checker:
         message = hit.message
         if doc is not None and hit.index < len(doc.documents):
             message = _masked(message, doc.documents[hit.index], path or ())
+        elif values is not None:
+            message = _masked(message, values.data, path or ())
         if path:
             message = f'{keypath.format(path)}: {message}'
         severity = Severity.ERROR if hit.error else hit.rule.severity
         found = Finding(hit.rule.id, severity, message, where, hit.env, origin,
                         hint=_hint(hit.rule))
         return found, files, path
+
+
+def _value_path(data: Any, raw: Path | str) -> Path | None:
+    """RAW (a path or a KEYPATH) in merged values DATA, or None where it names nothing."""
+    if isinstance(raw, tuple):
+        return raw
+    try:
+        return keypath.resolve(data, keypath.parse(raw))
+    except GitopsConfigError:
+        return None
+
+
+def _set_at(values: values_mod.Values, path: Path) -> Location:
+    """The layer line that set PATH (or its nearest parent that some layer sets)."""
+    provenance = values.provenance
+    for cut in range(len(path), -1, -1):
+        found = provenance.get(path[:cut])
+        if found is not None and found.location.line is not None:
+            return found.location
+    return Location(values.layers[-1] if values.layers else C.PROJECT_FILE)
 
 
 def _masked(message: str, document: Any, path: Path) -> str:
@@ -588,6 +618,7 @@ def check(
         checker.layer(path, targets)
     for render in renders:
         checker.rendered(render, targets)
+        checker.values[render.env] = render.values
     hits = checker.policies(targets, renders, base, jobs=jobs)
     checker.verdicts.settle([(f.env or LAYERS, f.location.path) for f in checker.findings]
                             + [(h.env or LAYERS, h.file or '') for h in hits])

@@ -62,7 +62,7 @@ class Origins:
             for p, prov in self._values.provenance.items():
                 if len(p) == len(path) and p[-1:] == path[-1:] and self._value(p) == value:
                     return prov.location
-        return self._template_line(template, last)
+        return self._template_line(template, [p for p in path if isinstance(p, str)])
 
     def _value(self, path: Path) -> Any:
         try:
@@ -70,7 +70,11 @@ class Origins:
         except (KeyError, IndexError, TypeError):
             return None
 
-    def _template_line(self, template: str | None, key: str | None) -> Location | None:
+    def _template_line(self, template: str | None, keys: Sequence[str]) -> Location | None:
+        """The line of TEMPLATE that writes the node at KEYS: the line writing its key;
+        failing that (a key the template computes, or a mapping it dumps whole), the first
+        expression below the line writing its nearest parent key; failing that, the
+        template's first expression."""
         if template is None:
             return None
         lines = self._templates.get(template)
@@ -80,12 +84,28 @@ class Origins:
             except GitopsConfigError:
                 lines = []
             self._templates[template] = lines
-        if key is not None:
-            for number, line in enumerate(lines, start=1):
-                stripped = line.lstrip(' -')
-                if stripped.startswith((f'{key}:', f'"{key}":', f"'{key}':")):
-                    return Location(template, number, len(line) - len(stripped) + 1)
-        return Location(template)
+        start = 0
+        for depth in range(len(keys), 0, -1):
+            found = _key_line(lines, keys[depth - 1])
+            if found is None:
+                continue
+            if depth == len(keys):
+                return Location(template, *found)
+            start = found[0]  # the parent's line: its content comes from below it
+            break
+        for number, line in enumerate(lines[start:], start=start + 1):
+            if '{{' in line:
+                return Location(template, number, line.index('{{') + 1)
+        return Location(template, 1, 1) if lines else Location(template)
+
+
+def _key_line(lines: Sequence[str], key: str) -> tuple[int, int] | None:
+    """(line, column) of the first line of LINES that writes KEY as a mapping key."""
+    for number, line in enumerate(lines, start=1):
+        stripped = line.lstrip(' -')
+        if stripped.startswith((f'{key}:', f'"{key}":', f"'{key}':")):
+            return number, len(line) - len(stripped) + 1
+    return None
 
 
 Positions = Sequence[dict[Path, tuple[int, int]]]

@@ -425,3 +425,17 @@ rules:
     repo.write({'values/prod.yaml': 'app:\n  replicas: 3\n  flag: true\n'})
     assert [f.env for f in _check(repo).findings if f.rule == 'team/flag'] == ['prod']
     cache.reset()
+
+
+def test_a_secret_a_template_writes_points_at_the_template_line(git_repo: GitRepo) -> None:
+    """The key is computed and the value is in no layer: the finding's origin is the
+    expression that wrote it, below the nearest key the template writes itself."""
+    template = ('name: {{ app.name }}\n'
+                'settings:\n'
+                '  {% set auth = {"ui_password": "hunter2-" ~ env} %}\n'
+                '{{ auth | to_yaml | indent(2, first=true) }}\n')
+    repo = _project(git_repo, {'templates/config.yaml.j2': template}, sections='')
+    result = _check(repo, envs=['dev'])
+    [(where, env, origin)] = _where(result, 'secrets/plaintext')
+    assert (where, env) == ('rendered/dev/config.yaml:3:3', 'dev')
+    assert origin == 'templates/config.yaml.j2:4:1'

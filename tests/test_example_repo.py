@@ -139,3 +139,20 @@ def test_ignored_settings_are_ignored_in_the_configmap_copy_too(example: Path,
         ['k8s/configmap.yaml', 'data["config.yaml"].litellm_settings.callbacks'],
         ['litellm/config.yaml', 'general_settings.alerting_threshold'],
         ['litellm/config.yaml', 'litellm_settings.callbacks']]
+
+
+def test_a_cross_environment_finding_points_at_the_value(example: Path, run_cli: RunCli) -> None:
+    """dev's budget above staging's: the finding is at staging's max_budget line (the value
+    the rule names), not at the environment's entry in gitops-config.yaml."""
+    dev = example / 'values/dev.yaml'
+    dev.write_text(dev.read_text().replace('  max_budget: 5\n', '  max_budget: 500\n'))
+    line = (example / 'values/staging.yaml').read_text().splitlines().index(
+        '  max_budget: 100') + 1
+    result = run_cli('validate', '--sealed', '--format', 'json', cwd=example)
+    assert result.exit_code == 1, result.output
+    [finding] = [f for f in json.loads(result.stdout)['findings']
+                 if f['rule'] == 'gateway/budget-order']
+    assert (finding['file'], finding['line'], finding['column']) == (
+        'values/staging.yaml', line, 3)
+    assert finding['message'] == ('litellm_settings.max_budget: budgets must grow from dev to '
+                                  'staging to prod: staging 100 < dev 500')
