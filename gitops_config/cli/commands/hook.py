@@ -255,23 +255,16 @@ def _tracked(root: Path) -> list[str]:
 def render_check(*, files: tuple[str, ...]) -> int:
     """Committed rendered output is up to date for every environment FILES affect."""
     from gitops_config import check as check_mod
-    from gitops_config import outputs
     from gitops_config import pipeline
+    from gitops_config.cli.commands.render import report_stale
 
     code = exit_codes.OK
     for source, project, paths, prefix in _projects(files)[0]:
         touched = check_mod.affected(project, paths)
         # Only environments whose output is committed can be stale.
         envs = [e for e in touched.outputs if source.files(project.output_dir(e))]
-        if not envs:
-            continue
-        renders = pipeline.render(source, project, envs, sealed=True)
-        stale = [s for r in renders for s in outputs.check(project, source, r)]
-        for item in stale:
-            click.echo(f'{prefix}{item.path}: {item.reason}')
-        if stale:
-            where = f' -C {prefix.rstrip("/")}' if prefix else ''
-            click.echo(f'{len(stale)} rendered file(s) out of date; run '
-                       f'`gitops-config{where} render`', err=True)
-            code = exit_codes.FINDINGS
+        if envs:
+            renders = pipeline.render(source, project, envs, sealed=True)
+            code = max(code, report_stale(source, project, renders, committed=True,
+                                          prefix=prefix))
     return code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,18 +54,7 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
     renders = _render_with_progress(source, project, names, sealed=sealed, jobs=jobs,
                                     shard=shard)
     if check:
-        last = functools.cache(functools.partial(_last_commit, project.root))
-        found = [s for r in renders
-                 for s in outputs.check(project, source, r, base=last if ref is None else None)]
-        for item in found:
-            click.echo(f'{item.path}: {item.reason}')
-        stale = [s for s in found if s.blocking]
-        if stale:
-            click.echo(f'{len(stale)} rendered file(s) out of date; run `gitops-config render`',
-                       err=True)
-            return exit_codes.FINDINGS
-        click.echo(f'rendered output is up to date ({len(renders)} environment(s))', err=True)
-        return exit_codes.OK
+        return report_stale(source, project, renders, committed=ref is None)
     targets = [outputs.target(project, r.env, out) for r in renders]  # all checked first
     for r, (base, target) in zip(renders, targets, strict=True):
         result = outputs.write(project, source, r, target, base=base, decrypt=decrypt,
@@ -83,6 +73,29 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
             click.echo(f'{prefix}{path.relative_to(target).as_posix()}: left alone, no '
                        'render is known to have written it (delete it if it is stale)',
                        err=True)
+    return exit_codes.OK
+
+
+def report_stale(source: Source, project: Project, renders: Sequence[EnvRender], *,
+                 committed: bool, prefix: str = '') -> int:
+    """List where the committed output differs from RENDERS; exit 1 when any is stale.
+    COMMITTED: SOURCE is the working tree, and HEAD is what its encrypted outputs are
+    compared with where no key opens them. PREFIX: the project's folder, as paths are
+    shown from the current one."""
+    from gitops_config import outputs
+
+    last = functools.cache(functools.partial(_last_commit, project.root))
+    found = [s for r in renders
+             for s in outputs.check(project, source, r, base=last if committed else None)]
+    for item in found:
+        click.echo(f'{prefix}{item.path}: {item.reason}')
+    stale = [s for s in found if s.blocking]
+    if stale:
+        where = f' -C {prefix.rstrip("/")}' if prefix else ''
+        click.echo(f'{len(stale)} rendered file(s) out of date; run '
+                   f'`gitops-config{where} render`', err=True)
+        return exit_codes.FINDINGS
+    click.echo(f'rendered output is up to date ({len(renders)} environment(s))', err=True)
     return exit_codes.OK
 
 
