@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,10 @@ class Repo:
         self._git.clear_cache()
         self._repo.close()
 
-    def run(self, *args: str) -> str:
+    def run(self, *args: str, env: Mapping[str, str] | None = None) -> str:
         try:
-            return str(self._git.execute(['git', *args], strip_newline_in_stdout=False))
+            return str(self._git.execute(['git', *args], strip_newline_in_stdout=False,
+                                         env=env))
         except self._exc as exc:
             stderr = (exc.stderr or '').strip().splitlines()
             detail = stderr[-1].strip() if stderr else f'exit {exc.status}'
@@ -182,6 +184,83 @@ class Repo:
 
     def hash_object(self, data: bytes) -> str:
         return blob_sha(data)
+
+    # -- writing: objects and refs, never the checkout or the index ----------
+
+    def commit_files(self, parent: str, files: Mapping[str, bytes | None], message: str,
+                     ) -> str:
+        """A new commit on top of PARENT with FILES (repository paths -> content; None
+        removes) changed, and nothing else. Built in a temporary index, so the user's
+        checkout and index stay as they are; no branch is moved."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix='gitops-config-index-') as tmp:
+            env = {'GIT_INDEX_FILE': os.path.join(tmp, 'index')}
+            self.run('read-tree', parent, env=env)
+            modes = self.tree(parent)
+            for path, data in sorted(files.items()):
+                if data is None:
+                    self.run('update-index', '--force-remove', '--', path, env=env)
+                    continue
+                blob = os.path.join(tmp, 'blob')
+                with open(blob, 'wb') as f:
+                    f.write(data)
+                # --no-filters: the bytes as given (no clean filter, no line endings)
+                sha = self.run('hash-object', '-w', '--no-filters', '--', blob).strip()
+                mode = modes[path].mode if path in modes else '100644'
+                self.run('update-index', '--add', '--cacheinfo', f'{mode},{sha},{path}',
+                         env=env)
+            tree = self.run('write-tree', env=env).strip()
+        return self.run('commit-tree', tree, '-p', parent, '-m', message).strip()
+
+    def branch(self, name: str) -> str | None:
+        """The commit branch NAME points at, None when there is no such branch."""
+        try:
+            out = self.run('rev-parse', '--verify', '--quiet', f'refs/heads/{name}^{{commit}}')
+        except GitError:
+            return None
+        return out.strip() or None
+
+    def set_branch(self, name: str, sha: str, *, was: str | None) -> None:
+        """Point branch NAME at SHA, only if it still points at WAS (None: absent), so
+        that a branch another process moved meanwhile is never overwritten."""
+        self.run('update-ref', '-m', 'gitops-config', f'refs/heads/{name}', sha,
+                 was or '0' * 40)
+
+    def delete_branch(self, name: str, *, was: str) -> None:
+        self.run('update-ref', '-d', f'refs/heads/{name}', was)
+
+    def is_ancestor(self, ancestor: str, commit: str) -> bool:
+        try:
+            self.run('merge-base', '--is-ancestor', ancestor, commit)
+        except GitError:
+            return False
+        return True
+
+    def message(self, sha: str) -> str:
+        return self.run('log', '-1', '--format=%B', sha)
+
+    def current_branch(self) -> str | None:
+        out = self.run('rev-parse', '--abbrev-ref', 'HEAD').strip()
+        return None if out == 'HEAD' else out  # HEAD: detached
+
+    def remote_branch(self, remote: str, name: str) -> str | None:
+        """The commit branch NAME points at on REMOTE, None when it has no such branch."""
+        out = self.run('ls-remote', '--heads', remote, f'refs/heads/{name}')
+        return out.split()[0] if out.strip() else None
+
+    def fetch_branch(self, remote: str, name: str) -> None:
+        """Fetch branch NAME's commits from REMOTE (no local ref is moved)."""
+        self.run('fetch', '--quiet', '--no-tags', remote, f'refs/heads/{name}')
+
+    def push_branch(self, remote: str, sha: str | None, name: str, *,
+                    was: str | None) -> None:
+        """Set (SHA) or delete (None) branch NAME on REMOTE, only if it is still at WAS
+        there (None: absent): a lease, so a push someone made meanwhile is kept."""
+        ref = f'refs/heads/{name}'
+        lease = f'--force-with-lease={ref}:{was or ""}'
+        self.run('push', '--quiet', '--porcelain', lease, remote,
+                 f'{sha}:{ref}' if sha is not None else f':{ref}')
 
 
 def _plain(path: str, where: str) -> str:

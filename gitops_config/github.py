@@ -226,6 +226,11 @@ class Client:
                             {'head': head, 'base': base, 'title': title, 'body': body})
         return dict(resp.data)
 
+    def close_pull(self, number: int) -> dict[str, Any]:
+        resp = self.request('PATCH', f'/repos/{self.repository}/pulls/{number}',
+                            {'state': 'closed'})
+        return dict(resp.data)
+
 
 def _author(comment: dict[str, Any]) -> str | None:
     user = comment.get('user')

@@ -176,6 +176,39 @@ def write(project: Project, source: Source, render: EnvRender, out: Path, *,
     return Written(written, kept, removed, unknown)
 
 
+def planned(project: Project, render: EnvRender, committed: Source) -> dict[str, bytes | None]:
+    """What `render` would change in RENDER's output folder as COMMITTED holds it, as
+    project-relative path -> new bytes (None: removed), writing nothing: a commit made
+    without a checkout (promote) carries it. As write(): an encrypted file that opens
+    to the same plaintext for the same readers stays byte for byte; one we hold no key
+    for stays as committed (check() says whether it is still up to date)."""
+    from gitops_config import recipients
+
+    out_dir = project.output_dir(render.env)
+    changes: dict[str, bytes | None] = {}
+    for file in render.files:
+        rel = f'{out_dir}/{file.path}'
+        existing = committed.read(rel) if committed.exists(rel) else None
+        if file.has_secrets and holds_sealed(file):
+            continue
+        if existing is not None and file.has_secrets and _same_secrets(
+                existing, file, rel) and recipients.stale(committed, project, rel) is None:
+            continue
+        content = file_bytes(project, committed, file, decrypt=False, sealed=False)
+        if content != existing:
+            changes[rel] = content
+    listed_at = f'{out_dir}/{manifest.NAME}'
+    if committed.exists(listed_at):  # output committed before manifests existed has none
+        listed = committed.read(listed_at)
+        produced = {f.path for f in render.files}
+        for path in sorted(manifest.parse(listed) - produced):
+            if committed.exists(f'{out_dir}/{path}'):
+                changes[f'{out_dir}/{path}'] = None
+        if manifest.text(produced) != listed:
+            changes[listed_at] = manifest.text(produced)
+    return changes
+
+
 def _prune(tree: ConfinedTree, folder: str, out: Path, produced: set[str],
            ) -> tuple[list[Path], list[Path]]:
     """Remove what the last render of FOLDER listed and this one did not produce;

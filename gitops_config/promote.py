@@ -3,18 +3,23 @@
 The project file's `promotion:` section says which KEYPATH globs are
 promotable (image tags, model versions, feature flags) and which are pinned
 per environment. Edits go to TO's own layer (its last layer not shared with
-FROM) as minimal text edits, and into a new branch built with git plumbing
-and a temporary index: the user's working tree and index are never touched.
+FROM) as minimal text edits; where the project commits rendered output, TO's
+re-rendered files go with them, so the result passes `render --check`. It is
+validated before anything is made, then committed on one branch per FROM/TO
+pair (promote/FROM-to-TO), replaced in place on the next run, with git
+plumbing and a temporary index: the user's working tree and index are never
+touched. The pull request follows the branch: opened or updated, and closed
+when nothing is left to promote.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
-from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 from gitops_config import diff
@@ -22,13 +27,19 @@ from gitops_config import keypath
 from gitops_config import values as values_mod
 from gitops_config import yaml_io
 from gitops_config.compare import options_for
+from gitops_config.errors import FileMissingError
 from gitops_config.errors import GitopsConfigError
+from gitops_config.errors import UsageError
 from gitops_config.model import ChangeKind
 from gitops_config.project import Project
 from gitops_config.source import Source
 from gitops_config.yaml_io import edit
 
-EMPTY_SHA = '0' * 40
+if TYPE_CHECKING:
+    from gitops_config.check import CheckResult
+    from gitops_config.git import Repo
+    from gitops_config.github import Client
+    from gitops_config.outputs import Stale
 
 
 class PromoteError(GitopsConfigError):
@@ -216,56 +227,241 @@ def _field(item: Any, dotted: str) -> Any:
     return item
 
 
-def branch_name(plan: Plan, head: str) -> str:
-    return f'promote/{plan.source_env}-to-{plan.target_env}-{head[:7]}'
+def check_order(project: Project, source_env: str, target_env: str, *,
+                allow_backwards: bool = False) -> None:
+    """Promotion goes the way `environments:` lists them (dev, then staging, then prod)."""
+    names = project.env_names()
+    project.env(source_env)
+    project.env(target_env)
+    if source_env == target_env:
+        raise UsageError(f'cannot promote {source_env} into itself',
+                         hint=f'environments, in promotion order: {" -> ".join(names)}')
+    if names.index(source_env) > names.index(target_env) and not allow_backwards:
+        raise UsageError(f'{source_env} comes after {target_env} in the promotion order '
+                         f'({" -> ".join(names)})',
+                         hint=f'promote {target_env} {source_env}, or pass --allow-backwards '
+                              'to carry a value back on purpose')
 
 
-def message(plan: Plan) -> str:
+class Edited:
+    """A Source with some files replaced (None: removed): the tree a promotion makes."""
+
+    def __init__(self, base: Source, changes: Mapping[str, bytes | None]) -> None:
+        self.base = base
+        self.changes = dict(changes)
+        self.label = 'promotion'
+        self.root = getattr(base, 'root', None)
+
+    def read(self, path: str) -> bytes:
+        if path in self.changes:
+            data = self.changes[path]
+            if data is None:
+                raise FileMissingError(f'{path}: removed by the promotion')
+            return data
+        return self.base.read(path)
+
+    def exists(self, path: str) -> bool:
+        if path in self.changes:
+            return self.changes[path] is not None
+        return self.base.exists(path)
+
+    def files(self, under: str = '') -> list[str]:
+        start = under.rstrip('/') + '/' if under else ''
+        found = set(self.base.files(under))
+        found |= {p for p, d in self.changes.items()
+                  if d is not None and (p == under or p.startswith(start))}
+        return sorted(p for p in found if self.changes.get(p, b'') is not None)
+
+    def blob_id(self, path: str) -> str:
+        from gitops_config.git import blob_sha
+
+        return blob_sha(self.read(path)) if path in self.changes else self.base.blob_id(path)
+
+    def find_upwards(self, name: str) -> tuple[str, bytes] | None:
+        # a promotion edits a layer and rendered output, never .sops.yaml
+        return self.base.find_upwards(name)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A promotion made in memory and validated: what the commit would hold."""
+
+    plan: Plan
+    files: dict[str, bytes | None]  # project-relative path -> content (None: removed)
+    after: Edited
+    findings: CheckResult
+    stale: tuple[Stale, ...] = ()  # where TO's committed output would not be up to date
+
+    @property
+    def rendered(self) -> list[str]:
+        return sorted(p for p in self.files if p != self.plan.layer)
+
+    @property
+    def failed(self) -> bool:
+        return self.findings.failed or any(s.blocking for s in self.stale)
+
+
+def commits_output(source: Source, project: Project, env: str) -> bool:
+    """Whether ENV's rendered output is committed (the rendered-manifest pattern)."""
+    return project.output is not None and bool(source.files(project.output_dir(env)))
+
+
+def build(source: Source, project: Project, plan: Plan) -> Result:
+    """PLAN applied to SOURCE in memory: the edited layer and, where the project commits
+    rendered output, TO's re-rendered files; then TO validated (schemas, policies and
+    change rules against TO as it is, and the committed output up to date)."""
+    from gitops_config import check
+    from gitops_config import compare
+    from gitops_config import outputs
+    from gitops_config import pipeline
+
+    env = plan.target_env
+    files: dict[str, bytes | None] = {plan.layer: plan.text.encode()}
+    after = Edited(source, files)
+    sealed = not compare.can_decrypt(after, project, [env])
+    render = pipeline.render_one(after, project, env, sealed=sealed)
+    committed = commits_output(source, project, env)
+    if committed:
+        files.update(outputs.planned(project, render, source))
+        after = Edited(source, files)
+    before = pipeline.render_one(source, project, env, sealed=True)
+    findings = check.check(after, project, [render], base=[before])
+    stale = tuple(outputs.check(project, after, render)) if committed else ()
+    return Result(plan, files, after, findings, stale)
+
+
+def subject(plan: Plan) -> str:
+    return f'promote {plan.source_env} -> {plan.target_env}'
+
+
+def branch_name(plan: Plan) -> str:
+    return f'promote/{plan.source_env}-to-{plan.target_env}'
+
+
+def message(plan: Plan, rendered: Sequence[str] = ()) -> str:
     from gitops_config.report.diff_text import show
 
-    lines = [f'promote {plan.source_env} -> {plan.target_env}', '']
+    lines = [subject(plan), '']
     lines += [f'- {e.key}: {show(e.old)} -> {show(e.new)}' for e in plan.edits]
     if plan.skipped:
         lines += ['', 'Not promoted:']
         lines += [f'- {s.key}: {s.reason}' for s in plan.skipped]
+    if rendered:
+        lines += ['', f'Re-rendered for {plan.target_env}:']
+        lines += [f'- {path}' for path in rendered]
     return '\n'.join(lines) + '\n'
 
 
-def commit(repo_root: Path, prefix: str, head: str, plan: Plan, text: str) -> tuple[str, str]:
-    """Commit the edited layer on top of HEAD into a new branch; return (branch, sha).
+@dataclass(frozen=True, slots=True)
+class Published:
+    branch: str
+    sha: str
+    state: str  # 'created', 'updated', 'up to date'
 
-    Built with a temporary index (GIT_INDEX_FILE), hash-object, write-tree,
-    commit-tree and update-ref, so the checkout and the real index stay as
-    they are. An existing branch is an error unless it already holds exactly
-    this change.
-    """
-    from gitops_config import process
-    from gitops_config.git import clean_env
 
-    branch = branch_name(plan, head)
-    path = prefix + plan.layer
-    base_env = clean_env()
+def publish(repo: Repo, prefix: str, head: str, result: Result) -> Published:
+    """Commit RESULT on top of HEAD to branch promote/FROM-to-TO: created, or replaced
+    in place when it holds an earlier promotion of the same pair (never another's
+    commits), or left as it is when it already holds exactly this."""
+    plan = result.plan
+    name = branch_name(plan)
+    sha = repo.commit_files(head, {prefix + p: d for p, d in result.files.items()},
+                            message(plan, result.rendered))
+    old = repo.branch(name)
+    if old is None:
+        repo.set_branch(name, sha, was=None)
+        return Published(name, sha, 'created')
+    if _same_commit(repo, old, sha):
+        return Published(name, old, 'up to date')
+    _check_ours(repo, old, plan, head, where=f'branch {name}')
+    if repo.current_branch() == name:
+        raise PromoteError(f'branch {name} is checked out here: moving it would leave your '
+                           'working tree behind', hint='switch to the branch to promote from')
+    repo.set_branch(name, sha, was=old)
+    return Published(name, sha, 'updated')
 
-    def git(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> str:
-        return process.run(['git', *args], cwd=repo_root, stdin=stdin,
-                           env=env or base_env).stdout.decode().strip()
 
-    with tempfile.TemporaryDirectory(prefix='gitops-config-index-') as tmp:
-        env = {**base_env, 'GIT_INDEX_FILE': os.path.join(tmp, 'index')}
-        git('read-tree', head, env=env)
-        mode = git('ls-tree', head, '--', path).split(' ', 1)[0] or '100644'
-        blob = git('hash-object', '-w', '--stdin', stdin=text.encode())
-        git('update-index', '--add', '--cacheinfo', f'{mode},{blob},{path}', env=env)
-        tree = git('write-tree', env=env)
-    existing = process.run(['git', 'rev-parse', '--verify', '--quiet', f'refs/heads/{branch}'],
-                           cwd=repo_root, env=base_env, check=False).stdout.decode().strip()
-    if existing:
-        if git('rev-parse', f'{existing}^{{tree}}') == tree:
-            return branch, existing  # the same promotion, already made
-        raise BranchExistsError(f'branch {branch} already exists with other changes',
-                                hint=f'delete it (git branch -D {branch}) or promote from a '
-                                     'newer commit')
-    sha = git('commit-tree', tree, '-p', head, '-m', message(plan))
-    # EMPTY_SHA as the old value: fail rather than move a branch created meanwhile
-    git('update-ref', f'refs/heads/{branch}', sha, EMPTY_SHA)
-    return branch, sha
+def retire(repo: Repo, plan: Plan, head: str) -> str | None:
+    """Nothing left to promote: delete promote/FROM-to-TO if it holds only an earlier
+    promotion (returns its name), and leave it if someone else's commits are on it."""
+    name = branch_name(plan)
+    old = repo.branch(name)
+    if old is None or not _ours(repo, old, plan, head):
+        return None
+    repo.delete_branch(name, was=old)
+    return name
+
+
+def _same_commit(repo: Repo, a: str, b: str) -> bool:
+    """Same tree on the same parent: the same promotion, whenever it was made."""
+    from gitops_config.git import GitError
+
+    try:
+        return repo.run('rev-parse', f'{a}^{{tree}}', f'{a}^') == repo.run(
+            'rev-parse', f'{b}^{{tree}}', f'{b}^')
+    except GitError:  # a commit without a parent: not one of ours
+        return False
+
+
+def _ours(repo: Repo, sha: str, plan: Plan, head: str) -> bool:
+    """Whether SHA is a promotion of this pair made on top of HEAD's history."""
+    lines = repo.message(sha).splitlines()
+    return bool(lines) and lines[0] == subject(plan) and repo.is_ancestor(f'{sha}^', head)
+
+
+def _check_ours(repo: Repo, sha: str, plan: Plan, head: str, *, where: str) -> None:
+    if not _ours(repo, sha, plan, head):
+        raise BranchExistsError(
+            f'{where} holds commits that are not a promotion of {plan.source_env} to '
+            f'{plan.target_env}: not replacing them',
+            hint=f'merge or close that work, or delete the branch (git branch -D '
+                 f'{branch_name(plan)}), then promote again')
+
+
+# -- the pull request --------------------------------------------------------
+
+REMOTE = 'origin'
+
+
+def push(repo: Repo, plan: Plan, head: str, published: Published) -> None:
+    """Make promote/FROM-to-TO on origin what it is here, replacing only an earlier
+    promotion of the pair (checked after fetching it), under a lease."""
+    there = repo.remote_branch(REMOTE, published.branch)
+    if there == published.sha:
+        return
+    if there is not None:
+        repo.fetch_branch(REMOTE, published.branch)
+        _check_ours(repo, there, plan, head, where=f'{REMOTE}/{published.branch}')
+    repo.push_branch(REMOTE, published.sha, published.branch, was=there)
+
+
+def open_pull(client: Client, plan: Plan, published: Published, *, base: str, body: str,
+              ) -> dict[str, Any]:
+    return client.open_or_update_pull(
+        head=published.branch, base=base,
+        title=f'Promote {plan.source_env} to {plan.target_env}', body=body)
+
+
+def close_pulls(repo: Repo, connect: Callable[[], Client], plan: Plan, head: str,
+                ) -> list[int]:
+    """Nothing left to promote: close the pair's open pull requests, saying why, and
+    delete its branch on origin (when it holds only an earlier promotion). GitHub is
+    asked (CONNECT) only when origin has the branch."""
+    name = branch_name(plan)
+    if REMOTE not in repo.run('remote').split():
+        return []
+    there = repo.remote_branch(REMOTE, name)
+    if there is None:
+        return []  # no branch there: no pull request can be open from it
+    client = connect()
+    closed = []
+    for pull in client.list_pulls(name):
+        number = int(pull['number'])
+        client.create_comment(number, f'Nothing is left to promote from {plan.source_env} '
+                                      f'to {plan.target_env}: closing.')
+        client.close_pull(number)
+        closed.append(number)
+    repo.fetch_branch(REMOTE, name)
+    if _ours(repo, there, plan, head):
+        repo.push_branch(REMOTE, None, name, was=there)
+    return closed

@@ -125,9 +125,11 @@ class FakeGitHub:
                             return 204, None, {}
             return 404, {'message': 'Not Found'}, {}
         if rest == ['pulls']:
-            if method == 'GET':
-                found = [p for p in self.pulls if query.get('head') == p['head_label']
-                         and p['state'] == query.get('state', 'open')]
+            if method == 'GET':  # list, by head (OWNER:BRANCH) and state, as GitHub does
+                state = query.get('state', 'open')
+                found = [p for p in self.pulls
+                         if query.get('head') in (None, p['head_label'])
+                         and state in ('all', p['state'])]
                 return 200, found, {}
             if method == 'POST':
                 owner = seg[1]
@@ -136,9 +138,15 @@ class FakeGitHub:
                         'html_url': f'{self.url}/pull/{len(self.pulls) + 1}'}
                 self.pulls.append(pull)
                 return 201, pull, {}
-        if rest[0] == 'pulls' and len(rest) == 2 and method == 'PATCH':
-            pull = self.pulls[int(rest[1]) - 1]
-            pull.update(body)
+        if rest[0] == 'pulls' and len(rest) == 2 and method == 'PATCH':  # update, close
+            number = int(rest[1])
+            if not 0 < number <= len(self.pulls):
+                return 404, {'message': 'Not Found'}, {}
+            if body.get('state', 'open') not in ('open', 'closed'):
+                return 422, {'message': 'Validation Failed'}, {}
+            pull = self.pulls[number - 1]
+            pull.update({k: v for k, v in body.items() if k in ('title', 'body', 'state',
+                                                                 'base')})
             return 200, pull, {}
         return 404, {'message': 'Not Found'}, {}
 
