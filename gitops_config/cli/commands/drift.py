@@ -118,7 +118,7 @@ def _markdown(report: DriftReport) -> str:
 
     state = '🔴 drift' if report.drifted else '🟢 no drift'
     lines = [f'### {report.env}: {state}', '',
-             f'Desired at `{report.ref[:12]}`, live from {cell(report.live)}.', '']
+             f'Desired at `{report.ref[:12]}`, live from {cell(report.live.strip("`"))}.', '']
     if report.changes:
         lines += ['| File | Key | Desired | Live | Last set in |', '|---|---|---|---|---|']
         for c in report.changes:
