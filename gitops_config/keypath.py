@@ -27,11 +27,19 @@ class Select:
     value: str
 
     def matches(self, item: Any) -> bool:
+        value = self.value_of(item)
+        return value is not _ABSENT and _scalar_text(value) == self.value
+
+    def value_of(self, item: Any) -> Any:
+        """ITEM's FIELD, or a marker that it has none."""
         for step in self.field.split('.'):
             if not isinstance(item, dict) or step not in item:
-                return False
+                return _ABSENT
             item = item[step]
-        return _scalar_text(item) == self.value
+        return item
+
+
+_ABSENT: Any = object()  # an item without the selected field
 
 
 Step = str | int | Select
@@ -98,6 +106,8 @@ def parse(text: str) -> tuple[Step, ...]:
 
 
 _PLAIN_KEY = re.compile(r'^[^.\[\]"\'\s]+$')
+# a selector value that reads back as itself unquoted
+_SELECTABLE = re.compile(r'^[^\[\]"\'\s](?:[^\]]*[^\]\s])?$')
 
 
 def format(path: Sequence[str | int | Select]) -> str:
@@ -128,20 +138,38 @@ def _scalar_text(value: object) -> str:
 
 def resolve(data: Any, steps: Sequence[Step], *, where: str = '') -> Path:
     """The concrete path STEPS names in DATA, or KeyPathError saying where it stopped."""
+    path, rest = resolve_prefix(data, steps, where=where)
+    if rest:
+        node = get(data, path)
+        key = rest[0]
+        assert isinstance(key, str)
+        raise KeyPathError(f'{where}no key {format([*path, key])}',
+                           hint=_did_you_mean(key, node))
+    return path
+
+
+def resolve_prefix(data: Any, steps: Sequence[Step], *, where: str = '',
+                   ) -> tuple[Path, tuple[Step, ...]]:
+    """The concrete path of the longest prefix of STEPS that DATA holds, and the steps
+    left from the first mapping key DATA lacks (what `set` would create).
+
+    Anything else that does not resolve raises KeyPathError, and a `[field=value]`
+    matching several items raises AmbiguousKeyPathError: a KEYPATH names one node.
+    """
     concrete: list[str | int] = []
     node = data
-    for step in steps:
+    for at, step in enumerate(steps):
         shown = format(concrete) or '(top level)'
         if isinstance(step, Select):
             if not isinstance(node, list):
                 raise KeyPathError(f'{where}{shown} is not a list')
-            for i, item in enumerate(node):
-                if step.matches(item):
-                    concrete.append(i)
-                    node = item
-                    break
-            else:
+            found = [i for i, item in enumerate(node) if step.matches(item)]
+            if not found:
                 raise KeyPathError(f'{where}no item with {step.field}={step.value} in {shown}')
+            if len(found) > 1:
+                raise _ambiguous(node, concrete, step, found, where)
+            concrete.append(found[0])
+            node = node[found[0]]
         elif isinstance(step, int):
             if not isinstance(node, list):
                 raise KeyPathError(f'{where}{shown} is not a list')
@@ -154,11 +182,54 @@ def resolve(data: Any, steps: Sequence[Step], *, where: str = '') -> Path:
             if not isinstance(node, dict):
                 raise KeyPathError(f'{where}{shown} is not a mapping')
             if step not in node:
-                raise KeyPathError(f'{where}no key {format([*concrete, step])}',
-                                   hint=_did_you_mean(step, node))
+                return tuple(concrete), tuple(steps[at:])
             concrete.append(step)
             node = node[step]
-    return tuple(concrete)
+    return tuple(concrete), ()
+
+
+class AmbiguousKeyPathError(GitopsConfigError):
+    """A selector matching several list items: which one is meant is the user's call."""
+
+    code = 'ambiguous-keypath'
+    exit_code = 2
+
+
+def _ambiguous(items: list[Any], prefix: list[str | int], step: Select, found: list[int],
+               where: str) -> AmbiguousKeyPathError:
+    named = []
+    for i in found:
+        unique = _unique_selector(items, i, step)
+        exact = format([*prefix, i])
+        named.append(f'{exact} ({format([*prefix, unique])})' if unique else exact)
+    example = next((n[n.index('(') + 1:-1] for n in named if '(' in n), None)
+    return AmbiguousKeyPathError(
+        f'{where}{format([*prefix, step])} matches {len(found)} items: {", ".join(named)}',
+        hint=f'name one of them, e.g. {example}' if example else 'name one of them by index')
+
+
+def _unique_selector(items: list[Any], index: int, taken: Select) -> Select | None:
+    """A `[field=value]` (a field up to two levels deep) naming ITEMS[INDEX] alone."""
+    item = items[index]
+    if not isinstance(item, dict):
+        return None
+    fields: list[str] = []
+    for key, value in item.items():
+        if isinstance(value, dict):
+            fields.extend(f'{key}.{sub}' for sub in value if isinstance(sub, str))
+        elif isinstance(key, str):
+            fields.append(key)
+    for field in fields:
+        if field == taken.field or not _PLAIN_KEY.match(field.replace('.', '')):
+            continue
+        value = Select(field, '').value_of(item)
+        text = _scalar_text(value)
+        if value is None or isinstance(value, (dict, list)) or not _SELECTABLE.match(text):
+            continue
+        candidate = Select(field, text)
+        if sum(candidate.matches(other) for other in items) == 1:
+            return candidate
+    return None
 
 
 def _did_you_mean(key: str, node: dict[str, Any]) -> str | None:

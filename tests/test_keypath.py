@@ -66,3 +66,27 @@ def test_format_round_trips() -> None:
 ])
 def test_match_glob(pattern: str, path: tuple[str | int, ...], matches: bool) -> None:
     assert keypath.match_glob(pattern, path, DATA) is matches
+
+
+def test_a_selector_naming_several_items_is_ambiguous() -> None:
+    items = {'l': [{'name': 'a', 'id': 1, 'meta': {'zone': 'x'}},
+                   {'name': 'a', 'id': 2, 'meta': {'zone': 'y'}},
+                   {'name': 'b', 'id': 3}]}
+    assert keypath.resolve(items, keypath.parse('l[name=b]')) == ('l', 2)
+    with pytest.raises(keypath.AmbiguousKeyPathError) as caught:
+        keypath.resolve(items, keypath.parse('l[name=a].id'), where='prod: ')
+    assert caught.value.exit_code == 2
+    assert caught.value.message == (
+        'prod: l[name=a] matches 2 items: l[0] (l[id=1]), l[1] (l[id=2])')
+    assert caught.value.hint == 'name one of them, e.g. l[id=1]'
+    same = {'l': [{'name': 'a'}, {'name': 'a'}]}
+    with pytest.raises(keypath.AmbiguousKeyPathError, match=r'l\[0\], l\[1\]$'):
+        keypath.resolve(same, keypath.parse('l[name=a]'))
+
+
+def test_resolve_prefix_stops_at_the_first_missing_key() -> None:
+    data = {'a': {'b': [{'c': 1}]}}
+    assert keypath.resolve_prefix(data, keypath.parse('a.b[0].d.e')) == (
+        ('a', 'b', 0), ('d', 'e'))
+    with pytest.raises(keypath.KeyPathError, match='no item'):
+        keypath.resolve_prefix(data, keypath.parse('a.b[c=2].d'))
