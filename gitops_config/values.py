@@ -183,15 +183,21 @@ def merge(source: Source, project: Project, env: str, *, sealed: bool = False) -
     found = _MERGED.get(memo)
     if found is not None:
         return found[1]
-    data: Any = {}
-    for layer in loaded:
-        data, _ = _merge(data, None, layer.data, None, (), project.merge, layer)
+    data = merge_layers(loaded, project.merge)
     values = Values(env, data, environment.layers, loaded, project.merge)
     if not any(layer.encrypted for layer in loaded):
         if len(_MERGED) >= _MERGED_MAX:
             _MERGED.clear()
         _MERGED[memo] = (loaded, values)
     return values
+
+
+def merge_layers(layers: Sequence[Layer], rules: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """LAYERS merged in order, without provenance."""
+    data: dict[str, Any] = {}
+    for layer in layers:
+        data, _ = _merge(data, None, layer.data, None, (), rules, layer)
+    return data
 
 
 _MERGED: dict[tuple[str, tuple[int, ...], str], tuple[tuple[Layer, ...], Values]] = (
@@ -213,7 +219,8 @@ def _annotate(value: Any, layer: Layer, path: Path) -> _Prov:
     return _Prov(here)
 
 
-def _is_delete(value: Any) -> bool:
+def is_delete(value: Any) -> bool:
+    """Whether VALUE is a `!delete` marker (of a key, or of a keyed list's item)."""
     return isinstance(value, yaml_io.Tagged) and value.tag == DELETE_TAG
 
 
@@ -252,7 +259,8 @@ def _strip(value: Any, layer: Layer, path: Path) -> Any:
     return value
 
 
-def _merge_key(rules: Sequence[tuple[str, str]], path: Path) -> str | None:
+def merge_key(rules: Sequence[tuple[str, str]], path: Path) -> str | None:
+    """The identifying field of the list at merged PATH, when `merge:` names one."""
     for pattern, key in rules:
         if keypath.match_glob(pattern, path):
             return key
@@ -281,7 +289,7 @@ def _merge(base: Any, base_prov: _Prov | None, over: Any, over_prov: _Prov | Non
             kids = dict(base_prov.kids)
         for key, value in over.items():
             child_path = (*path, key)
-            if _is_delete(value):
+            if is_delete(value):
                 if key not in result:
                     _check_tags(value, layer, child_path)
                 del result[key]
@@ -295,14 +303,14 @@ def _merge(base: Any, base_prov: _Prov | None, over: Any, over_prov: _Prov | Non
         return result, (_Prov(base_prov.here, kids) if base_prov is not None and tracked
                         else None)
     if isinstance(base, list) and isinstance(over, list):
-        key_field = _merge_key(rules, path)
+        key_field = merge_key(rules, path)
         if key_field is not None:
             return _merge_keyed(base, base_prov if tracked else None, over,
                                 over_prov if tracked else None, path, key_field, rules, layer)
     return _strip(over, layer, path), _replaced(base_prov, over_prov)
 
 
-def _item_key(item: Any, key_field: str) -> Any:
+def item_key(item: Any, key_field: str) -> Any:
     """The identity of a list item: KEY_FIELD may be a KEYPATH such as model_info.id."""
     if isinstance(item, yaml_io.Tagged) and isinstance(item.value, dict):
         item = item.value
@@ -322,16 +330,16 @@ def _merge_keyed(base: list[Any], base_prov: _Prov | None, over: list[Any],
         base_prov.kids, list) else [None] * len(base)
     for i, item in enumerate(over):
         item_path = (*path, i)
-        ident = _item_key(item, key_field)
+        ident = item_key(item, key_field)
         if ident is None:
             raise LayerError(
                 f'{keypath.format(path)} merges by {key_field!r}, but this item has none',
                 location=_location(layer, item_path),
                 hint=f'give the item a {key_field}: field',
             )
-        match = next((j for j, old in enumerate(result) if _item_key(old, key_field) == ident),
+        match = next((j for j, old in enumerate(result) if item_key(old, key_field) == ident),
                      None)
-        if _is_delete(item):
+        if is_delete(item):
             if match is None:
                 raise LayerError(f'no item with {key_field}={ident} to delete',
                                  location=_location(layer, item_path))

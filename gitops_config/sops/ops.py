@@ -24,6 +24,7 @@ from gitops_config.sops.errors import AlreadyEncryptedError
 from gitops_config.sops.errors import NotEncryptedError
 from gitops_config.sops.errors import SopsError
 from gitops_config.sops.tree import Branch
+from gitops_config.sops.tree import Comment
 from gitops_config.sops.tree import Value
 
 
@@ -58,13 +59,66 @@ def set_value(path: Path, key_path: str, value: Value) -> None:
     write_atomic(path, engine.edit_with(opened, change))
 
 
-def parse_value(text: str, path: Path) -> Value:
-    """VALUE for `secrets set`, read as YAML (so `5` is an int, `"5"` a string)."""
-    from gitops_config.sops.stores import yaml_load
+def set_at(data: bytes, name: str, path: Sequence[str | int], value: object) -> bytes:
+    """DATA, an encrypted file, with the node at PATH set to VALUE (plain Python data);
+    PATH's last step may be new (a key, or the list's length to append). Every other
+    value keeps its ciphertext. NAME picks the format."""
+    if not is_encrypted(data):
+        raise NotEncryptedError(f'{name}: sops metadata not found')
+    opened = engine.open_file(engine.parse(data, name))
 
-    docs = yaml_load.load(f'v: {text}\n' if '\n' not in text else 'v:\n' + ''.join(
-        f'    {line}\n' for line in text.splitlines()), str(path))
-    return docs[0].get('v')
+    def change(docs: list[Branch]) -> list[Branch]:
+        _set_in(docs[0], path, _branch(value))
+        return docs
+
+    return engine.edit_with(opened, change)
+
+
+def _set_in(root: Branch, path: Sequence[str | int], value: Value) -> None:
+    node: Value = root
+    for depth, step in enumerate(path):
+        last = depth == len(path) - 1
+        if isinstance(step, str):
+            assert isinstance(node, Branch)
+            at = next((i for i, (k, _) in enumerate(node) if k == step), None)
+            if at is None:
+                assert last  # only the last step is new
+                node.append((step, value))
+                return
+            if last:
+                node[at] = (step, value)
+                return
+            node = node[at][1]
+        else:
+            # comments are items of a sops list; the path counts values only
+            assert isinstance(node, list)
+            assert not isinstance(node, Branch)
+            items = [i for i, item in enumerate(node) if not isinstance(item, Comment)]
+            if step == len(items):
+                assert last
+                node.append(value)
+                return
+            if last:
+                node[items[step]] = value
+                return
+            node = node[items[step]]
+
+
+def _branch(value: object) -> Value:
+    """Plain Python data as a sops tree."""
+    if isinstance(value, dict):
+        return Branch((k, _branch(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_branch(v) for v in value]
+    assert value is None or isinstance(value, (str, bytes, int, float, bool))
+    return value
+
+
+def revealed(value: object) -> object:
+    """A decrypted leaf's plain value (a Secret's), for `set` to keep its type."""
+    from gitops_config.redact import Secret
+
+    return value.reveal() if isinstance(value, Secret) else value
 
 
 def rotate_file(path: Path) -> None:

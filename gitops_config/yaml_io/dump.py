@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import marshal
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 from typing import cast
 
 import yaml
 
+from gitops_config.yaml_io.fast import Tagged
 from gitops_config.yaml_io.fast import resolve_plain
 
 _STR = 'tag:yaml.org,2002:str'
@@ -19,7 +21,7 @@ _resolve_yaml11 = cast(Callable[[type, str, tuple[bool, bool]], str],
                        yaml.resolver.Resolver().resolve)
 
 
-class _Dumper(yaml.CSafeDumper):
+class _Quoting:
     """Quotes a string whenever a YAML 1.1 reader (PyYAML, LiteLLM) or a YAML 1.2
     reader (go-yaml v3, sops) would read the plain scalar as something else."""
 
@@ -30,7 +32,19 @@ class _Dumper(yaml.CSafeDumper):
             if go_tag != _STR or old_tag != _STR:
                 return go_tag if go_tag != _STR else old_tag
             return _STR
-        return cast(str, super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]  # PyYAML's resolver is untyped
+        return cast(str, super().resolve(kind, value, implicit))  # type: ignore[misc]  # PyYAML's resolver is untyped
+
+
+class _Dumper(_Quoting, yaml.CSafeDumper):
+    pass
+
+
+class _IndentedDumper(_Quoting, yaml.SafeDumper):
+    """Block sequences indented under their key, as most hand-written files have them
+    (`  - a` below `key:`); libyaml's emitter only writes them flush (`- a`)."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
 
 
 def _represent_str(dumper: yaml.representer.SafeRepresenter, data: str) -> yaml.ScalarNode:
@@ -48,24 +62,44 @@ def _represent_float(dumper: yaml.representer.SafeRepresenter, data: float) -> y
     return dumper.represent_scalar('tag:yaml.org,2002:float', text)
 
 
-_Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(float, _represent_float)
+def _represent_tagged(dumper: yaml.representer.SafeRepresenter, data: Tagged) -> yaml.Node:
+    """`!delete` and friends: `key: !delete`, `- !delete {name: x}`."""
+    if isinstance(data.value, dict):
+        return dumper.represent_mapping(data.tag, data.value, flow_style=True)
+    if isinstance(data.value, list):
+        return dumper.represent_sequence(data.tag, data.value, flow_style=True)
+    text = '' if data.value is None else str(data.value)
+    return dumper.represent_scalar(data.tag, text, style='' if not text else None)
 
 
-def to_yaml(data: Any, *, sort_keys: bool = False, indent: int = 2) -> str:
-    """Block-style YAML; key order kept unless `sort_keys`."""
+for _dumper in (_Dumper, _IndentedDumper):
+    _dumper.add_representer(str, _represent_str)
+    _dumper.add_representer(float, _represent_float)
+    _dumper.add_representer(Tagged, _represent_tagged)
+
+
+_EMPTY_TAGGED = re.compile(r"( ![A-Za-z][\w-]*) ''$", re.M)
+
+
+def to_yaml(data: Any, *, sort_keys: bool = False, indent: int = 2,
+            indent_sequences: bool = False) -> str:
+    """Block-style YAML; key order kept unless `sort_keys`; sequences in a mapping
+    flush with their key unless `indent_sequences`."""
     try:
         # marshal tells 1, 1.0 and True apart, and keeps key order: equal keys, equal YAML
-        memo: bytes | None = marshal.dumps((data, sort_keys, indent), 2)
+        memo: bytes | None = marshal.dumps((data, sort_keys, indent, indent_sequences), 2)
     except ValueError:  # something marshal does not know: a date, a Tagged value
         memo = None
     found = _DUMPED.get(memo) if memo is not None else None
     if found is not None:
         return found
     text = str(yaml.dump(
-        data, Dumper=_Dumper, sort_keys=sort_keys, default_flow_style=False,
-        allow_unicode=True, width=1 << 30, indent=indent,
+        data, Dumper=_IndentedDumper if indent_sequences else _Dumper, sort_keys=sort_keys,
+        default_flow_style=False, allow_unicode=True, width=1 << 30, indent=indent,
     ))
+    if indent_sequences:
+        # PyYAML's own emitter quotes the empty value of a tag: `key: !delete ''`
+        text = _EMPTY_TAGGED.sub(r'\1', text)
     if memo is not None and len(memo) < 4096:  # the small blocks templates repeat
         if len(_DUMPED) >= 4096:
             _DUMPED.clear()
@@ -85,5 +119,5 @@ def to_json(data: Any, *, indent: int | None = 2, sort_keys: bool = False) -> st
 def to_flow(data: Any) -> str:
     """One-line flow YAML, as in `{a: 1, b: [x, y]}`."""
     text = yaml.dump(data, Dumper=_Dumper, default_flow_style=True, allow_unicode=True,
-                     width=1 << 30)
+                     width=1 << 30, sort_keys=False)
     return str(text).strip().removesuffix('...').strip()

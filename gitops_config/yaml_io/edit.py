@@ -48,6 +48,13 @@ def _child(node: yaml.Node, step: str | int) -> tuple[yaml.Node | None, yaml.Nod
     return None, None
 
 
+def _children(node: yaml.Node) -> list[tuple[yaml.Node | None, yaml.Node]]:
+    """(key node, value node) of each child; no key node in a sequence."""
+    if isinstance(node, yaml.MappingNode):
+        return list(node.value)
+    return [(None, item) for item in node.value]
+
+
 def _newline(text: str) -> str:
     return '\r\n' if '\r\n' in text else '\n'
 
@@ -80,10 +87,28 @@ def _scalar_text(value: Any, style: str | None) -> str | None:
     return dumped
 
 
-def _block(value: Any, indent: int, nl: str) -> str:
-    """VALUE dumped as block YAML, every line indented by INDENT."""
-    lines = to_yaml(value).rstrip('\n').split('\n')
+def _block(value: Any, indent: int, nl: str, seq: bool) -> str:
+    """VALUE dumped as block YAML, every line indented by INDENT; sequences in a
+    mapping indented under their key when SEQ (as the file writes them)."""
+    lines = to_yaml(value, indent_sequences=seq).rstrip('\n').split('\n')
     return nl.join(' ' * indent + line for line in lines)
+
+
+def _indented_sequences(root: yaml.Node) -> bool:
+    """Whether the file indents block sequences under their key (`  - a` below `key:`)
+    rather than flush with it (`- a`): the first one found decides; flush if none, as
+    PyYAML and kubectl write them."""
+    todo = [root]
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(value, yaml.SequenceNode) and value.value and not value.flow_style:
+                    return bool(value.start_mark.column > key.start_mark.column)
+                todo.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+    return False
 
 
 def set_value(text: str, path: Path, value: Any, *, where: str = '<yaml>') -> str:
@@ -96,19 +121,27 @@ def set_value(text: str, path: Path, value: Any, *, where: str = '<yaml>') -> st
         nested: Any = value
         for step in reversed(path):
             nested = {step: nested}
-        return text + ('' if not text or text.endswith('\n') else nl) + _block(nested, 0, nl) + nl
+        return text + ('' if not text or text.endswith('\n') else nl) + _block(
+            nested, 0, nl, False) + nl
+    seq = _indented_sequences(root)
     node: yaml.Node = root
     key_node: yaml.Node | None = None
+    in_flow = False  # inside a flow collection, where block YAML cannot go
     for depth, step in enumerate(path):
         k, v = _child(node, step)
         if v is None:
-            return _insert(text, node, key_node, path[depth:], value, nl, where)
+            return _insert(text, node, key_node, path[depth:], value, nl, seq, where)
+        in_flow = in_flow or bool(getattr(node, 'flow_style', False))
         node, key_node = v, k
-    return _replace(text, node, key_node, value, nl)
+    if in_flow:
+        scalar = _scalar_text(value, node.style if isinstance(node, yaml.ScalarNode) else None)
+        return (text[:node.start_mark.index] + (to_flow(value) if scalar is None else scalar)
+                + text[node.end_mark.index:])
+    return _replace(text, node, key_node, value, nl, seq)
 
 
 def _replace(text: str, node: yaml.Node, key_node: yaml.Node | None, value: Any, nl: str,
-             ) -> str:
+             seq: bool) -> str:
     style = node.style if isinstance(node, yaml.ScalarNode) else None
     scalar = _scalar_text(value, style or None)
     if scalar is not None and isinstance(node, yaml.ScalarNode) and style not in ('|', '>'):
@@ -130,18 +163,18 @@ def _replace(text: str, node: yaml.Node, key_node: yaml.Node | None, value: Any,
             indent = key_node.start_mark.column  # keep the file's `- ` at key level style
         if value in ({}, []):
             return text[:colon] + ' ' + ('{}' if value == {} else '[]') + text[end:]
-        return text[:colon] + nl + _block(value, indent, nl) + text[end:]
+        return text[:colon] + nl + _block(value, indent, nl, seq) + text[end:]
     # A list item: `- old` becomes `- new`, its continuation lines indented alike.
     start, end = node.start_mark.index, _content_end(text, node)
     column = node.start_mark.column
     if scalar is not None:
         return text[:start] + scalar + text[end:]
-    block = _block(value, column, nl)
+    block = _block(value, column, nl, seq)
     return text[:start] + block[column:] + text[end:]
 
 
 def _insert(text: str, parent: yaml.Node, parent_key: yaml.Node | None, rest: Path,
-            value: Any, nl: str, where: str) -> str:
+            value: Any, nl: str, seq: bool, where: str) -> str:
     step = rest[0]
     nested: Any = value
     for missing in reversed(rest[1:]):
@@ -160,10 +193,10 @@ def _insert(text: str, parent: yaml.Node, parent_key: yaml.Node | None, rest: Pa
         last = parent.value[-1]
         column = last.start_mark.column
         end = _content_end(text, last)
-        block = _block([nested], column - 2, nl)
+        block = _block([nested], column - 2, nl, seq)
         return text[:end] + nl + block + text[end:]
     if isinstance(parent, yaml.ScalarNode) and parent.value in ('', '~', 'null', 'Null', 'NULL'):
-        return _replace(text, parent, parent_key, {step: nested}, nl)
+        return _replace(text, parent, parent_key, {step: nested}, nl, seq)
     if not isinstance(parent, yaml.MappingNode) or not isinstance(step, str):
         raise EditError(f'cannot set {step!r} inside a {type(parent).__name__}', location=Location(
             where, parent.start_mark.line + 1, parent.start_mark.column + 1))
@@ -179,7 +212,7 @@ def _insert(text: str, parent: yaml.Node, parent_key: yaml.Node | None, rest: Pa
     line_end = len(text) if line_end == -1 else line_end
     if text[end:line_end].strip().startswith('#'):
         end = line_end - (1 if text[line_end - 1:line_end] == '\r' else 0)
-    return text[:end] + nl + _block({step: nested}, column, nl) + text[end:]
+    return text[:end] + nl + _block({step: nested}, column, nl, seq) + text[end:]
 
 
 def _splice_flow(text: str, node: yaml.Node, value: Any) -> str:
@@ -208,11 +241,18 @@ def delete_value(text: str, path: Path, *, where: str = '<yaml>') -> str:
         return _splice_flow(text, parent, data)
     # whole lines go: the key's (or, for a list item, the `- ` line) through the value's
     start = _line_start(text, first.start_mark.index)
+    siblings = [k if k is not None else v for k, v in _children(parent)]
+    at = siblings.index(first)
+    if text[start:first.start_mark.index].strip() and at + 1 < len(siblings):
+        # the first child on its list item's `- ` line: the next one moves up to it
+        return text[:first.start_mark.index] + text[siblings[at + 1].start_mark.index:]
     end = _content_end(text, node)
     line_end = text.find('\n', end)
     end = len(text) if line_end == -1 else line_end + 1
     result = text[:start] + text[end:]
-    if isinstance(parent, yaml.MappingNode) and len(parent.value) == 1 and len(path) > 1:
-        # the mapping is now empty: say so, rather than leave `key:` meaning null
-        return set_value(text, path[:-1], {}, where=where)
+    if isinstance(parent, (yaml.MappingNode, yaml.SequenceNode)) and len(
+            parent.value) == 1 and len(path) > 1:
+        # the mapping or list is now empty: say so, rather than leave `key:` meaning null
+        return set_value(text, path[:-1], {} if isinstance(parent, yaml.MappingNode) else [],
+                         where=where)
     return result

@@ -91,3 +91,35 @@ def test_delete_last_key_leaves_an_empty_mapping() -> None:
 
 def test_set_in_an_empty_file() -> None:
     assert set_value('', ('a', 'b'), 1) == 'a:\n  b: 1\n'
+
+
+def test_delete_the_key_on_a_list_items_dash_line_keeps_the_item() -> None:
+    text = 'items:\n- name: x\n  a: 1\n- name: y\n'
+    assert delete_value(text, ('items', 0, 'name')) == 'items:\n- a: 1\n- name: y\n'
+    assert delete_value('l:\n  - - 1\n    - 2\n', ('l', 0, 0)) == 'l:\n  - - 2\n'
+
+
+def test_delete_the_last_list_item_leaves_an_empty_list() -> None:
+    # `items:` alone would mean null, which replaces the list a layer below sets
+    assert delete_value('items:\n  - name: x\nb: 1\n', ('items', 0)) == 'items: []\nb: 1\n'
+
+
+def test_set_inside_a_flow_collection_stays_flow() -> None:
+    assert set_value("{a: !delete '', b: 1}\n", ('a',), [0, {'c': 'x'}]) == (
+        '{a: [0, {c: x}], b: 1}\n')
+    assert set_value('a: {l: [1, 2]}\n', ('a', 'l', 1), {'q': 1}) == 'a: {l: [1, {q: 1}]}\n'
+
+
+def test_new_lists_follow_the_files_indentation() -> None:
+    flush = 'a:\n- 1\n'
+    indented = 'a:\n  - 1\n'
+    assert set_value(flush, ('b',), [{'c': [2]}]) == flush + 'b:\n- c:\n  - 2\n'
+    assert set_value(indented, ('b',), [{'c': [2]}]) == indented + 'b:\n  - c:\n      - 2\n'
+
+
+def test_set_writes_delete_tags() -> None:
+    new = set_value('a:\n  b: 1\n', ('a', 'c'), yaml_io.Tagged('!delete', ''))
+    assert new == 'a:\n  b: 1\n  c: !delete\n'
+    items = set_value('l:\n  - name: x\n', ('l', 1),
+                      yaml_io.Tagged('!delete', {'name': 'y'}))
+    assert items == 'l:\n  - name: x\n  - !delete {name: y}\n'

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 import click
 
 from gitops_config.cli import exit_codes
+from gitops_config.cli.commands.edit import report
+from gitops_config.cli.commands.edit import value_mode
+from gitops_config.cli.commands.edit import value_options
 
 if TYPE_CHECKING:
     from gitops_config.recipients import RecipientChange
@@ -115,15 +118,22 @@ def _ask_to_retry(message: str) -> bool:
 @click.argument('file', type=_FILE)
 @click.argument('key_path', metavar='KEYPATH')
 @click.argument('value')
-@click.option('--string', 'as_string', is_flag=True, help='Take VALUE as a string, not YAML.')
-def set_(*, file: Path, key_path: str, value: str, as_string: bool) -> int:
-    """Set KEYPATH (a.b[0].c, a.list[name=x].c) to VALUE (YAML); the rest keeps its
-    ciphertext."""
-    from gitops_config.sops import ops
+@value_options
+def set_(*, file: Path, key_path: str, value: str, as_string: bool, as_yaml: bool) -> int:
+    """Set KEYPATH to VALUE in the encrypted FILE; every other value keeps its ciphertext.
 
-    parsed = value if as_string else ops.parse_value(value, file)
-    ops.set_value(file, key_path, parsed)
-    click.echo(f'{file}: set {key_path}', err=True)
+    KEYPATH and VALUE work as in `gitops-config set`: a layer's KEYPATH names what `get`
+    names, and VALUE keeps the type of the value it replaces.
+
+    \b
+      gitops-config secrets set secrets/prod.enc.yaml secrets.litellm_master_key sk-...
+    """
+    from gitops_config import layer_edit
+    from gitops_config.layer_edit.formats import Sops
+
+    result = layer_edit.set_value(file, key_path, value, fmt=Sops(),
+                                  mode=value_mode(as_string=as_string, as_yaml=as_yaml))
+    report(result, secret=True)
     return exit_codes.OK
 
 
