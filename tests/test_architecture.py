@@ -21,6 +21,7 @@ OWNERS = {
     'cryptography': ('sops/',),
     'pyrage': ('sops/',),
     'msgpack': ('cache_data.py',),
+    'filelock': ('edit_lock.py',),
     'deepdiff': (),  # the diff engine's test oracle only
     'jsonschema': (),
 }

@@ -3,8 +3,9 @@ names in the merged values, or refusing (issue 11.1).
 
 KEYPATH resolves as `get` resolves it, in the merged values of every environment the
 layer feeds; plan.py works out the least change to the layer; the edit is checked
-against the project before it is written, and again after, re-read from disk. A
-file that no environment reads as a layer is edited as plain YAML.
+against the project before it is written, and again after, re-read from disk, all
+under the file's lock (issue 14.7). A file that no environment reads as a layer is
+edited as plain YAML.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from typing import Literal
 
 from gitops_config import constants as C
+from gitops_config import edit_lock
 from gitops_config import keypath
 from gitops_config import values
 from gitops_config.errors import FileMissingError
@@ -84,13 +86,15 @@ def set_value(file: Path, key_path: str, text: str, *, mode: Mode = 'auto',
               fmt: LayerFormat | None = None) -> Result:
     """Set KEYPATH to VALUE (TEXT, typed as the value it replaces unless MODE says)."""
     steps = keypath.parse(key_path)
-    return _Edit(file, fmt or PlainYaml(), key_path).set(steps, text, mode)
+    with edit_lock.locked(file):
+        return _Edit(file, fmt or PlainYaml(), key_path).set(steps, text, mode)
 
 
 def unset_value(file: Path, key_path: str, *, fmt: LayerFormat | None = None) -> Result:
     """Remove the layer's own KEYPATH, or, where it comes from a layer below, `!delete` it."""
     steps = keypath.parse(key_path)
-    return _Edit(file, fmt or PlainYaml(), key_path).unset(steps)
+    with edit_lock.locked(file):
+        return _Edit(file, fmt or PlainYaml(), key_path).unset(steps)
 
 
 class _Mismatch(Exception):

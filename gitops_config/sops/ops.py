@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops_config import process
+from gitops_config.edit_lock import locked
 from gitops_config.errors import GitopsConfigError
 from gitops_config.fsutil import atomic_write as write_atomic
 from gitops_config.sops import engine
@@ -48,15 +49,32 @@ def encrypt_file(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = ()
     return encrypt_text(data, str(path), age=age, pgp=pgp)
 
 
+# Every function below that rewrites a file holds its edit lock from reading it to
+# writing it, so that concurrent edits all land (issue 14.7).
+
+def encrypt_in_place(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = ()) -> None:
+    with locked(path):
+        write_atomic(path, encrypt_file(path, age=age, pgp=pgp))
+
+
+def decrypt_in_place(path: Path, *, ignore_mac: bool = False) -> None:
+    from gitops_config.sops import decrypt_file
+
+    with locked(path):
+        write_atomic(path, decrypt_file(path, ignore_mac=ignore_mac))
+
+
 def set_value(path: Path, key_path: str, value: Value) -> None:
+    """sops's own `set`: missing keys and list items are created as the steps say."""
     steps = keypath.parse(key_path)
-    opened = _open(path)
+    with locked(path):
+        opened = _open(path)
 
-    def change(docs: list[Branch]) -> list[Branch]:
-        keypath.set_value(docs[0], steps, value)
-        return docs
+        def change(docs: list[Branch]) -> list[Branch]:
+            keypath.set_value(docs[0], steps, value)
+            return docs
 
-    write_atomic(path, engine.edit_with(opened, change))
+        write_atomic(path, engine.edit_with(opened, change))
 
 
 def set_at(data: bytes, name: str, path: Sequence[str | int], value: object) -> bytes:
@@ -122,18 +140,20 @@ def revealed(value: object) -> object:
 
 
 def rotate_file(path: Path) -> None:
-    write_atomic(path, engine.rotate(_open(path)))
+    with locked(path):
+        write_atomic(path, engine.rotate(_open(path)))
 
 
 def updatekeys_file(path: Path) -> bool:
     """Re-wrap for the recipients .sops.yaml names now; False when nothing changed."""
-    sf = engine.parse(engine.read(path), str(path))
-    rule = rules.rule_for(path)
-    out = engine.update_keys(sf, rule)
-    if out is None:
-        return False
-    write_atomic(path, out)
-    return True
+    with locked(path):
+        sf = engine.parse(engine.read(path), str(path))
+        rule = rules.rule_for(path)
+        out = engine.update_keys(sf, rule)
+        if out is None:
+            return False
+        write_atomic(path, out)
+        return True
 
 
 def edit_file(path: Path, *, editor: str | None = None,
@@ -141,8 +161,14 @@ def edit_file(path: Path, *, editor: str | None = None,
     """Decrypt into a private temp dir, run $EDITOR, re-encrypt; False if unchanged.
 
     When the edited text does not parse, `retry(message)` decides whether to reopen
-    the editor on it (as sops does) instead of failing and discarding the edit.
+    the editor on it (as sops does) instead of failing and discarding the edit. The
+    file's lock is held while the editor is open: an edit made meanwhile would be lost.
     """
+    with locked(path):
+        return _edit_locked(path, editor, retry)
+
+
+def _edit_locked(path: Path, editor: str | None, retry: Callable[[str], bool] | None) -> bool:
     opened = _open(path)
     store = opened.file.store
     before = store.emit(opened.plain)

@@ -48,18 +48,16 @@ def encrypt(*, files: tuple[Path, ...], in_place: bool, age: tuple[str, ...],
             pgp: tuple[str, ...]) -> int:
     """Encrypt FILE... with the keys .sops.yaml names for them; refuses encrypted files."""
     from gitops_config.errors import UsageError
-    from gitops_config.fsutil import atomic_write as write_atomic
     from gitops_config.sops import ops
 
     if len(files) > 1 and not in_place:
         raise UsageError('several FILEs need --in-place (ciphertexts are not concatenated)')
     for path in files:
-        data = ops.encrypt_file(path, age=age, pgp=pgp)
         if in_place:
-            write_atomic(path, data)
+            ops.encrypt_in_place(path, age=age, pgp=pgp)
             click.echo(f'{path}: encrypted', err=True)
         else:
-            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.write(ops.encrypt_file(path, age=age, pgp=pgp))
     return exit_codes.OK
 
 
@@ -81,13 +79,16 @@ def decrypt(*, files: tuple[Path, ...], output: Path | None, output_dir: Path | 
     if output is not None and len(files) > 1:
         raise UsageError('--output takes a single FILE; use --output-dir for several')
     for path in files:
+        if in_place:
+            from gitops_config.sops import ops
+
+            ops.decrypt_in_place(path, ignore_mac=ignore_mac)
+            continue
         plain = decrypt_file(path, ignore_mac=ignore_mac)
-        if in_place or output is not None or output_dir is not None:
+        if output is not None or output_dir is not None:
             # imported here: printing to stdout (the common case) needs no tempfile
             from gitops_config.fsutil import atomic_write as write_atomic
-        if in_place:
-            write_atomic(path, plain)
-        elif output is not None:
+        if output is not None:
             write_atomic(output, plain, mode=0o600)
         elif output_dir is not None:
             output_dir.mkdir(parents=True, exist_ok=True)
