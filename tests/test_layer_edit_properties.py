@@ -263,22 +263,35 @@ def _run(edit: Callable[..., layer_edit.Result], *args: Any, **kwargs: Any,
         return None, exc
 
 
+PROPERTY = settings(max_examples=RUNS, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def _case(root: Path, files: dict[str, str], data: st.DataObject, *, new_key: bool,
+          ) -> tuple[dict[str, Any], str, str, str] | None:
+    """FILES written to ROOT, their merged values, and a drawn layer, environment that
+    reads it and KEYPATH into that environment's values."""
+    _write(root, files)
+    before = _merged(root)
+    if before is None:
+        return None
+    layer = data.draw(st.sampled_from(sorted(f for f in files if f.startswith('values/'))))
+    env = data.draw(st.sampled_from(_readers(root, layer)))
+    return before, layer, env, data.draw(_key_path(before[env], new_key=new_key))
+
+
 def test_set_then_get_agree_and_nothing_else_changes(workdir: Path) -> None:
     seen = {'set': 0, 'refused': 0, 'overridden': 0}
 
-    @settings(max_examples=RUNS, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @PROPERTY
     @given(projects(), st.data())
     def check(files: dict[str, str], data: st.DataObject) -> None:
-        _write(workdir, files)
-        before = _merged(workdir)
-        if before is None:
+        case = _case(workdir, files, data, new_key=True)
+        if case is None:
             return
-        layer = data.draw(st.sampled_from(sorted(f for f in files if f.startswith('values/'))))
+        before, layer, _, key_path = case
         readers = _readers(workdir, layer)
         later = _later(workdir, layer)
-        env = data.draw(st.sampled_from(readers))
-        key_path = data.draw(_key_path(before[env], new_key=True))
         value = data.draw(st.one_of(SCALARS, MAPPINGS[1]))
         file = workdir / layer
         original = file.read_bytes()
@@ -319,18 +332,14 @@ def test_set_then_get_agree_and_nothing_else_changes(workdir: Path) -> None:
 def test_unset_changes_that_path_only_and_set_undoes_it(workdir: Path) -> None:
     seen = {'unset': 0, 'refused': 0, 'restored': 0}
 
-    @settings(max_examples=RUNS, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @PROPERTY
     @given(projects(), st.data())
     def check(files: dict[str, str], data: st.DataObject) -> None:
-        _write(workdir, files)
-        before = _merged(workdir)
-        if before is None:
+        case = _case(workdir, files, data, new_key=False)
+        if case is None:
             return
-        layer = data.draw(st.sampled_from(sorted(f for f in files if f.startswith('values/'))))
+        before, layer, env, key_path = case
         readers = _readers(workdir, layer)
-        env = data.draw(st.sampled_from(readers))
-        key_path = data.draw(_key_path(before[env], new_key=False))
         file = workdir / layer
         original = file.read_bytes()
         _, refusal = _run(layer_edit.unset_value, file, key_path)
