@@ -100,7 +100,7 @@ class SchemaStore:
             raise _Unresolved(path) from None
         try:
             doc = json.loads(data) if path.endswith('.json') else yaml_io.load(data, path)
-        except (ValueError, GitopsConfigError) as exc:
+        except (ValueError, RecursionError, GitopsConfigError) as exc:  # nested too deep
             raise SchemaFileError(f'schema is not valid JSON or YAML: {exc}',
                                   location=Location(path)) from None
         if not isinstance(doc, (dict, bool)):
@@ -124,6 +124,9 @@ class SchemaStore:
             )
         except jsonschema_rs.ValidationError as exc:
             raise self._compile_error(schema_path, exc) from None
+        except ValueError as exc:  # "Recursion limit reached": nested too deep
+            raise SchemaFileError(f'cannot use this JSON Schema: {exc}',
+                                  location=Location(schema_path)) from None
 
     def _compile_error(self, schema_path: str, exc: Any) -> SchemaFileError:
         message = str(getattr(exc, 'message', exc))

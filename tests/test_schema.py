@@ -150,3 +150,19 @@ def test_a_file_can_declare_its_schema() -> None:
     assert declared_schema({'$schema': 'schema.json'}, None, 'conf/x.json') == 'conf/schema.json'
     assert declared_schema({'$schema': 'https://example.com/s.json'}, None, 'x.json') is None
     assert declared_schema({'a': 1}, 'a: 1\n', 'x.yaml') is None
+
+
+@pytest.mark.parametrize('depth', [900, 5000])  # past jsonschema-rs's limit; past json's
+def test_a_schema_nested_too_deep_is_one_clear_error(tmp_path: Path, depth: int) -> None:
+    store = _store(tmp_path, {'schemas/deep.json': '{"items":' * depth + '{}' + '}' * depth})
+    with pytest.raises(SchemaFileError) as info:
+        store.validator('schemas/deep.json')
+    assert info.value.location is not None
+    assert info.value.location.path == 'schemas/deep.json'
+
+
+def test_a_redos_pattern_in_a_schema_is_linear(tmp_path: Path) -> None:
+    # jsonschema-rs runs `pattern` on Rust's regex (fancy-regex bounds backtracking)
+    store = _store(tmp_path, {'s.json': {'type': 'string', 'pattern': '^(a+)+$'}})
+    [violation] = store.violations('s.json', 'a' * 100_000 + '!')
+    assert violation.keyword == 'pattern'

@@ -120,10 +120,11 @@ class _Loader(_Resolver, yaml.CSafeLoader):
 
 
 class BadYaml(yaml.YAMLError):
-    def __init__(self, message: str, mark: Any) -> None:
+    def __init__(self, message: str, mark: Any, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.mark = mark
+        self.hint = hint
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:
@@ -164,29 +165,63 @@ class Tagged:
         return hash(self.tag)
 
 
+class _Budget:
+    """What a stream's aliases may still expand to: nodes, and bytes of keys and
+    scalars; shared by its documents, so that many small bombs are one big one."""
+
+    __slots__ = ('bytes', 'nodes')
+
+    def __init__(self, size: int) -> None:
+        self.nodes = C.ALIAS_EXPANSION_FLOOR
+        self.bytes = max(C.ALIAS_BYTES_FLOOR, C.ALIAS_BYTES_FACTOR * size)
+
+    def spend(self, size: int, mark: Any) -> None:
+        self.nodes -= 1
+        self.bytes -= size
+        if self.nodes < 0:
+            raise BadYaml('aliases expand to too many nodes (an alias bomb?)', mark)
+        if self.bytes < 0:
+            raise BadYaml(f'aliases expand to more than {_mib(self.bytes + size)} of values '
+                          '(an alias bomb?)', mark, hint=_LIMIT_HINT)
+
+
+_LIMIT_HINT = 'aliases and nesting are limited so that hostile YAML cannot exhaust memory'
+
+
+def _mib(size: int) -> str:
+    return f'{size / (1024 * 1024):.0f} MiB'
+
+
+def _too_deep(mark: Any) -> BadYaml:
+    return BadYaml(f'mappings and lists nested deeper than {C.YAML_MAX_DEPTH} levels', mark,
+                   hint=_LIMIT_HINT)
+
+
 class _Builder:
     """Turns a composed node graph into plain Python, optionally with positions.
 
-    Aliases are expanded with a budget so that an alias bomb fails fast.
+    Aliases are expanded within a budget (None: the stream has none) so that an
+    alias bomb fails fast.
     """
 
-    def __init__(self, node_count: int, positions: dict[Path, tuple[int, int]] | None) -> None:
-        self.budget = max(C.ALIAS_EXPANSION_FLOOR, C.ALIAS_EXPANSION_FACTOR * node_count)
+    def __init__(self, budget: _Budget | None,
+                 positions: dict[Path, tuple[int, int]] | None) -> None:
+        self.budget = budget
         self.positions = positions
 
     def build(self, node: yaml.Node, path: Path, mark: Any = None) -> Any:
         """NODE as plain Python; MARK is where its key starts, if it has one (a
         mapping entry is reported at its key: the line an editor should jump to)."""
-        self.budget -= 1
-        if self.budget < 0:
-            raise BadYaml(
-                'aliases expand to too many nodes (an alias bomb?)', node.start_mark,
-            )
+        if self.budget is not None:
+            self.budget.spend(len(node.value) if isinstance(node, yaml.ScalarNode) else 0,
+                              node.start_mark)
         if self.positions is not None:
             mark = mark or node.start_mark
             self.positions[path] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
             return _scalar(node)
+        if len(path) >= C.YAML_MAX_DEPTH:
+            raise _too_deep(node.start_mark)
         if isinstance(node, yaml.SequenceNode):
             items = [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
             if node.tag not in (_SEQ,) and not node.tag.startswith('tag:yaml.org,2002:'):
@@ -209,6 +244,8 @@ class _Builder:
                     key_node.start_mark,
                 )
             seen[key] = key_node
+            if self.budget is not None:
+                self.budget.spend(len(key), key_node.start_mark)
             result[key] = self.build(value_node, (*path, key), key_node.start_mark)
         if merged:
             for key, value in merged.items():
@@ -228,15 +265,21 @@ class _Builder:
                 merged.setdefault(key, item)
 
 
-def _count_nodes(node: yaml.Node, seen: set[int]) -> int:
-    if id(node) in seen:
-        return 0
-    seen.add(id(node))
-    if isinstance(node, yaml.ScalarNode):
-        return 1
-    if isinstance(node, yaml.SequenceNode):
-        return 1 + sum(_count_nodes(c, seen) for c in node.value)
-    return 1 + sum(_count_nodes(k, seen) + _count_nodes(v, seen) for k, v in node.value)
+def _count_nodes(root: yaml.Node) -> int:
+    """The nodes of ROOT's graph, each once (a loop: nesting may be deep)."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                todo += (key, value)
+    return len(seen)
 
 
 def _error(path: str, exc: yaml.YAMLError) -> InvalidYamlError:
@@ -247,7 +290,8 @@ def _error(path: str, exc: yaml.YAMLError) -> InvalidYamlError:
         message = f'{context}, {message}'
     loc = Location(path, mark.line + 1, mark.column + 1) if mark is not None else Location(path)
     return InvalidYamlError(
-        f'invalid YAML: {message}', location=loc, hint='fix the YAML syntax at that position',
+        f'invalid YAML: {message}', location=loc,
+        hint=getattr(exc, 'hint', None) or 'fix the YAML syntax at that position',
     )
 
 
@@ -268,7 +312,7 @@ def _from_events(text: str | bytes, *, with_positions: bool,
         while type(get()) is not yaml.StreamEndEvent:  # a document's start
             positions: dict[Path, tuple[int, int]] = {}
             value = (_event_value(get, get(), (), None, positions) if with_positions
-                     else _event_plain(get, get()))
+                     else _event_plain(get, get(), 0))
             get()  # the document's end
             found.append((value, positions))
         return found
@@ -289,6 +333,8 @@ def _event_value(get: Any, event: Any, path: Path, mark: Any,
         if tag is None or tag == '!':
             tag = resolve_plain(event.value)[0] if event.implicit[0] else _STR
         return _typed(tag, event.value, event.style)
+    if len(path) >= C.YAML_MAX_DEPTH:
+        raise _too_deep(event.start_mark)
     if kind is yaml.SequenceStartEvent:
         items: list[Any] = []
         item = get()
@@ -326,9 +372,10 @@ _MappingEnd = yaml.MappingEndEvent
 _PLAIN_TAGS = (_STR, _TIMESTAMP)
 
 
-def _event_plain(get: Any, event: Any) -> Any:
+def _event_plain(get: Any, event: Any, depth: int) -> Any:
     """_event_value without positions, for the hot path (every rendered file): no
-    node paths are built, and a plain scalar is resolved once."""
+    node paths are built, and a plain scalar is resolved once. DEPTH: how many
+    collections enclose EVENT."""
     kind = type(event)
     if kind is _ScalarEvent:
         tag = event.tag
@@ -338,11 +385,13 @@ def _event_plain(get: Any, event: Any) -> Any:
             tag, typed = resolve_plain(event.value)
             return event.value if tag in _PLAIN_TAGS or event.style else typed
         return _typed(tag, event.value, event.style)
+    if depth >= C.YAML_MAX_DEPTH:
+        raise _too_deep(event.start_mark)
     if kind is _SequenceStart:
         items: list[Any] = []
         item = get()
         while type(item) is not _SequenceEnd:
-            items.append(_event_plain(get, item))
+            items.append(_event_plain(get, item, depth + 1))
             item = get()
         return _collection(event.tag, _SEQ, items)
     if kind is _MappingStart:
@@ -358,7 +407,7 @@ def _event_plain(get: Any, event: Any) -> Any:
                 raise _NeedsComposer
             if name in result:
                 raise _NeedsComposer  # the composer names both lines of a duplicate key
-            result[name] = _event_plain(get, get())
+            result[name] = _event_plain(get, get(), depth + 1)
             key = get()
         return _collection(event.tag, _MAP, result)
     raise _NeedsComposer  # an alias
@@ -391,6 +440,9 @@ def _composed(text: str | bytes, *, with_positions: bool,
     """Every document built from PyYAML's node graph: aliases (within a budget, so
     that an alias bomb fails fast) and merge keys."""
     loader = _Loader(text)
+    # Without an anchor there can be no alias, and nothing to count.
+    has_anchor = ('&' in text) if isinstance(text, str) else (b'&' in text)
+    budget = _Budget(len(text)) if has_anchor else None
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -398,10 +450,9 @@ def _composed(text: str | bytes, *, with_positions: bool,
             if node is None:
                 yield None, positions
                 continue
-            # Without an anchor there can be no alias, and nothing to count.
-            has_anchor = ('&' in text) if isinstance(text, str) else (b'&' in text)
-            count = _count_nodes(node, set()) if has_anchor else 1 << 60
-            builder = _Builder(count, positions if with_positions else None)
+            if budget is not None:
+                budget.nodes += C.ALIAS_EXPANSION_FACTOR * _count_nodes(node)
+            builder = _Builder(budget, positions if with_positions else None)
             yield builder.build(node, ()), positions
     finally:
         loader.dispose()

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import yaml
 
+from gitops_config import constants as C
 from gitops_config.errors import InvalidYamlError
 from gitops_config.model import Location
 
@@ -69,7 +70,7 @@ def compose(text: str, path: str) -> tuple[list[Node], list[RawComment]]:
         raise InvalidYamlError(f'invalid YAML: {problem}',
                                location=Location(path, line)) from None
     has_comments = '#' in text
-    converter = _Converter(with_spans=has_comments)
+    converter = _Converter(path, with_spans=has_comments)
     # An empty document (`---` then nothing) composes to None: a null scalar.
     nodes = [converter.convert(r) if r is not None else Node('scalar', '', True, None, 0, 0)
              for r in roots]
@@ -80,12 +81,14 @@ def compose(text: str, path: str) -> tuple[list[Node], list[RawComment]]:
 
 
 class _Converter:
-    def __init__(self, *, with_spans: bool) -> None:
+    def __init__(self, path: str, *, with_spans: bool) -> None:
+        self.path = path
         self.memo: dict[int, Node] = {}  # collections already seen: aliases reuse them
         self.spans: list[tuple[int, int]] = []
         self.with_spans = with_spans
 
-    def convert(self, node: yaml.Node) -> Node:
+    def convert(self, node: yaml.Node, depth: int = 0) -> Node:
+        """NODE as a Node; DEPTH: how many collections enclose it."""
         start = node.start_mark
         if isinstance(node, yaml.ScalarNode):
             if self.with_spans:
@@ -95,17 +98,23 @@ class _Converter:
         seen = self.memo.get(id(node))
         if seen is not None:
             return seen  # an alias: the same node again
+        if depth >= C.YAML_MAX_DEPTH:
+            raise InvalidYamlError(
+                f'invalid YAML: mappings and lists nested deeper than {C.YAML_MAX_DEPTH} levels',
+                location=Location(self.path, start.line + 1, start.column + 1),
+                hint='nesting is limited so that hostile YAML cannot exhaust the stack')
         convert = self.convert
+        inner = depth + 1
         if isinstance(node, yaml.SequenceNode):
             out = Node('seq', [], False, None if node.tag == _SEQ else node.tag,
                        start.line, start.column)
             self.memo[id(node)] = out
-            out.value = [convert(n) for n in node.value]
+            out.value = [convert(n, inner) for n in node.value]
         else:
             out = Node('map', [], False, None if node.tag == _MAP else node.tag,
                        start.line, start.column)
             self.memo[id(node)] = out
-            out.value = [(convert(k), convert(v)) for k, v in node.value]
+            out.value = [(convert(k, inner), convert(v, inner)) for k, v in node.value]
         return out
 
 

@@ -201,3 +201,21 @@ def test_kms_file_is_delegated_to_sops(tmp_path: Path, age_keys: tuple[AgeKey, A
     monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
     code, err = _run('secrets', 'decrypt', str(path))
     _assert_one_line_error(code, err, 'sops could not decrypt it', 'arn:aws:kms')
+
+
+@pytest.mark.parametrize(('body', 'needle'), [
+    pytest.param('big: &big "' + 'x' * 1_000_000 + '"\ncopies: ['
+                 + ', '.join(['*big'] * 2000) + ']\n', 'aliases expand to more than',
+                 id='aliases-of-1MB'),
+    pytest.param('a: &a 1\nk: ' + '[' * 500 + ']' * 500 + '\n', 'nested deeper than',
+                 id='nested-with-anchor'),
+    pytest.param(''.join(f'{"  " * i}k{i}:\n' for i in range(500)) + '  ' * 500 + 'leaf\n',
+                 'nested deeper than', id='nested-blocks'),
+])
+def test_hostile_yaml_is_refused_by_the_sops_store(body: str, needle: str, tmp_path: Path,
+                                                    age_keys: tuple[AgeKey, AgeKey]) -> None:
+    path = tmp_path / 'bomb.yaml'
+    path.write_text(body)
+    code, err = _run('secrets', 'encrypt', '-i', '--age', age_keys[0].recipient, str(path))
+    _assert_one_line_error(code, err, needle, 'bomb.yaml')
+    assert path.read_text() == body

@@ -145,3 +145,51 @@ def test_events_and_nodes_build_the_same_tree(tree: dict[str, object], flow: boo
     for located in (False, True):
         assert repr(fast._from_events(text, with_positions=located)) == repr(
             _from_nodes(text, located))
+
+
+def test_aliases_of_a_large_string_are_bounded_by_bytes() -> None:
+    # Few nodes, but 2,000 copies of 1 MB: 2 GB for whoever walks the values.
+    text = 'big: &big "' + 'x' * 1_000_000 + '"\ncopies: [' + ', '.join(['*big'] * 2000) + ']\n'
+    with pytest.raises(InvalidYamlError, match='aliases expand to more than') as info:
+        yaml_io.load(text, 'bomb.yaml')
+    assert info.value.location is not None
+    assert info.value.location.path == 'bomb.yaml'
+
+
+def test_aliases_of_a_large_mapping_count_its_keys() -> None:
+    keys = ', '.join(f'{"k" * 1000}{i}: 1' for i in range(1000))
+    text = f'big: &big {{{keys}}}\ncopies: [' + ', '.join(['*big'] * 200) + ']\n'
+    with pytest.raises(InvalidYamlError, match='aliases expand to more than'):
+        yaml_io.load(text, 'bomb.yaml')
+
+
+def test_ordinary_anchors_expand() -> None:
+    text = ('defaults: &d {timeout: 30, retries: 3, note: "' + 'x' * 1000 + '"}\n'
+            + ''.join(f'svc{i}:\n  <<: *d\n  name: s{i}\n' for i in range(200)))
+    assert yaml_io.load(text, 'f.yaml')['svc199']['timeout'] == 30
+
+
+def _nested(depth: int, *, block: bool) -> str:
+    if block:
+        return ''.join(f'{"  " * i}k{i}:\n' for i in range(depth)) + f'{"  " * depth}leaf\n'
+    return 'k: ' + '[' * depth + ']' * depth + '\n'
+
+
+@pytest.mark.parametrize('block', [False, True])
+@pytest.mark.parametrize('anchor', ['', 'a: &a 1\n'])  # an anchor takes the node-graph path
+@pytest.mark.parametrize('located', [False, True])
+def test_nesting_is_limited(block: bool, anchor: str, located: bool) -> None:
+    from gitops_config import constants as C
+
+    too_deep = anchor + _nested(C.YAML_MAX_DEPTH + 1, block=block)
+    with pytest.raises(InvalidYamlError, match=f'nested deeper than {C.YAML_MAX_DEPTH}') as info:
+        fast._documents(too_deep, 'deep.yaml', with_positions=located)
+    assert info.value.location is not None
+    assert info.value.location.line is not None
+    fast._documents(anchor + _nested(C.YAML_MAX_DEPTH - 2, block=block), 'ok.yaml',
+                    with_positions=located)
+
+
+def test_nesting_at_libyaml_s_own_limit_is_one_clear_error() -> None:
+    with pytest.raises(InvalidYamlError, match='nest'):
+        yaml_io.load('a: &a 1\nk: ' + '[' * 999 + ']' * 999 + '\n', 'deep.yaml')

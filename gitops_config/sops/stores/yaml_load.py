@@ -7,6 +7,7 @@ import re
 from datetime import UTC
 from datetime import datetime
 
+from gitops_config import constants as C
 from gitops_config.sops import format as fmt
 from gitops_config.sops.errors import SopsFormatError
 from gitops_config.sops.tree import Branch
@@ -19,7 +20,7 @@ from gitops_config.yaml_io.sops_yaml import RawComment
 from gitops_config.yaml_io.sops_yaml import compose
 
 _INT64_MAX = 2**63 - 1
-_ALIAS_BUDGET = 1_000_000
+_ALIAS_BUDGET = 1_000_000  # nodes
 
 # go-yaml v3 tries these layouts (time.Parse) on unquoted scalars that start YYYY-
 _TS_T = re.compile(
@@ -87,17 +88,33 @@ class _Item:
         self.parent = parent
 
 
+class _Budget:
+    """What a file's aliases may expand to, shared by its documents."""
+
+    def __init__(self, size: int) -> None:
+        self.nodes = _ALIAS_BUDGET
+        self.bytes = max(C.ALIAS_BYTES_FLOOR, C.ALIAS_BYTES_FACTOR * size)
+
+
 class _Builder:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, budget: _Budget) -> None:
         self.path = path
         self.items: list[_Item] = []
-        self.budget = _ALIAS_BUDGET
+        self.budget = budget
 
     def build(self, node: Node, parent: _Item | None) -> Value:
-        self.budget -= 1
-        if self.budget < 0:
+        budget = self.budget
+        budget.nodes -= 1
+        if budget.nodes < 0:
             raise SopsFormatError(f'{self.path}: aliases expand to too many nodes')
         if node.kind == 'scalar':
+            assert isinstance(node.value, str)
+            budget.bytes -= len(node.value)
+            if budget.bytes < 0:
+                raise SopsFormatError(
+                    f'{self.path}:{node.line + 1}: aliases expand to more than '
+                    f'{max(C.ALIAS_BYTES_FLOOR, budget.bytes) >> 20} MiB of values '
+                    '(an alias bomb?)')
             return scalar(node, self.path)
         if node.kind == 'seq':
             out: list[Value] = []
@@ -156,8 +173,9 @@ def load(text: str, path: str) -> list[Branch]:
         raise SopsFormatError(f'{path}: the file must contain at least one document')
     docs: list[Branch] = []
     builders: list[_Builder] = []
+    budget = _Budget(len(text))
     for root in roots or []:
-        builder = _Builder(path)
+        builder = _Builder(path, budget)
         if root.kind == 'scalar' and root.plain and root.value in ('', '~', 'null'):
             value: Value = Branch()  # an empty document between --- markers
         else:
@@ -167,7 +185,7 @@ def load(text: str, path: str) -> list[Branch]:
         docs.append(value)
         builders.append(builder)
     if not docs:
-        docs, builders = [Branch()], [_Builder(path)]
+        docs, builders = [Branch()], [_Builder(path, budget)]
     by_doc: dict[int, list[RawComment]] = {}
     for c in comments:
         by_doc.setdefault(min(c.doc, len(docs) - 1), []).append(c)
