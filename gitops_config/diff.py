@@ -86,30 +86,29 @@ def match_steps(pattern: str, steps: Steps) -> bool:
     `*` is one key, `[*]` one item (by index or identity), `**` any depth;
     `[field=value]` matches an identity step or, given by index, nothing.
     """
-    return _match(_pattern(pattern), steps, 0, 0, prefix=True)
+    return bool(_reached(pattern, steps))  # as a prefix, a rule covers the whole subtree
 
 
-def _match(pat: tuple[str | int | Select, ...], steps: Steps, i: int, j: int, *,
-           prefix: bool) -> bool:
-    while i < len(pat):
-        p = pat[i]
+def _reached(pattern: str, steps: Steps) -> set[int]:
+    """Every position of STEPS that PATTERN can end at, one pass per pattern step: a
+    pattern of many `**` (a hostile ignore rule) cannot take exponential time."""
+    reached = {0}
+    for p in _pattern(pattern):
         if p == '**':
-            return any(_match(pat, steps, i + 1, k, prefix=prefix)
-                       for k in range(j, len(steps) + 1))
-        if j >= len(steps):
-            return False
-        s = steps[j]
-        if p == '*':
-            ok = isinstance(s, str)
-        elif p == '[*]':
-            ok = isinstance(s, (int, Select))
+            reached = set(range(min(reached), len(steps) + 1))
         else:
-            ok = p == s
-        if not ok:
-            return False
-        i += 1
-        j += 1
-    return prefix or j == len(steps)  # as a prefix, a rule covers the whole subtree
+            reached = {j + 1 for j in reached if j < len(steps) and _step_matches(p, steps[j])}
+        if not reached:
+            break
+    return reached
+
+
+def _step_matches(p: str | int | Select, s: str | int | Select) -> bool:
+    if p == '*':
+        return isinstance(s, str)
+    if p == '[*]':
+        return isinstance(s, (int, Select))
+    return p == s
 
 
 def document_id(doc: Any, index: int) -> str:
@@ -251,7 +250,7 @@ class _Walker:
 
     def identity_key(self, a: list[Any], b: list[Any], steps: Steps) -> str | None:
         for rule in self.options.identity:
-            if _match(_pattern(rule.path), steps, 0, 0, prefix=False):
+            if len(steps) in _reached(rule.path, steps):
                 return rule.key if _keyed(a, b, rule.key) else None
         for key in self.options.default_keys:
             if _keyed(a, b, key):

@@ -9,7 +9,6 @@ covers a change decides; a rule with `compare: true` keeps what it covers
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from gitops_config.diff import match_steps
 from gitops_config.masking import Masked
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
+from gitops_config.regex import wildcard
 
 # normalize: ignore a change only when both sides are equal after this
 NORMALIZERS = ('string', 'trim', 'case', 'order')
@@ -37,9 +37,9 @@ class IgnoreRule:
     compare: bool = False  # keep what it covers: an exception, not an ignore
 
     def covers(self, change: Change) -> bool:
-        if self.env is not None and not fnmatch.fnmatchcase(change.env, self.env):
+        if self.env is not None and not wildcard(self.env).search(change.env):
             return False
-        if self.file is not None and not fnmatch.fnmatchcase(change.file, self.file):
+        if self.file is not None and not wildcard(self.file).search(change.file):
             return False
         if self.path not in ('**', '*') and not match_steps(self.path, _steps(change.path)):
             return False

@@ -254,34 +254,33 @@ def match_glob(pattern: str | Sequence[Step], path: Sequence[str | int], data: A
     `[field=value]` step needs DATA (the tree PATH lives in) to be checked.
     """
     steps = parse(pattern) if isinstance(pattern, str) else tuple(pattern)
-    return _match(steps, tuple(path), data, 0, 0)
-
-
-def _match(steps: tuple[Step, ...], path: Path, data: Any, i: int, j: int) -> bool:
-    while i < len(steps):
-        step = steps[i]
+    path = tuple(path)
+    # Every position of PATH the steps so far can reach: one pass per step, so a
+    # pattern of many `**` (from a hostile waiver, say) cannot take exponential time.
+    reached = {0}
+    for step in steps:
         if step == '**':
-            return any(_match(steps, path, data, i + 1, k) for k in range(j, len(path) + 1))
-        if j >= len(path):
+            reached = set(range(min(reached), len(path) + 1))
+        else:
+            reached = {j + 1 for j in reached
+                       if j < len(path) and _step_matches(step, path, j, data)}
+        if not reached:
             return False
-        actual = path[j]
-        if step == '*':
-            if not isinstance(actual, str):
-                return False
-        elif step == '[*]':
-            if not isinstance(actual, int):
-                return False
-        elif isinstance(step, Select):
-            if not isinstance(actual, int) or data is None:
-                return False
-            try:
-                item = get(data, path[:j + 1])
-            except (KeyError, IndexError, TypeError):
-                return False
-            if not step.matches(item):
-                return False
-        elif step != actual:
+    return len(path) in reached
+
+
+def _step_matches(step: Step, path: Path, j: int, data: Any) -> bool:
+    actual = path[j]
+    if step == '*':
+        return isinstance(actual, str)
+    if step == '[*]':
+        return isinstance(actual, int)
+    if isinstance(step, Select):
+        if not isinstance(actual, int) or data is None:
             return False
-        i += 1
-        j += 1
-    return j == len(path)
+        try:
+            item = get(data, path[:j + 1])
+        except (KeyError, IndexError, TypeError):
+            return False
+        return step.matches(item)
+    return bool(step == actual)

@@ -123,9 +123,22 @@ def load(source: Source, root: Path | None = None) -> Project:
                                   hint='declare at least `environments:`')
     data, positions = located[0]
     _check(data, schema(), (), positions)
+    _check_patterns(data, positions)
     project = _build(data, root, positions)
     _check_paths(project)
     return project
+
+
+def _check_patterns(data: dict[str, Any], positions: Positions) -> None:
+    """The project's own regular expressions run on RE2 (regex.py), or the file is
+    refused at the one that cannot."""
+    patterns = (data.get('secrets') or {}).get('key_patterns') or ()
+    if patterns:
+        from gitops_config import regex
+
+        for i, pattern in enumerate(patterns):
+            where = _invalid('', positions, ('secrets', 'key_patterns', i)).location
+            regex.compile(pattern, what=f'secrets.key_patterns[{i}]', location=where)
 
 
 def _build(data: dict[str, Any], root: Path, positions: Positions) -> Project:

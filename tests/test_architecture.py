@@ -17,6 +17,7 @@ OWNERS = {
     'git': ('git.py',),
     'jinja2': ('render.py',),
     'jsonschema_rs': ('schema.py',),
+    're2': ('regex.py',),
     'cel_expr_python': ('policy/',),
     'cryptography': ('sops/',),
     'pyrage': ('sops/',),

@@ -6,13 +6,13 @@ Targets from what the pipeline rendered and turn Hits into Findings.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gitops_config import regex
 from gitops_config.policy import secrets
 from gitops_config.policy.engine import Engine
 from gitops_config.policy.engine import Outcome
@@ -64,7 +64,7 @@ class Hit:
 
 def make_engine(*, sops_rules: Sequence[secrets.CreationRule] = (),
                 key_patterns: Sequence[str] = ()) -> Engine:
-    extra = [re.compile(p) for p in key_patterns]
+    extra = [regex.compile(p, what='secrets.key_patterns') for p in key_patterns]
 
     def plaintext(doc: Any) -> list[dict[str, Any]]:
         return secrets.plaintext_secrets(doc, extra)

@@ -16,9 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gitops_config import constants as C
 from gitops_config import yaml_io
-from gitops_config.errors import GitopsConfigError
 from gitops_config.redact import Secret
+from gitops_config.regex import Pattern
+from gitops_config.sops.rules import check_regexes
+from gitops_config.sops.tree import go_regex
 
 MARKER = '<secret>'
 Path = tuple[str | int, ...]
@@ -68,7 +71,7 @@ def _words(key: str) -> list[str]:
     return [w.lower() for w in _WORD_SPLIT.split(key) if w]
 
 
-def secret_key(key: str, extra: Sequence[re.Pattern[str]] = ()) -> bool:
+def secret_key(key: str, extra: Sequence[Pattern] = ()) -> bool:
     """Whether KEY names a secret: password, api_key, masterKey, x-auth-token, ..."""
     if any(p.search(key) for p in extra):
         return True
@@ -134,7 +137,7 @@ def _leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any]]:
         yield path, node
 
 
-def plaintext_secrets(doc: Any, extra: Sequence[re.Pattern[str]] = ()) -> list[dict[str, Any]]:
+def plaintext_secrets(doc: Any, extra: Sequence[Pattern] = ()) -> list[dict[str, Any]]:
     """Every plaintext leaf of DOC that is a secret by its key or by its shape."""
     found: list[dict[str, Any]] = []
     if isinstance(doc, dict):
@@ -192,7 +195,7 @@ class _Scan:
     walked (no call per leaf), a key's verdict is kept for the document, and one path
     list is copied only for a hit: most documents have thousands of leaves."""
 
-    def __init__(self, found: list[dict[str, Any]], extra: Sequence[re.Pattern[str]]) -> None:
+    def __init__(self, found: list[dict[str, Any]], extra: Sequence[Pattern]) -> None:
         self.found = found
         self.extra = extra
         self.named: dict[str, bool] = {}
@@ -327,36 +330,27 @@ def scan_text(text: str, *, comments: bool = False,
 
 @dataclass(frozen=True, slots=True)
 class CreationRule:
-    path_regex: re.Pattern[str] | None
-    encrypted_regex: re.Pattern[str] | None = None
-    unencrypted_regex: re.Pattern[str] | None = None
+    path_regex: Pattern | None
+    encrypted_regex: Pattern | None = None
+    unencrypted_regex: Pattern | None = None
     encrypted_suffix: str | None = None
     unencrypted_suffix: str | None = None
 
 
-class SopsConfigError(GitopsConfigError):
-    code = 'invalid-sops-config'
-
-
-def _regex(raw: dict[str, Any], key: str) -> re.Pattern[str] | None:
+def _regex(raw: dict[str, Any], key: str) -> Pattern | None:
     value = raw.get(key)
-    if value is None:
-        return None
-    try:
-        return re.compile(str(value))
-    except re.error as exc:
-        raise SopsConfigError(f'.sops.yaml: {key} {value!r} is not a valid regex: {exc}',
-                              hint='sops uses Go regular expressions') from None
+    return go_regex(str(value)) if value is not None else None
 
 
 def creation_rules(text: str | bytes | None) -> tuple[CreationRule, ...]:
     """The creation rules of a .sops.yaml, as far as coverage is concerned."""
     if text is None:
         return ()
-    data = yaml_io.load(text, '.sops.yaml')
+    data = yaml_io.load(text, C.SOPS_CONFIG_FILE)
     rules = data.get('creation_rules') if isinstance(data, dict) else None
     if not isinstance(rules, list):
         return ()
+    check_regexes(text, C.SOPS_CONFIG_FILE, rules)
     return tuple(
         CreationRule(_regex(raw, 'path_regex'), _regex(raw, 'encrypted_regex'),
                      _regex(raw, 'unencrypted_regex'),
@@ -388,9 +382,9 @@ def _covered(rule: CreationRule, path: Path, meta: dict[str, Any]) -> bool:
     if any(k.endswith(unenc_suffix) for k in keys):
         return False
     if enc_regex:
-        return any(re.search(enc_regex, k) for k in keys)
+        return any(go_regex(enc_regex).search(k) for k in keys)
     if unenc_regex:
-        return not any(re.search(unenc_regex, k) for k in keys)
+        return not any(go_regex(unenc_regex).search(k) for k in keys)
     if enc_suffix:
         return any(k.endswith(enc_suffix) for k in keys)
     return True

@@ -142,12 +142,38 @@ def rules_from_text(text: str | bytes, config: str) -> list[tuple[str, CreationR
         return []
     if not isinstance(raw, dict) or not isinstance(raw.get('creation_rules', []), list):
         raise RulesError(f'{config}: creation_rules must be a list of rules')
+    check_regexes(text, config, raw.get('creation_rules') or [])
     out = []
     for i, item in enumerate(raw.get('creation_rules') or []):
         where = f'{config}: creation_rules[{i}]'
         regex = (item or {}).get('path_regex', '') if isinstance(item, dict) else ''
         out.append((str(regex or ''), _rule(item, where)))
     return out
+
+
+REGEX_KEYS = ('path_regex', 'encrypted_regex', 'unencrypted_regex', 'encrypted_comment_regex',
+              'unencrypted_comment_regex')
+
+
+def check_regexes(text: str | bytes, path: str, rules: list[Any]) -> None:
+    """Every pattern of RULES (parsed from TEXT, the .sops.yaml at PATH) runs on RE2,
+    as in sops, or the file is refused at that pattern's line."""
+    from gitops_config import regex
+    from gitops_config import yaml_io
+    from gitops_config.model import Location
+
+    for i, rule in enumerate(rules):
+        for key in REGEX_KEYS if isinstance(rule, dict) else ():
+            if not rule.get(key):
+                continue
+            try:
+                go_regex(str(rule[key]))
+            except regex.RegexError as exc:
+                [(_, positions)] = yaml_io.load_all_located(text, path)
+                line, column = positions.get(('creation_rules', i, key), (None, None))
+                raise regex.RegexError(f'creation_rules[{i}].{key}: {exc.message}',
+                                       location=Location(path, line, column),
+                                       hint=exc.hint) from None
 
 
 @dataclass(frozen=True)

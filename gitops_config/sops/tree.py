@@ -8,13 +8,16 @@ order, and with it the MAC, is the same.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from typing import NamedTuple
 from typing import Union
 from typing import cast
 
 from gitops_config.sops.errors import SopsFormatError
+
+if TYPE_CHECKING:
+    from gitops_config.regex import Pattern
 
 
 class _Text:
@@ -77,17 +80,13 @@ SELECTORS = (
 DEFAULT_UNENCRYPTED_SUFFIX = '_unencrypted'
 
 
-def go_regex(pattern: str) -> re.Pattern[str]:
-    """Compile an RE2 pattern with Python semantics as close as RE2's as we can.
+def go_regex(pattern: str) -> Pattern:
+    """PATTERN as sops reads it: Go's regexp is RE2, and so is this (linear time,
+    `$` only at the very end, ASCII `\\d \\w \\s`)."""
+    from gitops_config import regex
 
-    RE2's \\d \\w \\s are ASCII-only, and its `$` (without (?m)) only matches
-    at the very end, where Python's also matches before a final newline.
-    """
-    fixed = re.sub(r'(?<!\\)\$', r'\\Z', pattern) if '\\Z' not in pattern else pattern
-    try:
-        return re.compile(fixed, re.ASCII)
-    except re.error as exc:
-        raise SopsFormatError(f'invalid regular expression {pattern!r}: {exc}') from None
+    return regex.compile(pattern, hint='sops reads Go regular expressions (RE2 syntax): '
+                                       'no look-around, no backreferences')
 
 
 class Selection(NamedTuple):
