@@ -12,7 +12,9 @@ import functools
 import hashlib
 import json
 import posixpath
+import re
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -47,10 +49,12 @@ STRUCTURED = {'.yaml': 'yaml', '.yml': 'yaml', '.json': 'json'}
 
 class TemplateError(GitopsConfigError):
     code = 'template'
+    exit_code = 1  # a mistake in the configuration, like a finding
 
 
 class RenderedSyntaxError(GitopsConfigError):
     code = 'rendered-invalid'
+    exit_code = 1
 
 
 class RenderedFile:
@@ -136,11 +140,91 @@ def _b64encode(value: Any) -> str:
 
 
 def _to_yaml(value: Any, indent: int = 2) -> str:
-    return yaml_io.to_yaml(trace.deep_unwrap(value), indent=indent).rstrip('\n')
+    plain = trace.deep_unwrap(value)
+    try:
+        return yaml_io.to_yaml(plain, indent=indent).rstrip('\n')
+    except Exception as exc:
+        raise _unwritable(plain, 'to_yaml', exc) from None
 
 
 def _to_json(value: Any, indent: int | None = None) -> str:
-    return json.dumps(trace.deep_unwrap(value), indent=indent, ensure_ascii=False)
+    plain = trace.deep_unwrap(value)
+    try:
+        return json.dumps(plain, indent=indent, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise _unwritable(plain, 'to_json', exc) from None
+
+
+def _unwritable(plain: Any, what: str, exc: Exception) -> Exception:
+    """Why WHAT cannot write PLAIN: an undefined name inside it (raised as the error a
+    direct use gives), or a TypeError naming the problem."""
+    import jinja2
+
+    todo = [plain]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, jinja2.Undefined):
+            item._fail_with_undefined_error()
+        if isinstance(item, dict):
+            todo += item.values()
+        elif isinstance(item, (list, tuple)):
+            todo += item
+    return TypeError(f'{what} cannot write this value: {exc}')
+
+
+# The filters and tests that exist to look at undefined names. Every other one fails
+# on an undefined argument as a direct use does: a typo piped into a filter is an
+# undefined name, not something to serialise or test.
+_SEE_UNDEFINED = frozenset({'default', 'd', 'required', 'defined', 'undefined'})
+
+
+def _refusing_undefined(func: Any) -> Callable[..., Any]:
+    import jinja2
+
+    @functools.wraps(func)  # keeps jinja_pass_arg (pass_context and the like)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        for arg in (*args, *kwargs.values()):
+            if isinstance(arg, jinja2.Undefined):
+                arg._fail_with_undefined_error()
+        return func(*args, **kwargs)
+
+    return checked
+
+
+def _suggestion(name: str, known: Iterable[Any]) -> str:
+    """' (did you mean ...?)' for the known name closest to NAME, or ''."""
+    import difflib
+
+    close = difflib.get_close_matches(name, [k for k in known if isinstance(k, str)], n=1,
+                                      cutoff=0.75)
+    return f' (did you mean {close[0]!r}?)' if close else ''
+
+
+@functools.cache
+def _undefined() -> type[jinja2.Undefined]:
+    import jinja2
+
+    class Undefined(jinja2.StrictUndefined):
+        """StrictUndefined that also fails where Python asks for an index or a repr
+        (`range(x)`, `[x]`), and names the key a misspelt one meant."""
+
+        __slots__ = ()
+
+        def __repr__(self) -> str:
+            self._fail_with_undefined_error()
+
+        def __index__(self) -> int:
+            self._fail_with_undefined_error()
+
+        @property
+        def _undefined_message(self) -> str:
+            message = str(super()._undefined_message)
+            owner = trace.unwrap(self._undefined_obj)
+            if isinstance(owner, Mapping) and isinstance(self._undefined_name, str):
+                return message + _suggestion(self._undefined_name, owner)
+            return message
+
+    return Undefined
 
 
 @functools.cache
@@ -149,7 +233,7 @@ def _environment() -> jinja2.Environment:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     env = ImmutableSandboxedEnvironment(
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
+        undefined=_undefined(), keep_trailing_newline=True, autoescape=False,
         trim_blocks=True, lstrip_blocks=True,
         auto_reload=False, cache_size=0,
     )
@@ -158,12 +242,20 @@ def _environment() -> jinja2.Environment:
     @jinja2.pass_eval_context
     def tojson(eval_ctx: jinja2.nodes.EvalContext, value: Any, indent: int | None = None,
                ) -> Any:
-        return builtin_tojson(eval_ctx, trace.deep_unwrap(value), indent)
+        plain = trace.deep_unwrap(value)
+        try:
+            return builtin_tojson(eval_ctx, plain, indent)
+        except (TypeError, ValueError) as exc:
+            raise _unwritable(plain, 'tojson', exc) from None
 
     env.filters.update(
         to_yaml=_to_yaml, to_json=_to_json, b64encode=_b64encode, required=_required,
         tojson=tojson,
     )
+    for table in (env.filters, env.tests):
+        for name, func in table.items():
+            if name not in _SEE_UNDEFINED:
+                table[name] = _refusing_undefined(func)
     # lipsum() is random: it has no place in deterministic output.
     env.globals.pop('lipsum', None)
     return env
@@ -232,6 +324,10 @@ def _run(template: jinja2.Template, prepared: Prepared, rec: trace.Recorder) -> 
         raise  # handle_exception always raises; this keeps type checkers informed
 
 
+# what Jinja2 says of a top-level name that nothing defines
+_TOP_LEVEL_UNDEFINED = re.compile(r"'([A-Za-z_][A-Za-z_0-9]*)' is undefined")
+
+
 def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.Recorder,
                     ) -> str:
     import jinja2
@@ -245,8 +341,12 @@ def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.
         raise TemplateError(f'template syntax error ({env}): {exc.message}',
                             location=Location(name, exc.lineno)) from None
     except jinja2.UndefinedError as exc:
+        message = exc.message or ''
+        top = _TOP_LEVEL_UNDEFINED.fullmatch(message)
+        if top is not None:  # a name no value layer defines: which one was meant?
+            message += _suggestion(top.group(1), [*prepared.revealed, 'env', 'values'])
         raise TemplateError(
-            f'undefined value ({env}): {clean(exc.message or "")}',
+            f'undefined value ({env}): {clean(message)}',
             location=Location(name, _template_line(exc, name)),
             hint=f'define it in a value layer of {env}, or use `| default(...)` in the template',
         ) from None
@@ -256,6 +356,13 @@ def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.
     except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
         message = getattr(exc, 'message', None) or str(exc)
         raise TemplateError(f'template failed ({env}): {clean(message)}',
+                            location=Location(name, _template_line(exc, name))) from None
+    except RecursionError as exc:
+        raise TemplateError(f'template recursion too deep ({env})',
+                            location=Location(name, _template_line(exc, name)),
+                            hint='a macro that calls itself without end?') from None
+    except MemoryError as exc:
+        raise TemplateError(f'template ran out of memory ({env})',
                             location=Location(name, _template_line(exc, name))) from None
 
 

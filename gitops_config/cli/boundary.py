@@ -36,31 +36,33 @@ def format_error(exc: GitopsConfigError) -> str:
 
 @contextlib.contextmanager
 def error_boundary(*, debug: bool) -> Iterator[None]:
+    """Every exception as one line and its exit code; DEBUG adds the traceback above
+    the line and changes nothing else."""
     try:
         yield
     except (click.exceptions.Exit, click.ClickException, click.Abort, Exit):
         raise
     except GitopsConfigError as exc:
-        if debug:
-            raise
+        _traceback(debug)
         click.echo(format_error(exc), err=True)
         raise Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        if debug:
-            raise
+        _traceback(debug)
         click.echo('interrupted', err=True)
         raise Exit(exit_codes.INTERRUPTED) from None
     except BrokenPipeError:
         raise Exit(exit_codes.OK) from None
     except Exception as exc:
-        if debug:
-            raise
+        _traceback(debug)
         click.echo(
             f'error: internal-error: {type(exc).__name__}: {mask_text(str(exc))}\n'
             '  hint: this is a bug in gitops-config; rerun with --debug for the traceback '
             'and report it',
             err=True,
         )
-        if '--debug' in sys.argv:  # pragma: no cover - debug already re-raised
-            traceback.print_exc()
         raise Exit(exit_codes.INTERNAL) from None
+
+
+def _traceback(debug: bool) -> None:
+    if debug:
+        traceback.print_exc(file=sys.stderr)

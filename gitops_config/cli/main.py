@@ -110,7 +110,8 @@ def _available(name: str) -> bool:
               help='Run as if started in DIR (like git -C).')
 @click.option('--color', type=click.Choice(['auto', 'always', 'never']), default='auto',
               show_default=True, help='Colour output; NO_COLOR is honoured.')
-@click.option('--debug', is_flag=True, help='Show tracebacks instead of one-line errors.')
+@click.option('--debug', is_flag=True,
+              help='Also show the traceback of an error (the exit code stays the same).')
 @click.option('--no-cache', is_flag=True,
               help='Neither read nor write the on-disk cache (GITOPS_CONFIG_NO_CACHE=1).')
 @click.pass_context

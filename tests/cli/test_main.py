@@ -52,12 +52,20 @@ def test_error_boundary(monkeypatch: pytest.MonkeyPatch, run_cli: RunCli, exc: B
     assert 'Traceback' not in result.stderr
 
 
-def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch, run_cli: RunCli) -> None:
+@pytest.mark.parametrize(('exc', 'code', 'message'), [
+    (GitopsConfigError('it broke', hint='fix it'), 3, 'error: gitops-config-error: it broke'),
+    (KeyboardInterrupt(), 130, 'interrupted'),
+    (RuntimeError('boom'), 4, 'error: internal-error: RuntimeError: boom'),
+])
+def test_debug_adds_the_traceback_and_keeps_the_exit_code(
+        monkeypatch: pytest.MonkeyPatch, run_cli: RunCli, exc: BaseException, code: int,
+        message: str) -> None:
     monkeypatch.setitem(COMMANDS, 'fake', ('tests.cli.test_main:FAKE', 'fake'))
-    monkeypatch.setattr(sys.modules[__name__], 'FAKE', _fake(GitopsConfigError('x')),
-                        raising=False)
-    with pytest.raises(GitopsConfigError):
-        run_cli('--debug', 'fake')
+    monkeypatch.setattr(sys.modules[__name__], 'FAKE', _fake(exc), raising=False)
+    result = run_cli('--debug', 'fake')
+    assert result.exit_code == code
+    assert result.stderr.startswith('Traceback (most recent call last):')
+    assert message in result.stderr
 
 
 def test_main_returns_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -98,7 +98,7 @@ def test_unknown_environment_is_a_usage_error(project: GitRepo, run_cli: RunCli)
 def test_template_error_leaves_no_partial_output(project: GitRepo, run_cli: RunCli) -> None:
     project.write({'templates/zz.yaml.j2': '{{ nope }}\n'})
     result = run_cli('render', cwd=project.path)
-    assert result.exit_code == 3
+    assert result.exit_code == 1
     assert 'templates/zz.yaml.j2:1' in result.stderr
     assert not (project.path / 'rendered').exists()
 
