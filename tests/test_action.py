@@ -129,7 +129,8 @@ def test_shallow_checkout_asks_for_fetch_depth_0(
     result, _, _ = run_action(clone, github, shim, tmp_path, base=base, head=head)
     assert result.returncode == 3
     assert 'fetch-depth: 0' in result.stderr
-    assert github.comments == {}
+    [comment] = _sticky(github)  # the PR says why there is no review
+    assert 'fetch-depth: 0' in comment['body']
 
 
 def test_policy_errors_fail_the_job_unless_configured(
@@ -169,6 +170,39 @@ def test_change_rules_run_against_the_pull_requests_base(
             'half in one change: openai-gpt-4o '
             'rpm 500 -\\> 100 (litellm/rate-limit-drop)') in comment['body']
     assert 'rate-limit-drop' in summary
+
+
+def test_a_template_that_does_not_render_comes_first_in_the_comment(
+        pr: tuple[GitRepo, str, str], github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
+    repo, base, head = pr
+    assert run_action(repo, github, shim, tmp_path, base=base, head=head)[0].returncode == 0
+    [green] = _sticky(github)
+    typo = repo.commit({'templates/app.yaml.j2': text('templates/app.yaml.j2')
+                        + 'extra: {{ modles | to_yaml }}\n'}, 'typo')
+    result, _, summary = run_action(repo, github, shim, tmp_path / 'typo', base=base, head=typo)
+    assert result.returncode == 1, result.stderr
+    assert 'internal-error' not in result.stderr
+    [comment] = _sticky(github)
+    assert comment['id'] == green['id']
+    body = comment['body']
+    assert "'modles' is undefined (did you mean 'models'?)" in body
+    assert body.index('modles') < body.index('| Environment |')  # the failure first
+    assert summary.index('modles') < summary.index('| Environment |')
+
+
+def test_a_run_that_fails_replaces_the_green_comment(
+        pr: tuple[GitRepo, str, str], github: FakeGitHub, shim: Path, tmp_path: Path) -> None:
+    repo, base, head = pr
+    assert run_action(repo, github, shim, tmp_path, base=base, head=head)[0].returncode == 0
+    [green] = _sticky(github)
+    broken = repo.commit({'gitops-config.yaml': 'version: 1\nenvironments: dev\n'}, 'broken')
+    result, _, _ = run_action(repo, github, shim, tmp_path, base=base, head=broken)
+    assert result.returncode == 3, result.stderr
+    [comment] = _sticky(github)
+    assert comment['id'] == green['id']
+    assert 'gitops-config.yaml:2' in comment['body']
+    assert 'environments must be' in comment['body']
+    assert '`replicas`' not in comment['body']  # nothing of the stale green review is left
 
 
 def test_read_only_token_warns_and_keeps_the_summary(

@@ -203,7 +203,7 @@ def test_template_error_quoting_a_secret_is_scrubbed(repo: tuple[GitRepo, str],
     git_repo, base = repo
     git_repo.write({'templates/bad.yaml.j2': 'x: {{ {}[db.password] }}\n'})
     result = run_cli('diff', base, '--format', 'json', cwd=git_repo.path)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a file that does not render fails the diff
     errors = [e for env in json.loads(result.stdout)['environments'] for e in env['errors']]
     assert errors
     assert all('bad.yaml' in e for e in errors)

@@ -157,7 +157,7 @@ def test_template_errors_never_quote_a_secret(secret_project: tuple[GitRepo, Pat
     repo, _ = secret_project
     repo.write({'templates/boom.txt.j2': template})
     result = run_cli('render', '--env', 'prod', cwd=repo.path)
-    assert result.exit_code == 3
+    assert result.exit_code == 1
     assert 'templates/boom.txt.j2:1' in result.stderr
     assert SECRET not in result.output
     assert base64.b64encode(SECRET.encode()).decode() not in result.output
@@ -170,4 +170,17 @@ def test_secret_in_a_non_yaml_file_is_refused(secret_project: tuple[GitRepo, Pat
     result = run_cli('render', '--env', 'prod', cwd=repo.path)
     assert result.exit_code == 3
     assert 'env.txt holds a secret but is not YAML or JSON' in result.stderr
+    assert SECRET not in result.output
+
+
+def test_diff_fails_when_an_environment_cannot_be_read(secret_project: tuple[GitRepo, Path],
+                                                       run_cli: RunCli) -> None:
+    repo, _ = secret_project
+    layer = repo.path / 'secrets/prod.enc.yaml'
+    text = layer.read_text()
+    start = text.index('mac: ENC[AES256_GCM,data:') + len('mac: ENC[AES256_GCM,data:')
+    layer.write_text(text[:start] + ('A' if text[start] != 'A' else 'B') + text[start + 1:])
+    result = run_cli('diff', 'HEAD', cwd=repo.path)
+    assert result.exit_code == 1, result.output
+    assert 'MAC' in result.output
     assert SECRET not in result.output

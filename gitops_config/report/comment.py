@@ -23,7 +23,7 @@ def _importance(index: int, env: EnvDiff) -> tuple[int, int]:
 
 
 def _compose(review: Review, rows: dict[str, int | None], note: str, marker: str) -> str:
-    parts = [marker, '\n', diff_markdown.title(review), '\n',
+    parts = [marker, '\n', diff_markdown.title(review), '\n', diff_markdown.failures(review),
              diff_markdown.summary_table(review)]
     if note:
         parts.append(f'\n> ✂️ {note}\n')

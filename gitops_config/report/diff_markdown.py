@@ -31,6 +31,25 @@ def title(review: Review) -> str:
     return f'### gitops-config diff: {code(review.base)} → {code(review.head)}\n'
 
 
+FAILURES_SHOWN = 20  # lines of the failure block; each environment's section has them all
+
+
+def failures(review: Review) -> str:
+    """What could not be rendered or read, on either side: shown before anything else,
+    since every other part of the report is incomplete for those environments."""
+    failed = [(env.env, error) for env in review.envs for error in env.errors]
+    if not failed:
+        return ''
+    envs = len({env for env, _ in failed})
+    lines = [f'> 🔴 **{envs} environment(s) could not be rendered or read**; their diff '
+             'below is incomplete:', '>']
+    lines += [f'> - **{env}**: {cell(error)}' for env, error in failed[:FAILURES_SHOWN]]
+    if len(failed) > FAILURES_SHOWN:
+        lines.append(f'> - …and {len(failed) - FAILURES_SHOWN} more, listed under each '
+                     'environment')
+    return '\n'.join(lines) + '\n\n'
+
+
 def summary_table(review: Review) -> str:
     lines = ['| Environment | Status | Files | Keys | Secrets | Findings | Caused by |',
              '|---|---|---:|---:|---:|---:|---|']
@@ -91,7 +110,7 @@ def env_section(env: EnvDiff, *, max_rows: int | None = None) -> str:
 
 def render(review: Review) -> str:
     review = mask_review(review)
-    parts = [title(review), summary_table(review)]
+    parts = [title(review), failures(review), summary_table(review)]
     if not review.changed and not review.errors:
         parts.append('\nNo changes to the rendered configuration.\n')
     parts += ['\n' + env_section(e) for e in review.envs if e.changes or e.errors or e.findings]

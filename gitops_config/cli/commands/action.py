@@ -7,8 +7,11 @@ GITHUB_STEP_SUMMARY and GITHUB_OUTPUT.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -53,8 +56,10 @@ _FAIL_ON_FINDINGS = click.option(
 @_FAIL_ON_FINDINGS
 def pr(*, comment: str | None, fail_on_findings: bool) -> int:
     """Validate, diff base...head, write the job summary and outputs, upsert the comment."""
-    review, project = _review(shard=None)
-    return _publish(review, project, int(_pull()['number']), comment=comment,
+    number = int(_pull()['number'])
+    with _failure_commented(number, comment):
+        review, project = _review(shard=None)
+    return _publish(review, project, number, comment=comment,
                     fail_on_findings=fail_on_findings)
 
 
@@ -132,13 +137,46 @@ def merge(*, files: tuple[Path, ...], comment: str | None, fail_on_findings: boo
     from gitops_config import project as project_mod
     from gitops_config.report import merge as merge_mod
 
-    merged = merge_mod.merge(merge_mod.load(files))
-    if merged.kind != 'diff':
-        raise ActionError('action merge takes the JSON of `diff --validate -f json --shard I/N`')
     number = int(_pull()['number'])
-    project = project_mod.load(*_working_tree())
+    with _failure_commented(number, comment):
+        merged = merge_mod.merge(merge_mod.load(files))
+        if merged.kind != 'diff':
+            raise ActionError(
+                'action merge takes the JSON of `diff --validate -f json --shard I/N`')
+        project = project_mod.load(*_working_tree())
     return _publish(merge_mod.review_from_data(merged.data), project, number,
                     comment=comment, fail_on_findings=fail_on_findings)
+
+
+@contextlib.contextmanager
+def _failure_commented(number: int, comment: str | None) -> Iterator[None]:
+    """Run the review; if it cannot be done at all, the sticky comment says so (an
+    earlier run's comment, green perhaps, must not stay as if it were this run's)."""
+    try:
+        yield
+    except Exception as exc:
+        if (comment or _configured_comment()) != 'never':
+            from gitops_config.cli.boundary import format_error
+
+            # an unexpected error's text could hold anything: only its type is posted
+            shown = (format_error(exc) if isinstance(exc, GitopsConfigError) else
+                     f'error: internal-error: {type(exc).__name__} (a bug: see the job log)')
+            # a fence longer than any run of backticks in the text: it cannot close early
+            fence = '`' * max(3, 1 + max(map(len, re.findall('`+', shown)), default=0))
+            _post(number, f'{C.STICKY_COMMENT_MARKER}\n### gitops-config could not review '
+                          f'this pull request\n\n{fence}text\n{shown}\n{fence}\n\n'
+                          'Nothing was diffed or validated; fix this and push again.\n')
+        raise
+
+
+def _configured_comment() -> str | None:
+    """diff.comment of the checkout's project file, if it can be read."""
+    from gitops_config import project as project_mod
+
+    try:
+        return (project_mod.load(*_working_tree()).raw.get('diff') or {}).get('comment')
+    except GitopsConfigError:
+        return None
 
 
 def _working_tree() -> tuple[Source, Path]:

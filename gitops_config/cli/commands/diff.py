@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 @options.environments
 @options.output_format('text', 'json', 'markdown')
 @click.option('--exit-code', 'exit_code', is_flag=True,
-              help='Exit 1 when something changed (like git diff --exit-code).')
+              help='Exit 1 when something changed too (like git diff --exit-code); an '
+                   'environment that cannot be rendered always exits 1.')
 @click.option('--sealed', is_flag=True,
               help='Compare secrets by ciphertext only, even when keys are available.')
 @click.option('--validate', is_flag=True,
@@ -49,8 +50,10 @@ def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_fo
     write(review, output_format, use_color=options.app().color, shard=shard)
     for env in review.envs:
         for error in env.errors:
-            click.echo(f'warning: {env.env}: {error}', err=True)
-    if exit_code and (review.changed or review.errors):
+            click.echo(f'error: {env.env}: {error}', err=True)
+    # An environment that could not be rendered or read, on either side, is never
+    # "no difference": the diff fails whatever --exit-code says.
+    if review.errors or (exit_code and review.changed):
         return exit_codes.FINDINGS
     return exit_codes.OK
 

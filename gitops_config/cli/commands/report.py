@@ -22,8 +22,8 @@ def report() -> None:
                 type=click.Path(dir_okay=False, path_type=Path))
 @options.output_format('json', 'markdown', 'text', default='json')
 @click.option('--exit-code', 'exit_code', is_flag=True,
-              help='For diffs: exit 1 when something changed (validate reports exit 1 on '
-                   'errors anyway).')
+              help='For diffs: exit 1 when something changed too (a report with errors '
+                   'exits 1 anyway).')
 def merge(*, files: tuple[Path, ...], output_format: str, exit_code: bool) -> int:
     """Combine the JSON of N shards (`diff -f json --shard I/N`, or `validate -f json
     --shard I/N`) into one report, as if one job had done all the work.
@@ -45,5 +45,6 @@ def merge(*, files: tuple[Path, ...], output_format: str, exit_code: bool) -> in
         from gitops_config.cli.commands.diff import write
 
         write(merge_mod.review_from_data(data), output_format, use_color=options.app().color)
-    changed = data['status'] in ('changed', 'error')
-    return exit_codes.FINDINGS if exit_code and changed else exit_codes.OK
+    # an environment that could not be rendered is never "no difference"
+    failed = data['status'] == 'error' or (exit_code and data['status'] == 'changed')
+    return exit_codes.FINDINGS if failed else exit_codes.OK
