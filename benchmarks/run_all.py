@@ -27,12 +27,14 @@ FULL = [
     ('a pull request end to end', ['bench_pr.py']),
     ('rendering vs Kapitan', ['bench_kapitan.py']),
     ('scale (100 / 2,000 / 10,000 services)', ['bench_scale.py']),
+    ('what the inert cache costs', ['bench_cache.py']),
 ]
 QUICK_ARGS = {
     'bench_render.py': ['--services', '300', '--runs', '2'],
     'bench_scale.py': ['--sizes', '50,300', '--shards', '2'],
     'bench_pr.py': ['--services', '200', '--runs', '1'],
     'bench_kapitan.py': ['--services', '50', '--runs', '1'],
+    'bench_cache.py': ['--services', '50'],
 }
 
 
