@@ -131,30 +131,42 @@ class Cache:
             self.prune()
 
     def _create(self, folder: str, tmp: str) -> BinaryIO:
-        if folder not in self._folders:
-            self.folder(folder)
-            self._folders.add(folder)
+        self.folder(folder)
         try:
             return _create_new(tmp)  # the caller closes it
         except FileNotFoundError:  # cleared meanwhile
-            self.folder(folder)
+            self.folder(folder, again=True)
             return _create_new(tmp)
 
-    def folder(self, folder: str) -> None:
+    def folder(self, folder: str, *, again: bool = False) -> None:
         """Make FOLDER (below the cache folder) and the marker; refuse a symlink on the
-        way, which could lead writes out of the cache folder."""
+        way, which could lead writes out of the cache folder. AGAIN: look again, even
+        if this process saw it (another may have cleared the cache since)."""
+        if again:
+            self._folders.clear()
+        if folder in self._folders:
+            return
         assert self.directory is not None
         root = str(self.directory)
-        os.makedirs(root, exist_ok=True)
-        if not os.path.exists(os.path.join(root, MARKER)):
-            _write_marker(root)
+        if root not in self._folders:
+            os.makedirs(root, exist_ok=True)
+            if not os.path.exists(os.path.join(root, MARKER)):
+                _write_marker(root)
+            self._folders.add(root)
         path = root
         for part in os.path.relpath(folder, root).split(os.sep):
             path = os.path.join(path, part)
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(path)
-            if not stat.S_ISDIR(os.lstat(path).st_mode):
+            if path in self._folders:
+                continue
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                with contextlib.suppress(FileExistsError):  # made by another process
+                    os.mkdir(path)
+                st = os.lstat(path)
+            if not stat.S_ISDIR(st.st_mode):
                 raise OSError(f'{path} is not a folder of the cache')
+            self._folders.add(path)
 
     def failed(self, exc: OSError) -> None:
         """Writing below the folder failed: go on without the cache, after one warning."""

@@ -231,7 +231,7 @@ def _write(store: cache.Cache, env: str, pack: _Pack) -> None:
     size = _size(folder, pack.log)
     if not pack.log or size is None or size > 3 * live + SLACK:
         _compact(folder, env, pack)
-    store.folder(folder)
+    store.folder(folder, again=True)
     blob = b''.join(payload for _, payload in pack.added.values())
     fd = os.open(os.path.join(folder, pack.log), os.O_WRONLY | os.O_APPEND | os.O_CREAT | (
         os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)), 0o644)
