@@ -256,16 +256,18 @@ def _checksum(namespace: str, digest: str, payload: bytes) -> bytes:
     return h.digest()
 
 
-def read_file(path: str | os.PathLike[str], *, limit: int | None = None) -> bytes | None:
-    """PATH's bytes (at most LIMIT), if it is a regular file: a symlink is not followed,
-    and a FIFO or device planted in the folder can neither block nor be read."""
+def read_file(path: str | os.PathLike[str], *, limit: int | None = None,
+              accept: Callable[[os.stat_result], bool] | None = None) -> bytes | None:
+    """PATH's bytes (at most LIMIT), if it is a regular file (that ACCEPT accepts): a
+    symlink is not followed, and a FIFO or device planted in the folder can neither
+    block nor be read."""
     try:
         fd = os.open(path, READ_FLAGS)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode) or (accept is not None and not accept(st)):
             return None
         chunks = []
         left = st.st_size if limit is None else min(st.st_size, limit)
@@ -412,18 +414,14 @@ def _load_key(where: Path, directory: Path | None) -> bytes | None:
 
 
 def _read_key(where: Path) -> bytes | None:
-    """The key at WHERE, if it is a regular file of ours that nobody else can read."""
-    try:
-        fd = os.open(where, READ_FLAGS)
-    except OSError:
+    """The key at WHERE, if it is a file of ours that nobody else can read or write."""
+    data = read_file(where, limit=_KEY_BYTES, accept=_private)
+    if data is not None and len(data) != _KEY_BYTES:
         return None
-    try:
-        st = os.fstat(fd)
-        if (not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077 or st.st_size != _KEY_BYTES
-                or st.st_uid != os.geteuid()):
-            logger.debug('ignoring %s: not a private %d-byte file of ours', where, _KEY_BYTES)
-            return None
-        data = os.read(fd, _KEY_BYTES)
-        return data if len(data) == _KEY_BYTES else None
-    finally:
-        os.close(fd)
+    if data is None and where.exists():
+        logger.debug('ignoring %s: not a private %d-byte file of ours', where, _KEY_BYTES)
+    return data
+
+
+def _private(st: os.stat_result) -> bool:
+    return not st.st_mode & 0o077 and st.st_size == _KEY_BYTES and st.st_uid == os.geteuid()
