@@ -54,7 +54,10 @@ from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.render import RenderedFile
+from gitops_config.schema import BUILTIN
+from gitops_config.schema import BUILTINS
 from gitops_config.schema import SchemaStore
+from gitops_config.schema import builtin_text
 from gitops_config.schema import declared_schema
 from gitops_config.shard import Shard
 from gitops_config.source import Source
@@ -465,11 +468,15 @@ def _with_names(files: dict[str, Any]) -> dict[str, Any]:
 def _schema_inputs(source: Source, project: Project) -> str:
     """The schema mapping and every file beside the schemas it names (a $ref may
     reach them), with their blob SHAs."""
-    folders = sorted({posixpath.dirname(schema) for section in ('values', 'rendered')
-                      for _, schema in _schema_map(project, section)})
+    schemas = {schema for section in ('values', 'rendered')
+               for _, schema in _schema_map(project, section)}
+    folders = sorted({posixpath.dirname(s) for s in schemas if not s.startswith(BUILTIN)})
     files = [(path, source.blob_id(path)) for folder in folders if '://' not in folder
              for path in source.files(folder)]
-    return repr((project.raw.get('schemas'), files))
+    # a built-in schema (or one a repository schema may $ref) changes with the package
+    shipped = [hashlib.sha256(builtin_text(BUILTIN + name)).hexdigest()
+               for name in sorted(BUILTINS)]
+    return repr((project.raw.get('schemas'), files, shipped))
 
 
 def _rendered_positions(file: RenderedFile) -> Positions:
@@ -714,7 +721,8 @@ def affected(project: Project, files: Iterable[str], source: Source | None = Non
     environment and every layer, since rules and schemas apply to both."""
     names = project.env_names()
     schema_dirs = {posixpath.dirname(schema) for section in ('values', 'rendered')
-                   for _, schema in _schema_map(project, section)}
+                   for _, schema in _schema_map(project, section)
+                   if not schema.startswith(BUILTIN)}
     section = project.raw.get('policies') or {}
     policy_dirs = tuple(p.rstrip('/') + '/' for p in section.get('paths') or ['policies'])
     templates = project.templates.rstrip('/') + '/' if project.templates is not None else None

@@ -35,6 +35,10 @@ Path = tuple[str | int, ...]
 _BASE = 'file:///__project__/'
 SECRET_MARKER = '<secret>'
 _MODELINE = re.compile(r'#\s*yaml-language-server:\s*\$schema=(\S+)')
+# Schemas shipped in the package: `schema: builtin:NAME` in gitops-config.yaml, or a
+# $ref to builtin:NAME#/$defs/... from a schema of the repository.
+BUILTIN = 'builtin:'
+BUILTINS = {'litellm-proxy': 'litellm-proxy.schema.json'}
 
 
 class SchemaFileError(GitopsConfigError):
@@ -79,7 +83,8 @@ class SchemaStore:
         return found
 
     def validator(self, schema_path: str) -> Any:
-        schema_path = normalize(schema_path, what='schema')
+        if not schema_path.startswith(BUILTIN):
+            schema_path = normalize(schema_path, what='schema')
         cached = self._validators.get(schema_path)
         if cached is None:
             cached = self._validators[schema_path] = self._compile(schema_path)
@@ -88,6 +93,9 @@ class SchemaStore:
     def _document(self, path: str, *, referrer: str | None = None) -> Any:
         doc = self._documents.get(path)
         if doc is not None:
+            return doc
+        if path.startswith(BUILTIN):
+            doc = self._documents[path] = json.loads(builtin_text(path))
             return doc
         try:
             data = self.source.read(path)
@@ -113,13 +121,16 @@ class SchemaStore:
         schema = self._document(schema_path)
 
         def retrieve(uri: str) -> Any:
+            if uri.startswith(BUILTIN):
+                return self._document(uri.split('#')[0], referrer=schema_path)
             if not uri.startswith(_BASE):
                 raise _Unresolved(uri)
             return self._document(normalize(uri[len(_BASE):]), referrer=schema_path)
 
+        base = schema_path if schema_path.startswith(BUILTIN) else _BASE + schema_path
         try:
             return jsonschema_rs.validator_for(
-                schema, retriever=retrieve, base_uri=_BASE + schema_path,
+                schema, retriever=retrieve, base_uri=base,
                 validate_formats=True,
             )
         except jsonschema_rs.ValidationError as exc:
@@ -146,8 +157,21 @@ class SchemaStore:
         )
 
     def _located(self, path: str) -> tuple[Any, dict[Path, tuple[int, int]]]:
-        docs = yaml_io.load_all_located(self.source.read(path), path)
+        text = builtin_text(path) if path.startswith(BUILTIN) else self.source.read(path)
+        docs = yaml_io.load_all_located(text, path)
         return docs[0] if docs else (None, {})
+
+
+def builtin_text(name: str) -> bytes:
+    """The shipped schema NAME (`builtin:litellm-proxy`), as bytes."""
+    from importlib import resources
+
+    file = BUILTINS.get(name.removeprefix(BUILTIN))
+    if file is None:
+        known = ', '.join(BUILTIN + n for n in sorted(BUILTINS))
+        raise SchemaFileError(f'no built-in schema {name!r}', location=Location(name),
+                              hint=f'the built-in schemas are: {known}')
+    return resources.files('gitops_config').joinpath('schemas', file).read_bytes()
 
 
 def _missing_target(message: str) -> str:
@@ -254,6 +278,8 @@ def declared_schema(document: Any, text: str | None, file: str) -> str | None:
         value = document.get('$schema')
         if isinstance(value, str):
             ref = value
+    if ref is not None and ref.startswith(BUILTIN):
+        return ref
     if ref is None or '://' in ref:
         return None
     joined = posixpath.join(posixpath.dirname(file), ref)

@@ -311,6 +311,21 @@ def test_affected_environments_of_changed_files(git_repo: GitRepo) -> None:
     assert affected(project, ['README.md']).envs == ()
 
 
+def test_a_builtin_schema_is_no_folder_of_the_repository(git_repo: GitRepo) -> None:
+    """`builtin:litellm-proxy` lives in the package: a file at the top of the repository
+    is not beside it, and the check of a rendered file runs against it."""
+    sections = 'schemas:\n  rendered:\n    - {files: config.yaml, schema: builtin:litellm-proxy}\n'
+    repo = _project(git_repo, sections=sections)
+    source = WorkTree(repo.path)
+    project = load(source, repo.path)
+    assert affected(project, ['README.md'], source).envs == ()
+    result = _check(repo, envs=['dev'])
+    assert sorted((f.location.path, f.message) for f in result.findings
+                  if f.rule == 'schema') == [
+        ('rendered/dev/config.yaml', f"{key}: property {key!r} is not allowed")
+        for key in ('env', 'image', 'models', 'name', 'replicas')]
+
+
 def test_scan_secrets_reads_files_as_written(git_repo: GitRepo) -> None:
     repo = _project(git_repo, {
         '.sops.yaml': 'creation_rules:\n  - path_regex: secrets/.*\n',

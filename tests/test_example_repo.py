@@ -156,3 +156,21 @@ def test_a_cross_environment_finding_points_at_the_value(example: Path, run_cli:
         'values/staging.yaml', line, 3)
     assert finding['message'] == ('litellm_settings.max_budget: budgets must grow from dev to '
                                   'staging to prod: staging 100 < dev 500')
+
+
+def test_litellm_keys_the_docs_describe_pass_the_example_schemas(example: Path,
+                                                                 run_cli: RunCli) -> None:
+    common = example / 'values/common.yaml'
+    text = common.read_text()
+    assert '\nlitellm_settings:\n' in text
+    common.write_text(text.replace('\nlitellm_settings:\n', '''
+litellm_settings:
+  callbacks: [otel, prometheus]
+  success_callback: [langfuse]
+  turn_off_message_logging: true
+  redact_user_api_key_info: true
+''', 1))
+    result = run_cli('validate', '--sealed', '--format', 'json', cwd=example)
+    assert result.exit_code == 0, result.output
+    assert [f for f in json.loads(result.stdout)['findings']
+            if f['severity'] in ('error', 'warning')] == []

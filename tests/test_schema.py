@@ -166,3 +166,163 @@ def test_a_redos_pattern_in_a_schema_is_linear(tmp_path: Path) -> None:
     store = _store(tmp_path, {'s.json': {'type': 'string', 'pattern': '^(a+)+$'}})
     [violation] = store.violations('s.json', 'a' * 100_000 + '!')
     assert violation.keyword == 'pattern'
+
+# A proxy config that uses every top-level section LiteLLM's proxy documentation
+# describes, and documented keys of each (docs.litellm.ai, proxy/config_settings).
+LITELLM_DOCUMENTED = '''\
+include: [models/extra.yaml]
+environment_variables:
+  REDIS_HOST: redis.internal
+  REDIS_PORT: "6379"
+  LITELLM_LOG: INFO
+model_list:
+  - model_name: gpt-4o
+    litellm_params:
+      model: azure/gpt-4o-eu
+      api_base: https://example-eu.openai.azure.com/
+      api_key: os.environ/AZURE_API_KEY
+      api_version: "2024-08-01-preview"
+      rpm: 300
+      tpm: 1000000
+      timeout: 30
+      stream_timeout: 60
+      tags: [eu]
+    model_info:
+      id: azure-gpt-4o-eu
+      mode: chat
+      base_model: azure/gpt-4o
+      input_cost_per_token: 0.0000025
+      supports_vision: true
+      access_groups: [beta]
+litellm_settings:
+  drop_params: true
+  num_retries: 2
+  success_callback: [langfuse]
+  failure_callback: [sentry]
+  callbacks: [otel, prometheus]
+  service_callbacks: [datadog]
+  turn_off_message_logging: true
+  redact_user_api_key_info: true
+  json_logs: true
+  request_timeout: 600
+  force_ipv4: false
+  default_fallbacks: [claude-3-5-sonnet]
+  context_window_fallbacks: [{gpt-4o: [gpt-4o-mini]}]
+  content_policy_fallbacks: [{gpt-4o: [claude-3-5-sonnet]}]
+  cache: true
+  cache_params: {type: redis, host: redis.internal, port: 6379, ttl: 600,
+                 supported_call_types: [acompletion, aembedding]}
+  max_budget: 100
+  budget_duration: 30d
+  mcp_aliases: {github: github_mcp_server}
+  some_other_module_setting: 1
+callback_settings:
+  otel: {message_logging: false}
+general_settings:
+  master_key: os.environ/LITELLM_MASTER_KEY
+  database_url: os.environ/DATABASE_URL
+  database_connection_pool_limit: 10
+  allow_requests_on_db_unavailable: true
+  max_parallel_requests: 100
+  global_max_parallel_requests: 1000
+  background_health_checks: true
+  health_check_interval: 300
+  alerting: [slack]
+  alerting_threshold: 300
+  alert_to_webhook_url: {budget_alerts: https://hooks.example/budget}
+  store_model_in_db: true
+  disable_spend_logs: false
+  allowed_routes: [/chat/completions]
+  pass_through_endpoints: [{path: /v1/rerank, target: https://rerank.example/v1/rerank}]
+  maximum_spend_logs_retention_period: 30d
+router_settings:
+  routing_strategy: usage-based-routing-v2
+  redis_host: os.environ/REDIS_HOST
+  redis_password: os.environ/REDIS_PASSWORD
+  redis_port: 6379
+  enable_pre_call_checks: true
+  allowed_fails: 3
+  cooldown_time: 30
+  num_retries: 3
+  timeout: 30
+  retry_policy: {TimeoutErrorRetries: 3, RateLimitErrorRetries: 3}
+  allowed_fails_policy: {RateLimitErrorAllowedFails: 100}
+  fallbacks: [{gpt-4o: [gpt-4o-mini]}]
+  model_group_alias: {gpt4: gpt-4o}
+  optional_pre_call_checks: [prompt_caching]
+guardrails:
+  - guardrail_name: pii-mask
+    litellm_params: {guardrail: presidio, mode: pre_call}
+credential_list:
+  - credential_name: azure-eu
+    credential_values: {api_key: os.environ/AZURE_API_KEY}
+    credential_info: {description: EU region}
+mcp_servers:
+  github_mcp_server: {url: https://mcp.example/github, transport: http}
+vector_store_registry:
+  - vector_store_name: docs
+    litellm_params: {vector_store_id: kb-1, custom_llm_provider: bedrock}
+assistant_settings: {custom_llm_provider: openai}
+files_settings: [{custom_llm_provider: azure}]
+finetune_settings: [{custom_llm_provider: azure}]
+'''
+
+
+def test_the_builtin_litellm_schema_takes_the_documented_proxy_config(tmp_path: Path) -> None:
+    from gitops_config import yaml_io
+
+    config = yaml_io.load(LITELLM_DOCUMENTED, 'config.yaml')
+    assert _store(tmp_path, {}).violations('builtin:litellm-proxy', config) == []
+
+
+@pytest.mark.parametrize(('change', 'path', 'keyword'), [
+    ({'litellm_setting': {}}, ('litellm_setting',), 'additionalProperties'),
+    ({'model_list': [{'model_name': 'x', 'litellm_params': {}}]},
+     ('model_list', 0, 'litellm_params'), 'required'),
+    ({'model_list': [{'model_name': 'x', 'litellm_param': {'model': 'a/b'}}]},
+     ('model_list', 0), 'required'),
+    ({'router_settings': {'routing_strategy': 'fastest'}},
+     ('router_settings', 'routing_strategy'), 'enum'),
+    ({'litellm_settings': {'callbacks': 'otel'}}, ('litellm_settings', 'callbacks'), 'type'),
+    ({'general_settings': {'max_parallel_requests': 'many'}},
+     ('general_settings', 'max_parallel_requests'), 'type'),
+    ({'environment_variables': {'NOT A NAME': 'x'}}, ('environment_variables',),
+     'propertyNames'),
+])
+def test_the_builtin_litellm_schema_catches_mistakes(tmp_path: Path, change: dict[str, Any],
+                                                     path: tuple[Any, ...], keyword: str) -> None:
+    found = _store(tmp_path, {}).violations('builtin:litellm-proxy', change)
+    assert (path, keyword) in [(v.path, v.keyword) for v in found], found
+
+
+def test_a_repository_schema_can_ref_a_builtin_one(tmp_path: Path) -> None:
+    store = _store(tmp_path, {'values.json': {
+        'type': 'object',
+        'properties': {'litellm_settings': {
+            '$ref': 'builtin:litellm-proxy#/$defs/litellmSettings'}}}})
+    assert store.violations('values.json', {'litellm_settings': {'callbacks': ['otel']}}) == []
+    [found] = store.violations('values.json', {'litellm_settings': {'cache': 'yes'}})
+    assert found.path == ('litellm_settings', 'cache')
+
+
+def test_an_unknown_builtin_names_the_ones_there_are(tmp_path: Path) -> None:
+    with pytest.raises(SchemaFileError, match="no built-in schema 'builtin:litelm'") as info:
+        _store(tmp_path, {}).violations('builtin:litelm', {})
+    assert info.value.hint == 'the built-in schemas are: builtin:litellm-proxy'
+
+
+def test_builtin_schemas_are_valid_json_schemas() -> None:
+    import jsonschema_rs
+
+    from gitops_config.schema import BUILTINS
+    from gitops_config.schema import builtin_text
+
+    for name in BUILTINS:
+        jsonschema_rs.meta.validate(json.loads(builtin_text(f'builtin:{name}')))
+
+
+def test_a_file_can_name_a_builtin_schema() -> None:
+    assert declared_schema({'$schema': 'builtin:litellm-proxy'}, None,
+                           'litellm/config.yaml') == 'builtin:litellm-proxy'
+    assert declared_schema(None, '# yaml-language-server: $schema=builtin:litellm-proxy\n',
+                           'config.yaml') == 'builtin:litellm-proxy'
