@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import click
 
 from gitops_config import __version__
+from gitops_config.cli import examples
 from gitops_config.cli import exit_codes
 from gitops_config.cli.boundary import Exit
 from gitops_config.cli.boundary import error_boundary
@@ -80,6 +81,7 @@ class LazyGroup(click.Group):
                 return None  # declared but not built yet
             raise
         command: click.Command = getattr(module, attr)
+        examples.attach(command, cmd_name)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -103,7 +105,7 @@ def _available(name: str) -> bool:
     return importlib.util.find_spec(module_name) is not None
 
 
-@click.group(cls=LazyGroup, epilog=exit_codes.HELP,
+@click.group(cls=LazyGroup, epilog=f'{examples.block("")}\n\n{exit_codes.HELP}',
              context_settings={'help_option_names': ['-h', '--help']})
 @click.version_option(__version__, prog_name='gitops-config')
 @click.option('-C', 'directory', type=click.Path(file_okay=False, exists=True),

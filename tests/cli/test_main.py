@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from gitops_config.cli import main as main_mod
 from gitops_config.cli.main import COMMANDS
@@ -18,6 +20,46 @@ def test_every_command_loads_and_has_help(name: str, run_cli: RunCli) -> None:
     result = run_cli(name, '--help')
     assert result.exit_code == 0, result.output
     assert 'Usage:' in result.stdout
+
+
+def _paths() -> list[tuple[str, ...]]:
+    """Every command, subcommands (hidden ones too) included: ('secrets', 'set')."""
+    found: list[tuple[str, ...]] = [()]
+    group = main_mod.cli
+    for name in group.list_commands(click.Context(group)):
+        command = group.get_command(click.Context(group), name)
+        assert command is not None
+        found.append((name,))
+        if isinstance(command, click.Group):
+            found += [(name, sub) for sub in command.commands]
+    return found
+
+
+@pytest.mark.parametrize('path', _paths(), ids=lambda p: ' '.join(p) or 'gitops-config')
+def test_every_help_shows_an_example_and_whole_first_lines(path: tuple[str, ...]) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main_mod.cli, [*path, '--help'], terminal_width=80,
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert '\n  Examples:\n' in text, text
+    shown = text.split('\n  Examples:\n')[1].split('\n\n')[0].splitlines()
+    assert shown
+    assert all(line.startswith('    ') for line in shown), shown
+    assert any(f'gitops-config {" ".join(path)}'.rstrip() in line for line in shown), shown
+    if 'Commands:' in text:
+        # each entry whole: click cuts a long first line at 45 characters, with '...'
+        joined = ' '.join(text.split('Commands:\n')[1].split('\n\n')[0].split())
+        command: click.Group = main_mod.cli
+        for step in path:
+            sub = command.get_command(click.Context(command), step)
+            assert isinstance(sub, click.Group)
+            command = sub
+        entries = ({n: COMMANDS[n][1] for n in COMMANDS} if not path else
+                   {n: ' '.join(inspect.cleandoc(s.help or '').split('\n\n')[0].split())
+                    for n, s in command.commands.items() if not s.hidden})
+        for name, first in entries.items():
+            assert f'{name} {first}' in joined, (name, first)
 
 
 def test_help_lists_commands_and_exit_codes(run_cli: RunCli) -> None:
