@@ -10,6 +10,7 @@ still diffed.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Sequence
@@ -143,8 +144,7 @@ def compare(base: Source, head: Source, *, envs: Sequence[str] | None = None,
     mode (ciphertext only) when not. KEY is the fingerprint key of this one
     report; a random one is made when secrets are decrypted.
     """
-    head_project = project_mod.load(head, getattr(head, 'root', None))
-    base_project = _load_or_none(base, head_project)
+    base_project, head_project = projects(base, head)
     names = list(envs) if envs else _env_names(base_project, head_project)
     for name in names:
         if not (_has_env(head_project, name) or _has_env(base_project, name)):
@@ -169,9 +169,15 @@ def compare(base: Source, head: Source, *, envs: Sequence[str] | None = None,
 
 
 def projects(base: Source, head: Source) -> tuple[Project | None, Project]:
-    """The project at BASE (None where the project file is new) and at HEAD."""
+    """The project at BASE (None where the project file is new) and at HEAD, each
+    rendering within the lower of their limits: a pull request cannot raise its own."""
     head_project = project_mod.load(head, getattr(head, 'root', None))
-    return _load_or_none(base, head_project), head_project
+    base_project = _load_or_none(base, head_project)
+    if base_project is None:
+        return None, head_project
+    limits = base_project.limits.stricter(head_project.limits)
+    return (dataclasses.replace(base_project, limits=limits),
+            dataclasses.replace(head_project, limits=limits))
 
 
 def _load_or_none(source: Source, fallback: Project) -> Project | None:
@@ -503,7 +509,7 @@ def _work(rev: _Revision, same: set[str]) -> _Work | None:
         return None
     templates = [t for t in rev.templates if t.path not in same]
     vouched = rev.snapshot or {}
-    return _Work(templates, render_mod.prepare(rev.values),
+    return _Work(templates, render_mod.prepare(rev.values, rev.project.limits),
                  [t for t in templates if t.path not in vouched])
 
 

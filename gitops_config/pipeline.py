@@ -58,7 +58,7 @@ def render(
     values = [values_mod.merge(source, project, name, sealed=sealed) for name in names]
     listed = render_mod.templates(source, project)
     templates = shard.take(listed) if shard is not None else listed
-    prepared = [render_mod.prepare(v) for v in values]
+    prepared = [render_mod.prepare(v, project.limits) for v in values]
     jobs = jobs if jobs is not None else workers.default_jobs()
     keys = [snapshot.key(name, inputs(source, project, name, listed), sealed=sealed,
                          shard=shard) for name in names] if cache.default().enabled else []

@@ -17,6 +17,8 @@ from gitops_config import constants as C
 from gitops_config import yaml_io
 from gitops_config.errors import InvalidProjectError
 from gitops_config.errors import UsageError
+from gitops_config.limits import DEFAULT_LIMITS
+from gitops_config.limits import Limits
 from gitops_config.model import Location
 from gitops_config.source import Source
 from gitops_config.source import normalize
@@ -40,6 +42,7 @@ class Project:
     merge: tuple[tuple[str, str], ...]  # (KEYPATH glob of a list, identifying field)
     raw: Mapping[str, Any] = field(repr=False)
     positions: Positions = field(repr=False, compare=False)
+    limits: Limits = field(default=DEFAULT_LIMITS, compare=False)  # what rendering may cost
 
     @classmethod
     def empty(cls, root: Path) -> Project:
@@ -163,6 +166,7 @@ def _build(data: dict[str, Any], root: Path, positions: Positions) -> Project:
         merge=merge,
         raw=data,
         positions=positions,
+        limits=Limits.from_project(data),
     )
 
 
@@ -273,8 +277,12 @@ def _check(value: Any, node: dict[str, Any], path: tuple[str | int, ...],
             raise _invalid(f'{shown} {value!r} {rule}', positions, path)
         if len(value) < node.get('minLength', 0):
             raise _invalid(f'{shown} must not be empty', positions, path)
-    if isinstance(value, int) and 'minimum' in node and value < node['minimum']:
-        raise _invalid(f'{shown} must be at least {node["minimum"]}', positions, path)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 'minimum' in node and value < node['minimum']:
+            raise _invalid(f'{shown} must be at least {node["minimum"]}', positions, path)
+        if 'exclusiveMinimum' in node and value <= node['exclusiveMinimum']:
+            raise _invalid(f'{shown} must be more than {node["exclusiveMinimum"]}', positions,
+                           path)
     if isinstance(value, list):
         if len(value) < node.get('minItems', 0):
             raise _invalid(f'{shown} needs at least {node["minItems"]} item(s)', positions, path)

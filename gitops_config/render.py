@@ -8,6 +8,7 @@ byte. Secrets take part through taint.py; what each template reads is traced
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import json
@@ -15,6 +16,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -28,6 +30,11 @@ from gitops_config import trace
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.errors import InvalidYamlError
+from gitops_config.limits import DEFAULT_LIMITS
+from gitops_config.limits import Budget
+from gitops_config.limits import Exceeded
+from gitops_config.limits import Guard
+from gitops_config.limits import Limits
 from gitops_config.model import Location
 from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
@@ -319,7 +326,7 @@ def _run(template: jinja2.Template, prepared: Prepared, rec: trace.Recorder) -> 
     ctx = template.new_context(prepared.context(rec, template.globals), shared=True)
     try:
         return str(template.environment.concat(template.root_render_func(ctx)))
-    except Exception:
+    except (Exception, Exceeded):  # a limit too: its traceback shows the template line
         template.environment.handle_exception()
         raise  # handle_exception always raises; this keeps type checkers informed
 
@@ -361,9 +368,6 @@ def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.
         raise TemplateError(f'template recursion too deep ({env})',
                             location=Location(name, _template_line(exc, name)),
                             hint='a macro that calls itself without end?') from None
-    except MemoryError as exc:
-        raise TemplateError(f'template ran out of memory ({env})',
-                            location=Location(name, _template_line(exc, name))) from None
 
 
 def _parse(file: RenderedFile, text: str, taint: Taint | None) -> RenderedFile:
@@ -409,6 +413,8 @@ class Prepared:
     # validation render each file once between them
     rendered: dict[tuple[str, str, bool], RenderedFile] = field(
         default_factory=dict, repr=False, compare=False)
+    limits: Limits = field(default=DEFAULT_LIMITS, repr=False)
+    budget: Budget = field(default_factory=Budget, repr=False, compare=False)  # time spent
 
     def context(self, rec: trace.Recorder, globals_: Mapping[str, Any]) -> trace.Context:
         """The template's context: the values at the top level, `env` and `values`
@@ -439,10 +445,12 @@ class Template:
         return template
 
 
-def prepare(values: Values) -> Prepared:
-    """What rendering VALUES needs; once per Values object (merging shares those)."""
+def prepare(values: Values, limits: Limits = DEFAULT_LIMITS) -> Prepared:
+    """What rendering VALUES within LIMITS needs; once per Values object (merging
+    shares those)."""
     found = _PREPARED.get(id(values))
-    if found is not None and found[0] is values:
+    if found is not None and found[0] is values and found[1].limits == limits:
+        found[1].budget.reset()  # a new rendering of the environment: its time starts anew
         return found[1]
     needles: list[tuple[str, Secret | SealedSecret]] = []
     # Walking every value is worth it only where an encrypted layer brought secrets.
@@ -450,7 +458,7 @@ def prepare(values: Values) -> Prepared:
     # Longest first, so that a secret containing another is credited to itself.
     taint = Taint(tuple(sorted(needles, key=lambda n: -len(n[0])))) if needles else None
     prepared = Prepared(values.env, data, taint,
-                        trace.Hasher(values.data, secrets=values.has_secrets))
+                        trace.Hasher(values.data, secrets=values.has_secrets), limits=limits)
     if len(_PREPARED) >= 16:
         _PREPARED.clear()
     _PREPARED[id(values)] = (values, prepared)
@@ -527,15 +535,42 @@ def _render_file(template: Template, prepared: Prepared) -> RenderedFile:
         if hit is not None:
             return hit
     rec = trace.Recorder()
-    out = render_template(text, template.path, prepared, rec)
-    rendered = RenderedFile(env, rel, template.path, out.encode())
-    parsed = _parse(rendered, out, taint)
+    with _limited(template.path, prepared):
+        out = render_template(text, template.path, prepared, rec)
+        rendered = RenderedFile(env, rel, template.path, out.encode())
+        parsed = _parse(rendered, out, taint)
     if parsed.kind is None and taint is not None and taint.find(out) is not None:
         return RenderedFile(parsed.env, parsed.path, parsed.template, parsed.content,
                             has_secrets=True)
     if digest is not None:
         _keep(digest, parsed, template.path, rec, prepared)
     return parsed
+
+
+@contextlib.contextmanager
+def _limited(name: str, prepared: Prepared) -> Iterator[None]:
+    """Render NAME for PREPARED's environment within its limits (limits.py): past one,
+    a TemplateError that names the limit and where to raise it."""
+    env, limits = prepared.env, prepared.limits
+    try:
+        with Guard(limits, prepared.budget):
+            yield
+    except Exceeded as exc:
+        where = Location(name, _template_line(exc, name))
+        if exc.which == 'template':
+            raise TemplateError(
+                f'took longer than {limits.template_seconds:g} s to render ({env}), past '
+                'limits.template_seconds', location=where,
+                hint='a loop over a large range? The limit is set in gitops-config.yaml') from None
+        raise TemplateError(
+            f'rendering this environment took longer than {limits.environment_seconds:g} s '
+            f'in all ({env}), past limits.environment_seconds', location=where,
+            hint='the limit is set in gitops-config.yaml') from None
+    except MemoryError as exc:
+        raise TemplateError(
+            f'needed more than {limits.memory_mb} MiB of memory to render ({env}), past '
+            'limits.memory_mb', location=Location(name, _template_line(exc, name)),
+            hint='the limit is set in gitops-config.yaml') from None
 
 
 def _keep(digest: str, file: RenderedFile, path: str, rec: trace.Recorder,
@@ -605,6 +640,6 @@ def _cached(digest: str, prepared: Prepared, rel: str, path: str, *,
 
 def render_env(source: Source, project: Project, values: Values) -> list[RenderedFile]:
     """Every template of PROJECT rendered for one environment, sorted by output path."""
-    prepared = prepare(values)
+    prepared = prepare(values, project.limits)
     files = [render_file(t, prepared) for t in templates(source, project)]
     return sorted(files, key=lambda f: f.path)

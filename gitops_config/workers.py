@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from collections.abc import Sequence
 from multiprocessing.pool import Pool
@@ -20,6 +21,7 @@ from typing import Any
 from typing import TypeVar
 
 from gitops_config import render_packs
+from gitops_config.model import Location
 from gitops_config.render import Prepared
 from gitops_config.render import RenderedFile
 from gitops_config.render import RenderedSyntaxError
@@ -130,17 +132,25 @@ def start_groups(groups: Sequence[Group], *, jobs: int) -> Callable[[], list[lis
     # read here: a child must not share the parent's `git cat-file`
     _ = [template.raw for templates, _ in groups for template in templates]
     render_packs.preload([render_packs.BYTECODE, *sorted({p.env for _, p in groups})])
+    for _, prepared in groups:
+        prepared.budget.share()  # an environment's time is spent in every worker
     _GROUPS = groups
     try:
         pool = _pool(jobs, initializer=render_packs.forget_in_child)
     finally:
         _GROUPS = ()  # the workers, forked above, have their copy
     results = pool.imap(_work_group, tasks)
+    deadline = time.monotonic() + _backstop(groups)
 
     def collect() -> list[list[Outcome]]:
         rows: list[list[Any]] = [[None] * len(templates) for templates, _ in groups]
         try:
-            for task, (part, news) in zip(tasks, results, strict=True):
+            for task in tasks:
+                try:
+                    part, news = results.next(timeout=max(0.0, deadline - time.monotonic()))
+                except multiprocessing.TimeoutError:
+                    _stopped(groups, rows)
+                    break
                 for (group, i), outcome in zip(task, part, strict=True):
                     rows[group][i] = outcome
                 render_packs.absorb(news)
@@ -150,6 +160,27 @@ def start_groups(groups: Sequence[Group], *, jobs: int) -> Callable[[], list[lis
         return _kept(groups, rows)
 
     return collect
+
+
+def _backstop(groups: Sequence[Group]) -> float:
+    """Seconds by which every worker is done if the limits hold: each environment's
+    time, and a template's on top. A worker stuck where its timer cannot reach (in C
+    code) or dead (the OOM killer) is stopped then, not waited for forever."""
+    return sum(p.limits.environment_seconds for _, p in groups) + max(
+        (p.limits.template_seconds for _, p in groups), default=0.0) + 1.0
+
+
+def _stopped(groups: Sequence[Group], rows: list[list[Any]]) -> None:
+    """Every outcome still missing in ROWS: an error, as the pool is stopped."""
+    for (templates, prepared), row in zip(groups, rows, strict=True):
+        for i, template in enumerate(templates):
+            if row[i] is None:
+                row[i] = TemplateError(
+                    f'rendering did not finish within the limits ({prepared.env}; '
+                    'limits.environment_seconds): its worker was stopped',
+                    location=Location(template.path),
+                    hint='a template that runs in one long step? The limit is set in '
+                         'gitops-config.yaml')
 
 
 def _kept(groups: Sequence[Group], rows: list[list[Outcome]]) -> list[list[Outcome]]:

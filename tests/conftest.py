@@ -89,6 +89,22 @@ def shim(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def cache_outside(sealed_environment: None, tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For tests that prove the repository and HOME are left byte-identical: the cache
+    (a folder the tool owns, and writes on every run) outside the trees they compare,
+    and the tool's own key in the home folder made beforehand, as on any machine where
+    it ran once."""
+    from gitops_config import cache
+
+    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path_factory.mktemp('cache')))
+    cache.reset()
+    cache.code_key()
+    yield
+    cache.reset()
+
+
+@pytest.fixture
 def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty on-disk cache, and nothing remembered in this process."""
     from gitops_config import cache

@@ -9,6 +9,7 @@ from gitops_config import compare
 from gitops_config import render as render_mod
 from gitops_config.git import GitError
 from gitops_config.git import RefNotFoundError
+from gitops_config.limits import Limits
 from gitops_config.model import ChangeKind
 from gitops_config.source import WorkTree
 from gitops_config.values import Values
@@ -46,9 +47,9 @@ def test_unchanged_environment_is_not_rendered(repo: GitRepo,
     rendered: list[str] = []
     real = render_mod.prepare
 
-    def spy(values: Values) -> render_mod.Prepared:
+    def spy(values: Values, limits: Limits) -> render_mod.Prepared:
         rendered.append(values.env)
-        return real(values)
+        return real(values, limits)
 
     monkeypatch.setattr(render_mod, 'prepare', spy)
     review = _review(repo)

@@ -12,30 +12,17 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from gitops_config import cache
 from gitops_config import manifest
 from tests._helpers.git_repo import GitRepo
 from tests._helpers.projects import PROJECT
 from tests._helpers.tree_snapshot import untouched
 from tests.conftest import RunCli
 
-
-@pytest.fixture(autouse=True)
-def _cache_elsewhere(sealed_environment: None, tmp_path_factory: pytest.TempPathFactory,
-                     monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The cache (a folder the tool owns, and writes on every run) outside the trees
-    these tests compare, and the tool's own key in the home folder made beforehand, as
-    on any machine where it ran once."""
-    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path_factory.mktemp('cache')))
-    cache.reset()
-    cache.code_key()
-    yield
-    cache.reset()
+pytestmark = pytest.mark.usefixtures('cache_outside')
 
 
 @pytest.fixture

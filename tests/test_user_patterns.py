@@ -25,6 +25,9 @@ from gitops_config import regex
 from tests._helpers.git_repo import GitRepo
 from tests._helpers.projects import BASIC
 from tests._helpers.projects import PROJECT
+from tests._helpers.tree_snapshot import untouched
+
+pytestmark = pytest.mark.usefixtures('cache_outside')
 
 REDOS = '^(a+)+$'
 LONG_A = 'a' * 40 + '!'  # 2^40 steps for a backtracking engine
@@ -33,10 +36,12 @@ TIMEOUT = 60  # seconds: far beyond what the linear engine needs, far below a ha
 
 
 def _cli(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The real command in a process of its own: a hang fails the test."""
-    return subprocess.run([sys.executable, '-m', 'gitops_config', '-C', str(repo), *args],
-                          capture_output=True, text=True, timeout=TIMEOUT,
-                          env={**os.environ, 'GITOPS_CONFIG_NO_CACHE': '1'})
+    """The real command in a process of its own (a hang fails the test), which leaves
+    the repository and the home folder as they were."""
+    with untouched(repo, Path(os.environ['HOME'])):
+        return subprocess.run([sys.executable, '-m', 'gitops_config', '-C', str(repo), *args],
+                              capture_output=True, text=True, timeout=TIMEOUT,
+                              env={**os.environ, 'GITOPS_CONFIG_NO_CACHE': '1'})
 
 
 def _quick(code: str) -> None:
