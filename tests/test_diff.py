@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import timeit
 from typing import Any
 
 import pytest
@@ -245,7 +244,8 @@ def test_strict_mode_agrees_with_deepdiff_on_type_changes(data: st.DataObject) -
     assert _ours(a, b, Options(default_keys=(), strict=True, reorders=False)) == _theirs(a, b)
 
 
-def test_typical_pair_is_fast() -> None:
+def test_typical_pair_is_one_change() -> None:
+    # Its speed is measured by benchmarks/bench_diff.py, not here.
     doc: dict[str, Any] = {'model_list': [{'model_name': f'm{i}', 'litellm_params': {
         'model': f'openai/m{i}', 'rpm': i, 'tpm': i * 100}} for i in range(20)],
         'router_settings': {'routing_strategy': 'simple', 'num_retries': 3},
@@ -254,9 +254,7 @@ def test_typical_pair_is_fast() -> None:
 
     new = copy.deepcopy(doc)
     new['model_list'][3]['litellm_params']['rpm'] = 99
-    runs = 200
-    per_call = timeit.timeit(lambda: diff_values(doc, new), number=runs) / runs
-    assert per_call < 0.002  # generous for slow CI; typically ~30 us
+    assert [(c.kind.value, c.old, c.new) for c in diff_values(doc, new)] == [('changed', 3, 99)]
 
 
 def test_rename_by_a_nested_identity_keeps_sibling_fields() -> None:
