@@ -49,6 +49,7 @@ from gitops_config.policy.runner import run_changes
 from gitops_config.policy.runner import run_documents
 from gitops_config.policy.runner import run_environments
 from gitops_config.policy.secrets import creation_rules
+from gitops_config.policy.secrets import key_patterns
 from gitops_config.policy.view import cel_view
 from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
@@ -138,7 +139,7 @@ class _Checker:
         # the rules and on what the host functions read: .sops.yaml and key patterns.
         self.doc_rules = [r for r in self.rules if r.scope == 'document']
         self.env_rules = [r for r in self.rules if r.scope == 'environments']
-        self.key_patterns = tuple(re.compile(str(p)) for p in patterns)
+        self.key_patterns = key_patterns(tuple(str(p) for p in patterns))
         # CHECKS: verdicts kept by an older version of the checks are not reused
         self.rules_digest = cache.key('rules', repr(self.doc_rules), sops_text or b'',
                                       repr(tuple(patterns)), CHECKS)

@@ -58,18 +58,13 @@ class Masked:
         return f'{MASK} (sealed)' if self.sealed else MASK
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled(patterns: Patterns) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p) for p in patterns)
-
-
 def is_plaintext_secret(value: object, name: object = None, patterns: Patterns = ()) -> bool:
     """Whether the secrets pack flags VALUE, found under the mapping key NAME."""
     if not detect.plaintext(value):
         return False
     if isinstance(value, str) and detect.credential(value) is not None:
         return True
-    return isinstance(name, str) and detect.secret_key(name, _compiled(patterns))
+    return isinstance(name, str) and detect.secret_key(name, detect.key_patterns(patterns))
 
 
 def is_secret(value: object, name: object = None, patterns: Patterns = ()) -> bool:
@@ -135,13 +130,19 @@ def mask_pair(old: Any, new: Any, key: bytes | None, *, name: object = None,
 
 
 def mask_change(change: Change, key: bytes | None = None, *, patterns: Patterns = ()) -> Change:
-    """CHANGE with its values masked (a no-op for one the diff engine already masked)."""
+    """CHANGE with its values masked (a no-op for one the diff engine already masked),
+    and its path, document and detail: a list item named by a secret (`[name=sk-...]`)
+    or a key that is one would show it there."""
     name = _last_key(change.path)
     old, new, secret = mask_pair(change.old, change.new, key, name=name, patterns=patterns)
+    path = mask_text(change.path, key)
+    document = mask_text(change.document, key) if change.document else change.document
     detail = mask_text(change.detail, key) if change.detail else change.detail
-    if old is change.old and new is change.new and detail == change.detail:
+    if (old is change.old and new is change.new and (path, document, detail) == (
+            change.path, change.document, change.detail)):
         return change
-    return dataclasses.replace(change, old=old, new=new, secret=change.secret or secret,
+    return dataclasses.replace(change, path=path, document=document, old=old, new=new,
+                               secret=change.secret or secret or path != change.path,
                                detail=detail)
 
 

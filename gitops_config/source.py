@@ -286,6 +286,17 @@ def open_source(root: Path, ref: str | None) -> Source:
     return GitTree(repo, commit, '' if repo.bare else prefix_of(repo.root, root))
 
 
+def at_commit(root: Path, rev: str) -> Source | None:
+    """The project at ROOT as commit REV has it; None when ROOT is in no repository or
+    REV names no commit (a repository's first commit has no parent)."""
+    if not any((p / '.git').exists() for p in (root, *root.parents)):
+        return None  # and GitPython is not even imported
+    try:
+        return open_source(root, rev)
+    except GitopsConfigError:
+        return None
+
+
 def prefix_of(top: Path, root: Path) -> str:
     """Where project ROOT sits inside the repository at TOP, as a tree path prefix."""
     try:

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import pytest
+from hypothesis import example
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -112,6 +113,8 @@ def _tree(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 
 @given(_tree(st.one_of(_PLAIN, _CANARIES)), _tree(st.one_of(_PLAIN, _CANARIES)))
+@example([], [{'name': SHAPED}])  # an item named by a secret: its path shows the name
+@example({SHAPED: 1}, {})  # a key that is a secret
 @settings(max_examples=150, deadline=None)
 def test_no_report_of_any_diff_shows_a_detected_secret(old: Any, new: Any) -> None:
     changes = diff.diff_documents([old], [new], env='dev', file='f.yaml',

@@ -201,6 +201,9 @@ def test_an_output_re_encrypted_without_the_key_is_never_vouched_for(
         assert 'rendered/prod/secret.yaml: changed, unverifiable without a key' in (
             result.stdout)
     head = git_repo.commit(message='forged')
+    result = run_cli('render', '--check', '--ref', head, cwd=git_repo.path)  # against its parent
+    assert result.exit_code == 1
+    assert 'unverifiable without a key' in result.stdout
     data = json.loads(run_cli('diff', base, head, '-f', 'json', cwd=git_repo.path).stdout)
     prod = data['environments'][1]
     assert prod['status'] == 'changed'  # never 'skipped' or 'unchanged'
@@ -218,3 +221,21 @@ def test_an_output_re_encrypted_without_the_key_is_never_vouched_for(
     [error] = data['environments'][1]['errors']
     assert 'rendered/prod/secret.yaml: committed output does not match its inputs' in error
     assert 'attacker' not in json.dumps(data)
+
+
+def test_keys_sops_yaml_names_only_in_part_are_not_compared(tmp_path: Path) -> None:
+    from gitops_config import recipients
+    from gitops_config.project import Project
+    from gitops_config.source import WorkTree
+
+    (tmp_path / '.sops.yaml').write_text(
+        'creation_rules:\n'
+        '  - path_regex: vault/.*\n'
+        '    hc_vault_transit_uri: https://vault.example.com:8200/v1/transit/keys/app\n'
+        '  - path_regex: age/.*\n'
+        '    age: age1ykg3e4n2p72dcmq44mjtcrnp0y7du6lkth9gzxw2l45y5e07t5lsttnnve\n')
+    source, project = WorkTree(tmp_path), Project.empty(tmp_path)
+    assert recipients.expected(source, project, 'vault/x.yaml') is None  # no opinion
+    assert recipients.expected(source, project, 'age/x.yaml') == (
+        'age1ykg3e4n2p72dcmq44mjtcrnp0y7du6lkth9gzxw2l45y5e07t5lsttnnve',)
+    assert recipients.expected(source, project, 'other/x.yaml') is None

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_config import regex
 from gitops_config.policy import secrets
 from gitops_config.policy.engine import Engine
 from gitops_config.policy.engine import Outcome
@@ -64,7 +63,7 @@ class Hit:
 
 def make_engine(*, sops_rules: Sequence[secrets.CreationRule] = (),
                 key_patterns: Sequence[str] = ()) -> Engine:
-    extra = [regex.compile(p, what='secrets.key_patterns') for p in key_patterns]
+    extra = list(secrets.key_patterns(tuple(key_patterns)))
 
     def plaintext(doc: Any) -> list[dict[str, Any]]:
         return secrets.plaintext_secrets(doc, extra)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_config import constants as C
+from gitops_config import regex
 from gitops_config import yaml_io
 from gitops_config.redact import Secret
 from gitops_config.regex import Pattern
@@ -67,6 +68,13 @@ _REFERENCE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=64)
+def key_patterns(patterns: tuple[str, ...]) -> tuple[Pattern, ...]:
+    """The project's `secrets.key_patterns`, compiled (on RE2): every place that asks
+    whether a key names a secret compiles them here."""
+    return tuple(regex.compile(p, what='secrets.key_patterns') for p in patterns)
+
+
 def _words(key: str) -> list[str]:
     return [w.lower() for w in _WORD_SPLIT.split(key) if w]
 
@@ -102,10 +110,11 @@ def reference(value: str) -> bool:
 
 def plaintext(value: Any) -> bool:
     """Whether VALUE could be a secret in plaintext: a string that is not empty, not a
-    reference and not a decrypted secret's marker, or a number (a PIN)."""
-    if isinstance(value, str):
-        return bool(value.strip()) and value != MARKER and not reference(value)
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    reference and not a decrypted secret's marker. (Not a number: `max_token: 4096` is
+    no secret, and flagging every number under such a key would cost more than the rare
+    numeric secret it catches.)"""
+    return (isinstance(value, str) and bool(value.strip()) and value != MARKER
+            and not reference(value))
 
 
 _plaintext = plaintext
@@ -120,10 +129,6 @@ def credential(value: object) -> str | None:
         return None
     index = next(i for i in range(len(CREDENTIALS)) if match.group(f'c{i}') is not None)
     return CREDENTIALS[index][0]
-
-
-# Leaves that can hold a secret in plaintext: strings, and numbers (a PIN), not booleans.
-_SCALARS = (str, int, float)
 
 
 def _leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any]]:
@@ -150,7 +155,7 @@ def plaintext_secrets(doc: Any, extra: Sequence[Pattern] = ()) -> list[dict[str,
     return found
 
 
-def conceal_plaintext_secrets(doc: Any, extra: Sequence[re.Pattern[str]] = ()) -> Any:
+def conceal_plaintext_secrets(doc: Any, extra: Sequence[Pattern] = ()) -> Any:
     """DOC with every leaf that `plaintext_secrets` flags wrapped in `redact.Secret`.
 
     The one pass that hides detected plaintext: from here on a report treats the
@@ -205,7 +210,7 @@ class _Scan:
         if isinstance(node, dict):
             for k, value in node.items():
                 here = k if isinstance(k, str) else key
-                if isinstance(value, _SCALARS) and value is not True and value is not False:
+                if isinstance(value, str):
                     if self.suspect(value, here):
                         self.leaf(value, here, [*path, k])
                 elif isinstance(value, (dict, list)):
@@ -214,7 +219,7 @@ class _Scan:
                     path.pop()
         elif isinstance(node, list):
             for i, value in enumerate(node):
-                if isinstance(value, _SCALARS) and value is not True and value is not False:
+                if isinstance(value, str):
                     if self.suspect(value, key):
                         self.leaf(value, key, [*path, i])
                 elif isinstance(value, (dict, list)):
@@ -222,10 +227,10 @@ class _Scan:
                     self.walk(value, path, key)
                     path.pop()
 
-    def suspect(self, value: str | float, key: str | None) -> bool:
+    def suspect(self, value: str, key: str | None) -> bool:
         """Whether VALUE looks like a credential or sits under a key named like a
         secret (whether it is plaintext is asked only then)."""
-        if isinstance(value, str) and ANY_CREDENTIAL.search(value) is not None:
+        if ANY_CREDENTIAL.search(value) is not None:
             return True
         if key is None:
             return False
@@ -234,7 +239,7 @@ class _Scan:
             named = self.named[key] = secret_key(key, self.extra)
         return named
 
-    def leaf(self, value: str | float, key: str | None, path: list[Any]) -> None:
+    def leaf(self, value: str, key: str | None, path: list[Any]) -> None:
         if not plaintext(value):
             return
         what = credential(value)
@@ -288,7 +293,7 @@ def comment_start(line: str) -> int:
     return -1
 
 
-def _in_line(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[int, str] | None:
+def _in_line(text: str, extra: Sequence[Pattern]) -> tuple[int, str] | None:
     """(offset, what) of the first secret in one line of free text."""
     match = ANY_CREDENTIAL.search(text)
     if match is not None:
@@ -311,7 +316,7 @@ def secret_spans(text: str) -> list[tuple[int, int]]:
 
 
 def scan_text(text: str, *, comments: bool = False,
-              extra: Sequence[re.Pattern[str]] = ()) -> list[tuple[int, int, str]]:
+              extra: Sequence[Pattern] = ()) -> list[tuple[int, int, str]]:
     """(line, column, why) of each secret in TEXT, a file that is not YAML or JSON (or,
     with COMMENTS, only the comments of a YAML file): credential shapes, and values
     that look random assigned to keys named like secrets."""

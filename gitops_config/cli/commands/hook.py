@@ -265,6 +265,6 @@ def render_check(*, files: tuple[str, ...]) -> int:
         envs = [e for e in touched.outputs if source.files(project.output_dir(e))]
         if envs:
             renders = pipeline.render(source, project, envs, sealed=True)
-            code = max(code, report_stale(source, project, renders, committed=True,
+            code = max(code, report_stale(source, project, renders, since='HEAD',
                                           prefix=prefix))
     return code

@@ -54,7 +54,10 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
     renders = _render_with_progress(source, project, names, sealed=sealed, jobs=jobs,
                                     shard=shard)
     if check:
-        return report_stale(source, project, renders, committed=ref is None)
+        # without a key, an encrypted output is vouched for by the last commit only (of
+        # the working tree: HEAD; of --ref REV: its parent)
+        return report_stale(source, project, renders,
+                            since='HEAD' if ref is None else f'{ref}^')
     targets = [outputs.target(project, r.env, out) for r in renders]  # all checked first
     for r, (base, target) in zip(renders, targets, strict=True):
         result = outputs.write(project, source, r, target, base=base, decrypt=decrypt,
@@ -77,16 +80,17 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
 
 
 def report_stale(source: Source, project: Project, renders: Sequence[EnvRender], *,
-                 committed: bool, prefix: str = '') -> int:
+                 since: str | None, prefix: str = '') -> int:
     """List where the committed output differs from RENDERS; exit 1 when any is stale.
-    COMMITTED: SOURCE is the working tree, and HEAD is what its encrypted outputs are
-    compared with where no key opens them. PREFIX: the project's folder, as paths are
-    shown from the current one."""
+    SINCE: the commit (HEAD, REV^) that SOURCE's encrypted outputs are compared with
+    where no key opens them. PREFIX: the project's folder, as paths are shown from the
+    current one."""
     from gitops_config import outputs
+    from gitops_config.source import at_commit
 
-    last = functools.cache(functools.partial(_last_commit, project.root))
+    last = functools.cache(functools.partial(at_commit, project.root, since or ''))
     found = [s for r in renders
-             for s in outputs.check(project, source, r, base=last if committed else None)]
+             for s in outputs.check(project, source, r, base=last if since else None)]
     for item in found:
         click.echo(f'{prefix}{item.path}: {item.reason}')
     stale = [s for s in found if s.blocking]
@@ -97,20 +101,6 @@ def report_stale(source: Source, project: Project, renders: Sequence[EnvRender],
         return exit_codes.FINDINGS
     click.echo(f'rendered output is up to date ({len(renders)} environment(s))', err=True)
     return exit_codes.OK
-
-
-def _last_commit(root: Path) -> Source | None:
-    """HEAD of the repository at ROOT: what a check without a key compares encrypted
-    outputs with (None: not a repository, or no commit yet)."""
-    from gitops_config.errors import GitopsConfigError
-    from gitops_config.source import open_source
-
-    if not (root / '.git').exists() and not any((p / '.git').exists() for p in root.parents):
-        return None
-    try:
-        return open_source(root, 'HEAD')
-    except GitopsConfigError:
-        return None
 
 
 def _shown(path: Path) -> str:

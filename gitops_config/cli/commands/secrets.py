@@ -212,8 +212,11 @@ def _encrypted_layers() -> list[Path]:
 
     source, project = open_project(Path.cwd(), None)
     layers = sorted({p for env in project.environments for p in env.layers})
-    return [project.root / p for p in layers
-            if source.exists(p) and sops.is_encrypted(source.read(p))]
+    found = [project.root / p for p in layers
+             if source.exists(p) and sops.is_encrypted(source.read(p))]
+    here = Path.cwd().resolve()
+    return [p.resolve().relative_to(here) if p.resolve().is_relative_to(here) else p
+            for p in found]
 
 
 def _stale_readers(path: Path) -> tuple[RecipientChange, str] | None:
