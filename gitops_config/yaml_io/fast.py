@@ -169,11 +169,11 @@ class _Budget:
     """What a stream's aliases may still expand to: nodes, and bytes of keys and
     scalars; shared by its documents, so that many small bombs are one big one."""
 
-    __slots__ = ('bytes', 'nodes')
+    __slots__ = ('bytes', 'limit', 'nodes')
 
     def __init__(self, size: int) -> None:
         self.nodes = C.ALIAS_EXPANSION_FLOOR
-        self.bytes = max(C.ALIAS_BYTES_FLOOR, C.ALIAS_BYTES_FACTOR * size)
+        self.limit = self.bytes = max(C.ALIAS_BYTES_FLOOR, C.ALIAS_BYTES_FACTOR * size)
 
     def spend(self, size: int, mark: Any) -> None:
         self.nodes -= 1
@@ -181,7 +181,7 @@ class _Budget:
         if self.nodes < 0:
             raise BadYaml('aliases expand to too many nodes (an alias bomb?)', mark)
         if self.bytes < 0:
-            raise BadYaml(f'aliases expand to more than {_mib(self.bytes + size)} of values '
+            raise BadYaml(f'aliases expand to more than {_mib(self.limit)} of values '
                           '(an alias bomb?)', mark, hint=_LIMIT_HINT)
 
 

@@ -205,7 +205,7 @@ def test_kms_file_is_delegated_to_sops(tmp_path: Path, age_keys: tuple[AgeKey, A
 
 @pytest.mark.parametrize(('body', 'needle'), [
     pytest.param('big: &big "' + 'x' * 1_000_000 + '"\ncopies: ['
-                 + ', '.join(['*big'] * 2000) + ']\n', 'aliases expand to more than',
+                 + ', '.join(['*big'] * 2000) + ']\n', 'aliases expand to more than 10 MiB',
                  id='aliases-of-1MB'),
     pytest.param('a: &a 1\nk: ' + '[' * 500 + ']' * 500 + '\n', 'nested deeper than',
                  id='nested-with-anchor'),

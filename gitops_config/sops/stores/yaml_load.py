@@ -93,7 +93,7 @@ class _Budget:
 
     def __init__(self, size: int) -> None:
         self.nodes = _ALIAS_BUDGET
-        self.bytes = max(C.ALIAS_BYTES_FLOOR, C.ALIAS_BYTES_FACTOR * size)
+        self.limit = self.bytes = max(C.ALIAS_BYTES_FLOOR, C.ALIAS_BYTES_FACTOR * size)
 
 
 class _Builder:
@@ -113,7 +113,7 @@ class _Builder:
             if budget.bytes < 0:
                 raise SopsFormatError(
                     f'{self.path}:{node.line + 1}: aliases expand to more than '
-                    f'{max(C.ALIAS_BYTES_FLOOR, budget.bytes) >> 20} MiB of values '
+                    f'{budget.limit / (1024 * 1024):.0f} MiB of values '
                     '(an alias bomb?)')
             return scalar(node, self.path)
         if node.kind == 'seq':
