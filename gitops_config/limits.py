@@ -94,7 +94,7 @@ class Guard:
     left of its environment's time: raises Exceeded when time is up, MemoryError past
     the memory limit. (A class, not a generator: it wraps every template rendered.)"""
 
-    __slots__ = ('_budget', '_memory', '_previous', '_restore', '_seconds', '_start',
+    __slots__ = ('_armed', '_budget', '_memory', '_previous', '_restore', '_seconds', '_start',
                  '_which')
 
     def __init__(self, limits: Limits, budget: Budget) -> None:
@@ -105,6 +105,7 @@ class Guard:
         self._seconds = min(limits.template_seconds, left)
         self._memory = limits.memory_mb * MIB
         self._budget = budget
+        self._armed = False
         self._previous: Any = None
         self._restore: tuple[int, int] | None = None
         self._start = 0.0
@@ -112,15 +113,18 @@ class Guard:
     def __enter__(self) -> None:
         self._restore = _cap_memory(self._memory)
         self._start = time.monotonic()
-        if threading.current_thread() is threading.main_thread():  # where signals arrive
+        # signals arrive in the main thread only (and Windows has no SIGALRM)
+        if _ALARMS and threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGALRM, self._expire)
+            self._armed = True
             signal.setitimer(signal.ITIMER_REAL, self._seconds)
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
+        if self._armed:
+            self._armed = False  # a late alarm now finds no one to raise in
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous)
-            self._previous = None  # a late alarm now finds no one to raise in
+            # None: a handler not installed from Python, which cannot be put back
+            signal.signal(signal.SIGALRM, self._previous or signal.SIG_DFL)
         if self._restore is not None:
             import resource
 
@@ -128,7 +132,7 @@ class Guard:
         self._budget.add(time.monotonic() - self._start)
 
     def _expire(self, signum: int, frame: Any) -> None:
-        if self._previous is not None:
+        if self._armed:
             raise Exceeded(self._which)
 
 
@@ -166,4 +170,5 @@ def _address_space() -> int | None:
         os.close(fd)
 
 
+_ALARMS = hasattr(signal, 'setitimer')
 _PAGE = os.sysconf('SC_PAGE_SIZE') if hasattr(os, 'sysconf') else 4096
