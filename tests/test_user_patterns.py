@@ -161,3 +161,26 @@ def test_sops_rules_keep_go_semantics() -> None:
     assert go_regex('a$').search('a\n') is None  # Go's $ is the end of the text
     assert go_regex('\\d').search('\u0663') is None  # \\d is ASCII in Go
     assert go_regex('^(a+)+$').search(LONG_A) is None
+
+
+def test_a_sops_metadata_regex_re2_cannot_run_names_the_file(tmp_path: Path) -> None:
+    from tests.sops.conftest import _new_age_key
+
+    key = _new_age_key(tmp_path / 'key.txt')
+    (tmp_path / '.sops.yaml').write_text(
+        f"creation_rules:\n  - encrypted_regex: '^pass'\n    age: {key.recipient}\n")
+    plain = tmp_path / 'values.yaml'
+    plain.write_text('password: hunter2\nuser: app\n')
+    env = {**os.environ, 'SOPS_AGE_KEY_FILE': str(key.file)}
+    run = [sys.executable, '-m', 'gitops_config', '-C', str(tmp_path), 'secrets']
+    subprocess.run([*run, 'encrypt', '-i', plain.name], check=True, timeout=TIMEOUT, env=env,
+                   capture_output=True)
+    plain.write_text(plain.read_text().replace('encrypted_regex: ^pass',
+                                               'encrypted_regex: (?<=x)pass'))
+    result = subprocess.run([*run, 'decrypt', plain.name], timeout=TIMEOUT, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 3
+    first = result.stderr.splitlines()[0]
+    assert 'values.yaml: sops metadata encrypted_regex' in first, result.stderr
+    assert '(?<=x)pass' in first
+    assert 'hunter2' not in result.stdout + result.stderr

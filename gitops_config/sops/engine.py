@@ -61,7 +61,7 @@ def parse(data: bytes, path: str, store: stores.Store | None = None) -> SopsFile
     try:
         meta = md.from_dict(raw)
     except SopsFormatError as exc:
-        raise SopsFormatError(f'{path}: {exc.message}') from None
+        raise SopsFormatError(f'{path}: {exc.message}', hint=exc.hint) from None
     return SopsFile(path, store, docs, meta)
 
 

@@ -9,6 +9,7 @@ from gitops_config.sops.errors import SopsFormatError
 from gitops_config.sops.tree import SELECTORS
 from gitops_config.sops.tree import Selection
 from gitops_config.sops.tree import Timestamp
+from gitops_config.sops.tree import go_regex
 
 VERSION = '3.11.0'  # the sops format version we write (the reference binary)
 
@@ -136,6 +137,14 @@ def from_dict(raw: object) -> Metadata:
     if len(chosen) > 1:
         raise SopsFormatError(f'sops metadata sets more than one of {", ".join(chosen)}')
     mac_only = bool(raw.get('mac_only_encrypted'))
+    if chosen and chosen[0].endswith('_regex'):
+        from gitops_config.regex import RegexError
+
+        try:  # a file from a pull request may carry any pattern: refused here, by name
+            go_regex(str(raw[chosen[0]]))
+        except RegexError as exc:
+            raise SopsFormatError(f'sops metadata {chosen[0]}: {exc.message}',
+                                  hint=exc.hint) from None
     if chosen:
         selection = Selection(chosen[0], str(raw[chosen[0]]), mac_only)
     else:
