@@ -83,11 +83,14 @@ def file_bytes(project: Project, source: Source, file: RenderedFile, *, decrypt:
     import re
 
     regex = '^(' + '|'.join(re.escape(k) for k in sorted(keys)) + ')$'
-    recipients = project.env(file.env).recipients
+    from gitops_config.sops.rules import recipient_kind
+
+    named: dict[str, list[str]] = {}
+    for recipient in project.env(file.env).recipients:
+        named.setdefault(recipient_kind(recipient), []).append(recipient)
     return sops.encrypt_text(
         file.content, where, config=sops_rules(source),
-        age=[r for r in recipients if r.startswith('age1')],
-        pgp=[r for r in recipients if not r.startswith('age1')],
+        age=named.pop('age', []), pgp=named.pop('pgp', []), cloud=named,
         encrypted_regex=regex,
     )
 

@@ -341,3 +341,34 @@ def test_merge_without_reports_is_a_clear_error(
                               merge='shards/*.json')
     assert result.returncode == 3
     assert "no shard reports match 'shards/*.json'" in result.stderr
+
+
+def test_sops_age_key_holding_keys_files_opens_every_environment(
+        tmp_path: Path, github: FakeGitHub, shim: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CI secret holds the key files as they are (with `#` comment lines), one after
+    the other, as sops reads SOPS_AGE_KEY: every environment's secrets open."""
+    from gitops_config.sops import ops
+    from gitops_config.sops.keys import age
+
+    keys = ''.join(p.read_text() for p in [
+        ROOT / 'example-repo/keys/demo-dev.agekey',
+        *sorted((ROOT / 'tests/fixtures/example-repo-keys').glob('*.agekey'))])
+    assert keys.count('\n#') >= 3
+    repo = GitRepo(tmp_path / 'example-repo')
+    shutil.copytree(ROOT / 'example-repo', repo.path, dirs_exist_ok=True)
+    base = repo.commit(message='base')
+    monkeypatch.setenv('SOPS_AGE_KEY', keys)
+    age.clear_cache()
+    for env in ('dev', 'staging', 'prod'):
+        ops.set_value(repo.path / f'secrets/{env}.enc.yaml',
+                      'secrets.provider_keys.OPENAI_API_KEY', f'sk-rotated-{env}-0123456789')
+    head = repo.commit(message='rotate the OpenAI keys')
+    result, outputs, _ = run_action(repo, github, shim, tmp_path / 'run', base=base, head=head)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(outputs['environments']) == ['dev', 'staging', 'prod']
+    [comment] = _sticky(github)
+    body = comment['body']
+    assert 'sk-rotated' not in body
+    assert 'sealed' not in body.lower()
+    assert body.count('OPENAI_API_KEY') >= 3

@@ -9,6 +9,7 @@ imported only when a file is opened.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,16 +71,7 @@ def decrypt_text(text: bytes | str, path: str, *, ignore_mac: bool = False) -> b
     from gitops_config.sops import engine
 
     sf = _parse(text, path)
-    try:
-        opened = engine.open_file(sf, ignore_mac=ignore_mac)
-    except NoKeyError:
-        from gitops_config.sops.keys import binary
-
-        delegated = binary.decrypt_with_sops(_bytes(text), sf, ignore_mac=ignore_mac)
-        if delegated is None:
-            raise
-        return delegated
-    return sf.store.emit(opened.plain)
+    return sf.store.emit(engine.open_file(sf, ignore_mac=ignore_mac).plain)
 
 
 def decrypt_file(path: Path, *, ignore_mac: bool = False) -> bytes:
@@ -107,12 +99,13 @@ def open_values(text: bytes, path: str, *, sealed: bool, ignore_mac: bool = Fals
 
 
 def recipients(text: bytes | str, path: str = 'file.yaml') -> list[str]:
-    """Who can open the file: age recipients, PGP fingerprints, KMS ARNs..."""
+    """Who can open the file: age recipients, PGP fingerprints, KMS ARNs, Vault keys..."""
     return [k.identity() for k in _parse(text, path).meta.master_keys()]
 
 
 def keys_available(text: bytes | str, path: str = 'file.yaml') -> bool:
-    """True when a key we hold (age identity, gpg secret key) opens the data key."""
+    """True when a key at hand (age identity, gpg secret key, or a cloud key that sops
+    reaches with its credentials) opens the data key."""
     from gitops_config.sops import keys
 
     try:
@@ -130,6 +123,7 @@ def encrypt_text(
         config: Rules | None = None,
         age: Sequence[str] = (),
         pgp: Sequence[str] = (),
+        cloud: Mapping[str, Sequence[str]] | None = None,
         encrypted_regex: str | None = None,
         unencrypted_regex: str | None = None,
         encrypted_suffix: str | None = None,
@@ -138,7 +132,8 @@ def encrypt_text(
 ) -> bytes:
     """Encrypt a whole plaintext document as sops would for a new file at `path`.
 
-    Recipients come from `age`/`pgp` when given (the creation rule still
+    Recipients come from `age`/`pgp`/`cloud` (KMS ARNs, Vault key URLs... by key
+    kind: kms, gcp_kms, azure_kv, hc_vault) when given (the creation rule still
     supplies the selection rule, if there is one), else from the first
     creation rule in .sops.yaml whose path_regex matches `path`; .sops.yaml
     is looked for from `config_root` (default: the file's directory) upwards, unless
@@ -160,12 +155,13 @@ def encrypt_text(
             return config.rule_for(path)
         return rules.rule_for(Path(path), config_root=config_root)
 
-    if age or pgp:
+    given = {'age': age, 'pgp': pgp, **(cloud or {})}
+    if any(given.values()):
         try:
             base: rules.CreationRule | None = rule_for()
         except RulesError:
             base = None
-        rule = rules.explicit_rule(list(age), list(pgp), base)
+        rule = rules.explicit_rule(given, base)
     else:
         rule = rule_for()
     rule = rules.with_selection(rule, {

@@ -177,7 +177,7 @@ def encrypt_new(plain: bytes, path: str, rule: CreationRule,
     if len(groups) > 1 and not threshold:
         threshold = len(groups)
     data_key = os.urandom(32)
-    keys.wrap_all(groups, data_key, min(threshold, len(groups)) if threshold else 0)
+    keys.wrap_all(groups, data_key, min(threshold, len(groups)) if threshold else 0, path)
     meta = md.Metadata(groups, rule.selection, threshold if len(groups) > 1 else 0)
     sf = SopsFile(path, store, [], meta)
     sf.docs = encrypt_docs(docs, meta, Cipher(data_key))
@@ -201,21 +201,21 @@ def rotate(opened: Opened) -> bytes:
 
     sf = opened.file
     new_key = os.urandom(32)
-    keys.wrap_all(sf.meta.key_groups, new_key, sf.meta.shamir_threshold)
+    keys.wrap_all(sf.meta.key_groups, new_key, sf.meta.shamir_threshold, sf.path)
     return reencrypt(opened, opened.plain, data_key=new_key)
 
 
 def update_keys(sf: SopsFile, rule: CreationRule) -> bytes | None:
     """Re-wrap the data key for the rule's recipients; values and MAC untouched."""
-    dk = keys.data_key(sf.meta, sf.path)
     groups = [[md.MasterKey(k.kind, dict(k.fields)) for k in g] for g in rule.key_groups]
     old = [sorted((k.kind, k.identity()) for k in g) for g in sf.meta.key_groups]
     new = [sorted((k.kind, k.identity()) for k in g) for g in groups]
     if old == new:
         return None
+    dk = keys.data_key(sf.meta, sf.path)
     threshold = rule.shamir_threshold or sf.meta.shamir_threshold
     threshold = min(threshold or len(groups), len(groups)) if len(groups) > 1 else 0
-    keys.wrap_all(groups, dk, threshold)
+    keys.wrap_all(groups, dk, threshold, sf.path)
     sf.meta.key_groups = groups
     sf.meta.shamir_threshold = threshold
     return emit(sf, sf.docs)

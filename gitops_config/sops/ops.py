@@ -7,6 +7,7 @@ import shlex
 import shutil
 import tempfile
 from collections.abc import Callable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,22 +40,24 @@ def _open(path: Path, *, ignore_mac: bool = False, name: str | None = None) -> e
     return engine.open_file(engine.parse(data, str(path), store), ignore_mac=ignore_mac)
 
 
-def encrypt_file(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = ()) -> bytes:
+def encrypt_file(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = (),
+                 cloud: Mapping[str, Sequence[str]] | None = None) -> bytes:
     from gitops_config.sops import encrypt_text
 
     data = engine.read(path)
     if is_encrypted(data):
         raise AlreadyEncryptedError(f'{path}: is already encrypted',
                                     hint='use `secrets edit` or `secrets set` to change it')
-    return encrypt_text(data, str(path), age=age, pgp=pgp)
+    return encrypt_text(data, str(path), age=age, pgp=pgp, cloud=cloud)
 
 
 # Every function below that rewrites a file holds its edit lock from reading it to
 # writing it, so that concurrent edits all land (issue 14.7).
 
-def encrypt_in_place(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = ()) -> None:
+def encrypt_in_place(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = (),
+                     cloud: Mapping[str, Sequence[str]] | None = None) -> None:
     with locked(path):
-        write_atomic(path, encrypt_file(path, age=age, pgp=pgp))
+        write_atomic(path, encrypt_file(path, age=age, pgp=pgp, cloud=cloud))
 
 
 def decrypt_in_place(path: Path, *, ignore_mac: bool = False) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -69,14 +70,49 @@ def _split(value: object, where: str) -> list[str]:
     return out
 
 
-def _key(kind: str, ident: str) -> MasterKey:
+def _key(kind: str, ident: str, where: str, *, aws_profile: str = '') -> MasterKey:
+    """A master key named by a string, as .sops.yaml and the command line name it."""
+    from gitops_config.sops.keys import cloud
+
     if kind == 'age':
         return MasterKey('age', {'recipient': ident, 'enc': ''})
     if kind == 'pgp':
         return MasterKey('pgp', {'created_at': '', 'enc': '', 'fp': ident.replace(' ', '')})
-    field_name = {'kms': 'arn', 'gcp_kms': 'resource_id', 'hckms': 'key_id',
-                  'azure_kv': 'vault_url', 'hc_vault': 'vault_address'}[kind]
-    return MasterKey(kind, {field_name: ident, 'enc': ''})
+    if kind == 'kms':
+        return cloud.kms_key(ident, aws_profile=aws_profile)
+    if kind == 'gcp_kms':
+        return cloud.gcp_key(ident)
+    if kind == 'hckms':
+        return cloud.hckms_key(ident)
+    if kind == 'azure_kv':
+        return cloud.azure_key(ident, where)
+    return cloud.vault_key(ident, where)
+
+
+def _entry(kind: str, item: object, where: str) -> list[MasterKey]:
+    """The keys of one key_groups entry: a string (several, comma-separated, for age),
+    or a mapping (kms, gcp_kms, azure_keyvault, hckms)."""
+    from gitops_config.sops.keys import cloud
+
+    if isinstance(item, str):
+        parts = _split(item, where) if kind == 'age' else [item]
+        return [_key(kind, part, where) for part in parts]
+    if not isinstance(item, dict):
+        raise RulesError(f'{where}: a {kind} key must be a string or a mapping')
+    text = {str(k): v if isinstance(v, dict) else str(v or '') for k, v in item.items()}
+    if kind == 'kms':
+        context = text.get('context')
+        return [cloud.kms_key(str(text.get('arn', '')), role=str(text.get('role', '')),
+                              context={str(k): str(v) for k, v in context.items()}
+                              if isinstance(context, dict) else None,
+                              aws_profile=str(text.get('aws_profile', '')))]
+    if kind == 'azure_kv':
+        return [cloud.azure_parts(str(text.get('vaultUrl', '')), str(text.get('key', '')),
+                                  str(text.get('version', '')))]
+    field_name = {'gcp_kms': 'resource_id', 'hckms': 'key_id'}.get(kind)
+    if field_name is None or not text.get(field_name):
+        raise RulesError(f'{where}: a {kind} key must be a string')
+    return [_key(kind, str(text[field_name]), where)]
 
 
 def _group(raw: Any, where: str) -> list[MasterKey]:
@@ -86,12 +122,10 @@ def _group(raw: Any, where: str) -> list[MasterKey]:
     for merged in raw.get('merge') or []:
         group += _group(merged, where)
     for name, kind in _FLAT_KINDS.items():
+        if name == 'hc_vault_transit_uri':
+            name = 'hc_vault'  # a key group names Vault keys so
         for item in raw.get(name) or []:
-            ident = item if isinstance(item, str) else str(
-                (item or {}).get('arn') or (item or {}).get('resource_id')
-                or (item or {}).get('key_id') or (item or {}).get('vaultUrl') or item)
-            for part in _split(ident, where) if isinstance(ident, str) else [ident]:
-                key = _key(kind, part)
+            for key in _entry(kind, item, f'{where}: {name}'):
                 if all(k.identity() != key.identity() or k.kind != kind for k in group):
                     group.append(key)
     return group
@@ -109,7 +143,9 @@ def _rule(raw: Any, where: str) -> CreationRule:
     if raw.get('key_groups'):
         groups = [_group(g, where) for g in raw['key_groups']]
     else:
-        groups = [[_key(kind, ident) for name, kind in _FLAT_KINDS.items()
+        profile = str(raw.get('aws_profile') or '')
+        groups = [[_key(kind, ident, f'{where}: {name}', aws_profile=profile)
+                   for name, kind in _FLAT_KINDS.items()
                    for ident in _split(raw.get(name), f'{where}: {name}')]]
     try:
         threshold = int(raw.get('shamir_threshold') or 0)
@@ -232,10 +268,29 @@ def matching(rules: list[tuple[str, CreationRule]], relative: str) -> CreationRu
     return None
 
 
-def explicit_rule(age: list[str], pgp: list[str], base: CreationRule | None) -> CreationRule:
-    """Recipients from the command line replace the rule's keys (one group)."""
-    group = [_key('age', a) for r in age for a in _split(r, '--age')]
-    group += [_key('pgp', p) for r in pgp for p in _split(r, '--pgp')]
+def recipient_kind(name: str) -> str:
+    """The key kind a recipient's name says: an age recipient, a KMS ARN, a GCP KMS
+    resource, an Azure Key Vault or Vault transit key URL; else a PGP fingerprint."""
+    from gitops_config.sops.keys import cloud
+
+    if name.startswith(('age1', 'ssh-')):
+        return 'age'
+    if name.startswith('arn:'):
+        return 'kms'
+    if name.startswith('projects/'):
+        return 'gcp_kms'
+    if cloud.is_azure_url(name):
+        return 'azure_kv'
+    return 'hc_vault' if '://' in name else 'pgp'
+
+
+def explicit_rule(recipients: dict[str, Sequence[str]], base: CreationRule | None,
+                  ) -> CreationRule:
+    """Keys from the command line (by kind: age, pgp, kms, gcp_kms, azure_kv, hc_vault;
+    each comma-separated, as sops's flags take them) replace the rule's keys (one
+    group)."""
+    group = [_key(kind, ident, f'--{kind}') for kind, given in recipients.items()
+             for item in given for ident in _split(item, f'--{kind}')]
     selection = base.selection if base is not None else Selection()
     return CreationRule([group], selection, 0, 'command line')
 

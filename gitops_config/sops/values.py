@@ -8,9 +8,7 @@ from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.sops import engine
 from gitops_config.sops import format as fmt
-from gitops_config.sops import keys
 from gitops_config.sops.errors import NoKeyError
-from gitops_config.sops.errors import SopsError
 from gitops_config.sops.tree import Branch
 from gitops_config.sops.tree import Comment
 from gitops_config.sops.tree import Timestamp
@@ -83,31 +81,15 @@ def _is_list_comment(mark: _Mark) -> bool:
     return isinstance(mark.value, str) and mark.value.endswith(',type:comment]')
 
 
-def _delegated(data: bytes, sf: engine.SopsFile) -> list[Branch]:
-    """Plaintext documents from a `sops` executable, for files only cloud keys open.
-
-    sops checks the MAC; its output has the same shape as the encrypted tree.
-    """
-    from gitops_config.sops.keys import binary
-
-    out = binary.decrypt_with_sops(data, sf, ignore_mac=False)
-    if out is None:
-        raise keys.no_key_error(sf.meta, sf.path)
-    return sf.store.load(out, sf.path)
-
-
 def open_values(data: bytes, path: str, *, sealed: bool, ignore_mac: bool = False) -> object:
     sf = engine.parse(data, path)
     marked = _marked(sf)
     try:
-        plain = engine.open_file(sf, ignore_mac=ignore_mac).plain
+        plain: list[Branch] | None = engine.open_file(sf, ignore_mac=ignore_mac).plain
     except NoKeyError:
-        try:
-            plain = _delegated(data, sf)
-        except SopsError:
-            if not sealed:
-                raise
-            plain = None
+        if not sealed:
+            raise
+        plain = None
     if plain is None:
         docs = [_convert(m, None, path) for m in marked]
     else:

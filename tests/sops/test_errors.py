@@ -123,7 +123,7 @@ def test_garbage_key_file(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(bad))
     age.clear_cache()
     code, err = _run('secrets', 'decrypt', str(path))
-    _assert_one_line_error(code, err, 'bad-keys.txt', 'not an age identity file')
+    _assert_one_line_error(code, err, 'bad-keys.txt', 'line 1 is not an age identity')
 
 
 def test_non_string_key(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey]) -> None:
@@ -200,7 +200,8 @@ def test_kms_file_is_delegated_to_sops(tmp_path: Path, age_keys: tuple[AgeKey, A
     monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', str(tmp_path / 'none'))
     monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
     code, err = _run('secrets', 'decrypt', str(path))
-    _assert_one_line_error(code, err, 'sops could not decrypt it', 'arn:aws:kms')
+    _assert_one_line_error(code, err, 'sops could not decrypt the data key with',
+                           'arn:aws:kms')
 
 
 @pytest.mark.parametrize(('body', 'needle'), [

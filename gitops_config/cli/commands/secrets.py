@@ -44,20 +44,36 @@ def keygen(*, output: Path | None) -> int:
               help='Encrypt for this age recipient instead of .sops.yaml (repeatable).')
 @click.option('--pgp', 'pgp', multiple=True, metavar='FINGERPRINT',
               help='Encrypt for this PGP key instead of .sops.yaml (repeatable).')
+@click.option('--kms', 'kms', multiple=True, metavar='ARN',
+              help='Encrypt for this AWS KMS key (ARN, or ARN+ROLE_ARN) instead of '
+                   '.sops.yaml (repeatable).')
+@click.option('--gcp-kms', 'gcp_kms', multiple=True, metavar='RESOURCE_ID',
+              help='Encrypt for this GCP KMS key instead of .sops.yaml (repeatable).')
+@click.option('--azure-kv', 'azure_kv', multiple=True, metavar='URL',
+              help='Encrypt for this Azure Key Vault key (https://VAULT.vault.azure.net/'
+                   'keys/NAME/VERSION) instead of .sops.yaml (repeatable).')
+@click.option('--hc-vault-transit', 'hc_vault', multiple=True, metavar='URL',
+              help='Encrypt for this Vault transit key (https://HOST:8200/v1/transit/keys/'
+                   'NAME) instead of .sops.yaml (repeatable).')
 def encrypt(*, files: tuple[Path, ...], in_place: bool, age: tuple[str, ...],
-            pgp: tuple[str, ...]) -> int:
-    """Encrypt FILE... with the keys .sops.yaml names for them; refuses encrypted files."""
+            pgp: tuple[str, ...], kms: tuple[str, ...], gcp_kms: tuple[str, ...],
+            azure_kv: tuple[str, ...], hc_vault: tuple[str, ...]) -> int:
+    """Encrypt FILE... with the keys .sops.yaml names for them; refuses encrypted files.
+
+    Cloud keys (KMS, Vault) get the data key through a `sops` executable, with its
+    credentials."""
     from gitops_config.errors import UsageError
     from gitops_config.sops import ops
 
     if len(files) > 1 and not in_place:
         raise UsageError('several FILEs need --in-place (ciphertexts are not concatenated)')
+    cloud = {'kms': kms, 'gcp_kms': gcp_kms, 'azure_kv': azure_kv, 'hc_vault': hc_vault}
     for path in files:
         if in_place:
-            ops.encrypt_in_place(path, age=age, pgp=pgp)
+            ops.encrypt_in_place(path, age=age, pgp=pgp, cloud=cloud)
             click.echo(f'{path}: encrypted', err=True)
         else:
-            sys.stdout.buffer.write(ops.encrypt_file(path, age=age, pgp=pgp))
+            sys.stdout.buffer.write(ops.encrypt_file(path, age=age, pgp=pgp, cloud=cloud))
     return exit_codes.OK
 
 

@@ -1,17 +1,20 @@
 """Master keys: wrap the data key for recipients, unwrap it with what we hold.
 
-One module per key kind (age, pgp); cloud KMS keys are left to a `sops`
-executable (binary.py), since their credentials live in cloud SDKs.
+One module per key kind (age, pgp); the data key goes to cloud KMS and Vault keys
+through a `sops` executable (cloud.py), with sops's own credentials.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC
 from datetime import datetime
 from typing import Protocol
 
 from gitops_config.sops import shamir
+from gitops_config.sops.errors import KeySourceError
 from gitops_config.sops.errors import NoKeyError
+from gitops_config.sops.keys import cloud
 from gitops_config.sops.metadata import MasterKey
 from gitops_config.sops.metadata import Metadata
 
@@ -41,7 +44,7 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def _unwrap_group(group: list[MasterKey]) -> bytes | None:
+def _unwrap_native(group: list[MasterKey]) -> bytes | None:
     ordered = sorted(group, key=lambda k: DECRYPTION_ORDER.index(k.kind))
     for key in ordered:
         src = source(key.kind)
@@ -53,42 +56,81 @@ def _unwrap_group(group: list[MasterKey]) -> bytes | None:
     return None
 
 
+def _unwrap_remote(group: list[MasterKey], meta: Metadata, path: str,
+                   failures: list[KeySourceError]) -> bytes | None:
+    remote = sorted((k for k in group if k.kind in cloud.KINDS),
+                    key=lambda k: DECRYPTION_ORDER.index(k.kind))
+    if not remote:
+        return None
+    try:
+        return cloud.unwrap(remote, meta.version, path)
+    except KeySourceError as exc:
+        failures.append(exc)
+        return None
+
+
 def data_key(meta: Metadata, path: str) -> bytes:
-    """Unwrap the file's data key, combining Shamir shares when there are groups."""
-    if len(meta.key_groups) == 1:
-        found = _unwrap_group(meta.key_groups[0])
-        if found is not None:
-            return found
-        raise no_key_error(meta, path)
-    shares = [s for s in (_unwrap_group(g) for g in meta.key_groups) if s is not None]
-    threshold = meta.shamir_threshold or len(meta.key_groups)
-    if len(shares) < threshold or len(shares) < 2:
-        raise no_key_error(meta, path, detail=f' ({len(shares)} of {threshold} key groups)')
-    return shamir.combine(shares)
+    """Unwrap the file's data key, combining Shamir shares when there are groups.
+
+    Keys held here (age, PGP) go first; cloud keys are asked (through sops) only for the
+    groups still needed, as a key service round trip costs far more."""
+    failures: list[KeySourceError] = []
+    groups = meta.key_groups
+    needed = 1 if len(groups) == 1 else (meta.shamir_threshold or len(groups))
+    shares: list[bytes | None] = [_unwrap_native(g) for g in groups]
+    for i, group in enumerate(groups):
+        if sum(s is not None for s in shares) >= needed:
+            break
+        if shares[i] is None:
+            shares[i] = _unwrap_remote(group, meta, path, failures)
+    found = [s for s in shares if s is not None]
+    if len(groups) == 1:
+        if found:
+            return found[0]
+        raise no_key_error(meta, path, failures=failures)
+    if len(found) < needed or len(found) < 2:
+        raise no_key_error(meta, path, detail=f' ({len(found)} of {needed} key groups)',
+                           failures=failures)
+    return shamir.combine(found)
 
 
-def no_key_error(meta: Metadata, path: str, *, detail: str = '') -> NoKeyError:
+def no_key_error(meta: Metadata, path: str, *, detail: str = '',
+                 failures: Sequence[KeySourceError] = ()) -> NoKeyError:
+    """Which keys could open the file, and why each source at hand did not."""
+    from gitops_config.sops.keys import age
+
     names = ', '.join(f'{k.kind} {k.identity()}' for k in meta.master_keys()) or 'none'
-    others = [k.kind for k in meta.master_keys() if source(k.kind) is None]
+    reasons = [f.message.removeprefix(f'{path}: ') for f in failures]
+    why = ''.join(f'; {reason}' for reason in (*reasons, *age.load_errors()))
     hint = 'set SOPS_AGE_KEY_FILE or import the PGP secret key into GNUPGHOME'
-    if others:
-        hint = (f'the file needs a {"/".join(sorted(set(others)))} key: install sops on '
-                'PATH with cloud credentials, or use an age/PGP recipient')
+    if failures:
+        hint = failures[0].hint or hint
     return NoKeyError(
-        f'{path}: no available key can decrypt the data key{detail}; recipients: {names}',
+        f'{path}: no available key can decrypt the data key{detail}; recipients: {names}'
+        f'{why}',
         hint=hint,
     )
 
 
-def wrap_all(groups: list[list[MasterKey]], data_key_: bytes, threshold: int) -> None:
+def wrap_all(groups: list[list[MasterKey]], data_key_: bytes, threshold: int,
+             path: str) -> None:
     """Fill in `enc` of every master key, splitting the data key across groups."""
     if len(groups) > 1:
         parts = shamir.split(data_key_, len(groups), threshold or len(groups))
     else:
         parts = [data_key_]
     for group, part in zip(groups, parts, strict=True):
+        remote = [k for k in group if k.kind in cloud.KINDS]
+        wrapped = cloud.wrap(remote, part, path) if remote else []
         for i, key in enumerate(group):
             src = source(key.kind)
-            if src is None:
-                raise NoKeyError(f'cannot encrypt for {key.kind} keys natively: {key.identity()}')
-            group[i] = src.wrap(key.identity(), part)
+            if src is not None:
+                group[i] = src.wrap(key.identity(), part)
+            else:  # sops writes its keys in its own order: match them by name
+                same = next((w for w in wrapped
+                             if (w.kind, w.identity()) == (key.kind, key.identity())), None)
+                if same is None:
+                    raise KeySourceError(f'{path}: sops did not wrap the data key for '
+                                         f'{key.kind} {key.identity()}')
+                wrapped.remove(same)
+                group[i] = same

@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import os
 import shlex
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from gitops_config.errors import GitopsConfigError
 from gitops_config.sops.errors import KeySourceError
 from gitops_config.sops.metadata import MasterKey
 
@@ -20,25 +22,32 @@ def keys_file_path() -> Path:
     return Path(base) / 'sops' / 'age' / 'keys.txt'
 
 
-def parse_identities(text: str, origin: str) -> list[Any]:
-    """Parse a keys file as sops does: skip '#' and empty lines, no trimming."""
+def parse_identities(text: str, origin: str, *, fields: bool = False) -> list[Any]:
+    """Parse a keys file as sops does: split into lines (a final CR dropped), skip empty
+    lines and those starting with '#', and take every other line, untrimmed, as an
+    X25519 identity. With `fields` (SOPS_AGE_KEY), a line may hold several identities
+    apart by whitespace, as sops >= 3.13 reads that variable."""
     import pyrage
 
     if text.startswith(('age-encryption', '-----BEGIN AGE')):
         text = _unlock(text, origin)
     out = []
-    for line in text.split('\n'):
+    for number, line in enumerate(text.split('\n'), 1):
         line = line.removesuffix('\r')
         if not line or line.startswith('#'):
             continue
-        if not line.startswith(_IDENTITY_PREFIXES):
-            raise KeySourceError(f'{origin}: not an age identity file (bad line)')
-        try:
-            out.append(pyrage.x25519.Identity.from_str(line))
-        except Exception:  # pyrage raises its own unexported types
-            raise KeySourceError(
-                f'{origin}: cannot parse an age identity (only X25519 keys are supported)',
-            ) from None
+        for item in line.split() if fields else [line]:
+            if not item.startswith(_IDENTITY_PREFIXES):
+                raise KeySourceError(f'{origin}: line {number} is not an age identity')
+            try:
+                out.append(pyrage.x25519.Identity.from_str(item))
+            except Exception:  # pyrage raises its own unexported types
+                raise KeySourceError(
+                    f'{origin}: line {number}: cannot parse an age identity (only X25519 '
+                    'keys are supported)',
+                ) from None
+    if not out:
+        raise KeySourceError(f'{origin}: no age identity in it')
     return out
 
 
@@ -85,14 +94,7 @@ class _Identities:
     file that decide which ones load stay the same. Callable; `cache_clear()` forgets."""
 
     def __call__(self) -> tuple[Any, ...]:
-        env = os.environ
-        default = keys_file_path()
-        try:
-            stamp = default.stat().st_mtime_ns
-        except OSError:
-            stamp = 0
-        return _identities(env.get('SOPS_AGE_KEY'), env.get('SOPS_AGE_KEY_FILE'),
-                           env.get('SOPS_AGE_KEY_CMD'), str(default), stamp)
+        return _loaded()[0]
 
     def cache_clear(self) -> None:
         _identities.cache_clear()
@@ -101,31 +103,67 @@ class _Identities:
 identities = _Identities()
 
 
+def load_errors() -> tuple[str, ...]:
+    """Why a source of identities gave none (a bad line, a missing file): sops goes on
+    with the other sources and reports these only when no key opens the file."""
+    return _loaded()[1]
+
+
 def clear_cache() -> None:
     """Forget loaded identities (after keygen, or when a key file changed in place)."""
     _identities.cache_clear()
 
 
+def _loaded() -> tuple[tuple[Any, ...], tuple[str, ...]]:
+    env = os.environ
+    default = keys_file_path()
+    try:
+        stamp = default.stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _identities(env.get('SOPS_AGE_KEY'), env.get('SOPS_AGE_KEY_FILE'),
+                       env.get('SOPS_AGE_KEY_CMD'), str(default), stamp)
+
+
 @functools.lru_cache(maxsize=8)
 def _identities(key: str | None, key_file: str | None, key_cmd: str | None, default_file: str,
-                stamp: int) -> tuple[Any, ...]:
+                stamp: int) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+    # As sops loads them: every source that is set, each on its own; one that fails
+    # gives no identity and an error, and the others still count.
     found: list[Any] = []
-    env = os.environ
-    if env.get('SOPS_AGE_KEY'):
-        text = '\n'.join(env['SOPS_AGE_KEY'].split())
-        found += parse_identities(text, 'SOPS_AGE_KEY')
-    if env.get('SOPS_AGE_KEY_FILE'):
-        path = Path(env['SOPS_AGE_KEY_FILE'])
-        found += parse_identities(_read(path, 'SOPS_AGE_KEY_FILE'), str(path))
-    if env.get('SOPS_AGE_KEY_CMD'):
-        from gitops_config import process
+    errors: list[str] = []
 
-        out = process.run(shlex.split(env['SOPS_AGE_KEY_CMD']))
-        found += parse_identities(out.stdout.decode(), 'SOPS_AGE_KEY_CMD')
-    default = keys_file_path()
+    def load(origin: str, read: Callable[[], str], *, fields: bool = False) -> None:
+        try:
+            found.extend(parse_identities(read(), origin, fields=fields))
+        except GitopsConfigError as exc:
+            errors.append(exc.message)
+
+    if key is not None:
+        load('SOPS_AGE_KEY', lambda: key, fields=True)
+    if key_file is not None:
+        load(key_file, lambda: _read(Path(key_file), 'SOPS_AGE_KEY_FILE'))
+    if key_cmd is not None:
+        load('SOPS_AGE_KEY_CMD', lambda: _run(key_cmd))
+    default = Path(default_file)
     if default.is_file():
-        found += parse_identities(_read(default, str(default)), str(default))
-    return tuple(found)
+        load(default_file, lambda: _read(default, default_file))
+    return tuple(found), tuple(errors)
+
+
+def _run(command: str) -> str:
+    from gitops_config import process
+
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise KeySourceError(f'SOPS_AGE_KEY_CMD: cannot parse the command: {exc}') from None
+    if not argv:
+        raise KeySourceError('SOPS_AGE_KEY_CMD: is empty')
+    out = process.run(argv, check=False)
+    if out.returncode != 0:
+        raise KeySourceError(f'SOPS_AGE_KEY_CMD: {argv[0]} exited {out.returncode}')
+    return out.stdout.decode()
 
 
 class AgeSource:
