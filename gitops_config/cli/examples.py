@@ -29,6 +29,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     'secrets edit': ('EDITOR=vim gitops-config secrets edit secrets/staging.enc.yaml',),
     'secrets encrypt': ('gitops-config secrets encrypt -i secrets/prod.enc.yaml',
                         'gitops-config secrets encrypt --age age1... plain.yaml > out.enc.yaml'),
+    'secrets exec-env': ('gitops-config secrets exec-env secrets/prod.enc.yaml -- ./deploy.sh',
+                         "gitops-config secrets exec-env env.enc.yaml -- sh -c 'echo $PORT'"),
+    'secrets exec-file': (
+        'gitops-config secrets exec-file secrets/prod.enc.yaml -- kubectl apply -f {}',),
     'secrets git-setup': ('gitops-config secrets git-setup --write-attributes',),
     'secrets keygen': ('gitops-config secrets keygen -o ~/.config/sops/age/keys.txt',),
     'secrets merge-driver': (

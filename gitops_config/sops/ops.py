@@ -40,6 +40,11 @@ def _open(path: Path, *, ignore_mac: bool = False, name: str | None = None) -> e
     return engine.open_file(engine.parse(data, str(path), store), ignore_mac=ignore_mac)
 
 
+def open_file(path: Path) -> engine.Opened:
+    """An encrypted file opened and its MAC checked: the plaintext, in memory only."""
+    return _open(path)
+
+
 def encrypt_file(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = (),
                  cloud: Mapping[str, Sequence[str]] | None = None) -> bytes:
     from gitops_config.sops import encrypt_text

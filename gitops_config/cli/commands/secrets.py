@@ -176,6 +176,62 @@ def updatekeys(*, file: Path) -> int:
     return exit_codes.OK
 
 
+_COMMAND = {'ignore_unknown_options': True, 'allow_interspersed_args': False}
+
+
+@secrets.command('exec-env', context_settings=_COMMAND)
+@click.argument('file', type=_FILE)
+@click.argument('command', nargs=-1, required=True, type=click.UNPROCESSED,
+                metavar='-- CMD [ARG]...')
+@click.option('--pristine', is_flag=True,
+              help='Give CMD only the file\'s variables, not this environment.')
+def exec_env(*, file: Path, command: tuple[str, ...], pristine: bool) -> int:
+    """Run CMD with FILE's top-level values as environment variables.
+
+    As sops exec-env: one variable per top-level key (a nested value is an error), the
+    plaintext only in CMD's environment. CMD runs as given, without a shell (`-- sh -c
+    '...'` for one); signals sent to gitops-config pass on to it, and its exit code is
+    gitops-config's (128+N when signal N ended it).
+    """
+    from gitops_config.sops import execute
+
+    return execute.exec_env(file, _argv(command), pristine=pristine)
+
+
+@secrets.command('exec-file', context_settings=_COMMAND)
+@click.argument('file', type=_FILE)
+@click.argument('command', nargs=-1, required=True, type=click.UNPROCESSED,
+                metavar='-- CMD [ARG]...')
+@click.option('--no-fifo', is_flag=True,
+              help='A regular 0600 file instead of a FIFO, for a CMD that seeks or reads '
+                   'it twice.')
+@click.option('--filename', metavar='NAME', default=None,
+              help='Name the decrypted file NAME (default: FILE\'s own name).')
+def exec_file(*, file: Path, command: tuple[str, ...], no_fifo: bool,
+              filename: str | None) -> int:
+    """Run CMD with {} replaced by the path of FILE decrypted, which exists only while
+    CMD runs.
+
+    As sops exec-file: the path is a FIFO that CMD can read once (or, with --no-fifo, a
+    0600 file) in a private 0700 folder outside the working tree, in memory where the
+    system has /dev/shm, removed when CMD ends. CMD runs without a shell; signals pass
+    on to it and its exit code comes back.
+    """
+    from gitops_config.sops import execute
+
+    return execute.exec_file(file, _argv(command), fifo=not no_fifo, filename=filename)
+
+
+def _argv(command: tuple[str, ...]) -> list[str]:
+    """CMD with a leading `--` dropped (click keeps it when it follows FILE)."""
+    argv = list(command[1:] if command[:1] == ('--',) else command)
+    if not argv:
+        from gitops_config.errors import UsageError
+
+        raise UsageError('name the command to run after --')
+    return argv
+
+
 @secrets.command('status')
 @click.argument('files', nargs=-1, type=_FILE)
 @click.option('--can-decrypt', is_flag=True,
