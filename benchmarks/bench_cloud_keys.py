@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / 'benchmarks')]
+
+from timing import median_call_seconds  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 from tests._helpers.aws_kms import MotoKms  # noqa: E402  (after the path above)
 
@@ -33,20 +33,6 @@ import base64, sys, boto3
 blob = base64.b64decode(sys.argv[1])
 boto3.client("kms").decrypt(CiphertextBlob=blob)
 '''
-
-
-def _timed(func: Callable[[], object], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        func()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
-def _run(argv: list[str], env: dict[str, str]) -> None:
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
 
 
 def main() -> int:
@@ -70,17 +56,17 @@ def main() -> int:
             path.write_bytes(subprocess.run([sops, '-e', '--kms', arn, str(plain)], env=env,
                                             check=True, capture_output=True).stdout)
             ours = [sys.executable, '-m', 'gitops_config', 'secrets']
-            _run([*ours, 'decrypt', str(path)], env)  # warm-up: bytecode, moto's backend
+            median_seconds([*ours, 'decrypt', str(path)], env=env, runs=1)  # warm-up
             rows = [
-                ('sops -d (whole process)', _timed(lambda: _run([sops, '-d', str(path)], env),
-                                                   args.runs)),
+                ('sops -d (whole process)',
+                 median_seconds([sops, '-d', str(path)], env=env, runs=args.runs)),
                 ('secrets decrypt (whole process)',
-                 _timed(lambda: _run([*ours, 'decrypt', str(path)], env), args.runs)),
+                 median_seconds([*ours, 'decrypt', str(path)], env=env, runs=args.runs)),
                 ('secrets set (whole process)',
-                 _timed(lambda: _run([*ours, 'set', str(path), 'db.port', '5433'], env),
-                        args.runs)),
+                 median_seconds([*ours, 'set', str(path), 'db.port', '5433'], env=env,
+                                runs=args.runs)),
                 ('secrets rotate (whole process)',
-                 _timed(lambda: _run([*ours, 'rotate', str(path)], env), args.runs)),
+                 median_seconds([*ours, 'rotate', str(path)], env=env, runs=args.runs)),
             ]
             rows += _data_key_only(path, env, args.runs)
         finally:
@@ -106,19 +92,20 @@ def _data_key_only(path: Path, env: dict[str, str], runs: int) -> list[tuple[str
         cloud._unwrapped.cache_clear()
         cloud.unwrap([key], meta.version, str(path))
 
-    rows = [('data key through sops updatekeys (in process)', _timed(through_sops, runs))]
+    rows = [('data key through sops updatekeys (in process)',
+             median_call_seconds(through_sops, runs=runs))]
     try:
         import boto3
     except ImportError:
         return rows
     rows.append(('python -c pass (start-up floor)',
-                 _timed(lambda: _run([sys.executable, '-c', 'pass'], env), runs)))
+                 median_seconds([sys.executable, '-c', 'pass'], env=env, runs=runs)))
     rows.append(('boto3: python + import + client + Decrypt (whole process)',
-                 _timed(lambda: _run([sys.executable, '-c', BOTO, blob], env), runs)))
+                 median_seconds([sys.executable, '-c', BOTO, blob], env=env, runs=runs)))
     client = boto3.client('kms')
     raw = base64.b64decode(blob)
     rows.append(('boto3: Decrypt on a warm client (in process)',
-                 _timed(lambda: client.decrypt(CiphertextBlob=raw), runs)))
+                 median_call_seconds(lambda: client.decrypt(CiphertextBlob=raw), runs=runs)))
     return rows
 
 

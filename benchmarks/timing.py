@@ -23,3 +23,13 @@ def median_seconds(argv: list[str], *, runs: int, env: Mapping[str, str] | None 
                        stderr=subprocess.DEVNULL, env=dict(env) if env is not None else None)
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
+
+
+def median_call_seconds(func: Callable[[], object], *, runs: int) -> float:
+    """The median wall time of RUNS calls of FUNC, in this process."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)

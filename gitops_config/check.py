@@ -20,10 +20,12 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from typing import TYPE_CHECKING
 from typing import Any
 
 from gitops_config import cache
 from gitops_config import cache_data
+from gitops_config import clock
 from gitops_config import constants as C
 from gitops_config import keypath
 from gitops_config import values as values_mod
@@ -41,6 +43,7 @@ from gitops_config.policy import waivers as waivers_mod
 from gitops_config.policy.load import load_rules
 from gitops_config.policy.match import glob_match
 from gitops_config.policy.rules import Rule
+from gitops_config.policy.runner import AgedSecret
 from gitops_config.policy.runner import Hit
 from gitops_config.policy.runner import Pair
 from gitops_config.policy.runner import Target
@@ -48,6 +51,7 @@ from gitops_config.policy.runner import make_engine
 from gitops_config.policy.runner import run_changes
 from gitops_config.policy.runner import run_documents
 from gitops_config.policy.runner import run_environments
+from gitops_config.policy.runner import run_secret_ages
 from gitops_config.policy.secrets import creation_rules
 from gitops_config.policy.secrets import key_patterns
 from gitops_config.policy.view import cel_view
@@ -65,6 +69,9 @@ from gitops_config.source import Source
 from gitops_config.values import DELETE_TAG
 from gitops_config.verdicts import LAYERS
 from gitops_config.verdicts import Verdicts
+
+if TYPE_CHECKING:
+    from gitops_config.secret_age import SecretAge
 
 Path = tuple[str | int, ...]
 # The environments as rendered at the base of a change, or what renders them on demand.
@@ -122,8 +129,9 @@ def _pick(mapping: Sequence[tuple[str, str]], name: str, declared: str | None) -
 
 class _Checker:
     def __init__(self, source: Source, project: Project, *, require_schema: bool,
-                 only_packs: Sequence[str] | None) -> None:
+                 only_packs: Sequence[str] | None, now: dt.datetime | None = None) -> None:
         self.source = source
+        self.now = now if now is not None else clock.now()  # what secrets' ages count to
         self.project = project
         self.require_schema = require_schema
         self.store = SchemaStore(source)
@@ -362,12 +370,33 @@ class _Checker:
                                                   and f.documents is not None})}
                     for r in renders}
             hits += run_environments(self.engine, self.rules, envs)
+        if any(r.scope == 'secret-age' for r in self.rules):
+            hits += self._secret_ages(renders)
         if base is not None and any(r.scope == 'change' for r in self.rules):
             before = base() if callable(base) else base
             if before is not None:
                 hits += run_changes(self.engine, self.rules,
                                     _pairs(self.project, before, renders))
         return hits
+
+    def _secret_ages(self, renders: Sequence[EnvRender]) -> list[Hit]:
+        """Secret-age rules over the encrypted layers this check reads, environment by
+        environment (a layer two environments share is dated once)."""
+        from gitops_config import secret_age
+
+        dated: dict[str, list[secret_age.SecretAge]] = {}
+        found: list[AgedSecret] = []
+        for render in renders:
+            for layer in dict.fromkeys(render.values.layers):
+                if (None, layer) not in self.docs:
+                    continue  # not read by this check (or not a file)
+                if layer not in dated:
+                    encrypted = _sops_encrypted(self.source.read(layer))
+                    dated[layer] = secret_age.ages(self.source, [layer], now=self.now) \
+                        if encrypted else []
+                found += [AgedSecret(render.env, layer, a.index, a.path, a.view(self.now),
+                                     _age_detail(a, self.now)) for a in dated[layer]]
+        return run_secret_ages(self.engine, self.rules, found, self.now.date().isoformat())
 
     def _evaluate(self, targets: list[Target], start: int, stop: int,
                   ) -> list[list[tuple[Any, ...]]]:
@@ -380,6 +409,8 @@ class _Checker:
 
     def finding(self, hit: Hit) -> tuple[Finding, tuple[str, ...], tuple[str | int, ...] | None]:
         doc = self.docs.get((hit.env, hit.file or ''))
+        if doc is None and hit.rule.scope == 'secret-age':
+            doc = self.docs.get((None, hit.file or ''))  # a layer: the same in every env
         if doc is None and hit.env is not None and hit.file is not None:
             doc = self.docs.get((hit.env, posixpath.join(self.project.output_dir(hit.env),
                                                         hit.file)))
@@ -418,6 +449,20 @@ class _Checker:
         found = Finding(hit.rule.id, severity, message, where, hit.env, origin,
                         hint=_hint(hit.rule))
         return found, files, path
+
+
+def _age_detail(found: SecretAge, now: dt.datetime) -> str:
+    from gitops_config import secret_age
+
+    day, days = found.changed.date().isoformat(), found.days(now)
+    if found.how == secret_age.UNCOMMITTED:
+        return f'changed in the working tree, not committed yet, encrypted {day}'
+    if found.how == secret_age.LASTMODIFIED:
+        return f'encrypted {day}, {days} days ago, by its sops.lastmodified: no git history'
+    commit = (found.commit or '')[:12]
+    if found.how == secret_age.SHALLOW:
+        return f'changed on or before {day}, {days}+ days ago, in {commit} (shallow clone)'
+    return f'last changed {day}, {days} days ago, in {commit}'
 
 
 def _value_path(data: Any, raw: Path | str) -> Path | None:
@@ -609,6 +654,7 @@ def check(
         require_schema: bool = False,
         layers: Collection[str] | None = None,
         today: dt.date | None = None,
+        now: dt.datetime | None = None,
         jobs: int | None = None,
 ) -> CheckResult:
     """Schemas and policies over RENDERS (and their value layers) read from SOURCE,
@@ -619,7 +665,8 @@ def check(
     may answer None: no base to compare with). LAYERS limits which value layers
     are checked (default: every layer of every rendered environment).
     """
-    checker = _Checker(source, project, require_schema=require_schema, only_packs=None)
+    checker = _Checker(source, project, require_schema=require_schema, only_packs=None,
+                       now=now)
     targets: list[Target] = []
     wanted = layers if layers is not None else _all_layers(renders)
     for path in dict.fromkeys(wanted):
@@ -800,7 +847,7 @@ def _finish(checker: _Checker, hits: Sequence[Hit], *, strict: bool, today: dt.d
         # A scan with some packs only: waivers of the others are not unknown.
         known |= _declared_rule_ids(project)
     waivers = waivers_mod.parse(project.raw, project.location, known)
-    day = today or dt.date.today()
+    day = today or checker.now.date()
     active = [w for w in waivers if not w.expired(day)]
     kept: list[Finding] = []
     waived: list[Finding] = []

@@ -39,8 +39,14 @@ class TreeEntry:
 class CommitInfo:
     sha: str
     author: str
-    date: str  # ISO 8601, committer date
+    date: str  # ISO 8601: the committer date, from `log`
     subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileVersion:
+    commit: CommitInfo  # its date is the author date: a rebase keeps it
+    blob: str | None  # the file's blob in that commit; None: the commit deleted it
 
 
 def clean_env() -> dict[str, str]:
@@ -181,6 +187,29 @@ class Repo:
                 sha, author, date, subject = record.split('\x1f', 3)
                 commits.append(CommitInfo(sha, author, date, subject))
         return commits
+
+    def file_history(self, rev: str, path: str) -> list[FileVersion]:
+        """Every commit up to REV that changed PATH (followed across renames), newest
+        first, with the blob it left there (None where it deleted the file)."""
+        out = self.run('log', '--follow', '-M', '--raw', '--no-abbrev', '-z',
+                       '--format=%x1e%H%x1f%aI%x1f%an <%ae>%x1f%s', rev, '--', path)
+        versions = []
+        for record in out.split('\x1e'):
+            header, _, raw = record.partition('\0')
+            if not header:
+                continue
+            sha, date, author, subject = header.split('\x1f', 3)
+            meta = raw.lstrip('\n').split('\0', 1)[0].split()
+            blob = meta[3] if len(meta) >= 5 else None
+            if blob is not None and (meta[4].startswith('D') or not blob.strip('0')):
+                blob = None
+            versions.append(FileVersion(CommitInfo(sha, author, date, subject), blob))
+        return versions
+
+    @property
+    def shallow(self) -> bool:
+        """A shallow clone: history stops at the commits it was cut at."""
+        return self._is_shallow()
 
     def hash_object(self, data: bytes) -> str:
         return blob_sha(data)

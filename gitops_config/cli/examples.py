@@ -29,6 +29,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     'secrets edit': ('EDITOR=vim gitops-config secrets edit secrets/staging.enc.yaml',),
     'secrets encrypt': ('gitops-config secrets encrypt -i secrets/prod.enc.yaml',
                         'gitops-config secrets encrypt --age age1... plain.yaml > out.enc.yaml'),
+    'secrets age': ('gitops-config secrets age   # every encrypted layer, oldest first',
+                    'gitops-config secrets age secrets/prod.enc.yaml -f json'),
     'secrets exec-env': ('gitops-config secrets exec-env secrets/prod.enc.yaml -- ./deploy.sh',
                          "gitops-config secrets exec-env env.enc.yaml -- sh -c 'echo $PORT'"),
     'secrets exec-file': (

@@ -37,7 +37,14 @@ and for cross-environment rules `env` and `file`. Variables by `scope`:
   `file`, `kind` (`rendered` or `layer`);
 - `environments`: `envs`, name -> `{values, files: {path: [documents]}}`;
 - `change` (`validate --base REV`): `old`, `new` (the document; `old` is null for a new
-  file), `env`, `file`, `old_values`, `new_values`.
+  file), `env`, `file`, `old_values`, `new_values`;
+- `secret-age`: one evaluation per encrypted value of each environment's encrypted
+  layers, with `secret` (`path` as a KEYPATH, `keys`, `file`, `line`, `changed` (RFC 3339),
+  `commit`, `age_days`, `source`: `git`, `shallow`, `uncommitted` or `lastmodified`), `env`,
+  `file` and `today`. `false` is a finding at that value, saying when it last changed (as
+  `gitops-config secrets age` shows it). For "prod provider keys rotate every 90 days":
+  `{id: prod/key-age, scope: secret-age, match: {environments: [prod]}, message: ...,
+  expr: "!secret.path.startsWith('secrets.provider_keys.') || secret.age_days <= 90"}`.
 
 Host functions: `plaintext_secrets(doc)`, `sops_unencrypted(doc, file)`, `indexed(list)`
 (`[{index, value}]`), `flatten(list)`; plus CEL's strings, math, optional and bindings

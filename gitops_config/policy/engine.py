@@ -26,7 +26,7 @@ from gitops_config.policy.rules import Rule
 
 # Every variable of every scope; unset ones are null.
 VARIABLES = ('doc', 'env', 'values', 'file', 'kind', 'envs', 'old', 'new', 'old_values',
-             'new_values')
+             'new_values', 'secret', 'today')
 _CEL_POS = re.compile(r'<input>:(\d+):(\d+): (.*?)(?:\n|$)')
 
 # A Python function a rule may call, e.g. plaintext_secrets(doc, file).

@@ -19,7 +19,7 @@ from gitops_config.model import Severity
 
 Positions = dict[tuple[str | int, ...], tuple[int, int]]
 
-SCOPES = ('document', 'environments', 'change')
+SCOPES = ('document', 'environments', 'change', 'secret-age')
 KINDS = ('rendered', 'layer')
 _ID = re.compile(r'^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*$')
 _RULE_KEYS = {'id', 'severity', 'message', 'description', 'scope', 'match', 'expr', 'examples'}

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from gitops_config.policy import secrets
@@ -59,6 +60,18 @@ class Hit:
     index: int
     path: tuple[str | int, ...] | str | None
     error: bool = False  # the expression failed at runtime
+
+
+@dataclass(frozen=True, slots=True)
+class AgedSecret:
+    """One encrypted value a secret-age rule looks at."""
+
+    env: str
+    file: str  # the layer, project-relative
+    index: int  # its document
+    path: tuple[str | int, ...]
+    secret: dict[str, Any]  # what the rule sees as `secret`
+    detail: str  # when it changed, for the finding
 
 
 def make_engine(*, sops_rules: Sequence[secrets.CreationRule] = (),
@@ -156,4 +169,30 @@ def run_changes(engine: Engine, rules: Sequence[Rule], pairs: Iterable[Pair]) ->
         for rule in mine:
             found.extend(_hits(rule, engine.evaluate(rule, activation), pair.env, pair.file,
                                pair.name, pair.index))
+    return found
+
+
+def run_secret_ages(engine: Engine, rules: Sequence[Rule], secrets_: Iterable[AgedSecret],
+                    today: str) -> list[Hit]:
+    """Secret-age rules over each encrypted value of each environment's layers: `false`
+    is one finding at that value, saying when it last changed."""
+    todo = [r for r in rules if r.scope == 'secret-age']
+    found: list[Hit] = []
+    if not todo:
+        return found
+    for item in secrets_:
+        mine = [r for r in todo if (not r.environments or item.env in r.environments)
+                and (not r.files or any(glob_match(p, item.file) for p in r.files))]
+        if not mine:
+            continue
+        activation = engine.activation({'secret': item.secret, 'env': item.env,
+                                        'file': item.file, 'today': today})
+        for rule in mine:
+            outcome = engine.evaluate(rule, activation)
+            for hit in _hits(rule, outcome, item.env, item.file, item.file, item.index):
+                if not hit.error:
+                    hit = replace(hit, path=item.path if hit.path is None else hit.path,
+                                  message=f'{rule.message} ({item.detail})'
+                                  if hit.message == rule.message else hit.message)
+                found.append(hit)
     return found

@@ -33,6 +33,11 @@ def _inputs(rule: Rule, example: Example) -> dict[str, Any]:
         data.setdefault('file', default_file)
     elif rule.scope == 'change':
         data.setdefault('env', rule.environments[0] if rule.environments else 'dev')
+    elif rule.scope == 'secret-age':
+        data.setdefault('env', rule.environments[0] if rule.environments else 'dev')
+        data.setdefault('file', next((f for f in rule.files if '*' not in f and '?' not in f),
+                                     'secrets/secrets.enc.yaml'))
+        data.setdefault('today', '2026-01-01')
     return data
 
 

@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING
 import click
 
 from gitops_config.cli import exit_codes
+from gitops_config.cli import options
 from gitops_config.cli.commands.edit import report
 from gitops_config.cli.commands.edit import value_mode
 from gitops_config.cli.commands.edit import value_options
 
 if TYPE_CHECKING:
     from gitops_config.recipients import RecipientChange
+    from gitops_config.secret_age import SecretAge
+    from gitops_config.source import Source
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -230,6 +233,78 @@ def _argv(command: tuple[str, ...]) -> list[str]:
 
         raise UsageError('name the command to run after --')
     return argv
+
+
+@secrets.command('age')
+@click.argument('files', nargs=-1, type=_FILE)
+@options.ref
+@options.output_format('text', 'json')
+def age(*, files: tuple[Path, ...], ref: str | None, output_format: str) -> int:
+    """When each secret last changed, oldest first: the date and commit that wrote its
+    ciphertext (from git history; without it, the file's sops.lastmodified).
+
+    Without FILES: every encrypted value layer of the project. Nothing is decrypted.
+    GITOPS_CONFIG_NOW (an ISO 8601 time) sets the clock the ages count to.
+    """
+    import json
+
+    from gitops_config import clock
+    from gitops_config import secret_age
+
+    now = clock.now()
+    source, names = _age_inputs(files, ref)
+    found = secret_age.ages(source, names, now=now)
+    if output_format == 'json':
+        click.echo(json.dumps({'now': now.isoformat(), 'secrets': [a.view(now) for a in found]},
+                              indent=2, sort_keys=True, ensure_ascii=False))
+        return exit_codes.OK
+    rows = [(a.changed.date().isoformat(), f'{a.days(now)}d', _age_commit(a),
+             f'{a.file}:{a.line}' if a.line else a.file, a.keypath()) for a in found]
+    if not rows:
+        click.echo('no encrypted values', err=True)
+        return exit_codes.OK
+    rows.insert(0, ('CHANGED', 'AGE', 'COMMIT', 'FILE', 'SECRET'))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        click.echo('  '.join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)),
+                              row[4]]).rstrip())
+    return exit_codes.OK
+
+
+def _age_commit(found: SecretAge) -> str:
+    from gitops_config import secret_age
+
+    if found.commit is None:
+        return f'({found.how})'
+    return found.commit[:12] + (' (at least: shallow clone)' if found.how == secret_age.SHALLOW
+                                else '')
+
+
+def _age_inputs(files: tuple[Path, ...], ref: str | None) -> tuple[Source, list[str]]:
+    """The source to read and the files in it: FILES from the repository's top (or the
+    working folder outside git), else the project's encrypted layers."""
+    import os
+
+    from gitops_config import git
+    from gitops_config import sops
+    from gitops_config.errors import UsageError
+    from gitops_config.source import open_source
+    from gitops_config.workspace import open_project
+
+    if not files:
+        source, project = open_project(Path.cwd(), ref)
+        layers = sorted({p for env in project.environments for p in env.layers})
+        return source, [p for p in layers if source.exists(p) and sops.is_encrypted(
+            source.read(p))]
+    root = git.toplevel(Path.cwd()) or Path.cwd()
+    names = []
+    for path in files:
+        full = os.path.abspath(path)
+        rel = os.path.relpath(full, os.path.abspath(root))
+        if rel.startswith('..'):
+            raise UsageError(f'{path}: is outside {root}')
+        names.append(Path(rel).as_posix())
+    return open_source(root, ref), names
 
 
 @secrets.command('status')

@@ -1,0 +1,28 @@
+"""What time it is: the system clock, or GITOPS_CONFIG_NOW for reproducible runs.
+
+Read once at a command's edge and passed on as a value; nothing below asks the clock.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC
+from datetime import datetime
+
+from gitops_config.errors import UsageError
+
+ENV = 'GITOPS_CONFIG_NOW'
+
+
+def now() -> datetime:
+    """The time, timezone-aware: GITOPS_CONFIG_NOW (ISO 8601, a date or a date and
+    time; UTC unless it says otherwise) when set, else the system clock."""
+    text = os.environ.get(ENV)
+    if not text:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f'{ENV}={text!r} is not an ISO 8601 time',
+                         hint='write it as 2026-12-01 or 2026-12-01T09:30:00Z') from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
