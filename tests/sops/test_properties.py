@@ -147,8 +147,9 @@ def test_real_sops_reads_what_we_write(doc: Branch) -> None:
 
     # go-yaml writes a multi-line string that starts with a space or newline, inside
     # a sequence, as a literal block nobody can read back (sops included); we quote
-    # it there, so the two outputs differ on purpose
-    assume(not any('\n' in s and s[:1] in ' \n' for s in _strings(doc)))
+    # it there, so the two outputs differ on purpose. One that starts with a tab, as a
+    # key, go-yaml reads back as a null key, which sops refuses even in its own files.
+    assume(not any('\n' in s and s[:1] in ' \t\n' for s in _strings(doc)))
     text = yaml_emit.emit([doc])
     encrypted = encrypt_text(text, 'x.yaml', age=[_recipient()])
     assert sops('decrypt', '--input-type', 'yaml', '--output-type', 'yaml', '/dev/stdin',
