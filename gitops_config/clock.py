@@ -1,6 +1,7 @@
 """What time it is: the system clock, or GITOPS_CONFIG_NOW for reproducible runs.
 
-Read once at a command's edge and passed on as a value; nothing below asks the clock.
+Asked once per command (by the command, or by the check it runs) and passed on as a
+value: ages and expiry dates count to one instant, and tests set it.
 """
 
 from __future__ import annotations

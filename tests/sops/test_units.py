@@ -157,6 +157,8 @@ def test_encrypt_text_selection_override(age_keys: tuple[AgeKey, AgeKey]) -> Non
 def test_open_values_without_sops_for_cloud_keys(
         encrypted: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file only a KMS key opens, and no sops to reach it: sealed, or NoKeyError."""
+    from gitops_config.sops.keys import cloud
+
     text = encrypted.decode()
     start, end = text.index('    age:\n'), text.index('    lastmodified:')
     kms = ('    kms:\n        - arn: arn:aws:kms:us-east-1:1:key/k\n'
@@ -169,6 +171,15 @@ def test_open_values_without_sops_for_cloud_keys(
     assert isinstance(sealed['a'], SealedSecret)
     with pytest.raises(NoKeyError, match='kms arn:aws:kms.*no sops executable on PATH'):
         open_values(kms_file, 'v.yaml', sealed=False)
+    broken = tmp_path / 'broken' / 'sops'  # on PATH, but it cannot start
+    broken.parent.mkdir()
+    broken.write_text('#!/nonexistent/interpreter\n')
+    broken.chmod(0o755)
+    monkeypatch.setenv('PATH', str(broken.parent))
+    cloud._unwrapped.cache_clear()  # the failure above is remembered for the process
+    again = open_values(kms_file, 'v.yaml', sealed=True)
+    assert isinstance(again, dict)
+    assert isinstance(again['a'], SealedSecret)
 
 
 def test_open_values_multidoc_and_list_comments(age_keys: tuple[AgeKey, AgeKey],

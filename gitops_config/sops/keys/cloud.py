@@ -200,12 +200,17 @@ def _updatekeys(holders: list[MasterKey], config: str, path: str, doing: str,
         file = Path(folder) / _NAME
         file.write_bytes(_holder_file(holders, version))
         (Path(folder) / 'sops.json').write_text(config)
-        out = process.run([exe, '--config', str(Path(folder) / 'sops.json'), 'updatekeys',
-                           '--yes', str(file)], env=_environment(identity, folder),
-                          cwd=folder, check=False, timeout=_TIMEOUT)
+        try:
+            out = process.run([exe, '--config', str(Path(folder) / 'sops.json'),
+                               'updatekeys', '--yes', str(file)],
+                              env=_environment(identity, folder), cwd=folder, check=False,
+                              timeout=_TIMEOUT)
+        except process.ProcessError as exc:  # it could not start, or it hung
+            raise KeySourceError(f'{path}: sops could not {doing} {names}: {exc.message}',
+                                 hint=HINT) from None
         if out.returncode != 0:
             raise KeySourceError(f'{path}: sops could not {doing} {names}: '
-                                 f'{reason(out.stderr)}', hint=HINT)
+                                 f'{_reason(out.stderr)}', hint=HINT)
         return engine.parse(file.read_bytes(), _NAME).meta.master_keys()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -242,7 +247,7 @@ def _environment(identity: str | None, folder: str) -> dict[str, str]:
     return env
 
 
-def reason(stderr: bytes) -> str:
+def _reason(stderr: bytes) -> str:
     """The cause in sops's error report: its `- | ...` lines, or its last line."""
     lines = stderr.decode(errors='replace').splitlines()
     detail = [line.strip().removeprefix('- ').removeprefix('|').strip() for line in lines
