@@ -26,7 +26,6 @@ from gitops_config.redact import Secret
 from gitops_config.redact import walk_secrets
 from gitops_config.render import RenderedFile
 from gitops_config.source import Source
-from gitops_config.taint import SEALED_PREFIX
 
 if TYPE_CHECKING:
     from gitops_config.sops.rules import Rules
@@ -51,16 +50,18 @@ def holds_sealed(file: RenderedFile) -> bool:
     """Whether FILE holds a secret we have no key for (a --sealed placeholder)."""
     if file.documents is not None:
         return any(isinstance(s, SealedSecret) for _, s in walk_secrets(file.documents))
-    return SEALED_PREFIX.encode() in file.content
+    return file.sealed
 
 
-def _secret_keys(documents: Any) -> set[str]:
-    """The names of the keys that hold secrets (for the file's encrypted_regex)."""
+def _secret_keys(documents: Any) -> set[str] | None:
+    """The names of the keys that hold secrets (for the file's encrypted_regex); None
+    when a secret is under no key (sops encrypts by key: it would stay plain)."""
     keys = set()
     for path, _ in walk_secrets(documents):
         names = [str(step) for step in path if isinstance(step, str)]
-        if names:
-            keys.add(names[-1])
+        if not names:
+            return None
+        keys.add(names[-1])
     return keys
 
 
@@ -71,28 +72,34 @@ def file_bytes(project: Project, source: Source, file: RenderedFile, *, decrypt:
     if not file.has_secrets or decrypt:
         return file.content
     where = f'{project.output_dir(file.env)}/{file.path}'
-    if file.kind is None or file.documents is None:
-        raise SecretOutputError(
-            f'{file.env}: {file.path} holds a secret but is not YAML or JSON, so it cannot be '
-            'written encrypted', location=Location(file.template),
-            hint='render it with --decrypt to a folder outside git, or move the secret '
-                 'into a YAML/JSON file')
     from gitops_config import sops
+    from gitops_config.sops.rules import recipient_kind
 
+    cloud: dict[str, list[str]] = {}
+    for recipient in project.env(file.env).recipients:
+        cloud.setdefault(recipient_kind(recipient), []).append(recipient)
+    age, pgp = cloud.pop('age', []), cloud.pop('pgp', [])
+    if file.kind is None or file.documents is None:
+        if not sops.whole_file(where):
+            raise SecretOutputError(
+                f'{file.env}: {file.path} holds a secret but is neither YAML, JSON nor plain '
+                'text, so it cannot be written encrypted', location=Location(file.template),
+                hint='render it with --decrypt to a folder outside git, or move the secret '
+                     'into a YAML/JSON file')
+        # which characters are secret cannot be shown leaf by leaf: the whole file is
+        return sops.encrypt_text(file.content, where, config=sops_rules(source), age=age,
+                                 pgp=pgp, cloud=cloud)
     keys = _secret_keys(file.documents)
+    if keys is None:
+        raise SecretOutputError(
+            f'{file.env}: {file.path} holds a secret that is not under any mapping key, so '
+            'it cannot be written encrypted', location=Location(file.template),
+            hint='put the secret under a key: `key: {{ secret }}`')
     import re
 
     regex = '^(' + '|'.join(re.escape(k) for k in sorted(keys)) + ')$'
-    from gitops_config.sops.rules import recipient_kind
-
-    named: dict[str, list[str]] = {}
-    for recipient in project.env(file.env).recipients:
-        named.setdefault(recipient_kind(recipient), []).append(recipient)
-    return sops.encrypt_text(
-        file.content, where, config=sops_rules(source),
-        age=named.pop('age', []), pgp=named.pop('pgp', []), cloud=named,
-        encrypted_regex=regex,
-    )
+    return sops.encrypt_text(file.content, where, config=sops_rules(source), age=age, pgp=pgp,
+                             cloud=cloud, encrypted_regex=regex)
 
 
 def sops_rules(source: Source) -> Rules:
@@ -244,13 +251,17 @@ def _new_readers(project: Project, source: Source, rel: str, existing: bytes) ->
 
 
 def _same(a: Any, b: Any, *, strict: bool = False) -> bool:
-    """Equal trees. Two secrets compare by value when both are open; a secret we
-    cannot open matches any secret, unless STRICT."""
+    """Equal trees. Secrets compare by value when open; a secret we cannot open
+    matches anything, unless STRICT."""
     if isinstance(a, (Secret, SealedSecret)) or isinstance(b, (Secret, SealedSecret)):
         if isinstance(a, Secret) and isinstance(b, Secret):
             return a == b
-        return not strict and isinstance(a, (Secret, SealedSecret)) and isinstance(
-            b, (Secret, SealedSecret))
+        if isinstance(a, SealedSecret) or isinstance(b, SealedSecret):
+            return not strict  # it may hold anything
+        # sops encrypts every value under a key that holds a secret, its neighbours
+        # too: an encrypted value and a plain one are the same if their plaintexts are
+        secret, other = (a, b) if isinstance(a, Secret) else (b, a)
+        return type(secret.reveal()) is type(other) and secret.reveal() == other
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k], strict=strict) for k in a)
     if isinstance(a, list) and isinstance(b, list):
@@ -267,7 +278,14 @@ def _same_secrets(existing: bytes, file: RenderedFile, where: str) -> bool:
         docs = _committed_documents(existing, where)
     except GitopsConfigError:
         return False
-    return docs is not None and _same(docs, file.documents, strict=True)
+    return docs is not None and _same(docs, _documents(file), strict=True)
+
+
+def _documents(file: RenderedFile) -> list[Any] | None:
+    """FILE's documents as sops reads them back: a whole-file secret is one value."""
+    if file.documents is None and file.has_secrets:
+        return [{'data': Secret(file.content.decode('utf-8', 'replace'))}]
+    return file.documents
 
 
 def _committed_documents(text: bytes, path: str) -> list[Any] | None:
@@ -344,8 +362,8 @@ def _check_secrets(project: Project, source: Source, file: RenderedFile, rel: st
         return 'changed'
     if not holds_sealed(file):
         # a key at hand: the secrets themselves are compared
-        return None if _same(docs, file.documents, strict=True) else 'changed'
-    if not _same(docs, file.documents):
+        return None if _same(docs, _documents(file), strict=True) else 'changed'
+    if not _same(docs, _documents(file)):
         return 'changed'
     return UNVERIFIABLE
 

@@ -1,13 +1,14 @@
 """Templates rendered once per environment in Jinja2's immutable sandbox.
 
 `.j2` files render and lose the suffix; every other file is copied byte for
-byte. Secrets take part through taint.py; what each template reads is traced
-(trace.py) so that its output can be reused while those values are unchanged.
+byte. The sandbox (sandbox/) records what each template reads (trace.py), so
+that its output can be reused while those values are unchanged, and follows
+every secret through what the template computes from it (taint.py): a value of
+the output that holds secret-derived text becomes a Secret (rendered_secrets.py).
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import functools
 import hashlib
@@ -26,6 +27,8 @@ from typing import Any
 from gitops_config import cache
 from gitops_config import cache_data
 from gitops_config import render_packs
+from gitops_config import rendered_secrets
+from gitops_config import sandbox
 from gitops_config import trace
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
@@ -37,13 +40,15 @@ from gitops_config.limits import Guard
 from gitops_config.limits import Limits
 from gitops_config.model import Location
 from gitops_config.project import Project
+from gitops_config.redact import MASK
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.source import Source
 from gitops_config.source import WorkTree
+from gitops_config.taint import SecretFlow
 from gitops_config.taint import Taint
+from gitops_config.taint import Tainted
 from gitops_config.taint import bytes_tainted
-from gitops_config.taint import retaint
 from gitops_config.taint import reveal
 from gitops_config.values import Values
 
@@ -64,6 +69,24 @@ class RenderedSyntaxError(GitopsConfigError):
     exit_code = 1
 
 
+class SecretFlowError(TemplateError):
+    """A template would turn a secret into plain text in a way the tool cannot follow."""
+
+    code = 'secret-flow'
+    exit_code = 1
+
+
+class TemplateLimitError(TemplateError):
+    """An operation would build more than the sandbox allows (limits.py)."""
+
+    code = 'template-limit'
+    exit_code = 1
+
+
+SECRET_HINT = ('use a secret as a whole value (`{{ s }}`, `\'user:\' ~ s`, `| b64encode`, '
+               '`| to_json`); see "Secrets in templates" in the README')
+
+
 class RenderedFile:
     """One output file of one environment.
 
@@ -73,18 +96,21 @@ class RenderedFile:
     """
 
     __slots__ = ('_content', '_digest', '_documents', '_load', '_positions', 'env',
-                 'has_secrets', 'path', 'reads', 'template')
+                 'has_secrets', 'path', 'reads', 'sealed', 'template')
 
     def __init__(self, env: str, path: str, template: str, content: bytes = b'',
                  documents: list[Any] | None = None, has_secrets: bool = False, *,
                  reads: tuple[trace.Path, ...] | None = None, digest: str | None = None,
-                 load: Callable[[], RenderedFile] | None = None) -> None:
+                 load: Callable[[], RenderedFile] | None = None, sealed: bool = False,
+                 ) -> None:
         self.env = env
         self.path = path  # relative to the environment's output folder
         self.template = template  # relative to the project root
         self._content = content  # may hold secret plaintext: never print or write as is
         self._documents = documents
         self.has_secrets = has_secrets
+        # a file that is not YAML or JSON holds a sealed secret's placeholder (no key)
+        self.sealed = sealed
         # the value paths the output depends on; None: unknown, or they touch a secret
         self.reads = reads
         self._digest = digest
@@ -130,53 +156,6 @@ class RenderedFile:
             self._positions = [pos for _, pos in yaml_io.load_all_located(self.content,
                                                                            self.path)]
         return self._positions
-
-
-def _required(value: Any, message: str = 'a required value is missing') -> Any:
-    import jinja2
-
-    if isinstance(value, jinja2.Undefined) or value is None or value == '':
-        raise jinja2.TemplateRuntimeError(message)
-    return value
-
-
-def _b64encode(value: Any) -> str:
-    value = trace.unwrap(value)
-    data = value if isinstance(value, bytes) else str(value).encode()
-    return base64.b64encode(data).decode()
-
-
-def _to_yaml(value: Any, indent: int = 2) -> str:
-    plain = trace.deep_unwrap(value)
-    try:
-        return yaml_io.to_yaml(plain, indent=indent).rstrip('\n')
-    except Exception as exc:
-        raise _unwritable(plain, 'to_yaml', exc) from None
-
-
-def _to_json(value: Any, indent: int | None = None) -> str:
-    plain = trace.deep_unwrap(value)
-    try:
-        return json.dumps(plain, indent=indent, ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise _unwritable(plain, 'to_json', exc) from None
-
-
-def _unwritable(plain: Any, what: str, exc: Exception) -> Exception:
-    """Why WHAT cannot write PLAIN: an undefined name inside it (raised as the error a
-    direct use gives), or a TypeError naming the problem."""
-    import jinja2
-
-    todo = [plain]
-    while todo:
-        item = todo.pop()
-        if isinstance(item, jinja2.Undefined):
-            item._fail_with_undefined_error()
-        if isinstance(item, dict):
-            todo += item.values()
-        elif isinstance(item, (list, tuple)):
-            todo += item
-    return TypeError(f'{what} cannot write this value: {exc}')
 
 
 # The filters and tests that exist to look at undefined names. Every other one fails
@@ -226,7 +205,7 @@ def _undefined() -> type[jinja2.Undefined]:
         @property
         def _undefined_message(self) -> str:
             message = str(super()._undefined_message)
-            owner = trace.unwrap(self._undefined_obj)
+            owner = self._undefined_obj
             if isinstance(owner, Mapping) and isinstance(self._undefined_name, str):
                 return message + _suggestion(self._undefined_name, owner)
             return message
@@ -236,35 +215,13 @@ def _undefined() -> type[jinja2.Undefined]:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    import jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    env = ImmutableSandboxedEnvironment(
-        undefined=_undefined(), keep_trailing_newline=True, autoescape=False,
-        trim_blocks=True, lstrip_blocks=True,
-        auto_reload=False, cache_size=0,
-    )
-    builtin_tojson = env.filters['tojson']
-
-    @jinja2.pass_eval_context
-    def tojson(eval_ctx: jinja2.nodes.EvalContext, value: Any, indent: int | None = None,
-               ) -> Any:
-        plain = trace.deep_unwrap(value)
-        try:
-            return builtin_tojson(eval_ctx, plain, indent)
-        except (TypeError, ValueError) as exc:
-            raise _unwritable(plain, 'tojson', exc) from None
-
-    env.filters.update(
-        to_yaml=_to_yaml, to_json=_to_json, b64encode=_b64encode, required=_required,
-        tojson=tojson,
-    )
+    """The sandbox (sandbox/) with our Undefined; a filter or test other than those
+    made to look at undefined names fails on one as a direct use does."""
+    env = sandbox.environment(_undefined())
     for table in (env.filters, env.tests):
         for name, func in table.items():
             if name not in _SEE_UNDEFINED:
                 table[name] = _refusing_undefined(func)
-    # lipsum() is random: it has no place in deterministic output.
-    env.globals.pop('lipsum', None)
     return env
 
 
@@ -300,7 +257,8 @@ def _compile(source_text: str, name: str) -> jinja2.Template:
     from gitops_config import cache
 
     env = _environment()
-    digest = cache.key('jinja', jinja2.__version__, sys.version, name, source_text)
+    digest = cache.key('jinja', jinja2.__version__, sys.version, sandbox.code_version(), name,
+                       source_text)
     code = None
     blob = render_packs.get(render_packs.BYTECODE, name, digest)
     if blob is not None:
@@ -316,19 +274,42 @@ def _compile(source_text: str, name: str) -> jinja2.Template:
     return env.template_class.from_code(env, code, env.make_globals(None))
 
 
-def _run(template: jinja2.Template, prepared: Prepared, rec: trace.Recorder) -> str:
+def _run(template: jinja2.Template, prepared: Prepared, rec: trace.Recorder,
+         pieces: list[tuple[int, int]] | None = None) -> str:
     """Template.render, with the recording context as the template's own.
 
     render() would copy the context into a plain dict; with shared=True Jinja
     looks names up in ours. Errors are re-raised the way render() does, with the
-    traceback rewritten to template lines.
+    traceback rewritten to template lines. PIECES, if given, gets where each piece
+    of the output starts and the template line that wrote it.
     """
     ctx = template.new_context(prepared.context(rec, template.globals), shared=True)
+    env = template.environment
     try:
-        return str(template.environment.concat(template.root_render_func(ctx)))
+        with sandbox.rendering(sandbox.State(rec, prepared.index, prepared.secrets)):
+            parts = template.root_render_func(ctx)
+            return str(env.concat(parts if pieces is None else _located(parts, pieces)))
     except (Exception, Exceeded):  # a limit too: its traceback shows the template line
-        template.environment.handle_exception()
+        env.handle_exception()
         raise  # handle_exception always raises; this keeps type checkers informed
+
+
+def _located(parts: Iterator[str], pieces: list[tuple[int, int]]) -> Iterator[str]:
+    """PARTS, noting for each where it starts and the template line that wrote it."""
+    at = 0
+    for part in parts:
+        frame, inner = None, parts  # type: tuple[Any, Any]
+        while inner is not None:  # blocks and includes yield from generators of their own
+            frame = getattr(inner, 'gi_frame', None) or frame
+            inner = getattr(inner, 'gi_yieldfrom', None)
+        line = 0
+        if frame is not None:
+            template = frame.f_globals.get('__jinja_template__')
+            if template is not None:
+                line = template.get_corresponding_lineno(frame.f_lineno)
+        pieces.append((at, line))
+        at += len(part)
+        yield part
 
 
 # what Jinja2 says of a top-level name that nothing defines
@@ -344,6 +325,13 @@ def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.
     clean = prepared.taint.scrub if prepared.taint is not None else str
     try:
         return _run(_compile(source_text, name), prepared, rec)
+    except SecretFlow as exc:
+        raise SecretFlowError(
+            f'a secret would become plain text ({env}): {exc}',
+            location=Location(name, _template_line(exc, name)), hint=SECRET_HINT) from None
+    except sandbox.TemplateLimit as exc:
+        raise TemplateLimitError(f'template exceeds a limit ({env}): {exc.message}',
+                                 location=Location(name, _template_line(exc, name))) from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f'template syntax error ({env}): {exc.message}',
                             location=Location(name, exc.lineno)) from None
@@ -370,29 +358,36 @@ def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.
                             hint='a macro that calls itself without end?') from None
 
 
-def _parse(file: RenderedFile, text: str, taint: Taint | None) -> RenderedFile:
+def _parse(file: RenderedFile, text: str) -> RenderedFile:
+    """FILE with its documents; a value that holds text computed from a secret (TEXT is
+    Tainted) becomes a Secret (rendered_secrets.py). Raises Misplaced."""
     kind = file.kind
     if kind is None:
-        return file
+        spans = text.spans if type(text) is Tainted else ()
+        return RenderedFile(file.env, file.path, file.template, file.content,
+                            has_secrets=any(e > s for s, e, _ in spans),
+                            sealed=any(sealed for _, _, sealed in spans))
     try:
-        documents = yaml_io.load_all(text, file.path)
+        documents = yaml_io.load_all(str.__str__(text), file.path)
         if kind == 'json':
             json.loads(text)  # stricter than YAML: no comments, no trailing commas
     except InvalidYamlError as exc:
-        raise _rendered_invalid(file, exc.location, exc.message) from None
+        raise _rendered_invalid(file, exc.location, exc.message, text) from None
     except json.JSONDecodeError as exc:
         raise _rendered_invalid(file, Location(file.path, exc.lineno, exc.colno),
-                                f'invalid JSON: {exc.msg}') from None
-    has_secrets = False
-    if taint is not None:
-        documents, has_secrets = retaint(documents, taint)
+                                f'invalid JSON: {exc.msg}', text) from None
+    has_secrets = type(text) is Tainted and rendered_secrets.mark(text, documents)
     return RenderedFile(file.env, file.path, file.template, file.content, documents,
                         has_secrets)
 
 
-def _rendered_invalid(file: RenderedFile, where: Location | None, message: str,
+def _rendered_invalid(file: RenderedFile, where: Location | None, message: str, text: str,
                       ) -> RenderedSyntaxError:
     line = f', rendered line {where.line}' if where is not None and where.line else ''
+    if type(text) is Tainted:  # the parser quotes what it choked on (`duplicate key 'sk-...'`)
+        for secret in sorted({text[s:e] for s, e, _ in text.spans if e > s}, key=len,
+                             reverse=True):
+            message = message.replace(secret, MASK)
     return RenderedSyntaxError(
         f'{file.env}: rendered {file.path} is not valid {file.kind}{line}: {message}',
         location=Location(file.template),
@@ -406,9 +401,10 @@ class Prepared:
     """What rendering one environment needs, computed once and shared by workers."""
 
     env: str
-    revealed: dict[str, Any] = field(repr=False)  # the values, secrets in plaintext
-    taint: Taint | None = field(repr=False)
+    revealed: dict[str, Any] = field(repr=False)  # the values, secrets as taint.Tainted
+    taint: Taint | None = field(repr=False)  # the secrets' plaintexts, to scrub messages of
     hasher: trace.Hasher = field(repr=False)  # over the values with secrets still wrapped
+    secrets: bool = False  # the values hold a secret
     # (template path, blob) -> what it rendered to in this run: a diff's head side and its
     # validation render each file once between them
     rendered: dict[tuple[str, str, bool], RenderedFile] = field(
@@ -416,11 +412,15 @@ class Prepared:
     limits: Limits = field(default=DEFAULT_LIMITS, repr=False)
     budget: Budget = field(default_factory=Budget, repr=False, compare=False)  # time spent
 
+    @functools.cached_property
+    def index(self) -> trace.Index:
+        """Where each container of the values is: what the sandbox records reads by."""
+        return trace.Index(self.revealed)
+
     def context(self, rec: trace.Recorder, globals_: Mapping[str, Any]) -> trace.Context:
         """The template's context: the values at the top level, `env` and `values`
-        (the whole tree), seen through views that record what is read."""
-        fixed = {**globals_, 'env': self.env,
-                 'values': trace.TrackedMap(self.revealed, (), rec)}
+        (the whole tree); looking a name up records it."""
+        fixed = {**globals_, 'env': self.env, 'values': self.revealed}
         return trace.Context(self.revealed, fixed, rec)
 
 
@@ -458,7 +458,8 @@ def prepare(values: Values, limits: Limits = DEFAULT_LIMITS) -> Prepared:
     # Longest first, so that a secret containing another is credited to itself.
     taint = Taint(tuple(sorted(needles, key=lambda n: -len(n[0])))) if needles else None
     prepared = Prepared(values.env, data, taint,
-                        trace.Hasher(values.data, secrets=values.has_secrets), limits=limits)
+                        trace.Hasher(values.data, secrets=values.has_secrets), limits=limits,
+                        secrets=data is not values.data)  # reveal copies where it found one
     if len(_PREPARED) >= 16:
         _PREPARED.clear()
     _PREPARED[id(values)] = (values, prepared)
@@ -517,9 +518,9 @@ def memo_key(template: Template) -> tuple[str, str, bool] | None:
 
 
 def _render_file(template: Template, prepared: Prepared) -> RenderedFile:
-    env, taint = prepared.env, prepared.taint
+    env = prepared.env
     if not template.rel.endswith(TEMPLATE_SUFFIX):
-        tainted = bytes_tainted(template.raw, taint)
+        tainted = bytes_tainted(template.raw, prepared.taint)
         return RenderedFile(env, template.rel, template.path, template.raw,
                             has_secrets=tainted, reads=None if tainted else ())
     try:
@@ -538,10 +539,10 @@ def _render_file(template: Template, prepared: Prepared) -> RenderedFile:
     with _limited(template.path, prepared):
         out = render_template(text, template.path, prepared, rec)
         rendered = RenderedFile(env, rel, template.path, out.encode())
-        parsed = _parse(rendered, out, taint)
-    if parsed.kind is None and taint is not None and taint.find(out) is not None:
-        return RenderedFile(parsed.env, parsed.path, parsed.template, parsed.content,
-                            has_secrets=True)
+        try:
+            parsed = _parse(rendered, out)
+        except rendered_secrets.Misplaced as exc:
+            raise _misplaced(template, text, prepared, out, exc) from None
     if digest is not None:
         _keep(digest, parsed, template.path, rec, prepared)
     return parsed
@@ -571,6 +572,20 @@ def _limited(name: str, prepared: Prepared) -> Iterator[None]:
             f'needed more than {limits.memory_mb} MiB of memory to render ({env}), past '
             'limits.memory_mb', location=Location(name, _template_line(exc, name)),
             hint='the limit is set in gitops-config.yaml') from None
+
+
+def _misplaced(template: Template, text: str, prepared: Prepared, out: str,
+               exc: rendered_secrets.Misplaced) -> SecretFlowError:
+    """The error for secret-derived text where no value can carry it, at the template
+    line that wrote it (found by rendering again, noting where each piece came from)."""
+    pieces: list[tuple[int, int]] = []
+    _run(_compile(text, template.path), prepared, trace.Recorder(), pieces)
+    line = next((ln for at, ln in reversed(pieces) if at <= exc.offset), 0)
+    rendered_line = out.count('\n', 0, exc.offset) + 1
+    return SecretFlowError(
+        f'a secret would become plain text ({prepared.env}): secret-derived text at rendered '
+        f'line {rendered_line} {exc.what}', location=Location(template.path, line or None),
+        hint=SECRET_HINT)
 
 
 def _keep(digest: str, file: RenderedFile, path: str, rec: trace.Recorder,

@@ -1,12 +1,13 @@
-"""Which values a template reads: read-only views that record every access.
+"""Which values a template reads, recorded by the sandbox's own hooks.
 
-A template reaches values only through its context. Containers in the context
-are wrapped in views: reading a child through `a.b` or `a['b']` records
-nothing but the walk, while anything that uses a container as a whole
-(iterating, printing, measuring, comparing, handing it to a filter) and every
-scalar read records that path. The recorded paths, each with a hash of the
-value there, are exactly what the output depends on: when they all hash the
-same, the output is the same.
+Templates get the plain dicts and lists of the values. Every container of
+them is known by identity (Index), so the sandbox (sandbox/) can tell
+where a container it sees lives: reading a child through `a.b` or `a['b']`
+records nothing but the walk, while anything that uses a container as a whole
+(iterating, printing, measuring, comparing, handing it to a filter or a call)
+and every scalar read records that path. The recorded paths, each with a hash
+of the value there, are exactly what the output depends on: when they all
+hash the same, the output is the same.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from collections.abc import Mapping
-from collections.abc import Sequence
 from typing import Any
 
 from gitops_config import cache_data
 from gitops_config.redact import walk_secrets
+from gitops_config.taint import NONE
+from gitops_config.taint import TAINTED
 
 Path = tuple[str | int, ...]
 # What a path held: a scalar exactly (cache_data.token), a container as the hash of that,
@@ -27,6 +29,7 @@ Token = bytes
 MISSING = b'missing'
 _ABSENT = object()
 _SCALARS = (str, int, float, bool, type(None))
+EVERYTHING: Path = ()  # a path that holds every other: the output depends on all values
 
 
 class Recorder:
@@ -39,97 +42,40 @@ class Recorder:
         self.missing: set[Path] = set()
 
 
-def wrap(value: Any, path: Path, rec: Recorder) -> Any:
-    if isinstance(value, dict):
-        return TrackedMap(value, path, rec)
-    if isinstance(value, list):
-        return TrackedList(value, path, rec)
-    rec.whole.add(path)
-    return value
+class Index:
+    """Where each container of one environment's values is (a YAML alias can put one
+    at several paths), and how much of a secret it holds (taint.NONE, OPEN, SEALED)."""
 
+    __slots__ = ('levels', 'paths')
 
-def unwrap(value: Any) -> Any:
-    """The plain value behind a view (recording that it is used whole)."""
-    if isinstance(value, _View):
-        return value._whole()
-    return value
+    def __init__(self, root: Any) -> None:
+        self.paths: dict[int, tuple[Path, ...]] = {}
+        self.levels: dict[int, int] = {}  # only containers that hold a secret
+        self._walk(root, ())
 
-
-def deep_unwrap(value: Any) -> Any:
-    """VALUE with every view inside it replaced by its plain value, as filters that
-    serialise (to_yaml, to_json) need."""
-    if isinstance(value, _View):
-        return unwrap(value)
-    if isinstance(value, dict):
-        return {k: deep_unwrap(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [deep_unwrap(v) for v in value]
-    return value
-
-
-class _View:
-    """What both views share: any use of the container as a whole is recorded."""
-
-    __slots__ = ('_data', '_path', '_rec')
-    _data: Any
-
-    def __init__(self, data: Any, path: Path, rec: Recorder) -> None:
-        self._data = data
-        self._path = path
-        self._rec = rec
-
-    def _whole(self) -> Any:
-        self._rec.whole.add(self._path)
-        return self._data
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._whole())
-
-    def __len__(self) -> int:
-        return len(self._whole())
-
-    def __contains__(self, item: object) -> bool:
-        return item in self._whole()
-
-    def __eq__(self, other: object) -> bool:
-        return bool(self._whole() == unwrap(other))
-
-    __hash__ = None  # type: ignore[assignment]  # like the dict or list it stands for
-
-    def __str__(self) -> str:
-        return str(self._whole())
-
-    def __repr__(self) -> str:
-        return repr(self._whole())
-
-
-class TrackedMap(_View, Mapping[Any, Any]):
-    __slots__ = ()
-
-    def __getitem__(self, key: Any) -> Any:
-        try:
-            value = self._data[key]
-        except (KeyError, TypeError):
-            self._rec.missing.add((*self._path, key))
-            raise
-        return wrap(value, (*self._path, key), self._rec)
-
-
-class TrackedList(_View, Sequence[Any]):
-    __slots__ = ()
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, int) and not isinstance(index, bool) and (
-                0 <= index < len(self._data)):
-            return wrap(self._data[index], (*self._path, index), self._rec)
-        # x[-1], an index out of range and slices all depend on the length
-        return self._whole()[index]
+    def _walk(self, node: Any, path: Path) -> int:
+        key = id(node)
+        known = self.paths.get(key)
+        # a container met again (an alias) is walked again: its children are there too
+        self.paths[key] = (path,) if known is None else (*known, path)
+        level = NONE
+        children = node.items() if type(node) is dict else enumerate(node)
+        for step, child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                level |= self._walk(child, (*path, step))
+            elif kind in TAINTED:
+                level |= child.level
+        if level:
+            self.levels[key] = level
+        return level
 
 
 class Context(dict[str, Any]):
     """A template's top-level names: looking one up records it (or that it is
-    missing); containers come back as views. `env`, `values` and Jinja's globals
-    are not values, and are not recorded."""
+    missing), unless it is a container (Index knows it; what is done with it is
+    recorded). `env`, `values` and Jinja's globals are not values, and are not
+    recorded."""
 
     def __init__(self, values: dict[str, Any], fixed: Mapping[str, Any], rec: Recorder,
                  ) -> None:
@@ -147,7 +93,11 @@ class Context(dict[str, Any]):
     def __getitem__(self, key: str) -> Any:
         if key in self._fixed:
             return self._fixed[key]
-        return wrap(dict.__getitem__(self, key), (key,), self._rec)
+        value = dict.__getitem__(self, key)
+        kind = type(value)
+        if kind is not dict and kind is not list:
+            self._rec.whole.add((key,))
+        return value
 
     def get(self, key: str, default: Any = None) -> Any:
         if not self.__contains__(key):
@@ -155,7 +105,9 @@ class Context(dict[str, Any]):
         return self.__getitem__(key)
 
     def _everything(self) -> None:
-        self._rec.whole.update((k,) for k in dict.keys(self))
+        # Jinja copies the context (an include, a block): what is read from the copy,
+        # or missing from it, is not seen here
+        self._rec.whole.add(EVERYTHING)
 
     def keys(self) -> Any:
         self._everything()
@@ -228,7 +180,6 @@ class Hasher:
         return result
 
 
-
 def dependencies(rec: Recorder, hasher: Hasher) -> list[tuple[Path, Token]] | None:
     """The recorded paths with their hashes; None when any of them holds a secret."""
     deps = []
@@ -243,10 +194,3 @@ def dependencies(rec: Recorder, hasher: Hasher) -> list[tuple[Path, Token]] | No
 def still_valid(deps: list[tuple[Path, Token]], hasher: Hasher) -> bool:
     digest = hasher.digest
     return all(digest(path) == token for path, token in deps)
-
-
-# Jinja names an object's type in its messages ("'list object' has no attribute
-# 'append'"); a user should read the same words as for the plain value.
-for _view, _plain in ((TrackedMap, dict), (TrackedList, list)):
-    _view.__module__ = 'builtins'
-    _view.__name__ = _view.__qualname__ = _plain.__name__

@@ -105,6 +105,22 @@ def cache_outside(sealed_environment: None, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture
+def age_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A new age identity in SOPS_AGE_KEY_FILE; its recipient."""
+    import pyrage
+
+    from gitops_config.sops.keys import age
+
+    ident = pyrage.x25519.Identity.generate()
+    key_file = tmp_path / 'age.txt'
+    key_file.write_text(f'{ident}\n')
+    monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(key_file))
+    age.identities.cache_clear()
+    yield str(ident.to_public())
+    age.identities.cache_clear()
+
+
+@pytest.fixture
 def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty on-disk cache, and nothing remembered in this process."""
     from gitops_config import cache

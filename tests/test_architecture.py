@@ -15,7 +15,7 @@ OWNERS = {
     'yaml': ('yaml_io/',),
     'ruamel': ('yaml_io/',),
     'git': ('git.py',),
-    'jinja2': ('render.py',),
+    'jinja2': ('render.py', 'sandbox/'),
     'jsonschema_rs': ('schema.py',),
     're2': ('regex.py',),
     'cel_expr_python': ('policy/',),

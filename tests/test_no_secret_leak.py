@@ -8,7 +8,6 @@ import json
 import logging
 import shlex
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,21 +49,6 @@ def assert_clean(*texts: str) -> None:
     for text in texts:
         for needle in FORBIDDEN:
             assert needle not in text
-
-
-@pytest.fixture
-def age_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    import pyrage
-
-    from gitops_config.sops.keys import age
-
-    ident = pyrage.x25519.Identity.generate()
-    key_file = tmp_path / 'age.txt'
-    key_file.write_text(f'{ident}\n')
-    monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(key_file))
-    age.identities.cache_clear()
-    yield str(ident.to_public())
-    age.identities.cache_clear()
 
 
 def _enc(value: str, recipient: str, path: str) -> bytes:

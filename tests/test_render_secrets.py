@@ -163,13 +163,31 @@ def test_template_errors_never_quote_a_secret(secret_project: tuple[GitRepo, Pat
     assert base64.b64encode(SECRET.encode()).decode() not in result.output
 
 
-def test_secret_in_a_non_yaml_file_is_refused(secret_project: tuple[GitRepo, Path],
-                                               run_cli: RunCli) -> None:
+def test_secret_in_a_text_file_encrypts_the_whole_file(
+        secret_project: tuple[GitRepo, Path], run_cli: RunCli) -> None:
+    repo, key_file = secret_project
+    repo.write({'templates/env.txt.j2': 'KEY={{ api_key }}\nOTHER=plain\n'})
+    result = run_cli('render', cwd=repo.path)
+    assert result.exit_code == 0, result.output
+    written = (repo.path / 'rendered/prod/env.txt').read_text()
+    assert SECRET not in written
+    assert 'OTHER' not in written
+    plain = subprocess.run([SOPS, '-d', str(repo.path / 'rendered/prod/env.txt')],
+                           check=True, capture_output=True, text=True,
+                           env=dict(os.environ, SOPS_AGE_KEY_FILE=str(key_file))).stdout
+    assert plain == f'KEY={SECRET}\nOTHER=plain\n'
+    assert run_cli('render', '--check', cwd=repo.path).exit_code == 0
+    run_cli('render', cwd=repo.path)
+    assert (repo.path / 'rendered/prod/env.txt').read_text() == written  # not re-encrypted
+
+
+def test_secret_in_a_dotenv_file_is_refused(secret_project: tuple[GitRepo, Path],
+                                             run_cli: RunCli) -> None:
     repo, _ = secret_project
-    repo.write({'templates/env.txt.j2': 'KEY={{ api_key }}\n'})
+    repo.write({'templates/app.env.j2': 'KEY={{ api_key }}\n'})
     result = run_cli('render', '--env', 'prod', cwd=repo.path)
     assert result.exit_code == 3
-    assert 'env.txt holds a secret but is not YAML or JSON' in result.stderr
+    assert 'app.env holds a secret but is neither YAML, JSON nor plain text' in result.stderr
     assert SECRET not in result.output
 
 

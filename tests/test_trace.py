@@ -69,6 +69,21 @@ def _render(source: str, data: dict[str, Any]) -> bytes:
      {'a': {'b': True}, 'z': 1}),
     ('{% for k, v in a.items() %}{{ k }}: {{ v }}\n{% endfor %}', {'a': {'b': 1}, 'z': 1},
      {'a': {'b': 1}, 'z': 2}, {'a': {'b': 2}, 'z': 1}),
+    # a container is there, then it is not: its existence was read
+    ('x: {{ a.b is defined }}\n', {'a': {'b': {'c': 1}}}, {'a': {'b': {'c': 1}, 'd': 2}},
+     {'a': {}}),
+    ('x: {{ a.b is mapping }}\n', {'a': {'b': {'c': 1}}, 'z': 1}, {'a': {'b': {'c': 1}}, 'z': 2},
+     {'a': {'b': [1]}, 'z': 1}),
+    ("x: {{ 'k' in a }}\n", {'a': {'j': 1}}, {'a': {'j': 2}}, {'a': {'j': 1, 'k': 1}}),
+    ("x: {{ a.get('k', 0) }}\n", {'a': {'j': 1}}, {'a': {'j': 2}}, {'a': {'j': 1, 'k': 1}}),
+    ('x: {{ a.keys() | list }}\n', {'a': {'j': 1}, 'z': 1}, {'a': {'j': 1}, 'z': 2},
+     {'a': {'j': 1, 'k': 1}, 'z': 1}),
+    ('x: {{ a[1:] }}\n', {'a': [1, 2], 'z': 1}, {'a': [1, 2], 'z': 2}, {'a': [1, 2, 3], 'z': 1}),
+    ('{% if a %}x: 1{% endif %}\n', {'a': {}, 'z': 1}, {'a': {}, 'z': 2}, {'a': {'b': 1}, 'z': 1}),
+    ('x: {{ a ~ "" }}\n', {'a': [1], 'z': 1}, {'a': [1], 'z': 2}, {'a': [2], 'z': 1}),
+    ('x: {{ a == [1] }}\n', {'a': [1], 'z': 1}, {'a': [1], 'z': 2}, {'a': [2], 'z': 1}),
+    ('{% for x in a %}{% endfor %}x: 1\n', {'a': [], 'z': 1}, {'a': [], 'z': 2},
+     {'a': [3], 'z': 1}),
 ])
 def test_reused_only_while_what_was_read_is_unchanged(
         store: Path, monkeypatch: pytest.MonkeyPatch, source: str, before: dict[str, Any],
@@ -130,3 +145,14 @@ def test_cached_output_always_equals_a_fresh_render(
     monkeypatch.setenv(cache.ENV_OFF, '1')
     cache.reset()
     assert cached == _render(template, second)
+
+
+def test_a_container_at_two_paths_is_read_at_both(store: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = Counter(monkeypatch)
+    shared = {'c': 1}
+    first = _render('x: {{ b.c }}\n', {'a': shared, 'b': shared})  # a YAML alias: one object
+    assert _render('x: {{ b.c }}\n', {'a': {'c': 1}, 'b': {'c': 1}}) == first
+    assert counter.calls == 1
+    assert _render('x: {{ b.c }}\n', {'a': {'c': 1}, 'b': {'c': 2}}) == b'x: 2\n'
+    assert counter.calls == 2

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     'MacMismatchError', 'NoKeyError', 'NotEncryptedError', 'SopsError', 'decrypt_file',
     'decrypt_text', 'encrypt_text', 'is_encrypted', 'keys_available', 'open_values',
-    'recipients',
+    'recipients', 'whole_file',
 ]
 
 # A top-level `sops:` mapping (YAML), a "sops" object (JSON, binary), sops_mac=
@@ -113,6 +113,14 @@ def keys_available(text: bytes | str, path: str = 'file.yaml') -> bool:
     except NoKeyError:
         return False
     return True
+
+
+def whole_file(path: str) -> bool:
+    """Whether sops keeps a file at PATH as one encrypted value (its binary format:
+    any name that is not YAML, JSON, .env or .ini)."""
+    from gitops_config.sops import stores
+
+    return stores.for_path(path) is stores.BINARY
 
 
 def encrypt_text(
