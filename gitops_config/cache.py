@@ -45,6 +45,8 @@ MARKER_TEXT = (b'Signature: 8a477f597d28d172789f06886806bc55\n'
 NAMESPACES = frozenset({'layer', 'manifests', 'policy', 'render-pack', 'review', 'snapshot',
                         'verdicts'})
 _NAMESPACE_NAMES = re.compile('|'.join(sorted(NAMESPACES)))
+# What a cache folder may hold before it carries the marker (a cache of an earlier version).
+_OURS = re.compile(rf'(?:{_NAMESPACE_NAMES.pattern})|\.{re.escape(MARKER)}-[0-9]+-[0-9a-f]+')
 _SHARD = re.compile(r'[0-9a-f]{2}')
 _ENTRY = re.compile(r'[0-9a-f]{64}(\.log-[0-9]+-[0-9a-f]{8})?|\.tmp-[0-9]+-[0-9a-f]+')
 READ_FLAGS = os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0) | (
@@ -151,7 +153,7 @@ class Cache:
         if root not in self._folders:
             os.makedirs(root, exist_ok=True)
             if not os.path.exists(os.path.join(root, MARKER)):
-                _write_marker(root)
+                _claim(root)
             self._folders.add(root)
         path = root
         for part in os.path.relpath(folder, root).split(os.sep):
@@ -228,6 +230,18 @@ class Cache:
 def is_ours(directory: Path) -> bool:
     """Whether DIRECTORY carries the marker that our cache writes into its folder."""
     return read_file(os.path.join(directory, MARKER), limit=len(MARKER_TEXT)) == MARKER_TEXT
+
+
+def _claim(root: str) -> None:
+    """Mark ROOT as our cache folder, unless it holds things of someone else's: a
+    GITOPS_CONFIG_CACHE_DIR naming $HOME must not get a tag that makes backup tools
+    skip it, nor become a folder whose entry-named files `cache clear` removes."""
+    with os.scandir(root) as it:
+        others = sorted(e.name for e in it if not _OURS.fullmatch(e.name))
+    if others:
+        raise OSError(f'it holds {others[0]!r} and other files of someone else\'s, and no '
+                      f'{MARKER} of gitops-config; set {ENV_DIR} to a new or empty folder')
+    _write_marker(root)
 
 
 def _write_marker(root: str) -> None:

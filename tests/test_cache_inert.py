@@ -495,6 +495,43 @@ def test_cache_clear_removes_only_its_own_entries(
     assert 'nothing removed' in result.stderr
 
 
+def test_a_folder_of_someone_elses_is_never_made_a_cache(
+        project: Path, fresh_cache: Path, run_cli: RunCli, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """GITOPS_CONFIG_CACHE_DIR=$HOME: our marker there would make backup tools skip the
+    whole folder, and `cache clear` would then count it as ours. The run goes on
+    without the cache, and says why."""
+    home = tmp_path / 'home'
+    (home / 'photos').mkdir(parents=True)
+    (home / 'notes.txt').write_text('mine\n')
+    monkeypatch.setenv(cache.ENV_DIR, str(home))
+    cache.reset()
+    uncached = _uncached(project, monkeypatch)
+    with untouched(home), caplog.at_level('WARNING'):
+        assert run_cli('render', cwd=project).exit_code == 0
+        assert _files(project) == uncached
+        assert run_cli('cache', 'clear').exit_code == 0
+    [warning] = {r.getMessage() for r in caplog.records}
+    assert warning.startswith(f'cache disabled: cannot write {home} (it holds ')
+    assert 'set GITOPS_CONFIG_CACHE_DIR to a new or empty folder' in warning
+
+
+@pytest.mark.parametrize('before', ['missing', 'empty', 'a cache without a marker'])
+def test_a_new_empty_or_earlier_cache_folder_is_marked_and_used(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before: str) -> None:
+    folder = tmp_path / 'cache'
+    if before != 'missing':
+        folder.mkdir()
+    if before == 'a cache without a marker':  # as versions before the marker wrote it
+        (folder / 'layer' / 'ab').mkdir(parents=True)
+        (folder / 'layer' / 'ab' / ('a' * 64)).write_bytes(b'GOC1 an old pickle')
+    monkeypatch.setenv(cache.ENV_DIR, str(folder))
+    cache.reset()
+    _files(project)
+    assert cache.is_ours(folder)
+    assert (folder / 'render-pack').is_dir()
+
+
 def test_pruning_removes_only_entries(project: Path, fresh_cache: Path) -> None:
     _files(project)
     (fresh_cache / 'notes.txt').write_bytes(b'x' * 10_000)
