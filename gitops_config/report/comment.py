@@ -60,7 +60,9 @@ def build(review: Review, *, limit: int = C.GITHUB_COMMENT_LIMIT,
     note = _note(review, rows) + where
     body = _compose(review, rows, note, marker)
     tail = '\n\n_…cut to fit the comment limit._\n'
-    return body[:limit - len(tail)] + tail
+    # at the end of a line: every code span ends on its line, and one cut open would
+    # let what follows its fence (`<img>`, `</details>` from the PR) render as markup
+    return body[:body.rindex('\n', 0, limit - len(tail))] + tail
 
 
 def _note(review: Review, rows: dict[str, int | None]) -> str:

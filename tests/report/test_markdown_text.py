@@ -110,3 +110,20 @@ def test_a_code_span_is_fenced_past_every_backtick_run() -> None:
     assert code('plain') == '`plain`'
     assert code('a|b', in_table=True) == '`a\\|b`'
     assert plain('<img src=x> @team #1') == '\\<img src=x\\> @\u200bteam #\u200b1'
+
+
+def test_a_comment_cut_to_its_limit_still_shows_text_as_text() -> None:
+    """Past every trim (thousands of errors), the comment is cut to the limit: never
+    inside a code span, whose opening fence left alone would let the rest of the line
+    (`<img>`, `</details>`) render."""
+    errors = tuple(f'templates/{i:03}``</details><img src=https://evil.example/x.png>.j2:1: '
+                   'broken' for i in range(60))
+    review = Review('a', 'b', (EnvDiff('prod', [], errors=errors),), sealed=False,
+                    fingerprints=False)
+    full = len(comment.build(review, limit=10**6))
+    for limit in range(full // 2, full // 2 + 160):
+        body = comment.build(review, limit=limit)
+        assert len(body) <= limit
+        tags = _parse(body).tags
+        assert 'img' not in tags, (limit, body[-200:])
+        assert tags.count('/details') <= tags.count('details'), (limit, body[-200:])
