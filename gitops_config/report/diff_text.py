@@ -69,7 +69,9 @@ def describe(change: Change, *, limit: int | None = None) -> str:
     """What happened at the change's path, in words and values."""
     change = mask_change(change)
     where = change.path or '(whole document)'
-    if change.kind is ChangeKind.CHANGED:
+    if not change.path and change.old is None and change.new is None:
+        text = where  # a text file: how much changed is in the detail, never what
+    elif change.kind is ChangeKind.CHANGED:
         text = f'{where}: {show(change.old, limit=limit)} → {show(change.new, limit=limit)}'
     elif change.kind is ChangeKind.ADDED:
         text = f'{where}: {show(change.new, limit=limit)}'

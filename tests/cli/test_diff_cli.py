@@ -44,6 +44,18 @@ def test_text_output(repo: GitRepo, run_cli: RunCli) -> None:
     assert '\033[33m~\033[0m' in coloured.stdout
 
 
+def test_a_text_file_shows_how_it_changed_never_a_null_value(
+        git_repo: GitRepo, run_cli: RunCli) -> None:
+    git_repo.commit({**FILES, 'templates/gone.txt': 'bye\n', 'templates/notes.txt': 'a\n'})
+    git_repo.write({'templates/notes.txt': 'b\n', 'templates/new.txt': 'hello\n'})
+    (git_repo.path / 'templates/gone.txt').unlink()
+    out = run_cli('diff', 'HEAD', '--env', 'dev', cwd=git_repo.path).stdout
+    assert '    + (whole document)  (file added)\n' in out
+    assert '    - (whole document)  (file removed)\n' in out
+    assert '    ~ (whole document)  (text: +1 -1 lines)\n' in out
+    assert 'null' not in out
+
+
 def test_json_is_deterministic_and_shaped(repo: GitRepo, run_cli: RunCli,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv('GITOPS_CONFIG_FINGERPRINT_KEY', 'fixed')
