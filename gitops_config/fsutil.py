@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
+import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -282,6 +284,35 @@ def plain_path(path: str) -> bool:
     part and no '.git' folder (git's own rules for what a tree may hold)."""
     return all(part not in ('', '.', '..') and part.casefold() != '.git'
                for part in path.split('/'))
+
+
+# What no name that a report prints may hold: a line break or other control character
+# (it prints as a line of its own, and in CI a line `::warning ...` is a workflow
+# command; an escape recolours the terminal) or a bidi control (it reorders what the
+# reader sees). Git stores any of them in a name.
+_UNPRINTABLE = re.compile('[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]')
+
+
+class UnprintableNameError(GitopsConfigError):
+    code = 'unprintable-name'
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f'{path!r} holds a control character (a line break, an escape or a '
+                         'bidi control): every report would print it as other lines or codes',
+                         hint='rename it')
+
+
+def check_printable(path: str) -> str:
+    """PATH, if every report can print it as it is; else UnprintableNameError."""
+    if _UNPRINTABLE.search(path):
+        raise UnprintableNameError(path)
+    return path
+
+
+def printable(path: str) -> str:
+    """PATH as a report may print it: as it is, or JSON-quoted when it holds a control
+    character (a file a pull request put where no check refuses it)."""
+    return json.dumps(path) if _UNPRINTABLE.search(path) else path
 
 
 def _check_name(name: str, shown: str) -> None:

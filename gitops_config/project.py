@@ -62,11 +62,13 @@ class Project:
     def output_dir(self, env: str) -> str:
         """ENV's output folder, relative to the root; checked to be strictly inside
         the repository and outside .git (load() checks it overlaps no input too)."""
+        from gitops_config.fsutil import UnprintableNameError
+        from gitops_config.fsutil import check_printable
         from gitops_config.source import PathOutsideError
 
         try:
-            out = normalize(self.output.replace('{env}', env), what='output')
-        except PathOutsideError as exc:
+            out = normalize(check_printable(self.output.replace('{env}', env)), what='output')
+        except (PathOutsideError, UnprintableNameError) as exc:
             raise _invalid(exc.message, self.positions, ('output',), hint=exc.hint) from None
         problem = self.output_problem(out)
         if problem:
@@ -229,11 +231,13 @@ def _overlap(a: str, b: str) -> bool:
 
 
 def _safe(project: Project, path: str, where: tuple[str | int, ...]) -> None:
+    from gitops_config.fsutil import UnprintableNameError
+    from gitops_config.fsutil import check_printable
     from gitops_config.source import PathOutsideError
 
     try:
-        clean = normalize(path)
-    except PathOutsideError as exc:
+        clean = normalize(check_printable(path))
+    except (PathOutsideError, UnprintableNameError) as exc:
         raise _invalid(exc.message, project.positions, where, hint=exc.hint) from None
     if any(part.casefold() == '.git' for part in clean.split('/')):
         raise _invalid(f'{path!r} is inside .git', project.positions, where,

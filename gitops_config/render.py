@@ -33,6 +33,7 @@ from gitops_config import trace
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.errors import InvalidYamlError
+from gitops_config.fsutil import check_printable
 from gitops_config.limits import DEFAULT_LIMITS
 from gitops_config.limits import Budget
 from gitops_config.limits import Exceeded
@@ -489,8 +490,8 @@ def templates(source: Source, project: Project) -> list[Template]:
     if found is None or found[0] is not source or isinstance(source, WorkTree):
         if len(_LISTED) >= 8:
             _LISTED.clear()
-        listed = [Template(path, path[len(root) + 1:] if root else path, source.blob_id(path),
-                           functools.partial(source.read, path))
+        listed = [Template(check_printable(path), path[len(root) + 1:] if root else path,
+                           source.blob_id(path), functools.partial(source.read, path))
                   for path in source.files(root)]
         found = _LISTED[memo] = (source, listed)
     return list(found[1])

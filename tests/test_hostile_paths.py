@@ -149,6 +149,57 @@ def test_a_crafted_git_tree_is_refused(project: GitRepo, run_cli: RunCli, tmp_pa
     assert 'can only come from a crafted tree' in result.stderr
 
 
+@pytest.mark.parametrize('name', ['x\n::warning file=evil::injected.yaml', 'red\x1b[31m.txt',
+                                  'cod\u202egnp.exe', 'a\u2028b.yaml', 'tab\there.txt'])
+@pytest.mark.parametrize('ref', [None, 'HEAD'])
+def test_a_file_name_that_would_print_as_other_lines_or_codes_is_refused(
+        project: GitRepo, run_cli: RunCli, name: str, ref: str | None) -> None:
+    """A newline in a name a report prints makes a line of its own (in CI, `::warning`
+    is a workflow command); an escape recolours the terminal; a bidi control reorders
+    what the reader sees. Refused by name, shown escaped, by every command."""
+    project.commit({f'templates/{name}': 'a: 1\n'})
+    shown = repr(f'templates/{name}')
+    at = ['--ref', ref] if ref else []
+    for command in (['render', '--sealed', *at], ['validate', '--sealed', *at],
+                    ['diff', 'HEAD~1', ref or 'HEAD']):
+        with untouched(project.path.parent):
+            result = run_cli(*command, cwd=project.path)
+        assert result.exit_code == 3, (command, result.output)
+        assert f'{shown} holds a control character' in result.stderr, (command, result.output)
+        assert name not in result.output
+
+
+def test_a_project_path_with_a_control_character_is_refused(project: GitRepo,
+                                                            run_cli: RunCli) -> None:
+    project.commit({'gitops-config.yaml': PROJECT.replace(
+        'values/dev.yaml]', '"values/dev.yaml\\n::error::x"]')})
+    result = run_cli('render', '--sealed', cwd=project.path)
+    assert result.exit_code == 3, result.output
+    assert "'values/dev.yaml\\n::error::x' holds a control character" in result.stderr
+    assert '\n::error' not in result.output
+    project.commit({'gitops-config.yaml': _project_file('rendered/{env}\\n::error::x')})
+    result = run_cli('render', '--sealed', cwd=project.path)
+    assert result.exit_code == 3, result.output
+    assert "'rendered/dev\\n::error::x' holds a control character" in result.stderr
+
+
+def test_a_file_in_the_output_folder_is_named_escaped(project: GitRepo,
+                                                      run_cli: RunCli) -> None:
+    """Files nothing renders are named in the check and by render: escaped, never as
+    other lines."""
+    name = 'x\n::warning file=evil::injected.yaml'
+    assert run_cli('render', cwd=project.path).exit_code == 0
+    project.commit({f'rendered/dev/{name}': 'a: 1\n'})
+    check = run_cli('render', '--check', cwd=project.path)
+    assert check.exit_code == 1
+    assert f'{json.dumps("rendered/dev/" + name)}: extra' in check.stdout
+    result = run_cli('render', '--env', 'dev', cwd=project.path)
+    assert result.exit_code == 0
+    assert f'{json.dumps("rendered/dev/" + name)}: left alone' in result.stderr
+    for output in (check.output, result.output):
+        assert '\n::warning' not in output
+
+
 # --- manifests: render removes only what it wrote --------------------------------------
 
 def test_render_removes_only_files_an_earlier_render_wrote(project: GitRepo, run_cli: RunCli,

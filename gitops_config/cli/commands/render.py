@@ -43,6 +43,7 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
     environment's recipients, unless --decrypt.
     """
     from gitops_config import outputs
+    from gitops_config.fsutil import printable
     from gitops_config.workspace import open_project
 
     source, project = open_project(Path.cwd(), ref)
@@ -69,13 +70,14 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
         for path in result.kept:
             click.echo(f'{prefix}{path.relative_to(target).as_posix()} '
                        '(kept: holds secrets, and --sealed has no keys)')
+        # named by a manifest or found in the folder: names a pull request may have chosen
         for path in result.removed:
-            click.echo(f'{prefix}{path.relative_to(target).as_posix()}: removed, no template '
-                       'produces it any more', err=True)
+            click.echo(f'{printable(prefix + path.relative_to(target).as_posix())}: removed, '
+                       'no template produces it any more', err=True)
         for path in result.unknown:
-            click.echo(f'{prefix}{path.relative_to(target).as_posix()}: left alone, no '
-                       'render is known to have written it (delete it if it is stale)',
-                       err=True)
+            click.echo(f'{printable(prefix + path.relative_to(target).as_posix())}: left '
+                       'alone, no render is known to have written it (delete it if it is '
+                       'stale)', err=True)
     return exit_codes.OK
 
 
@@ -86,13 +88,14 @@ def report_stale(source: Source, project: Project, renders: Sequence[EnvRender],
     where no key opens them. PREFIX: the project's folder, as paths are shown from the
     current one."""
     from gitops_config import outputs
+    from gitops_config.fsutil import printable
     from gitops_config.source import at_commit
 
     last = functools.cache(functools.partial(at_commit, project.root, since or ''))
     found = [s for r in renders
              for s in outputs.check(project, source, r, base=last if since else None)]
     for item in found:
-        click.echo(f'{prefix}{item.path}: {item.reason}')
+        click.echo(f'{printable(prefix + item.path)}: {item.reason}')
     stale = [s for s in found if s.blocking]
     if stale:
         where = f' -C {prefix.rstrip("/")}' if prefix else ''
