@@ -128,6 +128,20 @@ def test_sealed_renders_placeholders_and_keeps_secret_files(
     assert run_cli('render', '--check', cwd=repo.path).exit_code == 0
 
 
+def test_sealed_says_which_secret_files_it_could_not_write(
+        secret_project: tuple[GitRepo, Path], run_cli: RunCli, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh --out folder has no file to keep: the line says it was not written."""
+    repo, _ = secret_project
+    monkeypatch.delenv('SOPS_AGE_KEY_FILE')
+    result = run_cli('render', '--sealed', '--env', 'prod', '--out', str(tmp_path / 'out'),
+                     cwd=repo.path)
+    assert result.exit_code == 0, result.output
+    assert f'{tmp_path}/out/prod/secret.yaml (not written: holds secrets, and --sealed has ' \
+        'no keys)' in result.stdout
+    assert not (tmp_path / 'out/prod/secret.yaml').exists()
+
+
 def test_decrypt_writes_plaintext_only_when_asked(secret_project: tuple[GitRepo, Path],
                                                   run_cli: RunCli, tmp_path: Path) -> None:
     repo, _ = secret_project

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,8 +69,9 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
         for path in result.written:
             click.echo(prefix + path.relative_to(target).as_posix())
         for path in result.kept:
+            done = 'kept' if os.path.lexists(path) else 'not written'
             click.echo(f'{prefix}{path.relative_to(target).as_posix()} '
-                       '(kept: holds secrets, and --sealed has no keys)')
+                       f'({done}: holds secrets, and --sealed has no keys)')
         # named by a manifest or found in the folder: names a pull request may have chosen
         for path in result.removed:
             click.echo(f'{printable(prefix + path.relative_to(target).as_posix())}: removed, '
