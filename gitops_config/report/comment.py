@@ -57,7 +57,7 @@ def build(review: Review, *, limit: int = C.GITHUB_COMMENT_LIMIT,
             if len(body) <= limit:
                 return body
     # Still too long (thousands of errors?): cut the tail, keep the marker and summary.
-    note = _note(review, rows) + where
+    note = _note(review, rows, tail=True) + where
     body = _compose(review, rows, note, marker)
     tail = '\n\n_…cut to fit the comment limit._\n'
     # at the end of a line: every code span ends on its line, and one cut open would
@@ -65,9 +65,11 @@ def build(review: Review, *, limit: int = C.GITHUB_COMMENT_LIMIT,
     return body[:body.rindex('\n', 0, limit - len(tail))] + tail
 
 
-def _note(review: Review, rows: dict[str, int | None]) -> str:
+def _note(review: Review, rows: dict[str, int | None], *, tail: bool = False) -> str:
     cut = [(e.env, len(e.changes) - (rows[e.env] or 0)) for e in review.envs
            if rows[e.env] is not None and len(e.changes) > (rows[e.env] or 0)]
-    listed = ', '.join(f'{n} change row(s) of {plain(env)}' for env, n in cut)
+    listed = [f'{n} change row(s) of {plain(env)}' for env, n in cut]
+    if tail:
+        listed.append('the lines after the last one shown')
     return (f'Trimmed to fit GitHub\'s {C.GITHUB_COMMENT_LIMIT:,}-character comment limit: '
-            f'cut {listed}.')
+            f'cut {", ".join(listed)}.')

@@ -127,3 +127,4 @@ def test_a_comment_cut_to_its_limit_still_shows_text_as_text() -> None:
         tags = _parse(body).tags
         assert 'img' not in tags, (limit, body[-200:])
         assert tags.count('/details') <= tags.count('details'), (limit, body[-200:])
+        assert 'comment limit: cut the lines after the last one shown.' in body
