@@ -31,9 +31,9 @@ sys.path.insert(0, str(HERE.parent))
 from benchmarks.generate import generate  # noqa: E402
 from gitops_config import cache  # noqa: E402
 from gitops_config import cache_data  # noqa: E402
-from gitops_config import pipeline  # noqa: E402
 from gitops_config import project as project_mod  # noqa: E402
 from gitops_config import render_packs  # noqa: E402
+from gitops_config.pipeline import rendering  # noqa: E402
 from gitops_config.source import WorkTree  # noqa: E402
 
 
@@ -59,7 +59,7 @@ def main() -> None:
         os.environ['XDG_CONFIG_HOME'] = str(Path(tmp) / 'config')
         cache.reset()
         source = WorkTree(root)
-        pipeline.render(source, project_mod.load(source, root), jobs=1)
+        rendering.render(source, project_mod.load(source, root), jobs=1)
         packs = [(env, pack) for (_, env), pack in render_packs._PACKS.items()]
         outputs = [payload for env, pack in packs if env != render_packs.BYTECODE
                    for _, payload in pack.added.values()]

@@ -4,7 +4,7 @@
 
 Two pairs: a typical PR (a few documents changed) and one where every
 document changed. "ours" is yaml_io's libyaml parse plus gitops_config.diff,
-skipping byte-identical documents as compare.py does; "engine" is the diff
+skipping byte-identical documents as a review does; "engine" is the diff
 alone on parsed documents. The obvious stack is a ruamel.yaml round-trip
 parse of both sides plus DeepDiff; it is measured on a sample and projected
 to the full set, since running it on everything takes minutes.

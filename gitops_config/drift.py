@@ -30,9 +30,8 @@ from typing import Any
 from gitops_config import constants as C
 from gitops_config import diff
 from gitops_config import kube
+from gitops_config import revision
 from gitops_config import yaml_io
-from gitops_config.compare import parse_embedded
-from gitops_config.compare import text_change
 from gitops_config.errors import GitopsConfigError
 from gitops_config.errors import InvalidYamlError
 from gitops_config.ignore import Ignored
@@ -40,11 +39,16 @@ from gitops_config.ignore import IgnoreRule
 from gitops_config.ignore import Ignores
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
+from gitops_config.pipeline.comparison import can_decrypt
+from gitops_config.pipeline.file_diff import VALUES_FILE
+from gitops_config.pipeline.file_diff import options_for
+from gitops_config.pipeline.file_diff import parse_embedded
+from gitops_config.pipeline.file_diff import text_change
+from gitops_config.pipeline.fingerprint_key import derived_key
 from gitops_config.policy.secrets import conceal_plaintext_secrets
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.render import RenderedFile
-from gitops_config.source import prefix_of
 
 if TYPE_CHECKING:
     import re
@@ -541,21 +545,20 @@ def assess(source: Source, project: Project, env: str, live: Live, *,
     import os
     import re
 
-    from gitops_config import compare as compare_mod
     from gitops_config import render as render_mod
     from gitops_config import values as values_mod
 
     project.env(env)
-    sealed = not compare_mod.can_decrypt(source, project, [env])
+    sealed = not can_decrypt(source, project, [env])
     if fingerprint_key is None:
         # per run when no data key can derive one: equal values still show equal
-        fingerprint_key = (None if sealed else compare_mod.derived_key(source, project)
+        fingerprint_key = (None if sealed else derived_key(source, project)
                            ) or os.urandom(32)
-    options = compare_mod.options_for(project, key=fingerprint_key)
+    options = options_for(project, key=fingerprint_key)
     values = values_mod.merge(source, project, env, sealed=sealed)
     rendered = render_mod.render_env(source, project, values)
     if project.templates is None:
-        rendered = [RenderedFile(env, compare_mod.VALUES_FILE, '', b'', [values.data])]
+        rendered = [RenderedFile(env, VALUES_FILE, '', b'', [values.data])]
     patterns = (project.raw.get('secrets') or {}).get('key_patterns') or ()
     outcome = compare(env, rendered, live, Ignores.from_project(project.raw), options,
                       key_patterns=tuple(re.compile(p) for p in patterns))
@@ -566,12 +569,10 @@ def run(root: Path, env: str, live: Live, *, ref: str | None = None,
         fingerprint_key: bytes | None = None, blame: bool = True) -> DriftReport:
     """Render ENV at REF (default: deployed/ENV, else HEAD) and compare it with LIVE."""
     from gitops_config import project as project_mod
-    from gitops_config.git import Repo
-    from gitops_config.source import GitTree
 
-    repo = Repo(root)
-    commit = repo.resolve(ref) if ref is not None else desired_ref(repo, env)
-    source = GitTree(repo, commit, prefix_of(repo.root, root))
+    found = revision.located_at(root)
+    commit = found.repo.resolve(ref) if ref is not None else desired_ref(found.repo, env)
+    source = found.commit(commit)
     project = project_mod.load(source, root)
     rendered, out = assess(source, project, env, live, fingerprint_key=fingerprint_key)
     changes = out.changes

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitops_config import compare
 from gitops_config import diff
 from gitops_config import keypath
-from gitops_config import pipeline
 from gitops_config import project as project_mod
 from gitops_config import values as values_mod
 from gitops_config.errors import GitopsConfigError
@@ -25,8 +23,11 @@ from gitops_config.git import CommitInfo
 from gitops_config.git import Repo
 from gitops_config.masking import mask_pair
 from gitops_config.model import ChangeKind
+from gitops_config.pipeline import rendering
+from gitops_config.pipeline.comparison import can_decrypt
+from gitops_config.pipeline.fingerprint_key import derived_key
+from gitops_config.revision import prefix_of
 from gitops_config.source import GitTree
-from gitops_config.source import prefix_of
 
 ABSENT: Any = object()  # the key does not exist at that commit
 
@@ -78,7 +79,7 @@ def walk(root: Path, env: str, keys: Sequence[str], *, rev: str = 'HEAD',
             if env not in project.env_names():
                 current = {k: ABSENT for k in keys}
             else:
-                inputs = pipeline.inputs(source, project, env)
+                inputs = rendering.inputs(source, project, env)
                 if inputs == last_inputs:
                     continue
                 last_inputs = inputs
@@ -103,9 +104,9 @@ def _keys(repo: Repo, tip: str, prefix: str, root: Path, env: str,
         project = project_mod.load(source, root)
     except GitopsConfigError:
         return True, None
-    if not compare.can_decrypt(source, project, [env]):
+    if not can_decrypt(source, project, [env]):
         return True, None
-    return False, compare.derived_key(source, project)
+    return False, derived_key(source, project)
 
 
 def _data(source: GitTree, project: project_mod.Project, env: str, file: str | None, *,

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gitops_config import constants as C
-from gitops_config.compare import EnvDiff
-from gitops_config.compare import Review
-from gitops_config.errors import GitopsConfigError
 from gitops_config.model import ChangeKind
-from gitops_config.model import Finding
-from gitops_config.model import Location
 from gitops_config.model import Severity
-from gitops_config.project import Project
-from gitops_config.shard import Shard
-from gitops_config.shard import shard_layers
-from gitops_config.source import Source
+from gitops_config.pipeline.results import EnvDiff
+from gitops_config.pipeline.results import Review
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,55 +58,3 @@ def shared_inputs(review: Review) -> dict[str, list[str]]:
 def error_findings(review: Review) -> int:
     """Distinct error findings (a shared layer's shows under each of its environments)."""
     return len({f for e in review.envs for f in e.findings if f.severity is Severity.ERROR})
-
-
-def collect_findings(source: Source, project: Project, *, sealed: bool,
-                     shard: Shard | None = None, envs: Sequence[str] | None = None,
-                     base: tuple[Source, Project | None] | None = None) -> list[Finding]:
-    """Schema and policy findings at SOURCE, in ENVS (default: all of them; SHARD's
-    share of them), or none when validation is not installed. BASE, the source and
-    project the change starts from, turns on change rules."""
-    try:
-        from gitops_config import check
-    except ImportError:  # validation is optional for the diff and the PR comment
-        return []
-    from gitops_config import pipeline
-
-    try:
-        known = [e for e in envs if e in project.env_names()] if envs else None
-        if known == []:
-            return []  # the environments asked for are gone at SOURCE
-        renders = pipeline.render(source, project, known, sealed=sealed, shard=shard,
-                                  reuse=True)
-        before = None
-        if base is not None and base[1] is not None:
-            before = functools.partial(check.base_renders, base[0], base[1],
-                                       [r.env for r in renders], shard=shard)
-        return list(check.check(source, project, renders, base=before,
-                                layers=shard_layers(shard)).findings)
-    except GitopsConfigError as exc:
-        # a broken policy file or template must not cost the PR its comment
-        where = exc.location or Location(C.PROJECT_FILE)
-        return [Finding('validate', Severity.ERROR, f'validation could not run: {exc.message}',
-                        where, hint=exc.hint)]
-
-
-def attach_findings(review: Review, findings: list[Finding], project: Project) -> Review:
-    """REVIEW with each finding under its environment (a layer's under each user).
-
-    A finding of no environment's file (the project file, a policy) goes under
-    the first environment, so that it is shown and counted once.
-    """
-    placed: set[int] = set()
-    envs = []
-    for env in review.envs:
-        layers = project.env(env.env).layers if env.env in project.env_names() else ()
-        mine = [f for f in findings if f.env == env.env or (
-            f.env is None and f.location.path in layers)]
-        placed.update(id(f) for f in mine)
-        envs.append(mine)
-    if envs:
-        envs[0] += [f for f in findings if id(f) not in placed]
-    return dataclasses.replace(review, envs=tuple(
-        dataclasses.replace(env, findings=tuple(mine)) for env, mine in zip(
-            review.envs, envs, strict=True)))

@@ -40,7 +40,7 @@ from gitops_config.redact import Secret
 from gitops_config.redact import fingerprint
 
 if TYPE_CHECKING:
-    from gitops_config.compare import Review
+    from gitops_config.pipeline.results import Review
 
 Patterns = tuple[str, ...]  # the project's extra secret key regexes (secrets.key_patterns)
 

@@ -6,6 +6,9 @@ import enum
 from dataclasses import dataclass
 from dataclasses import field
 
+# Where a node is in a YAML or JSON document: mapping keys and list indices, from the top.
+NodePath = tuple[str | int, ...]
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Location:

@@ -19,7 +19,8 @@ from gitops_config.fsutil import ConfinedTree
 from gitops_config.fsutil import NotRegularError
 from gitops_config.fsutil import trusted_base
 from gitops_config.model import Location
-from gitops_config.pipeline import EnvRender
+from gitops_config.pipeline import rendering
+from gitops_config.pipeline.rendering import EnvRender
 from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
@@ -372,17 +373,16 @@ def _unverifiable(project: Project, source: Source, base: Source, env: str,
                   paths: list[str]) -> list[Stale]:
     """Which of PATHS (secret-bearing, no key) changed since BASE, and whether the
     inputs of ENV changed with them."""
-    from gitops_config import pipeline
     from gitops_config import project as project_mod
 
     moved = [p for p in paths if not base.exists(p) or base.read(p) != source.read(p)]
     if not moved:
         return []  # as committed before: reviewed then
     try:
-        before = pipeline.inputs(base, project_mod.load(base, project.root), env)
+        before = rendering.inputs(base, project_mod.load(base, project.root), env)
     except GitopsConfigError:
         before = {}
-    same_inputs = before == pipeline.inputs(source, project, env)
+    same_inputs = before == rendering.inputs(source, project, env)
     if same_inputs:
         return [Stale(p, UNVERIFIABLE) for p in moved]
     return [Stale(p, f'{UNVERIFIABLE} (its inputs changed too)', blocking=False)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_config import constants as C
+from gitops_config import revision
 from gitops_config import yaml_io
 from gitops_config.errors import InvalidProjectError
 from gitops_config.errors import UsageError
@@ -106,21 +107,16 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def find_root(start: Path) -> Path:
-    """The nearest folder at or above START holding gitops-config.yaml."""
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        if (directory / C.PROJECT_FILE).is_file():
-            return directory
-    raise InvalidProjectError(
-        f'no {C.PROJECT_FILE} in {start} or any parent folder',
-        hint='run inside a config repository, pass -C DIR, or create one with `gitops-config init`',
-    )
+def open_project(start: Path, ref: str | None = None) -> tuple[Source, Project]:
+    """The project at or above START, from the working tree or from commit REF (read
+    from git objects only, so this works in a dirty tree and in a bare clone)."""
+    source = revision.open_revision(start, ref)
+    return source, load(source)
 
 
 def load(source: Source, root: Path | None = None) -> Project:
     """The project file of SOURCE; ROOT is the folder it lives in on disk."""
-    root = root if root is not None else getattr(source, 'root', Path.cwd())
+    root = root if root is not None else source.root
     text = source.read(C.PROJECT_FILE)
     located = yaml_io.load_all_located(text, C.PROJECT_FILE)
     if not located or located[0][0] is None:

@@ -26,20 +26,23 @@ from gitops_config import diff
 from gitops_config import keypath
 from gitops_config import values as values_mod
 from gitops_config import yaml_io
-from gitops_config.compare import options_for
 from gitops_config.errors import FileMissingError
 from gitops_config.errors import GitopsConfigError
 from gitops_config.errors import UsageError
 from gitops_config.model import ChangeKind
+from gitops_config.pipeline import rendering
+from gitops_config.pipeline import validation
+from gitops_config.pipeline.comparison import can_decrypt
+from gitops_config.pipeline.file_diff import options_for
 from gitops_config.project import Project
 from gitops_config.source import Source
 from gitops_config.yaml_io import edit
 
 if TYPE_CHECKING:
-    from gitops_config.check import CheckResult
     from gitops_config.git import Repo
     from gitops_config.github import Client
     from gitops_config.outputs import Stale
+    from gitops_config.pipeline.results import CheckResult
 
 
 class PromoteError(GitopsConfigError):
@@ -250,7 +253,8 @@ class Edited:
         self.base = base
         self.changes = dict(changes)
         self.label = 'promotion'
-        self.root = getattr(base, 'root', None)
+        self.root = base.root
+        self.commit = None  # a tree no commit holds (yet)
 
     def read(self, path: str) -> bytes:
         if path in self.changes:
@@ -310,22 +314,19 @@ def build(source: Source, project: Project, plan: Plan) -> Result:
     """PLAN applied to SOURCE in memory: the edited layer and, where the project commits
     rendered output, TO's re-rendered files; then TO validated (schemas, policies and
     change rules against TO as it is, and the committed output up to date)."""
-    from gitops_config import check
-    from gitops_config import compare
     from gitops_config import outputs
-    from gitops_config import pipeline
 
     env = plan.target_env
     files: dict[str, bytes | None] = {plan.layer: plan.text.encode()}
     after = Edited(source, files)
-    sealed = not compare.can_decrypt(after, project, [env])
-    render = pipeline.render_one(after, project, env, sealed=sealed)
+    sealed = not can_decrypt(after, project, [env])
+    render = rendering.render_one(after, project, env, sealed=sealed)
     committed = commits_output(source, project, env)
     if committed:
         files.update(outputs.planned(project, render, source))
         after = Edited(source, files)
-    before = pipeline.render_one(source, project, env, sealed=True)
-    findings = check.check(after, project, [render], base=[before])
+    before = rendering.render_one(source, project, env, sealed=True)
+    findings = validation.check(after, project, [render], base=[before])
     stale = tuple(outputs.check(project, after, render)) if committed else ()
     return Result(plan, files, after, findings, stale)
 

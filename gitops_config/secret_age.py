@@ -121,10 +121,10 @@ def _git_place(source: Source) -> _Place | None:
     """Where SOURCE's history is: its repository, the commit to walk back from, and the
     project folder in it; None outside git."""
     from gitops_config import git
+    from gitops_config.revision import prefix_of
     from gitops_config.source import GitTree
     from gitops_config.source import IndexTree
     from gitops_config.source import WorkTree
-    from gitops_config.source import prefix_of
 
     if isinstance(source, GitTree):
         return _Place(source.repo, source.commit, prefix_of(source.repo.root, source.root))

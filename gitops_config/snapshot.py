@@ -2,13 +2,13 @@
 
 A snapshot maps each template to the SHA-256 of its output and the value paths
 its trace read (trace.py). It is keyed by the blob SHAs of every input of the
-environment (pipeline.inputs), so it is trusted without verification, and
+environment (pipeline/rendering.inputs), so it is trusted without verification, and
 reading it costs one file however many templates there are. Two uses:
 
 - an environment whose inputs are exactly a snapshot's reuses every entry: its
-  files are rendered only if something needs their content (pipeline.py);
+  files are rendered only if something needs their content (pipeline/rendering.py);
 - between two revisions, a template with the same blob whose read paths meet no
-  value that changed renders the same on both sides: compare.py renders it on
+  value that changed renders the same on both sides: pipeline/sides.py renders it on
   neither.
 
 A template whose output or reads touch a secret has no entry (no hash of a

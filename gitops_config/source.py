@@ -33,6 +33,16 @@ class Source(Protocol):
     # what to call this source in messages: 'working tree' or a short SHA
     label: str
 
+    # the project's folder on disk (a bare clone's: the repository), where a command
+    # run on this source resolves paths and writes
+    @property
+    def root(self) -> Path: ...
+
+    # the commit this source is (a full SHA), or None: the working tree, the index, or
+    # files a command has edited in memory
+    @property
+    def commit(self) -> str | None: ...
+
     # the file's bytes, or FileMissingError
     def read(self, path: str) -> bytes: ...
 
@@ -82,6 +92,7 @@ class WorkTree:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.commit: str | None = None
         self.label = 'working tree'
         self._base = str(root)
         # path -> (mtime, size, blob SHA): hashed again when the file changes
@@ -207,10 +218,10 @@ class _TreeSource:
     """Blobs listed by a git tree-like mapping, read from the object store."""
 
     def __init__(self, repo: Repo, entries: dict[str, TreeEntry], prefix: str, label: str,
-                 ) -> None:
+                 root: Path | None) -> None:
         self.repo = repo
         self.label = label
-        self.root = repo.root / prefix if prefix else repo.root
+        self.root = root if root is not None else repo.root / prefix if prefix else repo.root
         self._prefix = prefix
         self._entries = entries
         self._cache: dict[str, bytes] = {}
@@ -261,46 +272,18 @@ class _TreeSource:
 
 
 class GitTree(_TreeSource):
-    """The project as it is in one commit: no checkout, works in bare clones."""
+    """The project as it is in one commit: no checkout, works in bare clones. PREFIX is
+    the project's folder in the repository's trees; ROOT its folder on disk."""
 
-    def __init__(self, repo: Repo, commit: str, prefix: str = '') -> None:
-        super().__init__(repo, repo.tree(commit), prefix, commit[:12])
+    def __init__(self, repo: Repo, commit: str, prefix: str = '', *,
+                 root: Path | None = None) -> None:
+        super().__init__(repo, repo.tree(commit), prefix, commit[:12], root)
         self.commit = commit
 
 
 class IndexTree(_TreeSource):
     """The project as staged: what pre-commit is about to commit."""
 
-    def __init__(self, repo: Repo, prefix: str = '') -> None:
-        super().__init__(repo, repo.index(), prefix, 'index')
-
-
-def open_source(root: Path, ref: str | None) -> Source:
-    """The working tree at ROOT, or ROOT as it is in commit REF."""
-    if ref is None:
-        return WorkTree(root)
-    from gitops_config.git import Repo
-
-    repo = Repo(root)
-    commit = repo.resolve(ref)
-    return GitTree(repo, commit, '' if repo.bare else prefix_of(repo.root, root))
-
-
-def at_commit(root: Path, rev: str) -> Source | None:
-    """The project at ROOT as commit REV has it; None when ROOT is in no repository or
-    REV names no commit (a repository's first commit has no parent)."""
-    if not any((p / '.git').exists() for p in (root, *root.parents)):
-        return None  # and GitPython is not even imported
-    try:
-        return open_source(root, rev)
-    except GitopsConfigError:
-        return None
-
-
-def prefix_of(top: Path, root: Path) -> str:
-    """Where project ROOT sits inside the repository at TOP, as a tree path prefix."""
-    try:
-        rel = root.resolve().relative_to(top.resolve()).as_posix()
-    except ValueError:
-        return ''
-    return '' if rel == '.' else rel + '/'
+    def __init__(self, repo: Repo, prefix: str = '', *, root: Path | None = None) -> None:
+        super().__init__(repo, repo.index(), prefix, 'index', root)
+        self.commit = None

@@ -255,10 +255,10 @@ def test_the_review_keeps_its_cache_where_actions_cache_restores_it(
 
 
 def _big_review(envs: int = 3, changes: int = 400) -> Any:
-    from gitops_config.compare import EnvDiff
-    from gitops_config.compare import Review
     from gitops_config.model import Change
     from gitops_config.model import ChangeKind
+    from gitops_config.pipeline.results import EnvDiff
+    from gitops_config.pipeline.results import Review
 
     names = ['dev', 'staging', 'prod'][:envs]
     return Review('aaaa', 'bbbb', tuple(

@@ -23,13 +23,15 @@ from hypothesis import strategies as st
 
 from gitops_config import cache
 from gitops_config import cache_data
-from gitops_config import compare
-from gitops_config import pipeline
 from gitops_config import project as project_mod
 from gitops_config import render as render_mod
 from gitops_config import render_packs
+from gitops_config import revision
 from gitops_config import sops
 from gitops_config.errors import GitopsConfigError
+from gitops_config.pipeline import comparison
+from gitops_config.pipeline import rendering
+from gitops_config.pipeline import results
 from gitops_config.render import Template
 from gitops_config.source import WorkTree
 from gitops_config.values import Values
@@ -51,7 +53,7 @@ def _new_run() -> None:
 def _files(root: Path) -> list[tuple[str, str, bytes, bytes | None]]:
     """Every rendered file of ROOT: environment, path, content and documents, exactly."""
     source = WorkTree(root)
-    renders = pipeline.render(source, project_mod.load(source, root), jobs=1)
+    renders = rendering.render(source, project_mod.load(source, root), jobs=1)
     found = [(r.env, f.path, f.content, cache_data.token(f.documents))
              for r in renders for f in r.files]
     _new_run()
@@ -557,11 +559,11 @@ def test_no_module_unpickles_and_only_render_unmarshals_authenticated_code() -> 
 
 def test_review_round_trips_as_data(project: Path, git_repo: GitRepo) -> None:
     git_repo.commit({'values/prod.yaml': 'app:\n  replicas: -0.0\n'}, 'zero')
-    old, new = compare.open_revisions(project, 'HEAD~1', 'HEAD')
-    review = compare.compare(old, new, key=b'k' * 32)
+    old, new = revision.open_pair(project, 'HEAD~1', 'HEAD')
+    review = comparison.compare(old, new, key=b'k' * 32)
     from gitops_config import reviews
 
-    kept = cache_data.loads(cache_data.dumps(review, reviews._kinds()), reviews._kinds())
+    kept = cache_data.loads(cache_data.dumps(review, reviews.KINDS), reviews.KINDS)
     assert kept == review
     assert repr(kept) == repr(review)
 
@@ -575,7 +577,7 @@ def test_a_review_showing_a_fingerprint_is_not_kept(fresh_cache: Path) -> None:
     change = Change('prod', 'secret.yaml', 'data.key', ChangeKind.CHANGED,
                     old=diff.Masked('0123456789ab'), new=diff.Masked('ba9876543210'),
                     secret=True)
-    reviews.save('0' * 64, compare.Review('a', 'b', (compare.EnvDiff('prod', [change]),),
+    reviews.save('0' * 64, results.Review('a', 'b', (results.EnvDiff('prod', [change]),),
                                           sealed=False, fingerprints=True))
     assert reviews.load('0' * 64) is None
     assert not (fresh_cache / 'review').exists()

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from gitops_config import pipeline
-from gitops_config.check import CheckResult
-from gitops_config.check import affected
-from gitops_config.check import check
-from gitops_config.check import scan_secrets
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
 from gitops_config.model import Severity
+from gitops_config.pipeline import rendering
+from gitops_config.pipeline.affected import affected
+from gitops_config.pipeline.results import CheckResult
+from gitops_config.pipeline.validation import check
+from gitops_config.pipeline.validation import scan_secrets
 from gitops_config.policy.load import PolicyConfigError
 from gitops_config.policy.rules import PolicyFileError
 from gitops_config.policy.waivers import WaiverError
@@ -85,7 +85,7 @@ def _project(git_repo: GitRepo, extra: dict[str, Any] | None = None,
 def _check(repo: GitRepo, *, envs: list[str] | None = None, **kwargs: Any) -> CheckResult:
     source = WorkTree(repo.path)
     project = load(source, repo.path)
-    renders = pipeline.render(source, project, envs, sealed=True)
+    renders = rendering.render(source, project, envs, sealed=True)
     return check(source, project, renders, **kwargs)
 
 
@@ -205,10 +205,10 @@ rules:
     repo = _project(git_repo, {'policies/team.yaml': policy}, sections='')
     source = WorkTree(repo.path)
     project = load(source, repo.path)
-    base = pipeline.render(source, project, None, sealed=True)
+    base = rendering.render(source, project, None, sealed=True)
     repo.write({'values/prod.yaml': PROD.replace('rpm: 50', 'rpm: 20')})
     source = WorkTree(repo.path)  # a Source caches blob ids: a new one sees the edit
-    head = pipeline.render(source, project, None, sealed=True)
+    head = rendering.render(source, project, None, sealed=True)
     result = check(source, project, head, base=base)
     assert _where(result, 'team/rpm-drop') == [
         ('rendered/prod/config.yaml:9:5', 'prod', 'values/prod.yaml:5:5')]
@@ -380,7 +380,7 @@ class _Evaluations:
             self.files += [t.file for t in targets if t.kind == 'rendered']
             return run_documents(engine, rules, targets)
 
-        monkeypatch.setattr('gitops_config.check.run_documents', counting)
+        monkeypatch.setattr('gitops_config.pipeline.policy_checks.run_documents', counting)
 
 
 def _mentions(result: CheckResult, text: str) -> bool:

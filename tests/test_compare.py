@@ -5,12 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from gitops_config import compare
 from gitops_config import render as render_mod
+from gitops_config import revision
 from gitops_config.git import GitError
 from gitops_config.git import RefNotFoundError
 from gitops_config.limits import Limits
 from gitops_config.model import ChangeKind
+from gitops_config.pipeline import comparison
+from gitops_config.pipeline import file_diff
+from gitops_config.pipeline import results
 from gitops_config.source import WorkTree
 from gitops_config.values import Values
 from tests._helpers.git_repo import GitRepo
@@ -26,9 +29,9 @@ def repo(git_repo: GitRepo) -> GitRepo:
 
 
 def _review(repo: GitRepo, base: str | None = 'HEAD', head: str | None = None,
-            ) -> compare.Review:
-    old, new = compare.open_revisions(repo.path, base, head)
-    return compare.compare(old, new)
+            ) -> results.Review:
+    old, new = revision.open_pair(repo.path, base, head)
+    return comparison.compare(old, new)
 
 
 def test_shared_layer_change_lists_every_environment(repo: GitRepo) -> None:
@@ -126,7 +129,7 @@ def test_values_diffed_when_nothing_is_rendered(repo: GitRepo) -> None:
     repo.commit({'gitops-config.yaml': PROJECT.replace('templates: templates\n', '')})
     repo.write({'values/dev.yaml': 'app:\n  replicas: 5\n'})
     [change] = _review(repo).envs[0].changes
-    assert (change.file, change.path, change.new) == (compare.VALUES_FILE, 'app.replicas', 5)
+    assert (change.file, change.path, change.new) == (file_diff.VALUES_FILE, 'app.replicas', 5)
 
 
 def test_missing_base_is_a_clear_error(repo: GitRepo) -> None:
@@ -140,7 +143,7 @@ def test_shallow_clone_hint_says_fetch_depth(repo: GitRepo, tmp_path: Path) -> N
     subprocess.run(['git', 'clone', '-q', '--depth', '1', f'file://{repo.path}', str(clone)],
                    check=True)
     with pytest.raises(RefNotFoundError) as info:
-        compare.open_revisions(clone, 'HEAD~1', None)
+        revision.open_pair(clone, 'HEAD~1', None)
     assert info.value.hint is not None
     assert 'fetch-depth: 0' in info.value.hint
 
@@ -148,15 +151,15 @@ def test_shallow_clone_hint_says_fetch_depth(repo: GitRepo, tmp_path: Path) -> N
 def test_unrelated_history_is_a_clear_error(repo: GitRepo) -> None:
     repo.git('checkout', '-q', '--orphan', 'other')
     repo.commit(FILES, 'unrelated root')
-    with pytest.raises((compare.NoMergeBaseError, GitError), match='unrelated'):
+    with pytest.raises((revision.NoMergeBaseError, GitError), match='unrelated'):
         _review(repo, None, None)
 
 
 def test_working_tree_head_label(repo: GitRepo) -> None:
-    old, new = compare.open_revisions(repo.path, 'HEAD', None)
+    old, new = revision.open_pair(repo.path, 'HEAD', None)
     assert isinstance(new, WorkTree)
-    assert compare.compare(old, new).envs[0].changes == []
-    assert all(not e.changed for e in compare.compare(old, new).envs)
+    assert comparison.compare(old, new).envs[0].changes == []
+    assert all(not e.changed for e in comparison.compare(old, new).envs)
 
 
 def test_list_item_changes_use_identity(repo: GitRepo) -> None:
@@ -202,19 +205,20 @@ def test_environment_removed_in_head(repo: GitRepo) -> None:
 
 def test_validation_failure_becomes_one_finding(repo: GitRepo,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitops_config import check
     from gitops_config import impact
     from gitops_config import project as project_mod
     from gitops_config.errors import GitopsConfigError
+    from gitops_config.pipeline import review as review_mod
+    from gitops_config.pipeline import validation
 
-    def broken(*args: object, **kwargs: object) -> check.CheckResult:
+    def broken(*args: object, **kwargs: object) -> results.CheckResult:
         raise GitopsConfigError('policies/x.yaml: bad rule')
 
-    monkeypatch.setattr(check, 'check', broken)
-    old, new = compare.open_revisions(repo.path, 'HEAD', None)
+    monkeypatch.setattr(validation, 'check', broken)
+    old, new = revision.open_pair(repo.path, 'HEAD', None)
     project = project_mod.load(new, repo.path)
-    findings = impact.collect_findings(new, project, sealed=True)
-    review = impact.attach_findings(compare.compare(old, new), findings, project)
+    findings = review_mod.collect_findings(new, project, sealed=True)
+    review = review_mod.attach_findings(comparison.compare(old, new), findings, project)
     assert [f.rule for f in review.envs[0].findings] == ['validate']
     assert review.envs[1].findings == ()
     assert impact.error_findings(review) == 1
@@ -223,6 +227,6 @@ def test_validation_failure_becomes_one_finding(repo: GitRepo,
 def test_project_in_a_subfolder(git_repo: GitRepo) -> None:
     git_repo.commit({f'config/{name}': body for name, body in FILES.items()})
     git_repo.write({'config/values/dev.yaml': 'app:\n  replicas: 6\n'})
-    old, new = compare.open_revisions(git_repo.path / 'config' / 'values', 'HEAD', None)
-    dev = compare.compare(old, new).envs[0]
+    old, new = revision.open_pair(git_repo.path / 'config' / 'values', 'HEAD', None)
+    dev = comparison.compare(old, new).envs[0]
     assert [(c.path, c.old, c.new) for c in dev.changes] == [('replicas', 1, 6)]

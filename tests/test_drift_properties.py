@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 
 from gitops_config import drift
 from gitops_config import outputs
-from gitops_config import pipeline
 from gitops_config import project as project_mod
 from gitops_config import sops
 from gitops_config import yaml_io
 from gitops_config.cache import ENV_OFF
+from gitops_config.pipeline import rendering
 from gitops_config.source import WorkTree
 from tests._helpers.keys import new_age_key
 from tests._helpers.keys import use_keys
@@ -138,7 +138,7 @@ def test_drift_against_the_own_render_is_empty(spec: dict[str, Any], which: int,
         try:
             source = WorkTree(root)
             project = project_mod.load(source, root)
-            for render in pipeline.render(source, project, jobs=1):
+            for render in rendering.render(source, project, jobs=1):
                 outputs.write(project, source, render, root / 'out' / render.env)
             secrets = {env: len(spec['secrets'][env]) for env in spec['envs']}
             for env in spec['envs']:

@@ -30,7 +30,7 @@ from gitops_config import values
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.layer_edit.verify import same
-from gitops_config.workspace import open_project
+from gitops_config.project import open_project
 from gitops_config.yaml_io import Tagged
 
 RUNS = int(os.environ.get('EDIT_RUNS', 200))

@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from gitops_config import compare
 from gitops_config import diff
 from gitops_config import masking
 from gitops_config.masking import Masked
@@ -22,6 +21,7 @@ from gitops_config.model import ChangeKind
 from gitops_config.model import Finding
 from gitops_config.model import Location
 from gitops_config.model import Severity
+from gitops_config.pipeline import results
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.redact import fingerprint
@@ -119,8 +119,8 @@ def _tree(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 def test_no_report_of_any_diff_shows_a_detected_secret(old: Any, new: Any) -> None:
     changes = diff.diff_documents([old], [new], env='dev', file='f.yaml',
                                   options=diff.Options(key=KEY))
-    env = compare.EnvDiff('dev', changes, errors=(f'bad value {SHAPED}',))
-    review = compare.Review('a', 'b', (env,), sealed=False, fingerprints=True)
+    env = results.EnvDiff('dev', changes, errors=(f'bad value {SHAPED}',))
+    review = results.Review('a', 'b', (env,), sealed=False, fingerprints=True)
     out = diff_markdown.render(review) + diff_json.dumps(review) + comment.build(review)
     import io
 
@@ -213,7 +213,7 @@ def test_findings_of_any_source_are_masked_by_the_reporters(
         capsys: pytest.CaptureFixture[str]) -> None:
     import sys
 
-    from gitops_config.check import CheckResult
+    from gitops_config.pipeline.results import CheckResult
     from gitops_config.report import findings
 
     found = Finding('custom/rule', Severity.ERROR, f'value {SHAPED} is not allowed',

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from gitops_config import compare
 from gitops_config import diff
+from gitops_config import revision
 from gitops_config import sops
 from gitops_config.model import ChangeKind
+from gitops_config.pipeline import comparison
 from gitops_config.report import comment
 from gitops_config.report import diff_json
 from gitops_config.report import diff_markdown
@@ -92,11 +93,11 @@ def test_diff_in_every_format(repo: tuple[GitRepo, str], run_cli: RunCli,
 
 def test_fingerprint_tells_same_value_as_staging(repo: tuple[GitRepo, str]) -> None:
     git_repo, base = repo
-    old, new = compare.open_revisions(git_repo.path, base, 'HEAD')
+    old, new = revision.open_pair(git_repo.path, base, 'HEAD')
     key = b'one-report'
-    review = compare.compare(old, new, key=key)
+    review = comparison.compare(old, new, key=key)
     [change] = [c for c in review.envs[1].changes if c.file == 'secret.yaml']
-    staging = compare.compare(new, new, key=key)  # same key: same fingerprints
+    staging = comparison.compare(new, new, key=key)  # same key: same fingerprints
     assert not staging.changed
     from gitops_config import redact
 
@@ -112,8 +113,8 @@ def test_sealed_diff_reports_reencryption(repo: tuple[GitRepo, str],
 
     monkeypatch.delenv('SOPS_AGE_KEY_FILE')
     age.identities.cache_clear()
-    old, new = compare.open_revisions(git_repo.path, base, 'HEAD')
-    review = compare.compare(old, new)
+    old, new = revision.open_pair(git_repo.path, base, 'HEAD')
+    review = comparison.compare(old, new)
     assert review.sealed
     prod = review.envs[1]
     kinds = {(c.file, c.kind) for c in prod.changes if c.secret}
@@ -125,8 +126,8 @@ def test_sealed_diff_reports_reencryption(repo: tuple[GitRepo, str],
 def test_pr_comment_and_action(repo: tuple[GitRepo, str], tmp_path: Path,
                                shim: Path) -> None:
     git_repo, base = repo
-    old, new = compare.open_revisions(git_repo.path, base, 'HEAD')
-    review = compare.compare(old, new)
+    old, new = revision.open_pair(git_repo.path, base, 'HEAD')
+    review = comparison.compare(old, new)
     assert_clean(comment.build(review), comment.build(review, limit=600))
     fake = FakeGitHub()
     fake.thread.start()

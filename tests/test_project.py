@@ -58,12 +58,6 @@ def test_duplicate_environment(tmp_path: Path) -> None:
         _load(tmp_path, text)
 
 
-def test_find_root_walks_up(tmp_path: Path) -> None:
-    (tmp_path / 'gitops-config.yaml').write_text(PROJECT)
-    (tmp_path / 'a' / 'b').mkdir(parents=True)
-    assert project_mod.find_root(tmp_path / 'a' / 'b') == tmp_path.resolve()
-
-
 def test_shipped_schema_accepts_example_repo() -> None:
     import jsonschema_rs
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gitops_config import promote
-from gitops_config.workspace import open_project
+from gitops_config.project import open_project
 from tests._helpers.git_repo import GitRepo
 from tests._helpers.github import TOKEN
 from tests._helpers.github import FakeGitHub

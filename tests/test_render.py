@@ -2,17 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_config import pipeline
 from gitops_config import project as project_mod
+from gitops_config.pipeline import rendering
 from gitops_config.render import RenderedSyntaxError
 from gitops_config.render import TemplateError
 from gitops_config.source import WorkTree
 from tests._helpers.git_repo import GitRepo
 
 
-def _render(repo: GitRepo, *envs: str) -> list[pipeline.EnvRender]:
+def _render(repo: GitRepo, *envs: str) -> list[rendering.EnvRender]:
     source = WorkTree(repo.path)
-    return pipeline.render(source, project_mod.load(source, repo.path), list(envs) or None)
+    return rendering.render(source, project_mod.load(source, repo.path), list(envs) or None)
 
 
 def test_renders_every_template_per_environment(project: GitRepo) -> None:

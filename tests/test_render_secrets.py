@@ -11,8 +11,8 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from gitops_config import pipeline
 from gitops_config import project as project_mod
+from gitops_config.pipeline import rendering
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.source import WorkTree
@@ -53,9 +53,9 @@ def secret_project(project: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyP
     return project, key_file
 
 
-def _render(repo: GitRepo, *, sealed: bool = False) -> dict[str, pipeline.EnvRender]:
+def _render(repo: GitRepo, *, sealed: bool = False) -> dict[str, rendering.EnvRender]:
     source = WorkTree(repo.path)
-    renders = pipeline.render(source, project_mod.load(source, repo.path), sealed=sealed)
+    renders = rendering.render(source, project_mod.load(source, repo.path), sealed=sealed)
     return {r.env: r for r in renders}
 
 

@@ -11,12 +11,13 @@ import pytest
 
 from benchmarks.generate import generate
 from gitops_config import cache
-from gitops_config import compare
-from gitops_config import pipeline
 from gitops_config import project as project_mod
 from gitops_config import render as render_mod
 from gitops_config import render_packs
+from gitops_config import revision
 from gitops_config import workers
+from gitops_config.pipeline import comparison
+from gitops_config.pipeline import rendering
 from gitops_config.shard import Shard
 from gitops_config.shard import parse
 from gitops_config.source import WorkTree
@@ -32,7 +33,7 @@ def big(tmp_path: Path) -> Path:
 
 def _files(root: Path, **kwargs: object) -> list[tuple[str, str, bytes]]:
     source = WorkTree(root)
-    renders = pipeline.render(source, project_mod.load(source, root), **kwargs)  # type: ignore[arg-type]
+    renders = rendering.render(source, project_mod.load(source, root), **kwargs)  # type: ignore[arg-type]
     return [(r.env, f.path, f.content) for r in renders for f in r.files]
 
 
@@ -67,8 +68,8 @@ def test_a_parallel_diff_is_identical_to_one_job(big: Path, monkeypatch: pytest.
         monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / folder))
         cache.reset()
         render_mod.forget()
-        old, new = compare.open_revisions(big, base, head)
-        review = compare.compare(old, new, key=b'k' * 32, jobs=jobs)
+        old, new = revision.open_pair(big, base, head)
+        review = comparison.compare(old, new, key=b'k' * 32, jobs=jobs)
         reviews.append([(e.env, [(c.file, c.path, repr(c.old), repr(c.new)) for c in e.changes])
                         for e in review.envs])
         cache.finish()

@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from gitops_config import cache
-from gitops_config import compare
 from gitops_config import render as render_mod
 from gitops_config import reviews
+from gitops_config import revision
 from gitops_config import snapshot
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
+from gitops_config.pipeline import comparison
+from gitops_config.pipeline import results
 from gitops_config.redact import Secret
 from tests._helpers.git_repo import GitRepo
 from tests._helpers.projects import TWO_ENVIRONMENTS
@@ -121,8 +123,8 @@ def history(git_repo: GitRepo) -> dict[str, str]:
 
 
 def _changes(root: Path, base: str, head: str) -> list[tuple[str, str, str, str, str]]:
-    old, new = compare.open_revisions(root, base, head)
-    review = compare.compare(old, new, key=b'k' * 32, jobs=1)
+    old, new = revision.open_pair(root, base, head)
+    review = comparison.compare(old, new, key=b'k' * 32, jobs=1)
     return sorted((c.env, c.file, c.path, repr(c.old), repr(c.new))
                   for e in review.envs for c in e.changes)
 
@@ -222,7 +224,7 @@ def test_a_re_run_of_the_same_diff_is_read_back(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError('computed again')
 
-    monkeypatch.setattr(compare, 'compare', refuse)
+    monkeypatch.setattr(comparison, 'compare', refuse)
     assert run_cli(*argv, cwd=git_repo.path).stdout == first.stdout
     other = run_cli('diff', history['base'], history['now-defined'], cwd=git_repo.path)
     assert 'computed again' in other.stderr  # another pair is not read back
@@ -231,9 +233,9 @@ def test_a_re_run_of_the_same_diff_is_read_back(
 def test_a_review_holding_a_secret_is_never_kept(fresh_cache: Path) -> None:
     change = Change('prod', 'secret.yaml', 'data.key', ChangeKind.CHANGED, old=Secret('s3cr3t'),
                     new=Secret('other'), secret=True)
-    review = compare.Review('a', 'b', (compare.EnvDiff('prod', [change]),), sealed=False,
+    review = results.Review('a', 'b', (results.EnvDiff('prod', [change]),), sealed=False,
                             fingerprints=True)
     reviews.save('0' * 64, review)
     assert not (fresh_cache / 'review').exists()
-    reviews.save('1' * 64, compare.Review('a', 'b', (), sealed=False, fingerprints=False))
+    reviews.save('1' * 64, results.Review('a', 'b', (), sealed=False, fingerprints=False))
     assert reviews.load('1' * 64) is not None

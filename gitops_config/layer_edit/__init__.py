@@ -20,6 +20,7 @@ from typing import Literal
 from gitops_config import constants as C
 from gitops_config import edit_lock
 from gitops_config import keypath
+from gitops_config import revision
 from gitops_config import values
 from gitops_config.errors import FileMissingError
 from gitops_config.errors import GitopsConfigError
@@ -132,7 +133,7 @@ class _Edit:
         from gitops_config.source import WorkTree
 
         try:
-            root = project_mod.find_root(self.file.parent)
+            root = revision.find_root(self.file.parent)
         except InvalidProjectError:
             return
         rel = Path(os.path.relpath(os.path.realpath(self.file), root))

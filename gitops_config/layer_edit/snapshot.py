@@ -12,7 +12,8 @@ class Snapshot:
     def __init__(self, base: Source, read: dict[str, bytes] | None = None) -> None:
         self.base = base
         self.label = base.label
-        self.root = getattr(base, 'root', None)
+        self.root = base.root
+        self.commit = None  # BASE with some files read once, others replaced
         self._read = read if read is not None else {}
 
     def read(self, path: str) -> bytes:

@@ -1,6 +1,6 @@
 """Runs rules over plain data in their three scopes: document, environments, change.
 
-Inputs and outputs are plain records: callers (check.py, `policy test`) build
+Inputs and outputs are plain records: callers (the pipeline's checks, `policy test`) build
 Targets from what the pipeline rendered and turn Hits into Findings.
 """
 

@@ -10,9 +10,9 @@ full report is.
 from __future__ import annotations
 
 from gitops_config import constants as C
-from gitops_config.compare import EnvDiff
-from gitops_config.compare import Review
 from gitops_config.masking import mask_review
+from gitops_config.pipeline.results import EnvDiff
+from gitops_config.pipeline.results import Review
 from gitops_config.report import diff_markdown
 from gitops_config.report.markdown_text import plain
 

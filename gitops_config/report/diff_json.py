@@ -36,13 +36,13 @@ import json
 from typing import Any
 from typing import TextIO
 
-from gitops_config.compare import Review
 from gitops_config.impact import summarize
 from gitops_config.masking import Masked
 from gitops_config.masking import mask_change
 from gitops_config.masking import mask_review
 from gitops_config.masking import mask_value
 from gitops_config.model import Change
+from gitops_config.pipeline.results import Review
 
 VERSION = 1
 

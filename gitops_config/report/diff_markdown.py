@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from gitops_config.compare import EnvDiff
-from gitops_config.compare import Review
 from gitops_config.impact import shared_inputs
 from gitops_config.impact import summarize
 from gitops_config.masking import mask_change
 from gitops_config.masking import mask_review
 from gitops_config.model import Change
+from gitops_config.pipeline.results import EnvDiff
+from gitops_config.pipeline.results import Review
 from gitops_config.report.diff_text import MARKS
 from gitops_config.report.diff_text import show
 from gitops_config.report.markdown_text import code

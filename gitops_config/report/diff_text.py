@@ -6,7 +6,6 @@ import json
 from typing import Any
 from typing import TextIO
 
-from gitops_config.compare import Review
 from gitops_config.impact import shared_inputs
 from gitops_config.impact import summarize
 from gitops_config.masking import Masked
@@ -15,6 +14,7 @@ from gitops_config.masking import mask_review
 from gitops_config.masking import mask_value
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
+from gitops_config.pipeline.results import Review
 
 MARKS = {
     ChangeKind.ADDED: ('+', 'green'),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from typing import TextIO
 
 if TYPE_CHECKING:
-    from gitops_config.check import CheckResult
+    from gitops_config.pipeline.results import CheckResult
 
 Writer = Callable[..., None]
 

@@ -19,7 +19,7 @@ from gitops_config.model import Finding
 from gitops_config.model import Location
 
 if TYPE_CHECKING:
-    from gitops_config.check import CheckResult
+    from gitops_config.pipeline.results import CheckResult
 
 
 def _where(loc: Location | None) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from gitops_config.model import Finding
 from gitops_config.model import Severity
 
 if TYPE_CHECKING:
-    from gitops_config.check import CheckResult
+    from gitops_config.pipeline.results import CheckResult
 
 
 def _fails(f: Finding, strict: bool) -> bool:

@@ -13,7 +13,7 @@ from gitops_config.model import Location
 from gitops_config.model import Severity
 
 if TYPE_CHECKING:
-    from gitops_config.check import CheckResult
+    from gitops_config.pipeline.results import CheckResult
 
 SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json'
 

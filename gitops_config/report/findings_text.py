@@ -9,7 +9,7 @@ from typing import TextIO
 from gitops_config.model import Severity
 
 if TYPE_CHECKING:
-    from gitops_config.check import CheckResult
+    from gitops_config.pipeline.results import CheckResult
 
 _CODES = {'red': 31, 'yellow': 33, 'grey': 90, 'green': 32, 'bold': 1}
 

@@ -176,15 +176,15 @@ def _merge_validate(datas: list[dict[str, Any]]) -> dict[str, Any]:
 
 def review_from_data(data: dict[str, Any]) -> Any:
     """A merged diff report as a compare.Review, for the Markdown and comment writers."""
-    from gitops_config.compare import Cause
-    from gitops_config.compare import EnvDiff
-    from gitops_config.compare import Review
     from gitops_config.ignore import Ignored
     from gitops_config.ignore import IgnoreRule
     from gitops_config.model import Change
     from gitops_config.model import ChangeKind
     from gitops_config.model import Finding
     from gitops_config.model import Severity
+    from gitops_config.pipeline.results import Cause
+    from gitops_config.pipeline.results import EnvDiff
+    from gitops_config.pipeline.results import Review
 
     def change(env: str, c: dict[str, Any]) -> Change:
         return Change(env, c['file'], c['path'], ChangeKind(c['kind']), _value(c.get('old')),

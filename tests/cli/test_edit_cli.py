@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gitops_config import values
-from gitops_config.workspace import open_project
+from gitops_config.project import open_project
 from tests._helpers.git_repo import GitRepo
 from tests.conftest import RunCli
 

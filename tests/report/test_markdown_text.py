@@ -17,9 +17,6 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from gitops_config.compare import Cause
-from gitops_config.compare import EnvDiff
-from gitops_config.compare import Review
 from gitops_config.ignore import Ignored
 from gitops_config.ignore import IgnoreRule
 from gitops_config.model import Change
@@ -27,6 +24,9 @@ from gitops_config.model import ChangeKind
 from gitops_config.model import Finding
 from gitops_config.model import Location
 from gitops_config.model import Severity
+from gitops_config.pipeline.results import Cause
+from gitops_config.pipeline.results import EnvDiff
+from gitops_config.pipeline.results import Review
 from gitops_config.report import comment
 from gitops_config.report.markdown_text import code
 from gitops_config.report.markdown_text import plain

@@ -19,13 +19,13 @@ from typing import Any
 import click
 
 from gitops_config import constants as C
+from gitops_config import revision
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
 from gitops_config.errors import GitopsConfigError
-from gitops_config.source import prefix_of
 
 if TYPE_CHECKING:
-    from gitops_config.compare import Review
+    from gitops_config.pipeline.results import Review
     from gitops_config.project import Project
     from gitops_config.shard import Shard
     from gitops_config.source import Source
@@ -116,13 +116,12 @@ def shard(*, shard: Shard | None, output: Path) -> int:
 def _review(*, shard: Shard | None) -> tuple[Review, Project]:
     """The pull request's base...head, validated and diffed (SHARD's share of it)."""
     from gitops_config import project as project_mod
-    from gitops_config import reviews
+    from gitops_config.pipeline.review import review
 
     pull = _pull()
-    root = project_mod.find_root(Path.cwd())
+    root = revision.find_root(Path.cwd())
     base, head = _sources(root, str(pull['base']['sha']), str(pull['head']['sha']))
-    review = reviews.review(base, head, validate=True, shard=shard)
-    return review, project_mod.load(head, root)
+    return review(base, head, validate=True, shard=shard), project_mod.load(head, root)
 
 
 @action.command('merge')
@@ -180,10 +179,9 @@ def _configured_comment() -> str | None:
 
 
 def _working_tree() -> tuple[Source, Path]:
-    from gitops_config import project as project_mod
     from gitops_config.source import WorkTree
 
-    root = project_mod.find_root(Path.cwd())
+    root = revision.find_root(Path.cwd())
     return WorkTree(root), root
 
 
@@ -241,14 +239,13 @@ def _event() -> dict[str, Any]:
     return data
 
 
-def _sources(root: Path, base_sha: str, head_sha: str) -> tuple[Any, Any]:
+def _sources(root: Path, base_sha: str, head_sha: str) -> tuple[Source, Source]:
     """base...head: the merge-base of the two, and the head commit (or the checkout)."""
     from gitops_config.git import RefNotFoundError
-    from gitops_config.git import Repo
-    from gitops_config.source import GitTree
     from gitops_config.source import WorkTree
 
-    repo = Repo(root)
+    found = revision.located_at(root)
+    repo = found.repo
     try:
         base = repo.resolve(base_sha)
     except RefNotFoundError:
@@ -257,13 +254,11 @@ def _sources(root: Path, base_sha: str, head_sha: str) -> tuple[Any, Any]:
             '(a shallow checkout?)',
             hint='set `fetch-depth: 0` on actions/checkout so the base commit is fetched',
         ) from None
-    prefix = prefix_of(repo.root, root)
     try:
         head = repo.resolve(head_sha)
     except RefNotFoundError:
-        return GitTree(repo, base, prefix), WorkTree(root)  # the checkout is the head
-    merge_base = repo.merge_base(base, head) or base
-    return GitTree(repo, merge_base, prefix), GitTree(repo, head, prefix)
+        return found.commit(base), WorkTree(root)  # the checkout is the head
+    return found.commit(repo.merge_base(base, head) or base), found.commit(head)
 
 
 def _append_summary(markdown: str) -> None:

@@ -41,12 +41,12 @@ def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_fo
     working tree. Both are read from git objects; nothing is checked out.
     Secrets are never shown: a changed secret shows a keyed fingerprint.
     """
-    from gitops_config import compare
-    from gitops_config import reviews
+    from gitops_config.pipeline.review import review as reviewed
+    from gitops_config.revision import open_pair
 
-    old, new = compare.open_revisions(Path.cwd(), base, head)
-    review = reviews.review(old, new, envs=list(envs) or None, sealed=sealed, validate=validate,
-                            shard=shard, jobs=jobs)
+    old, new = open_pair(Path.cwd(), base, head)
+    review = reviewed(old, new, envs=list(envs) or None, sealed=sealed, validate=validate,
+                      shard=shard, jobs=jobs)
     write(review, output_format, use_color=options.app().color, shard=shard)
     for env in review.envs:
         for error in env.errors:
@@ -60,7 +60,7 @@ def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_fo
 
 def write(review: object, output_format: str, *, use_color: bool, shard: Shard | None = None,
           ) -> None:
-    from gitops_config.compare import Review
+    from gitops_config.pipeline.results import Review
     from gitops_config.report import diff_json
     from gitops_config.report import diff_markdown
     from gitops_config.report import diff_text

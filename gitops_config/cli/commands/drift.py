@@ -41,16 +41,16 @@ def drift(*, env: str, live_path: Path | None, live_cmd: str | None, as_file: st
       gitops-config drift dev --live out/dev
       gitops-config drift prod --live-cmd 'kubectl get deploy,cm,secret -n llm -o yaml'
     """
-    from gitops_config import compare
     from gitops_config import drift as drift_mod
-    from gitops_config.workspace import locate
+    from gitops_config.pipeline.fingerprint_key import fingerprint_key
+    from gitops_config.revision import locate
 
     if (live_path is None) == (live_cmd is None):
         raise click.UsageError('give exactly one of --live PATH and --live-cmd CMD')
     live = (drift_mod.read_live_path(live_path, as_file=as_file) if live_path is not None
             else drift_mod.read_live_command(live_cmd or '', name=as_file))
     root = locate(Path.cwd()).root  # a bare clone too: the desired state is a commit
-    report = drift_mod.run(root, env, live, ref=ref, fingerprint_key=compare.fingerprint_key())
+    report = drift_mod.run(root, env, live, ref=ref, fingerprint_key=fingerprint_key())
     click.echo({'text': _text, 'json': _json, 'markdown': _markdown}[output_format](report),
                nl=False)
     return exit_codes.FINDINGS if report.drifted else exit_codes.OK
@@ -142,11 +142,10 @@ def _markdown(report: DriftReport) -> str:
 def mark_deployed(*, env: str, rev: str) -> int:
     """Record REV (default HEAD) as deployed to ENV: the tag deployed/ENV."""
     from gitops_config import drift as drift_mod
-    from gitops_config import project as project_mod
-    from gitops_config.workspace import open_project
+    from gitops_config.project import open_project
 
-    root = project_mod.find_root(Path.cwd())
-    _, project = open_project(root)
+    _, project = open_project(Path.cwd())
+    root = project.root
     project.env(env)
     sha = drift_mod.mark_deployed(root, env, rev)
     click.echo(f'deployed/{env} -> {sha[:12]}')

@@ -28,15 +28,15 @@ def history(*, env: str, key: str, file: str | None, rev: str, limit: int | None
 
     Secrets are masked; with keys, a keyed fingerprint tells equal values apart.
     """
-    from gitops_config import compare
     from gitops_config import history as history_mod
+    from gitops_config.pipeline.fingerprint_key import fingerprint_key
     from gitops_config.report.diff_json import change_value
     from gitops_config.report.diff_text import show
-    from gitops_config.workspace import locate
+    from gitops_config.revision import locate
 
     root = locate(Path.cwd()).root  # a bare clone too: history reads commits only
     entries = history_mod.history(root, env, key, rev=rev, file=file, limit=limit,
-                                  fingerprint_key=compare.fingerprint_key())
+                                  fingerprint_key=fingerprint_key())
     if output_format == 'json':
         data = [{'commit': e.commit.sha, 'author': e.commit.author, 'date': e.commit.date,
                  'subject': e.commit.subject, 'kind': e.kind.value,

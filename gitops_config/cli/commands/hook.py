@@ -27,9 +27,9 @@ from gitops_config.cli import options
 from gitops_config.report.findings import CHOICES
 
 if TYPE_CHECKING:
-    from gitops_config.check import CheckResult
     from gitops_config.model import Finding
-    from gitops_config.pipeline import EnvRender
+    from gitops_config.pipeline.rendering import EnvRender
+    from gitops_config.pipeline.results import CheckResult
     from gitops_config.project import Project
     from gitops_config.source import Source
     from gitops_config.source import WorkTree
@@ -57,6 +57,7 @@ def _projects(files: Sequence[str]) -> tuple[list[_Opened], list[str]]:
     from gitops_config import project as project_mod
     from gitops_config.cli.commands.validate import project_paths
     from gitops_config.errors import InvalidProjectError
+    from gitops_config.revision import find_root
     from gitops_config.source import WorkTree
 
     cwd = Path.cwd()
@@ -67,7 +68,7 @@ def _projects(files: Sequence[str]) -> tuple[list[_Opened], list[str]]:
         folder = (cwd / name).parent if files else cwd
         if folder not in roots:
             try:
-                roots[folder] = project_mod.find_root(folder)
+                roots[folder] = find_root(folder)
             except InvalidProjectError:
                 roots[folder] = None
         root = roots[folder]
@@ -102,35 +103,22 @@ def _from_cwd(result: CheckResult, prefix: str) -> CheckResult:
                                waived=tuple(map(moved, result.waived)))
 
 
-def _combined(results: Sequence[CheckResult], *, strict: bool) -> CheckResult:
-    from gitops_config.check import CheckResult
-
-    return CheckResult(tuple(f for r in results for f in r.findings),
-                       tuple(p for r in results for p in r.checked),
-                       tuple(f for r in results for f in r.waived), strict)
-
-
 def _committed(opened: _Opened, envs: Sequence[str]) -> list[EnvRender] | None:
     """ENVS as HEAD renders them: what the commit being made changes. None before the
     first commit, or where HEAD has no project here."""
-    from gitops_config import check as check_mod
     from gitops_config import project as project_mod
     from gitops_config.errors import GitopsConfigError
-    from gitops_config.git import Repo
-    from gitops_config.git import toplevel
-    from gitops_config.source import GitTree
-    from gitops_config.source import prefix_of
+    from gitops_config.pipeline.validation import base_renders
+    from gitops_config.revision import at_commit
 
-    root = opened.source.root
-    if toplevel(root) is None:
+    head = at_commit(opened.source.root, 'HEAD')
+    if head is None:
         return None
     try:
-        repo = Repo(root)
-        head = GitTree(repo, repo.resolve('HEAD'), prefix_of(repo.root, root))
-        project = project_mod.load(head, root)
+        project = project_mod.load(head)
     except GitopsConfigError:
         return None
-    return check_mod.base_renders(head, project, envs)
+    return base_renders(head, project, envs)
 
 
 @hook.command('validate')
@@ -144,23 +132,22 @@ def validate(*, output_format: str, strict: bool, files: tuple[str, ...]) -> int
     file or `.sops.yaml`: every environment and layer they apply to. Change
     rules compare with the commit the change starts from (HEAD).
     """
-    from gitops_config import check as check_mod
-    from gitops_config import pipeline
+    from gitops_config.pipeline.affected import affected
+    from gitops_config.pipeline.results import combined
+    from gitops_config.pipeline.validation import validate as validated
     from gitops_config.report import findings
 
     results = []
     for opened in _projects(files)[0]:
         source, project, paths, prefix = opened
-        touched = check_mod.affected(project, paths, source)
+        touched = affected(project, paths, source)
         if not touched.envs and not touched.layers:
             continue
-        renders = pipeline.render(source, project, list(touched.envs), sealed=True,
-                                  reuse=True)
         base = functools.partial(_committed, opened, touched.envs)
-        results.append(_from_cwd(check_mod.check(
-            source, project, renders, base=base, strict=strict, layers=touched.layers),
-            prefix))
-    result = _combined(results, strict=strict)
+        results.append(_from_cwd(validated(
+            source, project, touched.envs, base=base, sealed=True, strict=strict,
+            layers=touched.layers), prefix))
+    result = combined(results, strict=strict)
     if result.findings or result.failed:
         findings.write(result, output_format, sys.stdout, use_color=options.app().color)
     return exit_codes.FINDINGS if result.failed else exit_codes.OK
@@ -177,7 +164,8 @@ def secrets(*, output_format: str, files: tuple[str, ...]) -> int:
     A changed `.sops.yaml` or project file (creation rules, key patterns,
     waivers) scans every file git tracks in that project.
     """
-    from gitops_config import check as check_mod
+    from gitops_config.pipeline.results import combined
+    from gitops_config.pipeline.validation import scan_secrets
     from gitops_config.report import findings
     from gitops_config.source import WorkTree
 
@@ -187,14 +175,14 @@ def secrets(*, output_format: str, files: tuple[str, ...]) -> int:
         if staged is None:
             return exit_codes.OK  # nothing staged
         source, project, paths = staged
-        results.append(check_mod.scan_secrets(source, project, _widened(paths, source.files)))
+        results.append(scan_secrets(source, project, _widened(paths, source.files)))
     opened, outside = _projects(files) if files else ([], [])
     for work, project, paths, prefix in opened:
         scanned = _widened(paths, functools.partial(_tracked, work.root))
-        results.append(_from_cwd(check_mod.scan_secrets(work, project, scanned), prefix))
+        results.append(_from_cwd(scan_secrets(work, project, scanned), prefix))
     if outside:
-        results.append(check_mod.scan_secrets(WorkTree(Path.cwd()), None, outside))
-    result = _combined(results, strict=False)
+        results.append(scan_secrets(WorkTree(Path.cwd()), None, outside))
+    result = combined(results, strict=False)
     if result.findings:
         findings.write(result, output_format, sys.stdout, use_color=options.app().color)
     return exit_codes.FINDINGS if result.failed else exit_codes.OK
@@ -215,21 +203,22 @@ def _staged() -> tuple[Source, Project, list[str]] | None:
     from gitops_config.errors import FileMissingError
     from gitops_config.errors import InvalidProjectError
     from gitops_config.git import Repo
-    from gitops_config.source import IndexTree
-    from gitops_config.source import prefix_of
+    from gitops_config.revision import Located
+    from gitops_config.revision import find_root
+    from gitops_config.revision import prefix_of
 
     repo = Repo(Path.cwd())
     try:
-        root = project_mod.find_root(Path.cwd())
+        root = find_root(Path.cwd())
     except InvalidProjectError:
         root = repo.root
-    prefix = prefix_of(repo.root, root)
-    paths = [p[len(prefix):] for p in repo.staged_paths() if p.startswith(prefix)]
+    found = Located(repo, root, prefix_of(repo.root, root))
+    paths = [p[len(found.prefix):] for p in repo.staged_paths() if p.startswith(found.prefix)]
     if not paths:
         return None
-    source = IndexTree(repo, prefix)
+    source = found.index()
     try:
-        project = project_mod.load(source, root)
+        project = project_mod.load(source)
     except (InvalidProjectError, FileMissingError):
         from gitops_config.project import Project
 
@@ -254,17 +243,17 @@ def _tracked(root: Path) -> list[str]:
 @_FILES
 def render_check(*, files: tuple[str, ...]) -> int:
     """Committed rendered output is up to date for every environment FILES affect."""
-    from gitops_config import check as check_mod
-    from gitops_config import pipeline
     from gitops_config.cli.commands.render import report_stale
+    from gitops_config.pipeline.affected import affected
+    from gitops_config.pipeline.rendering import render
 
     code = exit_codes.OK
     for source, project, paths, prefix in _projects(files)[0]:
-        touched = check_mod.affected(project, paths)
+        touched = affected(project, paths)
         # Only environments whose output is committed can be stale.
         envs = [e for e in touched.outputs if source.files(project.output_dir(e))]
         if envs:
-            renders = pipeline.render(source, project, envs, sealed=True)
+            renders = render(source, project, envs, sealed=True)
             code = max(code, report_stale(source, project, renders, since='HEAD',
                                           prefix=prefix))
     return code

@@ -25,7 +25,7 @@ def _rules(paths: tuple[str, ...], builtin: bool) -> list[Rule]:
     from gitops_config.fsutil import read_file
     from gitops_config.policy import load
     from gitops_config.policy.rules import load_file
-    from gitops_config.workspace import open_project
+    from gitops_config.project import open_project
 
     if paths:
         found: list[Rule] = []

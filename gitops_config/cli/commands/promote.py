@@ -12,7 +12,6 @@ import click
 
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
-from gitops_config.source import prefix_of
 
 if TYPE_CHECKING:
     from gitops_config.git import Repo
@@ -52,15 +51,13 @@ def promote(*, source_env: str, target_env: str, dry_run: bool, output_format: s
     """
     from gitops_config import project as project_mod
     from gitops_config import promote as promote_mod
-    from gitops_config.git import Repo
-    from gitops_config.source import GitTree
+    from gitops_config import revision
 
-    root = project_mod.find_root(Path.cwd())
-    repo = Repo(root)
-    head = repo.resolve('HEAD')
-    prefix = prefix_of(repo.root, root)
-    source = GitTree(repo, head, prefix)
-    project = project_mod.load(source, root)
+    found = revision.located_at(revision.find_root(Path.cwd()))
+    repo = found.repo
+    source = found.at('HEAD')
+    head = source.commit
+    project = project_mod.load(source)
     promote_mod.check_order(project, source_env, target_env, allow_backwards=allow_backwards)
     plan = promote_mod.plan(source, project, source_env, target_env)
     if plan.empty:
@@ -85,7 +82,7 @@ def promote(*, source_env: str, target_env: str, dry_run: bool, output_format: s
         click.echo(f'not promoted: {target_env} would not pass validation; no branch made',
                    err=True)
         return exit_codes.FINDINGS
-    published = promote_mod.publish(repo, prefix, head, result)
+    published = promote_mod.publish(repo, found.prefix, head, result)
     for path in result.rendered:
         click.echo(f'  re-rendered {path}')
     click.echo(f'{published.state}: branch {published.branch} at {published.sha[:12]}')
@@ -124,12 +121,12 @@ def _dry_run(plan: Plan, result: Result | None, source: Source, output_format: s
     """The plan, and the diff of TO's rendered files it would make, in a diff format."""
     import json
 
-    from gitops_config import compare
+    from gitops_config.pipeline.comparison import compare
     from gitops_config.report import diff_json
     from gitops_config.report import diff_markdown
     from gitops_config.report import diff_text
 
-    review = compare.compare(source, result.after, envs=[plan.target_env]) if result else None
+    review = compare(source, result.after, envs=[plan.target_env]) if result else None
     if output_format == 'json':
         data = {'plan': _plan_data(plan), 'valid': not (result and result.failed),
                 'rendered': result.rendered if result else [],
@@ -192,10 +189,10 @@ def _retire(repo: Repo, plan: Plan, head: str, *, open_pr: bool) -> None:
 
 def _open_pr(repo: Repo, source: Source, plan: Plan, result: Result, published: Published,
              base_branch: str | None) -> str:
-    from gitops_config import compare
     from gitops_config import promote as promote_mod
     from gitops_config.errors import UsageError
     from gitops_config.github import Client
+    from gitops_config.pipeline.comparison import compare
     from gitops_config.report import diff_markdown
 
     if base_branch is None:
@@ -203,7 +200,7 @@ def _open_pr(repo: Repo, source: Source, plan: Plan, result: Result, published: 
         if base_branch is None:
             raise UsageError('HEAD is detached: name the pull request\'s base branch',
                              hint='pass --base BRANCH')
-    review = compare.compare(source, result.after, envs=[plan.target_env], sealed=True)
+    review = compare(source, result.after, envs=[plan.target_env], sealed=True)
     body = promote_mod.message(plan, result.rendered) + '\n' + diff_markdown.render(review)
     pull = promote_mod.open_pull(Client.from_env(), plan, published, base=base_branch,
                                  body=body)
@@ -216,7 +213,7 @@ def _open_pr(repo: Repo, source: Source, plan: Plan, result: Result, published: 
 def status(*, ref: str) -> int:
     """For each adjacent pair of environments, what is waiting to be promoted."""
     from gitops_config import promote as promote_mod
-    from gitops_config.workspace import open_project
+    from gitops_config.project import open_project
 
     source, project = open_project(Path.cwd(), ref)
     names = project.env_names()

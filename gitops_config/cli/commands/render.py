@@ -15,7 +15,7 @@ from gitops_config.cli import exit_codes
 from gitops_config.cli import options
 
 if TYPE_CHECKING:
-    from gitops_config.pipeline import EnvRender
+    from gitops_config.pipeline.rendering import EnvRender
     from gitops_config.project import Project
     from gitops_config.shard import Shard
     from gitops_config.source import Source
@@ -45,7 +45,7 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
     """
     from gitops_config import outputs
     from gitops_config.fsutil import printable
-    from gitops_config.workspace import open_project
+    from gitops_config.project import open_project
 
     source, project = open_project(Path.cwd(), ref)
     names = list(envs) or project.env_names()
@@ -91,7 +91,7 @@ def report_stale(source: Source, project: Project, renders: Sequence[EnvRender],
     current one."""
     from gitops_config import outputs
     from gitops_config.fsutil import printable
-    from gitops_config.source import at_commit
+    from gitops_config.revision import at_commit
 
     last = functools.cache(functools.partial(at_commit, project.root, since or ''))
     found = [s for r in renders
@@ -118,10 +118,10 @@ def _shown(path: Path) -> str:
 def _render_with_progress(source: Source, project: Project, names: list[str], *,
                           sealed: bool, jobs: int | None, shard: Shard | None,
                           ) -> list[EnvRender]:
-    from gitops_config import pipeline
+    from gitops_config.pipeline.rendering import render
 
     if len(names) < 2 or not sys.stderr.isatty():
-        return pipeline.render(source, project, names, sealed=sealed, jobs=jobs, shard=shard)
+        return render(source, project, names, sealed=sealed, jobs=jobs, shard=shard)
     with click.progressbar(length=len(names), label='rendering', file=sys.stderr) as bar:
-        return pipeline.render(source, project, names, sealed=sealed, jobs=jobs, shard=shard,
-                               on_done=lambda _: bar.update(1))
+        return render(source, project, names, sealed=sealed, jobs=jobs, shard=shard,
+                      on_done=lambda _: bar.update(1))

@@ -288,8 +288,9 @@ def _age_inputs(files: tuple[Path, ...], ref: str | None) -> tuple[Source, list[
     from gitops_config import git
     from gitops_config import sops
     from gitops_config.errors import UsageError
-    from gitops_config.source import open_source
-    from gitops_config.workspace import open_project
+    from gitops_config.project import open_project
+    from gitops_config.revision import located_at
+    from gitops_config.source import WorkTree
 
     if not files:
         source, project = open_project(Path.cwd(), ref)
@@ -304,7 +305,7 @@ def _age_inputs(files: tuple[Path, ...], ref: str | None) -> tuple[Source, list[
         if rel.startswith('..'):
             raise UsageError(f'{path}: is outside {root}')
         names.append(Path(rel).as_posix())
-    return open_source(root, ref), names
+    return (WorkTree(root) if ref is None else located_at(root).at(ref)), names
 
 
 @secrets.command('status')
@@ -355,7 +356,7 @@ def status(*, files: tuple[Path, ...], can_decrypt: bool) -> int:
 def _encrypted_layers() -> list[Path]:
     """Every encrypted value layer of the project here."""
     from gitops_config import sops
-    from gitops_config.workspace import open_project
+    from gitops_config.project import open_project
 
     source, project = open_project(Path.cwd(), None)
     layers = sorted({p for env in project.environments for p in env.layers})
@@ -372,10 +373,11 @@ def _stale_readers(path: Path) -> tuple[RecipientChange, str] | None:
     from gitops_config import project as project_mod
     from gitops_config import recipients
     from gitops_config.errors import GitopsConfigError
+    from gitops_config.revision import find_root
     from gitops_config.source import WorkTree
 
     try:
-        root = project_mod.find_root(path.resolve().parent)
+        root = find_root(path.resolve().parent)
         rel = path.resolve().relative_to(root.resolve()).as_posix()
         source = WorkTree(root)
         project = project_mod.load(source, root)

@@ -59,30 +59,30 @@ def validate(*, envs: tuple[str, ...], ref: str | None, output_format: str, stri
     using it, or every environment for a template, schema, policy or the
     project file. Exit 1 on errors (and on warnings with --strict).
     """
-    from gitops_config import check as check_mod
-    from gitops_config import pipeline
+    from gitops_config.pipeline.affected import affected
+    from gitops_config.pipeline.rendering import render
+    from gitops_config.pipeline.validation import check
+    from gitops_config.project import open_project
     from gitops_config.report import findings
-    from gitops_config.workspace import open_project
 
     source, project = open_project(Path.cwd(), ref)
     names = list(envs) or project.env_names()
     layers = None
     if files:
-        touched = check_mod.affected(project, project_paths(project.root, files), source)
+        touched = affected(project, project_paths(project.root, files), source)
         names = [n for n in touched.envs if not envs or n in envs]
         layers = touched.layers
     if shard is not None and layers is None:
         layers = shard_layers(shard)
-    renders = pipeline.render(source, project, names, sealed=sealed, jobs=jobs,
-                              shard=shard, reuse=True) if names else []
+    renders = render(source, project, names, sealed=sealed, jobs=jobs, shard=shard,
+                     reuse=True) if names else []
     base = None
     if base_ref is not None:
         base_source, base_project = open_project(Path.cwd(), base_ref)
         known = [n for n in names if n in base_project.env_names()]
-        base = pipeline.render(base_source, base_project, known, sealed=True, jobs=jobs,
-                               shard=shard)
-    result = check_mod.check(source, project, renders, base=base, strict=strict,
-                             require_schema=require_schema, layers=layers, jobs=jobs)
+        base = render(base_source, base_project, known, sealed=True, jobs=jobs, shard=shard)
+    result = check(source, project, renders, base=base, strict=strict,
+                   require_schema=require_schema, layers=layers, jobs=jobs)
     if findings.resolve(output_format) == 'json':
         from gitops_config.report import findings_json
 
@@ -98,12 +98,10 @@ def validate(*, envs: tuple[str, ...], ref: str | None, output_format: str, stri
 
 def _revision(source: Source) -> str:
     """The commit that was checked: --ref's, else HEAD's (marked as a working tree)."""
-    commit = getattr(source, 'commit', None)
-    if isinstance(commit, str):
-        return commit
+    if source.commit is not None:
+        return source.commit
     from gitops_config import process
 
-    root = getattr(source, 'root', Path.cwd())
-    done = process.run(['git', 'rev-parse', 'HEAD'], cwd=root, check=False)
+    done = process.run(['git', 'rev-parse', 'HEAD'], cwd=source.root, check=False)
     head = done.stdout.decode().strip() if done.returncode == 0 else ''
     return f'{head} (working tree)' if head else 'working tree'

@@ -17,17 +17,17 @@ class _Shown:
     hand), or, with --decrypt, as they are."""
 
     def __init__(self, env: str, ref: str | None, *, decrypt: bool = False) -> None:
-        from gitops_config import compare
         from gitops_config import values
-        from gitops_config.workspace import open_project
+        from gitops_config.pipeline.fingerprint_key import derived_key
+        from gitops_config.pipeline.fingerprint_key import fingerprint_key
+        from gitops_config.project import open_project
 
         source, project = open_project(Path.cwd(), ref)
         # Masked unless --decrypt, so a missing key is no reason to fail: what cannot be
         # decrypted stays sealed.
         self.values = values.merge(source, project, env, sealed=not decrypt)
         self.decrypt = decrypt
-        self.key = None if decrypt else (compare.fingerprint_key()
-                                         or compare.derived_key(source, project))
+        self.key = None if decrypt else fingerprint_key() or derived_key(source, project)
         self.patterns = tuple(str(p) for p in (project.raw.get('secrets') or {}).get(
             'key_patterns') or ())
 

@@ -1,4 +1,9 @@
-"""One environment on one Source: merge its layers, render its templates."""
+"""One revision's environments: each one's layers merged, its templates rendered.
+
+Rendering is deterministic and sandboxed (render.py); this module decides what
+to render: every template, or with a snapshot of the same inputs only what it
+does not vouch for (snapshot.py), on worker processes (workers.py).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from gitops_config import constants as C
 from gitops_config import render as render_mod
 from gitops_config import snapshot
 from gitops_config import values as values_mod
+from gitops_config import workers
 from gitops_config.project import Project
 from gitops_config.render import RenderedFile
 from gitops_config.shard import Shard
@@ -50,8 +56,6 @@ def render(
     what it has no entry for; its other files render when their content is first
     read (validation reads few). Every full render leaves its snapshot.
     """
-    from gitops_config import workers
-
     names = list(envs) if envs else project.env_names()
     for name in names:
         project.env(name)  # an unknown name fails before any work is done
@@ -84,8 +88,6 @@ def _reusing(known: snapshot.Snapshot, templates: Sequence[render_mod.Template],
              prepared: render_mod.Prepared, *, jobs: int) -> list[RenderedFile]:
     """The files of one environment whose snapshot is KNOWN, in template order: what it
     has an entry for is rendered only when read."""
-    from gitops_config import workers
-
     [fresh] = workers.render_all([t for t in templates if t.path not in known], [prepared],
                                  jobs=jobs)
     rendered = iter(fresh)

@@ -1,0 +1,99 @@
+"""A pull request's review: two revisions compared, the head validated, each finding
+under its environment; or the review a previous run kept of exactly this."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from collections.abc import Sequence
+
+from gitops_config import constants as C
+from gitops_config import reviews
+from gitops_config.errors import GitopsConfigError
+from gitops_config.model import Finding
+from gitops_config.model import Location
+from gitops_config.model import Severity
+from gitops_config.pipeline import comparison
+from gitops_config.pipeline import fingerprint_key
+from gitops_config.pipeline import validation
+from gitops_config.pipeline.results import Review
+from gitops_config.project import Project
+from gitops_config.shard import Shard
+from gitops_config.shard import shard_layers
+from gitops_config.source import Source
+
+
+def review(base: Source, head: Source, *, envs: Sequence[str] | None = None,
+           sealed: bool = False, validate: bool = False, shard: Shard | None = None,
+           jobs: int | None = None) -> Review:
+    """BASE...HEAD diffed (with VALIDATE, HEAD's findings attached), or the review a
+    previous run kept of exactly this. SEALED: secrets by ciphertext only."""
+    fixed = fingerprint_key.fingerprint_key()
+    base_project, head_project = comparison.projects(base, head)
+    keep = reviews.keepable(base, head)
+    derive = fixed is None and not sealed  # as compare() would, from HEAD's data keys
+    # read once: both the key below and the fingerprint key need them
+    head_keys = fingerprint_key.data_keys(head, head_project) if keep or derive else []
+    kept = reviews.key(base, head, base_project, head_keys, fingerprint=fixed,
+                       options=(sorted(envs or ()), sealed, validate, shard),
+                       validate=validate) if keep else None
+    found = reviews.load(kept) if kept is not None else None
+    if isinstance(found, Review):
+        return found
+    fingerprint = ((fingerprint_key.fingerprint_from(head_keys) or os.urandom(32)) if derive
+                   else fixed)
+    result = comparison.compare(base, head, envs=envs, sealed=True if sealed else None,
+                                key=fingerprint, shard=shard, jobs=jobs)
+    if validate:
+        findings = collect_findings(head, head_project, sealed=result.sealed, shard=shard,
+                                    envs=envs, base=(base, base_project))
+        result = attach_findings(result, findings, head_project)
+    if kept is not None:
+        reviews.save(kept, result)
+    return result
+
+
+def collect_findings(source: Source, project: Project, *, sealed: bool,
+                     shard: Shard | None = None, envs: Sequence[str] | None = None,
+                     base: tuple[Source, Project | None] | None = None) -> list[Finding]:
+    """Schema and policy findings at SOURCE, in ENVS (default: all of them; SHARD's
+    share of them). BASE, the source and project the change starts from, turns on
+    change rules."""
+    try:
+        known = [e for e in envs if e in project.env_names()] if envs else (
+            project.env_names())
+        if envs and not known:
+            return []  # the environments asked for are gone at SOURCE
+        before = None
+        if base is not None and base[1] is not None:
+            before = functools.partial(validation.base_renders, base[0], base[1], known,
+                                       shard=shard)
+        return list(validation.validate(source, project, known, base=before, sealed=sealed,
+                                        layers=shard_layers(shard), shard=shard).findings)
+    except GitopsConfigError as exc:
+        # a broken policy file or template must not cost the PR its comment
+        where = exc.location or Location(C.PROJECT_FILE)
+        return [Finding('validate', Severity.ERROR, f'validation could not run: {exc.message}',
+                        where, hint=exc.hint)]
+
+
+def attach_findings(review: Review, findings: list[Finding], project: Project) -> Review:
+    """REVIEW with each finding under its environment (a layer's under each user).
+
+    A finding of no environment's file (the project file, a policy) goes under
+    the first environment, so that it is shown and counted once.
+    """
+    placed: set[int] = set()
+    envs = []
+    for env in review.envs:
+        layers = project.env(env.env).layers if env.env in project.env_names() else ()
+        mine = [f for f in findings if f.env == env.env or (
+            f.env is None and f.location.path in layers)]
+        placed.update(id(f) for f in mine)
+        envs.append(mine)
+    if envs:
+        envs[0] += [f for f in findings if id(f) not in placed]
+    return dataclasses.replace(review, envs=tuple(
+        dataclasses.replace(env, findings=tuple(mine)) for env, mine in zip(
+            review.envs, envs, strict=True)))
