@@ -4,7 +4,6 @@ from __future__ import annotations
 
 PROJECT_FILE = 'gitops-config.yaml'
 SOPS_CONFIG_FILE = '.sops.yaml'
-CACHE_DIR = '.gitops-config/cache'
 DEPLOYED_TAG_PREFIX = 'deployed/'
 
 # A YAML stream may expand its aliases to at most this many nodes, plus this

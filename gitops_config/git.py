@@ -211,9 +211,6 @@ class Repo:
         """A shallow clone: history stops at the commits it was cut at."""
         return self._is_shallow()
 
-    def hash_object(self, data: bytes) -> str:
-        return blob_sha(data)
-
     # -- writing: objects and refs, never the checkout or the index ----------
 
     def commit_files(self, parent: str, files: Mapping[str, bytes | None], message: str,

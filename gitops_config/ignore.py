@@ -23,9 +23,6 @@ from gitops_config.model import Change
 from gitops_config.model import ChangeKind
 from gitops_config.regex import wildcard
 
-# normalize: ignore a change only when both sides are equal after this
-NORMALIZERS = ('string', 'trim', 'case', 'order')
-
 
 @dataclass(frozen=True, slots=True)
 class IgnoreRule:

@@ -104,7 +104,3 @@ def walk_secrets(node: object, path: tuple[str | int, ...] = ()) -> Iterator[
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from walk_secrets(value, (*path, i))
-
-
-def has_secret(node: object) -> bool:
-    return next(walk_secrets(node), None) is not None

@@ -202,12 +202,6 @@ def render_all(templates: Sequence[Template], prepared: Sequence[Prepared], *, j
     return [[f for f in row if isinstance(f, RenderedFile)] for row in rows]
 
 
-def render_outcomes(templates: Sequence[Template], prepared: Sequence[Prepared], *, jobs: int,
-                    ) -> list[list[Outcome]]:
-    """Like render_all, but a broken template is an error in its place, not the end."""
-    return _render(templates, prepared, jobs=jobs, keep_errors=True)
-
-
 def _render(templates: Sequence[Template], prepared: Sequence[Prepared], *, jobs: int,
             keep_errors: bool) -> list[list[Outcome]]:
     rows = start_groups([(templates, p) for p in prepared], jobs=jobs)()

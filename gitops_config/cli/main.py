@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import importlib.util
 import logging
 import os
 from collections.abc import Sequence
@@ -67,19 +66,14 @@ class App:
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if _available(name)]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
         module_name, attr = entry[0].split(':')
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                return None  # declared but not built yet
-            raise
+        module = importlib.import_module(module_name)
         command: click.Command = getattr(module, attr)
         examples.attach(command, cmd_name)
         return command
@@ -98,11 +92,6 @@ class LazyGroup(click.Group):
         except Exit as exc:
             ctx.exit(exc.code)
         ctx.exit(rv if isinstance(rv, int) else exit_codes.OK)
-
-
-def _available(name: str) -> bool:
-    module_name = COMMANDS[name][0].split(':')[0]
-    return importlib.util.find_spec(module_name) is not None
 
 
 @click.group(cls=LazyGroup, epilog=f'{examples.block("")}\n\n{exit_codes.HELP}',

@@ -271,13 +271,3 @@ def merge_files(base: Path, ours: Path, theirs: Path, *, name: str | None = None
     assert isinstance(merged, Branch)
     write_atomic(ours, engine.reencrypt(opened, [merged]))
     return None
-
-
-def decrypt_many(paths: Sequence[Path], *, ignore_mac: bool = False) -> list[bytes]:
-    from gitops_config.sops import decrypt_file
-
-    return [decrypt_file(p, ignore_mac=ignore_mac) for p in paths]
-
-
-def store_name(path: Path) -> str:
-    return stores.for_path(str(path)).name

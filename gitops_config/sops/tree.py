@@ -66,9 +66,6 @@ class Branch(list[tuple[Union[str, 'Comment'], 'Value']]):
                 return v
         return None
 
-    def keys_(self) -> list[str]:
-        return [k for k, _ in self if isinstance(k, str)]
-
 
 Scalar = str | bytes | int | float | bool | Timestamp | None
 Value = Branch | list['Value'] | Scalar | Comment

@@ -88,7 +88,6 @@ JSON = Store('json', _json_load, _json_emit)
 DOTENV = Store('dotenv', _dotenv_load, _dotenv_emit, 'sops_')
 INI = Store('ini', _ini_load, _ini_emit, 'sops')
 BINARY = Store('binary', _binary_load, _binary_emit)
-STORES = {'yaml': YAML, 'json': JSON, 'dotenv': DOTENV, 'ini': INI, 'binary': BINARY}
 
 
 def for_path(path: str) -> Store:
