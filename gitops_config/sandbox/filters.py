@@ -98,7 +98,7 @@ def _nothing(env: jinja2.Environment | None, args: Args) -> list[Any] | None:
 MOVERS: dict[str, Compared] = {
     'attr': _nothing, 'batch': _nothing, 'first': _nothing, 'last': _nothing,
     'list': _nothing, 'items': _nothing, 'map': _nothing, 'reverse': _nothing,
-    'slice': _nothing, 'random': _nothing, 'required': _nothing, 'length': _nothing,
+    'slice': _nothing, 'required': _nothing, 'length': _nothing,
     'count': _nothing, 'default': _default, 'd': _default, 'dictsort': _dictsort,
     'sort': _attributes(multi=True), 'unique': _attributes(multi=False),
     'min': _attributes(multi=False), 'max': _attributes(multi=False),
@@ -114,8 +114,10 @@ TYPE_TESTS = frozenset({
 
 
 def install(env: jinja2.Environment) -> None:
-    """Our filters, then every filter and test wrapped; lipsum() goes (it is random)."""
+    """Our filters, then every filter and test wrapped; `random` and lipsum() go: a render
+    is a function of its inputs."""
     env.filters.update(OURS)
+    env.filters.pop('random', None)
     spans: dict[str, Callable[..., Any]] = {
         'join': _join, 'indent': _indent, 'to_json': _to_json_spans,
         'to_yaml': _to_yaml_spans, 'tojson': _tojson_spans,

@@ -18,6 +18,7 @@ def reference(loader: jinja2.BaseLoader | None = None) -> ImmutableSandboxedEnvi
         undefined=render_mod._undefined(), keep_trailing_newline=True, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, loader=loader)
     env.filters.update(OURS)
+    env.filters.pop('random', None)
     for table in (env.filters, env.tests):
         for name, func in table.items():
             if name not in render_mod._SEE_UNDEFINED:
