@@ -97,7 +97,11 @@ def resolve_plain(text: str) -> tuple[str, Any]:
         if as_int is not None:
             return _INT, as_int
         if _YAML_STYLE_FLOAT.fullmatch(plain):
-            return _FLOAT, float(plain)
+            value = float(plain)
+            # Go's ParseFloat fails beyond float64's range (`1e400`): go-yaml, and so
+            # sops, keep the text as a string
+            if not math.isinf(value):
+                return _FLOAT, value
     return _STR, text
 
 
