@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -85,6 +86,18 @@ def sops(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
                           env={**os.environ, **(env or {})}, check=False)
     assert proc.returncode == 0, proc.stderr.decode()
     return proc.stdout
+
+
+def as_sops_prints(ours: bytes, theirs: bytes) -> bytes:
+    """OURS (our decrypted text) as `sops -d` printed it (THEIRS): go-yaml drops the `.0`
+    of an integral float (`1.0` -> `1`, which reads back as an int); we keep it
+    (yaml_emit.scalar). Every other line is left for the caller to compare."""
+    lines, printed = ours.split(b'\n'), theirs.split(b'\n')
+    if len(lines) != len(printed):
+        return ours
+    return b'\n'.join(
+        b if a == b + b'.0' and re.search(rb'(^|[ -])-?[0-9]+$', b) else a
+        for a, b in zip(lines, printed, strict=True))
 
 
 def write_rules(directory: Path, body: str) -> Path:

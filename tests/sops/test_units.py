@@ -12,6 +12,7 @@ from gitops_config.errors import UsageError
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.sops import NoKeyError
+from gitops_config.sops import decrypt_text
 from gitops_config.sops import encrypt_text
 from gitops_config.sops import is_encrypted
 from gitops_config.sops import keys_available
@@ -152,6 +153,22 @@ def test_encrypt_text_selection_override(age_keys: tuple[AgeKey, AgeKey]) -> Non
                        encrypted_regex='^data$').decode()
     assert 'kind: Secret' in out
     assert 'encrypted_regex: ^data$' in out
+
+
+@pytest.mark.parametrize('number', ['0.0', '-0.0', '1.0', '123456.0', '1e+300', '5e-324'])
+def test_a_plain_float_beside_a_secret_stays_a_float(number: str,
+                                                     age_keys: tuple[AgeKey, AgeKey]) -> None:
+    """Unencrypted leaves are written back as text: go-yaml prints the float 0.0 as `0`,
+    which reads back as the int 0 (drift then saw `0.0 → 0`), and -0.0 as `-0`, which
+    fails the MAC (sops's own files too)."""
+    plain = f'token: secret\nratio: {number}\n'
+    out = encrypt_text(plain, 's.yaml', age=[age_keys[0].recipient], encrypted_regex='^token$')
+    assert f'\nratio: {number}\n' in out.decode()
+    values = open_values(out, 's.yaml', sealed=False)
+    assert isinstance(values, dict)
+    assert type(values['ratio']) is float
+    assert repr(values['ratio']) == repr(float(number))
+    assert decrypt_text(out, 's.yaml').decode() == plain
 
 
 def test_open_values_without_sops_for_cloud_keys(

@@ -1,4 +1,5 @@
-"""sops tree -> YAML text exactly as sops's go-yaml v3 encoder writes it (indent 4)."""
+"""sops tree -> YAML text exactly as sops's go-yaml v3 encoder writes it (indent 4),
+but for integral floats, which keep their `.0` (`scalar`)."""
 
 from __future__ import annotations
 
@@ -171,7 +172,12 @@ def scalar(value: Value, *, hint_ok: bool = True) -> str | list[str]:
             return '.nan'
         if math.isinf(value):
             return '.inf' if value > 0 else '-.inf'
-        return fmt.format_float_g(value)
+        text = fmt.format_float_g(value)
+        # go-yaml prints an integral float like an int (`0`, `-0`, `1`), which reads
+        # back as one: a plain leaf beside a secret would change type (a plain -0.0
+        # fail the MAC, as sops's own files do), a decrypted one become an int at the
+        # next edit. With its `.0` it stays a float, for sops too.
+        return text + '.0' if text.lstrip('-').isdigit() else text
     if isinstance(value, Timestamp):
         return value.text
     if isinstance(value, bytes):
