@@ -1,62 +1,63 @@
-"""Who may import whom (ARCHITECTURE.md §3): checked on the source, so it cannot drift."""
+"""Who may import whom is import-linter's (`lint-imports`, contracts in pyproject.toml).
+
+What it cannot say is checked here: that every library the package imports has
+an owner at all, so a new dependency cannot slip in without one.
+"""
 
 from __future__ import annotations
 
 import ast
+import functools
+import sys
+import tomllib
 from pathlib import Path
 
-import pytest
-
-PACKAGE = Path(__file__).resolve().parents[1] / 'gitops_config'
-
-# A third-party library and the only modules (or packages) that may import it.
-OWNERS = {
-    'click': ('cli/',),
-    'yaml': ('yaml_io/',),
-    'ruamel': ('yaml_io/',),
-    'git': ('git.py',),
-    'jinja2': ('render.py', 'sandbox/'),
-    'jsonschema_rs': ('schema.py',),
-    're2': ('regex.py',),
-    'cel_expr_python': ('policy/',),
-    'cryptography': ('sops/',),
-    'pyrage': ('sops/',),
-    'msgpack': ('cache_data.py',),
-    'filelock': ('edit_lock.py',),
-    'deepdiff': (),  # the diff engine's test oracle only
-    'jsonschema': (),
-}
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / 'gitops_config'
 
 
-def _modules() -> list[Path]:
-    return sorted(p for p in PACKAGE.rglob('*.py') if '__pycache__' not in p.parts)
+def _contracts() -> list[dict[str, object]]:
+    config = tomllib.loads((ROOT / 'pyproject.toml').read_text())
+    contracts: list[dict[str, object]] = config['tool']['importlinter']['contracts']
+    return contracts
 
 
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
+@functools.cache
+def _third_party_imports() -> dict[str, str]:
+    """Each third-party top-level name the package imports -> one module importing it."""
+    found: dict[str, str] = {}
+    for path in sorted(PACKAGE.rglob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split('.')[0]
+                if top != 'gitops_config' and top not in sys.stdlib_module_names:
+                    found.setdefault(top, path.relative_to(ROOT).as_posix())
+    return found
 
 
-@pytest.mark.parametrize('path', _modules(), ids=lambda p: p.relative_to(PACKAGE).as_posix())
-def test_each_library_is_imported_by_its_owner_only(path: Path) -> None:
-    rel = path.relative_to(PACKAGE).as_posix()
-    for name in _imports(path):
-        top = name.split('.')[0]
-        owners = OWNERS.get(top)
-        if owners is not None:
-            assert rel.startswith(owners), f'{rel} imports {name}; only {owners} may'
+def test_every_library_the_package_imports_has_one_owner() -> None:
+    owned: dict[str, list[str]] = {}
+    for contract in _contracts():
+        if contract['type'] == 'protected':
+            for name in contract['protected_modules']:  # type: ignore[attr-defined]
+                owned.setdefault(name, []).append(str(contract['id']))
+    imported = _third_party_imports()
+    assert imported, 'no third-party import found: the scan is broken'
+    for name, where in imported.items():
+        assert len(owned.get(name, [])) == 1, (
+            f'{name} (imported by {where}) needs exactly one owner contract in pyproject.toml')
 
 
-@pytest.mark.parametrize('path', [p for p in _modules()
-                                  if not p.relative_to(PACKAGE).as_posix().startswith(
-                                      ('cli/', '__main__.py'))],
-                         ids=lambda p: p.relative_to(PACKAGE).as_posix())
-def test_the_core_never_imports_the_cli(path: Path) -> None:
-    for name in _imports(path):
-        assert not name.startswith('gitops_config.cli'), (
-            f'{path.relative_to(PACKAGE)} imports {name}')
+def test_every_owner_contract_names_a_library_in_use() -> None:
+    imported = _third_party_imports()
+    for contract in _contracts():
+        if str(contract['id']).startswith('owner-'):
+            for name in contract['protected_modules']:  # type: ignore[attr-defined]
+                assert name in imported or name in sys.stdlib_module_names, (
+                    f'{contract["id"]} protects {name}, which nothing imports')
