@@ -1,6 +1,6 @@
 """Start-up and rendering, whole process, side by side with the obvious stack.
 
-    python benchmarks/bench_render.py [--services 2000] [--runs 5]
+    python benchmarks/bench_render.py [--services 2000] [--runs 5] [--start-up-only]
 
 Cases:
   help         `gitops-config --help`                          target < 150 ms
@@ -71,16 +71,28 @@ def _deep_merge(base: dict[str, object], over: dict[str, object]) -> None:
             base[key] = value
 
 
+def _print_rows(rows: list[tuple[str, float, float | None]]) -> None:
+    print(f'{"case":<22}{"median s":>10}{"target s":>10}')
+    for name, seconds, target in rows:
+        shown_target = f'{target:.3f}' if target is not None else '-'
+        print(f'{name:<22}{seconds:>10.3f}{shown_target:>10}')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--services', type=int, default=2000)
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--sample', type=int, default=200)
+    parser.add_argument('--start-up-only', action='store_true',
+                        help='only the help case: a check after moving imports around')
     args = parser.parse_args()
 
-    rows = []
+    rows: list[tuple[str, float, float | None]] = []
     rows.append(('help', median_seconds([str(BIN), '--help'], runs=args.runs * 4), 0.150))
+    if args.start_up_only:
+        _print_rows(rows)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         example = tmp_path / 'example'
@@ -105,10 +117,7 @@ def main() -> None:
         obvious = _obvious_stack(big, envs, sample) * args.services / sample
         rows.append(('obvious (projected)', obvious, None))
 
-    print(f'{"case":<22}{"median s":>10}{"target s":>10}')
-    for name, seconds, target in rows:
-        shown_target = f'{target:.3f}' if target is not None else '-'
-        print(f'{name:<22}{seconds:>10.3f}{shown_target:>10}')
+    _print_rows(rows)
     print(f'\nobvious stack / ours: cold {obvious / cold:.1f}x, warm {obvious / warm:.1f}x '
           '(target >= 10x)')
 
