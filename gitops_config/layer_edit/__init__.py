@@ -34,6 +34,7 @@ from gitops_config.layer_edit.plan import MISSING
 from gitops_config.layer_edit.plan import CannotEditError
 from gitops_config.layer_edit.plan import Change
 from gitops_config.layer_edit.snapshot import Snapshot
+from gitops_config.layer_edit.target import IdStep
 from gitops_config.layer_edit.target import Index
 from gitops_config.layer_edit.target import Item
 from gitops_config.layer_edit.target import Shadow
@@ -170,8 +171,10 @@ class _Edit:
             held, now = value_at(after.data, found.path)
             if held and same(value, now):
                 return EnvResult(stack.env, self.key_path, 'changed', now=now)
+            # a later layer decides it, and the edited one, as merged, says VALUE
             later = shadow(stack, found.ids)
-            if later is None:
+            held, mine = self._through_layer(stack, after, found.ids)
+            if later is None or not held or not same(value, mine):
                 raise _Mismatch(stack.env, found.path)
             return EnvResult(stack.env, self.key_path, 'hidden' if later.hides else 'overridden',
                              by=later.location, now=now if held else MISSING)
@@ -227,8 +230,9 @@ class _Edit:
             path, depth, now = trace(after.data, found.ids)
             held = depth == len(found.ids) and not isinstance(found.ids[-1], Index)
             later = shadow(stack, found.ids) if held and change.deletes else None
-            if held and change.deletes and later is None:
-                raise _Mismatch(stack.env, found.path)
+            if held and change.deletes and (
+                    later is None or self._through_layer(stack, after, found.ids)[0]):
+                raise _Mismatch(stack.env, found.path)  # it is back, and not from a later layer
             return EnvResult(stack.env, self.key_path,
                              'changed' if later is None else 'overridden',
                              by=later.location if later else None, now=now if held else MISSING,
@@ -275,6 +279,14 @@ class _Edit:
         diff = first_difference(stack.values.data, after.data, skip)
         if diff is not None:
             raise _Mismatch(stack.env, diff)
+
+    def _through_layer(self, stack: Stack, after: values.Values, ids: tuple[IdStep, ...],
+                       ) -> tuple[bool, Any]:
+        """Whether the layers up to the edited one, merged as AFTER read them, hold the
+        node IDS names, and that node: what later layers may only override."""
+        through = values.merge_layers(after.loaded[:stack.at + 1], stack.rules)
+        _, depth, node = trace(through, ids)
+        return depth == len(ids), node
 
     def _unchanged(self, stack: Stack, after: values.Values, found: Shadow | None,
                    ) -> EnvResult | None:

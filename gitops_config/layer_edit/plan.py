@@ -203,6 +203,8 @@ def _least_items(base: list[Any], desired: list[Any], path: Path, field: str,
             raise CannotEditError(
                 f'every item of {keypath.format(path)} needs a distinct {field}, since '
                 f'layers merge it item by item')
+        if ident in known:
+            _check_order(known, seen, ident, path)
         seen.append(ident)
         if ident not in known:
             held.append(item)
@@ -212,6 +214,23 @@ def _least_items(base: list[Any], desired: list[Any], path: Path, field: str,
                                        Item(field, ident)))
     held.extend(deletion(Item(field, ident).stub()) for ident in known if ident not in seen)
     return held
+
+
+def _check_order(known: list[Any], seen: list[Any], ident: Any, path: Path) -> None:
+    """Refuse to put the item IDENT after SEEN where the merge cannot: a keyed list keeps
+    the order of the layers below (KNOWN) and adds new items at the end. Moving an item
+    would take deleting it and adding it whole, which cuts it off from the layers below."""
+    before = next((other for other in reversed(seen)
+                   if other not in known or known.index(other) > known.index(ident)), None)
+    if before is None:
+        return
+    shown = keypath.format(path)
+    raise CannotEditError(
+        f'{shown}: layers merge it item by item, in the order of the layers below '
+        f'({", ".join(map(str, known))}) with new items last, so no layer above can put '
+        f'{ident} after {before}',
+        hint=f'list the items of {shown} in that order, or reorder them in the layer that '
+             'first sets it')
 
 
 def _with_identity(node: Any, item: Item) -> Any:

@@ -242,3 +242,25 @@ def test_a_file_no_environment_reads_is_edited_as_plain_yaml(project: GitRepo,
     assert result.exit_code == 0, result.output
     assert 'note: no environment reads other.yaml as a layer' in result.stderr
     assert (project.path / 'other.yaml').read_text() == 'a:\n  - {name: x}\n  - {name: x, b: 1}\n'
+
+
+def test_a_keyed_list_in_another_order_is_refused(project: GitRepo, run_cli: RunCli) -> None:
+    """Layers keep a keyed list in the order of the layers below, new items last: no
+    layer above can move an item, and `set` says so instead of writing another order."""
+    prod = (project.path / 'values/prod.yaml').read_text()
+    result = run_cli('set', 'values/prod.yaml', 'models',
+                     '[{name: large, rpm: 50}, {name: small, rpm: 10}]', cwd=project.path)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        'error: cannot-edit: models: layers merge it item by item, in the order of the '
+        'layers below (small, large) with new items last, so no layer above can put small '
+        'after large',
+        '  hint: list the items of models in that order, or reorder them in the layer that '
+        'first sets it',
+    ]
+    assert (project.path / 'values/prod.yaml').read_text() == prod
+    result = run_cli('set', 'values/prod.yaml', 'models',
+                     '[{name: small, rpm: 10}, {name: large, rpm: 50}]', cwd=project.path)
+    assert result.exit_code == 0, result.output
+    assert [m['name'] for m in _get(run_cli, project.path, 'prod', 'models')] == [
+        'small', 'large']
