@@ -37,6 +37,7 @@ from gitops_config.errors import InvalidYamlError
 from gitops_config.ignore import Ignored
 from gitops_config.ignore import IgnoreRule
 from gitops_config.ignore import Ignores
+from gitops_config.masking import conceal
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline.comparison import can_decrypt
@@ -45,14 +46,11 @@ from gitops_config.pipeline.file_diff import options_for
 from gitops_config.pipeline.file_diff import parse_embedded
 from gitops_config.pipeline.file_diff import text_change
 from gitops_config.pipeline.fingerprint_key import derived_key
-from gitops_config.policy.secrets import conceal_plaintext_secrets
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.render import RenderedFile
 
 if TYPE_CHECKING:
-    import re
-
     from gitops_config.git import Repo
     from gitops_config.project import Project
     from gitops_config.source import Source
@@ -235,12 +233,10 @@ class Outcome:
 
 
 class _Comparer:
-    def __init__(self, env: str, ignores: Ignores, options: diff.Options,
-                 key_patterns: tuple[re.Pattern[str], ...]) -> None:
+    def __init__(self, env: str, ignores: Ignores, options: diff.Options) -> None:
         self.env = env
         self.ignores = ignores
         self.options = options
-        self.key_patterns = key_patterns
         self.out = Outcome()
 
     def keep(self, change: Change, *, kind: str | None = None, k8s: bool = False) -> None:
@@ -262,14 +258,15 @@ class _Comparer:
         kind = desired.get('kind') if k8s else None
         if k8s:
             live = kube.normalize(desired, live)
-        wanted = conceal_plaintext_secrets(_parsed(desired), self.key_patterns)
+        patterns = self.options.secret_keys
+        wanted = conceal(_parsed(desired), patterns=patterns)
         if kind == 'Secret':  # its data is secret, even where the manifest spells it out
             wanted = _secret_data(wanted)
         seen, sealed = _align(wanted, _parsed(live), secret=False,
                               secret_kind=kind == 'Secret', shape=shape)
         if k8s:
             seen = _masked_last_applied(seen)
-        seen = conceal_plaintext_secrets(seen, self.key_patterns)
+        seen = conceal(seen, patterns=patterns)
         self.out.not_compared += sealed
         for change in diff.diff_values(wanted, seen, env=self.env, file=file,
                                        document=document, options=self.options):
@@ -317,7 +314,7 @@ class _Comparer:
         value the secrets pack flags."""
         if kube.object_id(doc) is not None and doc.get('kind') == 'Secret':
             doc = _secret_data(doc)
-        return diff.mask(conceal_plaintext_secrets(doc, self.key_patterns), self.options.key)
+        return diff.mask(doc, self.options.key, patterns=self.options.secret_keys)
 
 
 def _document_ids(docs: list[Any]) -> list[str]:
@@ -326,10 +323,9 @@ def _document_ids(docs: list[Any]) -> list[str]:
 
 
 def compare(env: str, rendered: list[RenderedFile], live: Live, ignores: Ignores,
-            options: diff.Options, *, key_patterns: tuple[re.Pattern[str], ...] = (),
-            ) -> Outcome:
+            options: diff.Options) -> Outcome:
     """The drift between RENDERED files and LIVE, after the ignore rules."""
-    comparer = _Comparer(env, ignores, options, key_patterns)
+    comparer = _Comparer(env, ignores, options)
     out = comparer.out
     seen_files: set[str] = set()
     loose: list[LiveFile] = []
@@ -543,7 +539,6 @@ def assess(source: Source, project: Project, env: str, live: Live, *,
     """Render ENV from SOURCE (secrets sealed when no key opens them) and compare it
     with LIVE."""
     import os
-    import re
 
     from gitops_config import render as render_mod
     from gitops_config import values as values_mod
@@ -559,9 +554,7 @@ def assess(source: Source, project: Project, env: str, live: Live, *,
     rendered = render_mod.render_env(source, project, values)
     if project.templates is None:
         rendered = [RenderedFile(env, VALUES_FILE, '', b'', [values.data])]
-    patterns = (project.raw.get('secrets') or {}).get('key_patterns') or ()
-    outcome = compare(env, rendered, live, Ignores.from_project(project.raw), options,
-                      key_patterns=tuple(re.compile(p) for p in patterns))
+    outcome = compare(env, rendered, live, Ignores.from_project(project.raw), options)
     return rendered, outcome
 
 

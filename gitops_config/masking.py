@@ -10,6 +10,8 @@ says where a plaintext secret is; no report ever shows it.
 Entry points, stable for every reporter (diff, comment, drift, history,
 explain, get, findings, errors, logs):
 - `mask_value(value, key, name=...)`: a value or a tree, by its mapping key NAME;
+- `conceal(value)`: flagged plaintext wrapped as `Secret` before a comparison
+  (drift), so that it is compared and masked as a decrypted secret is;
 - `mask_pair(old, new, key, name=...)`: the two sides of one change: where
   either side is a secret, both are masked (the plain side may be the old
   secret, or a live value standing where a secret is desired), except a side
@@ -25,6 +27,7 @@ import dataclasses
 import functools
 import logging
 import re
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,16 +88,29 @@ def _masked(value: object, key: bytes | None) -> Masked:
 def mask_value(value: Any, key: bytes | None, *, name: object = None,
                patterns: Patterns = ()) -> Any:
     """VALUE with every secret in it Masked; a copy only where something was masked."""
+    return _replace_leaves(value, name, patterns, is_secret, lambda v: _masked(v, key))
+
+
+def conceal(value: Any, *, name: object = None, patterns: Patterns = ()) -> Any:
+    """VALUE with every plaintext secret the pack flags wrapped in `Secret`, before a
+    comparison: from there on it is compared and shown as a decrypted secret is (masked,
+    and so is whatever stands beside it, references included). A copy only where
+    something was wrapped: unchanged subtrees keep their identity, which diffs rely on."""
+    return _replace_leaves(value, name, patterns, is_plaintext_secret, Secret)
+
+
+def _replace_leaves(value: Any, name: object, patterns: Patterns,
+                    flagged: Callable[[object, object, Patterns], bool],
+                    replace: Callable[[Any], object]) -> Any:
+    """VALUE with every leaf FLAGGED (by its value and mapping key NAME) replaced."""
     if isinstance(value, dict):
-        out = {k: mask_value(v, key, name=k if isinstance(k, str) else name,
-                             patterns=patterns) for k, v in value.items()}
+        out = {k: _replace_leaves(v, k if isinstance(k, str) else name, patterns, flagged,
+                                  replace) for k, v in value.items()}
         return value if all(out[k] is v for k, v in value.items()) else out
     if isinstance(value, list):
-        items = [mask_value(v, key, name=name, patterns=patterns) for v in value]
+        items = [_replace_leaves(v, name, patterns, flagged, replace) for v in value]
         return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    if is_secret(value, name, patterns):
-        return _masked(value, key)
-    return value
+    return replace(value) if flagged(value, name, patterns) else value
 
 
 def holds_secret(value: Any, name: object = None, patterns: Patterns = ()) -> bool:

@@ -22,6 +22,8 @@ from gitops_config.model import Finding
 from gitops_config.model import Location
 from gitops_config.model import Severity
 from gitops_config.pipeline import results
+from gitops_config.policy.secrets import key_patterns
+from gitops_config.policy.secrets import plaintext_secrets
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.redact import fingerprint
@@ -107,9 +109,10 @@ _CANARIES = st.sampled_from([SHAPED, f'prefix {SHAPED}', 'AKIAIOSFODNN7CANARY1',
                              'ghp_' + 'C' * 36, 'xoxb-1234567890-CaNaRy'])
 
 
-def _tree(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+def _tree(leaves: st.SearchStrategy[Any], names: st.SearchStrategy[str] = _NAMES,
+          ) -> st.SearchStrategy[Any]:
     return st.recursive(leaves, lambda kids: st.one_of(
-        st.lists(kids, max_size=3), st.dictionaries(_NAMES, kids, max_size=3)), max_leaves=12)
+        st.lists(kids, max_size=3), st.dictionaries(names, kids, max_size=3)), max_leaves=12)
 
 
 @given(_tree(st.one_of(_PLAIN, _CANARIES)), _tree(st.one_of(_PLAIN, _CANARIES)))
@@ -130,6 +133,53 @@ def test_no_report_of_any_diff_shows_a_detected_secret(old: Any, new: Any) -> No
         assert 'CaNaRy' not in text
         assert 'CANARY' not in text
         assert 'CCCCCCCC' not in text
+
+
+def _revealed(node: Any) -> Any:
+    if isinstance(node, Secret):
+        return node.reveal()
+    if isinstance(node, dict):
+        return {k: _revealed(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_revealed(v) for v in node]
+    return node
+
+
+def _wrapped(node: Any, path: tuple[Any, ...] = ()) -> set[tuple[Any, ...]]:
+    if isinstance(node, Secret):
+        return {path}
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(
+        node, list) else ()
+    return {found for k, v in items for found in _wrapped(v, (*path, k))}
+
+
+def test_conceal_wraps_exactly_the_flagged_leaves() -> None:
+    doc: dict[str, Any] = {'db': {'password': 'hunter2', 'host': 'db'},
+                           'models': [{'api_key': 'os.environ/OPENAI_API_KEY'},
+                                      {'note': 'sk-' + 'a' * 20}]}
+    out = masking.conceal(doc)
+    assert isinstance(out['db']['password'], Secret)
+    assert isinstance(out['models'][1]['note'], Secret)
+    assert out['db']['host'] == 'db'
+    assert out['models'][0] is doc['models'][0]  # untouched branches are shared
+    assert doc['db']['password'] == 'hunter2'  # the input is not changed
+    assert 'hunter2' not in repr(out)
+    assert 'sk-' not in str(out)
+
+
+def test_conceal_keeps_a_clean_document_as_it_is() -> None:
+    doc = {'a': [1, {'api_key': '${KEY}'}]}
+    assert masking.conceal(doc) is doc
+    assert isinstance(masking.conceal('Bearer ' + 'x' * 20), Secret)
+
+
+@given(_tree(st.one_of(_PLAIN, _CANARIES, st.just(NAMED)), names=_NAMES | st.just('custom')))
+@settings(max_examples=200, deadline=None)
+def test_conceal_wraps_what_the_secrets_pack_flags_and_changes_no_value(doc: Any) -> None:
+    out = masking.conceal(doc, patterns=('^custom$',))
+    found = plaintext_secrets(doc, key_patterns(('^custom$',)))
+    assert _wrapped(out) == {tuple(hit['path']) for hit in found}
+    assert _revealed(out) == doc
 
 
 PROJECT = '''\

@@ -19,7 +19,6 @@ from typing import Any
 from gitops_config import constants as C
 from gitops_config import regex
 from gitops_config import yaml_io
-from gitops_config.redact import Secret
 from gitops_config.regex import Pattern
 from gitops_config.sops.rules import check_regexes
 from gitops_config.sops.tree import go_regex
@@ -153,46 +152,6 @@ def plaintext_secrets(doc: Any, extra: Sequence[Pattern] = ()) -> list[dict[str,
     else:
         scan.walk(doc, [], None)
     return found
-
-
-def conceal_plaintext_secrets(doc: Any, extra: Sequence[Pattern] = ()) -> Any:
-    """DOC with every leaf that `plaintext_secrets` flags wrapped in `redact.Secret`.
-
-    The one pass that hides detected plaintext: from here on a report treats the
-    value like a decrypted secret (masked, with a fingerprint), so a credential
-    that slipped into a value layer or a live state is never printed. DOC is not
-    changed; without a hit it is returned as it is (identity kept: diffs rely on it).
-    """
-    found = plaintext_secrets(doc, extra)
-    if not found:
-        return doc
-    if isinstance(doc, str):
-        return Secret(doc)
-    out = _copy_along(doc, [hit['path'] for hit in found])
-    for hit in found:
-        *parents, last = hit['path']
-        node = out
-        for step in parents:
-            node = node[step]
-        node[last] = Secret(node[last])
-    return out
-
-
-def _copy_along(node: Any, paths: list[list[Any]]) -> Any:
-    """NODE with the containers on PATHS copied: the leaves there can be replaced."""
-    heads: dict[Any, list[list[Any]]] = {}
-    for path in paths:
-        if path:
-            heads.setdefault(path[0], []).append(path[1:])
-    if isinstance(node, dict):
-        out: Any = dict(node)
-    elif isinstance(node, list):
-        out = list(node)
-    else:
-        return node
-    for step, rests in heads.items():
-        out[step] = _copy_along(out[step], rests)
-    return out
 
 
 class _Scan:

@@ -10,14 +10,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from gitops_config.policy.secrets import _plaintext
-from gitops_config.policy.secrets import conceal_plaintext_secrets
 from gitops_config.policy.secrets import creation_rules
 from gitops_config.policy.secrets import credential
 from gitops_config.policy.secrets import plaintext_secrets
 from gitops_config.policy.secrets import scan_text
 from gitops_config.policy.secrets import secret_key
 from gitops_config.policy.secrets import unencrypted
-from gitops_config.redact import Secret
 
 
 @pytest.mark.parametrize('key', [
@@ -130,41 +128,3 @@ _DOCS = st.recursive(_LEAVES, lambda kids: st.one_of(
 def test_the_walk_finds_what_visiting_every_leaf_finds(doc: Any) -> None:
     extra = [re.compile('^custom$')]
     assert plaintext_secrets(doc, extra) == _reference(doc, [], None, extra)
-
-
-def _revealed(node: Any) -> Any:
-    if isinstance(node, Secret):
-        return node.reveal()
-    if isinstance(node, dict):
-        return {k: _revealed(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_revealed(v) for v in node]
-    return node
-
-
-def test_conceal_wraps_exactly_the_flagged_leaves() -> None:
-    doc: dict[str, Any] = {'db': {'password': 'hunter2', 'host': 'db'},
-           'models': [{'api_key': 'os.environ/OPENAI_API_KEY'}, {'note': 'sk-' + 'a' * 20}]}
-    out = conceal_plaintext_secrets(doc)
-    assert isinstance(out['db']['password'], Secret)
-    assert isinstance(out['models'][1]['note'], Secret)
-    assert out['db']['host'] == 'db'
-    assert out['models'][0] is doc['models'][0]  # untouched branches are shared
-    assert doc['db']['password'] == 'hunter2'  # the input is not changed
-    assert 'hunter2' not in repr(out)
-    assert 'sk-' not in str(out)
-
-
-def test_conceal_keeps_a_clean_document_as_it_is() -> None:
-    doc = {'a': [1, {'api_key': '${KEY}'}]}
-    assert conceal_plaintext_secrets(doc) is doc
-    assert isinstance(conceal_plaintext_secrets('Bearer ' + 'x' * 20), Secret)
-
-
-@given(_DOCS)
-@settings(max_examples=200, deadline=None)
-def test_conceal_leaves_nothing_flagged_and_changes_no_value(doc: Any) -> None:
-    extra = [re.compile('^custom$')]
-    out = conceal_plaintext_secrets(doc, extra)
-    assert plaintext_secrets(out, extra) == []
-    assert _revealed(out) == doc
