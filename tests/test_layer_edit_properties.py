@@ -32,6 +32,7 @@ from gitops_config import values
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.layer_edit.verify import same
+from gitops_config.layer_edit.verify import value_at
 from gitops_config.project import open_project
 from gitops_config.yaml_io import Tagged
 
@@ -340,6 +341,20 @@ REORDERED = {
 }
 
 
+# dev deletes `a` and a later layer sets it again without the field KEYPATH names:
+# the same path in both readers, held in prod only.
+REPLACED = {
+    'gitops-config.yaml': _project({
+        'dev': ['values/common.yaml', 'values/dev.yaml', 'values/late.yaml'],
+        'prod': ['values/common.yaml', 'values/prod.yaml', 'values/late.yaml']}),
+    'values/common.yaml': 'a:\n  items:\n  - {name: x, a: 0, b: 0}\n  - {name: y}\n'
+                          'items: [{name: x}]\nplain: [0]\n',
+    'values/dev.yaml': 'a: !delete\n',
+    'values/prod.yaml': 'a: {e: 0}\n',
+    'values/late.yaml': 'a:\n  items: [{name: x}]\n  d: 0\n',
+}
+
+
 def _case(root: Path, files: dict[str, str], data: Data, *, new_key: bool,
           ) -> tuple[dict[str, Any], str, str, str] | None:
     """FILES written to ROOT, their merged values, and a drawn layer, environment that
@@ -415,6 +430,7 @@ def test_unset_changes_that_path_only_and_set_undoes_it(workdir: Path) -> None:
     @example(REORDERED, Drawn('values/late.yaml', 'prod', 'items[name=y]', expect='unset'))
     @example({**REORDERED, 'values/prod.yaml': 'items: [{name: x, port: 5}]\n'},
              Drawn('values/prod.yaml', 'prod', 'items[name=x].port', expect='restored'))
+    @example(REPLACED, Drawn('values/common.yaml', 'prod', 'a.items[0].a', expect='restored'))
     def check(files: dict[str, str], data: Data) -> None:
         case = _case(workdir, files, data, new_key=False)
         if case is None:
@@ -449,8 +465,9 @@ def test_unset_changes_that_path_only_and_set_undoes_it(workdir: Path) -> None:
             return _ended(data, 'restore refused')
         restored = _merged(workdir)
         assert restored is not None
-        for name in readers:
-            if same(keypath.get(before[name], path), old_value):
+        for name in readers:  # where it was, as it was (a reader may not have held it)
+            held, was = value_at(before[name], path)
+            if held and same(was, old_value):
                 assert same(restored[name], before[name]), (name, key_path)
         _ended(data, 'restored')
 

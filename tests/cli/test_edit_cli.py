@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from pathlib import Path
@@ -26,8 +27,12 @@ def example(tmp_path: Path) -> Path:
 
 
 def _merged(root: Path) -> dict[str, Any]:
+    """Each environment's merged values, as copies: merged values are shared with what
+    the process remembers (a later test merging the same layers gets the same object),
+    so a test that edits them into what it expects must not edit those."""
     source, project = open_project(root)
-    return {env: values.merge(source, project, env, sealed=True).data for env in ENVS}
+    return {env: copy.deepcopy(values.merge(source, project, env, sealed=True).data)
+            for env in ENVS}
 
 
 def _get(run_cli: RunCli, root: Path, env: str, key_path: str) -> Any:
