@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import math
 import pickle
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -29,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_config import keypath
+from gitops_config.equality import same
+from gitops_config.equality import same_scalar
 from gitops_config.keypath import Select
 from gitops_config.masking import Masked as Masked  # diff.Masked: what changes carry
 from gitops_config.masking import holds_secret
@@ -171,7 +172,7 @@ class _Walker:
         if isinstance(a, (Secret, SealedSecret)) or isinstance(b, (Secret, SealedSecret)):
             self.walk_secret(a, b, steps)
             return
-        if type(a) is type(b) and _same_scalar(a, b):
+        if type(a) is type(b) and same_scalar(a, b):
             return
         if self.options.embedded is not None and isinstance(a, str) and isinstance(b, str) and (
                 '\n' in a and '\n' in b):
@@ -342,12 +343,8 @@ def _similarity(a: dict[str, Any], b: dict[str, Any], key: str) -> float:
     fields = set(a) | set(b)
     if not fields:
         return 0.0
-    same = sum(1 for f in fields if f in a and f in b and _strict_equal(a[f], b[f]))
-    return same / len(fields)
-
-
-def _both_nan(a: Any, b: Any) -> bool:
-    return isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)
+    equal = sum(1 for f in fields if f in a and f in b and same(a[f], b[f]))
+    return equal / len(fields)
 
 
 def _same_bytes(a: Any, b: Any) -> bool:
@@ -359,26 +356,6 @@ def _same_bytes(a: Any, b: Any) -> bool:
         return pickle.dumps(a, protocol=5) == pickle.dumps(b, protocol=5)
     except (pickle.PicklingError, TypeError, AttributeError):
         return False
-
-
-def _strict_equal(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_strict_equal(v, b[k]) for k, v in a.items())
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_strict_equal(x, y) for x, y in zip(a, b, strict=True))
-    return _same_scalar(a, b)
-
-
-def _same_scalar(a: Any, b: Any) -> bool:
-    """A == B for two scalars of one type, as YAML sees them: NaN is NaN, and 0.0 and
-    -0.0 differ."""
-    if type(a) is float:
-        return (a == b and math.copysign(1.0, a) == math.copysign(1.0, b)) or _both_nan(a, b)
-    return bool(a == b)
 
 
 def _as_secret(value: Any) -> Any:
@@ -394,7 +371,7 @@ def diff_values(old: Any, new: Any, *, env: str = '', file: str = '',
     walker = _Walker(env, file, document, options)
     walker.walk(old, new, ())
     if not walker.out and not options.strict and not _same_bytes(old, new) and (
-            not _strict_equal(old, new)):
+            not same(old, new)):
         walker = _Walker(env, file, document, _strict(options))
         walker.walk(old, new, ())
     return walker.out

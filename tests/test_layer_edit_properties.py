@@ -30,8 +30,8 @@ from gitops_config import keypath
 from gitops_config import layer_edit
 from gitops_config import values
 from gitops_config import yaml_io
+from gitops_config.equality import same
 from gitops_config.errors import GitopsConfigError
-from gitops_config.layer_edit.verify import same
 from gitops_config.layer_edit.verify import value_at
 from gitops_config.project import open_project
 from gitops_config.yaml_io import Tagged

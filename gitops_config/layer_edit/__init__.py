@@ -22,6 +22,7 @@ from gitops_config import edit_lock
 from gitops_config import keypath
 from gitops_config import revision
 from gitops_config import values
+from gitops_config.equality import same
 from gitops_config.errors import FileMissingError
 from gitops_config.errors import GitopsConfigError
 from gitops_config.errors import InvalidProjectError
@@ -46,7 +47,6 @@ from gitops_config.layer_edit.target import trace
 from gitops_config.layer_edit.value import Mode
 from gitops_config.layer_edit.value import typed
 from gitops_config.layer_edit.verify import first_difference
-from gitops_config.layer_edit.verify import same
 from gitops_config.layer_edit.verify import value_at
 from gitops_config.model import Location
 from gitops_config.project import Project

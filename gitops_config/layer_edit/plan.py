@@ -17,6 +17,7 @@ from typing import Any
 from gitops_config import keypath
 from gitops_config import values
 from gitops_config import yaml_io
+from gitops_config.equality import same
 from gitops_config.errors import GitopsConfigError
 from gitops_config.layer_edit.target import IdStep
 from gitops_config.layer_edit.target import Index
@@ -28,7 +29,6 @@ from gitops_config.layer_edit.target import location
 from gitops_config.layer_edit.target import merges_into
 from gitops_config.layer_edit.target import shadow
 from gitops_config.layer_edit.target import trace
-from gitops_config.layer_edit.verify import same
 
 
 class CannotEditError(GitopsConfigError):

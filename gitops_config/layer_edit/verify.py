@@ -3,30 +3,12 @@ only, and the target holds the new value wherever no later layer decides it."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from gitops_config import keypath
-from gitops_config.redact import SealedSecret
-from gitops_config.redact import Secret
+from gitops_config.equality import same
 
 Path = tuple[str | int, ...]
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal as YAML tells values apart: 1, 1.0, true and "1" all differ. A plain
-    value equals a secret holding it (what `secrets set` writes reads back as one)."""
-    if isinstance(b, Secret) and not isinstance(a, (Secret, SealedSecret, dict, list)):
-        return Secret(a) == b
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float) and math.isnan(a):
-        return math.isnan(b)
-    return bool(a == b)
 
 
 def first_difference(before: Any, after: Any, skip: Path | None, path: Path = ()) -> Path | None:
