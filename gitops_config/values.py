@@ -164,19 +164,23 @@ def _parse_layer(text: bytes, path: str, sealed: bool) -> tuple[Layer, bool]:
     return Layer(path, data, text), False
 
 
-def merge(source: Source, project: Project, env: str, *, sealed: bool = False) -> Values:
-    """ENV's layers merged in order; provenance is worked out when first asked for."""
+# What a command can do when no key opens a secret: most can go on sealed.
+NO_KEY_HINT = 'use --sealed to go on with placeholders for the secrets'
+
+
+def merge(source: Source, project: Project, env: str, *, sealed: bool = False,
+          no_key_hint: str = NO_KEY_HINT) -> Values:
+    """ENV's layers merged in order; provenance is worked out when first asked for.
+    Without a key for a secret (and not SEALED), the error's hint ends in NO_KEY_HINT."""
     environment = project.env(env)
     try:
         loaded = tuple(load_layer(source, path, sealed=sealed) for path in environment.layers)
     except GitopsConfigError as exc:
         if exc.code != 'sops-no-key':
             raise
-        raise type(exc)(
-            f'{env}: {exc.message}', location=exc.location,
-            hint=f'{exc.hint}; or use --sealed to go on with placeholders for the secrets'
-            if exc.hint else 'use --sealed to go on with placeholders for the secrets',
-        ) from None
+        raise type(exc)(f'{env}: {exc.message}', location=exc.location,
+                        hint=f'{exc.hint}; or {no_key_hint}' if exc.hint else no_key_hint,
+                        ) from None
     # Plaintext layers are shared objects (load_layer); a diff and its validation
     # merge the same ones several times. Held here, their ids are not reused.
     memo = (env, tuple(id(layer) for layer in loaded), repr(project.merge))

@@ -161,6 +161,21 @@ def test_get_and_explain_mask_secrets(secret_project: tuple[GitRepo, Path],
     assert 'secrets/prod.enc.yaml' in result.stdout
 
 
+def test_get_decrypt_without_a_key_says_how_to_go_on(secret_project: tuple[GitRepo, Path],
+                                                      run_cli: RunCli,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`get` has no --sealed: its way on without the key is to drop --decrypt."""
+    repo, _ = secret_project
+    monkeypatch.delenv('SOPS_AGE_KEY_FILE')
+    result = run_cli('get', 'prod', 'api_key', '--decrypt', cwd=repo.path)
+    assert result.exit_code == 3
+    error, hint = result.stderr.splitlines()
+    assert error.startswith('error: sops-no-key: prod: secrets/prod.enc.yaml: ')
+    assert hint == ('  hint: set SOPS_AGE_KEY_FILE or import the PGP secret key into GNUPGHOME; '
+                    'or drop --decrypt to print the secrets masked')
+    assert run_cli('get', 'prod', 'api_key', cwd=repo.path).stdout.startswith('**** (')
+
+
 @pytest.mark.parametrize('template', [
     '{{ {}[api_key] }}\n',  # "has no attribute 'sk-...'"
     '{{ {}[api_key | b64encode] }}\n',

@@ -25,7 +25,8 @@ class _Shown:
         source, project = open_project(Path.cwd(), ref)
         # Masked unless --decrypt, so a missing key is no reason to fail: what cannot be
         # decrypted stays sealed.
-        self.values = values.merge(source, project, env, sealed=not decrypt)
+        self.values = values.merge(source, project, env, sealed=not decrypt,
+                                   no_key_hint='drop --decrypt to print the secrets masked')
         self.decrypt = decrypt
         self.key = None if decrypt else fingerprint_key() or derived_key(source, project)
         self.patterns = tuple(str(p) for p in (project.raw.get('secrets') or {}).get(
