@@ -282,13 +282,17 @@ def _resolved(data: Any, key_path: str) -> tuple[str | int, ...] | None:
 REFUSALS = ('cannot-edit', 'ambiguous-keypath', 'keypath', 'usage')
 
 
-def _run(edit: Callable[..., layer_edit.Result], *args: Any, **kwargs: Any,
-         ) -> tuple[layer_edit.Result | None, GitopsConfigError | None]:
-    """EDIT's result, or the error it refused with."""
+def _edit(edit: Callable[..., layer_edit.Result], file: Path, *args: Any, **kwargs: Any,
+          ) -> layer_edit.Result | None:
+    """EDIT's result; None where it refused, as it may (REFUSALS), leaving FILE as it was."""
+    original = file.read_bytes()
     try:
-        return edit(*args, **kwargs), None
+        return edit(file, *args, **kwargs)
     except GitopsConfigError as exc:
-        return None, exc
+        refusal = exc
+    assert refusal.code in REFUSALS, refusal.one_line()
+    assert file.read_bytes() == original
+    return None
 
 
 PROPERTY = settings(max_examples=RUNS, deadline=None, database=None,
@@ -384,17 +388,12 @@ def test_set_then_get_agree_and_nothing_else_changes(workdir: Path) -> None:
         readers = _readers(workdir, layer)
         later = _later(workdir, layer)
         value = data.draw(st.one_of(SCALARS, MAPPINGS[1]))
-        file = workdir / layer
-        original = file.read_bytes()
-        result, refusal = _run(layer_edit.set_value, file, key_path, yaml_io.to_json(value),
-                               mode='yaml')
-        if refusal is not None:
-            assert refusal.code in REFUSALS, refusal.one_line()
-            assert file.read_bytes() == original
+        result = _edit(layer_edit.set_value, workdir / layer, key_path, yaml_io.to_json(value),
+                       mode='yaml')
+        if result is None:
             return _ended(data, 'refused')
         after = _merged(workdir)
         assert after is not None
-        assert result is not None
         states = {r.env: r.state for r in result.envs}
         outcome = 'set'
         for name, old in before.items():
@@ -438,11 +437,7 @@ def test_unset_changes_that_path_only_and_set_undoes_it(workdir: Path) -> None:
         before, layer, env, key_path = case
         readers = _readers(workdir, layer)
         file = workdir / layer
-        original = file.read_bytes()
-        _, refusal = _run(layer_edit.unset_value, file, key_path)
-        if refusal is not None:
-            assert refusal.code in REFUSALS, refusal.one_line()
-            assert file.read_bytes() == original
+        if _edit(layer_edit.unset_value, file, key_path) is None:
             return _ended(data, 'refused')
         after = _merged(workdir)
         assert after is not None
@@ -458,10 +453,8 @@ def test_unset_changes_that_path_only_and_set_undoes_it(workdir: Path) -> None:
                 _resolved(before[e], key_path) != path for e in readers):
             return _ended(data, 'unset')
         old_value = keypath.get(before[env], path)
-        _, refusal = _run(layer_edit.set_value, file, key_path, yaml_io.to_json(old_value),
-                          mode='yaml')
-        if refusal is not None:
-            assert refusal.code in REFUSALS, refusal.one_line()
+        if _edit(layer_edit.set_value, file, key_path, yaml_io.to_json(old_value),
+                 mode='yaml') is None:
             return _ended(data, 'restore refused')
         restored = _merged(workdir)
         assert restored is not None

@@ -35,6 +35,16 @@ def _merged(root: Path) -> dict[str, Any]:
             for env in ENVS}
 
 
+def _rpm_set_in_staging_only(root: Path, before: dict[str, Any], rpm: int) -> None:
+    """The merged values of ROOT are BEFORE but for staging's gpt-4o rpm, now RPM."""
+    after = _merged(root)
+    assert after['dev'] == before['dev']
+    assert after['prod'] == before['prod']
+    expected = before['staging']
+    expected['model_list'][0]['litellm_params']['rpm'] = rpm
+    assert after['staging'] == expected
+
+
 def _get(run_cli: RunCli, root: Path, env: str, key_path: str) -> Any:
     result = run_cli('get', env, key_path, '--format', 'json', cwd=root)
     assert result.exit_code == 0, result.output
@@ -48,12 +58,7 @@ def test_set_in_a_layer_without_the_list_adds_one_keyed_entry(example: Path,
     result = run_cli('set', 'values/staging.yaml', key, '77', cwd=example)
     assert result.exit_code == 0, result.output
     assert _get(run_cli, example, 'staging', key) == 77
-    after = _merged(example)
-    assert after['dev'] == before['dev']
-    assert after['prod'] == before['prod']
-    expected = before['staging']
-    expected['model_list'][0]['litellm_params']['rpm'] = 77
-    assert after['staging'] == expected
+    _rpm_set_in_staging_only(example, before, 77)
     assert (example / 'values/staging.yaml').read_text().endswith(
         '  budget_duration: 7d\n'
         'model_list:\n'
@@ -96,12 +101,7 @@ def test_set_warns_where_a_later_layer_wins(example: Path, run_cli: RunCli) -> N
         f'warning: prod: values/prod.yaml:18:7 sets {key} after values/common.yaml; '
         'prod keeps 500',
     ]
-    after = _merged(example)
-    assert after['dev'] == before['dev']
-    assert after['prod'] == before['prod']
-    expected = before['staging']
-    expected['model_list'][0]['litellm_params']['rpm'] = 61
-    assert after['staging'] == expected
+    _rpm_set_in_staging_only(example, before, 61)
 
 
 def test_unset_removes_the_layers_override_and_says_what_shows_now(
