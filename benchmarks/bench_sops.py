@@ -14,15 +14,16 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'benchmarks'))
+
+from timing import median_call_seconds  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 
 def _big_yaml(values: int) -> str:
@@ -35,15 +36,6 @@ def _big_yaml(values: int) -> str:
 
 def _small_yaml(i: int) -> str:
     return f'db:\n    user: app{i}\n    password: pw-{i}-secret\nreplicas: {i % 5}\n'
-
-
-def _timed(func: Callable[[], object], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        func()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def _run(argv: list[str], env: dict[str, str]) -> None:
@@ -64,7 +56,7 @@ def _in_process(path: Path, env: dict[str, str], runs: int) -> float:
     os.environ['SOPS_AGE_KEY_FILE'] = env['SOPS_AGE_KEY_FILE']
     try:
         decrypt_file(path)
-        return _timed(lambda: decrypt_file(path), runs)
+        return median_call_seconds(lambda: decrypt_file(path), runs=runs)
     finally:
         if old is None:
             del os.environ['SOPS_AGE_KEY_FILE']
@@ -86,30 +78,26 @@ def _encryption(tmp: Path, env: dict[str, str], sops: str, recipient: str, runs:
     opened = subprocess.run([sops, '-d', str(mine)], env=env, check=True, capture_output=True)
     assert opened.stdout.decode() == big.read_text(), 'sops cannot read what we wrote'
     rows = [('encrypt 1 file, 1,000 values (whole process)',
-             _timed(lambda: _run([*ours, str(big)], env), runs),
-             _timed(lambda: _run([*theirs, str(big)], env), runs))]
+             median_seconds([*ours, str(big)], runs=runs, env=env),
+             median_seconds([*theirs, str(big)], runs=runs, env=env))]
     plain = tmp / 'plain-many'
     plain.mkdir()
     for i in range(200):
         (plain / f's{i:03}.yaml').write_text(_small_yaml(i))
 
-    def in_place(argv: list[str], each: bool) -> float:
-        samples = []
-        for _ in range(max(1, runs // 2)):
-            work = tmp / 'work'
-            shutil.rmtree(work, ignore_errors=True)
-            shutil.copytree(plain, work)  # plaintext again, outside the timing
-            paths = sorted(str(p) for p in work.iterdir())
-            start = time.perf_counter()
-            if each:
-                _run_each([*argv, '--in-place'], paths, env)
-            else:
-                _run([*argv, '--in-place', *paths], env)
-            samples.append(time.perf_counter() - start)
-        return statistics.median(samples)
+    work = tmp / 'work'
+    paths = sorted(str(work / p.name) for p in plain.iterdir())
 
+    def plaintext_again() -> None:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(plain, work)
+
+    half = max(1, runs // 2)
     rows.append(('encrypt 200 files in place (one vs 200 sops -e)',
-                 in_place(ours, each=False), in_place(theirs, each=True)))
+                 median_seconds([*ours, '--in-place', *paths], runs=half, env=env,
+                                before=plaintext_again),
+                 median_call_seconds(lambda: _run_each([*theirs, '--in-place'], paths, env),
+                                     runs=half, before=plaintext_again)))
     return rows
 
 
@@ -156,20 +144,21 @@ def main() -> int:
         assert out.stdout == theirs.stdout, 'outputs differ'
 
         rows = []
-        t_ours = _timed(lambda: _run([*ours, str(big)], env), args.runs)
-        t_sops_big = _timed(lambda: _run([sops, '-d', str(big)], env), args.runs)
+        t_ours = median_seconds([*ours, str(big)], runs=args.runs, env=env)
+        t_sops_big = median_seconds([sops, '-d', str(big)], runs=args.runs, env=env)
         rows.append(('decrypt 1 file, 1,000 values (whole process)', t_ours, t_sops_big))
         out_dir = tmp / 'out'
-        t_ours = _timed(lambda: _run([*ours, '--output-dir', str(out_dir), *smalls], env),
-                        max(1, args.runs // 2))
-        t_sops = _timed(lambda: _run_each([sops, '-d'], smalls, env), max(1, args.runs // 2))
+        half = max(1, args.runs // 2)
+        t_ours = median_seconds([*ours, '--output-dir', str(out_dir), *smalls], runs=half,
+                                env=env)
+        t_sops = median_call_seconds(lambda: _run_each([sops, '-d'], smalls, env), runs=half)
         rows.append(('decrypt 200 files (one vs 200 sops -d)', t_ours, t_sops))
         rows.append(('decrypt 1 file, 1,000 values (Python API, warm)',
                      _in_process(big, env, args.runs),
                      t_sops_big))
         rows += _encryption(tmp, env, sops, recipient, args.runs)
-        floor = _timed(lambda: _run([sys.executable, '-c', 'pass'], env), args.runs)
-        cli_floor = _timed(lambda: _run([*ours[:3], '--help'], env), args.runs)
+        floor = median_seconds([sys.executable, '-c', 'pass'], runs=args.runs, env=env)
+        cli_floor = median_seconds([*ours[:3], '--help'], runs=args.runs, env=env)
 
     print(f'{"case":<50} {"ours":>9} {"sops":>9} {"speed-up":>9}')
     for name, ours_s, sops_s in rows:

@@ -25,10 +25,14 @@ def median_seconds(argv: list[str], *, runs: int, env: Mapping[str, str] | None 
     return statistics.median(samples)
 
 
-def median_call_seconds(func: Callable[[], object], *, runs: int) -> float:
-    """The median wall time of RUNS calls of FUNC, in this process."""
+def median_call_seconds(func: Callable[[], object], *, runs: int,
+                        before: Callable[[], object] | None = None) -> float:
+    """The median wall time of RUNS calls of FUNC, in this process; BEFORE runs ahead of
+    each (untimed)."""
     samples = []
     for _ in range(runs):
+        if before is not None:
+            before()
         start = time.perf_counter()
         func()
         samples.append(time.perf_counter() - start)
