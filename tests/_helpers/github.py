@@ -8,12 +8,12 @@ only.
 
 from __future__ import annotations
 
-import json
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests._helpers.json_http import JsonHandler
+from tests._helpers.json_http import listen
 
 TOKEN = 'ghs_testtoken_do_not_print_1234'
 # Who TOKEN acts as: the Actions GITHUB_TOKEN, an app installation token that
@@ -40,52 +40,35 @@ class FakeGitHub:
         self.installation_tokens = {TOKEN}
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, status: int, data: Any, headers: dict[str, str] | None = None,
-                      ) -> None:
-                raw = json.dumps(data).encode() if data is not None else b''
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header('Content-Type', 'application/json')
-                self.send_header('Content-Length', str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
+        class Handler(JsonHandler):
             def _handle(self) -> None:
-                length = int(self.headers.get('Content-Length') or 0)
-                body = json.loads(self.rfile.read(length)) if length else None
+                body = self.read_json()
                 with fake.lock:
                     fake.requests.append((self.command, self.path))
                     token = self.headers.get('Authorization', '').removeprefix('Bearer ')
                     user = fake.users.get(token)
                     if user is None:
-                        self._send(401, {'message': 'Bad credentials'})
+                        self.send_json(401, {'message': 'Bad credentials'})
                         return
                     if fake.fail:
                         status, headers, data = fake.fail.pop(0)
-                        self._send(status, data, headers)
+                        self.send_json(status, data, headers)
                         return
                     if self.path == '/user':
                         if token in fake.installation_tokens:
-                            self._send(403, {'message': 'Resource not accessible by integration'})
+                            self.send_json(
+                                403, {'message': 'Resource not accessible by integration'})
                         else:
-                            self._send(200, user)
+                            self.send_json(200, user)
                         return
                     fake.user = user
                     status, data, headers = fake.route(self.command, self.path, body,
                                                        self.headers.get('Host', ''))
-                self._send(status, data, headers)
+                self.send_json(status, data, headers)
 
             do_GET = do_POST = do_PATCH = do_DELETE = _handle
 
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={'poll_interval': 0.02}, daemon=True)
+        self.server, self.url, self.thread = listen(Handler)
 
     def route(self, method: str, path: str, body: Any, host: str,
               ) -> tuple[int, Any, dict[str, str]]:

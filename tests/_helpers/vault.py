@@ -12,15 +12,15 @@ tampered ciphertext fails as it would. It listens on 127.0.0.1 only.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import threading
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from tests._helpers.json_http import JsonHandler
+from tests._helpers.json_http import listen
 
 TOKEN = 'hvs.test-token-do-not-print'
 _ROUTE = re.compile(r'^/v1/(?P<mount>.+)/(?P<op>encrypt|decrypt)/(?P<name>[^/]+)$')
@@ -36,36 +36,21 @@ class FakeVault:
         self.lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, status: int, data: Any) -> None:
-                raw = json.dumps(data).encode()
-                self.send_response(status)
-                self.send_header('Content-Type', 'application/json')
-                self.send_header('Content-Length', str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
+        class Handler(JsonHandler):
             def _handle(self) -> None:
-                length = int(self.headers.get('Content-Length') or 0)
-                body = json.loads(self.rfile.read(length) or b'{}') if length else {}
+                body = self.read_json({})
                 with fake.lock:
                     fake.requests.append((self.command, self.path))
                     if self.headers.get('X-Vault-Token') != TOKEN:
-                        self._send(403, {'errors': ['permission denied']})
+                        self.send_json(403, {'errors': ['permission denied']})
                         return
                     status, data = fake.answer(self.path, body)
-                self._send(status, data)
+                self.send_json(status, data)
 
             do_PUT = _handle  # the Go client writes with PUT
             do_POST = _handle
 
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.address = f'http://127.0.0.1:{self.server.server_address[1]}'
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       daemon=True)
+        self.server, self.address, self.thread = listen(Handler)
 
     def answer(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         match = _ROUTE.match(path)

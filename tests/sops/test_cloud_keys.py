@@ -109,13 +109,20 @@ def _sops_written(tmp_path: Path, cloud: Cloud, *more: str) -> Path:
     return path
 
 
-def test_ours_written_real_sops_reads(cloud: Cloud, tmp_path: Path,
-                                      age_keys: tuple[AgeKey, AgeKey]) -> None:
-    write_rules(tmp_path, f'creation_rules:\n  - age: {age_keys[0].recipient}\n'
-                          f'    {cloud.rule}: {cloud.ident}\n')
+def _ours_encrypted(tmp_path: Path, rule: str) -> tuple[Path, int, str]:
+    """PLAIN in secrets.yaml, encrypted in place by us under the creation RULE: the file,
+    the exit code and stderr."""
+    write_rules(tmp_path, f'creation_rules:\n  - {rule}')
     path = tmp_path / 'secrets.yaml'
     path.write_text(PLAIN)
     code, err = _run('secrets', 'encrypt', '-i', str(path))
+    return path, code, err
+
+
+def test_ours_written_real_sops_reads(cloud: Cloud, tmp_path: Path,
+                                      age_keys: tuple[AgeKey, AgeKey]) -> None:
+    path, code, err = _ours_encrypted(
+        tmp_path, f'age: {age_keys[0].recipient}\n    {cloud.rule}: {cloud.ident}\n')
     assert code == 0, err
     text = path.read_text()
     assert cloud.metadata in text
@@ -212,11 +219,8 @@ def test_a_vault_error_names_the_key_as_written(tmp_path: Path,
                                                 age_keys: tuple[AgeKey, AgeKey]) -> None:
     """Nothing listens at the address: one line naming the key URL as .sops.yaml has it."""
     uri = 'http://127.0.0.1:1/v1/transit/keys/app'
-    write_rules(tmp_path, f'creation_rules:\n  - age: {age_keys[0].recipient}\n'
-                          f'    hc_vault_transit_uri: {uri}\n')
-    path = tmp_path / 'secrets.yaml'
-    path.write_text(PLAIN)
-    code, err = _run('secrets', 'encrypt', '-i', str(path))
+    path, code, err = _ours_encrypted(
+        tmp_path, f'age: {age_keys[0].recipient}\n    hc_vault_transit_uri: {uri}\n')
     assert code == 3, err
     first = err.splitlines()[0]
     assert first.startswith('error: ')
@@ -281,10 +285,7 @@ def test_a_gcp_key_reaches_sops_as_written(tmp_path: Path,
     goes to sops as .sops.yaml names it, and sops's own reason comes back in one line."""
     gcp = 'projects/p/locations/global/keyRings/r/cryptoKeys/k'
     monkeypatch.setenv('GOOGLE_APPLICATION_CREDENTIALS', str(tmp_path / 'none.json'))
-    write_rules(tmp_path, f'creation_rules:\n  - gcp_kms: {gcp}\n')
-    path = tmp_path / 'secrets.yaml'
-    path.write_text(PLAIN)
-    code, err = _run('secrets', 'encrypt', '-i', str(path))
+    path, code, err = _ours_encrypted(tmp_path, f'gcp_kms: {gcp}\n')
     assert code == 3, err
     assert f'sops could not encrypt the data key for {gcp}: ' in err
     assert 'none.json: no such file' in err.splitlines()[0]
