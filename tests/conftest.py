@@ -8,11 +8,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from click.testing import Result
+from hypothesis import settings
 
 from gitops_config.cli.main import cli
 from tests._helpers.git_repo import GitRepo
 from tests._helpers.github import FakeGitHub
 from tests._helpers.projects import BASIC
+
+# No per-example deadline anywhere: CI machines are loaded, and a property fails for
+# what it finds, never for how long one example took (benchmarks time things).
+settings.register_profile('gitops-config', deadline=None)
+settings.load_profile('gitops-config')
 
 
 @pytest.fixture(autouse=True)

@@ -367,7 +367,9 @@ def test_an_operation_over_a_cap_stops_at_once(source: str, what: str) -> None:
     start = time.perf_counter()
     with pytest.raises(TemplateLimitError) as caught:
         _tool(source, VALUES)
-    assert time.perf_counter() - start < 5  # fast: refused before it is built
+    # refused before it is built: building any of these takes minutes, not 60 s even on
+    # a loaded CI machine (a tight bound here fails for load, not for a defect)
+    assert time.perf_counter() - start < 60
     error = caught.value
     assert error.exit_code == 1
     assert error.location is not None

@@ -249,7 +249,7 @@ def test_a_command_that_never_opens_the_fifo_does_not_hang(flat: Path) -> None:
     start = time.monotonic()
     code, _ = _run('secrets', 'exec-file', str(flat), '--', 'sh', '-c', 'exit 3', '{}')
     assert code == 3
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 60  # a hang never ends; load may slow a pass
 
 
 @pytest.mark.parametrize('args', [
