@@ -32,7 +32,8 @@ def test_each_hook_calls_an_existing_hook_command() -> None:
     assert [h['id'] for h in manifest] == [
         'gitops-config-validate', 'gitops-config-secrets', 'gitops-config-render-check']
     for entry in manifest:
-        match = re.fullmatch(r'gitops-config hook ([a-z-]+)', entry['entry'])
+        # `--`: the file names pre-commit appends are never read as options
+        match = re.fullmatch(r'gitops-config hook ([a-z-]+) --', entry['entry'])
         assert match is not None, entry['entry']
         assert match.group(1) in hook.commands
         assert entry['language'] == 'python'

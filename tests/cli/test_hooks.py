@@ -212,6 +212,23 @@ def test_secrets_hook_fails_on_a_plaintext_api_key(
     assert 'sk-proj-Zx81' not in proc.stdout  # the finding never repeats the secret
 
 
+def test_a_file_named_like_an_option_is_checked_as_a_file(
+        config_repo: Path, hook_env: dict[str, str]) -> None:
+    """pre-commit appends file names as they are: a file at the top named `--help`
+    made every hook print its help and pass, checking nothing else."""
+    _edit(config_repo, 'values/common.yaml', '      api_key: os.environ/OPENAI_API_KEY\n',
+          '      api_key: sk-proj-Zx81mQ2vN7bR4tY6uI9oP3aS\n')
+    for name in ('--help', '-h'):
+        (config_repo / name).write_text('token: ghp_' + 'x' * 36 + '\n')
+    _git(config_repo, 'add', '-A')
+    proc = _pre_commit(hook_env, config_repo, 'run', 'gitops-config-secrets', '--all-files')
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert 'values/common.yaml:' in proc.stdout
+    assert '--help:1:8' in proc.stdout
+    assert '-h:1:8' in proc.stdout
+    assert 'Usage:' not in proc.stdout
+
+
 IMPORT_PROBE = '''\
 import sys
 from gitops_config.cli.main import main
