@@ -1,9 +1,10 @@
 """The pre-commit hooks, run by the real `pre-commit` against a git copy of example-repo.
 
 pre-commit installs the hook repository into a virtualenv with pip, which
-takes seconds: `try-repo` always uses a throwaway store, so it runs once
-(every hook, the clean case); the failure cases run `pre-commit run` with a
-config pointing at the same commit and share one session-scoped store.
+takes seconds: `try-repo` always uses a throwaway store, so it runs twice
+(every hook on a clean example, every hook blocking a bad commit); the other
+cases run `pre-commit run` with a config pointing at the same commit and
+share one session-scoped store.
 pip's download cache lives in pytest's cache folder so that later sessions
 install offline-fast.
 """
@@ -175,6 +176,27 @@ def test_try_repo_every_hook_passes_on_the_clean_example(
                  'gitops-config render --check'):
         assert any(line.startswith(name) and line.endswith('Passed')
                    for line in proc.stdout.splitlines()), proc.stdout
+
+
+def test_try_repo_every_hook_blocks_a_bad_commit(
+        monorepo: Path, hook_repo: tuple[Path, str], hook_env: dict[str, str]) -> None:
+    """What `git commit` runs: the hooks over what is staged, each failing on its own."""
+    replicas = _edit(monorepo, 'config/values/prod.yaml', '  replicas: 3', '  replicas: 0')
+    key = _edit(monorepo, 'config/values/common.yaml',
+                '      api_key: os.environ/OPENAI_API_KEY\n',
+                '      api_key: sk-proj-Zx81mQ2vN7bR4tY6uI9oP3aS\n')
+    proc = _pre_commit(hook_env, monorepo, 'try-repo', str(hook_repo[0]))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    for name in ('gitops-config validate', 'gitops-config secrets guard',
+                 'gitops-config render --check'):
+        assert any(line.startswith(name) and line.endswith('Failed') for line in lines), (
+            proc.stdout)
+    assert f'config/values/prod.yaml:{replicas}:' in proc.stdout
+    assert 'app.replicas: 0 is less than the minimum of 1' in proc.stdout
+    assert f'config/values/common.yaml:{key}:' in proc.stdout
+    assert 'config/rendered/prod/k8s/deployment.yaml: changed' in proc.stdout
+    assert 'sk-proj-Zx81' not in proc.stdout + proc.stderr
 
 
 def test_validate_hook_fails_on_a_schema_violation(
