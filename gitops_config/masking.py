@@ -31,7 +31,6 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from typing import Any
 
 from gitops_config.model import Change
@@ -41,9 +40,6 @@ from gitops_config.redact import MASK
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.redact import fingerprint
-
-if TYPE_CHECKING:
-    from gitops_config.pipeline.results import Review
 
 Patterns = tuple[str, ...]  # the project's extra secret key regexes (secrets.key_patterns)
 
@@ -251,21 +247,6 @@ def secrets_in(value: Any, name: object = None, patterns: Patterns = ()) -> list
     if isinstance(value, Secret) or is_plaintext_secret(value, name, patterns):
         return [value]
     return []
-
-
-def mask_review(review: Review, key: bytes | None = None) -> Review:
-    """A compare.Review (or anything shaped like one: `envs` of EnvDiff) with every change,
-    ignored change, error and finding masked: what each diff reporter starts with."""
-    from gitops_config.ignore import Ignored
-
-    envs = tuple(dataclasses.replace(
-        env,
-        changes=mask_changes(env.changes, key),
-        ignored=[Ignored(mask_change(i.change, key), i.rule) for i in env.ignored],
-        errors=tuple(mask_text(e, key) for e in env.errors),
-        findings=mask_findings(env.findings, key),
-    ) for env in review.envs)
-    return dataclasses.replace(review, envs=envs)
 
 
 class MaskingFilter(logging.Filter):

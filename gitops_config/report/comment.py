@@ -10,11 +10,11 @@ full report is.
 from __future__ import annotations
 
 from gitops_config import constants as C
-from gitops_config.masking import mask_review
 from gitops_config.pipeline.results import EnvDiff
 from gitops_config.pipeline.results import Review
 from gitops_config.report import diff_markdown
 from gitops_config.report.markdown_text import plain
+from gitops_config.report.masked_review import mask_review
 
 
 def _importance(index: int, env: EnvDiff) -> tuple[int, int]:

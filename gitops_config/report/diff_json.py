@@ -39,10 +39,10 @@ from typing import TextIO
 from gitops_config.impact import summarize
 from gitops_config.masking import Masked
 from gitops_config.masking import mask_change
-from gitops_config.masking import mask_review
 from gitops_config.masking import mask_value
 from gitops_config.model import Change
 from gitops_config.pipeline.results import Review
+from gitops_config.report.masked_review import mask_review
 
 VERSION = 1
 

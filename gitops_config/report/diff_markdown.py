@@ -7,7 +7,6 @@ from typing import TextIO
 from gitops_config.impact import shared_inputs
 from gitops_config.impact import summarize
 from gitops_config.masking import mask_change
-from gitops_config.masking import mask_review
 from gitops_config.model import Change
 from gitops_config.pipeline.results import EnvDiff
 from gitops_config.pipeline.results import Review
@@ -16,6 +15,7 @@ from gitops_config.report.diff_text import show
 from gitops_config.report.markdown_text import code
 from gitops_config.report.markdown_text import markup
 from gitops_config.report.markdown_text import plain
+from gitops_config.report.masked_review import mask_review
 
 VALUE_LIMIT = 120  # characters of one value in a table cell
 _STATUS = {'changed': '🟡 changed', 'unchanged': '⚪ unchanged', 'skipped': '⚪ unchanged',

@@ -10,11 +10,11 @@ from gitops_config.impact import shared_inputs
 from gitops_config.impact import summarize
 from gitops_config.masking import Masked
 from gitops_config.masking import mask_change
-from gitops_config.masking import mask_review
 from gitops_config.masking import mask_value
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline.results import Review
+from gitops_config.report.masked_review import mask_review
 
 MARKS = {
     ChangeKind.ADDED: ('+', 'green'),
