@@ -29,11 +29,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.generate import generate  # noqa: E402
-from gitops_config import cache  # noqa: E402
-from gitops_config import cache_data  # noqa: E402
 from gitops_config import project as project_mod  # noqa: E402
-from gitops_config import render_packs  # noqa: E402
+from gitops_config.incremental import data as cache_data  # noqa: E402
+from gitops_config.incremental.packs import BYTECODE  # noqa: E402
+from gitops_config.incremental.store import ENV_DIR  # noqa: E402
 from gitops_config.pipeline import rendering  # noqa: E402
+from gitops_config.run import Run  # noqa: E402
 from gitops_config.source import WorkTree  # noqa: E402
 
 
@@ -55,22 +56,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / 'repo'
         generate(root, args.services)
-        os.environ[cache.ENV_DIR] = str(Path(tmp) / 'cache')
+        os.environ[ENV_DIR] = str(Path(tmp) / 'cache')
         os.environ['XDG_CONFIG_HOME'] = str(Path(tmp) / 'config')
-        cache.reset()
+        run = Run.from_environment()
         source = WorkTree(root)
-        rendering.render(source, project_mod.load(source, root), jobs=1)
-        packs = [(env, pack) for (_, env), pack in render_packs._PACKS.items()]
-        outputs = [payload for env, pack in packs if env != render_packs.BYTECODE
+        rendering.render(source, project_mod.load(source, root), jobs=1, run=run)
+        packs = list(run.reuse.packs._packs.items())
+        outputs = [payload for env, pack in packs if env != BYTECODE
                    for _, payload in pack.added.values()]
-        code = [(digest, payload) for env, pack in packs if env == render_packs.BYTECODE
+        code = [(digest, payload) for env, pack in packs if env == BYTECODE
                 for digest, payload in pack.added.values()]
         decoded = [cache_data.loads(p, cache_data.YAML) for p in outputs]
         # the same values as the pickles the cache held before: paths as tuples
         pickles = [pickle.dumps(([(tuple(p), t) for p, t in rows], content, docs),
                                 protocol=pickle.HIGHEST_PROTOCOL)
                    for rows, content, docs in decoded]
-        key = cache.code_key()
+        assert run.store is not None
+        key = run.store.code_key()
         assert key is not None
         rows = [
             ('decode kept outputs, msgpack (now)',
@@ -85,7 +87,7 @@ def main() -> None:
              _best(lambda: [hmac.digest(key, d.encode() + p, 'sha256') for d, p in code]),
              len(code)),
         ]
-        cache.finish()
+        run.finish()
     print(f'{args.services} services x 3 environments, in process, best of 5')
     print(f'{"case":<46}{"items":>7}{"total ms":>10}{"us/item":>9}')
     for name, seconds, count in rows:

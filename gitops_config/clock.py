@@ -1,12 +1,13 @@
 """What time it is: the system clock, or GITOPS_CONFIG_NOW for reproducible runs.
 
-Asked once per command (by the command, or by the check it runs) and passed on as a
-value: ages and expiry dates count to one instant, and tests set it.
+Asked once per command, when its run is made (run.py), and passed on as a value:
+ages and expiry dates count to one instant, and tests set it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
 
@@ -15,10 +16,11 @@ from gitops_config.errors import UsageError
 ENV = 'GITOPS_CONFIG_NOW'
 
 
-def now() -> datetime:
-    """The time, timezone-aware: GITOPS_CONFIG_NOW (ISO 8601, a date or a date and
-    time; UTC unless it says otherwise) when set, else the system clock."""
-    text = os.environ.get(ENV)
+def now(environ: Mapping[str, str] | None = None) -> datetime:
+    """The time, timezone-aware: GITOPS_CONFIG_NOW of ENVIRON (default: this process's;
+    ISO 8601, a date or a date and time; UTC unless it says otherwise) when set, else
+    the system clock."""
+    text = (os.environ if environ is None else environ).get(ENV)
     if not text:
         return datetime.now(UTC)
     try:

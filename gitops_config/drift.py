@@ -53,6 +53,7 @@ from gitops_config.render import RenderedFile
 if TYPE_CHECKING:
     from gitops_config.git import Repo
     from gitops_config.project import Project
+    from gitops_config.run import Run
     from gitops_config.source import Source
 
 
@@ -535,31 +536,32 @@ def mark_deployed(root: Path, env: str, rev: str = 'HEAD') -> str:
 
 
 def assess(source: Source, project: Project, env: str, live: Live, *,
-           fingerprint_key: bytes | None = None) -> tuple[list[RenderedFile], Outcome]:
-    """Render ENV from SOURCE (secrets sealed when no key opens them) and compare it
-    with LIVE."""
+           fingerprint_key: bytes | None = None, run: Run | None = None,
+           ) -> tuple[list[RenderedFile], Outcome]:
+    """Render ENV from SOURCE (secrets sealed when no key of RUN's opens them) and
+    compare it with LIVE."""
     import os
 
-    from gitops_config import render as render_mod
-    from gitops_config import values as values_mod
+    from gitops_config.pipeline import rendering
 
     project.env(env)
-    sealed = not can_decrypt(source, project, [env])
+    sealed = not can_decrypt(source, project, [env], run)
     if fingerprint_key is None:
         # per run when no data key can derive one: equal values still show equal
-        fingerprint_key = (None if sealed else derived_key(source, project)
+        fingerprint_key = (None if sealed else derived_key(source, project, run)
                            ) or os.urandom(32)
     options = options_for(project, key=fingerprint_key)
-    values = values_mod.merge(source, project, env, sealed=sealed)
-    rendered = render_mod.render_env(source, project, values)
+    env_render = rendering.render_one(source, project, env, sealed=sealed, run=run)
+    rendered = env_render.files
     if project.templates is None:
-        rendered = [RenderedFile(env, VALUES_FILE, '', b'', [values.data])]
+        rendered = [RenderedFile(env, VALUES_FILE, '', b'', [env_render.values.data])]
     outcome = compare(env, rendered, live, Ignores.from_project(project.raw), options)
     return rendered, outcome
 
 
 def run(root: Path, env: str, live: Live, *, ref: str | None = None,
-        fingerprint_key: bytes | None = None, blame: bool = True) -> DriftReport:
+        fingerprint_key: bytes | None = None, blame: bool = True, run: Run | None = None,
+        ) -> DriftReport:
     """Render ENV at REF (default: deployed/ENV, else HEAD) and compare it with LIVE."""
     from gitops_config import project as project_mod
 
@@ -567,7 +569,8 @@ def run(root: Path, env: str, live: Live, *, ref: str | None = None,
     commit = found.repo.resolve(ref) if ref is not None else desired_ref(found.repo, env)
     source = found.commit(commit)
     project = project_mod.load(source, root)
-    rendered, out = assess(source, project, env, live, fingerprint_key=fingerprint_key)
+    rendered, out = assess(source, project, env, live, fingerprint_key=fingerprint_key,
+                           run=run)
     changes = out.changes
     last_set = _last_set(root, env, commit, changes, rendered) if blame and changes else {}
     return DriftReport(env, commit, live.label, changes, out.ignored, last_set,

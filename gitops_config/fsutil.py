@@ -21,7 +21,6 @@ from types import TracebackType
 
 from gitops_config.errors import GitopsConfigError
 
-_COUNT = [0]  # temporary names written by this process
 _NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
 _CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
 _DIR = os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0) | _CLOEXEC
@@ -243,9 +242,8 @@ class ConfinedTree:
         assert folder is not None
         st = self._file(folder, (*folders, name))
         keep = mode if mode is not None else (stat.S_IMODE(st.st_mode) if st else None)
-        _COUNT[0] += 1
         # a name unique to this process and write; O_EXCL refuses anyone else's file
-        tmp = f'.{name[:80]}.{os.getpid()}-{_COUNT[0]}.tmp'
+        tmp = f'.{name[:80]}.{os.getpid()}-{os.urandom(4).hex()}.tmp'
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
                      0o600 if mode is not None else 0o666, dir_fd=folder)
         try:

@@ -111,12 +111,9 @@ def _keys(repo: Repo, tip: str, prefix: str, root: Path, env: str,
 
 def _data(source: GitTree, project: project_mod.Project, env: str, file: str | None, *,
           sealed: bool) -> Any:
-    values = values_mod.merge(source, project, env, sealed=sealed)
     if file is None:
-        return values.data
-    from gitops_config import render as render_mod
-
-    for rendered in render_mod.render_env(source, project, values):
+        return values_mod.merge(source, project, env, sealed=sealed).data
+    for rendered in rendering.render_one(source, project, env, sealed=sealed).files:
         if rendered.path == file:
             docs = rendered.documents or []
             return docs[0] if len(docs) == 1 else docs

@@ -67,10 +67,11 @@ class Budget:
         self._spent = 0.0
         self._shared: Any = None  # a multiprocessing Value, once share() was called
 
-    def share(self) -> None:
-        """Keep the count in shared memory, for the processes forked after this."""
+    def share(self, start_method: str = 'fork') -> None:
+        """Keep the count in shared memory, for the processes started (by START_METHOD)
+        after this."""
         if self._shared is None:
-            self._shared = multiprocessing.get_context('fork').Value('d', self._spent)
+            self._shared = multiprocessing.get_context(start_method).Value('d', self._spent)
 
     @property
     def spent(self) -> float:

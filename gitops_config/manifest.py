@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from gitops_config import cache
 from gitops_config.fsutil import plain_path
+from gitops_config.incremental.store import key
+
+if TYPE_CHECKING:
+    from gitops_config.incremental.reuse import Reuse
 
 # No .yaml/.json suffix: Argo CD, Flux and `kubectl apply -f` read those from the folder.
 NAME = '.gitops-config-manifest'
@@ -59,15 +63,11 @@ def parse(data: bytes) -> set[str]:
     return found
 
 
-def _key(folder: str) -> str:
-    return cache.key('manifest', folder)
-
-
-def remembered(folder: str) -> set[str] | None:
+def remembered(folder: str, reuse: Reuse) -> set[str] | None:
     """The paths the cache remembers a render wrote to FOLDER (an absolute path)."""
-    data = cache.default().get('manifests', _key(folder))
-    return parse(data) if data is not None else None
+    data = reuse.recall('manifests', key('manifest', folder))
+    return parse(data) if type(data) is bytes else None
 
 
-def remember(folder: str, data: bytes) -> None:
-    cache.default().put('manifests', _key(folder), data)
+def remember(folder: str, data: bytes, reuse: Reuse) -> None:
+    reuse.remember('manifests', key('manifest', folder), data)

@@ -13,6 +13,7 @@ from typing import Any
 
 from gitops_config import constants as C
 from gitops_config import manifest
+from gitops_config import run as run_mod
 from gitops_config.errors import GitopsConfigError
 from gitops_config.errors import UsageError
 from gitops_config.fsutil import ConfinedTree
@@ -26,9 +27,11 @@ from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.redact import walk_secrets
 from gitops_config.render import RenderedFile
+from gitops_config.run import Run
 from gitops_config.source import Source
 
 if TYPE_CHECKING:
+    from gitops_config.incremental.reuse import Reuse
     from gitops_config.sops.rules import Rules
 
 
@@ -147,12 +150,13 @@ def target(project: Project, env: str, out: Path | None) -> tuple[Path, Path]:
 
 def write(project: Project, source: Source, render: EnvRender, out: Path, *,
           base: Path | None = None, decrypt: bool = False, sealed: bool = False,
-          prune: bool = True) -> Written:
+          prune: bool = True, run: Run | None = None) -> Written:
     """Write RENDER's files (rendered from SOURCE, whose .sops.yaml says whom secrets
     are encrypted to) below OUT (the env's output folder), where no folder below
     BASE (a folder the user chose: the project root by default, or see target()) is
     reached through a symlink. With PRUNE, remove the files an earlier render wrote that no template
-    produces any more, and record what this one produced (see manifest)."""
+    produces any more, and record what this one produced (see manifest; RUN's cache keeps
+    a copy)."""
     produced = {f.path for f in render.files}
     written, kept = [], []
     base = base if base is not None else project.root
@@ -183,7 +187,7 @@ def write(project: Project, source: Source, render: EnvRender, out: Path, *,
         if not prune:
             return Written(written, kept)
         removed, unknown = _prune(tree, os.path.join(os.path.realpath(base), *parts), out,
-                                  produced)
+                                  produced, (run if run is not None else run_mod.plain()).reuse)
     return Written(written, kept, removed, unknown)
 
 
@@ -220,13 +224,13 @@ def planned(project: Project, render: EnvRender, committed: Source) -> dict[str,
     return changes
 
 
-def _prune(tree: ConfinedTree, folder: str, out: Path, produced: set[str],
+def _prune(tree: ConfinedTree, folder: str, out: Path, produced: set[str], reuse: Reuse,
            ) -> tuple[list[Path], list[Path]]:
     """Remove what the last render of FOLDER listed and this one did not produce;
     write the new list. Returns the files removed, and those no render is known to
     have written (left alone)."""
     listed = tree.read(manifest.NAME)
-    earlier = manifest.parse(listed) if listed is not None else manifest.remembered(folder)
+    earlier = manifest.parse(listed) if listed is not None else manifest.remembered(folder, reuse)
     removed, unknown = [], []
     for rel in sorted((earlier or set()) - produced):
         with contextlib.suppress(NotRegularError):  # a folder there now: not ours
@@ -238,7 +242,7 @@ def _prune(tree: ConfinedTree, folder: str, out: Path, produced: set[str],
     data = manifest.text(produced)
     if data != listed and tree.exists():  # no folder, nothing rendered: none made
         tree.write(manifest.NAME, data, durable=False)
-    manifest.remember(folder, data)
+    manifest.remember(folder, data, reuse)
     return removed, unknown
 
 

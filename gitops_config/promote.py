@@ -35,6 +35,7 @@ from gitops_config.pipeline import validation
 from gitops_config.pipeline.comparison import can_decrypt
 from gitops_config.pipeline.file_diff import options_for
 from gitops_config.project import Project
+from gitops_config.run import Run
 from gitops_config.source import Source
 from gitops_config.yaml_io import edit
 
@@ -310,7 +311,7 @@ def commits_output(source: Source, project: Project, env: str) -> bool:
     return project.output is not None and bool(source.files(project.output_dir(env)))
 
 
-def build(source: Source, project: Project, plan: Plan) -> Result:
+def build(source: Source, project: Project, plan: Plan, run: Run | None = None) -> Result:
     """PLAN applied to SOURCE in memory: the edited layer and, where the project commits
     rendered output, TO's re-rendered files; then TO validated (schemas, policies and
     change rules against TO as it is, and the committed output up to date)."""
@@ -319,14 +320,14 @@ def build(source: Source, project: Project, plan: Plan) -> Result:
     env = plan.target_env
     files: dict[str, bytes | None] = {plan.layer: plan.text.encode()}
     after = Edited(source, files)
-    sealed = not can_decrypt(after, project, [env])
-    render = rendering.render_one(after, project, env, sealed=sealed)
+    sealed = not can_decrypt(after, project, [env], run)
+    render = rendering.render_one(after, project, env, sealed=sealed, run=run)
     committed = commits_output(source, project, env)
     if committed:
         files.update(outputs.planned(project, render, source))
         after = Edited(source, files)
-    before = rendering.render_one(source, project, env, sealed=True)
-    findings = validation.check(after, project, [render], base=[before])
+    before = rendering.render_one(source, project, env, sealed=True, run=run)
+    findings = validation.check(after, project, [render], base=[before], run=run)
     stale = tuple(outputs.check(project, after, render)) if committed else ()
     return Result(plan, files, after, findings, stale)
 

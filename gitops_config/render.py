@@ -2,9 +2,11 @@
 
 `.j2` files render and lose the suffix; every other file is copied byte for
 byte. The sandbox (sandbox/) records what each template reads (trace.py), so
-that its output can be reused while those values are unchanged, and follows
-every secret through what the template computes from it (taint.py): a value of
-the output that holds secret-derived text becomes a Secret (rendered_secrets.py).
+that the incremental layer (incremental/) can reuse its output while those
+values are unchanged, and follows every secret through what the template
+computes from it (taint.py): a value of the output that holds secret-derived
+text becomes a Secret (rendered_secrets.py). Nothing here keeps anything:
+every function is one of its arguments.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 import json
 import posixpath
 import re
+import sys
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -24,9 +27,6 @@ from dataclasses import field
 from typing import TYPE_CHECKING
 from typing import Any
 
-from gitops_config import cache
-from gitops_config import cache_data
-from gitops_config import render_packs
 from gitops_config import rendered_secrets
 from gitops_config import sandbox
 from gitops_config import trace
@@ -45,7 +45,6 @@ from gitops_config.redact import MASK
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.source import Source
-from gitops_config.source import WorkTree
 from gitops_config.taint import SecretFlow
 from gitops_config.taint import Taint
 from gitops_config.taint import Tainted
@@ -54,7 +53,11 @@ from gitops_config.taint import reveal
 from gitops_config.values import Values
 
 if TYPE_CHECKING:
+    import types
+
     import jinja2
+
+    Compiled = jinja2.Template  # what compile_template makes of a template's text
 
 TEMPLATE_SUFFIX = '.j2'
 STRUCTURED = {'.yaml': 'yaml', '.yml': 'yaml', '.json': 'json'}
@@ -187,7 +190,7 @@ def _suggestion(name: str, known: Iterable[Any]) -> str:
     return f' (did you mean {close[0]!r}?)' if close else ''
 
 
-@functools.cache
+@functools.cache  # one class, made once: its behaviour depends on nothing
 def _undefined() -> type[jinja2.Undefined]:
     import jinja2
 
@@ -214,7 +217,7 @@ def _undefined() -> type[jinja2.Undefined]:
     return Undefined
 
 
-@functools.cache
+@functools.cache  # constant: compiled templates of any run are bound to it
 def _environment() -> jinja2.Environment:
     """The sandbox (sandbox/) with our Undefined; a filter or test other than those
     made to look at undefined names fails on one as a direct use does."""
@@ -239,40 +242,33 @@ def _template_line(exc: BaseException, name: str) -> int | None:
     return line
 
 
-@functools.lru_cache(maxsize=4096)
-def _compile(source_text: str, name: str) -> jinja2.Template:
-    """The compiled template: once per run, and across runs from the on-disk cache.
+# What turns a template's text and name into a Jinja2 Template: compile_template, or
+# the incremental layer's, which keeps compiled code in memory and across runs.
+Compile = Callable[[str, str], 'jinja2.Template']
 
-    Compiling (4 ms a template, most of a cold render) is keyed by the source,
-    the name (runtime errors carry the template's own file and line) and the
-    Jinja2 and Python versions that produced the bytecode. Bytecode is code:
-    render_packs hands back only what an HMAC under our own key (cache.code_key)
-    vouches for, so only what this user's runs compiled is ever loaded.
-    """
-    import marshal
-    import sys
-    import types
 
+def code_identity() -> str:
+    """What compiled code depends on beyond a template's text and name: the Jinja2 and
+    Python versions that produced it, and the sandbox's code generator."""
     import jinja2
 
-    from gitops_config import cache
+    return f'{jinja2.__version__}\0{sys.version}\0{sandbox.code_version()}'
 
+
+def compile_code(source_text: str, name: str) -> types.CodeType:
+    """SOURCE_TEXT compiled in the sandbox (runtime errors carry NAME's file and line)."""
+    code: types.CodeType = _environment().compile(source_text, name=name, filename=name)
+    return code
+
+
+def load_code(code: types.CodeType) -> jinja2.Template:
+    """The template compile_code made CODE of."""
     env = _environment()
-    digest = cache.key('jinja', jinja2.__version__, sys.version, sandbox.code_version(), name,
-                       source_text)
-    code = None
-    blob = render_packs.get(render_packs.BYTECODE, name, digest)
-    if blob is not None:
-        try:
-            code = marshal.loads(blob)
-        except (ValueError, EOFError, TypeError):
-            code = None
-        if not isinstance(code, types.CodeType):
-            code = None
-    if code is None:
-        code = env.compile(source_text, name=name, filename=name)
-        render_packs.put(render_packs.BYTECODE, name, digest, marshal.dumps(code))
     return env.template_class.from_code(env, code, env.make_globals(None))
+
+
+def compile_template(source_text: str, name: str) -> jinja2.Template:
+    return load_code(compile_code(source_text, name))
 
 
 def _run(template: jinja2.Template, prepared: Prepared, rec: trace.Recorder,
@@ -318,14 +314,16 @@ _TOP_LEVEL_UNDEFINED = re.compile(r"'([A-Za-z_][A-Za-z_0-9]*)' is undefined")
 
 
 def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.Recorder,
-                    ) -> str:
+                    compile_: Compile = compile_template) -> str:
+    """SOURCE_TEXT (the template NAME, compiled by COMPILE_) rendered for PREPARED's
+    environment, what it reads recorded in REC."""
     import jinja2
 
     env = prepared.env
     # An error can quote the value it choked on ("no attribute 'sk-...'"): never a secret.
     clean = prepared.taint.scrub if prepared.taint is not None else str
     try:
-        return _run(_compile(source_text, name), prepared, rec)
+        return _run(compile_(source_text, name), prepared, rec)
     except SecretFlow as exc:
         raise SecretFlowError(
             f'a secret would become plain text ({env}): {exc}',
@@ -406,9 +404,9 @@ class Prepared:
     taint: Taint | None = field(repr=False)  # the secrets' plaintexts, to scrub messages of
     hasher: trace.Hasher = field(repr=False)  # over the values with secrets still wrapped
     secrets: bool = False  # the values hold a secret
-    # (template path, blob) -> what it rendered to in this run: a diff's head side and its
-    # validation render each file once between them
-    rendered: dict[tuple[str, str, bool], RenderedFile] = field(
+    # (template path, blob) -> what it rendered to in this run, as the incremental layer
+    # keeps it: a diff's head side and its validation render each file once between them
+    rendered: dict[tuple[str, str], RenderedFile] = field(
         default_factory=dict, repr=False, compare=False)
     limits: Limits = field(default=DEFAULT_LIMITS, repr=False)
     budget: Budget = field(default_factory=Budget, repr=False, compare=False)  # time spent
@@ -423,6 +421,13 @@ class Prepared:
         (the whole tree); looking a name up records it."""
         fixed = {**globals_, 'env': self.env, 'values': self.revealed}
         return trace.Context(self.revealed, fixed, rec)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a worker process gets: not what this process rendered, nor the index,
+        which knows containers by their identity in this process."""
+        state = {k: v for k, v in self.__dict__.items() if k != 'index'}
+        state['rendered'] = {}
+        return state
 
 
 @dataclass(frozen=True)
@@ -439,20 +444,19 @@ class Template:
         return self.read()
 
     @classmethod
-    def of(cls, path: str, rel: str, raw: bytes) -> Template:
+    def of(cls, path: str, rel: str, raw: bytes, blob: str = '') -> Template:
         """A template with its bytes at hand."""
-        template = cls(path, rel)
+        template = cls(path, rel, blob)
         template.__dict__['raw'] = raw
         return template
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # to a worker process, with its bytes: the reader cannot go (it holds the git repo)
+        return (Template.of, (self.path, self.rel, self.raw, self.blob))
+
 
 def prepare(values: Values, limits: Limits = DEFAULT_LIMITS) -> Prepared:
-    """What rendering VALUES within LIMITS needs; once per Values object (merging
-    shares those)."""
-    found = _PREPARED.get(id(values))
-    if found is not None and found[0] is values and found[1].limits == limits:
-        found[1].budget.reset()  # a new rendering of the environment: its time starts anew
-        return found[1]
+    """What rendering VALUES within LIMITS needs."""
     needles: list[tuple[str, Secret | SealedSecret]] = []
     # Walking every value is worth it only where an encrypted layer brought secrets.
     data = reveal(values.data, needles) if values.has_secrets else values.data
@@ -461,21 +465,7 @@ def prepare(values: Values, limits: Limits = DEFAULT_LIMITS) -> Prepared:
     prepared = Prepared(values.env, data, taint,
                         trace.Hasher(values.data, secrets=values.has_secrets), limits=limits,
                         secrets=data is not values.data)  # reveal copies where it found one
-    if len(_PREPARED) >= 16:
-        _PREPARED.clear()
-    _PREPARED[id(values)] = (values, prepared)
     return prepared
-
-
-# id(values) -> (values, prepared); holding the values keeps the id unique
-_PREPARED: dict[int, tuple[Values, Prepared]] = cache.memo()
-
-
-def forget() -> None:
-    """Drop what this process remembers of earlier renders: compiled templates, and
-    what each set of values rendered to (the on-disk cache is left alone)."""
-    _compile.cache_clear()
-    _PREPARED.clear()
 
 
 def templates(source: Source, project: Project) -> list[Template]:
@@ -483,70 +473,40 @@ def templates(source: Source, project: Project) -> list[Template]:
     if project.templates is None:
         return []
     root = project.templates.rstrip('/')
-    # A diff lists them for each environment and side: once per commit is enough
-    # (a working tree may change between two calls).
-    memo = (id(source), root)
-    found = _LISTED.get(memo)
-    if found is None or found[0] is not source or isinstance(source, WorkTree):
-        if len(_LISTED) >= 8:
-            _LISTED.clear()
-        listed = [Template(check_printable(path), path[len(root) + 1:] if root else path,
-                           source.blob_id(path), functools.partial(source.read, path))
-                  for path in source.files(root)]
-        found = _LISTED[memo] = (source, listed)
-    return list(found[1])
+    return [Template(check_printable(path), path[len(root) + 1:] if root else path,
+                     source.blob_id(path), functools.partial(source.read, path))
+            for path in source.files(root)]
 
 
-# (id(source), folder) -> (source, its templates); holding the source keeps its id unique
-_LISTED: dict[tuple[int, str], tuple[Source, list[Template]]] = cache.memo()
+def render_file(template: Template, prepared: Prepared,
+                compile_: Compile = compile_template) -> RenderedFile:
+    """TEMPLATE rendered (and parsed) for PREPARED's environment."""
+    return render_traced(template, prepared, compile_)[0]
 
 
-def render_file(template: Template, prepared: Prepared) -> RenderedFile:
-    memo = memo_key(template)
-    done = prepared.rendered.get(memo) if memo is not None else None
-    if done is not None:
-        return done
-    rendered = _render_file(template, prepared)
-    if memo is not None:
-        prepared.rendered[memo] = rendered
-    return rendered
-
-
-def memo_key(template: Template) -> tuple[str, str, bool] | None:
-    """Where Prepared.rendered keeps TEMPLATE's output (without a cache, no trace is
-    recorded: such a file is not the one a run with the cache wants)."""
-    return (template.path, template.blob, cache.default().enabled) if template.blob else None
-
-
-def _render_file(template: Template, prepared: Prepared) -> RenderedFile:
+def render_traced(template: Template, prepared: Prepared, compile_: Compile = compile_template,
+                  ) -> tuple[RenderedFile, trace.Recorder | None]:
+    """TEMPLATE rendered, with what it read (None: a file copied as it is)."""
     env = prepared.env
     if not template.rel.endswith(TEMPLATE_SUFFIX):
         tainted = bytes_tainted(template.raw, prepared.taint)
         return RenderedFile(env, template.rel, template.path, template.raw,
-                            has_secrets=tainted, reads=None if tainted else ())
+                            has_secrets=tainted, reads=None if tainted else ()), None
     try:
         text = template.raw.decode()
     except UnicodeDecodeError:
         raise TemplateError('a .j2 template must be UTF-8 text',
                             location=Location(template.path)) from None
     rel = template.rel[:-len(TEMPLATE_SUFFIX)]
-    digest = (cache.key('render', template.path, template.raw, env)
-              if cache.default().enabled else None)
-    if digest is not None:
-        hit = _cached(digest, prepared, rel, template.path)
-        if hit is not None:
-            return hit
     rec = trace.Recorder()
     with _limited(template.path, prepared):
-        out = render_template(text, template.path, prepared, rec)
+        out = render_template(text, template.path, prepared, rec, compile_)
         rendered = RenderedFile(env, rel, template.path, out.encode())
         try:
             parsed = _parse(rendered, out)
         except rendered_secrets.Misplaced as exc:
-            raise _misplaced(template, text, prepared, out, exc) from None
-    if digest is not None:
-        _keep(digest, parsed, template.path, rec, prepared)
-    return parsed
+            raise _misplaced(template, text, prepared, out, exc, compile_) from None
+    return parsed, rec
 
 
 @contextlib.contextmanager
@@ -576,86 +536,14 @@ def _limited(name: str, prepared: Prepared) -> Iterator[None]:
 
 
 def _misplaced(template: Template, text: str, prepared: Prepared, out: str,
-               exc: rendered_secrets.Misplaced) -> SecretFlowError:
+               exc: rendered_secrets.Misplaced, compile_: Compile) -> SecretFlowError:
     """The error for secret-derived text where no value can carry it, at the template
     line that wrote it (found by rendering again, noting where each piece came from)."""
     pieces: list[tuple[int, int]] = []
-    _run(_compile(text, template.path), prepared, trace.Recorder(), pieces)
+    _run(compile_(text, template.path), prepared, trace.Recorder(), pieces)
     line = next((ln for at, ln in reversed(pieces) if at <= exc.offset), 0)
     rendered_line = out.count('\n', 0, exc.offset) + 1
     return SecretFlowError(
         f'a secret would become plain text ({prepared.env}): secret-derived text at rendered '
         f'line {rendered_line} {exc.what}', location=Location(template.path, line or None),
         hint=SECRET_HINT)
-
-
-def _keep(digest: str, file: RenderedFile, path: str, rec: trace.Recorder,
-          prepared: Prepared) -> None:
-    """Keep FILE with the trace that verifies it, unless anything about it comes from a
-    secret: its taint, a value it read, or a secret's text (plain or base64) in it."""
-    if file.has_secrets:
-        return
-    taint = prepared.taint
-    if taint is not None and taint.find(file.content.decode(errors='replace')) is not None:
-        return
-    deps = trace.dependencies(rec, prepared.hasher)
-    if deps is None:
-        return
-    try:
-        rows = [[list(p), token] for p, token in deps]
-        payload = cache_data.dumps([rows, file.content, file.documents], cache_data.YAML)
-    except cache_data.Refused:  # a secret, or something else that is not plain data
-        return
-    render_packs.put(prepared.env, path, digest, payload)
-    file.reads = tuple(p for p, _ in deps)
-
-
-def vouched(template: Template, prepared: Prepared, output: str) -> RenderedFile | None:
-    """TEMPLATE's output as kept, if its SHA-256 is OUTPUT: a snapshot of these exact
-    inputs vouches for it, so its trace need not be verified. None: render it."""
-    if not template.rel.endswith(TEMPLATE_SUFFIX) or not cache.default().enabled:
-        return None
-    memo = memo_key(template)
-    done = prepared.rendered.get(memo) if memo is not None else None
-    if done is not None:
-        return done
-    digest = cache.key('render', template.path, template.raw, prepared.env)
-    found = _cached(digest, prepared, template.rel[:-len(TEMPLATE_SUFFIX)], template.path,
-                    output=output)
-    if found is not None and memo is not None:
-        prepared.rendered[memo] = found
-    return found
-
-
-def _cached(digest: str, prepared: Prepared, rel: str, path: str, *,
-            output: str | None = None) -> RenderedFile | None:
-    """The output a verifying trace recorded, if every value it read is unchanged (or
-    if its SHA-256 is OUTPUT)."""
-    blob = render_packs.get(prepared.env, path, digest)
-    if blob is None:
-        return None
-    try:
-        rows, content, documents = cache_data.loads(blob, cache_data.YAML)
-        deps = [(tuple(p), token) for p, token in rows]
-        hash(tuple(p for p, _ in deps))  # paths of strings and numbers only
-    except (cache_data.Damaged, TypeError, ValueError):  # damaged or forged: a miss
-        return None
-    if type(content) is not bytes or not (documents is None or type(documents) is list):
-        return None
-    if output is not None:
-        if hashlib.sha256(content).hexdigest() != output:
-            return None
-    elif not trace.still_valid(deps, prepared.hasher):
-        return None
-    if prepared.taint is not None and prepared.taint.find(
-            content.decode(errors='replace')) is not None:
-        return None  # a secret now equals text in this output: render it properly
-    return RenderedFile(prepared.env, rel, path, content, documents,
-                        reads=tuple(p for p, _ in deps))
-
-
-def render_env(source: Source, project: Project, values: Values) -> list[RenderedFile]:
-    """Every template of PROJECT rendered for one environment, sorted by output path."""
-    prepared = prepare(values, project.limits)
-    files = [render_file(t, prepared) for t in templates(source, project)]
-    return sorted(files, key=lambda f: f.path)

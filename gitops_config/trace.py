@@ -17,13 +17,13 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
 
-from gitops_config import cache_data
+from gitops_config.incremental import data as cache_data
 from gitops_config.redact import walk_secrets
 from gitops_config.taint import NONE
 from gitops_config.taint import TAINTED
 
 Path = tuple[str | int, ...]
-# What a path held: a scalar exactly (cache_data.token), a container as the hash of that,
+# What a path held: a scalar exactly (incremental.data.token), a container as the hash of that,
 # MISSING when there was nothing.
 Token = bytes
 MISSING = b'missing'

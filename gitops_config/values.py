@@ -7,15 +7,14 @@ value tagged `!delete` removes the key (or, inside a keyed list, the item).
 
 from __future__ import annotations
 
-import contextlib
 import functools
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from typing import TYPE_CHECKING
 from typing import Any
 
-from gitops_config import cache
-from gitops_config import cache_data
 from gitops_config import keypath
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
@@ -24,7 +23,11 @@ from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.redact import walk_secrets
+from gitops_config.sops.errors import NoKeyError
 from gitops_config.source import Source
+
+if TYPE_CHECKING:
+    from gitops_config.sops.keys.ring import KeyRing
 
 Path = tuple[str | int, ...]
 DELETE_TAG = '!delete'
@@ -101,55 +104,27 @@ class _Prov:
     kids: dict[str, _Prov] | list[_Prov] | None = None
 
 
-# Plaintext layers by (path, blob SHA): parsed once however many environments,
-# and both sides of a diff, share them. Decrypted layers are never kept here:
-# what they yield depends on which keys are present.
-_PLAIN_LAYERS: dict[tuple[str, str], Layer] = cache.memo()
-_PLAIN_LAYERS_MAX = 512
+# Reads a layer file (or knows it already): load_layer, or the incremental layer's.
+LoadLayer = Callable[[Source, str], Layer]
 
 
-def load_layer(source: Source, path: str, *, sealed: bool = False) -> Layer:
-    """The layer at PATH, parsed (and decrypted, for a SOPS file).
-
-    A plaintext layer is parsed once per process however many environments (and
-    both sides of a diff) share it, and across processes it comes from the
-    on-disk cache by its blob SHA. Decrypted layers are never kept: what they
-    yield depends on which keys are present, and plaintext never goes to disk.
-    """
-    blob = source.blob_id(path)
-    cached = _PLAIN_LAYERS.get((path, blob))
-    if cached is not None:
-        return cached
-    text = source.read(path)
-    store = cache.default()
-    digest = cache.key('layer', path, blob)
-    stored = store.get('layer', digest)
-    data = None
-    if stored is not None:
-        with contextlib.suppress(cache_data.Damaged):  # damaged or forged: a miss
-            data = cache_data.loads(stored, cache_data.YAML)
-    if type(data) is dict:
-        layer = Layer(path, data, text)
-    else:
-        layer, encrypted = _parse_layer(text, path, sealed)
-        if encrypted:
-            return layer
-        with contextlib.suppress(cache_data.Refused):
-            store.put('layer', digest, cache_data.dumps(layer.data, cache_data.YAML))
-    if len(_PLAIN_LAYERS) >= _PLAIN_LAYERS_MAX:
-        _PLAIN_LAYERS.clear()
-    _PLAIN_LAYERS[(path, blob)] = layer
-    return layer
+def load_layer(source: Source, path: str, *, sealed: bool = False,
+               keys: KeyRing | None = None) -> Layer:
+    """The layer at PATH, parsed (and decrypted with KEYS, for a SOPS file; SEALED: its
+    secrets stay sealed where no key opens it)."""
+    return parse_layer(source.read(path), path, sealed=sealed, keys=keys)
 
 
-def _parse_layer(text: bytes, path: str, sealed: bool) -> tuple[Layer, bool]:
+def parse_layer(text: bytes, path: str, *, sealed: bool = False,
+                keys: KeyRing | None = None) -> Layer:
+    """TEXT, the layer at PATH, parsed (and decrypted, for a SOPS file)."""
     docs = yaml_io.load_all(text, path)
     if len(docs) > 1:
         raise LayerError(f'{path}: a layer must hold one YAML document, found {len(docs)}',
                          location=Location(path))
     data = docs[0] if docs else None
     if data is None:
-        return Layer(path, {}, text), False
+        return Layer(path, {}, text)
     if not isinstance(data, dict):
         raise LayerError(
             f'a layer must be a mapping at the top level, not {type(data).__name__}',
@@ -158,10 +133,10 @@ def _parse_layer(text: bytes, path: str, sealed: bool) -> tuple[Layer, bool]:
     if isinstance(data.get('sops'), dict) and 'mac' in data['sops']:
         from gitops_config import sops
 
-        opened = sops.open_values(text, path, sealed=sealed)
+        opened = sops.open_values(text, path, sealed=sealed, ring=keys)
         assert isinstance(opened, dict)
-        return Layer(path, opened, text, encrypted=True), True
-    return Layer(path, data, text), False
+        return Layer(path, opened, text, encrypted=True)
+    return Layer(path, data, text)
 
 
 # What a command can do when no key opens a secret: most can go on sealed.
@@ -169,31 +144,31 @@ NO_KEY_HINT = 'use --sealed to go on with placeholders for the secrets'
 
 
 def merge(source: Source, project: Project, env: str, *, sealed: bool = False,
+          keys: KeyRing | None = None, load: LoadLayer | None = None,
           no_key_hint: str = NO_KEY_HINT) -> Values:
     """ENV's layers merged in order; provenance is worked out when first asked for.
-    Without a key for a secret (and not SEALED), the error's hint ends in NO_KEY_HINT."""
-    environment = project.env(env)
+    LOAD reads each layer (default: load_layer, with KEYS). Without a key for a secret
+    (and not SEALED), the error's hint ends in NO_KEY_HINT."""
+    loaded = load_layers(source, project, env, load or functools.partial(
+        load_layer, sealed=sealed, keys=keys), no_key_hint)
+    return merge_loaded(env, project, loaded)
+
+
+def load_layers(source: Source, project: Project, env: str, load: LoadLayer,
+                no_key_hint: str = NO_KEY_HINT) -> tuple[Layer, ...]:
+    """ENV's layers, each read by LOAD; a missing key named with the way around it."""
     try:
-        loaded = tuple(load_layer(source, path, sealed=sealed) for path in environment.layers)
-    except GitopsConfigError as exc:
-        if exc.code != 'sops-no-key':
-            raise
+        return tuple(load(source, path) for path in project.env(env).layers)
+    except NoKeyError as exc:
         raise type(exc)(f'{env}: {exc.message}', location=exc.location,
                         hint=f'{exc.hint}; or {no_key_hint}' if exc.hint else no_key_hint,
                         ) from None
-    # Plaintext layers are shared objects (load_layer); a diff and its validation
-    # merge the same ones several times. Held here, their ids are not reused.
-    memo = (env, tuple(id(layer) for layer in loaded), repr(project.merge))
-    found = _MERGED.get(memo)
-    if found is not None:
-        return found[1]
+
+
+def merge_loaded(env: str, project: Project, loaded: Sequence[Layer]) -> Values:
+    """LOADED, ENV's layers, merged by PROJECT's rules."""
     data = merge_layers(loaded, project.merge)
-    values = Values(env, data, environment.layers, loaded, project.merge)
-    if not any(layer.encrypted for layer in loaded):
-        if len(_MERGED) >= _MERGED_MAX:
-            _MERGED.clear()
-        _MERGED[memo] = (loaded, values)
-    return values
+    return Values(env, data, project.env(env).layers, tuple(loaded), project.merge)
 
 
 def merge_layers(layers: Sequence[Layer], rules: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -202,11 +177,6 @@ def merge_layers(layers: Sequence[Layer], rules: Sequence[tuple[str, str]]) -> d
     for layer in layers:
         data, _ = _merge(data, None, layer.data, None, (), rules, layer)
     return data
-
-
-_MERGED: dict[tuple[str, tuple[int, ...], str], tuple[tuple[Layer, ...], Values]] = (
-    cache.memo())
-_MERGED_MAX = 32
 
 
 def _location(layer: Layer, path: Path) -> Location:

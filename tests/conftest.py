@@ -96,47 +96,39 @@ def shim(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cache_outside(sealed_environment: None, tmp_path_factory: pytest.TempPathFactory,
-                  monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+                  monkeypatch: pytest.MonkeyPatch) -> None:
     """For tests that prove the repository and HOME are left byte-identical: the cache
     (a folder the tool owns, and writes on every run) outside the trees they compare,
     and the tool's own key in the home folder made beforehand, as on any machine where
     it ran once."""
-    from gitops_config import cache
+    from gitops_config.incremental.store import ENV_DIR
+    from gitops_config.run import Run
 
-    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path_factory.mktemp('cache')))
-    cache.reset()
-    cache.code_key()
-    yield
-    cache.reset()
+    monkeypatch.setenv(ENV_DIR, str(tmp_path_factory.mktemp('cache')))
+    store = Run.from_environment().store
+    assert store is not None
+    store.code_key()
 
 
 @pytest.fixture
-def age_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def age_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A new age identity in SOPS_AGE_KEY_FILE; its recipient."""
     import pyrage
-
-    from gitops_config.sops.keys import age
 
     ident = pyrage.x25519.Identity.generate()
     key_file = tmp_path / 'age.txt'
     key_file.write_text(f'{ident}\n')
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(key_file))
-    age.identities.cache_clear()
-    yield str(ident.to_public())
-    age.identities.cache_clear()
+    return str(ident.to_public())
 
 
 @pytest.fixture
-def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An empty on-disk cache, and nothing remembered in this process."""
-    from gitops_config import cache
-    from gitops_config import render
+def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty on-disk cache, which every run made from the environment uses."""
+    from gitops_config.incremental.store import ENV_DIR
+    from gitops_config.run import ENV_OFF
 
     directory = tmp_path / 'cache'
-    monkeypatch.setenv(cache.ENV_DIR, str(directory))
-    monkeypatch.delenv(cache.ENV_OFF, raising=False)
-    cache.reset()
-    render.forget()
-    yield directory
-    cache.reset()
-    render.forget()
+    monkeypatch.setenv(ENV_DIR, str(directory))
+    monkeypatch.delenv(ENV_OFF, raising=False)
+    return directory

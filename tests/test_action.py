@@ -349,7 +349,6 @@ def test_sops_age_key_holding_keys_files_opens_every_environment(
     """The CI secret holds the key files as they are (with `#` comment lines), one after
     the other, as sops reads SOPS_AGE_KEY: every environment's secrets open."""
     from gitops_config.sops import ops
-    from gitops_config.sops.keys import age
 
     keys = ''.join(p.read_text() for p in [
         ROOT / 'example-repo/keys/demo-dev.agekey',
@@ -359,7 +358,6 @@ def test_sops_age_key_holding_keys_files_opens_every_environment(
     shutil.copytree(ROOT / 'example-repo', repo.path, dirs_exist_ok=True)
     base = repo.commit(message='base')
     monkeypatch.setenv('SOPS_AGE_KEY', keys)
-    age.clear_cache()
     for env in ('dev', 'staging', 'prod'):
         ops.set_value(repo.path / f'secrets/{env}.enc.yaml',
                       'secrets.provider_keys.OPENAI_API_KEY', f'sk-rotated-{env}-0123456789')

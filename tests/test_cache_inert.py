@@ -11,7 +11,6 @@ import math
 import os
 import pickle
 from collections.abc import Callable
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,21 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from gitops_config import cache
-from gitops_config import cache_data
 from gitops_config import project as project_mod
 from gitops_config import render as render_mod
-from gitops_config import render_packs
 from gitops_config import revision
 from gitops_config import sops
 from gitops_config.errors import GitopsConfigError
+from gitops_config.incremental import data as cache_data
+from gitops_config.incremental import packs as render_packs
+from gitops_config.incremental import store as cache
+from gitops_config.incremental.packs import Packs
+from gitops_config.incremental.reuse import Reuse
 from gitops_config.pipeline import comparison
 from gitops_config.pipeline import rendering
 from gitops_config.pipeline import results
 from gitops_config.render import Template
+from gitops_config.run import Run
 from gitops_config.source import WorkTree
 from gitops_config.values import Values
 from tests._helpers.git_repo import GitRepo
@@ -43,28 +45,27 @@ from tests.conftest import RunCli
 PACKAGE = Path(__file__).resolve().parents[1] / 'gitops_config'
 
 
-def _new_run() -> None:
-    """What a new process would start from: the on-disk cache only."""
-    cache.finish()
-    cache.reset()
-    render_mod.forget()
-
-
-def _files(root: Path) -> list[tuple[str, str, bytes, bytes | None]]:
-    """Every rendered file of ROOT: environment, path, content and documents, exactly."""
+def _files(root: Path, *, cache: bool = True) -> list[tuple[str, str, bytes, bytes | None]]:
+    """Every rendered file of ROOT: environment, path, content and documents, exactly;
+    in one run of the environment (its cache, unless CACHE is off)."""
     source = WorkTree(root)
-    renders = rendering.render(source, project_mod.load(source, root), jobs=1)
+    run = Run.from_environment(cache=cache)
+    renders = rendering.render(source, project_mod.load(source, root), jobs=1, run=run)
     found = [(r.env, f.path, f.content, cache_data.token(f.documents))
              for r in renders for f in r.files]
-    _new_run()
+    run.finish()
     return found
 
 
-def _uncached(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    with monkeypatch.context() as m:
-        m.setenv(cache.ENV_OFF, '1')
-        cache.reset()
-        return _files(root)
+def _uncached(root: Path) -> list[Any]:
+    return _files(root, cache=False)
+
+
+def _store() -> cache.Store:
+    """The store a run of the environment uses."""
+    store = Run.from_environment().store
+    assert store is not None
+    return store
 
 
 class _Marker:
@@ -75,12 +76,6 @@ class _Marker:
 
     def __reduce__(self) -> tuple[Callable[..., Any], tuple[str, str]]:
         return (open, (str(self.path), 'w'))  # unpickling it creates the file
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_key_memo() -> Iterator[None]:
-    yield
-    cache.reset()
 
 
 @pytest.fixture
@@ -121,11 +116,11 @@ _TEMPLATES = [
 ]
 
 
-def _render_once(template: str, data: dict[str, Any]) -> tuple[Any, ...]:
-    prepared = render_mod.prepare(Values('dev', data))
+def _render_once(template: str, data: dict[str, Any], run: Reuse) -> tuple[Any, ...]:
+    prepared = run.prepared(Values('dev', data))
     try:
-        file = render_mod.render_file(Template.of('templates/t.yaml.j2', 't.yaml.j2',
-                                                  template.encode()), prepared)
+        file = run.output(Template.of('templates/t.yaml.j2', 't.yaml.j2', template.encode()),
+                          prepared)
     except GitopsConfigError as exc:  # a value that does not render to YAML
         return ('error', exc.one_line())
     return file.content, cache_data.token(file.documents)
@@ -137,15 +132,14 @@ def _render_once(template: str, data: dict[str, Any]) -> tuple[Any, ...]:
 def test_the_cached_render_of_a_changed_value_is_the_uncached_one(
         fresh_cache: Path, monkeypatch: pytest.MonkeyPatch, template: str, a: Any,
         b: Any) -> None:
-    monkeypatch.delenv(cache.ENV_OFF, raising=False)
-    _new_run()
+    run = Reuse(_store())
     for x in (a, b):  # both kept, then both read back in a new run
-        _render_once(template, {'x': x, 'w': {'x': x}})
-    _new_run()
-    cached = [_render_once(template, {'x': x, 'w': {'x': x}}) for x in (b, a)]
-    monkeypatch.setenv(cache.ENV_OFF, '1')
-    _new_run()
-    assert cached == [_render_once(template, {'x': x, 'w': {'x': x}}) for x in (b, a)]
+        _render_once(template, {'x': x, 'w': {'x': x}}, run)
+    run.finish()
+    run = Reuse(_store())
+    cached = [_render_once(template, {'x': x, 'w': {'x': x}}, run) for x in (b, a)]
+    assert cached == [_render_once(template, {'x': x, 'w': {'x': x}}, Reuse())
+                      for x in (b, a)]
 
 
 @pytest.mark.parametrize(('a', 'b'), [(0.0, -0.0), (1, 1.0), (1, True), ('1', 1),
@@ -165,12 +159,10 @@ def test_nothing_derived_from_a_secret_reaches_the_cache(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import pyrage
 
-    from gitops_config.sops.keys import age
 
     ident = pyrage.x25519.Identity.generate()
     (tmp_path / 'age.txt').write_text(f'{ident}\n')
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(tmp_path / 'age.txt'))
-    age.identities.cache_clear()
     enc = sops.encrypt_text(f'db:\n  password: {CANARY}\n', 'secrets/dev.enc.yaml',
                             age=[str(ident.to_public())])
     project = BASIC['gitops-config.yaml']
@@ -192,7 +184,6 @@ def test_nothing_derived_from_a_secret_reaches_the_cache(
     git_repo.commit({'values/common.yaml': 'app: {name: other}\n'}, 'change')
     run_cli('diff', base, 'HEAD', cwd=git_repo.path)
     run_cli('diff', base, 'HEAD', '--validate', cwd=git_repo.path)
-    age.identities.cache_clear()
     kept = b''.join(p.read_bytes() for p in fresh_cache.rglob('*') if p.is_file())
     assert kept, 'the cache was used'
     forms = [CANARY, CANARY.upper(), CANARY.lower()]
@@ -218,9 +209,9 @@ def _hostile_run(project: Path, fresh_cache: Path, tmp_path: Path,
                  monkeypatch: pytest.MonkeyPatch, forge: Callable[[], None]) -> None:
     """FORGE the warm cache, then run: exactly the uncached result, no code run,
     nothing outside the cache folder changed."""
-    assert _files(project) == _uncached(project, monkeypatch)  # cold: fills the cache
+    assert _files(project) == _uncached(project)  # cold: fills the cache
     forge()
-    expected = _uncached(project, monkeypatch)
+    expected = _uncached(project)
     with untouched(tmp_path, Path(os.environ['HOME']), allow=[fresh_cache]):
         assert _files(project) == expected
         assert _files(project) == expected  # and again, from what that run kept
@@ -260,7 +251,6 @@ def test_every_kind_of_entry_forged_as_a_pickle_is_a_miss(
     result = run_cli('diff', 'HEAD~1', 'HEAD', '--validate', '--format', 'json', cwd=project)
     run_cli('validate', cwd=project)
     payload = pickle.dumps(_Marker(tmp_path))
-    _new_run()
     namespaces = sorted(p.name for p in fresh_cache.iterdir() if p.is_dir())
     assert {'layer', 'render-pack', 'review', 'snapshot', 'verdicts'} <= set(namespaces)
     for namespace in namespaces:
@@ -271,7 +261,6 @@ def test_every_kind_of_entry_forged_as_a_pickle_is_a_miss(
     again = run_cli('diff', 'HEAD~1', 'HEAD', '--validate', '--format', 'json', cwd=project)
     assert (again.exit_code, again.stdout) == (result.exit_code, result.stdout)
     assert run_cli('validate', cwd=project).exit_code == 0
-    _new_run()
     assert not (tmp_path / 'PWNED').exists()
 
 
@@ -286,10 +275,10 @@ def _forge_pack(fresh_cache: Path, env: str, payload: Callable[[str, str], bytes
                 checksum: Callable[[str, bytes], bytes], log: str | None = None) -> None:
     """Rewrite ENV's pack as anyone could: each slot's payload replaced, with the
     checksum they can compute, appended to the log the index names (or LOG)."""
-    store = cache.default()
-    name, slots = render_packs._read_index(store, env)
+    packs = Packs(_store())
+    name, slots = packs._read_index(env)
     assert slots
-    folder = Path(render_packs.location(env)).parent
+    folder = Path(packs.location(env)).parent
     log_path = folder / name
     rows = []
     for template, (digest, _, _, _) in slots.items():
@@ -298,7 +287,7 @@ def _forge_pack(fresh_cache: Path, env: str, payload: Callable[[str, str], bytes
         with open(log_path, 'ab') as f:
             f.write(data)
         rows.append([template, digest, offset, len(data), checksum(digest, data)])
-    index = Path(render_packs.location(env))
+    index = Path(packs.location(env))
     _forge_entry(index, cache_data.dumps([log if log is not None else name, rows]))
 
 
@@ -332,14 +321,14 @@ def test_an_output_kept_for_other_inputs_is_not_reused(
             for path, blob in zip(entries, blobs[1:] + blobs[:1], strict=True):
                 path.write_bytes(blob)
         for env in ('dev', 'prod'):
-            store = cache.default()
-            name, slots = render_packs._read_index(store, env)
+            packs = Packs(_store())
+            name, slots = packs._read_index(env)
             templates = list(slots)
             moved = {t: slots[templates[(i + 1) % len(templates)]]
                      for i, t in enumerate(templates)}
             rows = [[t, digest, *rest] for t, (_, *rest) in moved.items()
                     for digest in [slots[t][0]]]
-            _forge_entry(Path(render_packs.location(env)), cache_data.dumps([name, rows]))
+            _forge_entry(Path(packs.location(env)), cache_data.dumps([name, rows]))
 
     _hostile_run(project, fresh_cache, tmp_path, monkeypatch, forge)
 
@@ -374,7 +363,7 @@ def test_an_index_cannot_point_outside_its_folder(
         for env in ('dev', 'prod', render_packs.BYTECODE):
             _forge_pack(fresh_cache, env, lambda t, d: b'x',
                         checksum=lambda d, p: hashlib.sha256(d.encode() + p).digest(),
-                        log=os.path.relpath(victim, Path(render_packs.location(env)).parent))
+                        log=os.path.relpath(victim, Path(Packs(_store()).location(env)).parent))
         # and a value changed, so that the run appends to the log and compacts it
         common = project / 'values/common.yaml'
         common.write_text(common.read_text().replace('gateway', 'gateway-2'))
@@ -437,7 +426,7 @@ def test_compiled_templates_are_kept_under_a_private_key(
     compiled = _compiles(monkeypatch)
     _files(project)
     assert compiled[0] == 1
-    key = cache.key_path()
+    key = cache.key_path(os.environ)
     assert key.stat().st_mode & 0o777 == 0o600
     assert fresh_cache not in key.parents
     _change_values(project, 1)
@@ -449,7 +438,7 @@ def test_compiled_templates_are_kept_under_a_private_key(
 def test_without_a_private_key_templates_are_compiled_afresh(
         project: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         spoil: str) -> None:
-    key = cache.key_path()
+    key = cache.key_path(os.environ)
     if spoil == 'readable':
         key.parent.mkdir(parents=True)
         key.write_bytes(os.urandom(32))
@@ -459,14 +448,13 @@ def test_without_a_private_key_templates_are_compiled_afresh(
     else:
         (tmp_path / 'file').write_text('')
         monkeypatch.setenv('XDG_CONFIG_HOME', str(tmp_path / 'file' / 'config'))
-    cache.reset()
-    assert cache.code_key() is None
+    assert _store().code_key() is None
     compiled = _compiles(monkeypatch)
     first = _files(project)
     _change_values(project, 2)
     _files(project)
     assert compiled[0] == 2
-    assert render_packs._read_index(cache.default(), render_packs.BYTECODE) == ('', {})
+    assert Packs(_store())._read_index(render_packs.BYTECODE) == ('', {})
     assert len(first) == 4
 
 
@@ -490,7 +478,6 @@ def test_cache_clear_removes_only_its_own_entries(
     (home / 'layer' / 'ab').mkdir(parents=True)
     (home / 'layer' / 'ab' / ('a' * 64)).write_bytes(b'looks like an entry')
     monkeypatch.setenv(cache.ENV_DIR, str(home))
-    cache.reset()
     with untouched(home):
         result = run_cli('cache', 'clear')
     assert result.exit_code == 0
@@ -507,8 +494,7 @@ def test_a_folder_of_someone_elses_is_never_made_a_cache(
     (home / 'photos').mkdir(parents=True)
     (home / 'notes.txt').write_text('mine\n')
     monkeypatch.setenv(cache.ENV_DIR, str(home))
-    cache.reset()
-    uncached = _uncached(project, monkeypatch)
+    uncached = _uncached(project)
     with untouched(home), caplog.at_level('WARNING'):
         assert run_cli('render', cwd=project).exit_code == 0
         assert _files(project) == uncached
@@ -528,7 +514,6 @@ def test_a_new_empty_or_earlier_cache_folder_is_marked_and_used(
         (folder / 'layer' / 'ab').mkdir(parents=True)
         (folder / 'layer' / 'ab' / ('a' * 64)).write_bytes(b'GOC1 an old pickle')
     monkeypatch.setenv(cache.ENV_DIR, str(folder))
-    cache.reset()
     _files(project)
     assert cache.is_ours(folder)
     assert (folder / 'render-pack').is_dir()
@@ -537,7 +522,7 @@ def test_a_new_empty_or_earlier_cache_folder_is_marked_and_used(
 def test_pruning_removes_only_entries(project: Path, fresh_cache: Path) -> None:
     _files(project)
     (fresh_cache / 'notes.txt').write_bytes(b'x' * 10_000)
-    store = cache.default()
+    store = _store()
     store.max_bytes = 1
     store.prune()
     assert sorted(p.name for p in fresh_cache.rglob('*') if p.is_file()) == [
@@ -554,7 +539,7 @@ def test_no_module_unpickles_and_only_render_unmarshals_authenticated_code() -> 
                     and isinstance(node.value, ast.Name)
                     and node.value.id in ('pickle', 'marshal', 'shelve', 'dill')):
                 found.append((path.relative_to(PACKAGE).as_posix(), node.value.id))
-    assert found == [('render.py', 'marshal')]
+    assert found == [('incremental/renders.py', 'marshal')]
 
 
 def test_review_round_trips_as_data(project: Path, git_repo: GitRepo) -> None:
@@ -577,7 +562,8 @@ def test_a_review_showing_a_fingerprint_is_not_kept(fresh_cache: Path) -> None:
     change = Change('prod', 'secret.yaml', 'data.key', ChangeKind.CHANGED,
                     old=diff.Masked('0123456789ab'), new=diff.Masked('ba9876543210'),
                     secret=True)
+    run = Run.from_environment()
     reviews.save('0' * 64, results.Review('a', 'b', (results.EnvDiff('prod', [change]),),
-                                          sealed=False, fingerprints=True))
-    assert reviews.load('0' * 64) is None
+                                          sealed=False, fingerprints=True), run)
+    assert reviews.load('0' * 64, run) is None
     assert not (fresh_cache / 'review').exists()

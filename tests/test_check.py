@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gitops_config.errors import GitopsConfigError
+from gitops_config.incremental.store import ENV_DIR
 from gitops_config.model import Location
 from gitops_config.model import Severity
 from gitops_config.pipeline import rendering
@@ -19,6 +20,7 @@ from gitops_config.policy.load import PolicyConfigError
 from gitops_config.policy.rules import PolicyFileError
 from gitops_config.policy.waivers import WaiverError
 from gitops_config.project import load
+from gitops_config.run import Run
 from gitops_config.schema import SchemaFileError
 from gitops_config.source import WorkTree
 from tests._helpers.git_repo import GitRepo
@@ -83,10 +85,14 @@ def _project(git_repo: GitRepo, extra: dict[str, Any] | None = None,
 
 
 def _check(repo: GitRepo, *, envs: list[str] | None = None, **kwargs: Any) -> CheckResult:
+    """REPO's working tree validated, in one run of the environment (its cache, if set)."""
     source = WorkTree(repo.path)
     project = load(source, repo.path)
-    renders = rendering.render(source, project, envs, sealed=True)
-    return check(source, project, renders, **kwargs)
+    run = Run.from_environment()
+    renders = rendering.render(source, project, envs, sealed=True, run=run)
+    result = check(source, project, renders, run=run, **kwargs)
+    run.finish()
+    return result
 
 
 def _where(result: CheckResult, rule: str) -> list[tuple[str, str | None, str | None]]:
@@ -393,11 +399,7 @@ def _findings(result: CheckResult) -> list[tuple[str, str, str]]:
 
 def test_document_rule_results_are_reused_while_their_inputs_are_unchanged(
         git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from gitops_config import cache
-
-    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / 'cache'))
-    monkeypatch.delenv(cache.ENV_OFF, raising=False)
-    cache.reset()
+    monkeypatch.setenv(ENV_DIR, str(tmp_path / 'cache'))
     repo = _project(git_repo, {'values/prod.yaml': 'app:\n  replicas: 1\n'})
     first = _check(repo)
     evaluations = _Evaluations(monkeypatch)
@@ -416,16 +418,11 @@ def test_document_rule_results_are_reused_while_their_inputs_are_unchanged(
     stricter = _check(repo)
     assert sorted(evaluations.files) == ['rendered/dev/config.yaml', 'rendered/prod/config.yaml']
     assert _mentions(stricter, 'prod needs 2 replicas: 3')
-    cache.reset()
 
 
 def test_a_rule_reading_values_is_rerun_when_they_change(
         git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from gitops_config import cache
-
-    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / 'cache'))
-    monkeypatch.delenv(cache.ENV_OFF, raising=False)
-    cache.reset()
+    monkeypatch.setenv(ENV_DIR, str(tmp_path / 'cache'))
     rule = '''\
 rules:
   - id: team/flag
@@ -439,7 +436,6 @@ rules:
     # the rendered documents stay the same; only a value the rule reads changes
     repo.write({'values/prod.yaml': 'app:\n  replicas: 3\n  flag: true\n'})
     assert [f.env for f in _check(repo).findings if f.rule == 'team/flag'] == ['prod']
-    cache.reset()
 
 
 def test_a_secret_a_template_writes_points_at_the_template_line(git_repo: GitRepo) -> None:

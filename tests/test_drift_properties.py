@@ -28,8 +28,8 @@ from gitops_config import outputs
 from gitops_config import project as project_mod
 from gitops_config import sops
 from gitops_config import yaml_io
-from gitops_config.cache import ENV_OFF
 from gitops_config.pipeline import rendering
+from gitops_config.run import ENV_OFF
 from gitops_config.source import WorkTree
 from tests._helpers.keys import new_age_key
 from tests._helpers.keys import use_keys

@@ -25,7 +25,6 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from gitops_config import cache
 from gitops_config import keypath
 from gitops_config import layer_edit
 from gitops_config import values
@@ -34,6 +33,7 @@ from gitops_config.equality import same
 from gitops_config.errors import GitopsConfigError
 from gitops_config.layer_edit.verify import value_at
 from gitops_config.project import open_project
+from gitops_config.run import ENV_OFF
 from gitops_config.yaml_io import Tagged
 
 RUNS = int(os.environ.get('EDIT_RUNS', 200))
@@ -142,13 +142,11 @@ def projects(draw: st.DrawFn) -> dict[str, str]:
 
 @pytest.fixture
 def workdir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv(cache.ENV_OFF, '1')
-    cache.reset()
+    monkeypatch.setenv(ENV_OFF, '1')
     # a memory-backed folder where there is one: every edit is fsynced
     shm = Path('/dev/shm')
     with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
         yield Path(tmp)
-    cache.reset()
 
 
 def _write(root: Path, files: dict[str, str]) -> None:

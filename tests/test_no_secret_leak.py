@@ -109,10 +109,8 @@ def test_fingerprint_tells_same_value_as_staging(repo: tuple[GitRepo, str]) -> N
 def test_sealed_diff_reports_reencryption(repo: tuple[GitRepo, str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     git_repo, base = repo
-    from gitops_config.sops.keys import age
 
     monkeypatch.delenv('SOPS_AGE_KEY_FILE')
-    age.identities.cache_clear()
     old, new = revision.open_pair(git_repo.path, base, 'HEAD')
     review = comparison.compare(old, new)
     assert review.sealed

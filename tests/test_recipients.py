@@ -14,7 +14,6 @@ import pyrage
 import pytest
 
 from gitops_config import sops
-from gitops_config.sops.keys import age
 from tests._helpers.git_repo import GitRepo
 from tests.conftest import RunCli
 
@@ -41,7 +40,6 @@ def _use_key(monkeypatch: pytest.MonkeyPatch, key: Path | None) -> None:
         monkeypatch.delenv('SOPS_AGE_KEY_FILE', raising=False)
     else:
         monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(key))
-    age.identities.cache_clear()
 
 
 @pytest.fixture

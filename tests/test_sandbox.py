@@ -18,13 +18,13 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from gitops_config import cache
 from gitops_config import render as render_mod
 from gitops_config import sandbox
 from gitops_config import trace
 from gitops_config.redact import Secret
 from gitops_config.render import Template
 from gitops_config.render import TemplateLimitError
+from gitops_config.run import Run
 from gitops_config.values import Values
 from tests._helpers.jinja_reference import compiled
 from tests._helpers.jinja_reference import reference
@@ -408,9 +408,10 @@ def test_code_compiled_before_the_hooks_changed_is_never_run(
     for run, name in enumerate(('a', 'b', 'c')):  # other values: rendered, not reused
         if run == 2:
             monkeypatch.setattr(sandbox, 'code_version', lambda: 'another code generator')
-        _tool('{{ app.name }}', {'app': {'name': name}})
-        cache.finish()
-        render_mod.forget()
+        reuse = Run.from_environment().reuse
+        template = Template.of('templates/t.txt.j2', 't.txt.j2', b'{{ app.name }}')
+        reuse.output(template, reuse.prepared(Values('dev', {'app': {'name': name}})))
+        reuse.finish()
         assert len(compiled) == (1 if run < 2 else 2)  # kept across runs, until then
 
 

@@ -10,14 +10,18 @@ from typing import Any
 import pytest
 
 from benchmarks.generate import generate
-from gitops_config import cache
 from gitops_config import project as project_mod
 from gitops_config import render as render_mod
-from gitops_config import render_packs
 from gitops_config import revision
 from gitops_config import workers
+from gitops_config.incremental import packs as packs_mod
+from gitops_config.incremental.store import ENV_DIR
+from gitops_config.incremental.store import MARKER
+from gitops_config.incremental.store import Store
+from gitops_config.incremental.store import key
 from gitops_config.pipeline import comparison
 from gitops_config.pipeline import rendering
+from gitops_config.run import Run
 from gitops_config.shard import Shard
 from gitops_config.shard import parse
 from gitops_config.source import WorkTree
@@ -32,8 +36,11 @@ def big(tmp_path: Path) -> Path:
 
 
 def _files(root: Path, **kwargs: object) -> list[tuple[str, str, bytes]]:
+    """ROOT rendered in one run of the environment (its cache, if one is set)."""
     source = WorkTree(root)
-    renders = rendering.render(source, project_mod.load(source, root), **kwargs)  # type: ignore[arg-type]
+    run = Run.from_environment()
+    renders = rendering.render(source, project_mod.load(source, root), run=run, **kwargs)  # type: ignore[arg-type]
+    run.finish()
     return [(r.env, f.path, f.content) for r in renders for f in r.files]
 
 
@@ -65,14 +72,13 @@ def test_a_parallel_diff_is_identical_to_one_job(big: Path, monkeypatch: pytest.
     reviews = []
     # each cold, then the parallel one again from the snapshots and outputs it kept
     for jobs, folder in ((1, 'one'), (2, 'two'), (2, 'two')):
-        monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / folder))
-        cache.reset()
-        render_mod.forget()
+        monkeypatch.setenv(ENV_DIR, str(tmp_path / folder))
+        run = Run.from_environment()
         old, new = revision.open_pair(big, base, head)
-        review = comparison.compare(old, new, key=b'k' * 32, jobs=jobs)
+        review = comparison.compare(old, new, key=b'k' * 32, jobs=jobs, run=run)
         reviews.append([(e.env, [(c.file, c.path, repr(c.old), repr(c.new)) for c in e.changes])
                         for e in review.envs])
-        cache.finish()
+        run.finish()
     assert reviews[0] == reviews[1] == reviews[2]
     assert sum(len(changes) for _, changes in reviews[0]) >= 30 * 3
 
@@ -118,16 +124,9 @@ class _Counted:
         monkeypatch.setattr(render_mod, 'render_template', render)
 
 
-def _new_run() -> None:
-    """What a new process would start from: the on-disk cache only."""
-    cache.finish()
-    render_mod.forget()
-
-
 def test_outputs_and_compiled_templates_are_kept_in_one_pack_per_environment(
         big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = _files(big, jobs=1)
-    _new_run()
     files = [p.name for p in (fresh_cache / 'render-pack').rglob('*') if p.is_file()]
     # an index and a log for each environment and for the compiled templates
     assert len([f for f in files if '.log-' not in f]) == 4
@@ -138,7 +137,6 @@ def test_outputs_and_compiled_templates_are_kept_in_one_pack_per_environment(
     # a value every template reads: each renders again, from its kept compiled code
     common = big / 'values/common.yaml'
     common.write_text(common.read_text().replace('tag: "1.0.0"', 'tag: "1.0.1"'))
-    _new_run()
     assert len(_files(big, jobs=1)) == len(first)
     assert counted.rendered > 0
     assert counted.compiled == 0
@@ -147,7 +145,6 @@ def test_outputs_and_compiled_templates_are_kept_in_one_pack_per_environment(
 def test_a_parallel_run_keeps_what_its_workers_rendered(
         big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = _files(big, jobs=2)
-    _new_run()
     counted = _Counted(monkeypatch)
     assert _files(big, jobs=1) == first
     assert (counted.rendered, counted.compiled) == (0, 0)
@@ -155,18 +152,20 @@ def test_a_parallel_run_keeps_what_its_workers_rendered(
 
 def test_corrupt_entries_are_recomputed_not_trusted(big: Path, fresh_cache: Path) -> None:
     first = _files(big, jobs=1)
-    _new_run()
     packs = [p for p in (fresh_cache / 'render-pack').rglob('*') if p.is_file()]
     for entry in packs:
         entry.write_bytes(entry.read_bytes()[:40])  # truncated
-    assert _files(big, jobs=1) == first
+    run = Run.from_environment()
+    source = WorkTree(big)
+    again = rendering.render(source, project_mod.load(source, big), jobs=1, run=run)
+    assert [(r.env, f.path, f.content) for r in again for f in r.files] == first
     indexes = [p for p in packs if '.log-' not in p.name]
     assert not any(p.exists() for p in indexes)  # removed, then written anew at the end
-    _new_run()
+    run.finish()
     assert all(p.exists() for p in indexes)
     assert _files(big, jobs=1) == first
-    store = cache.default()
-    digest = cache.key('x')
+    store = Store(fresh_cache)
+    digest = key('x')
     store.put('t', digest, b'payload')
     path = fresh_cache / 't' / digest[:2] / digest
     path.write_bytes(path.read_bytes()[:-1] + b'X')  # flipped byte
@@ -181,7 +180,6 @@ def _logs(cache_dir: Path) -> list[Path]:
 def test_a_damaged_payload_is_rendered_again(big: Path, fresh_cache: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     first = _files(big, jobs=1)
-    _new_run()
     for log in _logs(fresh_cache):
         data = bytearray(log.read_bytes())
         data[len(data) // 2] ^= 0xFF  # one payload of each log no longer matches its SHA-256
@@ -193,13 +191,12 @@ def test_a_damaged_payload_is_rendered_again(big: Path, fresh_cache: Path,
 
 def test_a_log_of_mostly_replaced_payloads_is_rewritten(
         big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(render_packs, 'SLACK', 0)
+    monkeypatch.setattr(packs_mod, 'SLACK', 0)
     common = big / 'values/common.yaml'
     sizes = []
     for run in range(6):  # each run renders every template again, appending to the logs
         common.write_text(re.sub(r'replicas: \d+', f'replicas: {run + 1}', common.read_text()))
         assert _files(big, jobs=1)
-        _new_run()
         logs = _logs(fresh_cache)
         assert len(logs) == 4  # the replaced logs are gone
         sizes.append(sum(p.stat().st_size for p in logs))
@@ -215,12 +212,9 @@ def test_unwritable_cache_warns_once_and_goes_on(
     # A path below a regular file cannot be created, even by root (CI runs as root,
     # which ignores a read-only mode).
     (tmp_path / 'not-a-dir').write_text('')
-    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / 'not-a-dir' / 'cache'))
-    cache.reset()
-    render_mod.forget()
+    monkeypatch.setenv(ENV_DIR, str(tmp_path / 'not-a-dir' / 'cache'))
     with caplog.at_level('WARNING'):
         files = _files(big, jobs=1)
-    cache.reset()
     assert len(files) == 270
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
@@ -232,11 +226,9 @@ def test_cache_clear_and_info(run_cli: RunCli, fresh_cache: Path, big: Path) -> 
     assert run_cli('cache', 'info').stdout.startswith(str(fresh_cache))
     assert run_cli('cache', 'clear').exit_code == 0
     # the marker that says the folder is ours stays: nothing else
-    assert [p.name for p in fresh_cache.rglob('*')] == [cache.MARKER]
+    assert [p.name for p in fresh_cache.rglob('*')] == [MARKER]
 
 
-def test_no_cache_writes_nothing(run_cli: RunCli, fresh_cache: Path, big: Path,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(cache.ENV_OFF, '0')  # restored after the test; --no-cache sets it
+def test_no_cache_writes_nothing(run_cli: RunCli, fresh_cache: Path, big: Path) -> None:
     assert run_cli('--no-cache', 'render', cwd=big).exit_code == 0
     assert not fresh_cache.exists()

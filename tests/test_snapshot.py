@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
-from gitops_config import cache
 from gitops_config import render as render_mod
 from gitops_config import reviews
 from gitops_config import revision
-from gitops_config import snapshot
+from gitops_config.incremental import snapshot
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline import comparison
 from gitops_config.pipeline import results
 from gitops_config.redact import Secret
+from gitops_config.run import Run
 from tests._helpers.git_repo import GitRepo
 from tests._helpers.projects import TWO_ENVIRONMENTS
 from tests.conftest import RunCli
@@ -122,22 +122,16 @@ def history(git_repo: GitRepo) -> dict[str, str]:
     return shas
 
 
-def _changes(root: Path, base: str, head: str) -> list[tuple[str, str, str, str, str]]:
+def _changes(root: Path, base: str, head: str, *, cache: bool = True,
+             ) -> list[tuple[str, str, str, str, str]]:
+    """BASE...HEAD diffed in one run of the environment (with its cache, unless CACHE is
+    off)."""
     old, new = revision.open_pair(root, base, head)
-    review = comparison.compare(old, new, key=b'k' * 32, jobs=1)
+    run = Run.from_environment(cache=cache)
+    review = comparison.compare(old, new, key=b'k' * 32, jobs=1, run=run)
+    run.finish()
     return sorted((c.env, c.file, c.path, repr(c.old), repr(c.new))
                   for e in review.envs for c in e.changes)
-
-
-def _uncached(root: Path, base: str, head: str, monkeypatch: pytest.MonkeyPatch,
-              ) -> list[tuple[str, str, str, str, str]]:
-    with monkeypatch.context() as m:
-        m.setenv(cache.ENV_OFF, '1')
-        cache.reset()
-        try:
-            return _changes(root, base, head)
-        finally:
-            cache.reset()
 
 
 class _Counter:
@@ -158,7 +152,7 @@ def test_diff_through_snapshots_equals_diff_without_cache(
         head: str, history: dict[str, str], git_repo: GitRepo, fresh_cache: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     root = git_repo.path
-    expected = _uncached(root, history['base'], history[head], monkeypatch)
+    expected = _changes(root, history['base'], history[head], cache=False)
     assert expected  # every head changes something
     # another PR on the same base leaves the base's snapshots
     other = 'other-only' if head != 'other-only' else 'env-key'
@@ -175,7 +169,6 @@ def test_a_re_run_renders_only_what_differs(history: dict[str, str], git_repo: G
                                             fresh_cache: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     first = _changes(git_repo.path, history['base'], history['env-key'])
-    cache.finish()  # as a new process would
     counter = _Counter(monkeypatch)
     assert _changes(git_repo.path, history['base'], history['env-key']) == first
     # both snapshots are known: only env.yaml differs, in both environments. The render
@@ -187,7 +180,6 @@ def test_a_damaged_snapshot_is_recomputed(history: dict[str, str], git_repo: Git
                                           fresh_cache: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     expected = _changes(git_repo.path, history['base'], history['now-defined'])
-    snapshot._LOADED.clear()
     for entry in (fresh_cache / 'snapshot').rglob('*'):
         if entry.is_file():
             entry.write_bytes(entry.read_bytes()[:40])  # truncated
@@ -235,7 +227,8 @@ def test_a_review_holding_a_secret_is_never_kept(fresh_cache: Path) -> None:
                     new=Secret('other'), secret=True)
     review = results.Review('a', 'b', (results.EnvDiff('prod', [change]),), sealed=False,
                             fingerprints=True)
-    reviews.save('0' * 64, review)
+    run = Run.from_environment()
+    reviews.save('0' * 64, review, run)
     assert not (fresh_cache / 'review').exists()
-    reviews.save('1' * 64, results.Review('a', 'b', (), sealed=False, fingerprints=False))
-    assert reviews.load('1' * 64) is not None
+    reviews.save('1' * 64, results.Review('a', 'b', (), sealed=False, fingerprints=False), run)
+    assert reviews.load('1' * 64, run) is not None

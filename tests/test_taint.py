@@ -301,12 +301,10 @@ def test_every_stop_is_one_line_naming_template_and_line(
 def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import shutil
 
-    from gitops_config.sops.keys import age
 
     target = tmp_path / 'example-repo'
     shutil.copytree(EXAMPLE, target)
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(target / 'keys/demo-dev.agekey'))
-    age.identities.cache_clear()
     return target
 
 

@@ -3,7 +3,6 @@ exactly what rendering again would produce."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +12,21 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from gitops_config import cache
 from gitops_config import render as render_mod
-from gitops_config import render_packs
+from gitops_config.incremental.reuse import Reuse
+from gitops_config.incremental.store import Store
 from gitops_config.render import Template
 from gitops_config.values import Values
 
 
 @pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    directory = tmp_path_factory.mktemp('trace-cache')
-    monkeypatch.setenv(cache.ENV_DIR, str(directory))
-    monkeypatch.delenv(cache.ENV_OFF, raising=False)
-    cache.reset()
-    yield directory
-    cache.reset()
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp('trace-cache')
+
+
+def _run(directory: Path) -> Reuse:
+    """A new run on the cache in DIRECTORY."""
+    return Reuse(Store(directory))
 
 
 class Counter:
@@ -43,10 +41,9 @@ class Counter:
         monkeypatch.setattr(render_mod, 'render_template', counting)
 
 
-def _render(source: str, data: dict[str, Any]) -> bytes:
+def _render(source: str, data: dict[str, Any], run: Reuse) -> bytes:
     template = Template.of('templates/t.yaml.j2', 't.yaml.j2', source.encode())
-    prepared = render_mod.prepare(Values('dev', data))
-    return render_mod.render_file(template, prepared).content
+    return run.output(template, run.prepared(Values('dev', data))).content
 
 
 @pytest.mark.parametrize(('source', 'before', 'unrelated', 'related'), [
@@ -89,27 +86,27 @@ def test_reused_only_while_what_was_read_is_unchanged(
         store: Path, monkeypatch: pytest.MonkeyPatch, source: str, before: dict[str, Any],
         unrelated: dict[str, Any], related: dict[str, Any]) -> None:
     counter = Counter(monkeypatch)
-    first = _render(source, before)
+    run = _run(store)
+    first = _render(source, before, run)
     assert counter.calls == 1
-    assert _render(source, unrelated) == first
+    assert _render(source, unrelated, run) == first
     assert counter.calls == 1, 'a change the template never read must not re-render'
-    cache.reset()
-    fresh = _render(source, related)
+    run.finish()
+    fresh = _render(source, related, _run(store))
     assert counter.calls == 2, 'a change to what the template read must re-render'
-    monkeypatch.setenv(cache.ENV_OFF, '1')
-    cache.reset()
-    assert fresh == _render(source, related)
+    assert fresh == _render(source, related, Reuse())
 
 
 def test_nothing_that_touches_a_secret_is_cached(store: Path) -> None:
     from gitops_config.redact import Secret
 
-    _render('x: {{ s }}\n', {'s': Secret('hunter2-hunter2')})
-    _render('x: {{ a | to_json }}\n', {'a': {'k': Secret('hunter2-hunter2')}})
-    cache.finish()
-    assert not Path(render_packs.location('dev')).exists()
-    _render('x: {{ p }}\n', {'p': 'public', 's': Secret('hunter2-hunter2')})
-    cache.finish()
+    run = _run(store)
+    _render('x: {{ s }}\n', {'s': Secret('hunter2-hunter2')}, run)
+    _render('x: {{ a | to_json }}\n', {'a': {'k': Secret('hunter2-hunter2')}}, run)
+    run.finish()
+    assert not Path(run.packs.location('dev')).exists()
+    _render('x: {{ p }}\n', {'p': 'public', 's': Secret('hunter2-hunter2')}, run)
+    run.finish()
     assert [p for p in store.rglob('*') if p.is_file()]
     assert not any(b'hunter2' in p.read_bytes() for p in store.rglob('*') if p.is_file())
 
@@ -138,21 +135,21 @@ _values = st.fixed_dictionaries({
 def test_cached_output_always_equals_a_fresh_render(
         store: Path, monkeypatch: pytest.MonkeyPatch, template: str, first: dict[str, Any],
         second: dict[str, Any]) -> None:
-    monkeypatch.delenv(cache.ENV_OFF, raising=False)
-    cache.reset()
-    _render(template, first)  # leaves a trace for FIRST
-    cached = _render(template, second)  # reuses it only if SECOND reads the same
-    monkeypatch.setenv(cache.ENV_OFF, '1')
-    cache.reset()
-    assert cached == _render(template, second)
+    run = _run(store)
+    _render(template, first, run)  # leaves a trace for FIRST
+    cached = _render(template, second, run)  # reuses it only if SECOND reads the same
+    run.finish()
+    assert cached == _render(template, second, _run(store))
+    assert cached == _render(template, second, Reuse())
 
 
 def test_a_container_at_two_paths_is_read_at_both(store: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     counter = Counter(monkeypatch)
+    run = _run(store)
     shared = {'c': 1}
-    first = _render('x: {{ b.c }}\n', {'a': shared, 'b': shared})  # a YAML alias: one object
-    assert _render('x: {{ b.c }}\n', {'a': {'c': 1}, 'b': {'c': 1}}) == first
+    first = _render('x: {{ b.c }}\n', {'a': shared, 'b': shared}, run)  # a YAML alias
+    assert _render('x: {{ b.c }}\n', {'a': {'c': 1}, 'b': {'c': 1}}, run) == first
     assert counter.calls == 1
-    assert _render('x: {{ b.c }}\n', {'a': {'c': 1}, 'b': {'c': 2}}) == b'x: 2\n'
+    assert _render('x: {{ b.c }}\n', {'a': {'c': 1}, 'b': {'c': 2}}, run) == b'x: 2\n'
     assert counter.calls == 2

@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from gitops_config.cli.boundary import Exit
 from gitops_config.cli.boundary import error_boundary
 from gitops_config.cli.output import ColorMode
 from gitops_config.cli.output import use_color
+
+if TYPE_CHECKING:
+    from gitops_config.run import Run
 
 # name -> (module:attribute, one-line help). The help lives here so that
 # `gitops-config --help` lists every command without importing any of them.
@@ -58,10 +62,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class App:
-    """Global options, decided once and handed to every command."""
+    """Global options, decided once and handed to every command, with the command's run
+    (gitops_config.run): the cache, keys and clock its work depends on."""
 
     color: bool
     debug: bool
+    run: Run
 
 
 class LazyGroup(click.Group):
@@ -111,18 +117,18 @@ def cli(ctx: click.Context, *, directory: str | None, color: ColorMode, debug: b
     """Configuration as code in Git: render, validate, encrypt and diff."""
     if directory is not None:
         os.chdir(directory)
-    if no_cache:
-        from gitops_config import cache
-
-        os.environ[cache.ENV_OFF] = '1'  # worker processes inherit it
-        cache.reset()
     logging.basicConfig(format='warning: %(message)s', level=logging.WARNING)
     from gitops_config.masking import MaskingFilter
 
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, MaskingFilter) for f in handler.filters):
             handler.addFilter(MaskingFilter())
-    ctx.obj = App(color=use_color(color), debug=debug)
+    # imported here: `--help` needs no run (the cache and key modules cost its start-up)
+    from gitops_config.run import Run
+
+    ctx.obj = App(color=use_color(color), debug=debug,
+                  run=Run.from_environment(cache=not no_cache))
+    ctx.call_on_close(ctx.obj.run.finish)  # what the run kept, written once it is over
     # click.echo strips colour codes whenever stdout is not a terminal; --color always
     # (e.g. piped into `less -R`) must keep them
     ctx.color = ctx.obj.color
@@ -145,9 +151,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo('interrupted', err=True)
         return exit_codes.INTERRUPTED
     finally:
-        from gitops_config import cache
-
-        cache.finish()
         if collecting:
             gc.enable()
     return rv if isinstance(rv, int) else exit_codes.OK

@@ -10,6 +10,7 @@ import click
 
 if TYPE_CHECKING:
     from gitops_config.cli.main import App
+    from gitops_config.run import Run
 
 F = TypeVar('F', bound=Callable[..., object])
 
@@ -18,7 +19,16 @@ def app() -> App:
     from gitops_config.cli.main import App  # main imports this module
 
     found = click.get_current_context().find_object(App)
-    return found if found is not None else App(color=False, debug=False)
+    if found is None:  # a command invoked on its own (a test): a run of the environment
+        from gitops_config.run import Run
+
+        found = App(color=False, debug=False, run=Run.from_environment())
+    return found
+
+
+def run() -> Run:
+    """The command's run: its cache, keys and clock (see gitops_config.run)."""
+    return app().run
 
 
 def environments(func: F) -> F:

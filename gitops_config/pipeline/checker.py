@@ -15,12 +15,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from gitops_config import cache
-from gitops_config import clock
 from gitops_config import constants as C
 from gitops_config import keypath
 from gitops_config import masking
 from gitops_config import values as values_mod
+from gitops_config.incremental.store import key as store_key
 from gitops_config.locate import Doc
 from gitops_config.model import Finding
 from gitops_config.model import Location
@@ -34,12 +33,12 @@ from gitops_config.policy.runner import make_engine
 from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
+from gitops_config.run import Run
 from gitops_config.schema import BUILTIN
 from gitops_config.schema import BUILTINS
 from gitops_config.schema import SchemaStore
 from gitops_config.schema import builtin_text
 from gitops_config.source import Source
-from gitops_config.verdicts import Verdicts
 
 SCHEMA_RULE = 'schema'
 SECRETS_RULE = 'secrets/plaintext'
@@ -50,9 +49,12 @@ TEXT_LIMIT = 1_000_000  # bytes of a file's text scanned for secrets
 
 class Checker:
     def __init__(self, source: Source, project: Project, *, require_schema: bool,
-                 only_packs: Sequence[str] | None, now: dt.datetime | None = None) -> None:
+                 only_packs: Sequence[str] | None, run: Run, now: dt.datetime | None = None,
+                 ) -> None:
         self.source = source
-        self.now = now if now is not None else clock.now()  # what secrets' ages count to
+        self.reuse = run.reuse  # earlier checks' verdicts and results, and parsed layers
+        self.keys = run.keys
+        self.now = now if now is not None else run.now  # what secrets' ages count to
         self.project = project
         self.require_schema = require_schema
         self.store = SchemaStore(source)
@@ -70,13 +72,14 @@ class Checker:
         self.env_rules = [r for r in self.rules if r.scope == 'environments']
         self.key_patterns = detect.key_patterns(tuple(str(p) for p in patterns))
         # CHECKS: verdicts kept by an older version of the checks are not reused
-        self.rules_digest = cache.key('rules', repr(self.doc_rules), sops_text or b'',
+        self.rules_digest = store_key('rules', repr(self.doc_rules), sops_text or b'',
                                       repr(tuple(patterns)), CHECKS)
         self.reads_values = any(re.search(r'\bvalues\b', r.expr) for r in self.doc_rules)
         # Whether a file is clean depends on its content and on all of the above.
-        self.verdicts = Verdicts(None if self.reads_values or not cache.default().enabled else
-                                 cache.key('check', self.rules_digest, repr(only_packs),
-                                           str(require_schema), _schema_inputs(source, project)))
+        self.verdicts = self.reuse.verdicts(
+            None if self.reads_values or not self.reuse.keeps else
+            store_key('check', self.rules_digest, repr(only_packs), str(require_schema),
+                      _schema_inputs(source, project)))
         self.cached_hits: list[Hit] = []
         self.pending: dict[tuple[str | None, str, int], str] = {}
         self.partial = only_packs is not None

@@ -3,7 +3,7 @@
 An environment whose inputs (layers, templates, project file, .sops.yaml,
 schemas) have the same blob SHAs on both sides is not rendered at all; in one
 whose inputs differ, a template that a snapshot shows to render the same on
-both sides (snapshot.py) is rendered on neither (sides.py). A file that cannot
+both sides (incremental/snapshot.py) is rendered on neither (sides.py). A file that cannot
 be rendered or parsed on one side is reported and left out; the rest of its
 environment is still diffed.
 """
@@ -19,11 +19,12 @@ from dataclasses import field
 from gitops_config import constants as C
 from gitops_config import diff
 from gitops_config import project as project_mod
-from gitops_config import values as values_mod
+from gitops_config import run as run_mod
 from gitops_config import workers
 from gitops_config.errors import FileMissingError
 from gitops_config.errors import GitopsConfigError
 from gitops_config.ignore import Ignores
+from gitops_config.incremental.snapshot import Snapshot
 from gitops_config.model import Change
 from gitops_config.pipeline import encrypted
 from gitops_config.pipeline import rendering
@@ -33,40 +34,46 @@ from gitops_config.pipeline.fingerprint_key import derived_key
 from gitops_config.pipeline.results import Cause
 from gitops_config.pipeline.results import EnvDiff
 from gitops_config.pipeline.results import Review
+from gitops_config.pipeline.sides import LayerChanges
 from gitops_config.pipeline.sides import Opened
 from gitops_config.pipeline.sides import Side
 from gitops_config.pipeline.sides import open_side
 from gitops_config.pipeline.sides import render_sides
 from gitops_config.pipeline.sides import same_outputs
 from gitops_config.project import Project
+from gitops_config.run import Run
 from gitops_config.shard import Shard
-from gitops_config.snapshot import Snapshot
 from gitops_config.source import Source
 
 
 def compare(base: Source, head: Source, *, envs: Sequence[str] | None = None,
             sealed: bool | None = None, key: bytes | None = None, shard: Shard | None = None,
-            jobs: int | None = None) -> Review:
-    """Diff every environment (or ENVS) between BASE and HEAD.
+            jobs: int | None = None, run: Run | None = None) -> Review:
+    """Diff every environment (or ENVS) between BASE and HEAD, in RUN (default: one
+    without a store).
 
     sealed=None decrypts when a key is available and falls back to sealed
     mode (ciphertext only) when not. KEY is the fingerprint key of this one
     report; a random one is made when secrets are decrypted.
     """
+    run = run if run is not None else run_mod.plain()
     base_project, head_project = projects(base, head)
     names = list(envs) if envs else _env_names(base_project, head_project)
     for name in names:
         if not (_has_env(head_project, name) or _has_env(base_project, name)):
             head_project.env(name)  # the error names the environments there are
     if key is None and sealed is not True:
-        key = derived_key(head, head_project) or os.urandom(32)
+        key = derived_key(head, head_project, run) or os.urandom(32)
     options = options_for(head_project, key=key)
     ignores = Ignores.from_project(head_project.raw)
-    plans = [_plan(name, base, base_project, head, head_project, sealed=sealed, shard=shard)
-             for name in names]
+    layer_changes: LayerChanges = {}
+    plans = [_plan(name, base, base_project, head, head_project, sealed=sealed, shard=shard,
+                   run=run, layer_changes=layer_changes) for name in names]
     opened = [p for p in plans if isinstance(p, _Plan)]
+    jobs = jobs if jobs is not None else run.jobs if run.jobs is not None else (
+        workers.default_jobs())
     sides = iter(render_sides([(rev, p.same, p.known) for p in opened for rev in (p.old, p.new)],
-                              jobs=jobs if jobs is not None else workers.default_jobs()))
+                              run.reuse, jobs=jobs))
     results = tuple(
         plan if isinstance(plan, EnvDiff) else _compared(
             plan, next(sides), next(sides), base.label, head.label, options, ignores)
@@ -89,13 +96,16 @@ def projects(base: Source, head: Source) -> tuple[Project | None, Project]:
             dataclasses.replace(head_project, limits=limits))
 
 
-def can_decrypt(source: Source, project: Project, envs: Sequence[str] | None) -> bool:
-    """Whether the keys at hand open every secret of ENVS (default: all) at SOURCE."""
+def can_decrypt(source: Source, project: Project, envs: Sequence[str] | None,
+                run: Run | None = None) -> bool:
+    """Whether the keys at hand (RUN's; default: the environment's) open every secret of
+    ENVS (default: all) at SOURCE."""
+    run = run if run is not None else run_mod.plain()
     names = list(envs) if envs else project.env_names()
     names = [n for n in names if n in project.env_names()]
     try:
         for name in names:
-            values_mod.merge(source, project, name, sealed=False)
+            run.reuse.merge(source, project, name, sealed=False, keys=run.keys)
     except GitopsConfigError as exc:
         if 'key' in exc.code:  # sops-no-key, sops-key-not-found: read sealed instead
             return False
@@ -146,8 +156,8 @@ class _Plan:
 
 
 def _plan(env: str, base: Source, base_project: Project | None, head: Source,
-          head_project: Project, *, sealed: bool | None, shard: Shard | None,
-          ) -> _Plan | EnvDiff:
+          head_project: Project, *, sealed: bool | None, shard: Shard | None, run: Run,
+          layer_changes: LayerChanges) -> _Plan | EnvDiff:
     before = inputs(base, base_project, env) if (
         base_project is not None and _has_env(base_project, env)) else {}
     after = inputs(head, head_project, env) if _has_env(head_project, env) else {}
@@ -160,17 +170,17 @@ def _plan(env: str, base: Source, base_project: Project | None, head: Source,
         return EnvDiff(env, [], skipped=True)
     if sealed is None:
         # per environment: dev's demo key may be at hand while prod's is not
-        sealed = not (_has_env(head_project, env) and can_decrypt(head, head_project, [env]))
+        sealed = not (_has_env(head_project, env) and can_decrypt(head, head_project, [env], run))
     readers = encrypted.readers(env, base, head, changed)
     if not causes:
         # only encrypted files changed: who reads them, and whether a committed
         # output still holds what its (unchanged) inputs render to
         changes, errors = encrypted.committed_outputs(env, head, head_project, changed,
-                                                      sealed, causes)
+                                                      sealed, causes, run)
         return EnvDiff(env, readers + changes, errors=errors, sealed=sealed)
-    old = open_side(base, base_project, env, sealed=sealed, shard=shard)
-    new = open_side(head, head_project, env, sealed=sealed, shard=shard)
-    return _Plan(env, causes, sealed, old, new, same_outputs(old, new),
+    old = open_side(base, base_project, env, sealed=sealed, shard=shard, run=run)
+    new = open_side(head, head_project, env, sealed=sealed, shard=shard, run=run)
+    return _Plan(env, causes, sealed, old, new, same_outputs(old, new, layer_changes),
                  old.snapshot or new.snapshot or {}, readers)
 
 

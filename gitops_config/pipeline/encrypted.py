@@ -16,6 +16,7 @@ from gitops_config.model import ChangeKind
 from gitops_config.pipeline import rendering
 from gitops_config.pipeline.results import Cause
 from gitops_config.project import Project
+from gitops_config.run import Run
 from gitops_config.source import Source
 
 READERS = 'sops.recipients'  # the change path of an encrypted file's recipients
@@ -54,7 +55,7 @@ def readers(env: str, base: Source, head: Source, paths: list[str]) -> list[Chan
 
 
 def committed_outputs(env: str, head: Source, project: Project, paths: list[str],
-                      sealed: bool, causes: tuple[Cause, ...],
+                      sealed: bool, causes: tuple[Cause, ...], run: Run,
                       ) -> tuple[list[Change], tuple[str, ...]]:
     """The committed outputs among PATHS whose ciphertext changed, checked against what
     HEAD renders: with a key, by their plaintext (an error where they differ); without
@@ -70,7 +71,7 @@ def committed_outputs(env: str, head: Source, project: Project, paths: list[str]
                        detail=detail + (' (its inputs changed too)' if causes else ''))
                 for p in moved], ()
     try:
-        render = rendering.render_one(head, project, env, sealed=True)
+        render = rendering.render_one(head, project, env, sealed=True, run=run)
     except GitopsConfigError as exc:
         return [], (f'{head.label}: {exc.one_line()}',)
     stale = [s for s in outputs_mod.check(project, head, render) if s.path in moved]

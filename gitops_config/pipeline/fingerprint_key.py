@@ -13,9 +13,11 @@ import hmac
 import os
 from collections.abc import Sequence
 
+from gitops_config import run as run_mod
 from gitops_config import sops
 from gitops_config.errors import GitopsConfigError
 from gitops_config.project import Project
+from gitops_config.run import Run
 from gitops_config.source import Source
 
 
@@ -25,14 +27,14 @@ def fingerprint_key() -> bytes | None:
     return text.encode() if text else None
 
 
-def derived_key(source: Source, project: Project) -> bytes | None:
+def derived_key(source: Source, project: Project, run: Run | None = None) -> bytes | None:
     """A fingerprint key only key holders can compute: from the SOPS data keys.
 
     Stable from run to run (so JSON reports are byte-for-byte repeatable and
     a PR comment's fingerprints stay put) until a data key is rotated; None
     when no encrypted layer can be opened.
     """
-    return fingerprint_from(data_keys(source, project))
+    return fingerprint_from(data_keys(source, project, run))
 
 
 def fingerprint_from(keys: Sequence[tuple[str, bytes | None]]) -> bytes | None:
@@ -44,9 +46,12 @@ def fingerprint_from(keys: Sequence[tuple[str, bytes | None]]) -> bytes | None:
                     hashlib.sha256).digest()
 
 
-def data_keys(source: Source, project: Project) -> list[tuple[str, bytes | None]]:
-    """Each encrypted layer of PROJECT with its SOPS data key, None where no key at hand
-    opens it (its secrets are then compared sealed). Secret: never print or keep."""
+def data_keys(source: Source, project: Project, run: Run | None = None,
+              ) -> list[tuple[str, bytes | None]]:
+    """Each encrypted layer of PROJECT with its SOPS data key, None where no key of RUN's
+    (default: the environment's) opens it (its secrets are then compared sealed).
+    Secret: never print or keep."""
+    ring = (run if run is not None else run_mod.plain()).keys
     found: list[tuple[str, bytes | None]] = []
     for path in sorted({p for env in project.environments for p in env.layers}):
         if not source.exists(path):
@@ -59,7 +64,7 @@ def data_keys(source: Source, project: Project) -> list[tuple[str, bytes | None]
         from gitops_config.sops import keys
 
         try:
-            found.append((path, keys.data_key(engine.parse(data, path).meta, path)))
+            found.append((path, keys.data_key(engine.parse(data, path).meta, path, ring)))
         except GitopsConfigError:
             found.append((path, None))
     return found

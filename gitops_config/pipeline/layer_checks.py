@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from gitops_config import sops
-from gitops_config import values as values_mod
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
+from gitops_config.incremental.verdicts import LAYERS
 from gitops_config.locate import Doc
 from gitops_config.pipeline.checker import Checker
 from gitops_config.pipeline.checker import head_text
@@ -21,9 +21,7 @@ from gitops_config.pipeline.checker import schema_map
 from gitops_config.policy.runner import Target
 from gitops_config.redact import SealedSecret
 from gitops_config.schema import declared_schema
-from gitops_config.source import Source
 from gitops_config.values import DELETE_TAG
-from gitops_config.verdicts import LAYERS
 
 
 def check_layer(checker: Checker, path: str, targets: list[Target]) -> None:
@@ -35,10 +33,10 @@ def check_layer(checker: Checker, path: str, targets: list[Target]) -> None:
     if checker.verdicts.known(LAYERS, path, blob):
         return
     text = source.read(path)
-    raw_documents = _parsed(source, path, text)
+    raw_documents = _parsed(checker, path, text)
     encrypted = sops.is_encrypted(text)
     documents = [_without_sops(d, deletes=DELETE_TAG.encode() in text)
-                 for d in (_opened(source, path, raw_documents) if encrypted
+                 for d in (_opened(checker, path, raw_documents) if encrypted
                            else raw_documents)]
     doc = Doc(path, documents, lambda: [p for _, p in yaml_io.load_all_located(text, path)])
     checker.docs[(None, path)] = doc
@@ -54,12 +52,12 @@ def check_layer(checker: Checker, path: str, targets: list[Target]) -> None:
         targets.append(Target('layer', path, path, raw, None, None, index))
 
 
-def _parsed(source: Source, path: str, text: bytes) -> list[Any]:
-    """The layer's documents as written. A plaintext layer comes from the layer cache the
-    merge filled (a large one takes a second to parse); anything else is parsed here."""
+def _parsed(checker: Checker, path: str, text: bytes) -> list[Any]:
+    """The layer's documents as written. A plaintext layer is the one the merge parsed
+    (the run's: a large one takes a second to parse); anything else is parsed here."""
     if not sops.is_encrypted(text):
         try:
-            layer = values_mod.load_layer(source, path)
+            layer = checker.reuse.layer(checker.source, path)
         except GitopsConfigError:
             layer = None  # the parse below reports what is wrong, where
         if layer is not None and layer.data:
@@ -67,12 +65,12 @@ def _parsed(source: Source, path: str, text: bytes) -> list[Any]:
     return yaml_io.load_all(text, path)
 
 
-def _opened(source: Source, path: str, raw: list[Any]) -> list[Any]:
-    """An encrypted layer as its schema should see it: decrypted where a key is at
-    hand (Secret leaves), sealed where not; its encrypted leaves sealed if it cannot be
-    opened at all (what is wrong with it is reported where it is merged)."""
+def _opened(checker: Checker, path: str, raw: list[Any]) -> list[Any]:
+    """An encrypted layer as its schema should see it: decrypted where a key of the
+    run's is at hand (Secret leaves), sealed where not; its encrypted leaves sealed if
+    it cannot be opened at all (what is wrong with it is reported where it is merged)."""
     try:
-        return [values_mod.load_layer(source, path, sealed=True).data]
+        return [checker.reuse.layer(checker.source, path, sealed=True, keys=checker.keys).data]
     except GitopsConfigError:
         return [_sealed_leaves(d) for d in raw]
 

@@ -8,15 +8,14 @@ holds a secret or a rule reads values that hold one.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import posixpath
 from typing import Any
 
-from gitops_config import cache
-from gitops_config import cache_data
 from gitops_config import sops
+from gitops_config.incremental.data import token
+from gitops_config.incremental.store import key as store_key
 from gitops_config.locate import Doc
 from gitops_config.locate import Origins
 from gitops_config.locate import Positions
@@ -89,8 +88,7 @@ def keep(checker: Checker, key: str, hits: list[Hit]) -> None:
     """HITS, one document's document-rule results, kept under KEY."""
     rows = [[checker.doc_rules.index(h.rule), h.message, h.env, h.file, h.name, h.index,
              h.path, h.error] for h in hits]
-    with contextlib.suppress(cache_data.Refused):
-        cache.default().put('policy', key, cache_data.dumps(rows))
+    checker.reuse.remember('policy', key, rows)
 
 
 def _committed_in_plaintext(checker: Checker, path: str, env: str) -> None:
@@ -122,23 +120,23 @@ def _policy_key(checker: Checker, render: EnvRender, file: RenderedFile, path: s
     a secret, or a rule reads values that hold one)."""
     if file.has_secrets or (checker.reads_values and render.values.has_secrets):
         return None
-    exact = cache_data.token(render.values.data) if checker.reads_values else b''
+    exact = token(render.values.data) if checker.reads_values else b''
     if exact is None:
         return None
     values = hashlib.sha256(exact).hexdigest() if exact else ''
-    return cache.key('policy', checker.rules_digest, render.env or '', path, file.path,
+    return store_key('policy', checker.rules_digest, render.env or '', path, file.path,
                      str(index), file.digest, values)
 
 
 def _kept(checker: Checker, key: str) -> list[Hit] | None:
-    blob = cache.default().get('policy', key)
-    if blob is None:
+    rows = checker.reuse.recall('policy', key)
+    if rows is None:
         return None
     try:
-        rows = cache_data.loads(blob)
-        if not all(type(row) is list and len(row) == 8 and type(row[0]) is int
-                   and 0 <= row[0] < len(checker.doc_rules) for row in rows):
+        if type(rows) is not list or not all(
+                type(row) is list and len(row) == 8 and type(row[0]) is int
+                and 0 <= row[0] < len(checker.doc_rules) for row in rows):
             return None
         return [Hit(checker.doc_rules[rule], *rest) for rule, *rest in rows]
-    except (cache_data.Damaged, TypeError):  # damaged or forged: a miss
+    except TypeError:  # forged: a miss
         return None

@@ -2,7 +2,8 @@
 
 Rendering is deterministic and sandboxed (render.py); this module decides what
 to render: every template, or with a snapshot of the same inputs only what it
-does not vouch for (snapshot.py), on worker processes (workers.py).
+does not vouch for (incremental/snapshot.py), on worker processes (workers.py).
+What earlier work it reuses is the run's (run.py, incremental/reuse.py).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gitops_config import cache
 from gitops_config import constants as C
 from gitops_config import render as render_mod
-from gitops_config import snapshot
-from gitops_config import values as values_mod
+from gitops_config import run as run_mod
 from gitops_config import workers
+from gitops_config.incremental import snapshot
+from gitops_config.incremental.reuse import Reuse
 from gitops_config.project import Project
 from gitops_config.render import RenderedFile
+from gitops_config.run import Run
 from gitops_config.shard import Shard
 from gitops_config.source import Source
 from gitops_config.values import Values
@@ -33,9 +35,14 @@ class EnvRender:
 
 
 def render_one(source: Source, project: Project, env: str, *, sealed: bool = False,
-               ) -> EnvRender:
-    values = values_mod.merge(source, project, env, sealed=sealed)
-    return EnvRender(env, values, render_mod.render_env(source, project, values))
+               run: Run | None = None) -> EnvRender:
+    """ENV rendered from SOURCE in this process (RUN: default, one without a store)."""
+    run = run if run is not None else run_mod.plain()
+    reuse = run.reuse
+    values = reuse.merge(source, project, env, sealed=sealed, keys=run.keys)
+    prepared = reuse.prepared(values, project.limits)
+    files = [reuse.output(t, prepared) for t in reuse.templates(source, project)]
+    return EnvRender(env, values, sorted(files, key=lambda f: f.path))
 
 
 def render(
@@ -48,34 +55,40 @@ def render(
         shard: Shard | None = None,
         on_done: Callable[[str], None] | None = None,
         reuse: bool = False,
+        run: Run | None = None,
 ) -> list[EnvRender]:
     """ENVS (default: all, in promotion order) rendered from SOURCE, on JOBS processes
-    (default: one per core); with SHARD, only that share of the templates.
+    (default: the run's, else one per core); with SHARD, only that share of the
+    templates. RUN: default, one without a store.
 
     With REUSE, an environment whose exact inputs a snapshot knows renders only
     what it has no entry for; its other files render when their content is first
     read (validation reads few). Every full render leaves its snapshot.
     """
+    run = run if run is not None else run_mod.plain()
+    kept = run.reuse
     names = list(envs) if envs else project.env_names()
     for name in names:
         project.env(name)  # an unknown name fails before any work is done
-    values = [values_mod.merge(source, project, name, sealed=sealed) for name in names]
-    listed = render_mod.templates(source, project)
+    values = [kept.merge(source, project, name, sealed=sealed, keys=run.keys)
+              for name in names]
+    listed = kept.templates(source, project)
     templates = shard.take(listed) if shard is not None else listed
-    prepared = [render_mod.prepare(v, project.limits) for v in values]
-    jobs = jobs if jobs is not None else workers.default_jobs()
-    keys = [snapshot.key(name, inputs(source, project, name, listed), sealed=sealed,
-                         shard=shard) for name in names] if cache.default().enabled else []
-    known = [snapshot.load(k) if reuse else None for k in keys] or [None] * len(names)
+    prepared = [kept.prepared(v, project.limits) for v in values]
+    jobs = jobs if jobs is not None else run.jobs if run.jobs is not None else (
+        workers.default_jobs())
+    keys = [kept.snapshot_key(name, inputs(source, project, name, listed), sealed=sealed,
+                              shard=shard) for name in names]
+    known = [kept.snapshot(k) if reuse and k is not None else None for k in keys]
     if not any(known):
-        files = workers.render_all(templates, prepared, jobs=jobs)
+        files = workers.render_all(templates, prepared, kept, jobs=jobs)
     else:
-        files = [workers.render_all(templates, [p], jobs=jobs)[0] if snap is None
-                 else _reusing(snap, templates, p, jobs=jobs)
+        files = [workers.render_all(templates, [p], kept, jobs=jobs)[0] if snap is None
+                 else _reusing(snap, templates, p, kept, jobs=jobs)
                  for snap, p in zip(known, prepared, strict=True)]
-    for k, snap, env_files in zip(keys, known, files, strict=False):  # no keys: no cache
-        if snap is None and not cache.default().has('snapshot', k):
-            snapshot.save(k, snapshot.entries(templates, env_files))
+    for k, snap, env_files in zip(keys, known, files, strict=True):
+        if k is not None and snap is None and not kept.has_snapshot(k):
+            kept.save_snapshot(k, snapshot.entries(templates, env_files))
     results = []
     for v, env_files in zip(values, files, strict=True):
         results.append(EnvRender(v.env, v, sorted(env_files, key=lambda f: f.path)))
@@ -85,15 +98,15 @@ def render(
 
 
 def _reusing(known: snapshot.Snapshot, templates: Sequence[render_mod.Template],
-             prepared: render_mod.Prepared, *, jobs: int) -> list[RenderedFile]:
+             prepared: render_mod.Prepared, reuse: Reuse, *, jobs: int) -> list[RenderedFile]:
     """The files of one environment whose snapshot is KNOWN, in template order: what it
     has an entry for is rendered only when read."""
     [fresh] = workers.render_all([t for t in templates if t.path not in known], [prepared],
-                                 jobs=jobs)
+                                 reuse, jobs=jobs)
     rendered = iter(fresh)
     return [next(rendered) if t.path not in known else RenderedFile(
         prepared.env, known[t.path].output, t.path, reads=known[t.path].reads,
-        digest=known[t.path].digest, load=functools.partial(render_mod.render_file, t, prepared))
+        digest=known[t.path].digest, load=functools.partial(reuse.output, t, prepared))
         for t in templates]
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from gitops_config import constants as C
 from gitops_config import reviews
+from gitops_config import run as run_mod
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Finding
 from gitops_config.model import Location
@@ -19,6 +20,7 @@ from gitops_config.pipeline import fingerprint_key
 from gitops_config.pipeline import validation
 from gitops_config.pipeline.results import Review
 from gitops_config.project import Project
+from gitops_config.run import Run
 from gitops_config.shard import Shard
 from gitops_config.shard import shard_layers
 from gitops_config.source import Source
@@ -26,37 +28,40 @@ from gitops_config.source import Source
 
 def review(base: Source, head: Source, *, envs: Sequence[str] | None = None,
            sealed: bool = False, validate: bool = False, shard: Shard | None = None,
-           jobs: int | None = None) -> Review:
+           jobs: int | None = None, run: Run | None = None) -> Review:
     """BASE...HEAD diffed (with VALIDATE, HEAD's findings attached), or the review a
-    previous run kept of exactly this. SEALED: secrets by ciphertext only."""
+    previous run kept of exactly this. SEALED: secrets by ciphertext only. RUN: default,
+    one without a store."""
+    run = run if run is not None else run_mod.plain()
     fixed = fingerprint_key.fingerprint_key()
     base_project, head_project = comparison.projects(base, head)
-    keep = reviews.keepable(base, head)
+    keep = reviews.keepable(base, head, run)
     derive = fixed is None and not sealed  # as compare() would, from HEAD's data keys
     # read once: both the key below and the fingerprint key need them
-    head_keys = fingerprint_key.data_keys(head, head_project) if keep or derive else []
+    head_keys = fingerprint_key.data_keys(head, head_project, run) if keep or derive else []
     kept = reviews.key(base, head, base_project, head_keys, fingerprint=fixed,
                        options=(sorted(envs or ()), sealed, validate, shard),
-                       validate=validate) if keep else None
-    found = reviews.load(kept) if kept is not None else None
+                       validate=validate, run=run) if keep else None
+    found = reviews.load(kept, run) if kept is not None else None
     if isinstance(found, Review):
         return found
     fingerprint = ((fingerprint_key.fingerprint_from(head_keys) or os.urandom(32)) if derive
                    else fixed)
     result = comparison.compare(base, head, envs=envs, sealed=True if sealed else None,
-                                key=fingerprint, shard=shard, jobs=jobs)
+                                key=fingerprint, shard=shard, jobs=jobs, run=run)
     if validate:
         findings = collect_findings(head, head_project, sealed=result.sealed, shard=shard,
-                                    envs=envs, base=(base, base_project))
+                                    envs=envs, base=(base, base_project), run=run)
         result = attach_findings(result, findings, head_project)
     if kept is not None:
-        reviews.save(kept, result)
+        reviews.save(kept, result, run)
     return result
 
 
 def collect_findings(source: Source, project: Project, *, sealed: bool,
                      shard: Shard | None = None, envs: Sequence[str] | None = None,
-                     base: tuple[Source, Project | None] | None = None) -> list[Finding]:
+                     base: tuple[Source, Project | None] | None = None, run: Run | None = None,
+                     ) -> list[Finding]:
     """Schema and policy findings at SOURCE, in ENVS (default: all of them; SHARD's
     share of them). BASE, the source and project the change starts from, turns on
     change rules."""
@@ -68,9 +73,10 @@ def collect_findings(source: Source, project: Project, *, sealed: bool,
         before = None
         if base is not None and base[1] is not None:
             before = functools.partial(validation.base_renders, base[0], base[1], known,
-                                       shard=shard)
+                                       shard=shard, run=run)
         return list(validation.validate(source, project, known, base=before, sealed=sealed,
-                                        layers=shard_layers(shard), shard=shard).findings)
+                                        layers=shard_layers(shard), shard=shard,
+                                        run=run).findings)
     except GitopsConfigError as exc:
         # a broken policy file or template must not cost the PR its comment
         where = exc.location or Location(C.PROJECT_FILE)

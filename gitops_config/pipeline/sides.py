@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
-from gitops_config import cache
 from gitops_config import render as render_mod
-from gitops_config import snapshot as snapshot_mod
-from gitops_config import values as values_mod
 from gitops_config import workers
 from gitops_config.errors import GitopsConfigError
+from gitops_config.incremental import snapshot as snapshot_mod
+from gitops_config.incremental.reuse import Reuse
 from gitops_config.pipeline import rendering
 from gitops_config.pipeline.file_diff import VALUES_FILE
 from gitops_config.pipeline.file_diff import FileContent
 from gitops_config.project import Project
 from gitops_config.redact import Secret
 from gitops_config.redact import scrub
+from gitops_config.run import Run
 from gitops_config.shard import Shard
 from gitops_config.source import Source
 from gitops_config.values import Values
@@ -55,34 +55,41 @@ class Side:
 
 
 def open_side(source: Source, project: Project | None, env: str, *, sealed: bool,
-              shard: Shard | None) -> Opened:
+              shard: Shard | None, run: Run) -> Opened:
     """ENV at SOURCE, merged, its templates listed (SHARD's share of them)."""
     if project is None or env not in project.env_names():
         return Opened(None)
+    reuse = run.reuse
     try:
-        values = values_mod.merge(source, project, env, sealed=sealed)
+        values = reuse.merge(source, project, env, sealed=sealed, keys=run.keys)
     except GitopsConfigError as exc:
         if sealed or 'key' not in exc.code:
             return Opened(project, failed=exc.one_line())
         # the keys at hand open the other side, not this one (its recipients changed):
         # this side's secrets are compared sealed
         sealed = True
-        values = values_mod.merge(source, project, env, sealed=True)
+        values = reuse.merge(source, project, env, sealed=True, keys=run.keys)
     if project.templates is None:
         # the values diff is one unit of work: shard 1's
         return Opened(project, values, values_share=shard is None or shard.index == 1)
-    templates = render_mod.templates(source, project)
+    templates = reuse.templates(source, project)
     if shard is not None:
         templates = shard.take(templates)
-    key = snapshot_mod.key(env, rendering.inputs(source, project, env), sealed=sealed,
-                           shard=shard) if cache.default().enabled else None
+    key = reuse.snapshot_key(env, rendering.inputs(source, project, env), sealed=sealed,
+                             shard=shard)
     return Opened(project, values, None, templates, key,
-                  snapshot_mod.load(key) if key is not None else None)
+                  reuse.snapshot(key) if key is not None else None)
 
 
-def same_outputs(old: Opened, new: Opened) -> set[str]:
+# (id(old), id(new)) -> (old, new, their changed paths), for one comparison; holding the
+# layers keeps the ids unique
+LayerChanges = dict[tuple[int, int], tuple[Any, Any, list[snapshot_mod.Path]]]
+
+
+def same_outputs(old: Opened, new: Opened, layer_changes: LayerChanges) -> set[str]:
     """Templates that render the same on both sides, found without rendering: both
-    snapshots agree, or one is known and what its templates read did not change."""
+    snapshots agree, or one is known and what its templates read did not change
+    (LAYER_CHANGES: what the comparison found changed in which layers so far)."""
     if old.values is None or new.values is None:
         return set()
     if old.snapshot is not None and new.snapshot is not None:
@@ -91,10 +98,10 @@ def same_outputs(old: Opened, new: Opened) -> set[str]:
     if known.snapshot is None or known.values is None or other.values is None:
         return set()
     return snapshot_mod.unaffected(known.snapshot, {t.path: t.blob for t in other.templates},
-                                   _changed_values(known.values, other.values))
+                                   _changed_values(known.values, other.values, layer_changes))
 
 
-def _changed_values(a: Values, b: Values) -> list[snapshot_mod.Path]:
+def _changed_values(a: Values, b: Values, memos: LayerChanges) -> list[snapshot_mod.Path]:
     """Paths at which A and B may differ. Where both merge the same layer files by the
     same rules, they are found in the layers that differ, once per layer however
     many environments share it (up to the first list: merging by a key moves items)."""
@@ -104,40 +111,35 @@ def _changed_values(a: Values, b: Values) -> list[snapshot_mod.Path]:
     for old, new in zip(a.loaded, b.loaded, strict=True):
         if old is new:
             continue  # the same blob: one shared Layer
-        memo = _LAYER_CHANGES.get((id(old), id(new)))
+        memo = memos.get((id(old), id(new)))
         if memo is None or memo[0] is not old or memo[1] is not new:
             paths = [next((path[:i] for i, step in enumerate(path) if isinstance(step, int)),
                           path) for path in snapshot_mod.changed_paths(old.data, new.data)]
-            memo = _LAYER_CHANGES[(id(old), id(new))] = (old, new, paths)
+            memo = memos[(id(old), id(new))] = (old, new, paths)
         found += memo[2]
     return found
 
 
-# (id(old), id(new)) -> (old, new, their changed paths); holding the layers keeps ids unique
-_LAYER_CHANGES: dict[tuple[int, int], tuple[Any, Any, list[snapshot_mod.Path]]] = (
-    cache.memo())
-
-
-def render_sides(sides: Sequence[tuple[Opened, set[str], snapshot_mod.Snapshot]], *,
-                 jobs: int) -> list[Side]:
+def render_sides(sides: Sequence[tuple[Opened, set[str], snapshot_mod.Snapshot]],
+                 reuse: Reuse, *, jobs: int) -> list[Side]:
     """Each (revision, SAME, KNOWN) rendered but for the templates in SAME, on one pool
     for every environment and both revisions. What a revision's own snapshot vouches
     for is read back here meanwhile. A revision without a snapshot gets one: KNOWN's
     entries for SAME, and what was rendered."""
-    work = [_work(rev, same) for rev, same, _ in sides]
+    work = [_work(rev, same, reuse) for rev, same, _ in sides]
     collect = workers.start_groups([(w.todo, w.prepared) for w in work if w is not None],
-                                   jobs=jobs)
+                                   reuse, jobs=jobs)
     try:
         for w, (rev, _, _) in zip(work, sides, strict=True):
             if w is not None and rev.snapshot is not None:
                 w.kept = {t.path: found for t in w.templates if t.path in rev.snapshot and (
-                    found := render_mod.vouched(t, w.prepared, rev.snapshot[t.path].digest))}
+                    found := reuse.vouched(t, w.prepared, rev.snapshot[t.path].digest))}
     finally:
         fresh = iter(collect())
     # what a snapshot vouched for but could not be read back (pruned, or another
     # run's output since): rendered now
     retry = [(w, missed) for w in work if w is not None and (missed := w.missed())]
-    again = iter(workers.start_groups([(missed, w.prepared) for w, missed in retry],
+    again = iter(workers.start_groups([(missed, w.prepared) for w, missed in retry], reuse,
                                       jobs=jobs)())
     retried = {id(w): dict(zip([t.path for t in missed], next(again), strict=True))
                for w, missed in retry}
@@ -151,8 +153,8 @@ def render_sides(sides: Sequence[tuple[Opened, set[str], snapshot_mod.Snapshot]]
         outcomes = [done[t.path] for t in w.templates]
         if rev.key is not None and rev.snapshot is None:
             borrowed = {t: known[t] for t in same}
-            snapshot_mod.save(rev.key, {**borrowed,
-                                        **snapshot_mod.entries(w.templates, outcomes)})
+            reuse.save_snapshot(rev.key, {**borrowed,
+                                          **snapshot_mod.entries(w.templates, outcomes)})
         sides_out.append(_side(rev, w.templates, outcomes))
     return sides_out
 
@@ -169,13 +171,13 @@ class _Work:
         return [t for t in self.templates if t.path not in todo and t.path not in self.kept]
 
 
-def _work(rev: Opened, same: set[str]) -> _Work | None:
+def _work(rev: Opened, same: set[str], reuse: Reuse) -> _Work | None:
     if rev.failed is not None or rev.project is None or rev.values is None or (
             rev.project.templates is None):
         return None
     templates = [t for t in rev.templates if t.path not in same]
     vouched = rev.snapshot or {}
-    return _Work(templates, render_mod.prepare(rev.values, rev.project.limits),
+    return _Work(templates, reuse.prepared(rev.values, rev.project.limits),
                  [t for t in templates if t.path not in vouched])
 
 

@@ -15,9 +15,11 @@ from collections.abc import Collection
 from collections.abc import Sequence
 from typing import Any
 
+from gitops_config import run as run_mod
 from gitops_config import sops
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
+from gitops_config.incremental.verdicts import LAYERS
 from gitops_config.locate import Doc
 from gitops_config.locate import Positions
 from gitops_config.model import Finding
@@ -36,21 +38,22 @@ from gitops_config.pipeline.results import CheckResult
 from gitops_config.policy.runner import Target
 from gitops_config.policy.runner import run_documents
 from gitops_config.project import Project
+from gitops_config.run import Run
 from gitops_config.shard import Shard
 from gitops_config.source import Source
-from gitops_config.verdicts import LAYERS
 
 
 def validate(source: Source, project: Project, envs: Sequence[str], *, base: Base = None,
              sealed: bool = False, strict: bool = False, require_schema: bool = False,
              layers: Collection[str] | None = None, jobs: int | None = None,
-             shard: Shard | None = None) -> CheckResult:
+             shard: Shard | None = None, run: Run | None = None) -> CheckResult:
     """ENVS of SOURCE rendered (SHARD's share of their templates), then checked; see
     check() for the rest."""
+    run = run if run is not None else run_mod.plain()
     renders = rendering.render(source, project, envs, sealed=sealed, jobs=jobs, shard=shard,
-                               reuse=True) if envs else []
+                               reuse=True, run=run) if envs else []
     return check(source, project, renders, base=base, strict=strict,
-                 require_schema=require_schema, layers=layers, jobs=jobs)
+                 require_schema=require_schema, layers=layers, jobs=jobs, run=run)
 
 
 def check(
@@ -65,17 +68,20 @@ def check(
         today: dt.date | None = None,
         now: dt.datetime | None = None,
         jobs: int | None = None,
+        run: Run | None = None,
 ) -> CheckResult:
     """Schemas and policies over RENDERS (and their value layers) read from SOURCE,
-    documents evaluated on JOBS processes (default: one per core).
+    documents evaluated on JOBS processes (default: the run's, else one per core), in
+    RUN (default: one without a store).
 
     BASE, the same environments rendered at the PR's base, turns on change
     rules; as a function, it is called only when a change rule is in force (and
     may answer None: no base to compare with). LAYERS limits which value layers
     are checked (default: every layer of every rendered environment).
     """
+    run = run if run is not None else run_mod.plain()
     checker = Checker(source, project, require_schema=require_schema, only_packs=None,
-                      now=now)
+                      run=run, now=now)
     targets: list[Target] = []
     wanted = layers if layers is not None else [
         layer for r in renders for layer in r.values.layers]
@@ -84,27 +90,29 @@ def check(
     for render in renders:
         check_rendered(checker, render, targets)
         checker.values[render.env] = render.values
-    hits = run_policies(checker, targets, renders, base, jobs=jobs)
+    hits = run_policies(checker, targets, renders, base,
+                        jobs=jobs if jobs is not None else run.jobs)
     checker.verdicts.settle([(f.env or LAYERS, f.location.path) for f in checker.findings]
                             + [(h.env or LAYERS, h.file or '') for h in hits])
     return finish(checker, hits, strict=strict, today=today)
 
 
 def base_renders(source: Source, project: Project, envs: Sequence[str], *,
-                 shard: Shard | None = None) -> list[EnvRender] | None:
+                 shard: Shard | None = None, run: Run | None = None,
+                 ) -> list[EnvRender] | None:
     """ENVS as rendered at a change's base SOURCE, for change rules: sealed (a rule sees
     a secret as '<secret>' either way), and only those the base has. None when the
     base does not render: there is nothing to compare with (a review reports that)."""
     known = [e for e in envs if e in project.env_names()]
     try:
         return rendering.render(source, project, known, sealed=True, shard=shard,
-                                reuse=True) if known else []
+                                reuse=True, run=run) if known else []
     except GitopsConfigError:
         return None
 
 
 def scan_secrets(source: Source, project: Project | None, files: Sequence[str], *,
-                 today: dt.date | None = None) -> CheckResult:
+                 today: dt.date | None = None, run: Run | None = None) -> CheckResult:
     """The plaintext-secret guard alone, over FILES as written (no render): the hook's.
 
     A YAML or JSON file goes through the secrets rules (a file below an
@@ -112,7 +120,8 @@ def scan_secrets(source: Source, project: Project | None, files: Sequence[str], 
     file is scanned line by line for credentials.
     """
     proj = project if project is not None else Project.empty(source.root)
-    checker = Checker(source, proj, require_schema=False, only_packs=('secrets',))
+    checker = Checker(source, proj, require_schema=False, only_packs=('secrets',),
+                      run=run if run is not None else run_mod.plain())
     outputs = [proj.output_dir(e) + '/' for e in proj.env_names()]
     targets: list[Target] = []
     for path in files:

@@ -21,6 +21,7 @@ from gitops_config.sops.errors import SopsError
 
 if TYPE_CHECKING:
     from gitops_config.sops.engine import SopsFile
+    from gitops_config.sops.keys.ring import KeyRing
     from gitops_config.sops.rules import Rules
 
 __all__ = [
@@ -61,7 +62,16 @@ def _parse(text: bytes | str, path: str) -> SopsFile:
     return engine.parse(_bytes(text), path)
 
 
-def decrypt_text(text: bytes | str, path: str, *, ignore_mac: bool = False) -> bytes:
+# The keys each function below uses are RING's, or (None) those the environment names now.
+
+def _ring(ring: KeyRing | None) -> KeyRing:
+    from gitops_config.sops.keys.ring import KeyRing
+
+    return ring if ring is not None else KeyRing()
+
+
+def decrypt_text(text: bytes | str, path: str, *, ignore_mac: bool = False,
+                 ring: KeyRing | None = None) -> bytes:
     """Decrypt a whole encrypted file given as text; `path` picks the format.
 
     Returns the plaintext exactly as `sops -d` prints it. Raises
@@ -71,17 +81,18 @@ def decrypt_text(text: bytes | str, path: str, *, ignore_mac: bool = False) -> b
     from gitops_config.sops import engine
 
     sf = _parse(text, path)
-    return sf.store.emit(engine.open_file(sf, ignore_mac=ignore_mac).plain)
+    return sf.store.emit(engine.open_file(sf, _ring(ring), ignore_mac=ignore_mac).plain)
 
 
-def decrypt_file(path: Path, *, ignore_mac: bool = False) -> bytes:
+def decrypt_file(path: Path, *, ignore_mac: bool = False, ring: KeyRing | None = None) -> bytes:
     """Decrypt the file at `path`: the bytes `sops -d path` would print."""
     from gitops_config.sops import engine
 
-    return decrypt_text(engine.read(path), str(path), ignore_mac=ignore_mac)
+    return decrypt_text(engine.read(path), str(path), ignore_mac=ignore_mac, ring=ring)
 
 
-def open_values(text: bytes, path: str, *, sealed: bool, ignore_mac: bool = False) -> object:
+def open_values(text: bytes, path: str, *, sealed: bool, ignore_mac: bool = False,
+                ring: KeyRing | None = None) -> object:
     """Parse an encrypted YAML/JSON file into plain Python values.
 
     Mappings become dicts, sequences lists; every leaf that was encrypted
@@ -95,7 +106,8 @@ def open_values(text: bytes, path: str, *, sealed: bool, ignore_mac: bool = Fals
     """
     from gitops_config.sops import values
 
-    return values.open_values(_bytes(text), path, sealed=sealed, ignore_mac=ignore_mac)
+    return values.open_values(_bytes(text), path, _ring(ring), sealed=sealed,
+                              ignore_mac=ignore_mac)
 
 
 def recipients(text: bytes | str, path: str = 'file.yaml') -> list[str]:
@@ -103,13 +115,14 @@ def recipients(text: bytes | str, path: str = 'file.yaml') -> list[str]:
     return [k.identity() for k in _parse(text, path).meta.master_keys()]
 
 
-def keys_available(text: bytes | str, path: str = 'file.yaml') -> bool:
+def keys_available(text: bytes | str, path: str = 'file.yaml', *,
+                   ring: KeyRing | None = None) -> bool:
     """True when a key at hand (age identity, gpg secret key, or a cloud key that sops
     reaches with its credentials) opens the data key."""
     from gitops_config.sops import keys
 
     try:
-        keys.data_key(_parse(text, path).meta, path)
+        keys.data_key(_parse(text, path).meta, path, _ring(ring))
     except NoKeyError:
         return False
     return True
@@ -137,6 +150,7 @@ def encrypt_text(
         encrypted_suffix: str | None = None,
         unencrypted_suffix: str | None = None,
         mac_only_encrypted: bool | None = None,
+        ring: KeyRing | None = None,
 ) -> bytes:
     """Encrypt a whole plaintext document as sops would for a new file at `path`.
 
@@ -176,4 +190,4 @@ def encrypt_text(
         'encrypted_regex': encrypted_regex, 'unencrypted_regex': unencrypted_regex,
         'encrypted_suffix': encrypted_suffix, 'unencrypted_suffix': unencrypted_suffix,
     }, mac_only_encrypted)
-    return engine.encrypt_new(data, path, rule)
+    return engine.encrypt_new(data, path, rule, _ring(ring))

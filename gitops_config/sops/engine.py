@@ -17,6 +17,7 @@ from gitops_config.sops.cipher import DecryptionFailed
 from gitops_config.sops.errors import AlreadyEncryptedError
 from gitops_config.sops.errors import MacMismatchError
 from gitops_config.sops.errors import SopsFormatError
+from gitops_config.sops.keys.ring import KeyRing
 from gitops_config.sops.tree import Branch
 from gitops_config.sops.tree import Comment
 from gitops_config.sops.tree import Selection
@@ -117,9 +118,13 @@ def stored_mac(sf: SopsFile, cipher: Cipher) -> str:
     return str(value)
 
 
-def open_file(sf: SopsFile, *, ignore_mac: bool = False,
-              data_key: bytes | None = None) -> Opened:
-    dk = data_key if data_key is not None else keys.data_key(sf.meta, sf.path)
+def open_file(sf: SopsFile, ring: KeyRing, *, ignore_mac: bool = False) -> Opened:
+    """SF decrypted with the data key that RING's keys unwrap."""
+    return open_with(sf, keys.data_key(sf.meta, sf.path, ring), ignore_mac=ignore_mac)
+
+
+def open_with(sf: SopsFile, dk: bytes, *, ignore_mac: bool = False) -> Opened:
+    """SF decrypted with its data key DK."""
     cipher = Cipher(dk)
     plain, computed = decrypt_docs(sf, cipher)
     stored = stored_mac(sf, cipher)
@@ -159,7 +164,7 @@ def emit(sf: SopsFile, docs: list[Branch]) -> bytes:
     return stores.join_encrypted(sf.store, docs, sf.meta.to_dict())
 
 
-def encrypt_new(plain: bytes, path: str, rule: CreationRule,
+def encrypt_new(plain: bytes, path: str, rule: CreationRule, ring: KeyRing,
                 store: stores.Store | None = None) -> bytes:
     """Encrypt a plaintext file for the rule's recipients with a fresh data key."""
     import os
@@ -177,7 +182,8 @@ def encrypt_new(plain: bytes, path: str, rule: CreationRule,
     if len(groups) > 1 and not threshold:
         threshold = len(groups)
     data_key = os.urandom(32)
-    keys.wrap_all(groups, data_key, min(threshold, len(groups)) if threshold else 0, path)
+    keys.wrap_all(groups, data_key, min(threshold, len(groups)) if threshold else 0, path,
+                  ring)
     meta = md.Metadata(groups, rule.selection, threshold if len(groups) > 1 else 0)
     sf = SopsFile(path, store, [], meta)
     sf.docs = encrypt_docs(docs, meta, Cipher(data_key))
@@ -195,27 +201,27 @@ def reencrypt(opened: Opened, new_plain: list[Branch], *, data_key: bytes | None
     return emit(sf, sf.docs)
 
 
-def rotate(opened: Opened) -> bytes:
+def rotate(opened: Opened, ring: KeyRing) -> bytes:
     """New data key, re-wrapped for every key; values keep their IVs (like sops)."""
     import os
 
     sf = opened.file
     new_key = os.urandom(32)
-    keys.wrap_all(sf.meta.key_groups, new_key, sf.meta.shamir_threshold, sf.path)
+    keys.wrap_all(sf.meta.key_groups, new_key, sf.meta.shamir_threshold, sf.path, ring)
     return reencrypt(opened, opened.plain, data_key=new_key)
 
 
-def update_keys(sf: SopsFile, rule: CreationRule) -> bytes | None:
+def update_keys(sf: SopsFile, rule: CreationRule, ring: KeyRing) -> bytes | None:
     """Re-wrap the data key for the rule's recipients; values and MAC untouched."""
     groups = [[md.MasterKey(k.kind, dict(k.fields)) for k in g] for g in rule.key_groups]
     old = [sorted((k.kind, k.identity()) for k in g) for g in sf.meta.key_groups]
     new = [sorted((k.kind, k.identity()) for k in g) for g in groups]
     if old == new:
         return None
-    dk = keys.data_key(sf.meta, sf.path)
+    dk = keys.data_key(sf.meta, sf.path, ring)
     threshold = rule.shamir_threshold or sf.meta.shamir_threshold
     threshold = min(threshold or len(groups), len(groups)) if len(groups) > 1 else 0
-    keys.wrap_all(groups, dk, threshold, sf.path)
+    keys.wrap_all(groups, dk, threshold, sf.path, ring)
     sf.meta.key_groups = groups
     sf.meta.shamir_threshold = threshold
     return emit(sf, sf.docs)

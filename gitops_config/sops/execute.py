@@ -22,6 +22,7 @@ from gitops_config import process
 from gitops_config.errors import UsageError
 from gitops_config.sops import format as fmt
 from gitops_config.sops.errors import SopsError
+from gitops_config.sops.keys.ring import KeyRing
 from gitops_config.sops.tree import Branch
 from gitops_config.sops.tree import Comment
 from gitops_config.sops.tree import Timestamp
@@ -75,10 +76,11 @@ def env_text(value: Value) -> str:
     return str(value)
 
 
-def exec_env(path: Path, argv: Sequence[str], *, pristine: bool = False) -> int:
+def exec_env(path: Path, argv: Sequence[str], *, pristine: bool = False,
+             ring: KeyRing | None = None) -> int:
     from gitops_config.sops import ops
 
-    opened = ops.open_file(path)
+    opened = ops.open_file(path, ring=ring)
     doc = opened.plain[0] if opened.plain else Branch()
     variables = environment_of(doc, path)
     env = {} if pristine else dict(os.environ)
@@ -87,7 +89,7 @@ def exec_env(path: Path, argv: Sequence[str], *, pristine: bool = False) -> int:
 
 
 def exec_file(path: Path, argv: Sequence[str], *, fifo: bool = True,
-              filename: str | None = None) -> int:
+              filename: str | None = None, ring: KeyRing | None = None) -> int:
     from gitops_config.sops import ops
 
     name = filename if filename is not None else path.name
@@ -96,7 +98,7 @@ def exec_file(path: Path, argv: Sequence[str], *, fifo: bool = True,
     if not any(PLACEHOLDER in arg for arg in argv):
         raise UsageError(f'the command names no {PLACEHOLDER}: put it where the path of '
                          'the decrypted file goes, as in `-- kubectl apply -f {}`')
-    opened = ops.open_file(path)
+    opened = ops.open_file(path, ring=ring)
     plain = opened.file.store.emit(opened.plain)
     folder = tempfile.mkdtemp(prefix='gitops-config-exec-', dir=_private_base())  # 0700
     try:

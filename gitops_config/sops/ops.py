@@ -25,58 +25,66 @@ from gitops_config.sops import stores
 from gitops_config.sops.errors import AlreadyEncryptedError
 from gitops_config.sops.errors import NotEncryptedError
 from gitops_config.sops.errors import SopsError
+from gitops_config.sops.keys.ring import KeyRing
 from gitops_config.sops.tree import Branch
 from gitops_config.sops.tree import Comment
 from gitops_config.sops.tree import Value
 
 
-def _open(path: Path, *, ignore_mac: bool = False, name: str | None = None) -> engine.Opened:
-    """Open an encrypted file; `name` picks the format when `path` is a temp file."""
+def _open(path: Path, ring: KeyRing, *, ignore_mac: bool = False,
+          name: str | None = None) -> engine.Opened:
+    """Open an encrypted file with RING's keys; `name` picks the format when `path` is a
+    temp file."""
     data = engine.read(path)
     if not is_encrypted(data):
         raise NotEncryptedError(f'{path}: sops metadata not found',
                                 hint='the file is not encrypted; see `secrets encrypt`')
     store = stores.for_path(name or str(path))
-    return engine.open_file(engine.parse(data, str(path), store), ignore_mac=ignore_mac)
+    return engine.open_file(engine.parse(data, str(path), store), ring, ignore_mac=ignore_mac)
 
 
-def open_file(path: Path) -> engine.Opened:
+# Each operation below uses the keys of RING, or (None) of the environment as it is now.
+
+def open_file(path: Path, *, ring: KeyRing | None = None) -> engine.Opened:
     """An encrypted file opened and its MAC checked: the plaintext, in memory only."""
-    return _open(path)
+    return _open(path, ring or KeyRing())
 
 
 def encrypt_file(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = (),
-                 cloud: Mapping[str, Sequence[str]] | None = None) -> bytes:
+                 cloud: Mapping[str, Sequence[str]] | None = None,
+                 ring: KeyRing | None = None) -> bytes:
     from gitops_config.sops import encrypt_text
 
     data = engine.read(path)
     if is_encrypted(data):
         raise AlreadyEncryptedError(f'{path}: is already encrypted',
                                     hint='use `secrets edit` or `secrets set` to change it')
-    return encrypt_text(data, str(path), age=age, pgp=pgp, cloud=cloud)
+    return encrypt_text(data, str(path), age=age, pgp=pgp, cloud=cloud, ring=ring)
 
 
 # Every function below that rewrites a file holds its edit lock from reading it to
 # writing it, so that concurrent edits all land (issue 14.7).
 
 def encrypt_in_place(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = (),
-                     cloud: Mapping[str, Sequence[str]] | None = None) -> None:
+                     cloud: Mapping[str, Sequence[str]] | None = None,
+                     ring: KeyRing | None = None) -> None:
     with locked(path):
-        write_atomic(path, encrypt_file(path, age=age, pgp=pgp, cloud=cloud))
+        write_atomic(path, encrypt_file(path, age=age, pgp=pgp, cloud=cloud, ring=ring))
 
 
-def decrypt_in_place(path: Path, *, ignore_mac: bool = False) -> None:
+def decrypt_in_place(path: Path, *, ignore_mac: bool = False,
+                     ring: KeyRing | None = None) -> None:
     from gitops_config.sops import decrypt_file
 
     with locked(path):
-        write_atomic(path, decrypt_file(path, ignore_mac=ignore_mac))
+        write_atomic(path, decrypt_file(path, ignore_mac=ignore_mac, ring=ring))
 
 
-def set_value(path: Path, key_path: str, value: Value) -> None:
+def set_value(path: Path, key_path: str, value: Value, *, ring: KeyRing | None = None) -> None:
     """sops's own `set`: missing keys and list items are created as the steps say."""
     steps = keypath.parse(key_path)
     with locked(path):
-        opened = _open(path)
+        opened = _open(path, ring or KeyRing())
 
         def change(docs: list[Branch]) -> list[Branch]:
             keypath.set_value(docs[0], steps, value)
@@ -85,13 +93,14 @@ def set_value(path: Path, key_path: str, value: Value) -> None:
         write_atomic(path, engine.edit_with(opened, change))
 
 
-def set_at(data: bytes, name: str, path: Sequence[str | int], value: object) -> bytes:
+def set_at(data: bytes, name: str, path: Sequence[str | int], value: object, *,
+           ring: KeyRing | None = None) -> bytes:
     """DATA, an encrypted file, with the node at PATH set to VALUE (plain Python data);
     PATH's last step may be new (a key, or the list's length to append). Every other
     value keeps its ciphertext. NAME picks the format."""
     if not is_encrypted(data):
         raise NotEncryptedError(f'{name}: sops metadata not found')
-    opened = engine.open_file(engine.parse(data, name))
+    opened = engine.open_file(engine.parse(data, name), ring or KeyRing())
 
     def change(docs: list[Branch]) -> list[Branch]:
         _set_in(docs[0], path, _branch(value))
@@ -147,17 +156,18 @@ def revealed(value: object) -> object:
     return value.reveal() if isinstance(value, Secret) else value
 
 
-def rotate_file(path: Path) -> None:
+def rotate_file(path: Path, *, ring: KeyRing | None = None) -> None:
+    ring = ring or KeyRing()
     with locked(path):
-        write_atomic(path, engine.rotate(_open(path)))
+        write_atomic(path, engine.rotate(_open(path, ring), ring))
 
 
-def updatekeys_file(path: Path) -> bool:
+def updatekeys_file(path: Path, *, ring: KeyRing | None = None) -> bool:
     """Re-wrap for the recipients .sops.yaml names now; False when nothing changed."""
     with locked(path):
         sf = engine.parse(engine.read(path), str(path))
         rule = rules.rule_for(path)
-        out = engine.update_keys(sf, rule)
+        out = engine.update_keys(sf, rule, ring or KeyRing())
         if out is None:
             return False
         write_atomic(path, out)
@@ -165,7 +175,7 @@ def updatekeys_file(path: Path) -> bool:
 
 
 def edit_file(path: Path, *, editor: str | None = None,
-              retry: Callable[[str], bool] | None = None) -> bool:
+              retry: Callable[[str], bool] | None = None, ring: KeyRing | None = None) -> bool:
     """Decrypt into a private temp dir, run $EDITOR, re-encrypt; False if unchanged.
 
     When the edited text does not parse, `retry(message)` decides whether to reopen
@@ -173,11 +183,12 @@ def edit_file(path: Path, *, editor: str | None = None,
     file's lock is held while the editor is open: an edit made meanwhile would be lost.
     """
     with locked(path):
-        return _edit_locked(path, editor, retry)
+        return _edit_locked(path, editor, retry, ring or KeyRing())
 
 
-def _edit_locked(path: Path, editor: str | None, retry: Callable[[str], bool] | None) -> bool:
-    opened = _open(path)
+def _edit_locked(path: Path, editor: str | None, retry: Callable[[str], bool] | None,
+                 ring: KeyRing) -> bool:
+    opened = _open(path, ring)
     store = opened.file.store
     before = store.emit(opened.plain)
     tmpdir = tempfile.mkdtemp(prefix='gitops-config-edit-')  # mode 0700
@@ -227,7 +238,7 @@ class Status:
     problem: str | None = None
 
 
-def status(path: Path) -> Status:
+def status(path: Path, *, ring: KeyRing | None = None) -> Status:
     from gitops_config.sops import keys
     from gitops_config.sops.errors import NoKeyError
     from gitops_config.sops.errors import RulesError
@@ -243,25 +254,27 @@ def status(path: Path) -> Status:
     sf = engine.parse(data, str(path))
     names = tuple(f'{k.kind}:{k.identity()}' for k in sf.meta.master_keys())
     try:
-        dk = keys.data_key(sf.meta, str(path))
+        dk = keys.data_key(sf.meta, str(path), ring or KeyRing())
     except NoKeyError:
         return Status(path, True, True, None, names)
     try:
-        opened = engine.open_file(sf, ignore_mac=True, data_key=dk)
+        opened = engine.open_with(sf, dk, ignore_mac=True)
     except SopsError as exc:
         return Status(path, True, True, False, names, exc.message)
     return Status(path, True, True, opened.mac_ok, names)
 
 
-def merge_files(base: Path, ours: Path, theirs: Path, *, name: str | None = None) -> str | None:
+def merge_files(base: Path, ours: Path, theirs: Path, *, name: str | None = None,
+                ring: KeyRing | None = None) -> str | None:
     """Merge decrypted trees three ways into `ours`; the conflicting path, or None.
 
     git hands the driver temp files without the real extension; `name` (%P) has it.
     """
     from gitops_config.sops import merge
 
-    opened = _open(ours, name=name)
-    sides = [_open(p, name=name).plain for p in (base, theirs)]
+    ring = ring or KeyRing()
+    opened = _open(ours, ring, name=name)
+    sides = [_open(p, ring, name=name).plain for p in (base, theirs)]
     if len(opened.plain) != 1 or any(len(s) != 1 for s in sides):
         return '(multi-document files are not merged)'
     try:

@@ -9,6 +9,7 @@ from gitops_config.redact import Secret
 from gitops_config.sops import engine
 from gitops_config.sops import format as fmt
 from gitops_config.sops.errors import NoKeyError
+from gitops_config.sops.keys.ring import KeyRing
 from gitops_config.sops.tree import Branch
 from gitops_config.sops.tree import Comment
 from gitops_config.sops.tree import Timestamp
@@ -81,11 +82,12 @@ def _is_list_comment(mark: _Mark) -> bool:
     return isinstance(mark.value, str) and mark.value.endswith(',type:comment]')
 
 
-def open_values(data: bytes, path: str, *, sealed: bool, ignore_mac: bool = False) -> object:
+def open_values(data: bytes, path: str, ring: KeyRing, *, sealed: bool,
+                ignore_mac: bool = False) -> object:
     sf = engine.parse(data, path)
     marked = _marked(sf)
     try:
-        plain: list[Branch] | None = engine.open_file(sf, ignore_mac=ignore_mac).plain
+        plain: list[Branch] | None = engine.open_file(sf, ring, ignore_mac=ignore_mac).plain
     except NoKeyError:
         if not sealed:
             raise

@@ -17,10 +17,8 @@ def new_age_key(path: Path) -> str:
 
 def use_keys(monkeypatch: pytest.MonkeyPatch, key_file: Path | str | None) -> None:
     """Make KEY_FILE the only age keys at hand (None: no keys), forgetting those read."""
-    from gitops_config.sops.keys import age
 
     if key_file is None:
         monkeypatch.delenv('SOPS_AGE_KEY_FILE', raising=False)
     else:
         monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(key_file))
-    age.identities.cache_clear()

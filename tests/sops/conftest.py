@@ -56,11 +56,8 @@ def gnupg_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(autouse=True)
 def sops_env(monkeypatch: pytest.MonkeyPatch, age_keys: tuple[AgeKey, AgeKey],
-             gnupg_home: Path, tmp_path: Path) -> Iterator[None]:
+             gnupg_home: Path, tmp_path: Path) -> None:
     """Our age keys, the vectors' age and PGP test keys; the real sops first on PATH."""
-    from gitops_config.sops.keys import age
-    from gitops_config.sops.keys import cloud
-
     for var in list(os.environ):
         if var.startswith('SOPS_'):
             monkeypatch.delenv(var)
@@ -70,11 +67,6 @@ def sops_env(monkeypatch: pytest.MonkeyPatch, age_keys: tuple[AgeKey, AgeKey],
                     + (VECTORS / 'keys' / 'age_keys.txt').read_text())
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(both))
     monkeypatch.setenv('GNUPGHOME', str(gnupg_home))
-    age._identities.cache_clear()
-    cloud._unwrapped.cache_clear()
-    yield
-    age._identities.cache_clear()
-    cloud._unwrapped.cache_clear()
 
 
 def sops(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,

@@ -185,7 +185,6 @@ def test_key_groups_mix_age_pgp_kms_and_vault(
         aws: MotoKms, vault: FakeVault, tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Three groups, two needed: {age, pgp}, {kms}, {vault}; either side opens either's."""
-    from gitops_config.sops.keys import age
 
     arn = aws.create_key()
     uri = f'{vault.address}/v1/transit/keys/groups'
@@ -210,7 +209,6 @@ def test_key_groups_mix_age_pgp_kms_and_vault(
     assert len(vault.requests) == before
     for name, value in no_age_no_pgp.items():
         monkeypatch.setenv(name, value)
-    age.clear_cache()
     assert decrypt_file(theirs) == PLAIN.encode()  # the kms and vault shares
     assert len(vault.requests) == before + 1
 

@@ -80,12 +80,9 @@ def test_ignore_mac_is_the_escape_hatch(tmp_path: Path, age_keys: tuple[AgeKey, 
 
 def test_wrong_key(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitops_config.sops.keys import age
-
     path = _encrypted(tmp_path, age_keys[0])
     before = path.read_bytes()
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(age_keys[1].file))
-    age.clear_cache()
     code, err = _run('secrets', 'decrypt', '-i', str(path))
     _assert_one_line_error(code, err, 'sops-no-key', str(path), age_keys[0].recipient)
     assert path.read_bytes() == before
@@ -93,35 +90,26 @@ def test_wrong_key(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
 
 def test_no_key(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitops_config.sops.keys import age
-
     path = _encrypted(tmp_path, age_keys[0])
     monkeypatch.delenv('SOPS_AGE_KEY_FILE')
-    age.clear_cache()
     code, err = _run('secrets', 'decrypt', str(path))
     _assert_one_line_error(code, err, 'sops-no-key', age_keys[0].recipient)
 
 
 def test_unreadable_key_file(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitops_config.sops.keys import age
-
     path = _encrypted(tmp_path, age_keys[0])
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(tmp_path / 'missing-keys.txt'))
-    age.clear_cache()
     code, err = _run('secrets', 'decrypt', str(path))
     _assert_one_line_error(code, err, 'missing-keys.txt')
 
 
 def test_garbage_key_file(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitops_config.sops.keys import age
-
     path = _encrypted(tmp_path, age_keys[0])
     bad = tmp_path / 'bad-keys.txt'
     bad.write_text('not a key\n')
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(bad))
-    age.clear_cache()
     code, err = _run('secrets', 'decrypt', str(path))
     _assert_one_line_error(code, err, 'bad-keys.txt', 'line 1 is not an age identity')
 

@@ -72,8 +72,6 @@ def test_both_ways(scenario: str, tmp_path: Path, age_keys: tuple[AgeKey, AgeKey
 
 def test_key_groups_with_shamir(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitops_config.sops.keys import age
-
     plain = tmp_path / 'secrets.yaml'
     shutil.copy(CASES / 'types.yaml', plain)
     write_rules(tmp_path, f"""creation_rules:
@@ -97,7 +95,6 @@ def test_key_groups_with_shamir(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
     assert as_sops_prints(decrypt_file(theirs), expected) == expected
     # two of three groups are enough: drop the first age key
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(age_keys[1].file))
-    age.clear_cache()
     assert as_sops_prints(decrypt_file(ours), expected) == expected
     assert as_sops_prints(decrypt_file(theirs), expected) == expected
 

@@ -15,6 +15,7 @@ from gitops_config.sops import encrypt_text
 from gitops_config.sops import keys_available
 from gitops_config.sops.errors import NoKeyError
 from gitops_config.sops.keys import age
+from gitops_config.sops.keys.ring import KeyRing
 from tests.sops.conftest import BIN
 from tests.sops.conftest import PGP_FP
 from tests.sops.conftest import VECTORS
@@ -28,7 +29,6 @@ PLAIN = 'token: s3cret\n'
 def only_second_key(monkeypatch: pytest.MonkeyPatch, age_keys: tuple[AgeKey, AgeKey]) -> bytes:
     """A file for key two, with no identity configured yet."""
     monkeypatch.delenv('SOPS_AGE_KEY_FILE')
-    age.clear_cache()
     return encrypt_text(PLAIN, 'x.yaml', age=[age_keys[1].recipient])
 
 
@@ -61,7 +61,6 @@ def test_sops_age_key_is_read_as_sops_reads_it(
                           env={**os.environ, 'SOPS_AGE_KEY': value}, check=False)
     assert (real.returncode == 0) is opens, real.stderr
     monkeypatch.setenv('SOPS_AGE_KEY', value)
-    age.clear_cache()
     assert keys_available(only_second_key) is opens
     if opens:
         assert decrypt_text(only_second_key, 'x.yaml') == real.stdout == PLAIN.encode()
@@ -85,9 +84,8 @@ def test_a_bad_source_does_not_hide_the_others(
     assert real.returncode == 0, real.stderr
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    age.clear_cache()
     assert decrypt_text(only_second_key, 'x.yaml') == PLAIN.encode()
-    assert len(age.load_errors()) == 2
+    assert len(KeyRing().age_errors()) == 2
 
 
 def test_sops_age_key_may_hold_several_keys_on_a_line(
@@ -96,14 +94,12 @@ def test_sops_age_key_may_hold_several_keys_on_a_line(
     """Identities apart by spaces (one CI secret line), as sops reads SOPS_AGE_KEY since
     3.13 (sops 3.11, the reference binary here, wants one per line)."""
     monkeypatch.setenv('SOPS_AGE_KEY', f'{age_keys[0].identity} {age_keys[1].identity}')
-    age.clear_cache()
     assert decrypt_text(only_second_key, 'x.yaml') == PLAIN.encode()
 
 
 def test_sops_age_key_cmd(only_second_key: bytes, age_keys: tuple[AgeKey, AgeKey],
                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv('SOPS_AGE_KEY_CMD', f'cat {age_keys[1].file}')
-    age.clear_cache()
     assert decrypt_text(only_second_key, 'x.yaml') == PLAIN.encode()
 
 
@@ -114,7 +110,6 @@ def test_default_keys_file_under_xdg_config_home(
     target.parent.mkdir(parents=True)
     shutil.copy(age_keys[1].file, target)
     monkeypatch.setenv('XDG_CONFIG_HOME', str(tmp_path / 'xdg'))
-    age.clear_cache()
     assert keys_available(only_second_key)
 
 
@@ -125,7 +120,6 @@ def test_default_keys_file_under_home(only_second_key: bytes, age_keys: tuple[Ag
     target.write_text('# created: today\n# public key: x\n\n' + age_keys[1].file.read_text())
     monkeypatch.setenv('HOME', str(tmp_path / 'home'))
     monkeypatch.delenv('XDG_CONFIG_HOME')
-    age.clear_cache()
     assert keys_available(only_second_key)
 
 
@@ -134,7 +128,6 @@ def test_passphrase_protected_identity_file_without_terminal(
     encrypted_identity = VECTORS / 'age-stanzas' / 'mock_encrypted_identity.age.txt'
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(encrypted_identity))
     monkeypatch.setattr(age, '_ask_passphrase', lambda origin: None)
-    age.clear_cache()
     with pytest.raises(NoKeyError, match='passphrase-protected'):
         decrypt_text(only_second_key, 'x.yaml')
 
@@ -146,13 +139,13 @@ def test_passphrase_protected_identity_file_unlocked(monkeypatch: pytest.MonkeyP
     stanzas = VECTORS / 'age-stanzas'
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(stanzas / 'mock_encrypted_identity.age.txt'))
     monkeypatch.setattr(age, '_ask_passphrase', lambda origin: 'passphrase')
-    age.clear_cache()
     enc = (stanzas / 'mock_encrypted_key.age.txt').read_text()
-    assert age.SOURCE.unwrap(MasterKey('age', {'recipient': '', 'enc': enc})) == b'data'
+    assert age.SOURCE.unwrap(MasterKey('age', {'recipient': '', 'enc': enc}),
+                            KeyRing()) == b'data'
     monkeypatch.setattr(age, '_ask_passphrase', lambda origin: 'wrong')
-    age.clear_cache()
-    assert age.identities() == ()
-    assert any('wrong passphrase' in e for e in age.load_errors())
+    ring = KeyRing()
+    assert ring.age_identities() == ()
+    assert any('wrong passphrase' in e for e in ring.age_errors())
 
 
 def test_pgp_wrap_is_read_by_sops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,6 +155,5 @@ def test_pgp_wrap_is_read_by_sops(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert f'fp: {PGP_FP}' in text
     assert '-----BEGIN PGP MESSAGE-----' in text
     monkeypatch.delenv('SOPS_AGE_KEY_FILE')
-    age.clear_cache()
     assert sops('decrypt', str(path)) == PLAIN.encode()
     assert decrypt_text(path.read_bytes(), str(path)) == PLAIN.encode()

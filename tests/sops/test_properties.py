@@ -83,9 +83,9 @@ def test_text_round_trip_through_yaml(doc: Branch) -> None:
 
 
 def _recipient() -> str:
-    from gitops_config.sops.keys import age
+    from gitops_config.sops.keys.ring import KeyRing
 
-    ident = age.identities()[0]
+    ident = KeyRing().age_identities()[0]
     return str(ident.to_public())
 
 
@@ -114,7 +114,7 @@ def test_editing_one_value_changes_only_its_ciphertext(doc: Branch, data: st.Dat
     encrypted = engine.encrypt_docs([doc], meta, Cipher(key := os.urandom(32)))
     old_mac = meta.mac
     sf = engine.SopsFile('x.yaml', stores.YAML, encrypted, meta)
-    opened = engine.open_file(sf, data_key=key)
+    opened = engine.open_with(sf, key)
     new_doc = copy.deepcopy(opened.plain[0])
     _set(new_doc, target, 'changed value')
     before = _leaves(encrypted)

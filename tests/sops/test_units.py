@@ -123,10 +123,7 @@ def test_open_values_with_key(encrypted: bytes, age_keys: tuple[AgeKey, AgeKey])
 
 def test_open_values_without_key(encrypted: bytes, age_keys: tuple[AgeKey, AgeKey],
                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitops_config.sops.keys import age
-
     monkeypatch.delenv('SOPS_AGE_KEY_FILE')
-    age.clear_cache()
     assert not keys_available(encrypted)
     sealed = open_values(encrypted, 'v.yaml', sealed=True)
     assert isinstance(sealed, dict)
@@ -174,7 +171,6 @@ def test_a_plain_float_beside_a_secret_stays_a_float(number: str,
 def test_open_values_without_sops_for_cloud_keys(
         encrypted: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file only a KMS key opens, and no sops to reach it: sealed, or NoKeyError."""
-    from gitops_config.sops.keys import cloud
 
     text = encrypted.decode()
     start, end = text.index('    age:\n'), text.index('    lastmodified:')
@@ -193,7 +189,6 @@ def test_open_values_without_sops_for_cloud_keys(
     broken.write_text('#!/nonexistent/interpreter\n')
     broken.chmod(0o755)
     monkeypatch.setenv('PATH', str(broken.parent))
-    cloud._unwrapped.cache_clear()  # the failure above is remembered for the process
     again = open_values(kms_file, 'v.yaml', sealed=True)
     assert isinstance(again, dict)
     assert isinstance(again['a'], SealedSecret)
@@ -201,8 +196,6 @@ def test_open_values_without_sops_for_cloud_keys(
 
 def test_open_values_multidoc_and_list_comments(age_keys: tuple[AgeKey, AgeKey],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitops_config.sops.keys import age
-
     plain = 'a:\n    - x\n    # note\n    - y\n---\nb: 2\n'
     enc = encrypt_text(plain, 'm.yaml', age=[age_keys[0].recipient])
     assert enc.count(b'type:comment]') == 1  # sops's comment-in-a-list quirk
@@ -211,7 +204,6 @@ def test_open_values_multidoc_and_list_comments(age_keys: tuple[AgeKey, AgeKey],
     assert [v.reveal() for v in docs[0]['a']] == ['x', 'y']
     assert docs[1]['b'].reveal() == 2
     monkeypatch.delenv('SOPS_AGE_KEY_FILE')
-    age.clear_cache()
     sealed = open_values(enc, 'm.yaml', sealed=True)
     assert isinstance(sealed, list)
     assert len(sealed[0]['a']) == 2

@@ -82,11 +82,12 @@ def test_recipients_of_a_vector() -> None:
 
 def test_age_stanza_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
     from gitops_config.sops.keys import age
+    from gitops_config.sops.keys.ring import KeyRing
     from gitops_config.sops.metadata import MasterKey
 
     stanzas = VECTORS / 'age-stanzas'
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(stanzas / 'mock_identity_keys.txt'))
-    age.clear_cache()
     enc = (stanzas / 'mock_encrypted_key.age.txt').read_text()
     assert not enc.endswith('\n')  # Go's armor reader accepts that; so must we
-    assert age.SOURCE.unwrap(MasterKey('age', {'recipient': '', 'enc': enc})) == b'data'
+    assert age.SOURCE.unwrap(MasterKey('age', {'recipient': '', 'enc': enc}),
+                            KeyRing()) == b'data'

@@ -121,7 +121,8 @@ def _review(*, shard: Shard | None) -> tuple[Review, Project]:
     pull = _pull()
     root = revision.find_root(Path.cwd())
     base, head = _sources(root, str(pull['base']['sha']), str(pull['head']['sha']))
-    return review(base, head, validate=True, shard=shard), project_mod.load(head, root)
+    found = review(base, head, validate=True, shard=shard, run=options.run())
+    return found, project_mod.load(head, root)
 
 
 @action.command('merge')

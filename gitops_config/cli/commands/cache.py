@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gitops_config.cli import exit_codes
+from gitops_config.cli import options
 
 
 @click.group('cache')
@@ -21,11 +22,11 @@ def cache() -> None:
 @cache.command('info')
 def info() -> int:
     """Print the cache folder and its size."""
-    from gitops_config import cache as cache_mod
-
-    store = cache_mod.default()
-    where = store.directory or 'disabled'
-    click.echo(f'{where}\t{store.size() / 1024 / 1024:.1f} MiB')
+    store = options.run().store
+    where = store.directory if store is not None and store.directory is not None else (
+        'disabled')
+    size = store.size() if store is not None else 0
+    click.echo(f'{where}\t{size / 1024 / 1024:.1f} MiB')
     return exit_codes.OK
 
 
@@ -36,14 +37,14 @@ def clear() -> int:
     Only files that gitops-config wrote as entries go, and only from a folder
     that carries its marker (CACHEDIR.TAG): whatever else the folder holds stays.
     """
-    from gitops_config import cache as cache_mod
+    from gitops_config.incremental import store as store_mod
 
-    store = cache_mod.default()
-    if store.directory is not None and store.directory.is_dir() and not cache_mod.is_ours(
-            store.directory):
-        click.echo(f'{store.directory} holds no cache of gitops-config ({cache_mod.MARKER} '
+    store = options.run().store
+    if store is not None and store.directory is not None and store.directory.is_dir() and (
+            not store_mod.is_ours(store.directory)):
+        click.echo(f'{store.directory} holds no cache of gitops-config ({store_mod.MARKER} '
                    'of ours is missing): nothing removed', err=True)
         return exit_codes.OK
-    freed = store.clear()
+    freed = store.clear() if store is not None else 0
     click.echo(f'cleared {freed / 1024 / 1024:.1f} MiB', err=True)
     return exit_codes.OK

@@ -46,7 +46,7 @@ def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_fo
 
     old, new = open_pair(Path.cwd(), base, head)
     review = reviewed(old, new, envs=list(envs) or None, sealed=sealed, validate=validate,
-                      shard=shard, jobs=jobs)
+                      shard=shard, jobs=jobs, run=options.run())
     write(review, output_format, use_color=options.app().color, shard=shard)
     for env in review.envs:
         for error in env.errors:

@@ -50,7 +50,8 @@ def drift(*, env: str, live_path: Path | None, live_cmd: str | None, as_file: st
     live = (drift_mod.read_live_path(live_path, as_file=as_file) if live_path is not None
             else drift_mod.read_live_command(live_cmd or '', name=as_file))
     root = locate(Path.cwd()).root  # a bare clone too: the desired state is a commit
-    report = drift_mod.run(root, env, live, ref=ref, fingerprint_key=fingerprint_key())
+    report = drift_mod.run(root, env, live, ref=ref, fingerprint_key=fingerprint_key(),
+                           run=options.run())
     click.echo({'text': _text, 'json': _json, 'markdown': _markdown}[output_format](report),
                nl=False)
     return exit_codes.FINDINGS if report.drifted else exit_codes.OK

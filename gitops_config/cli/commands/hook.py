@@ -118,7 +118,7 @@ def _committed(opened: _Opened, envs: Sequence[str]) -> list[EnvRender] | None:
         project = project_mod.load(head)
     except GitopsConfigError:
         return None
-    return base_renders(head, project, envs)
+    return base_renders(head, project, envs, run=options.run())
 
 
 @hook.command('validate')
@@ -146,7 +146,7 @@ def validate(*, output_format: str, strict: bool, files: tuple[str, ...]) -> int
         base = functools.partial(_committed, opened, touched.envs)
         results.append(_from_cwd(validated(
             source, project, touched.envs, base=base, sealed=True, strict=strict,
-            layers=touched.layers), prefix))
+            layers=touched.layers, run=options.run()), prefix))
     result = combined(results, strict=strict)
     if result.findings or result.failed:
         findings.write(result, output_format, sys.stdout, use_color=options.app().color)
@@ -253,7 +253,7 @@ def render_check(*, files: tuple[str, ...]) -> int:
         # Only environments whose output is committed can be stale.
         envs = [e for e in touched.outputs if source.files(project.output_dir(e))]
         if envs:
-            renders = render(source, project, envs, sealed=True)
+            renders = render(source, project, envs, sealed=True, run=options.run())
             code = max(code, report_stale(source, project, renders, since='HEAD',
                                           prefix=prefix))
     return code

@@ -69,7 +69,7 @@ def promote(*, source_env: str, target_env: str, dry_run: bool, output_format: s
         if not dry_run:
             _retire(repo, plan, head, open_pr=open_pr)
         return exit_codes.OK
-    result = promote_mod.build(source, project, plan)
+    result = promote_mod.build(source, project, plan, options.run())
     if dry_run:
         click.echo(_dry_run(plan, result, source, output_format), nl=False)
         if result.failed:
@@ -126,7 +126,8 @@ def _dry_run(plan: Plan, result: Result | None, source: Source, output_format: s
     from gitops_config.report import diff_markdown
     from gitops_config.report import diff_text
 
-    review = compare(source, result.after, envs=[plan.target_env]) if result else None
+    review = compare(source, result.after, envs=[plan.target_env],
+                     run=options.run()) if result else None
     if output_format == 'json':
         data = {'plan': _plan_data(plan), 'valid': not (result and result.failed),
                 'rendered': result.rendered if result else [],
@@ -200,7 +201,8 @@ def _open_pr(repo: Repo, source: Source, plan: Plan, result: Result, published: 
         if base_branch is None:
             raise UsageError('HEAD is detached: name the pull request\'s base branch',
                              hint='pass --base BRANCH')
-    review = compare(source, result.after, envs=[plan.target_env], sealed=True)
+    review = compare(source, result.after, envs=[plan.target_env], sealed=True,
+                     run=options.run())
     body = promote_mod.message(plan, result.rendered) + '\n' + diff_markdown.render(review)
     pull = promote_mod.open_pull(Client.from_env(), plan, published, base=base_branch,
                                  body=body)

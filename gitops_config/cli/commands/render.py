@@ -63,7 +63,7 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
     targets = [outputs.target(project, r.env, out) for r in renders]  # all checked first
     for r, (base, target) in zip(renders, targets, strict=True):
         result = outputs.write(project, source, r, target, base=base, decrypt=decrypt,
-                               sealed=sealed, prune=shard is None)
+                               sealed=sealed, prune=shard is None, run=options.run())
         below = _shown(target)  # resolved once: every file is below it
         prefix = '' if below == '.' else f'{below}/'
         for path in result.written:
@@ -121,7 +121,8 @@ def _render_with_progress(source: Source, project: Project, names: list[str], *,
     from gitops_config.pipeline.rendering import render
 
     if len(names) < 2 or not sys.stderr.isatty():
-        return render(source, project, names, sealed=sealed, jobs=jobs, shard=shard)
+        return render(source, project, names, sealed=sealed, jobs=jobs, shard=shard,
+                      run=options.run())
     with click.progressbar(length=len(names), label='rendering', file=sys.stderr) as bar:
         return render(source, project, names, sealed=sealed, jobs=jobs, shard=shard,
-                      on_done=lambda _: bar.update(1))
+                      on_done=lambda _: bar.update(1), run=options.run())

@@ -35,7 +35,7 @@ def keygen(*, output: Path | None) -> int:
     """Create an age identity (file mode 0600) and print its recipient."""
     from gitops_config.sops.keys import age
 
-    recipient = age.keygen(output)
+    recipient = age.keygen(output, options.run().keys.environ)
     click.echo(recipient)
     return exit_codes.OK
 
@@ -248,10 +248,9 @@ def age(*, files: tuple[Path, ...], ref: str | None, output_format: str) -> int:
     """
     import json
 
-    from gitops_config import clock
     from gitops_config import secret_age
 
-    now = clock.now()
+    now = options.run().now
     source, names = _age_inputs(files, ref)
     found = secret_age.ages(source, names, now=now)
     if output_format == 'json':

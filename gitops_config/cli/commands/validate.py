@@ -75,14 +75,15 @@ def validate(*, envs: tuple[str, ...], ref: str | None, output_format: str, stri
     if shard is not None and layers is None:
         layers = shard_layers(shard)
     renders = render(source, project, names, sealed=sealed, jobs=jobs, shard=shard,
-                     reuse=True) if names else []
+                     reuse=True, run=options.run()) if names else []
     base = None
     if base_ref is not None:
         base_source, base_project = open_project(Path.cwd(), base_ref)
         known = [n for n in names if n in base_project.env_names()]
-        base = render(base_source, base_project, known, sealed=True, jobs=jobs, shard=shard)
+        base = render(base_source, base_project, known, sealed=True, jobs=jobs, shard=shard,
+                      run=options.run())
     result = check(source, project, renders, base=base, strict=strict,
-                   require_schema=require_schema, layers=layers, jobs=jobs)
+                   require_schema=require_schema, layers=layers, jobs=jobs, run=options.run())
     if findings.resolve(output_format) == 'json':
         from gitops_config.report import findings_json
 

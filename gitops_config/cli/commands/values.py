@@ -25,10 +25,11 @@ class _Shown:
         source, project = open_project(Path.cwd(), ref)
         # Masked unless --decrypt, so a missing key is no reason to fail: what cannot be
         # decrypted stays sealed.
-        self.values = values.merge(source, project, env, sealed=not decrypt,
+        run = options.run()
+        self.values = values.merge(source, project, env, sealed=not decrypt, keys=run.keys,
                                    no_key_hint='drop --decrypt to print the secrets masked')
         self.decrypt = decrypt
-        self.key = None if decrypt else fingerprint_key() or derived_key(source, project)
+        self.key = None if decrypt else fingerprint_key() or derived_key(source, project, run)
         self.patterns = tuple(str(p) for p in (project.raw.get('secrets') or {}).get(
             'key_patterns') or ())
 

@@ -15,6 +15,7 @@ from gitops_config.sops import shamir
 from gitops_config.sops.errors import KeySourceError
 from gitops_config.sops.errors import NoKeyError
 from gitops_config.sops.keys import cloud
+from gitops_config.sops.keys.ring import KeyRing
 from gitops_config.sops.metadata import MasterKey
 from gitops_config.sops.metadata import Metadata
 
@@ -24,10 +25,10 @@ DECRYPTION_ORDER = ('age', 'pgp', 'kms', 'gcp_kms', 'hckms', 'azure_kv', 'hc_vau
 
 class KeySource(Protocol):
     # wrap `data` (the data key or a Shamir share) for one recipient
-    def wrap(self, recipient: str, data: bytes) -> MasterKey: ...
+    def wrap(self, recipient: str, data: bytes, ring: KeyRing) -> MasterKey: ...
 
-    # the unwrapped data, or None when we hold no matching private key
-    def unwrap(self, key: MasterKey) -> bytes | None: ...
+    # the unwrapped data, or None when RING holds no matching private key
+    def unwrap(self, key: MasterKey, ring: KeyRing) -> bytes | None: ...
 
 
 def source(kind: str) -> KeySource | None:
@@ -44,64 +45,63 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def _unwrap_native(group: list[MasterKey]) -> bytes | None:
+def _unwrap_native(group: list[MasterKey], ring: KeyRing) -> bytes | None:
     ordered = sorted(group, key=lambda k: DECRYPTION_ORDER.index(k.kind))
     for key in ordered:
         src = source(key.kind)
         if src is None:
             continue
-        data = src.unwrap(key)
+        data = src.unwrap(key, ring)
         if data is not None:
             return data
     return None
 
 
-def _unwrap_remote(group: list[MasterKey], meta: Metadata, path: str,
+def _unwrap_remote(group: list[MasterKey], meta: Metadata, path: str, ring: KeyRing,
                    failures: list[KeySourceError]) -> bytes | None:
     remote = sorted((k for k in group if k.kind in cloud.KINDS),
                     key=lambda k: DECRYPTION_ORDER.index(k.kind))
     if not remote:
         return None
     try:
-        return cloud.unwrap(remote, meta.version, path)
+        return cloud.unwrap(remote, meta.version, path, ring)
     except KeySourceError as exc:
         failures.append(exc)
         return None
 
 
-def data_key(meta: Metadata, path: str) -> bytes:
-    """Unwrap the file's data key, combining Shamir shares when there are groups.
+def data_key(meta: Metadata, path: str, ring: KeyRing) -> bytes:
+    """Unwrap the file's data key with RING's keys, combining Shamir shares when there
+    are groups.
 
     Keys held here (age, PGP) go first; cloud keys are asked (through sops) only for the
     groups still needed, as a key service round trip costs far more."""
     failures: list[KeySourceError] = []
     groups = meta.key_groups
     needed = 1 if len(groups) == 1 else (meta.shamir_threshold or len(groups))
-    shares: list[bytes | None] = [_unwrap_native(g) for g in groups]
+    shares: list[bytes | None] = [_unwrap_native(g, ring) for g in groups]
     for i, group in enumerate(groups):
         if sum(s is not None for s in shares) >= needed:
             break
         if shares[i] is None:
-            shares[i] = _unwrap_remote(group, meta, path, failures)
+            shares[i] = _unwrap_remote(group, meta, path, ring, failures)
     found = [s for s in shares if s is not None]
     if len(groups) == 1:
         if found:
             return found[0]
-        raise no_key_error(meta, path, failures=failures)
+        raise no_key_error(meta, path, ring, failures=failures)
     if len(found) < needed or len(found) < 2:
-        raise no_key_error(meta, path, detail=f' ({len(found)} of {needed} key groups)',
+        raise no_key_error(meta, path, ring, detail=f' ({len(found)} of {needed} key groups)',
                            failures=failures)
     return shamir.combine(found)
 
 
-def no_key_error(meta: Metadata, path: str, *, detail: str = '',
+def no_key_error(meta: Metadata, path: str, ring: KeyRing, *, detail: str = '',
                  failures: Sequence[KeySourceError] = ()) -> NoKeyError:
-    """Which keys could open the file, and why each source at hand did not."""
-    from gitops_config.sops.keys import age
-
+    """Which keys could open the file, and why each source of RING did not."""
     names = ', '.join(f'{k.kind} {k.identity()}' for k in meta.master_keys()) or 'none'
     reasons = [f.message.removeprefix(f'{path}: ') for f in failures]
-    why = ''.join(f'; {reason}' for reason in (*reasons, *age.load_errors()))
+    why = ''.join(f'; {reason}' for reason in (*reasons, *ring.age_errors()))
     hint = 'set SOPS_AGE_KEY_FILE or import the PGP secret key into GNUPGHOME'
     if failures:
         hint = failures[0].hint or hint
@@ -113,19 +113,20 @@ def no_key_error(meta: Metadata, path: str, *, detail: str = '',
 
 
 def wrap_all(groups: list[list[MasterKey]], data_key_: bytes, threshold: int,
-             path: str) -> None:
-    """Fill in `enc` of every master key, splitting the data key across groups."""
+             path: str, ring: KeyRing) -> None:
+    """Fill in `enc` of every master key, splitting the data key across groups (gpg and
+    sops run with RING's environment)."""
     if len(groups) > 1:
         parts = shamir.split(data_key_, len(groups), threshold or len(groups))
     else:
         parts = [data_key_]
     for group, part in zip(groups, parts, strict=True):
         remote = [k for k in group if k.kind in cloud.KINDS]
-        wrapped = cloud.wrap(remote, part, path) if remote else []
+        wrapped = cloud.wrap(remote, part, path, ring) if remote else []
         for i, key in enumerate(group):
             src = source(key.kind)
             if src is not None:
-                group[i] = src.wrap(key.identity(), part)
+                group[i] = src.wrap(key.identity(), part, ring)
             else:  # sops writes its keys in its own order: match them by name
                 same = next((w for w in wrapped
                              if (w.kind, w.identity()) == (key.kind, key.identity())), None)

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import shlex
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
-from gitops_config.errors import GitopsConfigError
+from gitops_config import process
 from gitops_config.sops.errors import KeySourceError
 from gitops_config.sops.metadata import MasterKey
+
+if TYPE_CHECKING:
+    from gitops_config.sops.keys.ring import KeyRing  # ring.py imports this module
 
 _IDENTITY_PREFIXES = ('AGE-SECRET-KEY-1', 'AGE-SECRET-KEY-PQ-1', 'AGE-PLUGIN-')
 
 
-def keys_file_path() -> Path:
-    base = os.environ.get('XDG_CONFIG_HOME') or str(Path.home() / '.config')
+def keys_file_path(environ: Mapping[str, str]) -> Path:
+    """Where sops looks for age identities when no variable names them."""
+    base = environ.get('XDG_CONFIG_HOME') or str(Path.home() / '.config')
     return Path(base) / 'sops' / 'age' / 'keys.txt'
 
 
@@ -82,92 +86,29 @@ def _unlock(text: str, origin: str) -> str:
     return plain.decode()
 
 
-def _read(path: Path, origin: str) -> str:
+def read_keys(path: Path, origin: str) -> str:
     try:
         return path.read_text()
     except OSError as exc:
         raise KeySourceError(f'{origin}: cannot read {path}: {exc.strerror}') from None
 
 
-class _Identities:
-    """Every identity sops would load: cached, but only while the variables and key
-    file that decide which ones load stay the same. Callable; `cache_clear()` forgets."""
-
-    def __call__(self) -> tuple[Any, ...]:
-        return _loaded()[0]
-
-    def cache_clear(self) -> None:
-        _identities.cache_clear()
-
-
-identities = _Identities()
-
-
-def load_errors() -> tuple[str, ...]:
-    """Why a source of identities gave none (a bad line, a missing file): sops goes on
-    with the other sources and reports these only when no key opens the file."""
-    return _loaded()[1]
-
-
-def clear_cache() -> None:
-    """Forget loaded identities (after keygen, or when a key file changed in place)."""
-    _identities.cache_clear()
-
-
-def _loaded() -> tuple[tuple[Any, ...], tuple[str, ...]]:
-    env = os.environ
-    default = keys_file_path()
-    try:
-        stamp = default.stat().st_mtime_ns
-    except OSError:
-        stamp = 0
-    return _identities(env.get('SOPS_AGE_KEY'), env.get('SOPS_AGE_KEY_FILE'),
-                       env.get('SOPS_AGE_KEY_CMD'), str(default), stamp)
-
-
-@functools.lru_cache(maxsize=8)
-def _identities(key: str | None, key_file: str | None, key_cmd: str | None, default_file: str,
-                stamp: int) -> tuple[tuple[Any, ...], tuple[str, ...]]:
-    # As sops loads them: every source that is set, each on its own; one that fails
-    # gives no identity and an error, and the others still count.
-    found: list[Any] = []
-    errors: list[str] = []
-
-    def load(origin: str, read: Callable[[], str], *, fields: bool = False) -> None:
-        try:
-            found.extend(parse_identities(read(), origin, fields=fields))
-        except GitopsConfigError as exc:
-            errors.append(exc.message)
-
-    if key is not None:
-        load('SOPS_AGE_KEY', lambda: key, fields=True)
-    if key_file is not None:
-        load(key_file, lambda: _read(Path(key_file), 'SOPS_AGE_KEY_FILE'))
-    if key_cmd is not None:
-        load('SOPS_AGE_KEY_CMD', lambda: _run(key_cmd))
-    default = Path(default_file)
-    if default.is_file():
-        load(default_file, lambda: _read(default, default_file))
-    return tuple(found), tuple(errors)
-
-
-def _run(command: str) -> str:
-    from gitops_config import process
-
+def run_key_command(command: str, environ: Mapping[str, str]) -> str:
+    """What SOPS_AGE_KEY_CMD prints: the identities."""
     try:
         argv = shlex.split(command)
     except ValueError as exc:
         raise KeySourceError(f'SOPS_AGE_KEY_CMD: cannot parse the command: {exc}') from None
     if not argv:
         raise KeySourceError('SOPS_AGE_KEY_CMD: is empty')
-    out = process.run(argv, check=False)
+    out = process.run(argv, check=False, env=dict(environ))
     if out.returncode != 0:
         raise KeySourceError(f'SOPS_AGE_KEY_CMD: {argv[0]} exited {out.returncode}')
     return out.stdout.decode()
 
 
 class AgeSource:
-    def wrap(self, recipient: str, data: bytes) -> MasterKey:
+    def wrap(self, recipient: str, data: bytes, ring: KeyRing | None = None) -> MasterKey:
         import pyrage
 
         try:
@@ -177,10 +118,10 @@ class AgeSource:
         armored = pyrage.encrypt(data, [rcpt], armored=True)
         return MasterKey('age', {'recipient': recipient.strip(), 'enc': armored.decode()})
 
-    def unwrap(self, key: MasterKey) -> bytes | None:
+    def unwrap(self, key: MasterKey, ring: KeyRing) -> bytes | None:
         import pyrage
 
-        ids = identities()
+        ids = ring.age_identities()
         if not ids:
             return None
         enc = key.enc
@@ -196,8 +137,9 @@ class AgeSource:
 SOURCE = AgeSource()
 
 
-def keygen(output: Path | None) -> str:
-    """Create an X25519 identity in a 0600 file; returns its recipient."""
+def keygen(output: Path | None, environ: Mapping[str, str]) -> str:
+    """Create an X25519 identity in a 0600 file (OUTPUT, else the default keys file of
+    ENVIRON); returns its recipient."""
     from datetime import datetime
 
     import pyrage
@@ -208,7 +150,7 @@ def keygen(output: Path | None) -> str:
     recipient = str(identity.to_public())
     created = datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
     text = f'# created: {created}\n# public key: {recipient}\n{identity}\n'
-    target = output if output is not None else keys_file_path()
+    target = output if output is not None else keys_file_path(environ)
     if output is not None and target.exists():
         raise SopsError(f'{target}: already exists; not overwriting an identity')
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -216,5 +158,4 @@ def keygen(output: Path | None) -> str:
     with os.fdopen(fd, 'a') as f:
         f.write(text)
     os.chmod(target, 0o600)
-    _identities.cache_clear()
     return recipient

@@ -17,7 +17,6 @@ private (0700) folder that is removed afterwards and never hold plaintext values
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -25,11 +24,15 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 from gitops_config.sops.errors import KeySourceError
 from gitops_config.sops.errors import RulesError
 from gitops_config.sops.metadata import MasterKey
+
+if TYPE_CHECKING:
+    from gitops_config.sops.keys.ring import KeyRing  # ring imports age, which is ours
 
 KINDS = frozenset(('kms', 'gcp_kms', 'hckms', 'azure_kv', 'hc_vault'))
 # a KMS or Vault round trip can retry for a while; a hung endpoint must not hang us
@@ -128,8 +131,9 @@ def _config(keys: Sequence[MasterKey]) -> str:
 
 # -- the data key through sops ----------------------------------------------------------
 
-def wrap(keys: Sequence[MasterKey], data: bytes, path: str) -> list[MasterKey]:
-    """KEYS with `enc` holding DATA (a data key or a Shamir share), wrapped by sops."""
+def wrap(keys: Sequence[MasterKey], data: bytes, path: str, ring: KeyRing) -> list[MasterKey]:
+    """KEYS with `enc` holding DATA (a data key or a Shamir share), wrapped by sops with
+    the credentials of RING's environment."""
     import pyrage
 
     from gitops_config.sops.keys import age
@@ -137,29 +141,29 @@ def wrap(keys: Sequence[MasterKey], data: bytes, path: str) -> list[MasterKey]:
     identity = pyrage.x25519.Identity.generate()
     holder = age.SOURCE.wrap(str(identity.to_public()), data)
     out = _updatekeys([holder], _config(keys), path, 'encrypt the data key for',
-                      keys, identity=str(identity))
+                      keys, ring, identity=str(identity))
     wrapped = [k for k in out if k.kind in KINDS]
     if len(wrapped) != len(keys):
         raise KeySourceError(f'{path}: sops wrapped {len(wrapped)} of {len(keys)} keys')
     return wrapped
 
 
-def unwrap(keys: Sequence[MasterKey], version: str, path: str) -> bytes:
-    """The data (key or share) that KEYS hold, unwrapped by sops with the credentials at
-    hand; KeySourceError saying why when none of them opens."""
+def unwrap(keys: Sequence[MasterKey], version: str, path: str, ring: KeyRing) -> bytes:
+    """The data (key or share) that KEYS hold, unwrapped by sops with the credentials of
+    RING's environment; KeySourceError saying why when none of them opens. Asked once
+    per ring, and a failure is not retried (KeyRing says why); in memory only."""
     frozen = tuple((k.kind, json.dumps(k.fields, sort_keys=True, default=str)) for k in keys)
-    found = _unwrapped(frozen, version, path)
+    found = ring.unwrapped.get((frozen, version, path))
+    if found is None:
+        found = ring.unwrapped[(frozen, version, path)] = _unwrapped(frozen, version, path,
+                                                                     ring)
     if isinstance(found, KeySourceError):
         raise found
     return found
 
 
-@functools.lru_cache(maxsize=32)
-def _unwrapped(frozen: tuple[tuple[str, str], ...], version: str,
-               path: str) -> bytes | KeySourceError:
-    # One round trip per wrapped key and process, and a failure is not retried: a layer
-    # is read by every environment, by both sides of a diff and for its fingerprints, and
-    # without credentials each try can take the SDK's seconds of retries. In memory only.
+def _unwrapped(frozen: tuple[tuple[str, str], ...], version: str, path: str,
+               ring: KeyRing) -> bytes | KeySourceError:
     import pyrage
 
     keys = [MasterKey(kind, json.loads(fields)) for kind, fields in frozen]
@@ -167,7 +171,7 @@ def _unwrapped(frozen: tuple[tuple[str, str], ...], version: str,
     recipient = str(identity.to_public())
     config = json.dumps({'creation_rules': [{'key_groups': [{'age': [recipient]}]}]})
     try:
-        out = _updatekeys(keys, config, path, 'decrypt the data key with', keys,
+        out = _updatekeys(keys, config, path, 'decrypt the data key with', keys, ring,
                           version=version)
     except KeySourceError as exc:
         return exc
@@ -180,14 +184,14 @@ def _unwrapped(frozen: tuple[tuple[str, str], ...], version: str,
 
 
 def _updatekeys(holders: list[MasterKey], config: str, path: str, doing: str,
-                keys: Sequence[MasterKey], *, identity: str | None = None,
+                keys: Sequence[MasterKey], ring: KeyRing, *, identity: str | None = None,
                 version: str | None = None) -> list[MasterKey]:
     """Run `sops updatekeys` on a throwaway file whose key group is HOLDERS, with
     CONFIG naming the keys it should have instead; the keys it wrote."""
     from gitops_config import process
     from gitops_config.sops import engine
 
-    exe = shutil.which('sops')
+    exe = shutil.which('sops', path=ring.environ.get('PATH'))
     names = ', '.join(k.identity() for k in keys)
     if exe is None:
         raise KeySourceError(
@@ -203,7 +207,8 @@ def _updatekeys(holders: list[MasterKey], config: str, path: str, doing: str,
         try:
             out = process.run([exe, '--config', str(Path(folder) / 'sops.json'),
                                'updatekeys', '--yes', str(file)],
-                              env=_environment(identity, folder), cwd=folder, check=False,
+                              env=_environment(ring, identity, folder), cwd=folder,
+                              check=False,
                               timeout=_TIMEOUT)
         except process.ProcessError as exc:  # it could not start, or it hung
             raise KeySourceError(f'{path}: sops could not {doing} {names}: {exc.message}',
@@ -236,11 +241,11 @@ def _holder_file(holders: list[MasterKey], version: str | None) -> bytes:
     return engine.emit(sf, sf.docs)
 
 
-def _environment(identity: str | None, folder: str) -> dict[str, str]:
+def _environment(ring: KeyRing, identity: str | None, folder: str) -> dict[str, str]:
     """The user's environment (cloud credentials), without any SOPS_ setting: the
     throwaway file alone says which keys to use. For wrapping, the throwaway identity is
     the only age key sops loads (no prompt for a passphrase-protected keys file)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith('SOPS_')}
+    env = {k: v for k, v in ring.environ.items() if not k.startswith('SOPS_')}
     if identity is not None:
         env['SOPS_AGE_KEY'] = identity
         env['XDG_CONFIG_HOME'] = folder

@@ -13,30 +13,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gitops_config import cache
-from gitops_config import cache_data
+from gitops_config.incremental import data
+from gitops_config.incremental.store import Store
+from gitops_config.incremental.store import key
 
 Verdict = tuple[str, bool]  # (content digest, structured: it has documents)
 LAYERS = ''  # the "environment" of value layers, which are checked once for all
 
 
 class Verdicts:
-    def __init__(self, context: str | None) -> None:
+    def __init__(self, store: Store | None, context: str | None) -> None:
         """CONTEXT: a key of everything but the file that decides a verdict; None
-        turns verdicts off (a rule reads the values, or there is no cache)."""
-        self._context = context
+        turns verdicts off (a rule reads the values); so does STORE None (no cache)."""
+        self._store = store
+        self._context = context if store is not None and store.enabled else None
         self._known: dict[str, dict[str, Verdict]] = {}
         self._offered: dict[str, dict[str, Verdict]] = {}
 
     def _key(self, env: str) -> str:
         assert self._context is not None
-        return cache.key('verdicts', self._context, env)
+        return key('verdicts', self._context, env)
 
     def _clean(self, env: str) -> dict[str, Verdict]:
         found = self._known.get(env)
         if found is None:
             found = {}
-            blob = cache.default().get('verdicts', self._key(env))
+            assert self._store is not None
+            blob = self._store.get('verdicts', self._key(env))
             if blob is not None:
                 found = _decoded(blob)
             self._known[env] = found
@@ -69,7 +72,8 @@ class Verdicts:
             if merged != known:
                 rows = [[path, digest, structured]
                         for path, (digest, structured) in sorted(merged.items())]
-                cache.default().put('verdicts', self._key(env), cache_data.dumps(rows))
+                assert self._store is not None
+                self._store.put('verdicts', self._key(env), data.dumps(rows))
         self._offered.clear()
 
 
@@ -77,8 +81,8 @@ def _decoded(blob: bytes) -> dict[str, Verdict]:
     """The verdicts an entry holds; none when it is damaged or forged."""
     try:
         found = {path: (digest, structured) for path, digest, structured in
-                 cache_data.loads(blob)}
-    except (cache_data.Damaged, TypeError, ValueError):
+                 data.loads(blob)}
+    except (data.Damaged, TypeError, ValueError):
         return {}
     if all(type(p) is str and type(d) is str and type(s) is bool
            for p, (d, s) in found.items()):

@@ -9,7 +9,7 @@ warning.
 
 Another job or a pull request may have written the folder (actions/cache
 restores what other runs saved; self-hosted runners share folders), so what
-is read from it is data only (cache_data.py), and compiled templates, the one
+is read from it is data only (data.py), and compiled templates, the one
 kind of entry that is code, are authenticated by a key kept outside it
 (code_key). Reads and writes never follow a symlink inside the folder, and
 pruning and `cache clear` remove only files named as entries are, in a folder
@@ -25,8 +25,8 @@ import os
 import re
 import stat
 from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 from typing import BinaryIO
 
 from gitops_config import __version__
@@ -53,7 +53,6 @@ READ_FLAGS = os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOC
     getattr(os, 'O_CLOEXEC', 0))
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 ENV_DIR = 'GITOPS_CONFIG_CACHE_DIR'
-ENV_OFF = 'GITOPS_CONFIG_NO_CACHE'
 
 
 def key(*parts: str | bytes) -> str:
@@ -66,19 +65,42 @@ def key(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
-class Cache:
-    def __init__(self, directory: Path | None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+class Store:
+    """One cache folder, as one run uses it (a folder that cannot be written is given
+    up for the rest of the run, after one warning)."""
+
+    def __init__(self, directory: Path | None, *, key_file: Path | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.directory = directory
+        self.key_file = key_file  # where the key for compiled templates is (key_path)
         self.max_bytes = max_bytes
         self._warned = False
         self._written = 0
         self._folders: set[str] = set()  # known to exist
         self._count = 0
         self._salt = os.urandom(4).hex()
+        self._code_key: bytes | None = None
+        self._code_key_read = False
 
     @property
     def enabled(self) -> bool:
         return self.directory is not None
+
+    def code_key(self) -> bytes | None:
+        """The key that authenticates compiled templates in the cache.
+
+        It lives in the user's config folder (made on first use, 0600), never in the
+        cache folder, so whoever can write the cache folder (another job, a restored
+        actions/cache) cannot forge code we would run. None when no such key can be
+        had: a key file that others can read or write, one inside the cache folder,
+        an unwritable config folder, no key file given. Templates are then compiled
+        afresh every run.
+        """
+        if not self._code_key_read:
+            if self.key_file is not None and self.directory is not None:
+                self._code_key = _load_key(self.key_file, self.directory)
+            self._code_key_read = True
+        return self._code_key
 
     def path(self, namespace: str, digest: str) -> str:
         # plain strings: this runs for every template of every environment
@@ -305,103 +327,25 @@ def _create_new(path: str) -> BinaryIO:
     return os.fdopen(fd, 'wb')
 
 
-# What a run remembers in memory (parsed layers, merged values, rendered files...).
-_MEMOS: list[dict[Any, Any]] = []
-
-
-def memo() -> dict[Any, Any]:
-    """A dict for something this process remembers; forget_memos() empties them all."""
-    found: dict[Any, Any] = {}
-    _MEMOS.append(found)
-    return found
-
-
-# What to do at the end of a run, before the memos are emptied (write what is pending).
-_AT_FINISH: list[Callable[[], None]] = []
-
-
-def at_finish(action: Callable[[], None]) -> None:
-    _AT_FINISH.append(action)
-
-
-def finish() -> None:
-    """The end of a run: write what is pending, then forget what was remembered."""
-    _write_pending()
-    forget_memos()
-
-
-def _write_pending() -> None:
-    for action in _AT_FINISH:
-        action()
-
-
-def forget_memos() -> None:
-    """Empty every memo: the CLI does it before exiting, since the interpreter takes
-    several times longer to tear down a large object graph than to drop it."""
-    for found in _MEMOS:
-        found.clear()
-
-
-def default_dir() -> Path:
-    if os.environ.get(ENV_DIR):
-        return Path(os.environ[ENV_DIR])
-    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+def default_dir(environ: Mapping[str, str]) -> Path:
+    """Where the cache folder is: GITOPS_CONFIG_CACHE_DIR, else the XDG cache folder."""
+    if environ.get(ENV_DIR):
+        return Path(environ[ENV_DIR])
+    base = environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
     return Path(base) / 'gitops-config'
-
-
-_DEFAULT: Cache | None = None
-
-
-def default() -> Cache:
-    """The process-wide cache: off with GITOPS_CONFIG_NO_CACHE=1 (or --no-cache)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        off = os.environ.get(ENV_OFF, '') not in ('', '0')
-        _DEFAULT = Cache(None if off else default_dir())
-    return _DEFAULT
-
-
-def reset() -> None:
-    """Forget the process-wide cache (after the environment that configures it
-    changed), once what is pending for it is written."""
-    global _DEFAULT
-    if _DEFAULT is not None:
-        _write_pending()
-    _DEFAULT = None
-    _CODE_KEYS.clear()
 
 
 KEY_FILE = 'cache-key'
 _KEY_BYTES = 32
-# (key file, cache folder) -> the key, or None: read once per process
-_CODE_KEYS: dict[tuple[str, str], bytes | None] = {}
 
 
-def key_path() -> Path:
-    base = os.environ.get('XDG_CONFIG_HOME') or os.path.join(os.path.expanduser('~'), '.config')
+def key_path(environ: Mapping[str, str]) -> Path:
+    """Where the key that vouches for compiled templates is: in the config folder."""
+    base = environ.get('XDG_CONFIG_HOME') or os.path.join(os.path.expanduser('~'), '.config')
     return Path(base) / 'gitops-config' / KEY_FILE
 
 
-def code_key() -> bytes | None:
-    """The key that authenticates compiled templates in the cache.
-
-    It lives in the user's config folder (made on first use, 0600), never in the
-    cache folder, so whoever can write the cache folder (another job, a restored
-    actions/cache) cannot forge code we would run. None when no such key can be
-    had: a key file that others can read or write, one inside the cache folder,
-    an unwritable config folder. Templates are then compiled afresh every run.
-    """
-    store = default()
-    where = key_path()
-    memo = (str(where), str(store.directory))
-    if memo not in _CODE_KEYS:
-        _CODE_KEYS[memo] = _load_key(where, store.directory)
-    return _CODE_KEYS[memo]
-
-
-def _load_key(where: Path, directory: Path | None) -> bytes | None:
-    if directory is None:
-        return None
+def _load_key(where: Path, directory: Path) -> bytes | None:
     try:
         folder, cache_dir = where.parent.resolve(), directory.resolve()
         if folder == cache_dir or cache_dir in folder.parents:

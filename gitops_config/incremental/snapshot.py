@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_config import cache
-from gitops_config import cache_data
+from gitops_config.incremental import data
+from gitops_config.incremental.store import Store
+from gitops_config.incremental.store import key as store_key
 from gitops_config.render import RenderedFile
 from gitops_config.render import Template
 from gitops_config.shard import Shard
@@ -46,46 +47,34 @@ class Entry:
 
 Snapshot = dict[str, Entry]  # template path -> entry
 
-# Loaded and saved snapshots of this process: a diff and its validation share them.
-_LOADED: dict[tuple[object, str], Snapshot] = cache.memo()
-
 
 def key(env: str, inputs: Mapping[str, str], *, sealed: bool, shard: Shard | None) -> str:
     """The snapshot of ENV with INPUTS (path -> blob SHA): equal keys, equal outputs."""
     share = f'{shard.index}/{shard.total}' if shard is not None else ''
-    return cache.key('snapshot', env, 'sealed' if sealed else 'open', share,
+    return store_key('snapshot', env, 'sealed' if sealed else 'open', share,
                      repr(sorted(inputs.items())))
 
 
-def load(digest: str) -> Snapshot | None:
-    store = cache.default()
-    found = _LOADED.get((store.directory, digest))
-    if found is not None:
-        return found
+def load(store: Store, digest: str) -> Snapshot | None:
     blob = store.get('snapshot', digest)
     if blob is None:
         return None
     try:
-        found = {row[0]: Entry(*row[1:]) for row in cache_data.loads(blob, tuples=True)}
+        found = {row[0]: Entry(*row[1:]) for row in data.loads(blob, tuples=True)}
         if not all(type(t) is type(e.blob) is type(e.output) is type(e.digest) is str
                    and type(e.reads) is tuple for t, e in found.items()):
             return None
         hash(tuple(e.reads for e in found.values()))  # paths of strings and numbers only
-    except (cache_data.Damaged, TypeError, ValueError):  # damaged or forged: a miss
+    except (data.Damaged, TypeError, ValueError):  # damaged or forged: a miss
         return None
-    _LOADED[(store.directory, digest)] = found
     return found
 
 
-def save(digest: str, snapshot: Snapshot) -> None:
-    store = cache.default()
-    if not store.enabled:
-        return
-    _LOADED[(store.directory, digest)] = snapshot
+def save(store: Store, digest: str, snapshot: Snapshot) -> None:
     rows = [[t, e.blob, e.output, e.digest, [list(p) for p in e.reads]]
             for t, e in sorted(snapshot.items())]
-    with contextlib.suppress(cache_data.Refused):
-        store.put('snapshot', digest, cache_data.dumps(rows))
+    with contextlib.suppress(data.Refused):
+        store.put('snapshot', digest, data.dumps(rows))
 
 
 def entries(templates: Sequence[Template], files: Iterable[object]) -> Snapshot:

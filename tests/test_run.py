@@ -1,0 +1,102 @@
+"""One run per command: what a command depends on beyond its arguments is made at the
+CLI boundary and handed down, and nothing of it stays in the process afterwards."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import gitops_config
+from gitops_config import workers
+from gitops_config.incremental.reuse import Reuse
+from gitops_config.incremental.store import Store
+from gitops_config.render import Template
+from gitops_config.render import prepare
+from gitops_config.run import ENV_OFF
+from gitops_config.values import Values
+from tests._helpers.git_repo import GitRepo
+from tests._helpers.projects import BASIC
+from tests.conftest import RunCli
+
+
+def _modules() -> list[ModuleType]:
+    names = [m.name for m in pkgutil.walk_packages(gitops_config.__path__, 'gitops_config.')
+             if not m.name.endswith('__main__')]  # which would run the tool
+    return [importlib.import_module(name) for name in sorted(names)]
+
+
+def _state(modules: list[ModuleType]) -> dict[str, Any]:
+    """Every module global: what it is bound to, and what a container holds."""
+    found: dict[str, Any] = {}
+    for module in modules:
+        for name, value in vars(module).items():
+            held: Any = None
+            if isinstance(value, dict):
+                held = [(k, id(v)) for k, v in value.items()]
+            elif isinstance(value, (list, set, bytearray)):
+                held = sorted(map(id, value))
+            found[f'{module.__name__}.{name}'] = (id(value), held)
+    return found
+
+
+def test_no_module_global_changes_across_two_commands(
+        git_repo: GitRepo, fresh_cache: Path, run_cli: RunCli) -> None:
+    git_repo.commit(BASIC, 'base')
+    head = git_repo.commit({'values/prod.yaml': 'app:\n  replicas: 4\n'}, 'head')
+    modules = _modules()
+    before = _state(modules)
+    assert run_cli('render', cwd=git_repo.path).exit_code == 0
+    after_one = _state(modules)
+    assert run_cli('--no-cache', 'diff', 'HEAD~1', head, '--validate',
+                   cwd=git_repo.path).exit_code == 0
+    changed = [k for k, v in _state(modules).items() if before.get(k) != v]
+    changed += [k for k, v in after_one.items() if before.get(k) != v]
+    assert changed == []
+
+
+def test_no_cache_is_a_run_without_a_store_not_an_environment_variable(
+        git_repo: GitRepo, fresh_cache: Path, run_cli: RunCli) -> None:
+    git_repo.commit(BASIC, 'base')
+    assert run_cli('--no-cache', 'render', cwd=git_repo.path).exit_code == 0
+    assert not fresh_cache.exists()
+    assert ENV_OFF not in os.environ
+    assert run_cli('render', cwd=git_repo.path).exit_code == 0  # the next one caches
+    assert (fresh_cache / 'render-pack').is_dir()
+
+
+def test_each_command_counts_to_its_own_clock(
+        git_repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    git_repo.commit(BASIC, 'base')
+    seen = []
+    for now in ('2026-01-01T00:00:00Z', '2027-06-30T12:00:00Z'):
+        monkeypatch.setenv('GITOPS_CONFIG_NOW', now)
+        result = run_cli('secrets', 'age', '-f', 'json', cwd=git_repo.path)
+        assert result.exit_code == 0, result.output
+        seen.append(json.loads(result.stdout)['now'])
+    assert seen == ['2026-01-01T00:00:00+00:00', '2027-06-30T12:00:00+00:00']
+
+
+def test_spawned_workers_render_what_one_job_renders(tmp_path: Path) -> None:
+    """Workers are handed all they need: under `spawn` they inherit nothing, and render
+    (and keep, for the parent to write) exactly what one process does."""
+    templates = [Template.of(f'templates/t{i}.yaml.j2', f't{i}.yaml.j2',
+                             f'n: {{{{ n + {i} }}}}\nname: {{{{ app.name }}}}\n'.encode(),
+                             blob=f'{i:040x}')
+                 for i in range(workers.PARALLEL_THRESHOLD // 2)]
+    values = [Values(env, {'n': n, 'app': {'name': env}}) for env, n in (('dev', 1), ('prod', 2))]
+    alone = workers.render_all(templates, [prepare(v) for v in values], Reuse(), jobs=1)
+    kept = Reuse(Store(tmp_path / 'cache'))
+    spawned = workers.render_all(templates, [prepare(v) for v in values], kept, jobs=2,
+                                 method='spawn')
+    assert [[(f.path, f.content) for f in row] for row in spawned] == [
+        [(f.path, f.content) for f in row] for row in alone]
+    kept.finish()  # what the workers rendered, kept by the parent
+    assert len(list((tmp_path / 'cache/render-pack').rglob('*.log-*'))) == 2
+
