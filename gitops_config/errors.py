@@ -54,5 +54,11 @@ class InvalidProjectError(GitopsConfigError):
     code = 'invalid-project'
 
 
+class LibyamlMissingError(GitopsConfigError):
+    """PyYAML without its C extension: nothing can be read (see yaml_io.libyaml)."""
+
+    code = 'libyaml-missing'
+
+
 class FileMissingError(GitopsConfigError):
     code = 'file-not-found'

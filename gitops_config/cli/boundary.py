@@ -11,6 +11,7 @@ import click
 
 from gitops_config.cli import exit_codes
 from gitops_config.errors import GitopsConfigError
+from gitops_config.errors import LibyamlMissingError
 
 
 class Exit(Exception):
@@ -22,8 +23,10 @@ class Exit(Exception):
 
 
 def mask_text(text: str) -> str:
-    from gitops_config import masking  # only on the way out: the common path skips it
-
+    try:
+        from gitops_config import masking  # only on the way out: the common path skips it
+    except LibyamlMissingError:
+        return text  # masking never loaded, so no secret was ever read to mask
     return masking.mask_text(text)
 
 

@@ -14,6 +14,7 @@ import yaml
 
 from gitops_config.yaml_io.fast import Tagged
 from gitops_config.yaml_io.fast import resolve_plain
+from gitops_config.yaml_io.libyaml import CSafeDumper
 
 _STR = 'tag:yaml.org,2002:str'
 # PyYAML's own YAML 1.1 rules, as LiteLLM and other PyYAML users read our output.
@@ -35,7 +36,7 @@ class _Quoting:
         return cast(str, super().resolve(kind, value, implicit))  # type: ignore[misc]  # PyYAML's resolver is untyped
 
 
-class _Dumper(_Quoting, yaml.CSafeDumper):
+class _Dumper(_Quoting, CSafeDumper):
     pass
 
 

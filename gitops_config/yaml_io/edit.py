@@ -17,6 +17,7 @@ from gitops_config.model import Location
 from gitops_config.yaml_io import fast
 from gitops_config.yaml_io.dump import to_flow
 from gitops_config.yaml_io.dump import to_yaml
+from gitops_config.yaml_io.libyaml import CBaseLoader
 
 Path = tuple[str | int, ...]
 
@@ -26,11 +27,11 @@ class EditError(GitopsConfigError):
 
 
 def _compose(text: str, where: str) -> yaml.Node | None:
-    loader = fast._Loader(text)
+    loader = CBaseLoader(text)
     try:
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
-        raise fast._error(where, exc) from None
+        raise fast.invalid_yaml(where, exc) from None
     finally:
         loader.dispose()
     return node

@@ -1,4 +1,5 @@
-"""The fast read path: libyaml's C parser with go-yaml v3's scalar semantics.
+"""The read path: libyaml's events built straight into Python, with go-yaml v3's
+scalar semantics.
 
 sops (and so the MAC of every encrypted file) reads YAML with go-yaml v3, so
 we resolve plain scalars the way it does: YAML 1.2 booleans (`yes` and `on`
@@ -10,15 +11,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
+from typing import TypeGuard
 
 import yaml
-from yaml._yaml import CParser
 
 from gitops_config import constants as C
 from gitops_config.errors import InvalidYamlError
 from gitops_config.model import Location
+from gitops_config.yaml_io.libyaml import CParser
 
 Path = tuple[str | int, ...]
 
@@ -28,9 +30,9 @@ _FLOAT = 'tag:yaml.org,2002:float'
 _BOOL = 'tag:yaml.org,2002:bool'
 _NULL = 'tag:yaml.org,2002:null'
 _MERGE = 'tag:yaml.org,2002:merge'
-_MAP = 'tag:yaml.org,2002:map'
-_SEQ = 'tag:yaml.org,2002:seq'
 _TIMESTAMP = 'tag:yaml.org,2002:timestamp'
+_BINARY = 'tag:yaml.org,2002:binary'
+_CORE = 'tag:yaml.org,2002:'
 
 _SPECIAL: dict[str, tuple[str, Any]] = {}
 for _words, _tag, _val in (
@@ -105,49 +107,27 @@ def resolve_plain(text: str) -> tuple[str, Any]:
     return _STR, text
 
 
-class _Resolver:
-    """Replaces PyYAML's YAML 1.1 implicit resolvers with go-yaml v3's rules."""
-
-    def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode:
-            if implicit[0]:
-                assert value is not None
-                return resolve_plain(value)[0]
-            return _STR
-        if kind is yaml.SequenceNode:
-            return _SEQ
-        return _MAP
-
-
-class _Loader(_Resolver, yaml.CSafeLoader):
-    pass
-
-
-class BadYaml(yaml.YAMLError):
-    def __init__(self, message: str, mark: Any, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.mark = mark
-        self.hint = hint
-
-
-def _scalar(node: yaml.ScalarNode) -> Any:
-    return _typed(node.tag, node.value, node.style)
-
-
-def _typed(tag: str, value: str, style: str | None) -> Any:
-    if tag in (_STR, _TIMESTAMP):
+def _explicit(tag: str, value: str, style: str | None) -> Any:
+    """A scalar with a tag of its own: `!!int 3`, `!!str 3`, `!secret x`."""
+    if tag in ('!', _STR, _TIMESTAMP, _BINARY):  # `!` alone: not resolved, a string
         return value
     if tag in (_INT, _FLOAT, _BOOL, _NULL):
-        return resolve_plain(value)[1] if not style else value
-    if tag == 'tag:yaml.org,2002:binary':
-        return value
-    if tag.startswith('tag:yaml.org,2002:'):
-        # an explicit core tag on a quoted scalar, e.g. !!int "3"
+        return value if style else resolve_plain(value)[1]
+    if tag.startswith(_CORE):
+        # another core tag, e.g. !!merge: what the text means, if it means that tag
         resolved_tag, typed = resolve_plain(value)
         return typed if resolved_tag == tag else value
     # Local tags (`!delete`, `!secret`...) are kept as Tagged for the caller.
     return Tagged(tag, value)
+
+
+def _local(tag: str | None) -> TypeGuard[str]:
+    """Whether TAG is a local one (`!delete`), not a core or an absent one."""
+    return tag is not None and tag != '!' and not tag.startswith(_CORE)
+
+
+def _collection(tag: str | None, value: Any) -> Any:
+    return Tagged(tag, value) if _local(tag) else value
 
 
 class Tagged:
@@ -167,6 +147,14 @@ class Tagged:
 
     def __hash__(self) -> int:
         return hash(self.tag)
+
+
+class BadYaml(yaml.YAMLError):
+    def __init__(self, message: str, mark: Any, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+        self.hint = hint
 
 
 class _Budget:
@@ -201,92 +189,221 @@ def _too_deep(mark: Any) -> BadYaml:
                    hint=_LIMIT_HINT)
 
 
-class _Builder:
-    """Turns a composed node graph into plain Python, optionally with positions.
+def _undefined(alias: Any) -> yaml.YAMLError:
+    return yaml.composer.ComposerError(None, None, 'found undefined alias', alias.start_mark)
 
-    Aliases are expanded within a budget (None: the stream has none) so that an
-    alias bomb fails fast.
+
+Get = Callable[[], Any]  # the next event
+
+_Scalar = yaml.ScalarEvent
+_SequenceStart = yaml.SequenceStartEvent
+_SequenceEnd = yaml.SequenceEndEvent
+_MappingStart = yaml.MappingStartEvent
+_MappingEnd = yaml.MappingEndEvent
+_Alias = yaml.AliasEvent
+_DocumentEnd = yaml.DocumentEndEvent
+
+
+class _Recording:
+    """One document's events, kept so that an alias can build its anchor's again.
+
+    Reading them checks each alias has an anchor before it (as go-yaml v3 does, an
+    anchor defined again names a new node from there on) and counts the document's
+    nodes, which sizes the alias budget.
     """
 
-    def __init__(self, budget: _Budget | None,
-                 positions: dict[Path, tuple[int, int]] | None) -> None:
-        self.budget = budget
-        self.positions = positions
+    __slots__ = ('events', 'nodes', 'targets')
 
-    def build(self, node: yaml.Node, path: Path, mark: Any = None) -> Any:
-        """NODE as plain Python; MARK is where its key starts, if it has one (a
-        mapping entry is reported at its key: the line an editor should jump to)."""
+    def __init__(self, get: Get) -> None:
+        self.events: list[Any] = []
+        self.targets: dict[int, list[int]] = {}  # id(alias) -> its node's events
+        self.nodes = 0
+        anchors: dict[str, list[int]] = {}
+        open_: list[list[int] | None] = []  # the anchor of each collection not closed
+        events = self.events
+        event = get()
+        while type(event) is not _DocumentEnd:
+            kind = type(event)
+            at = len(events)
+            events.append(event)
+            if kind is _Alias:
+                target = anchors.get(event.anchor)
+                if target is None:
+                    raise _undefined(event)
+                self.targets[id(event)] = target
+            elif kind is _SequenceEnd or kind is _MappingEnd:
+                span = open_.pop()
+                if span is not None:
+                    span[1] = at + 1
+            else:
+                self.nodes += 1
+                # defined from here on: an alias inside it is one to itself
+                span = None if event.anchor is None else [at, at + 1]
+                if span is not None:
+                    anchors[event.anchor] = span
+                if kind is not _Scalar:
+                    open_.append(span)
+            event = get()
+
+    def replay(self, alias: Any) -> Get:
+        """The events of ALIAS's anchor, again."""
+        start, end = self.targets[id(alias)]
+        return map(self.events.__getitem__, range(start, end)).__next__
+
+
+class _Builder:
+    """Builds one document from libyaml's events into plain Python.
+
+    POSITIONS, when given, receives the (line, column) of every node by its path.
+    RECORDING, when the stream has anchors, holds the document's events: an alias
+    builds its anchor's events again, within BUDGET, so that an alias bomb fails
+    fast. Errors come in the order PyYAML's composer gives them, as they always
+    have: the syntax of the whole document first.
+    """
+
+    __slots__ = ('budget', 'positions', 'recording')
+
+    def __init__(self, positions: dict[Path, tuple[int, int]] | None,
+                 recording: _Recording | None = None, budget: _Budget | None = None) -> None:
+        self.positions = positions
+        self.recording = recording
+        self.budget = budget
+
+    def document(self, get: Get) -> Any:
+        """The document whose events GET gives, up to and including its end."""
+        if self.recording is not None:
+            get = iter(self.recording.events).__next__
+            return self.node(get, get(), (), 0, None)
+        try:
+            value = self.node(get, get(), (), 0, None)
+        except BadYaml:
+            _finish(get)  # a syntax error or a bad alias further down comes first
+            raise
+        get()  # the document's end
+        return value
+
+    def node(self, get: Get, event: Any, path: Path, depth: int, mark: Any) -> Any:
+        """EVENT's node (the rest of it from GET) as plain Python. PATH is where it
+        is (kept only for positions), DEPTH how many collections enclose it, MARK
+        where its key starts, if it has one: a mapping entry is reported at its key,
+        the line an editor should jump to."""
+        kind = type(event)
+        if kind is _Alias:
+            get, event = self._follow(event)
+            kind = type(event)
         if self.budget is not None:
-            self.budget.spend(len(node.value) if isinstance(node, yaml.ScalarNode) else 0,
-                              node.start_mark)
-        if self.positions is not None:
-            mark = mark or node.start_mark
-            self.positions[path] = (mark.line + 1, mark.column + 1)
-        if isinstance(node, yaml.ScalarNode):
-            return _scalar(node)
-        if len(path) >= C.YAML_MAX_DEPTH:
-            raise _too_deep(node.start_mark)
-        if isinstance(node, yaml.SequenceNode):
-            items = [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
-            if node.tag not in (_SEQ,) and not node.tag.startswith('tag:yaml.org,2002:'):
-                return Tagged(node.tag, items)
-            return items
-        assert isinstance(node, yaml.MappingNode)
+            self.budget.spend(len(event.value) if kind is _Scalar else 0, event.start_mark)
+        positions = self.positions
+        if positions is not None:
+            where = mark or event.start_mark
+            positions[path] = (where.line + 1, where.column + 1)
+        if kind is _Scalar:
+            tag = event.tag
+            if tag is None:
+                return resolve_plain(event.value)[1] if event.implicit[0] else event.value
+            return _explicit(tag, event.value, event.style)
+        if depth >= C.YAML_MAX_DEPTH:
+            raise _too_deep(event.start_mark)
+        if kind is _SequenceStart:
+            items: list[Any] = []
+            item = get()
+            while type(item) is not _SequenceEnd:
+                items.append(self.node(get, item, (*path, len(items)) if positions is not None
+                                       else path, depth + 1, None))
+                item = get()
+            return _collection(event.tag, items)
+        return _collection(event.tag, self._mapping(get, path, depth))
+
+    def _mapping(self, get: Get, path: Path, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         merged: dict[str, Any] = {}
-        seen: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE:
-                self._merge_into(merged, value_node, path)
+        # every key's event, for the line of a duplicate's first (only with positions:
+        # a build without them starts again with them when it meets a duplicate)
+        keys: list[Any] | None = [] if self.positions is not None else None
+        key = get()
+        while type(key) is not _MappingEnd:
+            if type(key) is _Alias:
+                key = self._follow(key)[1]
+            if type(key) is not _Scalar:
+                raise BadYaml('a mapping key must be a scalar', key.start_mark)
+            name = key.value
+            if (name == '<<' or key.tag is not None) and _merges(key):
+                self._merge_into(merged, get, get(), path, depth)
+                key = get()
                 continue
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise BadYaml('a mapping key must be a scalar', key_node.start_mark)
-            key = key_node.value
-            if key in seen:
-                raise BadYaml(
-                    f'duplicate key {key!r} (first at line {seen[key].start_mark.line + 1})',
-                    key_node.start_mark,
-                )
-            seen[key] = key_node
+            if keys is not None:
+                if name in result:
+                    first = next(k for k in keys if k.value == name)
+                    raise BadYaml(f'duplicate key {name!r} (first at line '
+                                  f'{first.start_mark.line + 1})', key.start_mark)
+                keys.append(key)
+            elif name in result:
+                raise _NeedsPositions
             if self.budget is not None:
-                self.budget.spend(len(key), key_node.start_mark)
-            result[key] = self.build(value_node, (*path, key), key_node.start_mark)
-        if merged:
-            for key, value in merged.items():
-                result.setdefault(key, value)
-        if node.tag not in (_MAP,) and not node.tag.startswith('tag:yaml.org,2002:'):
-            return Tagged(node.tag, result)
+                self.budget.spend(len(name), key.start_mark)
+            result[name] = self.node(get, get(), (*path, name) if self.positions is not None
+                                     else path, depth + 1, key.start_mark)
+            key = get()
+        for name, value in merged.items():
+            result.setdefault(name, value)
         return result
 
-    def _merge_into(self, merged: dict[str, Any], node: yaml.Node, path: Path) -> None:
-        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
-        for source in sources:
-            if not isinstance(source, yaml.MappingNode):
-                raise BadYaml('a merge key (<<) needs a mapping or a list of them',
-                              source.start_mark)
-            value = self.build(source, path)
-            for key, item in value.items():
-                merged.setdefault(key, item)
+    def _merge_into(self, merged: dict[str, Any], get: Get, event: Any, path: Path,
+                    depth: int) -> None:
+        """Merge key (<<) values: a mapping, or a list of them. Each is built at the
+        mapping's own path, as the values it gives land there."""
+        if type(event) is _Alias:
+            get, event = self._follow(event)
+        if type(event) is not _SequenceStart:
+            self._merge_one(merged, get, event, path, depth)
+            return
+        source = get()
+        while type(source) is not _SequenceEnd:
+            inner, first = self._follow(source) if type(source) is _Alias else (get, source)
+            self._merge_one(merged, inner, first, path, depth)
+            source = get()
+
+    def _merge_one(self, merged: dict[str, Any], get: Get, event: Any, path: Path,
+                   depth: int) -> None:
+        if type(event) is not _MappingStart or _local(event.tag):
+            raise BadYaml('a merge key (<<) needs a mapping or a list of them',
+                          event.start_mark)
+        # one level deeper, though its values land at PATH: a mapping that merges
+        # itself would otherwise recurse without end
+        for name, value in self.node(get, event, path, depth + 1, None).items():
+            merged.setdefault(name, value)
+
+    def _follow(self, alias: Any) -> tuple[Get, Any]:
+        """The events of ALIAS's anchor, again, and the first of them."""
+        if self.recording is None:  # the stream has no anchor
+            raise _undefined(alias)
+        get = self.recording.replay(alias)
+        return get, get()
 
 
-def _count_nodes(root: yaml.Node) -> int:
-    """The nodes of ROOT's graph, each once (a loop: nesting may be deep)."""
-    seen: set[int] = set()
-    todo = [root]
-    while todo:
-        node = todo.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            todo.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                todo += (key, value)
-    return len(seen)
+def _merges(key: Any) -> bool:
+    """Whether KEY is a merge key: a plain `<<`, or one tagged !!merge."""
+    if key.tag is None:
+        return key.value == '<<' and key.implicit[0]  # type: ignore[no-any-return]
+    return key.tag == _MERGE  # type: ignore[no-any-return]
 
 
-def _error(path: str, exc: yaml.YAMLError) -> InvalidYamlError:
+class _NeedsPositions(Exception):
+    """A duplicate key met without positions: its error names the first one's line."""
+
+
+def _finish(get: Get) -> None:
+    """Read the rest of a document (after an error in it) for an error PyYAML's
+    composer would have raised first."""
+    event = get()
+    while type(event) is not _DocumentEnd:
+        if type(event) is _Alias:
+            raise _undefined(event)
+        event = get()
+
+
+def invalid_yaml(path: str, exc: yaml.YAMLError) -> InvalidYamlError:
+    """A parser's or a builder's error as the user sees it."""
     mark = getattr(exc, 'problem_mark', None) or getattr(exc, 'mark', None)
     message = getattr(exc, 'message', None) or getattr(exc, 'problem', None) or str(exc)
     context = getattr(exc, 'context', None)
@@ -299,167 +416,42 @@ def _error(path: str, exc: yaml.YAMLError) -> InvalidYamlError:
     )
 
 
-class _NeedsComposer(Exception):
-    """An alias or a merge key: the node graph, not the event stream, builds these."""
-
-
-def _from_events(text: str | bytes, *, with_positions: bool,
-                 ) -> list[tuple[Any, dict[Path, tuple[int, int]]]]:
-    """Every document built straight from libyaml's events, skipping PyYAML's node
-    graph (which costs five times the parse). Raises _NeedsComposer at an alias or
-    a merge key."""
-    parser = CParser(text)
-    get = parser.get_event
-    try:
-        get()  # the stream's start
-        found = []
-        while type(get()) is not yaml.StreamEndEvent:  # a document's start
-            positions: dict[Path, tuple[int, int]] = {}
-            value = (_event_value(get, get(), (), None, positions) if with_positions
-                     else _event_plain(get, get(), 0))
-            get()  # the document's end
-            found.append((value, positions))
-        return found
-    finally:
-        parser.dispose()
-
-
-def _event_value(get: Any, event: Any, path: Path, mark: Any,
-                 positions: dict[Path, tuple[int, int]] | None) -> Any:
-    """EVENT's node as plain Python, as _Builder.build makes it (MARK: where its key
-    starts, if it has one)."""
-    if positions is not None:
-        where = mark or event.start_mark
-        positions[path] = (where.line + 1, where.column + 1)
-    kind = type(event)
-    if kind is yaml.ScalarEvent:
-        tag = event.tag
-        if tag is None or tag == '!':
-            tag = resolve_plain(event.value)[0] if event.implicit[0] else _STR
-        return _typed(tag, event.value, event.style)
-    if len(path) >= C.YAML_MAX_DEPTH:
-        raise _too_deep(event.start_mark)
-    if kind is yaml.SequenceStartEvent:
-        items: list[Any] = []
-        item = get()
-        while type(item) is not yaml.SequenceEndEvent:
-            items.append(_event_value(get, item, (*path, len(items)), None, positions))
-            item = get()
-        return _collection(event.tag, _SEQ, items)
-    if kind is yaml.MappingStartEvent:
-        result: dict[str, Any] = {}
-        lines: dict[str, int] = {}
-        at: Any
-        key: Any = get()
-        while type(key) is not yaml.MappingEndEvent:
-            if type(key) is not yaml.ScalarEvent:
-                if type(key) is yaml.AliasEvent:
-                    raise _NeedsComposer
-                raise BadYaml('a mapping key must be a scalar', key.start_mark)
-            name, at = key.value, key.start_mark
-            if key.tag == _MERGE or (key.tag is None and key.implicit[0] and name == '<<'):
-                raise _NeedsComposer
-            if name in lines:
-                raise BadYaml(f'duplicate key {name!r} (first at line {lines[name] + 1})', at)
-            lines[name] = at.line
-            result[name] = _event_value(get, get(), (*path, name), at, positions)
-            key = get()
-        return _collection(event.tag, _MAP, result)
-    raise _NeedsComposer  # an alias
-
-
-_ScalarEvent = yaml.ScalarEvent
-_SequenceStart = yaml.SequenceStartEvent
-_SequenceEnd = yaml.SequenceEndEvent
-_MappingStart = yaml.MappingStartEvent
-_MappingEnd = yaml.MappingEndEvent
-_PLAIN_TAGS = (_STR, _TIMESTAMP)
-
-
-def _event_plain(get: Any, event: Any, depth: int) -> Any:
-    """_event_value without positions, for the hot path (every rendered file): no
-    node paths are built, and a plain scalar is resolved once. DEPTH: how many
-    collections enclose EVENT."""
-    kind = type(event)
-    if kind is _ScalarEvent:
-        tag = event.tag
-        if tag is None or tag == '!':
-            if not event.implicit[0]:
-                return event.value
-            tag, typed = resolve_plain(event.value)
-            return event.value if tag in _PLAIN_TAGS or event.style else typed
-        return _typed(tag, event.value, event.style)
-    if depth >= C.YAML_MAX_DEPTH:
-        raise _too_deep(event.start_mark)
-    if kind is _SequenceStart:
-        items: list[Any] = []
-        item = get()
-        while type(item) is not _SequenceEnd:
-            items.append(_event_plain(get, item, depth + 1))
-            item = get()
-        return _collection(event.tag, _SEQ, items)
-    if kind is _MappingStart:
-        result: dict[str, Any] = {}
-        key: Any = get()
-        while type(key) is not _MappingEnd:
-            if type(key) is not _ScalarEvent:
-                if type(key) is yaml.AliasEvent:
-                    raise _NeedsComposer
-                raise BadYaml('a mapping key must be a scalar', key.start_mark)
-            name = key.value
-            if key.tag == _MERGE or (key.tag is None and key.implicit[0] and name == '<<'):
-                raise _NeedsComposer
-            if name in result:
-                raise _NeedsComposer  # the composer names both lines of a duplicate key
-            result[name] = _event_plain(get, get(), depth + 1)
-            key = get()
-        return _collection(event.tag, _MAP, result)
-    raise _NeedsComposer  # an alias
-
-
-def _collection(tag: str | None, plain: str, value: Any) -> Any:
-    if tag is None or tag == '!' or tag == plain or tag.startswith('tag:yaml.org,2002:'):
-        return value
-    return Tagged(tag, value)
-
-
 def _documents(
         text: str | bytes, path: str, *, with_positions: bool,
 ) -> list[tuple[Any, dict[Path, tuple[int, int]]]]:
+    """Every document of TEXT, with its positions (empty unless WITH_POSITIONS)."""
     try:
-        try:
-            return _from_events(text, with_positions=with_positions)
-        except (_NeedsComposer, BadYaml):
-            # BadYaml too: the composer reads a whole document first, so it reports a
-            # syntax error further down before a duplicate key (as it always has)
-            return list(_composed(text, with_positions=with_positions))
-    except yaml.YAMLError as exc:
-        raise _error(path, exc) from None
-    except UnicodeDecodeError as exc:
-        raise InvalidYamlError(f'not UTF-8 text: {exc.reason}', location=Location(path)) from None
+        return _build(text, path, with_positions=with_positions)
+    except _NeedsPositions:
+        return _build(text, path, with_positions=True)
 
 
-def _composed(text: str | bytes, *, with_positions: bool,
-              ) -> Iterator[tuple[Any, dict[Path, tuple[int, int]]]]:
-    """Every document built from PyYAML's node graph: aliases (within a budget, so
-    that an alias bomb fails fast) and merge keys."""
-    loader = _Loader(text)
-    # Without an anchor there can be no alias, and nothing to count.
+def _build(text: str | bytes, path: str, *, with_positions: bool,
+           ) -> list[tuple[Any, dict[Path, tuple[int, int]]]]:
+    # Without an anchor there can be no alias: nothing to record, nothing to count.
     has_anchor = ('&' in text) if isinstance(text, str) else (b'&' in text)
     budget = _Budget(len(text)) if has_anchor else None
+    found = []
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            positions: dict[Path, tuple[int, int]] = {}
-            if node is None:
-                yield None, positions
-                continue
-            if budget is not None:
-                budget.nodes += C.ALIAS_EXPANSION_FACTOR * _count_nodes(node)
-            builder = _Builder(budget, positions if with_positions else None)
-            yield builder.build(node, ()), positions
-    finally:
-        loader.dispose()
+        parser = CParser(text)
+        get = parser.get_event
+        try:
+            get()  # the stream's start
+            while type(get()) is not yaml.StreamEndEvent:  # a document's start
+                positions: dict[Path, tuple[int, int]] = {}
+                recording = None
+                if budget is not None:
+                    recording = _Recording(get)
+                    budget.nodes += C.ALIAS_EXPANSION_FACTOR * recording.nodes
+                builder = _Builder(positions if with_positions else None, recording, budget)
+                found.append((builder.document(get), positions))
+        finally:
+            parser.dispose()
+    except yaml.YAMLError as exc:
+        raise invalid_yaml(path, exc) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidYamlError(f'not UTF-8 text: {exc.reason}', location=Location(path)) from None
+    return found
 
 
 def load(text: str | bytes, path: str) -> Any:

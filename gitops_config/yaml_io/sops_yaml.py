@@ -18,6 +18,7 @@ import yaml
 from gitops_config import constants as C
 from gitops_config.errors import InvalidYamlError
 from gitops_config.model import Location
+from gitops_config.yaml_io.libyaml import CBaseLoader
 
 _STR = 'tag:yaml.org,2002:str'
 _SEQ = 'tag:yaml.org,2002:seq'
@@ -49,7 +50,7 @@ class RawComment(NamedTuple):
     blank_before: bool  # the line above is empty: go-yaml then attaches it forwards
 
 
-class _Loader(yaml.CBaseLoader):
+class _Loader(CBaseLoader):
     """libyaml's composer, with PyYAML's (Python, per node) resolver skipped: plain
     scalars are typed later with go-yaml's rules."""
 

@@ -11,7 +11,8 @@ from typing import Any
 from typing import NamedTuple
 
 import yaml
-from yaml._yaml import CParser
+
+from gitops_config.yaml_io.libyaml import CParser
 
 Path = tuple[str | int, ...]
 
