@@ -32,7 +32,10 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
     """Wall seconds and the child's peak RSS in MiB."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
+    proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                          text=True, check=False)
+    if proc.returncode:  # the tool's own line, which run_all.py shows
+        raise SystemExit(f'{" ".join(argv[3:])}: exit {proc.returncode}: {proc.stderr.strip()}')
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, max(peak, before) // 1024

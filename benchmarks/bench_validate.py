@@ -146,8 +146,15 @@ def run(argv: list[str], cwd: Path) -> None:
 def hook_case(where: Path) -> tuple[float, float]:
     repo = where / 'example-repo'
     shutil.copytree(ROOT / 'example-repo', repo)
+    # check-jsonschema cannot resolve `builtin:` refs: it gets the same rules with the
+    # shipped schema beside them as a relative ref
+    schemas = repo / 'schemas'
+    shutil.copy(ROOT / 'gitops_config' / 'schemas' / 'litellm-proxy.schema.json', schemas)
+    text = (schemas / 'values.schema.json').read_text()
+    (schemas / 'values.peer.schema.json').write_text(
+        text.replace('builtin:litellm-proxy#', 'litellm-proxy.schema.json#'))
     ours = [str(BIN / 'gitops-config'), 'hook', 'validate', 'values/prod.yaml']
-    theirs = [str(BIN / 'check-jsonschema'), '--schemafile', 'schemas/values.schema.json',
+    theirs = [str(BIN / 'check-jsonschema'), '--schemafile', 'schemas/values.peer.schema.json',
               'values/prod.yaml']
     run(ours, repo)  # warm the OS file cache for both
     run(theirs, repo)
