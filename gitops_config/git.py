@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gitops_config import process
 from gitops_config.errors import GitopsConfigError
+from gitops_config.process import Completed
 
 
 class GitError(GitopsConfigError):
@@ -49,13 +51,79 @@ class FileVersion:
     blob: str | None  # the file's blob in that commit; None: the commit deleted it
 
 
+# What git itself sets for its hooks, and pre-commit's hooks inherit: GIT_DIR,
+# GIT_INDEX_FILE, GIT_WORK_TREE, GIT_PREFIX... would point every git we run at
+# another repository, index or folder. Only these carry no location: who commits,
+# which config files to read, and how to reach a remote (as pre-commit keeps them
+# for its own git).
+_KEPT = frozenset({
+    'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_DATE',
+    'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_DATE',
+    'GIT_EXEC_PATH', 'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_SSL_CAINFO', 'GIT_SSL_NO_VERIFY',
+    'GIT_HTTP_PROXY_AUTHMETHOD', 'GIT_ALLOW_PROTOCOL', 'GIT_ASKPASS', 'GIT_TERMINAL_PROMPT',
+    'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM',
+})
+
+
+def _kept(name: str) -> bool:
+    return (not name.startswith('GIT_') or name in _KEPT
+            or name == 'GIT_CONFIG_COUNT' or name.startswith(('GIT_CONFIG_KEY_',
+                                                              'GIT_CONFIG_VALUE_')))
+
+
 def clean_env() -> dict[str, str]:
-    # Inherited GIT_DIR / GIT_INDEX_FILE (as set inside git hooks, such as
-    # pre-commit's) would point our plumbing at the wrong repository or index.
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith('GIT_') or k in ('GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL',
-                                                 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL',
-                                                 'GIT_AUTHOR_DATE', 'GIT_COMMITTER_DATE')}
+    """The environment without the GIT_* variables that say where a repository is."""
+    return {k: v for k, v in os.environ.items() if _kept(k)}
+
+
+def _run(cwd: Path, *args: str) -> Completed:
+    return process.run(['git', *args], cwd=cwd, env=clean_env(), check=False)
+
+
+def head_commit(root: Path) -> str | None:
+    """The commit HEAD of the repository at ROOT is, None outside one or before its first."""
+    done = _run(root, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}')
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode().strip() or None
+
+
+def tracked_files(root: Path) -> list[str] | None:
+    """The files git tracks (or has staged) below ROOT, relative to it; None outside a
+    work tree."""
+    done = _run(root, 'ls-files', '-z', '--cached', '--', '.')
+    if done.returncode != 0:
+        return None
+    return [p for p in done.stdout.decode(errors='surrogateescape').split('\0') if p]
+
+
+def work_tree(start: Path) -> Path:
+    """The top of the work tree START is in, or a clear error."""
+    done = _run(start, 'rev-parse', '--show-toplevel')
+    if done.returncode != 0:
+        raise GitError(f'{start}: not a git repository',
+                       hint='run inside a git repository, or use -C DIR')
+    return Path(done.stdout.decode().strip())
+
+
+def set_config(repo: Path, key: str, value: str) -> None:
+    """Set KEY in the repository's own (--local) config."""
+    done = _run(repo, 'config', '--local', key, value)
+    if done.returncode != 0:
+        raise GitError(f'git config {key}: '
+                       f'{done.stderr.decode(errors="replace").strip() or done.returncode}')
+
+
+def _located(repo: Any) -> dict[str, str]:
+    """Values for the inherited GIT_* variables that GitPython would pass on to every git
+    it runs (it can add to its environment, not take away): this repository's own
+    locations, and empty (git's 'not set') for the rest."""
+    own = {'GIT_DIR': repo.git_dir, 'GIT_COMMON_DIR': repo.common_dir,
+           'GIT_INDEX_FILE': os.path.join(repo.git_dir, 'index'),
+           'GIT_OBJECT_DIRECTORY': os.path.join(repo.common_dir, 'objects')}
+    if repo.working_tree_dir is not None:
+        own['GIT_WORK_TREE'] = repo.working_tree_dir
+    return {k: str(own.get(k, '')) for k in os.environ if not _kept(k)}
 
 
 class Repo:
@@ -70,8 +138,7 @@ class Repo:
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
             raise GitError(f'{path}: not a git repository',
                            hint='run inside a git repository, or use -C DIR') from None
-        self._repo.git.update_environment(**{k: None for k in os.environ if k.startswith('GIT_')
-                                             and k not in clean_env()})
+        self._repo.git.update_environment(**_located(self._repo))
         self._git: Any = self._repo.git
         self._exc = git.GitCommandError
         self.bare: bool = bool(self._repo.bare)

@@ -6,7 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from gitops_config import process
+from gitops_config import git
 
 DRIVER = 'sops'
 DEFAULT_PATTERNS = ('*.enc.yaml', '*.enc.yml', '*.enc.json', '*.enc.env')
@@ -31,7 +31,7 @@ def install(repo: Path) -> list[tuple[str, str]]:
         (f'merge.{DRIVER}.driver', f'{program} secrets merge-driver %O %A %B %P'),
     ]
     for key, value in settings:
-        process.run(['git', 'config', '--local', key, value], cwd=repo)
+        git.set_config(repo, key, value)
     return settings
 
 
@@ -55,5 +55,4 @@ def write_attributes(repo: Path, lines: list[str]) -> bool:
 
 
 def repo_root(start: Path) -> Path:
-    out = process.run(['git', 'rev-parse', '--show-toplevel'], cwd=start)
-    return Path(out.stdout.decode().strip())
+    return git.work_tree(start)

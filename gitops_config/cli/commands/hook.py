@@ -228,15 +228,12 @@ def _staged() -> tuple[Source, Project, list[str]] | None:
 
 def _tracked(root: Path) -> list[str]:
     """The files git tracks (or has staged) below ROOT, relative to it."""
-    from gitops_config import process
-    from gitops_config.git import clean_env
+    from gitops_config import git
 
-    done = process.run(['git', 'ls-files', '-z', '--cached', '--', '.'], cwd=root,
-                       env=clean_env(), check=False)
-    if done.returncode != 0:
+    tracked = git.tracked_files(root)
+    if tracked is None:
         return []  # not a git work tree: the changed files are all we know of
-    return [p for p in done.stdout.decode(errors='surrogateescape').split('\0')
-            if p and (root / p).is_file()]
+    return [p for p in tracked if (root / p).is_file()]
 
 
 @hook.command('render-check')

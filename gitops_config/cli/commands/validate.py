@@ -101,8 +101,7 @@ def _revision(source: Source) -> str:
     """The commit that was checked: --ref's, else HEAD's (marked as a working tree)."""
     if source.commit is not None:
         return source.commit
-    from gitops_config import process
+    from gitops_config import git
 
-    done = process.run(['git', 'rev-parse', 'HEAD'], cwd=source.root, check=False)
-    head = done.stdout.decode().strip() if done.returncode == 0 else ''
+    head = git.head_commit(source.root)
     return f'{head} (working tree)' if head else 'working tree'
