@@ -73,10 +73,11 @@ def encrypt(*, files: tuple[Path, ...], in_place: bool, age: tuple[str, ...],
     cloud = {'kms': kms, 'gcp_kms': gcp_kms, 'azure_kv': azure_kv, 'hc_vault': hc_vault}
     for path in files:
         if in_place:
-            ops.encrypt_in_place(path, age=age, pgp=pgp, cloud=cloud)
+            ops.encrypt_in_place(path, age=age, pgp=pgp, cloud=cloud, ring=options.run().keys)
             click.echo(f'{path}: encrypted', err=True)
         else:
-            sys.stdout.buffer.write(ops.encrypt_file(path, age=age, pgp=pgp, cloud=cloud))
+            sys.stdout.buffer.write(ops.encrypt_file(path, age=age, pgp=pgp, cloud=cloud,
+                                                     ring=options.run().keys))
     return exit_codes.OK
 
 
@@ -101,9 +102,9 @@ def decrypt(*, files: tuple[Path, ...], output: Path | None, output_dir: Path | 
         if in_place:
             from gitops_config.sops import ops
 
-            ops.decrypt_in_place(path, ignore_mac=ignore_mac)
+            ops.decrypt_in_place(path, ignore_mac=ignore_mac, ring=options.run().keys)
             continue
-        plain = decrypt_file(path, ignore_mac=ignore_mac)
+        plain = decrypt_file(path, ignore_mac=ignore_mac, ring=options.run().keys)
         if output is not None or output_dir is not None:
             # imported here: printing to stdout (the common case) needs no tempfile
             from gitops_config.fsutil import atomic_write as write_atomic
@@ -124,7 +125,8 @@ def edit(*, file: Path) -> int:
     """Edit FILE decrypted in $EDITOR; unchanged values keep their exact ciphertext."""
     from gitops_config.sops import ops
 
-    changed = ops.edit_file(file, retry=_ask_to_retry if sys.stdin.isatty() else None)
+    changed = ops.edit_file(file, retry=_ask_to_retry if sys.stdin.isatty() else None,
+                            ring=options.run().keys)
     click.echo(f'{file}: {"re-encrypted" if changed else "unchanged"}', err=True)
     return exit_codes.OK
 
@@ -163,7 +165,7 @@ def rotate(*, file: Path) -> int:
     """Give FILE a new data key, re-wrapped for all of its recipients."""
     from gitops_config.sops import ops
 
-    ops.rotate_file(file)
+    ops.rotate_file(file, ring=options.run().keys)
     click.echo(f'{file}: rotated', err=True)
     return exit_codes.OK
 
@@ -174,7 +176,7 @@ def updatekeys(*, file: Path) -> int:
     """Re-wrap FILE's data key for the recipients .sops.yaml names now."""
     from gitops_config.sops import ops
 
-    changed = ops.updatekeys_file(file)
+    changed = ops.updatekeys_file(file, ring=options.run().keys)
     click.echo(f'{file}: {"keys updated" if changed else "keys already up to date"}', err=True)
     return exit_codes.OK
 
@@ -198,7 +200,8 @@ def exec_env(*, file: Path, command: tuple[str, ...], pristine: bool) -> int:
     """
     from gitops_config.sops import execute
 
-    return execute.exec_env(file, _argv(command), pristine=pristine)
+    return execute.exec_env(file, _argv(command), pristine=pristine,
+                            ring=options.run().keys)
 
 
 @secrets.command('exec-file', context_settings=_COMMAND)
@@ -222,7 +225,8 @@ def exec_file(*, file: Path, command: tuple[str, ...], no_fifo: bool,
     """
     from gitops_config.sops import execute
 
-    return execute.exec_file(file, _argv(command), fifo=not no_fifo, filename=filename)
+    return execute.exec_file(file, _argv(command), fifo=not no_fifo, filename=filename,
+                             ring=options.run().keys)
 
 
 def _argv(command: tuple[str, ...]) -> list[str]:
@@ -328,7 +332,7 @@ def status(*, files: tuple[Path, ...], can_decrypt: bool) -> int:
                          'encrypted layer of the project)')
     rc = exit_codes.OK
     for path in files or _encrypted_layers():
-        st = ops.status(path)
+        st = ops.status(path, ring=options.run().keys)
         if not st.encrypted:
             if st.must_encrypt:
                 rc = exit_codes.FINDINGS
@@ -403,7 +407,7 @@ def _opens(path: Path) -> bool:
     from gitops_config.sops import decrypt_file
 
     try:
-        decrypt_file(path)
+        decrypt_file(path, ring=options.run().keys)
     except GitopsConfigError:
         return False
     return True
@@ -443,7 +447,7 @@ def textconv(*, file: Path) -> int:
     if is_encrypted(data):
         # no key: the diff shows ciphertext, as it would without us
         with contextlib.suppress(GitopsConfigError):
-            data = decrypt_file(file)
+            data = decrypt_file(file, ring=options.run().keys)
     sys.stdout.buffer.write(data)
     return exit_codes.OK
 
@@ -457,7 +461,7 @@ def merge_driver(*, base: Path, ours: Path, theirs: Path, name: str | None) -> i
     """git merge driver: merge decrypted trees, re-encrypt into OURS; 1 on conflict."""
     from gitops_config.sops import ops
 
-    conflict = ops.merge_files(base, ours, theirs, name=name)
+    conflict = ops.merge_files(base, ours, theirs, name=name, ring=options.run().keys)
     if conflict is not None:
         click.echo(f'{name or ours}: conflicting changes at {conflict}', err=True)
         return exit_codes.FINDINGS
