@@ -14,6 +14,7 @@ from gitops_config.masking import mask_value
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline.results import Review
+from gitops_config.report.ansi import style
 from gitops_config.report.masked_review import mask_review
 
 MARKS = {
@@ -24,16 +25,6 @@ MARKS = {
     ChangeKind.RENAMED: ('→', 'magenta'),
     ChangeKind.RESEALED: ('?', 'grey'),
 }
-_CODES = {'red': 31, 'green': 32, 'yellow': 33, 'blue': 34, 'magenta': 35, 'cyan': 36,
-          'grey': 90}
-
-
-def _style(text: str, fg: str, use: bool, *, bold: bool = False) -> str:
-    if not use:
-        return text
-    return f'\033[{"1;" if bold else ""}{_CODES[fg]}m{text}\033[0m'
-
-
 def show(value: Any, *, limit: int | None = None, name: str | None = None) -> str:
     """A value in one line (found under the mapping key NAME): secrets masked, the rest
     as JSON."""
@@ -99,13 +90,14 @@ def _lines(old: str, new: str, use_color: bool) -> str:
         if line.startswith(('---', '+++')):
             continue
         colour = {'+': 'green', '-': 'red', '@': 'grey'}.get(line[:1])
-        out.append('        ' + (_style(line, colour, use_color) if colour else line))
+        out.append('        ' + (style(line, fg=colour, use=use_color) if colour else line))
     return '\n'.join(out) + '\n'
 
 
 def write(review: Review, stream: TextIO, *, use_color: bool) -> None:
     review = mask_review(review)
-    stream.write(_style(f'{review.base} → {review.head}', 'blue', use_color, bold=True) + '\n')
+    stream.write(style(f'{review.base} → {review.head}', fg='blue', use=use_color,
+                       bold=True) + '\n')
     if review.sealed:
         sealed = ', '.join(e.env for e in review.envs if e.sealed and not e.skipped)
         stream.write(f'secrets of {sealed}: sealed (no key); a re-encrypted value is not '
@@ -119,27 +111,27 @@ def write(review: Review, stream: TextIO, *, use_color: bool) -> None:
             head += f', {impact.secrets} secret(s)'
         if impact.findings:
             head += f', {impact.findings} finding(s)'
-        stream.write('\n' + _style(head, 'blue', use_color, bold=True) + '\n')
+        stream.write('\n' + style(head, fg='blue', use=use_color, bold=True) + '\n')
         if impact.causes:
             stream.write(f'  inputs: {", ".join(impact.causes)}\n')
         for error in env.errors:
-            stream.write(_style(f'  error: {error}', 'red', use_color) + '\n')
+            stream.write(style(f'  error: {error}', fg='red', use=use_color) + '\n')
         last: tuple[str, str | None] | None = None
         for change in env.changes:
             if (change.file, change.document) != last:
                 last = (change.file, change.document)
                 label = change.file + (f'  {change.document}' if change.document else '')
-                stream.write(f'  {_style(label, "blue", use_color)}\n')
+                stream.write(f'  {style(label, fg="blue", use=use_color)}\n')
             mark, colour = MARKS[change.kind]
             if _multiline(change):
                 # a text block (a script, a .env entry): show its lines, like dyff
-                stream.write(f'    {_style(mark, colour, use_color)} {change.path}:\n')
+                stream.write(f'    {style(mark, fg=colour, use=use_color)} {change.path}:\n')
                 stream.write(_lines(str(change.old), str(change.new), use_color))
                 continue
-            stream.write(f'    {_style(mark, colour, use_color)} {describe(change)}\n')
+            stream.write(f'    {style(mark, fg=colour, use=use_color)} {describe(change)}\n')
         for item in env.ignored:
-            stream.write(_style(f'  ignored: {item.change.file} {item.change.path} '
-                                f'({item.rule.reason})', 'grey', use_color) + '\n')
+            stream.write(style(f'  ignored: {item.change.file} {item.change.path} '
+                               f'({item.rule.reason})', fg='grey', use=use_color) + '\n')
         for finding in env.findings:
             stream.write(f'  {finding.severity.value}: {finding.location}: {finding.message} '
                          f'[{finding.rule}]\n')

@@ -4,7 +4,6 @@ import io
 
 import pytest
 
-from gitops_config.cli.output import style
 from gitops_config.cli.output import use_color
 from tests._helpers.git_repo import GitRepo
 from tests.conftest import RunCli
@@ -30,11 +29,6 @@ def test_use_color(monkeypatch: pytest.MonkeyPatch, mode: str, env: dict[str, st
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert use_color(mode, stream) is expected  # type: ignore[arg-type]  # mode is a str here
-
-
-def test_style_only_when_asked() -> None:
-    assert style('x', fg='red', use=False) == 'x'
-    assert style('x', fg='red', use=True) == '\033[31mx\033[0m'
 
 
 def test_color_always_reaches_the_output(project: GitRepo, run_cli: RunCli) -> None:

@@ -9,7 +9,7 @@ import click
 
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
-from gitops_config.cli.output import style
+from gitops_config.report.ansi import style
 
 if TYPE_CHECKING:
     from gitops_config.policy.rules import Rule
