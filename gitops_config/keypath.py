@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_config.errors import GitopsConfigError
+from gitops_config.model import NodePath
 
 
 class KeyPathError(GitopsConfigError):
@@ -43,7 +44,6 @@ _ABSENT: Any = object()  # an item without the selected field
 
 
 Step = str | int | Select
-Path = tuple[str | int, ...]
 
 _TOKEN = re.compile(
     r"""
@@ -136,7 +136,7 @@ def _scalar_text(value: object) -> str:
     return str(value)
 
 
-def resolve(data: Any, steps: Sequence[Step], *, where: str = '') -> Path:
+def resolve(data: Any, steps: Sequence[Step], *, where: str = '') -> NodePath:
     """The concrete path STEPS names in DATA, or KeyPathError saying where it stopped."""
     path, rest = resolve_prefix(data, steps, where=where)
     if rest:
@@ -149,7 +149,7 @@ def resolve(data: Any, steps: Sequence[Step], *, where: str = '') -> Path:
 
 
 def resolve_prefix(data: Any, steps: Sequence[Step], *, where: str = '',
-                   ) -> tuple[Path, tuple[Step, ...]]:
+                   ) -> tuple[NodePath, tuple[Step, ...]]:
     """The concrete path of the longest prefix of STEPS that DATA holds, and the steps
     left from the first mapping key DATA lacks (what `set` would create).
 
@@ -269,7 +269,7 @@ def match_glob(pattern: str | Sequence[Step], path: Sequence[str | int], data: A
     return len(path) in reached
 
 
-def _step_matches(step: Step, path: Path, j: int, data: Any) -> bool:
+def _step_matches(step: Step, path: NodePath, j: int, data: Any) -> bool:
     actual = path[j]
     if step == '*':
         return isinstance(actual, str)

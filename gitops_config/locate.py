@@ -14,10 +14,9 @@ from typing import Any
 from gitops_config import keypath
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
+from gitops_config.model import NodePath
 from gitops_config.source import Source
 from gitops_config.values import Values
-
-Path = tuple[str | int, ...]
 
 
 class Origins:
@@ -31,11 +30,11 @@ class Origins:
     def __init__(self, values: Values, source: Source) -> None:
         self._values = values
         self._source = source
-        self._index: dict[tuple[str, Any], list[tuple[Path, Location]]] | None = None
+        self._index: dict[tuple[str, Any], list[tuple[NodePath, Location]]] | None = None
         self._templates: dict[str, list[str]] = {}
 
-    def _build(self) -> dict[tuple[str, Any], list[tuple[Path, Location]]]:
-        index: dict[tuple[str, Any], list[tuple[Path, Location]]] = {}
+    def _build(self) -> dict[tuple[str, Any], list[tuple[NodePath, Location]]]:
+        index: dict[tuple[str, Any], list[tuple[NodePath, Location]]] = {}
         for path, prov in self._values.provenance.items():
             try:
                 value = keypath.get(self._values.data, path)
@@ -45,7 +44,7 @@ class Origins:
                 index.setdefault((type(value).__name__, value), []).append((path, prov.location))
         return index
 
-    def find(self, path: Path, value: Any, template: str | None) -> Location | None:
+    def find(self, path: NodePath, value: Any, template: str | None) -> Location | None:
         last = next((p for p in reversed(path) if isinstance(p, str)), None)
         if isinstance(value, (str, int, float)):
             if self._index is None:
@@ -64,7 +63,7 @@ class Origins:
                     return prov.location
         return self._template_line(template, [p for p in path if isinstance(p, str)])
 
-    def _value(self, path: Path) -> Any:
+    def _value(self, path: NodePath) -> Any:
         try:
             return keypath.get(self._values.data, path)
         except (KeyError, IndexError, TypeError):
@@ -108,7 +107,7 @@ def _key_line(lines: Sequence[str], key: str) -> tuple[int, int] | None:
     return None
 
 
-Positions = Sequence[dict[Path, tuple[int, int]]]
+Positions = Sequence[dict[NodePath, tuple[int, int]]]
 
 
 class Doc:
@@ -126,7 +125,7 @@ class Doc:
         self._documents: list[Any] | Callable[[], Sequence[Any] | None] = (
             documents if callable(documents) else list(documents))
         self._positions = positions
-        self._located: list[dict[Path, tuple[int, int]]] | None = None
+        self._located: list[dict[NodePath, tuple[int, int]]] | None = None
         self.origins = origins
         self.template = template
 
@@ -136,7 +135,7 @@ class Doc:
             self._documents = list(self._documents() or ())
         return self._documents
 
-    def locate(self, index: int, path: Path) -> Location:
+    def locate(self, index: int, path: NodePath) -> Location:
         if self._located is None:
             self._located = list(self._positions())
         positions = self._located[index] if index < len(self._located) else {}
@@ -146,7 +145,7 @@ class Doc:
                 return Location(self.file, found[0], found[1])
         return Location(self.file, 1, 1)
 
-    def resolve(self, index: int, raw: Path | str | None) -> Path | None:
+    def resolve(self, index: int, raw: NodePath | str | None) -> NodePath | None:
         if raw is None or index >= len(self.documents):
             return None
         if isinstance(raw, tuple):
@@ -156,7 +155,7 @@ class Doc:
         except GitopsConfigError:
             return None
 
-    def origin(self, index: int, path: Path) -> Location | None:
+    def origin(self, index: int, path: NodePath) -> Location | None:
         if self.origins is None or index >= len(self.documents):
             return None
         try:

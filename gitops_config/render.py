@@ -40,6 +40,7 @@ from gitops_config.limits import Exceeded
 from gitops_config.limits import Guard
 from gitops_config.limits import Limits
 from gitops_config.model import Location
+from gitops_config.model import NodePath
 from gitops_config.project import Project
 from gitops_config.redact import MASK
 from gitops_config.redact import SealedSecret
@@ -104,7 +105,7 @@ class RenderedFile:
 
     def __init__(self, env: str, path: str, template: str, content: bytes = b'',
                  documents: list[Any] | None = None, has_secrets: bool = False, *,
-                 reads: tuple[trace.Path, ...] | None = None, digest: str | None = None,
+                 reads: tuple[NodePath, ...] | None = None, digest: str | None = None,
                  load: Callable[[], RenderedFile] | None = None, sealed: bool = False,
                  ) -> None:
         self.env = env
@@ -119,7 +120,7 @@ class RenderedFile:
         self.reads = reads
         self._digest = digest
         self._load = load
-        self._positions: list[dict[trace.Path, tuple[int, int]]] | None = None
+        self._positions: list[dict[NodePath, tuple[int, int]]] | None = None
 
     def __repr__(self) -> str:
         return f'RenderedFile(env={self.env!r}, path={self.path!r}, template={self.template!r})'
@@ -151,7 +152,7 @@ class RenderedFile:
         return STRUCTURED.get(posixpath.splitext(self.path)[1].lower())
 
     @property
-    def positions(self) -> list[dict[trace.Path, tuple[int, int]]] | None:
+    def positions(self) -> list[dict[NodePath, tuple[int, int]]] | None:
         """(line, column) of every node of every document, parsed again on first use:
         only findings need them, and most files have none."""
         if self.documents is None:

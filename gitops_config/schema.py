@@ -23,12 +23,11 @@ from gitops_config import yaml_io
 from gitops_config.errors import FileMissingError
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
+from gitops_config.model import NodePath
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.source import Source
 from gitops_config.source import normalize
-
-Path = tuple[str | int, ...]
 
 # A made-up base so that relative `$ref`s resolve to project paths without
 # ever naming a real directory (the Source may be a commit, not a disk).
@@ -53,7 +52,7 @@ class SchemaRefError(SchemaFileError):
 class Violation:
     """One schema error: where in the instance, and what is wrong."""
 
-    path: Path
+    path: NodePath
     message: str
     keyword: str
 
@@ -156,7 +155,7 @@ class SchemaStore:
             hint='the schema itself breaks the rules of its JSON Schema draft',
         )
 
-    def _located(self, path: str) -> tuple[Any, dict[Path, tuple[int, int]]]:
+    def _located(self, path: str) -> tuple[Any, dict[NodePath, tuple[int, int]]]:
         text = builtin_text(path) if path.startswith(BUILTIN) else self.source.read(path)
         docs = yaml_io.load_all_located(text, path)
         return docs[0] if docs else (None, {})
@@ -180,7 +179,7 @@ def _missing_target(message: str) -> str:
     return uri[len(_BASE):] if uri.startswith(_BASE) else uri
 
 
-def _find_ref(located: tuple[Any, dict[Path, tuple[int, int]]], target: str, file: str,
+def _find_ref(located: tuple[Any, dict[NodePath, tuple[int, int]]], target: str, file: str,
               ) -> Location | None:
     for path, value in _walk(located[0], ()):
         if path and path[-1] == '$ref' and isinstance(value, str):
@@ -190,7 +189,7 @@ def _find_ref(located: tuple[Any, dict[Path, tuple[int, int]]], target: str, fil
     return None
 
 
-def _walk(node: Any, path: Path) -> Iterator[tuple[Path, Any]]:
+def _walk(node: Any, path: NodePath) -> Iterator[tuple[NodePath, Any]]:
     yield path, node
     if isinstance(node, dict):
         for key, value in node.items():
@@ -200,7 +199,7 @@ def _walk(node: Any, path: Path) -> Iterator[tuple[Path, Any]]:
             yield from _walk(value, (*path, i))
 
 
-def _locate(located: tuple[Any, dict[Path, tuple[int, int]]], path: Path, file: str,
+def _locate(located: tuple[Any, dict[NodePath, tuple[int, int]]], path: NodePath, file: str,
             ) -> Location:
     positions = located[1]
     name = file

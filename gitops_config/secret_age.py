@@ -18,9 +18,9 @@ from typing import Any
 
 from gitops_config import keypath
 from gitops_config.errors import GitopsConfigError
+from gitops_config.model import NodePath
 from gitops_config.source import Source
 
-Path = tuple[str | int, ...]
 # how a date was found
 GIT = 'git'  # the commit that wrote the ciphertext
 SHALLOW = 'shallow'  # the oldest commit of a shallow clone: at least this old
@@ -34,7 +34,7 @@ _ENC = 'ENC[AES256_GCM,'
 class SecretAge:
     file: str  # as the source names it
     index: int  # the document, in a multi-document file
-    path: Path  # the key path inside that document
+    path: NodePath  # the key path inside that document
     line: int | None
     column: int | None
     changed: datetime
@@ -80,9 +80,9 @@ def _file_ages(source: Source, file: str, place: _Place | None, now: datetime,
             history = place.repo.file_history(place.rev, place.prefix + file)
         except git.GitError:
             history = []  # no commit yet
-    since: dict[Path, git.FileVersion | None] = dict.fromkeys(current)
+    since: dict[NodePath, git.FileVersion | None] = dict.fromkeys(current)
     running = set(current)
-    seen: dict[str, dict[Path, str]] = {}
+    seen: dict[str, dict[NodePath, str]] = {}
     for version in history:
         if not running:
             break
@@ -140,7 +140,7 @@ def _git_place(source: Source) -> _Place | None:
 
 
 def _version_leaves(place: _Place | None, version: Any, file: str,
-                    seen: dict[str, dict[Path, str]]) -> dict[Path, str]:
+                    seen: dict[str, dict[NodePath, str]]) -> dict[NodePath, str]:
     if place is None or version.blob is None:
         return {}
     leaves = seen.get(version.blob)
@@ -149,7 +149,7 @@ def _version_leaves(place: _Place | None, version: Any, file: str,
     return leaves
 
 
-def _leaves(data: bytes, file: str) -> dict[Path, str] | None:
+def _leaves(data: bytes, file: str) -> dict[NodePath, str] | None:
     """(document index, *key path) -> ciphertext of every encrypted value; None for a
     file that is not encrypted (or not readable as one)."""
     from gitops_config import sops
@@ -161,13 +161,13 @@ def _leaves(data: bytes, file: str) -> dict[Path, str] | None:
         parsed = engine.parse(data, file)
     except GitopsConfigError:
         return None
-    found: dict[Path, str] = {}
+    found: dict[NodePath, str] = {}
     for index, doc in enumerate(parsed.docs):
         _collect(doc, (index,), found)
     return found
 
 
-def _collect(node: Any, at: Path, found: dict[Path, str]) -> None:
+def _collect(node: Any, at: NodePath, found: dict[NodePath, str]) -> None:
     from gitops_config.sops.tree import Branch
 
     if isinstance(node, Branch):
@@ -193,7 +193,7 @@ def _lastmodified(data: bytes, file: str, now: datetime) -> datetime:
     return when
 
 
-def _positions(data: bytes, file: str) -> dict[Path, tuple[int, int]]:
+def _positions(data: bytes, file: str) -> dict[NodePath, tuple[int, int]]:
     """Where each value is, by (document index, *key path): YAML and JSON by their
     parser's marks, dotenv by its `KEY=` line; other formats have none."""
     from gitops_config import yaml_io

@@ -18,18 +18,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitops_config.incremental import data as cache_data
+from gitops_config.model import NodePath
 from gitops_config.redact import walk_secrets
 from gitops_config.taint import NONE
 from gitops_config.taint import TAINTED
 
-Path = tuple[str | int, ...]
 # What a path held: a scalar exactly (incremental.data.token), a container as the hash of that,
 # MISSING when there was nothing.
 Token = bytes
 MISSING = b'missing'
 _ABSENT = object()
 _SCALARS = (str, int, float, bool, type(None))
-EVERYTHING: Path = ()  # a path that holds every other: the output depends on all values
+EVERYTHING: NodePath = ()  # a path that holds every other: the output depends on all values
 
 
 class Recorder:
@@ -38,8 +38,8 @@ class Recorder:
     __slots__ = ('missing', 'whole')
 
     def __init__(self) -> None:
-        self.whole: set[Path] = set()
-        self.missing: set[Path] = set()
+        self.whole: set[NodePath] = set()
+        self.missing: set[NodePath] = set()
 
 
 class Index:
@@ -49,11 +49,11 @@ class Index:
     __slots__ = ('levels', 'paths')
 
     def __init__(self, root: Any) -> None:
-        self.paths: dict[int, tuple[Path, ...]] = {}
+        self.paths: dict[int, tuple[NodePath, ...]] = {}
         self.levels: dict[int, int] = {}  # only containers that hold a secret
         self._walk(root, ())
 
-    def _walk(self, node: Any, path: Path) -> int:
+    def _walk(self, node: Any, path: NodePath) -> int:
         key = id(node)
         known = self.paths.get(key)
         # a container met again (an alias) is walked again: its children are there too
@@ -129,13 +129,13 @@ class Hasher:
     def __init__(self, data: Any, *, secrets: bool = True) -> None:
         """SECRETS=False promises that DATA holds no secret (no encrypted layer)."""
         self._data = data
-        self._memo: dict[Path, Token | None] = {}
-        self._nodes: dict[Path, Any] = {}
-        self._secrets: list[Path] = []
+        self._memo: dict[NodePath, Token | None] = {}
+        self._nodes: dict[NodePath, Any] = {}
+        self._secrets: list[NodePath] = []
         if secrets:
             self._secrets = [path for path, _ in walk_secrets(data)]  # where they are, once
 
-    def _node(self, path: Path) -> Any:
+    def _node(self, path: NodePath) -> Any:
         """The value at PATH, found from its parent's (paths share long prefixes)."""
         try:
             return self._nodes[path]
@@ -151,13 +151,13 @@ class Hasher:
         self._nodes[path] = node
         return node
 
-    def _holds_secret(self, path: Path) -> bool:
+    def _holds_secret(self, path: NodePath) -> bool:
         if not self._secrets:
             return False
         n = len(path)
         return any(secret[:n] == path for secret in self._secrets)
 
-    def digest(self, path: Path) -> Token | None:
+    def digest(self, path: NodePath) -> Token | None:
         """What the path holds, MISSING when nothing is there, None when it holds a
         secret (a secret's plaintext, or a hash of it, never goes to the cache)."""
         try:
@@ -180,7 +180,7 @@ class Hasher:
         return result
 
 
-def dependencies(rec: Recorder, hasher: Hasher) -> list[tuple[Path, Token]] | None:
+def dependencies(rec: Recorder, hasher: Hasher) -> list[tuple[NodePath, Token]] | None:
     """The recorded paths with their hashes; None when any of them holds a secret."""
     deps = []
     for path in sorted(rec.whole | rec.missing, key=repr):
@@ -191,6 +191,6 @@ def dependencies(rec: Recorder, hasher: Hasher) -> list[tuple[Path, Token]] | No
     return deps
 
 
-def still_valid(deps: list[tuple[Path, Token]], hasher: Hasher) -> bool:
+def still_valid(deps: list[tuple[NodePath, Token]], hasher: Hasher) -> bool:
     digest = hasher.digest
     return all(digest(path) == token for path, token in deps)

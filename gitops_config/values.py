@@ -19,6 +19,7 @@ from gitops_config import keypath
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
+from gitops_config.model import NodePath
 from gitops_config.project import Project
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
@@ -29,7 +30,6 @@ from gitops_config.source import Source
 if TYPE_CHECKING:
     from gitops_config.sops.keys.ring import KeyRing
 
-Path = tuple[str | int, ...]
 DELETE_TAG = '!delete'
 
 
@@ -51,7 +51,7 @@ class Layer:
     encrypted: bool = False  # a SOPS file: its data holds Secret or SealedSecret leaves
 
     @functools.cached_property
-    def positions(self) -> dict[Path, tuple[int, int]]:
+    def positions(self) -> dict[NodePath, tuple[int, int]]:
         """(line, column) of every node: parsed again on first use, since only
         provenance needs them and they cost a third of the parse."""
         located = yaml_io.load_all_located(self.text, self.path)
@@ -67,7 +67,7 @@ class Values:
     merge_rules: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @functools.cached_property
-    def provenance(self) -> dict[Path, Provenance]:
+    def provenance(self) -> dict[NodePath, Provenance]:
         """Where every node was set, and what it overrode.
 
         Computed on first use by replaying the merge with positions: only
@@ -80,7 +80,7 @@ class Values:
                                   self.merge_rules, layer)
             assert merged is not None  # both sides were tracked
             prov = merged
-        flat: dict[Path, Provenance] = {}
+        flat: dict[NodePath, Provenance] = {}
         _flatten(prov, (), flat)
         return flat
 
@@ -179,12 +179,12 @@ def merge_layers(layers: Sequence[Layer], rules: Sequence[tuple[str, str]]) -> d
     return data
 
 
-def _location(layer: Layer, path: Path) -> Location:
+def _location(layer: Layer, path: NodePath) -> Location:
     pos = layer.positions.get(path)
     return Location(layer.path, pos[0], pos[1]) if pos else Location(layer.path)
 
 
-def _annotate(value: Any, layer: Layer, path: Path) -> _Prov:
+def _annotate(value: Any, layer: Layer, path: NodePath) -> _Prov:
     here = Provenance(_location(layer, path))
     if isinstance(value, dict):
         return _Prov(here, {k: _annotate(v, layer, (*path, k)) for k, v in value.items()})
@@ -198,7 +198,7 @@ def is_delete(value: Any) -> bool:
     return isinstance(value, yaml_io.Tagged) and value.tag == DELETE_TAG
 
 
-def _check_tags(value: Any, layer: Layer, path: Path) -> None:
+def _check_tags(value: Any, layer: Layer, path: NodePath) -> None:
     if isinstance(value, yaml_io.Tagged):
         raise LayerError(
             f'unknown tag {value.tag!r}' if value.tag != DELETE_TAG
@@ -214,7 +214,7 @@ def _replaced(old: _Prov | None, new: _Prov | None) -> _Prov | None:
     return _Prov(Provenance(new.here.location, overridden), new.kids)
 
 
-def _strip(value: Any, layer: Layer, path: Path) -> Any:
+def _strip(value: Any, layer: Layer, path: NodePath) -> Any:
     """VALUE from a layer with nothing left to merge: refuse stray tags.
 
     Returned as it is, not copied: merging never changes its inputs, and merged
@@ -233,7 +233,7 @@ def _strip(value: Any, layer: Layer, path: Path) -> Any:
     return value
 
 
-def merge_key(rules: Sequence[tuple[str, str]], path: Path) -> str | None:
+def merge_key(rules: Sequence[tuple[str, str]], path: NodePath) -> str | None:
     """The identifying field of the list at merged PATH, when `merge:` names one."""
     for pattern, key in rules:
         if keypath.match_glob(pattern, path):
@@ -251,7 +251,7 @@ def _kid(prov: _Prov | None, step: str | int) -> _Prov | None:
     return prov.kids[step]
 
 
-def _merge(base: Any, base_prov: _Prov | None, over: Any, over_prov: _Prov | None, path: Path,
+def _merge(base: Any, base_prov: _Prov | None, over: Any, over_prov: _Prov | None, path: NodePath,
            rules: Sequence[tuple[str, str]], layer: Layer) -> tuple[Any, _Prov | None]:
     """OVER merged onto BASE. Provenance is tracked alongside when both provs are
     given, and skipped (the fast path) when they are None."""
@@ -296,7 +296,7 @@ def item_key(item: Any, key_field: str) -> Any:
 
 
 def _merge_keyed(base: list[Any], base_prov: _Prov | None, over: list[Any],
-                 over_prov: _Prov | None, path: Path, key_field: str,
+                 over_prov: _Prov | None, path: NodePath, key_field: str,
                  rules: Sequence[tuple[str, str]], layer: Layer,
                  ) -> tuple[Any, _Prov | None]:
     result = list(base)
@@ -332,7 +332,7 @@ def _merge_keyed(base: list[Any], base_prov: _Prov | None, over: list[Any],
     return result, _Prov(base_prov.here, [k for k in kids if k is not None])
 
 
-def _flatten(prov: _Prov, path: Path, out: dict[Path, Provenance]) -> None:
+def _flatten(prov: _Prov, path: NodePath, out: dict[NodePath, Provenance]) -> None:
     out[path] = prov.here
     if isinstance(prov.kids, dict):
         for key, kid in prov.kids.items():

@@ -30,11 +30,10 @@ from typing import Any
 from gitops_config.incremental import data
 from gitops_config.incremental.store import Store
 from gitops_config.incremental.store import key as store_key
+from gitops_config.model import NodePath
 from gitops_config.render import RenderedFile
 from gitops_config.render import Template
 from gitops_config.shard import Shard
-
-Path = tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,7 @@ class Entry:
     blob: str  # the template's blob SHA
     output: str  # the output path, relative to the environment's folder
     digest: str  # SHA-256 of the output, hex
-    reads: tuple[Path, ...]  # the value paths the output depends on
+    reads: tuple[NodePath, ...]  # the value paths the output depends on
 
 
 Snapshot = dict[str, Entry]  # template path -> entry
@@ -89,15 +88,15 @@ def entries(templates: Sequence[Template], files: Iterable[object]) -> Snapshot:
     return found
 
 
-def _interned(path: Path) -> Path:
+def _interned(path: NodePath) -> NodePath:
     # shared strings are kept once in memory: a snapshot of thousands of templates stays small
     return tuple(sys.intern(part) if type(part) is str else part for part in path)
 
 
-def changed_paths(old: Any, new: Any) -> list[Path]:
+def changed_paths(old: Any, new: Any) -> list[NodePath]:
     """The highest paths at which OLD and NEW differ (a list that changed length,
     a mapping whose keys changed order: the container itself)."""
-    found: list[Path] = []
+    found: list[NodePath] = []
     _walk(old, new, (), found)
     return found
 
@@ -114,7 +113,7 @@ def _same(a: Any, b: Any) -> bool | None:
         return None
 
 
-def _walk(a: Any, b: Any, path: Path, found: list[Path]) -> None:
+def _walk(a: Any, b: Any, path: NodePath, found: list[NodePath]) -> None:
     if a is b:
         return
     if type(a) is not type(b):
@@ -147,7 +146,7 @@ def _walk(a: Any, b: Any, path: Path, found: list[Path]) -> None:
         found.append(path)
 
 
-def unaffected(snapshot: Snapshot, blobs: Mapping[str, str], changed: Iterable[Path],
+def unaffected(snapshot: Snapshot, blobs: Mapping[str, str], changed: Iterable[NodePath],
                ) -> set[str]:
     """The templates of SNAPSHOT that render the same where the values differ from its
     by CHANGED and the templates have BLOBS: same blob, and no read path that is
@@ -156,7 +155,7 @@ def unaffected(snapshot: Snapshot, blobs: Mapping[str, str], changed: Iterable[P
     if () in changed:
         return set()  # the values as a whole changed
     holders = {path[:n] for path in changed for n in range(len(path) + 1)}
-    by_depth: dict[int, set[Path]] = {}
+    by_depth: dict[int, set[NodePath]] = {}
     for path in changed:
         by_depth.setdefault(len(path), set()).add(path)
     depths = sorted(by_depth.items())
@@ -164,7 +163,7 @@ def unaffected(snapshot: Snapshot, blobs: Mapping[str, str], changed: Iterable[P
     # first two ('services', 'api'): most reads of a large project are ruled out so.
     heads = {path[:2] for path in changed} if all(len(p) >= 2 for p in changed) else None
 
-    def meets(read: Path) -> bool:
+    def meets(read: NodePath) -> bool:
         if heads is not None and len(read) >= 2 and read[:2] not in heads:
             return False
         # READ holds a changed path, or a changed path holds READ

@@ -22,13 +22,13 @@ from gitops_config.errors import GitopsConfigError
 from gitops_config.layer_edit.target import IdStep
 from gitops_config.layer_edit.target import Index
 from gitops_config.layer_edit.target import Item
-from gitops_config.layer_edit.target import Path
 from gitops_config.layer_edit.target import Stack
 from gitops_config.layer_edit.target import Target
 from gitops_config.layer_edit.target import location
 from gitops_config.layer_edit.target import merges_into
 from gitops_config.layer_edit.target import shadow
 from gitops_config.layer_edit.target import trace
+from gitops_config.model import NodePath
 
 
 class CannotEditError(GitopsConfigError):
@@ -56,7 +56,7 @@ class Change:
     """Set PATH (in the layer's own data) to VALUE, or remove it (VALUE is REMOVE).
     Only PATH's last step may be new: a key, or a list's length (append)."""
 
-    path: Path
+    path: NodePath
     value: Any
     deletes: bool = False  # the change writes a `!delete` for the target
 
@@ -105,8 +105,8 @@ def plan_unset(stack: Stack, target: Target) -> Change:
     return Change(path, _wrap(ids[anchor + 1:], gone, ids[anchor]), deletes=True)
 
 
-def _anchor(stack: Stack, target: Target, path: Path, depth: int, node: Any,
-            ) -> tuple[int, Path]:
+def _anchor(stack: Stack, target: Target, path: NodePath, depth: int, node: Any,
+            ) -> tuple[int, NodePath]:
     """Where the change goes when the layer does not hold the target: the first step
     it lacks (or its `!delete` on the way), and that step's path in the layer."""
     ids = target.ids
@@ -166,7 +166,7 @@ def _put(node: Any, ids: Sequence[IdStep], value: Any, stack: Stack, target: Tar
     return items
 
 
-def _override(base: Any, desired: Any, path: Path, rules: Sequence[tuple[str, str]],
+def _override(base: Any, desired: Any, path: NodePath, rules: Sequence[tuple[str, str]],
               ids: Sequence[IdStep]) -> Any:
     """What a layer holds at merged PATH so that merging it onto BASE gives DESIRED:
     only what differs, `!delete` for what BASE has and DESIRED not, and the identity of
@@ -176,7 +176,7 @@ def _override(base: Any, desired: Any, path: Path, rules: Sequence[tuple[str, st
     return _with_identity(held, last) if isinstance(last, Item) else held
 
 
-def _least(base: Any, desired: Any, path: Path, rules: Sequence[tuple[str, str]]) -> Any:
+def _least(base: Any, desired: Any, path: NodePath, rules: Sequence[tuple[str, str]]) -> Any:
     if base is MISSING:
         return desired
     if isinstance(base, dict) and isinstance(desired, dict):
@@ -191,7 +191,7 @@ def _least(base: Any, desired: Any, path: Path, rules: Sequence[tuple[str, str]]
     return desired
 
 
-def _least_items(base: list[Any], desired: list[Any], path: Path, field: str,
+def _least_items(base: list[Any], desired: list[Any], path: NodePath, field: str,
                  rules: Sequence[tuple[str, str]]) -> list[Any]:
     """A keyed list's override: changed and new items, and `!delete` for the gone."""
     known = [values.item_key(item, field) for item in base]
@@ -216,7 +216,7 @@ def _least_items(base: list[Any], desired: list[Any], path: Path, field: str,
     return held
 
 
-def _check_order(known: list[Any], seen: list[Any], ident: Any, path: Path) -> None:
+def _check_order(known: list[Any], seen: list[Any], ident: Any, path: NodePath) -> None:
     """Refuse to put the item IDENT after SEEN where the merge cannot: a keyed list keeps
     the order of the layers below (KNOWN) and adds new items at the end. Moving an item
     would take deleting it and adding it whole, which cuts it off from the layers below."""

@@ -18,10 +18,9 @@ from typing import Any
 from gitops_config import keypath
 from gitops_config import values
 from gitops_config.model import Location
+from gitops_config.model import NodePath
 from gitops_config.values import Layer
 from gitops_config.values import Values
-
-Path = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +82,7 @@ class Target:
     """What KEYPATH names in one environment's merged values."""
 
     env: str
-    path: Path  # concrete, in the merged values; keys past `held` are new
+    path: NodePath  # concrete, in the merged values; keys past `held` are new
     ids: tuple[IdStep, ...]  # the same path, by identity
     held: int  # how many steps of it the merged values hold
 
@@ -140,7 +139,7 @@ def _replaced_on_the_way(stack: Stack, steps: Sequence[keypath.Step]) -> Shadow 
     return None
 
 
-def _identities(data: Any, path: Path, rules: Sequence[tuple[str, str]]) -> list[IdStep]:
+def _identities(data: Any, path: NodePath, rules: Sequence[tuple[str, str]]) -> list[IdStep]:
     ids: list[IdStep] = []
     node = data
     for depth, step in enumerate(path):
@@ -160,7 +159,7 @@ def _identities(data: Any, path: Path, rules: Sequence[tuple[str, str]]) -> list
     return ids
 
 
-def trace(data: Any, ids: Sequence[IdStep]) -> tuple[Path, int, Any]:
+def trace(data: Any, ids: Sequence[IdStep]) -> tuple[NodePath, int, Any]:
     """Follow IDS through one layer's DATA: the layer's own path, how many steps of IDS
     it holds, and the node it holds last. A `!delete` stops the walk (it is held)."""
     path: list[str | int] = []
@@ -214,7 +213,7 @@ def shadow(stack: Stack, ids: Sequence[IdStep]) -> Shadow | None:
     return found
 
 
-def location(layer: Layer, path: Path) -> Location:
+def location(layer: Layer, path: NodePath) -> Location:
     for cut in range(len(path), -1, -1):
         pos = layer.positions.get(path[:cut])
         if pos is not None:

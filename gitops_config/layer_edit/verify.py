@@ -7,11 +7,11 @@ from typing import Any
 
 from gitops_config import keypath
 from gitops_config.equality import same
+from gitops_config.model import NodePath
 
-Path = tuple[str | int, ...]
 
-
-def first_difference(before: Any, after: Any, skip: Path | None, path: Path = ()) -> Path | None:
+def first_difference(before: Any, after: Any, skip: NodePath | None,
+                     path: NodePath = ()) -> NodePath | None:
     """The first path where BEFORE and AFTER differ, leaving out the node at SKIP (and,
     where SKIP is a list item, that item: it may be gone, or back to its base)."""
     if skip is not None and path == skip:
@@ -46,7 +46,7 @@ def first_difference(before: Any, after: Any, skip: Path | None, path: Path = ()
     return None if same(before, after) else path
 
 
-def value_at(data: Any, path: Path) -> tuple[bool, Any]:
+def value_at(data: Any, path: NodePath) -> tuple[bool, Any]:
     """(True, the node at PATH) or (False, None) when DATA holds nothing there."""
     try:
         return True, keypath.get(data, path)

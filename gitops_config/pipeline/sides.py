@@ -19,6 +19,7 @@ from gitops_config import workers
 from gitops_config.errors import GitopsConfigError
 from gitops_config.incremental import snapshot as snapshot_mod
 from gitops_config.incremental.reuse import Reuse
+from gitops_config.model import NodePath
 from gitops_config.pipeline import rendering
 from gitops_config.pipeline.file_diff import VALUES_FILE
 from gitops_config.pipeline.file_diff import FileContent
@@ -83,7 +84,7 @@ def open_side(source: Source, project: Project | None, env: str, *, sealed: bool
 
 # (id(old), id(new)) -> (old, new, their changed paths), for one comparison; holding the
 # layers keeps the ids unique
-LayerChanges = dict[tuple[int, int], tuple[Any, Any, list[snapshot_mod.Path]]]
+LayerChanges = dict[tuple[int, int], tuple[Any, Any, list[NodePath]]]
 
 
 def same_outputs(old: Opened, new: Opened, layer_changes: LayerChanges) -> set[str]:
@@ -101,13 +102,13 @@ def same_outputs(old: Opened, new: Opened, layer_changes: LayerChanges) -> set[s
                                    _changed_values(known.values, other.values, layer_changes))
 
 
-def _changed_values(a: Values, b: Values, memos: LayerChanges) -> list[snapshot_mod.Path]:
+def _changed_values(a: Values, b: Values, memos: LayerChanges) -> list[NodePath]:
     """Paths at which A and B may differ. Where both merge the same layer files by the
     same rules, they are found in the layers that differ, once per layer however
     many environments share it (up to the first list: merging by a key moves items)."""
     if (a.layers, a.merge_rules) != (b.layers, b.merge_rules):
         return snapshot_mod.changed_paths(a.data, b.data)
-    found: list[snapshot_mod.Path] = []
+    found: list[NodePath] = []
     for old, new in zip(a.loaded, b.loaded, strict=True):
         if old is new:
             continue  # the same blob: one shared Layer

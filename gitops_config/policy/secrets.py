@@ -19,12 +19,12 @@ from typing import Any
 from gitops_config import constants as C
 from gitops_config import regex
 from gitops_config import yaml_io
+from gitops_config.model import NodePath
 from gitops_config.regex import Pattern
 from gitops_config.sops.rules import check_regexes
 from gitops_config.sops.tree import go_regex
 
 MARKER = '<secret>'
-Path = tuple[str | int, ...]
 
 # Last word of a key that names a secret; `key` counts only after api/master/...
 _SECRET_WORDS = {'password', 'passwd', 'passphrase', 'secret', 'token', 'credential',
@@ -130,7 +130,7 @@ def credential(value: object) -> str | None:
     return CREDENTIALS[index][0]
 
 
-def _leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any]]:
+def _leaves(node: Any, path: NodePath) -> Iterator[tuple[NodePath, Any]]:
     if isinstance(node, dict):
         for key, value in node.items():
             yield from _leaves(value, (*path, key))
@@ -335,7 +335,7 @@ def is_encrypted(doc: Any) -> bool:
     return isinstance(doc, dict) and isinstance(doc.get('sops'), dict) and 'mac' in doc['sops']
 
 
-def _covered(rule: CreationRule, path: Path, meta: dict[str, Any]) -> bool:
+def _covered(rule: CreationRule, path: NodePath, meta: dict[str, Any]) -> bool:
     keys = [k for k in path if isinstance(k, str)]
     enc_regex = meta.get('encrypted_regex') or (rule.encrypted_regex and
                                                 rule.encrypted_regex.pattern)

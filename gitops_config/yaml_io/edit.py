@@ -14,12 +14,11 @@ import yaml
 
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
+from gitops_config.model import NodePath
 from gitops_config.yaml_io import fast
 from gitops_config.yaml_io.dump import to_flow
 from gitops_config.yaml_io.dump import to_yaml
 from gitops_config.yaml_io.libyaml import CBaseLoader
-
-Path = tuple[str | int, ...]
 
 
 class EditError(GitopsConfigError):
@@ -112,7 +111,7 @@ def _indented_sequences(root: yaml.Node) -> bool:
     return False
 
 
-def set_value(text: str, path: Path, value: Any, *, where: str = '<yaml>') -> str:
+def set_value(text: str, path: NodePath, value: Any, *, where: str = '<yaml>') -> str:
     """TEXT with the value at PATH set to VALUE, creating missing mappings."""
     if not path:
         raise EditError('cannot replace the whole document', location=Location(where))
@@ -174,7 +173,7 @@ def _replace(text: str, node: yaml.Node, key_node: yaml.Node | None, value: Any,
     return text[:start] + block[column:] + text[end:]
 
 
-def _insert(text: str, parent: yaml.Node, parent_key: yaml.Node | None, rest: Path,
+def _insert(text: str, parent: yaml.Node, parent_key: yaml.Node | None, rest: NodePath,
             value: Any, nl: str, seq: bool, where: str) -> str:
     step = rest[0]
     nested: Any = value
@@ -221,7 +220,7 @@ def _splice_flow(text: str, node: yaml.Node, value: Any) -> str:
     return text[:node.start_mark.index] + to_flow(value) + text[node.end_mark.index:]
 
 
-def delete_value(text: str, path: Path, *, where: str = '<yaml>') -> str:
+def delete_value(text: str, path: NodePath, *, where: str = '<yaml>') -> str:
     """TEXT without the key or list item at PATH; its whole lines go."""
     root = _compose(text, where)
     if root is None or not path:

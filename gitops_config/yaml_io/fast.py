@@ -20,9 +20,8 @@ import yaml
 from gitops_config import constants as C
 from gitops_config.errors import InvalidYamlError
 from gitops_config.model import Location
+from gitops_config.model import NodePath
 from gitops_config.yaml_io.libyaml import CParser
-
-Path = tuple[str | int, ...]
 
 _STR = 'tag:yaml.org,2002:str'
 _INT = 'tag:yaml.org,2002:int'
@@ -263,7 +262,7 @@ class _Builder:
 
     __slots__ = ('budget', 'positions', 'recording')
 
-    def __init__(self, positions: dict[Path, tuple[int, int]] | None,
+    def __init__(self, positions: dict[NodePath, tuple[int, int]] | None,
                  recording: _Recording | None = None, budget: _Budget | None = None) -> None:
         self.positions = positions
         self.recording = recording
@@ -282,7 +281,7 @@ class _Builder:
         get()  # the document's end
         return value
 
-    def node(self, get: Get, event: Any, path: Path, depth: int, mark: Any) -> Any:
+    def node(self, get: Get, event: Any, path: NodePath, depth: int, mark: Any) -> Any:
         """EVENT's node (the rest of it from GET) as plain Python. PATH is where it
         is (kept only for positions), DEPTH how many collections enclose it, MARK
         where its key starts, if it has one: a mapping entry is reported at its key,
@@ -314,7 +313,7 @@ class _Builder:
             return _collection(event.tag, items)
         return _collection(event.tag, self._mapping(get, path, depth))
 
-    def _mapping(self, get: Get, path: Path, depth: int) -> dict[str, Any]:
+    def _mapping(self, get: Get, path: NodePath, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         # every key's event, for the line of a duplicate's first (only with positions:
@@ -348,7 +347,7 @@ class _Builder:
             result.setdefault(name, value)
         return result
 
-    def _merge_into(self, merged: dict[str, Any], get: Get, event: Any, path: Path,
+    def _merge_into(self, merged: dict[str, Any], get: Get, event: Any, path: NodePath,
                     depth: int) -> None:
         """Merge key (<<) values: a mapping, or a list of them. Each is built at the
         mapping's own path, as the values it gives land there."""
@@ -363,7 +362,7 @@ class _Builder:
             self._merge_one(merged, inner, first, path, depth)
             source = get()
 
-    def _merge_one(self, merged: dict[str, Any], get: Get, event: Any, path: Path,
+    def _merge_one(self, merged: dict[str, Any], get: Get, event: Any, path: NodePath,
                    depth: int) -> None:
         if type(event) is not _MappingStart or _local(event.tag):
             raise BadYaml('a merge key (<<) needs a mapping or a list of them',
@@ -418,7 +417,7 @@ def invalid_yaml(path: str, exc: yaml.YAMLError) -> InvalidYamlError:
 
 def _documents(
         text: str | bytes, path: str, *, with_positions: bool,
-) -> list[tuple[Any, dict[Path, tuple[int, int]]]]:
+) -> list[tuple[Any, dict[NodePath, tuple[int, int]]]]:
     """Every document of TEXT, with its positions (empty unless WITH_POSITIONS)."""
     try:
         return _build(text, path, with_positions=with_positions)
@@ -427,7 +426,7 @@ def _documents(
 
 
 def _build(text: str | bytes, path: str, *, with_positions: bool,
-           ) -> list[tuple[Any, dict[Path, tuple[int, int]]]]:
+           ) -> list[tuple[Any, dict[NodePath, tuple[int, int]]]]:
     # Without an anchor there can be no alias: nothing to record, nothing to count.
     has_anchor = ('&' in text) if isinstance(text, str) else (b'&' in text)
     budget = _Budget(len(text)) if has_anchor else None
@@ -438,7 +437,7 @@ def _build(text: str | bytes, path: str, *, with_positions: bool,
         try:
             get()  # the stream's start
             while type(get()) is not yaml.StreamEndEvent:  # a document's start
-                positions: dict[Path, tuple[int, int]] = {}
+                positions: dict[NodePath, tuple[int, int]] = {}
                 recording = None
                 if budget is not None:
                     recording = _Recording(get)
@@ -469,6 +468,7 @@ def load_all(text: str | bytes, path: str) -> list[Any]:
     return [doc for doc, _ in _documents(text, path, with_positions=False)]
 
 
-def load_all_located(text: str | bytes, path: str) -> list[tuple[Any, dict[Path, tuple[int, int]]]]:
+def load_all_located(text: str | bytes, path: str,
+                     ) -> list[tuple[Any, dict[NodePath, tuple[int, int]]]]:
     """Every document with the (line, column) of each node, keyed by its path."""
     return _documents(text, path, with_positions=True)

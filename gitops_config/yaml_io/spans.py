@@ -12,14 +12,13 @@ from typing import NamedTuple
 
 import yaml
 
+from gitops_config.model import NodePath
 from gitops_config.yaml_io.libyaml import CParser
-
-Path = tuple[str | int, ...]
 
 
 class Scalar(NamedTuple):
     doc: int  # which document of the stream
-    path: Path  # as yaml_io.load builds it: mapping keys, sequence indices
+    path: NodePath  # as yaml_io.load builds it: mapping keys, sequence indices
     slots: tuple[int, ...]  # the same by position: the n-th entry or item at each level
     start: int
     end: int
@@ -56,7 +55,7 @@ def layout(text: str) -> Layout:
     return found
 
 
-def _node(get: Any, event: Any, found: Layout, doc: int, path: Path,
+def _node(get: Any, event: Any, found: Layout, doc: int, path: NodePath,
           slots: tuple[int, ...]) -> bool:
     """Record EVENT's node (and everything inside it); whether it holds a merge key."""
     kind = type(event)
