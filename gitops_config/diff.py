@@ -295,9 +295,7 @@ def _field(item: dict[str, Any], key: str) -> Any:
     """ITEM's identifying field; a dotted KEY (model_info.id) reaches into mappings."""
     value: Any = item.get(key)
     if value is None and '.' in key:
-        value = item
-        for part in key.split('.'):
-            value = value.get(part) if isinstance(value, dict) else None
+        value = keypath.field_of(item, key)
     return value
 
 

@@ -33,14 +33,28 @@ class Select:
 
     def value_of(self, item: Any) -> Any:
         """ITEM's FIELD, or a marker that it has none."""
-        for step in self.field.split('.'):
-            if not isinstance(item, dict) or step not in item:
-                return _ABSENT
-            item = item[step]
-        return item
+        return field_of(item, self.field, _ABSENT)
 
 
 _ABSENT: Any = object()  # an item without the selected field
+
+
+def field_of(item: Any, field: str, missing: Any = None) -> Any:
+    """ITEM's FIELD, where a dotted FIELD (model_info.id) reaches into mappings;
+    MISSING where a step is not there or not a mapping."""
+    for step in field.split('.'):
+        if not isinstance(item, dict) or step not in item:
+            return missing
+        item = item[step]
+    return item
+
+
+def holding(field: str, value: Any) -> dict[str, Any]:
+    """The least mapping whose dotted FIELD is VALUE: {'model_info': {'id': VALUE}}."""
+    node: Any = value
+    for step in reversed(field.split('.')):
+        node = {step: node}
+    return node  # type: ignore[no-any-return]  # a mapping: a field has a step
 
 
 Step = str | int | Select

@@ -168,7 +168,7 @@ def _target(data: Any, steps: tuple[keypath.Step, ...], value: Any,
             if node is _MISSING or not isinstance(node, list):
                 return (tuple(done), [item]) if node is _MISSING else None
             index = next((j for j, it in enumerate(node)
-                          if str(_field(it, step.field)) == step.value), None)
+                          if str(keypath.field_of(it, step.field)) == step.value), None)
             if index is None:
                 return (*done, len(node)), item
             done.append(index)
@@ -208,9 +208,7 @@ def _item(select: keypath.Select, rest: tuple[keypath.Step, ...], value: Any,
           keyed: Callable[[tuple[str | int, ...], str], bool],
           at: tuple[str | int, ...]) -> dict[str, Any] | None:
     """A new list item: its identifying field (model_info.id) plus the promoted field."""
-    ident: Any = select.value
-    for part in reversed(select.field.split('.')):
-        ident = {part: ident}
+    ident = keypath.holding(select.field, select.value)
     body = _build(rest, value, keyed, (*at, 0))
     if body is _MISSING or not isinstance(body, dict):
         return None
@@ -223,12 +221,6 @@ def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         out[k] = _deep_merge(out[k], v) if isinstance(out.get(k), dict) and isinstance(
             v, dict) else v
     return out
-
-
-def _field(item: Any, dotted: str) -> Any:
-    for part in dotted.split('.'):
-        item = item.get(part) if isinstance(item, dict) else None
-    return item
 
 
 def check_order(project: Project, source_env: str, target_env: str, *,

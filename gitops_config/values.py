@@ -288,11 +288,7 @@ def item_key(item: Any, key_field: str) -> Any:
     """The identity of a list item: KEY_FIELD may be a KEYPATH such as model_info.id."""
     if isinstance(item, yaml_io.Tagged) and isinstance(item.value, dict):
         item = item.value
-    for step in key_field.split('.'):
-        if not isinstance(item, dict):
-            return None
-        item = item.get(step)
-    return item
+    return keypath.field_of(item, key_field)
 
 
 def _merge_keyed(base: list[Any], base_prov: _Prov | None, over: list[Any],

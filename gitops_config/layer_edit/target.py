@@ -32,10 +32,7 @@ class Item:
 
     def stub(self) -> dict[str, Any]:
         """The least an override of this item holds: its identity."""
-        node: Any = self.ident
-        for step in reversed(self.field.split('.')):
-            node = {step: node}
-        return node  # type: ignore[no-any-return]  # a mapping: the field has a step
+        return keypath.holding(self.field, self.ident)
 
 
 @dataclass(frozen=True, slots=True)
