@@ -25,6 +25,10 @@ class Shard:
     def __str__(self) -> str:
         return f'{self.index}/{self.total}'
 
+    def as_data(self) -> dict[str, int]:
+        """What a shard's JSON report says of it, for `report merge`."""
+        return {'index': self.index, 'total': self.total}
+
 
 def parse(text: str) -> Shard:
     m = re.fullmatch(r'\s*(\d+)\s*/\s*(\d+)\s*', text)

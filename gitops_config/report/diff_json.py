@@ -43,6 +43,7 @@ from gitops_config.masking import mask_value
 from gitops_config.model import Change
 from gitops_config.pipeline.results import Review
 from gitops_config.report.masked_review import mask_review
+from gitops_config.shard import Shard
 
 VERSION = 1
 
@@ -99,8 +100,12 @@ def as_data(review: Review) -> dict[str, Any]:
     }
 
 
-def dumps(review: Review) -> str:
-    return json.dumps(as_data(review), indent=2, sort_keys=True, ensure_ascii=False) + '\n'
+def dumps(review: Review, *, shard: Shard | None = None) -> str:
+    """The report as JSON text; of SHARD's share of the work, if sharded."""
+    data = as_data(review)
+    if shard is not None:
+        data['shard'] = shard.as_data()
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + '\n'
 
 
 def write(review: Review, stream: TextIO, *, use_color: bool = False) -> None:

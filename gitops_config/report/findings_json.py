@@ -20,6 +20,7 @@ from gitops_config.model import Location
 
 if TYPE_CHECKING:
     from gitops_config.pipeline.results import CheckResult
+    from gitops_config.shard import Shard
 
 
 def _where(loc: Location | None) -> dict[str, Any] | None:
@@ -51,5 +52,17 @@ def as_data(result: CheckResult) -> dict[str, Any]:
     }
 
 
+def dumps(result: CheckResult, *, revision: str | None = None, shard: Shard | None = None,
+          ) -> str:
+    """The findings as JSON text: of commit REVISION, if known; of SHARD's share of the
+    work, if sharded."""
+    data = as_data(result)
+    if revision is not None:
+        data['revision'] = revision
+    if shard is not None:
+        data['shard'] = shard.as_data()
+    return json.dumps(data, indent=2, ensure_ascii=False) + '\n'
+
+
 def write(result: CheckResult, stream: TextIO, *, use_color: bool = False) -> None:
-    stream.write(json.dumps(as_data(result), indent=2, ensure_ascii=False) + '\n')
+    stream.write(dumps(result))

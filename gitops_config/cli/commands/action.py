@@ -105,10 +105,7 @@ def shard(*, shard: Shard | None, output: Path) -> int:
     if shard is None:
         raise ActionError('action shard needs --shard I/N')
     review, _ = _review(shard=shard)
-    data = diff_json.as_data(review)
-    data['shard'] = {'index': shard.index, 'total': shard.total}
-    atomic_write(output, (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
-                          + '\n').encode())
+    atomic_write(output, diff_json.dumps(review, shard=shard).encode())
     click.echo(f'shard {shard}: wrote {output}', err=True)
     return exit_codes.OK
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -66,12 +65,10 @@ def write(review: object, output_format: str, *, use_color: bool, shard: Shard |
     from gitops_config.report import diff_text
 
     assert isinstance(review, Review)
-    if output_format == 'json' and shard is not None:
-        # `report merge` combines the shards; it needs to know which this is
-        data = diff_json.as_data(review)
-        data['shard'] = {'index': shard.index, 'total': shard.total}
-        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + '\n')
+    if output_format == 'json':
+        # with --shard, `report merge` combines the shards: it needs to know which this is
+        sys.stdout.write(diff_json.dumps(review, shard=shard))
         return
-    writers: dict[str, Callable[..., None]] = {'text': diff_text.write, 'json': diff_json.write,
-              'markdown': diff_markdown.write}
+    writers: dict[str, Callable[..., None]] = {'text': diff_text.write,
+                                               'markdown': diff_markdown.write}
     writers[output_format](review, sys.stdout, use_color=use_color)

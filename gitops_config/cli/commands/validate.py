@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,11 +86,8 @@ def validate(*, envs: tuple[str, ...], ref: str | None, output_format: str, stri
     if findings.resolve(output_format) == 'json':
         from gitops_config.report import findings_json
 
-        data = findings_json.as_data(result)
-        data['revision'] = _revision(source)
-        if shard is not None:  # `report merge` combines the shards
-            data['shard'] = {'index': shard.index, 'total': shard.total}
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + '\n')
+        # with --shard, `report merge` combines the shards: it needs to know which this is
+        sys.stdout.write(findings_json.dumps(result, revision=_revision(source), shard=shard))
     else:
         findings.write(result, output_format, sys.stdout, use_color=options.app().color)
     return exit_codes.FINDINGS if result.failed else exit_codes.OK
