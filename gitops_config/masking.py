@@ -18,13 +18,16 @@ explain, get, findings, errors, logs):
   that only points at a secret (os.environ/NAME, ENC[...]);
 - `mask_change(change, key)`: a `Change` record through mask_pair;
 - `mask_text(text, key, known=...)`: free text (messages, errors, logs):
-  credential shapes and the KNOWN plaintexts replaced.
+  credential shapes and the KNOWN plaintexts replaced;
+- `show(value, limit=..., name=...)`: a value in one line, masked, for a
+  report, a table cell or a commit message.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -180,6 +183,37 @@ def _last_key(path: str) -> str | None:
 _KEY_BLOCK = re.compile(r'-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----'
                         r'[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)')
 _BEARER = re.compile(r'^([Bb]earer\s+)')
+
+
+def show(value: Any, *, limit: int | None = None, name: str | None = None) -> str:
+    """A value in one line (found under the mapping key NAME): secrets masked, the rest
+    as JSON."""
+    value = mask_value(value, None, name=name)
+    if isinstance(value, Masked):
+        return str(value)
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False) if _needs_quotes(value) else value
+    else:
+        text = json.dumps(_plain(value), ensure_ascii=False, sort_keys=False)
+    if limit is not None and len(text) > limit:
+        text = text[:limit - 1] + '…'
+    return text
+
+
+def _needs_quotes(text: str) -> bool:
+    return not text or text != text.strip() or '\n' in text or text in (
+        'true', 'false', 'null') or text.replace('.', '', 1).lstrip('-').isdigit()
+
+
+def _plain(value: Any) -> Any:
+    """VALUE as JSON-able data (Masked and other objects as their text)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def mask_text(text: str, key: bytes | None = None, *, known: Iterable[object] = ()) -> str:

@@ -333,7 +333,7 @@ def branch_name(plan: Plan) -> str:
 
 
 def message(plan: Plan, rendered: Sequence[str] = ()) -> str:
-    from gitops_config.report.diff_text import show
+    from gitops_config.masking import show
 
     lines = [subject(plan), '']
     lines += [f'- {e.key}: {show(e.old)} -> {show(e.new)}' for e in plan.edits]

@@ -7,11 +7,11 @@ from typing import TextIO
 from gitops_config.impact import shared_inputs
 from gitops_config.impact import summarize
 from gitops_config.masking import mask_change
+from gitops_config.masking import show
 from gitops_config.model import Change
 from gitops_config.pipeline.results import EnvDiff
 from gitops_config.pipeline.results import Review
 from gitops_config.report.diff_text import MARKS
-from gitops_config.report.diff_text import show
 from gitops_config.report.markdown_text import code
 from gitops_config.report.markdown_text import markup
 from gitops_config.report.markdown_text import plain

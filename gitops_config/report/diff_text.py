@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
 from typing import TextIO
 
 from gitops_config.impact import shared_inputs
 from gitops_config.impact import summarize
-from gitops_config.masking import Masked
 from gitops_config.masking import mask_change
-from gitops_config.masking import mask_value
+from gitops_config.masking import show
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline.results import Review
@@ -25,37 +22,6 @@ MARKS = {
     ChangeKind.RENAMED: ('→', 'magenta'),
     ChangeKind.RESEALED: ('?', 'grey'),
 }
-def show(value: Any, *, limit: int | None = None, name: str | None = None) -> str:
-    """A value in one line (found under the mapping key NAME): secrets masked, the rest
-    as JSON."""
-    value = mask_value(value, None, name=name)
-    if isinstance(value, Masked):
-        return str(value)
-    if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False) if _needs_quotes(value) else value
-    else:
-        text = json.dumps(_plain(value), ensure_ascii=False, sort_keys=False)
-    if limit is not None and len(text) > limit:
-        text = text[:limit - 1] + '…'
-    return text
-
-
-def _needs_quotes(text: str) -> bool:
-    return not text or text != text.strip() or '\n' in text or text in (
-        'true', 'false', 'null') or text.replace('.', '', 1).lstrip('-').isdigit()
-
-
-def _plain(value: Any) -> Any:
-    """VALUE as JSON-able data (Masked and other objects as their text)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
 def describe(change: Change, *, limit: int | None = None) -> str:
     """What happened at the change's path, in words and values."""
     change = mask_change(change)

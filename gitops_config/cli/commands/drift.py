@@ -114,8 +114,8 @@ def _json(report: DriftReport) -> str:
 
 
 def _markdown(report: DriftReport) -> str:
+    from gitops_config.masking import show
     from gitops_config.report.diff_markdown import cell
-    from gitops_config.report.diff_text import show
 
     state = '🔴 drift' if report.drifted else '🟢 no drift'
     lines = [f'### {report.env}: {state}', '',

@@ -29,9 +29,9 @@ def history(*, env: str, key: str, file: str | None, rev: str, limit: int | None
     Secrets are masked; with keys, a keyed fingerprint tells equal values apart.
     """
     from gitops_config import history as history_mod
+    from gitops_config.masking import show
     from gitops_config.pipeline.fingerprint_key import fingerprint_key
     from gitops_config.report.diff_json import change_value
-    from gitops_config.report.diff_text import show
     from gitops_config.revision import locate
 
     root = locate(Path.cwd()).root  # a bare clone too: history reads commits only

@@ -94,7 +94,7 @@ def promote(*, source_env: str, target_env: str, dry_run: bool, output_format: s
 
 
 def _echo_plan(plan: Plan) -> None:
-    from gitops_config.report.diff_text import show
+    from gitops_config.masking import show
 
     if plan.edits:
         click.echo(f'promote {plan.source_env} -> {plan.target_env} (into {plan.layer}):')
@@ -159,7 +159,7 @@ def _dry_run(plan: Plan, result: Result | None, source: Source, output_format: s
 
 
 def _show(value: object) -> str:
-    from gitops_config.report.diff_text import show
+    from gitops_config.masking import show
 
     return show(value)
 
