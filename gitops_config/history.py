@@ -20,14 +20,14 @@ from gitops_config import project as project_mod
 from gitops_config import values as values_mod
 from gitops_config.errors import GitopsConfigError
 from gitops_config.git import CommitInfo
-from gitops_config.git import Repo
 from gitops_config.masking import mask_pair
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline import rendering
 from gitops_config.pipeline.comparison import can_decrypt
 from gitops_config.pipeline.fingerprint_key import derived_key
-from gitops_config.revision import prefix_of
-from gitops_config.source import GitTree
+from gitops_config.revision import Located
+from gitops_config.revision import located_at
+from gitops_config.source import Source
 
 ABSENT: Any = object()  # the key does not exist at that commit
 
@@ -60,12 +60,11 @@ def walk(root: Path, env: str, keys: Sequence[str], *, rev: str = 'HEAD',
          file: str | None = None, limit: int | None = None,
          fingerprint_key: bytes | None = None) -> Walk:
     steps = {k: keypath.parse(k) for k in keys}
-    repo = Repo(root)
-    prefix = prefix_of(repo.root, root)
-    tip = repo.resolve(rev)
-    commits = list(reversed(repo.log(tip, [prefix.rstrip('/')] if prefix else [],
-                                     max_count=limit)))
-    sealed, derived = _keys(repo, tip, prefix, root, env)
+    found = located_at(root)
+    tip = found.repo.resolve(rev)
+    commits = list(reversed(found.repo.log(
+        tip, [found.prefix.rstrip('/')] if found.prefix else [], max_count=limit)))
+    sealed, derived = _keys(found, tip, env)
     if fingerprint_key is None and not sealed:
         fingerprint_key = derived or os.urandom(32)
     options = diff.Options(key=fingerprint_key)
@@ -73,9 +72,9 @@ def walk(root: Path, env: str, keys: Sequence[str], *, rev: str = 'HEAD',
     previous: dict[str, Any] = {k: ABSENT for k in keys}
     last_inputs: dict[str, str] | None = None
     for commit in commits:
-        source = GitTree(repo, commit.sha, prefix)
+        source = found.commit(commit.sha)
         try:
-            project = project_mod.load(source, root)
+            project = project_mod.load(source)
             if env not in project.env_names():
                 current = {k: ABSENT for k in keys}
             else:
@@ -96,12 +95,11 @@ def walk(root: Path, env: str, keys: Sequence[str], *, rev: str = 'HEAD',
     return Walk({k: list(reversed(v)) for k, v in entries.items()}, sealed)
 
 
-def _keys(repo: Repo, tip: str, prefix: str, root: Path, env: str,
-          ) -> tuple[bool, bytes | None]:
+def _keys(found: Located, tip: str, env: str) -> tuple[bool, bytes | None]:
     """Whether ENV must be read sealed at TIP, and the fingerprint key derived there."""
-    source = GitTree(repo, tip, prefix)
+    source = found.commit(tip)
     try:
-        project = project_mod.load(source, root)
+        project = project_mod.load(source)
     except GitopsConfigError:
         return True, None
     if not can_decrypt(source, project, [env]):
@@ -109,7 +107,7 @@ def _keys(repo: Repo, tip: str, prefix: str, root: Path, env: str,
     return False, derived_key(source, project)
 
 
-def _data(source: GitTree, project: project_mod.Project, env: str, file: str | None, *,
+def _data(source: Source, project: project_mod.Project, env: str, file: str | None, *,
           sealed: bool) -> Any:
     if file is None:
         return values_mod.merge(source, project, env, sealed=sealed).data

@@ -140,7 +140,7 @@ def merge(*, files: tuple[Path, ...], comment: str | None, fail_on_findings: boo
         if merged.kind != 'diff':
             raise ActionError(
                 'action merge takes the JSON of `diff --validate -f json --shard I/N`')
-        project = project_mod.load(*_working_tree())
+        project = project_mod.open_project(Path.cwd())[1]
     return _publish(merge_mod.review_from_data(merged.data), project, number,
                     comment=comment, fail_on_findings=fail_on_findings)
 
@@ -171,16 +171,9 @@ def _configured_comment() -> str | None:
     from gitops_config import project as project_mod
 
     try:
-        return (project_mod.load(*_working_tree()).raw.get('diff') or {}).get('comment')
+        return (project_mod.open_project(Path.cwd())[1].raw.get('diff') or {}).get('comment')
     except GitopsConfigError:
         return None
-
-
-def _working_tree() -> tuple[Source, Path]:
-    from gitops_config.source import WorkTree
-
-    root = revision.find_root(Path.cwd())
-    return WorkTree(root), root
 
 
 def _publish(review: Review, project: Project, number: int, *, comment: str | None,

@@ -376,14 +376,10 @@ def _stale_readers(path: Path) -> tuple[RecipientChange, str] | None:
     from gitops_config import project as project_mod
     from gitops_config import recipients
     from gitops_config.errors import GitopsConfigError
-    from gitops_config.revision import find_root
-    from gitops_config.source import WorkTree
 
     try:
-        root = find_root(path.resolve().parent)
-        rel = path.resolve().relative_to(root.resolve()).as_posix()
-        source = WorkTree(root)
-        project = project_mod.load(source, root)
+        source, project = project_mod.open_project(path.resolve().parent)
+        rel = path.resolve().relative_to(source.root.resolve()).as_posix()
         change = recipients.stale(source, project, rel)
         rendered = any(rel.startswith(project.output_dir(e) + '/') for e in project.env_names())
         return None if change is None else (change, 'render' if rendered else
