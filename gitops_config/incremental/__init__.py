@@ -1,7 +1,7 @@
 """The incremental layer: earlier work reused, in one run and across runs.
 
-Rendering, merging, validation and diffing (render.py, values.py, check.py,
-compare.py) are functions of their inputs and keep nothing. What a run reuses
+Rendering, merging, validation and diffing (render.py, values.py, the
+pipeline/ package) are functions of their inputs and keep nothing. What a run reuses
 goes through one object, Reuse (reuse.py), which the run context (run.py)
 holds: "the output of this template for these values, if known", "the verdict
 for this content under these rules", "this layer, parsed". With a store (the
