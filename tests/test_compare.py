@@ -7,13 +7,19 @@ import pytest
 
 from gitops_config import render as render_mod
 from gitops_config import revision
+from gitops_config.errors import InvalidYamlError
 from gitops_config.git import GitError
 from gitops_config.git import RefNotFoundError
+from gitops_config.incremental.reuse import Reuse
+from gitops_config.keypath import KeyPathError
 from gitops_config.limits import Limits
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline import comparison
 from gitops_config.pipeline import file_diff
 from gitops_config.pipeline import results
+from gitops_config.project import open_project
+from gitops_config.sops.errors import KeySourceError
+from gitops_config.sops.errors import NoKeyError
 from gitops_config.source import WorkTree
 from gitops_config.values import Values
 from tests._helpers.git_repo import GitRepo
@@ -230,3 +236,21 @@ def test_project_in_a_subfolder(git_repo: GitRepo) -> None:
     old, new = revision.open_pair(git_repo.path / 'config' / 'values', 'HEAD', None)
     dev = comparison.compare(old, new).envs[0]
     assert [(c.path, c.old, c.new) for c in dev.changes] == [('replicas', 1, 6)]
+
+
+@pytest.mark.parametrize(('error', 'opens'), [
+    (NoKeyError('no available key'), False),
+    (KeySourceError('gpg failed'), False),
+    (KeyPathError('no such item'), True),  # its code holds 'key': still not about keys
+    (InvalidYamlError('bad layer'), True),
+])
+def test_only_a_key_error_means_the_keys_do_not_open_a_revision(
+        repo: GitRepo, monkeypatch: pytest.MonkeyPatch, error: Exception, opens: bool,
+) -> None:
+    source, project = open_project(repo.path)
+
+    def merge(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(Reuse, 'merge', merge)
+    assert comparison.can_decrypt(source, project, None) is opens

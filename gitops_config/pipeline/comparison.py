@@ -43,6 +43,7 @@ from gitops_config.pipeline.sides import same_outputs
 from gitops_config.project import Project
 from gitops_config.run import Run
 from gitops_config.shard import Shard
+from gitops_config.sops.errors import KeyUnavailableError
 from gitops_config.source import Source
 
 
@@ -106,9 +107,10 @@ def can_decrypt(source: Source, project: Project, envs: Sequence[str] | None,
     try:
         for name in names:
             run.reuse.merge(source, project, name, sealed=False, keys=run.keys)
-    except GitopsConfigError as exc:
-        if 'key' in exc.code:  # sops-no-key, sops-key-not-found: read sealed instead
-            return False
+    except KeyUnavailableError:  # read sealed instead
+        return False
+    except GitopsConfigError:  # not about keys: the merge that follows reports it
+        return True
     return True
 
 

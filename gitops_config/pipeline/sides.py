@@ -28,6 +28,7 @@ from gitops_config.redact import Secret
 from gitops_config.redact import scrub
 from gitops_config.run import Run
 from gitops_config.shard import Shard
+from gitops_config.sops.errors import KeyUnavailableError
 from gitops_config.source import Source
 from gitops_config.values import Values
 
@@ -63,13 +64,15 @@ def open_side(source: Source, project: Project | None, env: str, *, sealed: bool
     reuse = run.reuse
     try:
         values = reuse.merge(source, project, env, sealed=sealed, keys=run.keys)
-    except GitopsConfigError as exc:
-        if sealed or 'key' not in exc.code:
+    except KeyUnavailableError as exc:
+        if sealed:
             return Opened(project, failed=exc.one_line())
         # the keys at hand open the other side, not this one (its recipients changed):
         # this side's secrets are compared sealed
         sealed = True
         values = reuse.merge(source, project, env, sealed=True, keys=run.keys)
+    except GitopsConfigError as exc:
+        return Opened(project, failed=exc.one_line())
     if project.templates is None:
         # the values diff is one unit of work: shard 1's
         return Opened(project, values, values_share=shard is None or shard.index == 1)

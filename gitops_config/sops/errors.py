@@ -19,7 +19,13 @@ class MacMismatchError(SopsError):
     code = 'sops-mac-mismatch'
 
 
-class NoKeyError(SopsError):
+class KeyUnavailableError(SopsError):
+    """The keys at hand do not open the file: a caller may read it sealed instead."""
+
+    code = 'sops-key-unavailable'
+
+
+class NoKeyError(KeyUnavailableError):
     """No available key opens the file's data key."""
 
     code = 'sops-no-key'
@@ -39,7 +45,7 @@ class RulesError(SopsError):
     code = 'sops-rules'
 
 
-class KeySourceError(SopsError):
+class KeySourceError(KeyUnavailableError):
     """A key source (identity file, gpg, sops binary) failed."""
 
     code = 'sops-key-source'
