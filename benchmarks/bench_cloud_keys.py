@@ -81,11 +81,11 @@ def main() -> int:
 def _data_key_only(path: Path, env: dict[str, str], runs: int) -> list[tuple[str, float]]:
     import base64
 
-    from gitops_config.sops import engine
+    from gitops_config.sops import sopsfile
     from gitops_config.sops.keys import cloud
     from gitops_config.sops.keys.ring import KeyRing
 
-    meta = engine.parse(path.read_bytes(), str(path)).meta
+    meta = sopsfile.parse(path.read_bytes(), str(path)).meta
     [key] = meta.master_keys()
     blob = key.enc
 

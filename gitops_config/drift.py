@@ -19,6 +19,7 @@ plaintext secret. The project's ignore rules apply, as they do to diffs.
 from __future__ import annotations
 
 import dataclasses
+import os
 import posixpath
 import shlex
 from dataclasses import dataclass
@@ -29,17 +30,26 @@ from typing import Any
 
 from gitops_config import constants as C
 from gitops_config import diff
+from gitops_config import history
+from gitops_config import keypath
 from gitops_config import kube
+from gitops_config import process
+from gitops_config import project as project_mod
 from gitops_config import revision
+from gitops_config import sops
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.errors import InvalidYamlError
+from gitops_config.git import RefNotFoundError
+from gitops_config.git import Repo
 from gitops_config.ignore import Ignored
 from gitops_config.ignore import IgnoreRule
 from gitops_config.ignore import Ignores
+from gitops_config.manifest import NAME
 from gitops_config.masking import conceal
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
+from gitops_config.pipeline import rendering
 from gitops_config.pipeline.comparison import can_decrypt
 from gitops_config.pipeline.file_diff import VALUES_FILE
 from gitops_config.pipeline.file_diff import options_for
@@ -51,7 +61,6 @@ from gitops_config.redact import Secret
 from gitops_config.render import RenderedFile
 
 if TYPE_CHECKING:
-    from gitops_config.git import Repo
     from gitops_config.project import Project
     from gitops_config.run import Run
     from gitops_config.source import Source
@@ -110,7 +119,6 @@ def read_live_path(path: Path, *, as_file: str | None = None) -> Live:
         if as_file is not None:
             raise LiveStateError(f'--as names one rendered file; {path} is a folder',
                                  hint='drop --as: a folder\'s files are matched by path')
-        from gitops_config.manifest import NAME  # what render wrote: not live state
 
         files = []
         for item in sorted(p for p in path.rglob('*') if p.is_file() and p.name != NAME):
@@ -129,8 +137,6 @@ def read_live_command(command: str, *, name: str | None = None,
                       timeout: float = 120.0) -> Live:
     """What COMMAND prints: Kubernetes objects, or plain YAML/JSON that stands for
     the rendered file NAME."""
-    from gitops_config import process
-
     argv = shlex.split(command)
     if not argv:
         raise LiveStateError('the live command is empty')
@@ -169,8 +175,6 @@ def _objects(docs: list[Any] | None) -> list[Any]:
 
 
 def _live_file(name: str, raw: bytes, *, exact: bool = True) -> LiveFile:
-    from gitops_config import sops
-
     if sops.is_encrypted(raw):
         return _sops_file(name, raw, exact)
     try:
@@ -183,8 +187,6 @@ def _live_file(name: str, raw: bytes, *, exact: bool = True) -> LiveFile:
 def _sops_file(name: str, raw: bytes, exact: bool) -> LiveFile:
     """A SOPS file opened with the keys at hand; without one (or when it is no longer
     a valid sops file), its shape: ENC[] leaves sealed, the rest as written."""
-    from gitops_config import sops
-
     where = name if posixpath.splitext(name)[1] else f'{name}.yaml'
     tampered = None
     try:
@@ -517,8 +519,6 @@ def _masked_last_applied(obj: dict[str, Any]) -> dict[str, Any]:
 
 def desired_ref(repo: Repo, env: str) -> str:
     """The commit recorded by `mark-deployed ENV`, else HEAD."""
-    from gitops_config.git import RefNotFoundError
-
     try:
         return repo.resolve(f'refs/tags/{C.DEPLOYED_TAG_PREFIX}{env}')
     except RefNotFoundError:
@@ -527,8 +527,6 @@ def desired_ref(repo: Repo, env: str) -> str:
 
 def mark_deployed(root: Path, env: str, rev: str = 'HEAD') -> str:
     """Record REV as deployed to ENV (the lightweight tag deployed/ENV); return its SHA."""
-    from gitops_config.git import Repo
-
     repo = Repo(root)
     sha = repo.resolve(rev)
     repo.run('update-ref', f'refs/tags/{C.DEPLOYED_TAG_PREFIX}{env}', sha)
@@ -540,10 +538,6 @@ def assess(source: Source, project: Project, env: str, live: Live, *,
            ) -> tuple[list[RenderedFile], Outcome]:
     """Render ENV from SOURCE (secrets sealed when no key of RUN's opens them) and
     compare it with LIVE."""
-    import os
-
-    from gitops_config.pipeline import rendering
-
     project.env(env)
     sealed = not can_decrypt(source, project, [env], run)
     if fingerprint_key is None:
@@ -563,8 +557,6 @@ def run(root: Path, env: str, live: Live, *, ref: str | None = None,
         fingerprint_key: bytes | None = None, blame: bool = True, run: Run | None = None,
         ) -> DriftReport:
     """Render ENV at REF (default: deployed/ENV, else HEAD) and compare it with LIVE."""
-    from gitops_config import project as project_mod
-
     found = revision.located_at(root)
     commit = found.repo.resolve(ref) if ref is not None else desired_ref(found.repo, env)
     source = found.commit(commit)
@@ -580,9 +572,6 @@ def run(root: Path, env: str, live: Live, *, ref: str | None = None,
 def _last_set(root: Path, env: str, commit: str, changes: list[Change],
               rendered: list[RenderedFile], limit: int = 50) -> dict[tuple[str, str], str]:
     """For each drifted key, the commit that last changed its desired value."""
-    from gitops_config import history
-    from gitops_config import keypath
-
     found: dict[tuple[str, str], str] = {}
     by_file: dict[str, list[Change]] = {}
     for change in changes:

@@ -7,7 +7,9 @@ costs 110+ ms, which `--help` and pre-commit hooks must not pay.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+import tempfile
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from typing import Any
 
 from gitops_config import process
 from gitops_config.errors import GitopsConfigError
+from gitops_config.fsutil import plain_path
 from gitops_config.process import Completed
 
 
@@ -130,6 +133,7 @@ class Repo:
     """One repository; blobs are read through one persistent cat-file process."""
 
     def __init__(self, path: Path) -> None:
+        # lazy: GitPython loads only when __init__() runs (start-up)
         import git  # GitPython, imported only when a command reads commits
 
         os.environ.setdefault('GIT_PYTHON_REFRESH', 'quiet')
@@ -285,8 +289,6 @@ class Repo:
         """A new commit on top of PARENT with FILES (repository paths -> content; None
         removes) changed, and nothing else. Built in a temporary index, so the user's
         checkout and index stay as they are; no branch is moved."""
-        import tempfile
-
         with tempfile.TemporaryDirectory(prefix='gitops-config-index-') as tmp:
             env = {'GIT_INDEX_FILE': os.path.join(tmp, 'index')}
             self.run('read-tree', parent, env=env)
@@ -357,8 +359,6 @@ class Repo:
 
 
 def _plain(path: str, where: str) -> str:
-    from gitops_config.fsutil import plain_path
-
     if not plain_path(path):
         raise UnsafeTreeError(
             f'{where} holds the path {path!r}: a name with "..", "." or ".git" parts, or an '
@@ -369,8 +369,6 @@ def _plain(path: str, where: str) -> str:
 
 def blob_sha(data: bytes) -> str:
     """The SHA git gives DATA as a blob, without asking git."""
-    import hashlib
-
     return hashlib.sha1(b'blob %d\0' % len(data) + data, usedforsecurity=False).hexdigest()
 
 

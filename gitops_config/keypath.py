@@ -6,6 +6,7 @@ A key holding dots or brackets is written quoted: `a["b.c"]`. Globs add `*`
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -247,8 +248,6 @@ def _unique_selector(items: list[Any], index: int, taken: Select) -> Select | No
 
 
 def _did_you_mean(key: str, node: dict[str, Any]) -> str | None:
-    import difflib
-
     close = difflib.get_close_matches(key, [str(k) for k in node], n=1)
     return f'did you mean {close[0]!r}?' if close else None
 

@@ -127,6 +127,7 @@ class Guard:
             # None: a handler not installed from Python, which cannot be put back
             signal.signal(signal.SIGALRM, self._previous or signal.SIG_DFL)
         if self._restore is not None:
+            # not at the top: Windows has no resource module (see _cap_memory)
             import resource
 
             resource.setrlimit(resource.RLIMIT_AS, self._restore)
@@ -141,6 +142,7 @@ def _cap_memory(extra: int) -> tuple[int, int] | None:
     """Let this process grow by at most EXTRA bytes from now; the limits to restore
     afterwards, or None where nothing was changed."""
     try:
+        # not at the top: Windows has no resource module
         import resource
     except ImportError:  # pragma: no cover - Windows has no rlimits
         return None

@@ -36,6 +36,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gitops_config import keypath
+from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Change
 from gitops_config.model import Finding
 from gitops_config.policy import secrets as detect
@@ -169,9 +171,6 @@ def mask_changes(changes: Iterable[Change], key: bytes | None = None, *,
 @functools.lru_cache(maxsize=4096)
 def _last_key(path: str) -> str | None:
     """The last mapping key of a KEYPATH (a.b[0].c -> c; a["x.y"][2] -> x.y)."""
-    from gitops_config import keypath
-    from gitops_config.errors import GitopsConfigError
-
     try:
         steps = keypath.parse(path) if path else ()
     except GitopsConfigError:

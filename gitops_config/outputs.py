@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -13,7 +14,10 @@ from typing import Any
 
 from gitops_config import constants as C
 from gitops_config import manifest
+from gitops_config import project as project_mod
+from gitops_config import recipients
 from gitops_config import run as run_mod
+from gitops_config import sops
 from gitops_config.errors import GitopsConfigError
 from gitops_config.errors import UsageError
 from gitops_config.fsutil import ConfinedTree
@@ -28,6 +32,8 @@ from gitops_config.redact import Secret
 from gitops_config.redact import walk_secrets
 from gitops_config.render import RenderedFile
 from gitops_config.run import Run
+from gitops_config.sops import rules
+from gitops_config.sops.rules import recipient_kind
 from gitops_config.source import Source
 
 if TYPE_CHECKING:
@@ -76,8 +82,6 @@ def file_bytes(project: Project, source: Source, file: RenderedFile, *, decrypt:
     if not file.has_secrets or decrypt:
         return file.content
     where = f'{project.output_dir(file.env)}/{file.path}'
-    from gitops_config import sops
-    from gitops_config.sops.rules import recipient_kind
 
     cloud: dict[str, list[str]] = {}
     for recipient in project.env(file.env).recipients:
@@ -99,7 +103,6 @@ def file_bytes(project: Project, source: Source, file: RenderedFile, *, decrypt:
             f'{file.env}: {file.path} holds a secret that is not under any mapping key, so '
             'it cannot be written encrypted', location=Location(file.template),
             hint='put the secret under a key: `key: {{ secret }}`')
-    import re
 
     regex = '^(' + '|'.join(re.escape(k) for k in sorted(keys)) + ')$'
     return sops.encrypt_text(file.content, where, config=sops_rules(source), age=age, pgp=pgp,
@@ -109,8 +112,6 @@ def file_bytes(project: Project, source: Source, file: RenderedFile, *, decrypt:
 def sops_rules(source: Source) -> Rules:
     """The .sops.yaml creation rules of SOURCE itself (a commit's own, even in a bare
     clone): the nearest .sops.yaml at or above the project root, as sops finds it."""
-    from gitops_config.sops import rules
-
     found = source.find_upwards(C.SOPS_CONFIG_FILE)
     if found is None:
         return rules.Rules(f'the {source.label}', [], found=False)
@@ -197,8 +198,6 @@ def planned(project: Project, render: EnvRender, committed: Source) -> dict[str,
     without a checkout (promote) carries it. As write(): an encrypted file that opens
     to the same plaintext for the same readers stays byte for byte; one we hold no key
     for stays as committed (check() says whether it is still up to date)."""
-    from gitops_config import recipients
-
     out_dir = project.output_dir(render.env)
     changes: dict[str, bytes | None] = {}
     for file in render.files:
@@ -249,8 +248,6 @@ def _prune(tree: ConfinedTree, folder: str, out: Path, produced: set[str], reuse
 def _new_readers(project: Project, source: Source, rel: str, existing: bytes) -> bool:
     """Whether SOURCE's rules name other recipients for REL than EXISTING is encrypted
     to."""
-    from gitops_config import recipients
-
     want = recipients.expected(source, project, rel)
     return recipients.compared(rel, recipients.of_file(existing, rel), want) is not None
 
@@ -277,8 +274,6 @@ def _same(a: Any, b: Any, *, strict: bool = False) -> bool:
 
 def _same_secrets(existing: bytes, file: RenderedFile, where: str) -> bool:
     """Whether the encrypted EXISTING file opens to exactly FILE's documents."""
-    from gitops_config.errors import GitopsConfigError
-
     try:
         docs = _committed_documents(existing, where)
     except GitopsConfigError:
@@ -294,8 +289,6 @@ def _documents(file: RenderedFile) -> list[Any] | None:
 
 
 def _committed_documents(text: bytes, path: str) -> list[Any] | None:
-    from gitops_config import sops
-
     if not sops.is_encrypted(text):
         return None
     opened = sops.open_values(text, path, sealed=True)
@@ -351,9 +344,6 @@ def _check_secrets(project: Project, source: Source, file: RenderedFile, rel: st
                    committed: bytes) -> str | None:
     """What is wrong with the committed REL of a secret-bearing FILE (None: nothing;
     UNVERIFIABLE: its shape is right, its secrets cannot be read)."""
-    from gitops_config import recipients
-    from gitops_config import sops
-
     if not sops.is_encrypted(committed):
         return 'holds secrets in plaintext (never commit `render --decrypt` output)'
     readers = recipients.stale(source, project, rel)
@@ -377,8 +367,6 @@ def _unverifiable(project: Project, source: Source, base: Source, env: str,
                   paths: list[str]) -> list[Stale]:
     """Which of PATHS (secret-bearing, no key) changed since BASE, and whether the
     inputs of ENV changed with them."""
-    from gitops_config import project as project_mod
-
     moved = [p for p in paths if not base.exists(p) or base.read(p) != source.read(p)]
     if not moved:
         return []  # as committed before: reviewed then

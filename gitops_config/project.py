@@ -14,13 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from gitops_config import constants as C
+from gitops_config import regex
 from gitops_config import revision
 from gitops_config import yaml_io
 from gitops_config.errors import InvalidProjectError
 from gitops_config.errors import UsageError
+from gitops_config.fsutil import UnprintableNameError
+from gitops_config.fsutil import check_printable
 from gitops_config.limits import DEFAULT_LIMITS
 from gitops_config.limits import Limits
 from gitops_config.model import Location
+from gitops_config.source import PathOutsideError
 from gitops_config.source import Source
 from gitops_config.source import normalize
 
@@ -63,10 +67,6 @@ class Project:
     def output_dir(self, env: str) -> str:
         """ENV's output folder, relative to the root; checked to be strictly inside
         the repository and outside .git (load() checks it overlaps no input too)."""
-        from gitops_config.fsutil import UnprintableNameError
-        from gitops_config.fsutil import check_printable
-        from gitops_config.source import PathOutsideError
-
         try:
             out = normalize(check_printable(self.output.replace('{env}', env)), what='output')
         except (PathOutsideError, UnprintableNameError) as exc:
@@ -135,7 +135,6 @@ def _check_patterns(data: dict[str, Any], positions: Positions) -> None:
     refused at the one that cannot."""
     patterns = (data.get('secrets') or {}).get('key_patterns') or ()
     if patterns:
-        from gitops_config import regex
 
         for i, pattern in enumerate(patterns):
             where = _invalid('', positions, ('secrets', 'key_patterns', i)).location
@@ -212,8 +211,6 @@ def _inputs(project: Project) -> list[tuple[str, str]]:
 
 
 def _normal(path: str) -> str | None:
-    from gitops_config.source import PathOutsideError
-
     try:
         return normalize(path)
     except PathOutsideError:
@@ -227,10 +224,6 @@ def _overlap(a: str, b: str) -> bool:
 
 
 def _safe(project: Project, path: str, where: tuple[str | int, ...]) -> None:
-    from gitops_config.fsutil import UnprintableNameError
-    from gitops_config.fsutil import check_printable
-    from gitops_config.source import PathOutsideError
-
     try:
         clean = normalize(check_printable(path))
     except (PathOutsideError, UnprintableNameError) as exc:

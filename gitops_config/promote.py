@@ -24,11 +24,16 @@ from typing import Any
 
 from gitops_config import diff
 from gitops_config import keypath
+from gitops_config import outputs
+from gitops_config import sops
 from gitops_config import values as values_mod
 from gitops_config import yaml_io
 from gitops_config.errors import FileMissingError
 from gitops_config.errors import GitopsConfigError
 from gitops_config.errors import UsageError
+from gitops_config.git import GitError
+from gitops_config.git import blob_sha
+from gitops_config.masking import show
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline import rendering
 from gitops_config.pipeline import validation
@@ -90,8 +95,6 @@ def rules(project: Project) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def target_layer(source: Source, project: Project, source_env: str, target_env: str) -> str:
     """TARGET_ENV's last layer that SOURCE_ENV does not read and that is not encrypted."""
-    from gitops_config import sops
-
     shared = set(project.env(source_env).layers)
     own = [p for p in project.env(target_env).layers
            if p not in shared and not (source.exists(p) and sops.is_encrypted(source.read(p)))]
@@ -270,8 +273,6 @@ class Edited:
         return sorted(p for p in found if self.changes.get(p, b'') is not None)
 
     def blob_id(self, path: str) -> str:
-        from gitops_config.git import blob_sha
-
         return blob_sha(self.read(path)) if path in self.changes else self.base.blob_id(path)
 
     def find_upwards(self, name: str) -> tuple[str, bytes] | None:
@@ -307,8 +308,6 @@ def build(source: Source, project: Project, plan: Plan, run: Run | None = None) 
     """PLAN applied to SOURCE in memory: the edited layer and, where the project commits
     rendered output, TO's re-rendered files; then TO validated (schemas, policies and
     change rules against TO as it is, and the committed output up to date)."""
-    from gitops_config import outputs
-
     env = plan.target_env
     files: dict[str, bytes | None] = {plan.layer: plan.text.encode()}
     after = Edited(source, files)
@@ -333,8 +332,6 @@ def branch_name(plan: Plan) -> str:
 
 
 def message(plan: Plan, rendered: Sequence[str] = ()) -> str:
-    from gitops_config.masking import show
-
     lines = [subject(plan), '']
     lines += [f'- {e.key}: {show(e.old)} -> {show(e.new)}' for e in plan.edits]
     if plan.skipped:
@@ -388,8 +385,6 @@ def retire(repo: Repo, plan: Plan, head: str) -> str | None:
 
 def _same_commit(repo: Repo, a: str, b: str) -> bool:
     """Same tree on the same parent: the same promotion, whenever it was made."""
-    from gitops_config.git import GitError
-
     try:
         return repo.run('rev-parse', f'{a}^{{tree}}', f'{a}^') == repo.run(
             'rev-parse', f'{b}^{{tree}}', f'{b}^')

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitops_config import constants as C
+from gitops_config import sops
 from gitops_config.errors import GitopsConfigError
 from gitops_config.project import Project
+from gitops_config.sops import rules
 from gitops_config.source import Source
 
 if TYPE_CHECKING:
@@ -45,8 +47,6 @@ class RecipientChange:
 
 def of_file(text: bytes, path: str) -> tuple[str, ...] | None:
     """The recipients named in TEXT's sops metadata, sorted; None: not encrypted."""
-    from gitops_config import sops
-
     if not sops.is_encrypted(text):
         return None
     try:
@@ -57,8 +57,6 @@ def of_file(text: bytes, path: str) -> tuple[str, ...] | None:
 
 @functools.lru_cache(maxsize=16)
 def _rules(text: bytes) -> list[tuple[str, CreationRule]]:
-    from gitops_config.sops import rules
-
     return list(rules.rules_from_text(text, C.SOPS_CONFIG_FILE))
 
 
@@ -74,7 +72,6 @@ def expected(source: Source, project: Project, path: str) -> tuple[str, ...] | N
     found = source.find_upwards(C.SOPS_CONFIG_FILE)
     if found is None:
         return None
-    from gitops_config.sops import rules
 
     below, text = found
     rule = rules.matching(_rules(text), below + path)

@@ -50,6 +50,7 @@ def compile(pattern: str, *, what: str = 'regular expression',
 @functools.lru_cache(maxsize=1024)
 def _compiled(pattern: str) -> Pattern | str:
     """The compiled pattern, or why RE2 refuses it (remembered either way)."""
+    # lazy: RE2 loads only when _compiled() runs (start-up)
     import re2  # on first use: most commands never run a user pattern
 
     options = re2.Options()
@@ -64,6 +65,7 @@ def _compiled(pattern: str) -> Pattern | str:
 
 def escape(text: str) -> str:
     """TEXT as a pattern that matches exactly it."""
+    # lazy: RE2 loads only when escape() runs (start-up)
     import re2
 
     escaped: str = re2.escape(text)

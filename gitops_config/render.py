@@ -12,6 +12,7 @@ every function is one of its arguments.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import hashlib
 import json
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import TYPE_CHECKING
 from typing import Any
+
+import jinja2
 
 from gitops_config import rendered_secrets
 from gitops_config import sandbox
@@ -55,8 +58,6 @@ from gitops_config.values import Values
 
 if TYPE_CHECKING:
     import types
-
-    import jinja2
 
     Compiled = jinja2.Template  # what compile_template makes of a template's text
 
@@ -170,8 +171,6 @@ _SEE_UNDEFINED = frozenset({'default', 'd', 'required', 'defined', 'undefined'})
 
 
 def _refusing_undefined(func: Any) -> Callable[..., Any]:
-    import jinja2
-
     @functools.wraps(func)  # keeps jinja_pass_arg (pass_context and the like)
     def checked(*args: Any, **kwargs: Any) -> Any:
         for arg in (*args, *kwargs.values()):
@@ -184,8 +183,6 @@ def _refusing_undefined(func: Any) -> Callable[..., Any]:
 
 def _suggestion(name: str, known: Iterable[Any]) -> str:
     """' (did you mean ...?)' for the known name closest to NAME, or ''."""
-    import difflib
-
     close = difflib.get_close_matches(name, [k for k in known if isinstance(k, str)], n=1,
                                       cutoff=0.75)
     return f' (did you mean {close[0]!r}?)' if close else ''
@@ -193,8 +190,6 @@ def _suggestion(name: str, known: Iterable[Any]) -> str:
 
 @functools.cache  # one class, made once: its behaviour depends on nothing
 def _undefined() -> type[jinja2.Undefined]:
-    import jinja2
-
     class Undefined(jinja2.StrictUndefined):
         """StrictUndefined that also fails where Python asks for an index or a repr
         (`range(x)`, `[x]`), and names the key a misspelt one meant."""
@@ -251,8 +246,6 @@ Compile = Callable[[str, str], 'jinja2.Template']
 def code_identity() -> str:
     """What compiled code depends on beyond a template's text and name: the Jinja2 and
     Python versions that produced it, and the sandbox's code generator."""
-    import jinja2
-
     return f'{jinja2.__version__}\0{sys.version}\0{sandbox.code_version()}'
 
 
@@ -318,8 +311,6 @@ def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.
                     compile_: Compile = compile_template) -> str:
     """SOURCE_TEXT (the template NAME, compiled by COMPILE_) rendered for PREPARED's
     environment, what it reads recorded in REC."""
-    import jinja2
-
     env = prepared.env
     # An error can quote the value it choked on ("no attribute 'sk-...'"): never a secret.
     clean = prepared.taint.scrub if prepared.taint is not None else str

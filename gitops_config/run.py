@@ -54,6 +54,7 @@ class Run:
         """The run's earlier work (incremental/): made on first use, since it brings the
         rendering stack, which a command that renders nothing need not load."""
         if self._reuse is None:
+            # lazy: jinja2 loads only when reuse() runs (start-up)
             from gitops_config.incremental.reuse import Reuse
 
             self._reuse = Reuse(self.store)

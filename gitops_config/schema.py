@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import replace
+from importlib import resources
 from typing import Any
 
 import jsonschema_rs
@@ -163,8 +164,6 @@ class SchemaStore:
 
 def builtin_text(name: str) -> bytes:
     """The shipped schema NAME (`builtin:litellm-proxy`), as bytes."""
-    from importlib import resources
-
     file = BUILTINS.get(name.removeprefix(BUILTIN))
     if file is None:
         known = ', '.join(BUILTIN + n for n in sorted(BUILTINS))

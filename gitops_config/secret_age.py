@@ -16,10 +16,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gitops_config import git
 from gitops_config import keypath
+from gitops_config import sops
+from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import NodePath
+from gitops_config.revision import prefix_of
+from gitops_config.sops import format as fmt
+from gitops_config.sops import sopsfile
+from gitops_config.sops.errors import NotEncryptedError
+from gitops_config.sops.tree import Branch
+from gitops_config.source import GitTree
+from gitops_config.source import IndexTree
 from gitops_config.source import Source
+from gitops_config.source import WorkTree
 
 # how a date was found
 GIT = 'git'  # the commit that wrote the ciphertext
@@ -66,9 +77,6 @@ def ages(source: Source, files: Sequence[str], *, now: datetime) -> list[SecretA
 
 def _file_ages(source: Source, file: str, place: _Place | None, now: datetime,
                ) -> list[SecretAge]:
-    from gitops_config import git
-    from gitops_config.sops.errors import NotEncryptedError
-
     data = source.read(file)
     current = _leaves(data, file)
     if current is None:
@@ -120,12 +128,6 @@ class _Place:
 def _git_place(source: Source) -> _Place | None:
     """Where SOURCE's history is: its repository, the commit to walk back from, and the
     project folder in it; None outside git."""
-    from gitops_config import git
-    from gitops_config.revision import prefix_of
-    from gitops_config.source import GitTree
-    from gitops_config.source import IndexTree
-    from gitops_config.source import WorkTree
-
     if isinstance(source, GitTree):
         return _Place(source.repo, source.commit, prefix_of(source.repo.root, source.root))
     if isinstance(source, IndexTree):
@@ -152,13 +154,10 @@ def _version_leaves(place: _Place | None, version: Any, file: str,
 def _leaves(data: bytes, file: str) -> dict[NodePath, str] | None:
     """(document index, *key path) -> ciphertext of every encrypted value; None for a
     file that is not encrypted (or not readable as one)."""
-    from gitops_config import sops
-    from gitops_config.sops import engine
-
     if not sops.is_encrypted(data):
         return None
     try:
-        parsed = engine.parse(data, file)
+        parsed = sopsfile.parse(data, file)
     except GitopsConfigError:
         return None
     found: dict[NodePath, str] = {}
@@ -168,8 +167,6 @@ def _leaves(data: bytes, file: str) -> dict[NodePath, str] | None:
 
 
 def _collect(node: Any, at: NodePath, found: dict[NodePath, str]) -> None:
-    from gitops_config.sops.tree import Branch
-
     if isinstance(node, Branch):
         for key, value in node:
             if isinstance(key, str):
@@ -183,11 +180,8 @@ def _collect(node: Any, at: NodePath, found: dict[NodePath, str]) -> None:
 
 
 def _lastmodified(data: bytes, file: str, now: datetime) -> datetime:
-    from gitops_config.sops import engine
-    from gitops_config.sops import format as fmt
-
     try:
-        when, _ = fmt.parse_rfc3339(engine.parse(data, file).meta.lastmodified)
+        when, _ = fmt.parse_rfc3339(sopsfile.parse(data, file).meta.lastmodified)
     except (ValueError, GitopsConfigError):
         return now
     return when
@@ -196,8 +190,6 @@ def _lastmodified(data: bytes, file: str, now: datetime) -> datetime:
 def _positions(data: bytes, file: str) -> dict[NodePath, tuple[int, int]]:
     """Where each value is, by (document index, *key path): YAML and JSON by their
     parser's marks, dotenv by its `KEY=` line; other formats have none."""
-    from gitops_config import yaml_io
-
     if posixpath.splitext(file)[1] in ('.yaml', '.yml', '.json'):
         try:
             located = yaml_io.load_all_located(data, file)

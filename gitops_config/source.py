@@ -19,6 +19,7 @@ from gitops_config.fsutil import READ_NOFOLLOW
 from gitops_config.fsutil import NotRegularError
 from gitops_config.fsutil import SymlinkError
 from gitops_config.fsutil import read_file
+from gitops_config.git import blob_sha
 
 if TYPE_CHECKING:
     from gitops_config.git import Repo
@@ -187,8 +188,6 @@ class WorkTree:
                 found.append(path)  # files, and symlinks: reading one says what it is
 
     def blob_id(self, path: str) -> str:
-        from gitops_config.git import blob_sha
-
         st = self._lstat(path)
         if st is None:
             raise _missing(path, self.label)

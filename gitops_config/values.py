@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from gitops_config import keypath
+from gitops_config import sops
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
@@ -131,7 +132,6 @@ def parse_layer(text: bytes, path: str, *, sealed: bool = False,
             location=Location(path, 1, 1), hint='write `key: value` pairs at the top level',
         )
     if isinstance(data.get('sops'), dict) and 'mac' in data['sops']:
-        from gitops_config import sops
 
         opened = sops.open_values(text, path, sealed=sealed, ring=keys)
         assert isinstance(opened, dict)

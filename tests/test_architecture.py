@@ -61,3 +61,30 @@ def test_every_owner_contract_names_a_library_in_use() -> None:
             for name in contract['protected_modules']:  # type: ignore[attr-defined]
                 assert name in imported or name in sys.stdlib_module_names, (
                     f'{contract["id"]} protects {name}, which nothing imports')
+
+
+def _lazy_imports() -> list[tuple[str, int, list[str]]]:
+    """Each import inside a function: (module path, line, the lines of its block above it)."""
+    found = []
+    for path in sorted(PACKAGE.rglob('*.py')):
+        lines = path.read_text().splitlines()
+        for func in ast.walk(ast.parse('\n'.join(lines), str(path))):
+            if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(func):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    found.append((path.relative_to(ROOT).as_posix(), node.lineno,
+                                  lines[func.lineno - 1:node.lineno - 1]))
+    return found
+
+
+def test_an_import_inside_a_function_says_why() -> None:
+    """Imports are at the top of modules; the exceptions keep a heavy library off the
+    start-up path, and a comment above the import (or its block of imports) says so."""
+    unexplained = []
+    for where, line, above in _lazy_imports():
+        while above and above[-1].strip().startswith(('from ', 'import ')):
+            above = above[:-1]
+        if not (above and above[-1].strip().startswith('#')):
+            unexplained.append(f'{where}:{line}')
+    assert unexplained == []

@@ -24,7 +24,8 @@ class Exit(Exception):
 
 def mask_text(text: str) -> str:
     try:
-        from gitops_config import masking  # only on the way out: the common path skips it
+        # only on the way out: masking loads PyYAML, which --help and the common path skip
+        from gitops_config import masking
     except LibyamlMissingError:
         return text  # masking never loaded, so no secret was ever read to mask
     return masking.mask_text(text)

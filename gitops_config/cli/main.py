@@ -118,6 +118,7 @@ def cli(ctx: click.Context, *, directory: str | None, color: ColorMode, debug: b
     if directory is not None:
         os.chdir(directory)
     logging.basicConfig(format='warning: %(message)s', level=logging.WARNING)
+    # lazy: PyYAML loads only when cli() runs (start-up)
     from gitops_config.masking import MaskingFilter
 
     for handler in logging.getLogger().handlers:

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from typing import TypeVar
 
 import click
 
-if TYPE_CHECKING:
-    from gitops_config.cli.main import App
-    from gitops_config.run import Run
+from gitops_config import shard as shard_mod
+from gitops_config.cli.main import App
+from gitops_config.errors import UsageError
+from gitops_config.run import Run
 
 F = TypeVar('F', bound=Callable[..., object])
 
 
 def app() -> App:
-    from gitops_config.cli.main import App  # main imports this module
-
     found = click.get_current_context().find_object(App)
     if found is None:  # a command invoked on its own (a test): a run of the environment
-        from gitops_config.run import Run
 
         found = App(color=False, debug=False, run=Run.from_environment())
     return found
@@ -65,8 +62,6 @@ def shard(func: F) -> F:
     def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
         if value is None:
             return None
-        from gitops_config import shard as shard_mod
-        from gitops_config.errors import UsageError
 
         try:
             return shard_mod.parse(value)

@@ -20,6 +20,7 @@ from typing import Literal
 from gitops_config import constants as C
 from gitops_config import edit_lock
 from gitops_config import keypath
+from gitops_config import project as project_mod
 from gitops_config import revision
 from gitops_config import values
 from gitops_config.equality import same
@@ -50,6 +51,7 @@ from gitops_config.layer_edit.verify import first_difference
 from gitops_config.layer_edit.verify import value_at
 from gitops_config.model import Location
 from gitops_config.project import Project
+from gitops_config.source import WorkTree
 
 __all__ = ['MISSING', 'CannotEditError', 'EditCheckError', 'EnvResult', 'Result', 'set_value',
            'unset_value']
@@ -130,9 +132,6 @@ class _Edit:
         self._open_project()
 
     def _open_project(self) -> None:
-        from gitops_config import project as project_mod
-        from gitops_config.source import WorkTree
-
         try:
             root = revision.find_root(self.file.parent)
         except InvalidProjectError:

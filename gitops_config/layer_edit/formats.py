@@ -14,6 +14,7 @@ from gitops_config.layer_edit.plan import CannotEditError
 from gitops_config.layer_edit.plan import Change
 from gitops_config.layer_edit.value import has_tag
 from gitops_config.model import Location
+from gitops_config.sops import ops
 from gitops_config.yaml_io import edit
 
 
@@ -67,8 +68,6 @@ class Sops:
         return sops.open_values(data, where, sealed=False)
 
     def apply(self, data: bytes, change: Change, where: str) -> bytes:
-        from gitops_config.sops import ops
-
         if change.value is REMOVE or has_tag(change.value):
             raise CannotEditError(f'{where}: an encrypted layer holds values only; this edit '
                                   'needs a `!delete` or a removal',
@@ -76,8 +75,6 @@ class Sops:
         return ops.set_at(data, where, change.path, change.value)
 
     def reveal(self, value: Any) -> Any:
-        from gitops_config.sops import ops
-
         return ops.revealed(value)
 
 

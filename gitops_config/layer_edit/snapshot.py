@@ -3,6 +3,7 @@ and after the edit differ by the edited file alone, whatever else changes on dis
 
 from __future__ import annotations
 
+from gitops_config.git import blob_sha
 from gitops_config.source import Source
 
 
@@ -29,8 +30,6 @@ class Snapshot:
         return self.base.files(under)
 
     def blob_id(self, path: str) -> str:
-        from gitops_config.git import blob_sha
-
         return blob_sha(self.read(path))
 
     def find_upwards(self, name: str) -> tuple[str, bytes] | None:

@@ -18,6 +18,8 @@ from gitops_config import sops
 from gitops_config.errors import GitopsConfigError
 from gitops_config.project import Project
 from gitops_config.run import Run
+from gitops_config.sops import keys
+from gitops_config.sops import sopsfile
 from gitops_config.source import Source
 
 
@@ -59,12 +61,9 @@ def data_keys(source: Source, project: Project, run: Run | None = None,
         data = source.read(path)
         if not sops.is_encrypted(data):
             continue
-        # imported only now: the ciphers cost a start-up that plaintext projects skip
-        from gitops_config.sops import engine
-        from gitops_config.sops import keys
 
         try:
-            found.append((path, keys.data_key(engine.parse(data, path).meta, path, ring)))
+            found.append((path, keys.data_key(sopsfile.parse(data, path).meta, path, ring)))
         except GitopsConfigError:
             found.append((path, None))
     return found

@@ -17,6 +17,7 @@ from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
 from gitops_config.policy.rules import Rule
 from gitops_config.policy.rules import load_file
+from gitops_config.resources import shipped
 from gitops_config.source import Source
 
 ALWAYS_ON = ('secrets',)
@@ -30,8 +31,6 @@ class PolicyConfigError(GitopsConfigError):
 
 def builtin_dir() -> Path:
     """The tool's own `policies/` folder: packaged data, or the source checkout's."""
-    from gitops_config.resources import shipped
-
     found = shipped('policies')
     if found.is_dir():
         return found

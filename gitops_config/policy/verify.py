@@ -10,6 +10,8 @@ from gitops_config.model import Location
 from gitops_config.policy.engine import Engine
 from gitops_config.policy.rules import Example
 from gitops_config.policy.rules import Rule
+from gitops_config.policy.runner import make_engine
+from gitops_config.policy.secrets import creation_rules
 from gitops_config.policy.view import cel_view
 
 
@@ -74,7 +76,4 @@ EXAMPLE_SOPS_CONFIG = 'creation_rules:\n  - path_regex: (^|/)secrets/\n'
 
 
 def make_test_engine() -> Engine:
-    from gitops_config.policy.runner import make_engine
-    from gitops_config.policy.secrets import creation_rules
-
     return make_engine(sops_rules=creation_rules(EXAMPLE_SOPS_CONFIG))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import TextIO
 
 from gitops_config.impact import shared_inputs
@@ -49,8 +50,6 @@ def _multiline(change: Change) -> bool:
 
 
 def _lines(old: str, new: str, use_color: bool) -> str:
-    import difflib
-
     out = []
     for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm='', n=1):
         if line.startswith(('---', '+++')):

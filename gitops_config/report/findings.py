@@ -5,11 +5,14 @@ Each format is one module with `write(result, stream, *, use_color) -> None`.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from typing import TextIO
+
+from gitops_config.masking import mask_findings
 
 if TYPE_CHECKING:
     from gitops_config.pipeline.results import CheckResult
@@ -37,10 +40,6 @@ def resolve(name: str) -> str:
 def write(result: CheckResult, fmt: str, stream: TextIO, *, use_color: bool = False) -> None:
     """RESULT in format FMT; every message through the masking pass (a finding says where a
     secret is, never what it is)."""
-    import dataclasses
-
-    from gitops_config.masking import mask_findings
-
     result = dataclasses.replace(result, findings=mask_findings(result.findings))
     module = importlib.import_module(FINDINGS_FORMATS[resolve(fmt)])
     writer: Writer = module.write

@@ -16,7 +16,17 @@ from typing import Any
 from typing import Literal
 
 from gitops_config.errors import GitopsConfigError
+from gitops_config.ignore import Ignored
+from gitops_config.ignore import IgnoreRule
+from gitops_config.masking import Masked
+from gitops_config.model import Change
+from gitops_config.model import ChangeKind
+from gitops_config.model import Finding
 from gitops_config.model import Location
+from gitops_config.model import Severity
+from gitops_config.pipeline.results import Cause
+from gitops_config.pipeline.results import EnvDiff
+from gitops_config.pipeline.results import Review
 
 Kind = Literal['diff', 'validate']
 
@@ -176,16 +186,6 @@ def _merge_validate(datas: list[dict[str, Any]]) -> dict[str, Any]:
 
 def review_from_data(data: dict[str, Any]) -> Any:
     """A merged diff report as a compare.Review, for the Markdown and comment writers."""
-    from gitops_config.ignore import Ignored
-    from gitops_config.ignore import IgnoreRule
-    from gitops_config.model import Change
-    from gitops_config.model import ChangeKind
-    from gitops_config.model import Finding
-    from gitops_config.model import Severity
-    from gitops_config.pipeline.results import Cause
-    from gitops_config.pipeline.results import EnvDiff
-    from gitops_config.pipeline.results import Review
-
     def change(env: str, c: dict[str, Any]) -> Change:
         return Change(env, c['file'], c['path'], ChangeKind(c['kind']), _value(c.get('old')),
                       _value(c.get('new')), c.get('secret', False), c.get('detail'),
@@ -211,8 +211,6 @@ def review_from_data(data: dict[str, Any]) -> Any:
 
 
 def _value(value: Any) -> Any:
-    from gitops_config.masking import Masked
-
     if isinstance(value, dict):
         if value.get('masked') is True:
             return Masked(value.get('fingerprint'), bool(value.get('sealed')))

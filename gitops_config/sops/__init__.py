@@ -14,15 +14,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitops_config.sops import engine
+from gitops_config.sops import keys
+from gitops_config.sops import rules
+from gitops_config.sops import sopsfile
+from gitops_config.sops import stores
+from gitops_config.sops import values
+from gitops_config.sops.errors import AlreadyEncryptedError
 from gitops_config.sops.errors import MacMismatchError
 from gitops_config.sops.errors import NoKeyError
 from gitops_config.sops.errors import NotEncryptedError
+from gitops_config.sops.errors import RulesError
 from gitops_config.sops.errors import SopsError
+from gitops_config.sops.keys.ring import KeyRing
 
 if TYPE_CHECKING:
-    from gitops_config.sops.engine import SopsFile
-    from gitops_config.sops.keys.ring import KeyRing
     from gitops_config.sops.rules import Rules
+    from gitops_config.sops.sopsfile import SopsFile
 
 __all__ = [
     'MacMismatchError', 'NoKeyError', 'NotEncryptedError', 'SopsError', 'decrypt_file',
@@ -57,16 +65,12 @@ def is_encrypted(text: bytes | str) -> bool:
 
 
 def _parse(text: bytes | str, path: str) -> SopsFile:
-    from gitops_config.sops import engine
-
-    return engine.parse(_bytes(text), path)
+    return sopsfile.parse(_bytes(text), path)
 
 
 # The keys each function below uses are RING's, or (None) those the environment names now.
 
 def _ring(ring: KeyRing | None) -> KeyRing:
-    from gitops_config.sops.keys.ring import KeyRing
-
     return ring if ring is not None else KeyRing()
 
 
@@ -78,16 +82,12 @@ def decrypt_text(text: bytes | str, path: str, *, ignore_mac: bool = False,
     MacMismatchError (exit 3) on a MAC mismatch unless `ignore_mac`, and
     NoKeyError when no available key opens the file.
     """
-    from gitops_config.sops import engine
-
     sf = _parse(text, path)
     return sf.store.emit(engine.open_file(sf, _ring(ring), ignore_mac=ignore_mac).plain)
 
 
 def decrypt_file(path: Path, *, ignore_mac: bool = False, ring: KeyRing | None = None) -> bytes:
     """Decrypt the file at `path`: the bytes `sops -d path` would print."""
-    from gitops_config.sops import engine
-
     return decrypt_text(engine.read(path), str(path), ignore_mac=ignore_mac, ring=ring)
 
 
@@ -104,8 +104,6 @@ def open_values(text: bytes, path: str, *, sealed: bool, ignore_mac: bool = Fals
     (code 'sops-no-key') naming the file and its recipients. The MAC is
     always verified when the key is available, unless `ignore_mac`.
     """
-    from gitops_config.sops import values
-
     return values.open_values(_bytes(text), path, _ring(ring), sealed=sealed,
                               ignore_mac=ignore_mac)
 
@@ -119,8 +117,6 @@ def keys_available(text: bytes | str, path: str = 'file.yaml', *,
                    ring: KeyRing | None = None) -> bool:
     """True when a key at hand (age identity, gpg secret key, or a cloud key that sops
     reaches with its credentials) opens the data key."""
-    from gitops_config.sops import keys
-
     try:
         keys.data_key(_parse(text, path).meta, path, _ring(ring))
     except NoKeyError:
@@ -131,8 +127,6 @@ def keys_available(text: bytes | str, path: str = 'file.yaml', *,
 def whole_file(path: str) -> bool:
     """Whether sops keeps a file at PATH as one encrypted value (its binary format:
     any name that is not YAML, JSON, .env or .ini)."""
-    from gitops_config.sops import stores
-
     return stores.for_path(path) is stores.BINARY
 
 
@@ -164,11 +158,6 @@ def encrypt_text(
     `mac_only_encrypted` override the rule's, like sops's command-line flags.
     Refuses a document that is already encrypted.
     """
-    from gitops_config.sops import engine
-    from gitops_config.sops import rules
-    from gitops_config.sops.errors import AlreadyEncryptedError
-    from gitops_config.sops.errors import RulesError
-
     data = _bytes(plaintext)
     if is_encrypted(data):
         raise AlreadyEncryptedError(f'{path}: is already encrypted')

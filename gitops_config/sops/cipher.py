@@ -26,6 +26,7 @@ class DecryptionFailed(SopsFormatError):
 
 class Cipher:
     def __init__(self, data_key: bytes) -> None:
+        # lazy: cryptography loads only when __init__() runs (start-up)
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         self.key = data_key
@@ -51,6 +52,7 @@ class Cipher:
     def decrypt(self, text: str, aad: str) -> Value:
         if text == '':
             return ''
+        # lazy: cryptography loads only when decrypt() runs (start-up)
         from cryptography.exceptions import InvalidTag
 
         enc = fmt.parse_enc(text)

@@ -78,6 +78,7 @@ def env_text(value: Value) -> str:
 
 def exec_env(path: Path, argv: Sequence[str], *, pristine: bool = False,
              ring: KeyRing | None = None) -> int:
+    # lazy: filelock loads only when exec_env() runs (start-up)
     from gitops_config.sops import ops
 
     opened = ops.open_file(path, ring=ring)
@@ -90,6 +91,7 @@ def exec_env(path: Path, argv: Sequence[str], *, pristine: bool = False,
 
 def exec_file(path: Path, argv: Sequence[str], *, fifo: bool = True,
               filename: str | None = None, ring: KeyRing | None = None) -> int:
+    # lazy: filelock loads only when exec_file() runs (start-up)
     from gitops_config.sops import ops
 
     name = filename if filename is not None else path.name

@@ -10,6 +10,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
+from decimal import Decimal
 from typing import NamedTuple
 
 from gitops_config.sops.errors import SopsFormatError
@@ -140,7 +141,6 @@ def format_float_f(value: float) -> str:
         return 'NaN'
     if math.isinf(value):
         return '+Inf' if value > 0 else '-Inf'
-    from decimal import Decimal  # only files with floats pay for importing it
 
     text = format(Decimal(repr(value)), 'f')
     if '.' in text:
@@ -179,8 +179,6 @@ def _exp_form(value: float, digits: str, exp: int) -> str:
 
 def _shortest(value: float) -> tuple[str, int]:
     """Shortest round-trip decimal digits of |value| and its decimal exponent."""
-    from decimal import Decimal
-
     d = Decimal(repr(abs(value))).normalize()
     _, digits_t, exp = d.as_tuple()
     digits = ''.join(map(str, digits_t))
@@ -191,6 +189,11 @@ def _shortest(value: float) -> tuple[str, int]:
 _RFC3339 = re.compile(
     r'^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$',
 )
+
+
+def now_rfc3339() -> str:
+    """The time now as sops writes it in `lastmodified` and `created_at`."""
+    return datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 def parse_rfc3339(text: str) -> tuple[datetime, int]:

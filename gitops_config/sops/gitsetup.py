@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from gitops_config import git
+from gitops_config.fsutil import atomic_write as write_atomic
+from gitops_config.fsutil import read_file
 
 DRIVER = 'sops'
 DEFAULT_PATTERNS = ('*.enc.yaml', '*.enc.yml', '*.enc.json', '*.enc.env')
@@ -37,9 +39,6 @@ def install(repo: Path) -> list[tuple[str, str]]:
 
 def write_attributes(repo: Path, lines: list[str]) -> bool:
     """Append the missing lines to .gitattributes; False when all were there."""
-    from gitops_config.fsutil import atomic_write as write_atomic
-    from gitops_config.fsutil import read_file
-
     path = repo / '.gitattributes'
     try:
         text = read_file(path).decode()  # never through a symlink the repository holds

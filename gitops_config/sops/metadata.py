@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from typing import NamedTuple
 
+from gitops_config.regex import RegexError
 from gitops_config.sops.errors import SopsFormatError
 from gitops_config.sops.tree import SELECTORS
 from gitops_config.sops.tree import Selection
@@ -138,7 +139,6 @@ def from_dict(raw: object) -> Metadata:
         raise SopsFormatError(f'sops metadata sets more than one of {", ".join(chosen)}')
     mac_only = bool(raw.get('mac_only_encrypted'))
     if chosen and chosen[0].endswith('_regex'):
-        from gitops_config.regex import RegexError
 
         try:  # a file from a pull request may carry any pattern: refused here, by name
             go_regex(str(raw[chosen[0]]))

@@ -16,14 +16,22 @@ from gitops_config import process
 from gitops_config.edit_lock import locked
 from gitops_config.errors import GitopsConfigError
 from gitops_config.fsutil import atomic_write as write_atomic
+from gitops_config.redact import Secret
+from gitops_config.sops import decrypt_file
+from gitops_config.sops import encrypt_text
 from gitops_config.sops import engine
 from gitops_config.sops import is_encrypted
 from gitops_config.sops import keypath
+from gitops_config.sops import keys
+from gitops_config.sops import merge
 from gitops_config.sops import metadata as md
 from gitops_config.sops import rules
+from gitops_config.sops import sopsfile
 from gitops_config.sops import stores
 from gitops_config.sops.errors import AlreadyEncryptedError
+from gitops_config.sops.errors import NoKeyError
 from gitops_config.sops.errors import NotEncryptedError
+from gitops_config.sops.errors import RulesError
 from gitops_config.sops.errors import SopsError
 from gitops_config.sops.keys.ring import KeyRing
 from gitops_config.sops.tree import Branch
@@ -32,7 +40,7 @@ from gitops_config.sops.tree import Value
 
 
 def _open(path: Path, ring: KeyRing, *, ignore_mac: bool = False,
-          name: str | None = None) -> engine.Opened:
+          name: str | None = None) -> sopsfile.Opened:
     """Open an encrypted file with RING's keys; `name` picks the format when `path` is a
     temp file."""
     data = engine.read(path)
@@ -40,12 +48,12 @@ def _open(path: Path, ring: KeyRing, *, ignore_mac: bool = False,
         raise NotEncryptedError(f'{path}: sops metadata not found',
                                 hint='the file is not encrypted; see `secrets encrypt`')
     store = stores.for_path(name or str(path))
-    return engine.open_file(engine.parse(data, str(path), store), ring, ignore_mac=ignore_mac)
+    return engine.open_file(sopsfile.parse(data, str(path), store), ring, ignore_mac=ignore_mac)
 
 
 # Each operation below uses the keys of RING, or (None) of the environment as it is now.
 
-def open_file(path: Path, *, ring: KeyRing | None = None) -> engine.Opened:
+def open_file(path: Path, *, ring: KeyRing | None = None) -> sopsfile.Opened:
     """An encrypted file opened and its MAC checked: the plaintext, in memory only."""
     return _open(path, ring or KeyRing())
 
@@ -53,8 +61,6 @@ def open_file(path: Path, *, ring: KeyRing | None = None) -> engine.Opened:
 def encrypt_file(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = (),
                  cloud: Mapping[str, Sequence[str]] | None = None,
                  ring: KeyRing | None = None) -> bytes:
-    from gitops_config.sops import encrypt_text
-
     data = engine.read(path)
     if is_encrypted(data):
         raise AlreadyEncryptedError(f'{path}: is already encrypted',
@@ -74,8 +80,6 @@ def encrypt_in_place(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] 
 
 def decrypt_in_place(path: Path, *, ignore_mac: bool = False,
                      ring: KeyRing | None = None) -> None:
-    from gitops_config.sops import decrypt_file
-
     with locked(path):
         write_atomic(path, decrypt_file(path, ignore_mac=ignore_mac, ring=ring))
 
@@ -100,7 +104,7 @@ def set_at(data: bytes, name: str, path: Sequence[str | int], value: object, *,
     value keeps its ciphertext. NAME picks the format."""
     if not is_encrypted(data):
         raise NotEncryptedError(f'{name}: sops metadata not found')
-    opened = engine.open_file(engine.parse(data, name), ring or KeyRing())
+    opened = engine.open_file(sopsfile.parse(data, name), ring or KeyRing())
 
     def change(docs: list[Branch]) -> list[Branch]:
         _set_in(docs[0], path, _branch(value))
@@ -151,8 +155,6 @@ def _branch(value: object) -> Value:
 
 def revealed(value: object) -> object:
     """A decrypted leaf's plain value (a Secret's), for `set` to keep its type."""
-    from gitops_config.redact import Secret
-
     return value.reveal() if isinstance(value, Secret) else value
 
 
@@ -165,7 +167,7 @@ def rotate_file(path: Path, *, ring: KeyRing | None = None) -> None:
 def updatekeys_file(path: Path, *, ring: KeyRing | None = None) -> bool:
     """Re-wrap for the recipients .sops.yaml names now; False when nothing changed."""
     with locked(path):
-        sf = engine.parse(engine.read(path), str(path))
+        sf = sopsfile.parse(engine.read(path), str(path))
         rule = rules.rule_for(path)
         out = engine.update_keys(sf, rule, ring or KeyRing())
         if out is None:
@@ -239,10 +241,6 @@ class Status:
 
 
 def status(path: Path, *, ring: KeyRing | None = None) -> Status:
-    from gitops_config.sops import keys
-    from gitops_config.sops.errors import NoKeyError
-    from gitops_config.sops.errors import RulesError
-
     data = engine.read(path)
     if not is_encrypted(data):
         try:
@@ -251,14 +249,14 @@ def status(path: Path, *, ring: KeyRing | None = None) -> Status:
         except RulesError:
             must = False
         return Status(path, False, must, None, ())
-    sf = engine.parse(data, str(path))
+    sf = sopsfile.parse(data, str(path))
     names = tuple(f'{k.kind}:{k.identity()}' for k in sf.meta.master_keys())
     try:
         dk = keys.data_key(sf.meta, str(path), ring or KeyRing())
     except NoKeyError:
         return Status(path, True, True, None, names)
     try:
-        opened = engine.open_with(sf, dk, ignore_mac=True)
+        opened = sopsfile.open_with(sf, dk, ignore_mac=True)
     except SopsError as exc:
         return Status(path, True, True, False, names, exc.message)
     return Status(path, True, True, opened.mac_ok, names)
@@ -270,8 +268,6 @@ def merge_files(base: Path, ours: Path, theirs: Path, *, name: str | None = None
 
     git hands the driver temp files without the real extension; `name` (%P) has it.
     """
-    from gitops_config.sops import merge
-
     ring = ring or KeyRing()
     opened = _open(ours, ring, name=name)
     sides = [_open(p, ring, name=name).plain for p in (base, theirs)]

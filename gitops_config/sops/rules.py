@@ -17,8 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from gitops_config import constants as C
+from gitops_config import regex
+from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
+from gitops_config.fsutil import read_file
+from gitops_config.model import Location
 from gitops_config.sops.errors import RulesError
+from gitops_config.sops.keys import cloud
 from gitops_config.sops.metadata import MasterKey
 from gitops_config.sops.tree import SELECTORS
 from gitops_config.sops.tree import Selection
@@ -72,8 +77,6 @@ def _split(value: object, where: str) -> list[str]:
 
 def _key(kind: str, ident: str, where: str, *, aws_profile: str = '') -> MasterKey:
     """A master key named by a string, as .sops.yaml and the command line name it."""
-    from gitops_config.sops.keys import cloud
-
     if kind == 'age':
         return MasterKey('age', {'recipient': ident, 'enc': ''})
     if kind == 'pgp':
@@ -92,8 +95,6 @@ def _key(kind: str, ident: str, where: str, *, aws_profile: str = '') -> MasterK
 def _entry(kind: str, item: object, where: str) -> list[MasterKey]:
     """The keys of one key_groups entry: a string (several, comma-separated, for age),
     or a mapping (kms, gcp_kms, azure_keyvault, hckms)."""
-    from gitops_config.sops.keys import cloud
-
     if isinstance(item, str):
         parts = _split(item, where) if kind == 'age' else [item]
         return [_key(kind, part, where) for part in parts]
@@ -155,8 +156,6 @@ def _rule(raw: Any, where: str) -> CreationRule:
 
 
 def load_rules(config: Path) -> list[tuple[str, CreationRule]]:
-    from gitops_config.fsutil import read_file
-
     try:
         text = read_file(config).decode()  # never through a symlink the repository holds
     except OSError as exc:
@@ -167,8 +166,6 @@ def load_rules(config: Path) -> list[tuple[str, CreationRule]]:
 def rules_from_text(text: str | bytes, config: str) -> list[tuple[str, CreationRule]]:
     """The (path_regex, rule) pairs of a .sops.yaml given as TEXT (read from a commit,
     say); CONFIG names it in errors."""
-    from gitops_config import yaml_io
-
     try:
         raw = yaml_io.load(text, str(config))
     except GitopsConfigError as exc:
@@ -194,10 +191,6 @@ REGEX_KEYS = ('path_regex', 'encrypted_regex', 'unencrypted_regex', 'encrypted_c
 def check_regexes(text: str | bytes, path: str, rules: list[Any]) -> None:
     """Every pattern of RULES (parsed from TEXT, the .sops.yaml at PATH) runs on RE2,
     as in sops, or the file is refused at that pattern's line."""
-    from gitops_config import regex
-    from gitops_config import yaml_io
-    from gitops_config.model import Location
-
     for i, rule in enumerate(rules):
         for key in REGEX_KEYS if isinstance(rule, dict) else ():
             if not rule.get(key):
@@ -262,8 +255,8 @@ def rule_for(path: Path, *, config_root: Path | None = None) -> CreationRule:
 def matching(rules: list[tuple[str, CreationRule]], relative: str) -> CreationRule | None:
     """The first of RULES whose path_regex matches RELATIVE (a path relative to the
     folder of the .sops.yaml), as sops picks it; None when none does."""
-    for regex, rule in rules:
-        if not regex or go_regex(regex).search(relative):
+    for pattern, rule in rules:
+        if not pattern or go_regex(pattern).search(relative):
             return rule
     return None
 
@@ -271,8 +264,6 @@ def matching(rules: list[tuple[str, CreationRule]], relative: str) -> CreationRu
 def recipient_kind(name: str) -> str:
     """The key kind a recipient's name says: an age recipient, a KMS ARN, a GCP KMS
     resource, an Azure Key Vault or Vault transit key URL; else a PGP fingerprint."""
-    from gitops_config.sops.keys import cloud
-
     if name.startswith(('age1', 'ssh-')):
         return 'age'
     if name.startswith('arn:'):

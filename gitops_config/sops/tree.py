@@ -14,6 +14,7 @@ from typing import NamedTuple
 from typing import Union
 from typing import cast
 
+from gitops_config import regex
 from gitops_config.sops.errors import SopsFormatError
 
 if TYPE_CHECKING:
@@ -80,8 +81,6 @@ DEFAULT_UNENCRYPTED_SUFFIX = '_unencrypted'
 def go_regex(pattern: str) -> Pattern:
     """PATTERN as sops reads it: Go's regexp is RE2, and so is this (linear time,
     `$` only at the very end, ASCII `\\d \\w \\s`)."""
-    from gitops_config import regex
-
     return regex.compile(pattern, hint='sops reads Go regular expressions (RE2 syntax): '
                                        'no look-around, no backreferences')
 

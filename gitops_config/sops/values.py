@@ -8,6 +8,7 @@ from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.sops import engine
 from gitops_config.sops import format as fmt
+from gitops_config.sops import sopsfile
 from gitops_config.sops.errors import NoKeyError
 from gitops_config.sops.keys.ring import KeyRing
 from gitops_config.sops.tree import Branch
@@ -25,7 +26,7 @@ class _Mark(NamedTuple):
     selected: bool
 
 
-def _marked(sf: engine.SopsFile) -> list[Branch]:
+def _marked(sf: sopsfile.SopsFile) -> list[Branch]:
     sel = sf.meta.selection
     docs = copy_docs(sf.docs)
 
@@ -84,7 +85,7 @@ def _is_list_comment(mark: _Mark) -> bool:
 
 def open_values(data: bytes, path: str, ring: KeyRing, *, sealed: bool,
                 ignore_mac: bool = False) -> object:
-    sf = engine.parse(data, path)
+    sf = sopsfile.parse(data, path)
     marked = _marked(sf)
     try:
         plain: list[Branch] | None = engine.open_file(sf, ring, ignore_mac=ignore_mac).plain

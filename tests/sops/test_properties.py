@@ -23,6 +23,7 @@ from gitops_config.sops import engine
 from gitops_config.sops import format as fmt
 from gitops_config.sops import metadata as md
 from gitops_config.sops import open_values
+from gitops_config.sops import sopsfile
 from gitops_config.sops import stores
 from gitops_config.sops.cipher import Cipher
 from gitops_config.sops.stores import yaml_emit
@@ -65,11 +66,11 @@ def test_tree_round_trip_in_memory(doc: Branch, with_comment: bool) -> None:
         doc.insert(0, (Comment(' note'), None))
     meta = md.Metadata([[]])
     cipher = Cipher(os.urandom(32))
-    encrypted = engine.encrypt_docs([doc], meta, cipher)
-    sf = engine.SopsFile('x.yaml', stores.YAML, encrypted, meta)
-    plain, mac = engine.decrypt_docs(sf, Cipher(cipher.key))
+    encrypted = sopsfile.encrypt_docs([doc], meta, cipher)
+    sf = sopsfile.SopsFile('x.yaml', stores.YAML, encrypted, meta)
+    plain, mac = sopsfile.decrypt_docs(sf, Cipher(cipher.key))
     assert plain == [doc]
-    assert engine.stored_mac(sf, Cipher(cipher.key)) == mac
+    assert sopsfile.stored_mac(sf, Cipher(cipher.key)) == mac
 
 
 @SETTINGS
@@ -111,10 +112,10 @@ def test_editing_one_value_changes_only_its_ciphertext(doc: Branch, data: st.Dat
     assume(paths and len(set(typed)) == len(typed))
     target = data.draw(st.sampled_from(paths))
     meta = md.Metadata([[]])
-    encrypted = engine.encrypt_docs([doc], meta, Cipher(key := os.urandom(32)))
+    encrypted = sopsfile.encrypt_docs([doc], meta, Cipher(key := os.urandom(32)))
     old_mac = meta.mac
-    sf = engine.SopsFile('x.yaml', stores.YAML, encrypted, meta)
-    opened = engine.open_with(sf, key)
+    sf = sopsfile.SopsFile('x.yaml', stores.YAML, encrypted, meta)
+    opened = sopsfile.open_with(sf, key)
     new_doc = copy.deepcopy(opened.plain[0])
     _set(new_doc, target, 'changed value')
     before = _leaves(encrypted)

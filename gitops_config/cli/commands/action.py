@@ -19,10 +19,23 @@ from typing import Any
 import click
 
 from gitops_config import constants as C
+from gitops_config import impact
+from gitops_config import project as project_mod
 from gitops_config import revision
+from gitops_config import shard as shard_mod
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
+from gitops_config.cli.boundary import format_error
 from gitops_config.errors import GitopsConfigError
+from gitops_config.fsutil import atomic_write
+from gitops_config.git import RefNotFoundError
+from gitops_config.github import Client
+from gitops_config.github import GitHubError
+from gitops_config.report import comment as comment_mod
+from gitops_config.report import diff_json
+from gitops_config.report import diff_markdown
+from gitops_config.report import merge as merge_mod
+from gitops_config.source import WorkTree
 
 if TYPE_CHECKING:
     from gitops_config.pipeline.results import Review
@@ -79,7 +92,6 @@ def run(ctx: click.Context) -> int:
     if shard_spec and merge_glob:
         raise ActionError('set either the shard input or the merge input, not both')
     if shard_spec:
-        from gitops_config import shard as shard_mod
 
         output = Path(os.environ.get('GITOPS_CONFIG_REPORT') or 'gitops-config-shard.json')
         return int(ctx.invoke(shard, shard=shard_mod.parse(shard_spec), output=output))
@@ -99,9 +111,6 @@ def run(ctx: click.Context) -> int:
 def shard(*, shard: Shard | None, output: Path) -> int:
     """One job of a sharded run: review this shard's share of base...head and write it
     as JSON, for the final job's `action merge`."""
-    from gitops_config.fsutil import atomic_write
-    from gitops_config.report import diff_json
-
     if shard is None:
         raise ActionError('action shard needs --shard I/N')
     review, _ = _review(shard=shard)
@@ -112,7 +121,7 @@ def shard(*, shard: Shard | None, output: Path) -> int:
 
 def _review(*, shard: Shard | None) -> tuple[Review, Project]:
     """The pull request's base...head, validated and diffed (SHARD's share of it)."""
-    from gitops_config import project as project_mod
+    # lazy: CEL, jinja2 and jsonschema-rs load only when _review() runs (start-up)
     from gitops_config.pipeline.review import review
 
     pull = _pull()
@@ -131,9 +140,6 @@ def merge(*, files: tuple[Path, ...], comment: str | None, fail_on_findings: boo
     """The last job of a sharded run: merge the shards' `diff --validate -f json --shard
     I/N` reports, then write the job summary and outputs and upsert the comment, as
     `action pr` does for one job."""
-    from gitops_config import project as project_mod
-    from gitops_config.report import merge as merge_mod
-
     number = int(_pull()['number'])
     with _failure_commented(number, comment):
         merged = merge_mod.merge(merge_mod.load(files))
@@ -153,8 +159,6 @@ def _failure_commented(number: int, comment: str | None) -> Iterator[None]:
         yield
     except Exception as exc:
         if (comment or _configured_comment()) != 'never':
-            from gitops_config.cli.boundary import format_error
-
             # an unexpected error's text could hold anything: only its type is posted
             shown = (format_error(exc) if isinstance(exc, GitopsConfigError) else
                      f'error: internal-error: {type(exc).__name__} (a bug: see the job log)')
@@ -168,8 +172,6 @@ def _failure_commented(number: int, comment: str | None) -> Iterator[None]:
 
 def _configured_comment() -> str | None:
     """diff.comment of the checkout's project file, if it can be read."""
-    from gitops_config import project as project_mod
-
     try:
         return (project_mod.open_project(Path.cwd())[1].raw.get('diff') or {}).get('comment')
     except GitopsConfigError:
@@ -179,10 +181,6 @@ def _configured_comment() -> str | None:
 def _publish(review: Review, project: Project, number: int, *, comment: str | None,
              fail_on_findings: bool) -> int:
     """Job summary, outputs, the sticky comment and the exit code for REVIEW."""
-    from gitops_config import impact
-    from gitops_config.report import comment as comment_mod
-    from gitops_config.report import diff_markdown
-
     errors = impact.error_findings(review)
 
     full = diff_markdown.render(review)
@@ -232,9 +230,6 @@ def _event() -> dict[str, Any]:
 
 def _sources(root: Path, base_sha: str, head_sha: str) -> tuple[Source, Source]:
     """base...head: the merge-base of the two, and the head commit (or the checkout)."""
-    from gitops_config.git import RefNotFoundError
-    from gitops_config.source import WorkTree
-
     found = revision.located_at(root)
     repo = found.repo
     try:
@@ -282,9 +277,6 @@ def _run_url() -> str | None:
 
 
 def _post(number: int, body: str, *, create: bool = True) -> None:
-    from gitops_config.github import Client
-    from gitops_config.github import GitHubError
-
     try:
         client = Client.from_env()
         if create:

@@ -6,6 +6,7 @@ import click
 
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
+from gitops_config.incremental import store as store_mod
 
 
 @click.group('cache')
@@ -37,8 +38,6 @@ def clear() -> int:
     Only files that gitops-config wrote as entries go, and only from a folder
     that carries its marker (CACHEDIR.TAG): whatever else the folder holds stays.
     """
-    from gitops_config.incremental import store as store_mod
-
     store = options.run().store
     if store is not None and store.directory is not None and store.directory.is_dir() and (
             not store_mod.is_ours(store.directory)):

@@ -11,6 +11,11 @@ import click
 
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
+from gitops_config.pipeline.results import Review
+from gitops_config.report import diff_json
+from gitops_config.report import diff_markdown
+from gitops_config.report import diff_text
+from gitops_config.revision import open_pair
 
 if TYPE_CHECKING:
     from gitops_config.shard import Shard
@@ -40,8 +45,8 @@ def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_fo
     working tree. Both are read from git objects; nothing is checked out.
     Secrets are never shown: a changed secret shows a keyed fingerprint.
     """
+    # lazy: CEL, jinja2 and jsonschema-rs load only when diff() runs (start-up)
     from gitops_config.pipeline.review import review as reviewed
-    from gitops_config.revision import open_pair
 
     old, new = open_pair(Path.cwd(), base, head)
     review = reviewed(old, new, envs=list(envs) or None, sealed=sealed, validate=validate,
@@ -59,11 +64,6 @@ def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_fo
 
 def write(review: object, output_format: str, *, use_color: bool, shard: Shard | None = None,
           ) -> None:
-    from gitops_config.pipeline.results import Review
-    from gitops_config.report import diff_json
-    from gitops_config.report import diff_markdown
-    from gitops_config.report import diff_text
-
     assert isinstance(review, Review)
     if output_format == 'json':
         # with --shard, `report merge` combines the shards: it needs to know which this is

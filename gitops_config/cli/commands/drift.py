@@ -10,6 +10,14 @@ import click
 
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
+from gitops_config.masking import show
+from gitops_config.pipeline.fingerprint_key import fingerprint_key
+from gitops_config.project import open_project
+from gitops_config.report.diff_json import change_dict
+from gitops_config.report.diff_markdown import cell
+from gitops_config.report.diff_text import MARKS
+from gitops_config.report.diff_text import describe
+from gitops_config.revision import locate
 
 if TYPE_CHECKING:
     from gitops_config.drift import DriftReport
@@ -41,9 +49,8 @@ def drift(*, env: str, live_path: Path | None, live_cmd: str | None, as_file: st
       gitops-config drift dev --live out/dev
       gitops-config drift prod --live-cmd 'kubectl get deploy,cm,secret -n llm -o yaml'
     """
+    # lazy: jinja2 loads only when drift() runs (start-up)
     from gitops_config import drift as drift_mod
-    from gitops_config.pipeline.fingerprint_key import fingerprint_key
-    from gitops_config.revision import locate
 
     if (live_path is None) == (live_cmd is None):
         raise click.UsageError('give exactly one of --live PATH and --live-cmd CMD')
@@ -58,9 +65,6 @@ def drift(*, env: str, live_path: Path | None, live_cmd: str | None, as_file: st
 
 
 def _text(report: DriftReport) -> str:
-    from gitops_config.report.diff_text import MARKS
-    from gitops_config.report.diff_text import describe
-
     lines = [f'{report.env}: desired at {report.ref[:12]} vs live {report.live}: '
              f'{"drift" if report.drifted else "no drift"}']
     for c in report.changes:
@@ -91,8 +95,6 @@ def _notes(report: DriftReport) -> list[str]:
 
 
 def _json(report: DriftReport) -> str:
-    from gitops_config.report.diff_json import change_dict
-
     def ignored(items: list[Ignored]) -> list[dict[str, object]]:
         return [{'file': i.change.file, 'document': i.change.document,
                  'path': i.change.path, 'reason': i.rule.reason} for i in items]
@@ -114,9 +116,6 @@ def _json(report: DriftReport) -> str:
 
 
 def _markdown(report: DriftReport) -> str:
-    from gitops_config.masking import show
-    from gitops_config.report.diff_markdown import cell
-
     state = '🔴 drift' if report.drifted else '🟢 no drift'
     lines = [f'### {report.env}: {state}', '',
              f'Desired at `{report.ref[:12]}`, live from {cell(report.live.strip("`"))}.', '']
@@ -142,8 +141,8 @@ def _markdown(report: DriftReport) -> str:
 @click.argument('rev', default='HEAD')
 def mark_deployed(*, env: str, rev: str) -> int:
     """Record REV (default HEAD) as deployed to ENV: the tag deployed/ENV."""
+    # lazy: jinja2 loads only when mark_deployed() runs (start-up)
     from gitops_config import drift as drift_mod
-    from gitops_config.project import open_project
 
     _, project = open_project(Path.cwd())
     root = project.root

@@ -10,7 +10,11 @@ from typing import TypeVar
 
 import click
 
+from gitops_config import keypath
+from gitops_config import yaml_io
 from gitops_config.cli import exit_codes
+from gitops_config.errors import UsageError
+from gitops_config.masking import mask_value
 
 if TYPE_CHECKING:
     from gitops_config.layer_edit import Result
@@ -29,8 +33,6 @@ def value_options(command: F) -> F:
 
 
 def value_mode(*, as_string: bool, as_yaml: bool) -> Mode:
-    from gitops_config.errors import UsageError
-
     if as_string and as_yaml:
         raise UsageError('choose one of --string and --yaml')
     return 'string' if as_string else 'yaml' if as_yaml else 'auto'
@@ -53,6 +55,7 @@ def set_(*, file: Path, key_path: str, value: str, as_string: bool, as_yaml: boo
       gitops-config set values/staging.yaml \\
         'model_list[model_info.id=openai-gpt-4o].litellm_params.rpm' 77
     """
+    # lazy: filelock loads only when set_() runs (start-up)
     from gitops_config import layer_edit
 
     result = layer_edit.set_value(file, key_path, value,
@@ -71,6 +74,7 @@ def unset(*, file: Path, key_path: str) -> int:
     \b
       gitops-config unset values/prod.yaml app.replicas
     """
+    # lazy: filelock loads only when unset() runs (start-up)
     from gitops_config import layer_edit
 
     report(layer_edit.unset_value(file, key_path))
@@ -79,6 +83,7 @@ def unset(*, file: Path, key_path: str) -> int:
 
 def report(result: Result, *, secret: bool = False) -> None:
     """What the edit did, and where a later layer decides the value instead (stderr)."""
+    # lazy: filelock loads only when report() runs (start-up)
     from gitops_config.layer_edit import MISSING
 
     file, key = result.file, result.key_path
@@ -111,10 +116,6 @@ def report(result: Result, *, secret: bool = False) -> None:
 def _shown(value: Any, key_path: str) -> str:
     """VALUE on one line, every secret in it masked (a plaintext one too, by the name it
     is set under)."""
-    from gitops_config import keypath
-    from gitops_config import yaml_io
-    from gitops_config.masking import mask_value
-
     name = next((s for s in reversed(keypath.parse(key_path)) if isinstance(s, str)), None)
     text = yaml_io.to_json(mask_value(value, None, name=name), indent=None)
     return text if len(text) <= 60 else text[:56] + ' ...' + text[-1]

@@ -9,6 +9,10 @@ import click
 
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
+from gitops_config.masking import show
+from gitops_config.pipeline.fingerprint_key import fingerprint_key
+from gitops_config.report.diff_json import change_value
+from gitops_config.revision import locate
 
 
 @click.command('history')
@@ -28,11 +32,8 @@ def history(*, env: str, key: str, file: str | None, rev: str, limit: int | None
 
     Secrets are masked; with keys, a keyed fingerprint tells equal values apart.
     """
+    # lazy: jinja2 loads only when history() runs (start-up)
     from gitops_config import history as history_mod
-    from gitops_config.masking import show
-    from gitops_config.pipeline.fingerprint_key import fingerprint_key
-    from gitops_config.report.diff_json import change_value
-    from gitops_config.revision import locate
 
     root = locate(Path.cwd()).root  # a bare clone too: history reads commits only
     entries = history_mod.history(root, env, key, rev=rev, file=file, limit=limit,

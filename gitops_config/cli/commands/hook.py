@@ -22,9 +22,25 @@ from typing import NamedTuple
 
 import click
 
+from gitops_config import constants as C
+from gitops_config import git
+from gitops_config import project as project_mod
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
+from gitops_config.cli.commands.render import report_stale
+from gitops_config.cli.commands.validate import project_paths
+from gitops_config.errors import FileMissingError
+from gitops_config.errors import GitopsConfigError
+from gitops_config.errors import InvalidProjectError
+from gitops_config.git import Repo
+from gitops_config.pipeline.results import combined
+from gitops_config.report import findings
 from gitops_config.report.findings import CHOICES
+from gitops_config.revision import Located
+from gitops_config.revision import at_commit
+from gitops_config.revision import find_root
+from gitops_config.revision import prefix_of
+from gitops_config.source import WorkTree
 
 if TYPE_CHECKING:
     from gitops_config.model import Finding
@@ -32,7 +48,6 @@ if TYPE_CHECKING:
     from gitops_config.pipeline.results import CheckResult
     from gitops_config.project import Project
     from gitops_config.source import Source
-    from gitops_config.source import WorkTree
 
 _FILES = click.argument('files', nargs=-1, type=click.Path())
 
@@ -54,12 +69,6 @@ class _Opened(NamedTuple):
 def _projects(files: Sequence[str]) -> tuple[list[_Opened], list[str]]:
     """The projects holding FILES, each with its files; and the FILES no project holds.
     Without FILES: the project at (or above) the current folder, if any."""
-    from gitops_config import project as project_mod
-    from gitops_config.cli.commands.validate import project_paths
-    from gitops_config.errors import InvalidProjectError
-    from gitops_config.revision import find_root
-    from gitops_config.source import WorkTree
-
     cwd = Path.cwd()
     roots: dict[Path, Path | None] = {}  # folder -> the project root above it
     held: dict[Path, list[str]] = {}
@@ -106,10 +115,8 @@ def _from_cwd(result: CheckResult, prefix: str) -> CheckResult:
 def _committed(opened: _Opened, envs: Sequence[str]) -> list[EnvRender] | None:
     """ENVS as HEAD renders them: what the commit being made changes. None before the
     first commit, or where HEAD has no project here."""
-    from gitops_config import project as project_mod
-    from gitops_config.errors import GitopsConfigError
+    # lazy: CEL, jinja2 and jsonschema-rs load only when _committed() runs (start-up)
     from gitops_config.pipeline.validation import base_renders
-    from gitops_config.revision import at_commit
 
     head = at_commit(opened.source.root, 'HEAD')
     if head is None:
@@ -132,10 +139,9 @@ def validate(*, output_format: str, strict: bool, files: tuple[str, ...]) -> int
     file or `.sops.yaml`: every environment and layer they apply to. Change
     rules compare with the commit the change starts from (HEAD).
     """
+    # lazy: CEL, jinja2 and jsonschema-rs load only when validate() runs (start-up)
     from gitops_config.pipeline.affected import affected
-    from gitops_config.pipeline.results import combined
     from gitops_config.pipeline.validation import validate as validated
-    from gitops_config.report import findings
 
     results = []
     for opened in _projects(files)[0]:
@@ -164,10 +170,8 @@ def secrets(*, output_format: str, files: tuple[str, ...]) -> int:
     A changed `.sops.yaml` or project file (creation rules, key patterns,
     waivers) scans every file git tracks in that project.
     """
-    from gitops_config.pipeline.results import combined
+    # lazy: CEL, jinja2 and jsonschema-rs load only when secrets() runs (start-up)
     from gitops_config.pipeline.validation import scan_secrets
-    from gitops_config.report import findings
-    from gitops_config.source import WorkTree
 
     results = []
     if not files:
@@ -190,8 +194,6 @@ def secrets(*, output_format: str, files: tuple[str, ...]) -> int:
 
 def _widened(paths: list[str], every: Callable[[], list[str]]) -> list[str]:
     """PATHS, or every file (EVERY's) when the rules of all of them changed."""
-    from gitops_config import constants as C
-
     if C.PROJECT_FILE in paths or C.SOPS_CONFIG_FILE in paths:
         return sorted({*paths, *every()})
     return paths
@@ -199,14 +201,6 @@ def _widened(paths: list[str], every: Callable[[], list[str]]) -> list[str]:
 
 def _staged() -> tuple[Source, Project, list[str]] | None:
     """The index of the repository here, its project, and the staged files in it."""
-    from gitops_config import project as project_mod
-    from gitops_config.errors import FileMissingError
-    from gitops_config.errors import InvalidProjectError
-    from gitops_config.git import Repo
-    from gitops_config.revision import Located
-    from gitops_config.revision import find_root
-    from gitops_config.revision import prefix_of
-
     repo = Repo(Path.cwd())
     try:
         root = find_root(Path.cwd())
@@ -220,16 +214,12 @@ def _staged() -> tuple[Source, Project, list[str]] | None:
     try:
         project = project_mod.load(source)
     except (InvalidProjectError, FileMissingError):
-        from gitops_config.project import Project
-
-        project = Project.empty(root)
+        project = project_mod.Project.empty(root)
     return source, project, paths
 
 
 def _tracked(root: Path) -> list[str]:
     """The files git tracks (or has staged) below ROOT, relative to it."""
-    from gitops_config import git
-
     tracked = git.tracked_files(root)
     if tracked is None:
         return []  # not a git work tree: the changed files are all we know of
@@ -240,7 +230,7 @@ def _tracked(root: Path) -> list[str]:
 @_FILES
 def render_check(*, files: tuple[str, ...]) -> int:
     """Committed rendered output is up to date for every environment FILES affect."""
-    from gitops_config.cli.commands.render import report_stale
+    # lazy: CEL, jinja2 and jsonschema-rs load only when render_check() runs (start-up)
     from gitops_config.pipeline.affected import affected
     from gitops_config.pipeline.rendering import render
 

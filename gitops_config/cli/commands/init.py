@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from gitops_config.cli import exit_codes
+from gitops_config.scaffold import init as scaffold
 
 
 @click.command('init')
@@ -14,8 +15,6 @@ from gitops_config.cli import exit_codes
 def init(*, directory: Path) -> int:
     """Scaffold a config repository in DIRECTORY: project file, one layer per
     environment, one template, .gitignore."""
-    from gitops_config.scaffold import init as scaffold
-
     for path in scaffold(directory):
         click.echo(path.as_posix())
     click.echo(f'next: cd {directory} && gitops-config render', err=True)

@@ -9,6 +9,12 @@ import click
 
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
+from gitops_config.errors import GitopsConfigError
+from gitops_config.fsutil import read_file
+from gitops_config.policy import load
+from gitops_config.policy.docs import markdown
+from gitops_config.policy.rules import load_file
+from gitops_config.project import open_project
 from gitops_config.report.ansi import style
 
 if TYPE_CHECKING:
@@ -21,12 +27,6 @@ def policy() -> None:
 
 
 def _rules(paths: tuple[str, ...], builtin: bool) -> list[Rule]:
-    from gitops_config.errors import GitopsConfigError
-    from gitops_config.fsutil import read_file
-    from gitops_config.policy import load
-    from gitops_config.policy.rules import load_file
-    from gitops_config.project import open_project
-
     if paths:
         found: list[Rule] = []
         for name in paths:
@@ -53,6 +53,7 @@ def test(*, builtin: bool, paths: tuple[str, ...]) -> int:
     PATHS are rule files or folders; default: the rules the project in the
     current folder enables (or the built-in packs outside a project).
     """
+    # lazy: CEL loads only when test() runs (start-up)
     from gitops_config.policy.verify import make_test_engine
     from gitops_config.policy.verify import verify
 
@@ -86,8 +87,6 @@ def list_(*, builtin: bool, paths: tuple[str, ...]) -> int:
 @click.argument('paths', nargs=-1, type=click.Path(exists=True))
 def docs(*, builtin: bool, paths: tuple[str, ...]) -> int:
     """Print Markdown documenting each rule with its examples."""
-    from gitops_config.policy.docs import markdown
-
     grouped: dict[str, list[Rule]] = {}
     for rule in _rules(paths, builtin):
         grouped.setdefault(rule.pack or str(rule.location.path), []).append(rule)

@@ -5,13 +5,26 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from gitops_config import project as project_mod
+from gitops_config import revision
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
+from gitops_config.errors import UsageError
+from gitops_config.github import Client
+from gitops_config.masking import show
+from gitops_config.project import open_project
+from gitops_config.report import diff_json
+from gitops_config.report import diff_markdown
+from gitops_config.report import diff_text
+from gitops_config.report import findings
+from gitops_config.report.diff_json import change_value
 
 if TYPE_CHECKING:
     from gitops_config.git import Repo
@@ -49,9 +62,8 @@ def promote(*, source_env: str, target_env: str, dry_run: bool, output_format: s
       gitops-config promote dev staging --dry-run
       gitops-config promote staging prod --open-pr
     """
-    from gitops_config import project as project_mod
+    # lazy: CEL, jinja2 and jsonschema-rs load only when promote() runs (start-up)
     from gitops_config import promote as promote_mod
-    from gitops_config import revision
 
     found = revision.located_at(revision.find_root(Path.cwd()))
     repo = found.repo
@@ -94,8 +106,6 @@ def promote(*, source_env: str, target_env: str, dry_run: bool, output_format: s
 
 
 def _echo_plan(plan: Plan) -> None:
-    from gitops_config.masking import show
-
     if plan.edits:
         click.echo(f'promote {plan.source_env} -> {plan.target_env} (into {plan.layer}):')
     for edit in plan.edits:
@@ -105,10 +115,6 @@ def _echo_plan(plan: Plan) -> None:
 
 
 def _echo_problems(result: Result) -> None:
-    import sys
-
-    from gitops_config.report import findings
-
     if result.findings.findings:
         findings.write(result.findings, 'text', sys.stderr, use_color=False)
     for stale in result.stale:
@@ -119,12 +125,8 @@ def _echo_problems(result: Result) -> None:
 
 def _dry_run(plan: Plan, result: Result | None, source: Source, output_format: str) -> str:
     """The plan, and the diff of TO's rendered files it would make, in a diff format."""
-    import json
-
+    # lazy: jinja2 loads only when _dry_run() runs (start-up)
     from gitops_config.pipeline.comparison import compare
-    from gitops_config.report import diff_json
-    from gitops_config.report import diff_markdown
-    from gitops_config.report import diff_text
 
     review = compare(source, result.after, envs=[plan.target_env],
                      run=options.run()) if result else None
@@ -149,6 +151,7 @@ def _dry_run(plan: Plan, result: Result | None, source: Source, output_format: s
         stream.write(f'{plan.target_env} rendered, as promoted:\n')
         diff_text.write(review, stream, use_color=False)
     if result is not None:
+        # lazy: CEL, jinja2 and jsonschema-rs load only when _dry_run() runs (start-up)
         from gitops_config import promote as promote_mod
 
         if result.failed:
@@ -159,14 +162,10 @@ def _dry_run(plan: Plan, result: Result | None, source: Source, output_format: s
 
 
 def _show(value: object) -> str:
-    from gitops_config.masking import show
-
     return show(value)
 
 
 def _plan_data(plan: Plan) -> dict[str, object]:
-    from gitops_config.report.diff_json import change_value
-
     return {'from': plan.source_env, 'to': plan.target_env, 'layer': plan.layer,
             'edits': [{'key': e.key, 'old': change_value(e.old), 'new': change_value(e.new)}
                       for e in plan.edits],
@@ -176,13 +175,13 @@ def _plan_data(plan: Plan) -> dict[str, object]:
 def _retire(repo: Repo, plan: Plan, head: str, *, open_pr: bool) -> None:
     """Nothing left to promote: the pair's branch, and with --open-pr its pull request,
     go away."""
+    # lazy: CEL, jinja2 and jsonschema-rs load only when _retire() runs (start-up)
     from gitops_config import promote as promote_mod
 
     gone = promote_mod.retire(repo, plan, head)
     if gone is not None:
         click.echo(f'deleted branch {gone}: nothing left on it to promote')
     if open_pr:
-        from gitops_config.github import Client
 
         for number in promote_mod.close_pulls(repo, Client.from_env, plan, head):
             click.echo(f'closed pull request #{number}: nothing left to promote')
@@ -190,11 +189,9 @@ def _retire(repo: Repo, plan: Plan, head: str, *, open_pr: bool) -> None:
 
 def _open_pr(repo: Repo, source: Source, plan: Plan, result: Result, published: Published,
              base_branch: str | None) -> str:
+    # lazy: CEL, jinja2 and jsonschema-rs load only when _open_pr() runs (start-up)
     from gitops_config import promote as promote_mod
-    from gitops_config.errors import UsageError
-    from gitops_config.github import Client
     from gitops_config.pipeline.comparison import compare
-    from gitops_config.report import diff_markdown
 
     if base_branch is None:
         base_branch = repo.current_branch()
@@ -214,8 +211,8 @@ def _open_pr(repo: Repo, source: Source, plan: Plan, result: Result, published: 
               help='The commit to look at; promote acts on HEAD, uncommitted edits wait.')
 def status(*, ref: str) -> int:
     """For each adjacent pair of environments, what is waiting to be promoted."""
+    # lazy: CEL, jinja2 and jsonschema-rs load only when status() runs (start-up)
     from gitops_config import promote as promote_mod
-    from gitops_config.project import open_project
 
     source, project = open_project(Path.cwd(), ref)
     names = project.env_names()

@@ -13,6 +13,9 @@ import click
 
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
+from gitops_config.fsutil import printable
+from gitops_config.project import open_project
+from gitops_config.revision import at_commit
 
 if TYPE_CHECKING:
     from gitops_config.pipeline.rendering import EnvRender
@@ -43,9 +46,8 @@ def render(*, envs: tuple[str, ...], ref: str | None, out: Path | None, check: b
     for byte. Files that contain secrets are written SOPS-encrypted to the
     environment's recipients, unless --decrypt.
     """
+    # lazy: jinja2 loads only when render() runs (start-up)
     from gitops_config import outputs
-    from gitops_config.fsutil import printable
-    from gitops_config.project import open_project
 
     source, project = open_project(Path.cwd(), ref)
     names = list(envs) or project.env_names()
@@ -89,9 +91,8 @@ def report_stale(source: Source, project: Project, renders: Sequence[EnvRender],
     SINCE: the commit (HEAD, REV^) that SOURCE's encrypted outputs are compared with
     where no key opens them. PREFIX: the project's folder, as paths are shown from the
     current one."""
+    # lazy: jinja2 loads only when report_stale() runs (start-up)
     from gitops_config import outputs
-    from gitops_config.fsutil import printable
-    from gitops_config.revision import at_commit
 
     last = functools.cache(functools.partial(at_commit, project.root, since or ''))
     found = [s for r in renders
@@ -118,6 +119,7 @@ def _shown(path: Path) -> str:
 def _render_with_progress(source: Source, project: Project, names: list[str], *,
                           sealed: bool, jobs: int | None, shard: Shard | None,
                           ) -> list[EnvRender]:
+    # lazy: jinja2 loads only when _render_with_progress() runs (start-up)
     from gitops_config.pipeline.rendering import render
 
     if len(names) < 2 or not sys.stderr.isatty():

@@ -10,6 +10,8 @@ import click
 
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
+from gitops_config.cli.commands.diff import write
+from gitops_config.report import merge as merge_mod
 
 
 @click.group('report')
@@ -30,8 +32,6 @@ def merge(*, files: tuple[Path, ...], output_format: str, exit_code: bool) -> in
 
     Every shard 1/N to N/N must be there, all from the same commits.
     """
-    from gitops_config.report import merge as merge_mod
-
     merged = merge_mod.merge(merge_mod.load(files))
     data = merged.data
     if merged.kind == 'validate':
@@ -42,7 +42,6 @@ def merge(*, files: tuple[Path, ...], output_format: str, exit_code: bool) -> in
     if output_format == 'json':
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + '\n')
     else:
-        from gitops_config.cli.commands.diff import write
 
         write(merge_mod.review_from_data(data), output_format, use_color=options.app().color)
     # an environment that could not be rendered is never "no difference"

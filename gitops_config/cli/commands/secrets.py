@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from gitops_config import git
+from gitops_config import project as project_mod
+from gitops_config import recipients
+from gitops_config import secret_age
+from gitops_config import sops
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
 from gitops_config.cli.commands.edit import report
 from gitops_config.cli.commands.edit import value_mode
 from gitops_config.cli.commands.edit import value_options
+from gitops_config.errors import GitopsConfigError
+from gitops_config.errors import UsageError
+from gitops_config.fsutil import atomic_write
+from gitops_config.fsutil import read_file
+from gitops_config.project import open_project
+from gitops_config.revision import located_at
+from gitops_config.sops import decrypt_file
+from gitops_config.sops import execute
+from gitops_config.sops import gitsetup
+from gitops_config.sops import is_encrypted
+from gitops_config.sops import rules
+from gitops_config.sops.keys import age as age_keys
+from gitops_config.source import WorkTree
 
 if TYPE_CHECKING:
     from gitops_config.recipients import RecipientChange
@@ -33,9 +53,7 @@ def secrets() -> None:
               help='Write the identity here (default: append to the sops age keys file).')
 def keygen(*, output: Path | None) -> int:
     """Create an age identity (file mode 0600) and print its recipient."""
-    from gitops_config.sops.keys import age
-
-    recipient = age.keygen(output, options.run().keys.environ)
+    recipient = age_keys.keygen(output, options.run().keys.environ)
     click.echo(recipient)
     return exit_codes.OK
 
@@ -65,7 +83,7 @@ def encrypt(*, files: tuple[Path, ...], in_place: bool, age: tuple[str, ...],
 
     Cloud keys (KMS, Vault) get the data key through a `sops` executable, with its
     credentials."""
-    from gitops_config.errors import UsageError
+    # lazy: filelock loads only when encrypt() runs (start-up)
     from gitops_config.sops import ops
 
     if len(files) > 1 and not in_place:
@@ -91,28 +109,23 @@ def encrypt(*, files: tuple[Path, ...], in_place: bool, age: tuple[str, ...],
 def decrypt(*, files: tuple[Path, ...], output: Path | None, output_dir: Path | None,
             in_place: bool, ignore_mac: bool) -> int:
     """Print FILE decrypted, exactly as `sops -d` would (or write it with -o/-i)."""
-    from gitops_config.errors import UsageError
-    from gitops_config.sops import decrypt_file
-
     if sum((output is not None, output_dir is not None, in_place)) > 1:
         raise UsageError('choose one of --output, --output-dir and --in-place')
     if output is not None and len(files) > 1:
         raise UsageError('--output takes a single FILE; use --output-dir for several')
     for path in files:
         if in_place:
+            # lazy: filelock loads only when decrypt() runs (start-up)
             from gitops_config.sops import ops
 
             ops.decrypt_in_place(path, ignore_mac=ignore_mac, ring=options.run().keys)
             continue
         plain = decrypt_file(path, ignore_mac=ignore_mac, ring=options.run().keys)
-        if output is not None or output_dir is not None:
-            # imported here: printing to stdout (the common case) needs no tempfile
-            from gitops_config.fsutil import atomic_write as write_atomic
         if output is not None:
-            write_atomic(output, plain, mode=0o600)
+            atomic_write(output, plain, mode=0o600)
         elif output_dir is not None:
             output_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(output_dir / path.name, plain, mode=0o600)
+            atomic_write(output_dir / path.name, plain, mode=0o600)
         else:
             sys.stdout.buffer.write(plain)
     sys.stdout.flush()
@@ -123,6 +136,7 @@ def decrypt(*, files: tuple[Path, ...], output: Path | None, output_dir: Path | 
 @click.argument('file', type=_FILE)
 def edit(*, file: Path) -> int:
     """Edit FILE decrypted in $EDITOR; unchanged values keep their exact ciphertext."""
+    # lazy: filelock loads only when edit() runs (start-up)
     from gitops_config.sops import ops
 
     changed = ops.edit_file(file, retry=_ask_to_retry if sys.stdin.isatty() else None,
@@ -150,6 +164,7 @@ def set_(*, file: Path, key_path: str, value: str, as_string: bool, as_yaml: boo
     \b
       gitops-config secrets set secrets/prod.enc.yaml secrets.litellm_master_key sk-...
     """
+    # lazy: filelock loads only when set_() runs (start-up)
     from gitops_config import layer_edit
     from gitops_config.layer_edit.formats import Sops
 
@@ -163,6 +178,7 @@ def set_(*, file: Path, key_path: str, value: str, as_string: bool, as_yaml: boo
 @click.argument('file', type=_FILE)
 def rotate(*, file: Path) -> int:
     """Give FILE a new data key, re-wrapped for all of its recipients."""
+    # lazy: filelock loads only when rotate() runs (start-up)
     from gitops_config.sops import ops
 
     ops.rotate_file(file, ring=options.run().keys)
@@ -174,6 +190,7 @@ def rotate(*, file: Path) -> int:
 @click.argument('file', type=_FILE)
 def updatekeys(*, file: Path) -> int:
     """Re-wrap FILE's data key for the recipients .sops.yaml names now."""
+    # lazy: filelock loads only when updatekeys() runs (start-up)
     from gitops_config.sops import ops
 
     changed = ops.updatekeys_file(file, ring=options.run().keys)
@@ -198,8 +215,6 @@ def exec_env(*, file: Path, command: tuple[str, ...], pristine: bool) -> int:
     '...'` for one); signals sent to gitops-config pass on to it, and its exit code is
     gitops-config's (128+N when signal N ended it).
     """
-    from gitops_config.sops import execute
-
     return execute.exec_env(file, _argv(command), pristine=pristine,
                             ring=options.run().keys)
 
@@ -223,8 +238,6 @@ def exec_file(*, file: Path, command: tuple[str, ...], no_fifo: bool,
     system has /dev/shm, removed when CMD ends. CMD runs without a shell; signals pass
     on to it and its exit code comes back.
     """
-    from gitops_config.sops import execute
-
     return execute.exec_file(file, _argv(command), fifo=not no_fifo, filename=filename,
                              ring=options.run().keys)
 
@@ -233,7 +246,6 @@ def _argv(command: tuple[str, ...]) -> list[str]:
     """CMD with a leading `--` dropped (click keeps it when it follows FILE)."""
     argv = list(command[1:] if command[:1] == ('--',) else command)
     if not argv:
-        from gitops_config.errors import UsageError
 
         raise UsageError('name the command to run after --')
     return argv
@@ -250,10 +262,6 @@ def age(*, files: tuple[Path, ...], ref: str | None, output_format: str) -> int:
     Without FILES: every encrypted value layer of the project. Nothing is decrypted.
     GITOPS_CONFIG_NOW (an ISO 8601 time) sets the clock the ages count to.
     """
-    import json
-
-    from gitops_config import secret_age
-
     now = options.run().now
     source, names = _age_inputs(files, ref)
     found = secret_age.ages(source, names, now=now)
@@ -275,8 +283,6 @@ def age(*, files: tuple[Path, ...], ref: str | None, output_format: str) -> int:
 
 
 def _age_commit(found: SecretAge) -> str:
-    from gitops_config import secret_age
-
     if found.commit is None:
         return f'({found.how})'
     return found.commit[:12] + (' (at least: shallow clone)' if found.how == secret_age.SHALLOW
@@ -286,15 +292,6 @@ def _age_commit(found: SecretAge) -> str:
 def _age_inputs(files: tuple[Path, ...], ref: str | None) -> tuple[Source, list[str]]:
     """The source to read and the files in it: FILES from the repository's top (or the
     working folder outside git), else the project's encrypted layers."""
-    import os
-
-    from gitops_config import git
-    from gitops_config import sops
-    from gitops_config.errors import UsageError
-    from gitops_config.project import open_project
-    from gitops_config.revision import located_at
-    from gitops_config.source import WorkTree
-
     if not files:
         source, project = open_project(Path.cwd(), ref)
         layers = sorted({p for env in project.environments for p in env.layers})
@@ -324,7 +321,7 @@ def status(*, files: tuple[Path, ...], can_decrypt: bool) -> int:
     recipients differ from the ones the rules name now (run `secrets updatekeys`, or
     `render` for rendered output), or when its MAC does not match.
     """
-    from gitops_config.errors import UsageError
+    # lazy: filelock loads only when status() runs (start-up)
     from gitops_config.sops import ops
 
     if not files and not can_decrypt:
@@ -358,9 +355,6 @@ def status(*, files: tuple[Path, ...], can_decrypt: bool) -> int:
 
 def _encrypted_layers() -> list[Path]:
     """Every encrypted value layer of the project here."""
-    from gitops_config import sops
-    from gitops_config.project import open_project
-
     source, project = open_project(Path.cwd(), None)
     layers = sorted({p for env in project.environments for p in env.layers})
     found = [project.root / p for p in layers
@@ -373,10 +367,6 @@ def _encrypted_layers() -> list[Path]:
 def _stale_readers(path: Path) -> tuple[RecipientChange, str] | None:
     """How PATH's recipients differ from the ones the rules (or, for rendered output,
     its environment's `recipients:`) name now, and the command that fixes it."""
-    from gitops_config import project as project_mod
-    from gitops_config import recipients
-    from gitops_config.errors import GitopsConfigError
-
     try:
         source, project = project_mod.open_project(path.resolve().parent)
         rel = path.resolve().relative_to(source.root.resolve()).as_posix()
@@ -386,7 +376,6 @@ def _stale_readers(path: Path) -> tuple[RecipientChange, str] | None:
                                             'secrets updatekeys')
     except (GitopsConfigError, ValueError):
         pass
-    from gitops_config.sops import rules
 
     try:
         want = tuple(sorted(set(rules.rule_for(path).recipients())))
@@ -399,9 +388,6 @@ def _stale_readers(path: Path) -> tuple[RecipientChange, str] | None:
 
 def _opens(path: Path) -> bool:
     """Whether the keys at hand (or a `sops` on PATH, for cloud KMS) open PATH."""
-    from gitops_config.errors import GitopsConfigError
-    from gitops_config.sops import decrypt_file
-
     try:
         decrypt_file(path, ring=options.run().keys)
     except GitopsConfigError:
@@ -416,8 +402,6 @@ def _opens(path: Path) -> bool:
               help='Files that hold secrets (repeatable; default *.enc.yaml and friends).')
 def git_setup(*, write_attributes: bool, patterns: tuple[str, ...]) -> int:
     """Install git drivers: diffs show decrypted content, merges merge the plaintext."""
-    from gitops_config.sops import gitsetup
-
     repo = gitsetup.repo_root(Path.cwd())
     gitsetup.install(repo)
     lines = gitsetup.attributes_lines(patterns or gitsetup.DEFAULT_PATTERNS)
@@ -434,11 +418,6 @@ def git_setup(*, write_attributes: bool, patterns: tuple[str, ...]) -> int:
 @click.argument('file', type=_FILE)
 def textconv(*, file: Path) -> int:
     """git diff driver: print FILE decrypted when we can, else as it is."""
-    from gitops_config.errors import GitopsConfigError
-    from gitops_config.fsutil import read_file
-    from gitops_config.sops import decrypt_file
-    from gitops_config.sops import is_encrypted
-
     data = read_file(file)
     if is_encrypted(data):
         # no key: the diff shows ciphertext, as it would without us
@@ -455,6 +434,7 @@ def textconv(*, file: Path) -> int:
 @click.argument('name', required=False)
 def merge_driver(*, base: Path, ours: Path, theirs: Path, name: str | None) -> int:
     """git merge driver: merge decrypted trees, re-encrypt into OURS; 1 on conflict."""
+    # lazy: filelock loads only when merge_driver() runs (start-up)
     from gitops_config.sops import ops
 
     conflict = ops.merge_files(base, ours, theirs, name=name, ring=options.run().keys)

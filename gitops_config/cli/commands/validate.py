@@ -8,8 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gitops_config import git
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
+from gitops_config.errors import UsageError
+from gitops_config.project import open_project
+from gitops_config.report import findings
+from gitops_config.report import findings_json
 from gitops_config.report.findings import CHOICES
 from gitops_config.shard import shard_layers
 
@@ -20,8 +25,6 @@ if TYPE_CHECKING:
 
 def project_paths(root: Path, files: tuple[str, ...]) -> list[str]:
     """FILES (relative to the current folder) as project-relative POSIX paths."""
-    from gitops_config.errors import UsageError
-
     found = []
     base = root.resolve()
     for name in files:
@@ -58,11 +61,10 @@ def validate(*, envs: tuple[str, ...], ref: str | None, output_format: str, stri
     using it, or every environment for a template, schema, policy or the
     project file. Exit 1 on errors (and on warnings with --strict).
     """
+    # lazy: CEL, jinja2 and jsonschema-rs load only when validate() runs (start-up)
     from gitops_config.pipeline.affected import affected
     from gitops_config.pipeline.rendering import render
     from gitops_config.pipeline.validation import check
-    from gitops_config.project import open_project
-    from gitops_config.report import findings
 
     source, project = open_project(Path.cwd(), ref)
     names = list(envs) or project.env_names()
@@ -84,7 +86,6 @@ def validate(*, envs: tuple[str, ...], ref: str | None, output_format: str, stri
     result = check(source, project, renders, base=base, strict=strict,
                    require_schema=require_schema, layers=layers, jobs=jobs, run=options.run())
     if findings.resolve(output_format) == 'json':
-        from gitops_config.report import findings_json
 
         # with --shard, `report merge` combines the shards: it needs to know which this is
         sys.stdout.write(findings_json.dumps(result, revision=_revision(source), shard=shard))
@@ -97,7 +98,6 @@ def _revision(source: Source) -> str:
     """The commit that was checked: --ref's, else HEAD's (marked as a working tree)."""
     if source.commit is not None:
         return source.commit
-    from gitops_config import git
 
     head = git.head_commit(source.root)
     return f'{head} (working tree)' if head else 'working tree'

@@ -7,8 +7,18 @@ from typing import Any
 
 import click
 
+from gitops_config import keypath
+from gitops_config import values
+from gitops_config import yaml_io
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
+from gitops_config.explain import explain as explain_value
+from gitops_config.masking import Masked
+from gitops_config.masking import mask_value
+from gitops_config.pipeline.fingerprint_key import derived_key
+from gitops_config.pipeline.fingerprint_key import fingerprint_key
+from gitops_config.project import open_project
+from gitops_config.redact import Secret
 from gitops_config.report.ansi import style
 
 
@@ -17,11 +27,6 @@ class _Shown:
     hand), or, with --decrypt, as they are."""
 
     def __init__(self, env: str, ref: str | None, *, decrypt: bool = False) -> None:
-        from gitops_config import values
-        from gitops_config.pipeline.fingerprint_key import derived_key
-        from gitops_config.pipeline.fingerprint_key import fingerprint_key
-        from gitops_config.project import open_project
-
         source, project = open_project(Path.cwd(), ref)
         # Masked unless --decrypt, so a missing key is no reason to fail: what cannot be
         # decrypted stays sealed.
@@ -35,10 +40,6 @@ class _Shown:
 
     def __call__(self, value: Any, name: object) -> Any:
         """VALUE, found under the mapping key NAME, ready to print."""
-        from gitops_config.masking import Masked
-        from gitops_config.masking import mask_value
-        from gitops_config.redact import Secret
-
         if self.decrypt:
             return _revealed(value, Secret)
         return _as_text(mask_value(value, self.key, name=name, patterns=self.patterns), Masked)
@@ -82,9 +83,6 @@ def get(*, env: str, key_path: str, ref: str | None, output_format: str, decrypt
 
     Secrets, decrypted or found in plaintext by the secrets rules, print as ****
     with a fingerprint, unless --decrypt."""
-    from gitops_config import keypath
-    from gitops_config import yaml_io
-
     shown = _Shown(env, ref, decrypt=decrypt)
     values = shown.values
     path = keypath.resolve(values.data, keypath.parse(key_path), where=f'{env}: ')
@@ -106,10 +104,6 @@ def get(*, env: str, key_path: str, ref: str | None, output_format: str, decrypt
 def explain(*, env: str, key_path: str, ref: str | None) -> int:
     """Show KEYPATH's final value in ENV, the file and line that set it, and what it
     overrode."""
-    from gitops_config import keypath
-    from gitops_config import yaml_io
-    from gitops_config.explain import explain as explain_value
-
     color = options.app().color
     masker = _Shown(env, ref)
     result = explain_value(masker.values, key_path)

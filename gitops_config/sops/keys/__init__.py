@@ -7,14 +7,14 @@ through a `sops` executable (cloud.py), with sops's own credentials.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC
-from datetime import datetime
 from typing import Protocol
 
 from gitops_config.sops import shamir
 from gitops_config.sops.errors import KeySourceError
 from gitops_config.sops.errors import NoKeyError
+from gitops_config.sops.keys import age
 from gitops_config.sops.keys import cloud
+from gitops_config.sops.keys import pgp
 from gitops_config.sops.keys.ring import KeyRing
 from gitops_config.sops.metadata import MasterKey
 from gitops_config.sops.metadata import Metadata
@@ -33,16 +33,10 @@ class KeySource(Protocol):
 
 def source(kind: str) -> KeySource | None:
     if kind == 'age':
-        from gitops_config.sops.keys import age
         return age.SOURCE
     if kind == 'pgp':
-        from gitops_config.sops.keys import pgp
         return pgp.SOURCE
     return None
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 def _unwrap_native(group: list[MasterKey], ring: KeyRing) -> bytes | None:

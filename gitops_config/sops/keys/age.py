@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import shlex
 from collections.abc import Mapping
 from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
 from gitops_config import process
 from gitops_config.sops.errors import KeySourceError
+from gitops_config.sops.errors import SopsError
 from gitops_config.sops.metadata import MasterKey
 
 if TYPE_CHECKING:
@@ -31,6 +34,7 @@ def parse_identities(text: str, origin: str, *, fields: bool = False) -> list[An
     lines and those starting with '#', and take every other line, untrimmed, as an
     X25519 identity. With `fields` (SOPS_AGE_KEY), a line may hold several identities
     apart by whitespace, as sops >= 3.13 reads that variable."""
+    # lazy: pyrage loads only when parse_identities() runs (start-up)
     import pyrage
 
     if text.startswith(('age-encryption', '-----BEGIN AGE')):
@@ -57,8 +61,6 @@ def parse_identities(text: str, origin: str, *, fields: bool = False) -> list[An
 
 def _ask_passphrase(origin: str) -> str | None:
     """Ask on the terminal, as sops does; None when there is no terminal."""
-    import getpass
-
     try:
         with open('/dev/tty'):
             pass
@@ -69,6 +71,7 @@ def _ask_passphrase(origin: str) -> str | None:
 
 def _unlock(text: str, origin: str) -> str:
     """The keys inside a passphrase-protected (scrypt) age identity file."""
+    # lazy: pyrage loads only when _unlock() runs (start-up)
     import pyrage
 
     passphrase = _ask_passphrase(origin)
@@ -109,6 +112,7 @@ def run_key_command(command: str, environ: Mapping[str, str]) -> str:
 
 class AgeSource:
     def wrap(self, recipient: str, data: bytes, ring: KeyRing | None = None) -> MasterKey:
+        # lazy: pyrage loads only when wrap() runs (start-up)
         import pyrage
 
         try:
@@ -119,6 +123,7 @@ class AgeSource:
         return MasterKey('age', {'recipient': recipient.strip(), 'enc': armored.decode()})
 
     def unwrap(self, key: MasterKey, ring: KeyRing) -> bytes | None:
+        # lazy: pyrage loads only when unwrap() runs (start-up)
         import pyrage
 
         ids = ring.age_identities()
@@ -140,11 +145,9 @@ SOURCE = AgeSource()
 def keygen(output: Path | None, environ: Mapping[str, str]) -> str:
     """Create an X25519 identity in a 0600 file (OUTPUT, else the default keys file of
     ENVIRON); returns its recipient."""
-    from datetime import datetime
-
+    # lazy: pyrage loads only when keygen() runs (start-up)
     import pyrage
 
-    from gitops_config.sops.errors import SopsError
 
     identity = pyrage.x25519.Identity.generate()
     recipient = str(identity.to_public())

@@ -26,10 +26,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
+from urllib.parse import urlsplit
 
+from gitops_config import process
+from gitops_config.sops import metadata as md
+from gitops_config.sops import sopsfile
+from gitops_config.sops import stores
+from gitops_config.sops.cipher import Cipher
 from gitops_config.sops.errors import KeySourceError
 from gitops_config.sops.errors import RulesError
+from gitops_config.sops.keys import age
 from gitops_config.sops.metadata import MasterKey
+from gitops_config.sops.tree import Branch
 
 if TYPE_CHECKING:
     from gitops_config.sops.keys.ring import KeyRing  # ring imports age, which is ours
@@ -85,8 +93,6 @@ def azure_parts(vault_url: str, name: str, version: str) -> MasterKey:
 def vault_key(uri: str, where: str) -> MasterKey:
     """From `https://vault:8200/v1/ENGINE/keys/NAME`, as sops splits it: the address,
     the engine path (which may hold slashes) and the key name."""
-    from urllib.parse import urlsplit
-
     hint = 'write it as https://vault.example.com:8200/v1/transit/keys/NAME'
     parts = urlsplit(uri.strip())
     if not parts.scheme or not parts.netloc:
@@ -134,9 +140,9 @@ def _config(keys: Sequence[MasterKey]) -> str:
 def wrap(keys: Sequence[MasterKey], data: bytes, path: str, ring: KeyRing) -> list[MasterKey]:
     """KEYS with `enc` holding DATA (a data key or a Shamir share), wrapped by sops with
     the credentials of RING's environment."""
+    # lazy: pyrage loads only when wrap() runs (start-up)
     import pyrage
 
-    from gitops_config.sops.keys import age
 
     identity = pyrage.x25519.Identity.generate()
     holder = age.SOURCE.wrap(str(identity.to_public()), data)
@@ -164,6 +170,7 @@ def unwrap(keys: Sequence[MasterKey], version: str, path: str, ring: KeyRing) ->
 
 def _unwrapped(frozen: tuple[tuple[str, str], ...], version: str, path: str,
                ring: KeyRing) -> bytes | KeySourceError:
+    # lazy: pyrage loads only when _unwrapped() runs (start-up)
     import pyrage
 
     keys = [MasterKey(kind, json.loads(fields)) for kind, fields in frozen]
@@ -188,9 +195,6 @@ def _updatekeys(holders: list[MasterKey], config: str, path: str, doing: str,
                 version: str | None = None) -> list[MasterKey]:
     """Run `sops updatekeys` on a throwaway file whose key group is HOLDERS, with
     CONFIG naming the keys it should have instead; the keys it wrote."""
-    from gitops_config import process
-    from gitops_config.sops import engine
-
     exe = shutil.which('sops', path=ring.environ.get('PATH'))
     names = ', '.join(k.identity() for k in keys)
     if exe is None:
@@ -216,7 +220,7 @@ def _updatekeys(holders: list[MasterKey], config: str, path: str, doing: str,
         if out.returncode != 0:
             raise KeySourceError(f'{path}: sops could not {doing} {names}: '
                                  f'{_reason(out.stderr)}', hint=HINT)
-        return engine.parse(file.read_bytes(), _NAME).meta.master_keys()
+        return sopsfile.parse(file.read_bytes(), _NAME).meta.master_keys()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -227,18 +231,12 @@ HINT = ('sops reaches these keys with its own credentials: AWS (AWS_PROFILE, '
 
 
 def _holder_file(holders: list[MasterKey], version: str | None) -> bytes:
-    from gitops_config.sops import engine
-    from gitops_config.sops import metadata as md
-    from gitops_config.sops import stores
-    from gitops_config.sops.cipher import Cipher
-    from gitops_config.sops.tree import Branch
-
     meta = md.Metadata([list(holders)], version=version or md.VERSION)
-    sf = engine.SopsFile(_NAME, stores.for_path(_NAME), [], meta)
+    sf = sopsfile.SopsFile(_NAME, stores.for_path(_NAME), [], meta)
     # No values; `updatekeys` never checks the MAC, so a random key seals the empty one
     # (the data may be a 33-byte Shamir share, which is no AES key).
-    sf.docs = engine.encrypt_docs([Branch()], meta, Cipher(os.urandom(32)))
-    return engine.emit(sf, sf.docs)
+    sf.docs = sopsfile.encrypt_docs([Branch()], meta, Cipher(os.urandom(32)))
+    return sopsfile.emit(sf, sf.docs)
 
 
 def _environment(ring: KeyRing, identity: str | None, folder: str) -> dict[str, str]:

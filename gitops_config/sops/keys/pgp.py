@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gitops_config import process
-from gitops_config.sops.keys import now_rfc3339
+from gitops_config.sops.format import now_rfc3339
 from gitops_config.sops.keys.ring import KeyRing
 from gitops_config.sops.metadata import MasterKey
 

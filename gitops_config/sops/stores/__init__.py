@@ -13,6 +13,11 @@ from typing import cast
 
 from gitops_config.sops.errors import NotEncryptedError
 from gitops_config.sops.errors import SopsFormatError
+from gitops_config.sops.stores import dotenv
+from gitops_config.sops.stores import ini
+from gitops_config.sops.stores import json_
+from gitops_config.sops.stores import yaml_emit
+from gitops_config.sops.stores import yaml_load
 from gitops_config.sops.tree import Branch
 from gitops_config.sops.tree import Comment
 from gitops_config.sops.tree import Timestamp
@@ -27,7 +32,6 @@ class Store(NamedTuple):
 
 
 def _yaml_load(data: bytes, path: str) -> list[Branch]:
-    from gitops_config.sops.stores import yaml_load
     try:
         text = data.decode('utf-8')
     except UnicodeDecodeError:
@@ -36,37 +40,30 @@ def _yaml_load(data: bytes, path: str) -> list[Branch]:
 
 
 def _yaml_emit(docs: list[Branch]) -> bytes:
-    from gitops_config.sops.stores import yaml_emit
     return yaml_emit.emit(docs).encode('utf-8', 'surrogateescape')
 
 
 def _json_load(data: bytes, path: str) -> list[Branch]:
-    from gitops_config.sops.stores import json_
     return json_.load(data, path)
 
 
 def _json_emit(docs: list[Branch]) -> bytes:
-    from gitops_config.sops.stores import json_
     return json_.emit(docs)
 
 
 def _dotenv_load(data: bytes, path: str) -> list[Branch]:
-    from gitops_config.sops.stores import dotenv
     return dotenv.load(data, path)
 
 
 def _dotenv_emit(docs: list[Branch]) -> bytes:
-    from gitops_config.sops.stores import dotenv
     return dotenv.emit(docs)
 
 
 def _ini_load(data: bytes, path: str) -> list[Branch]:
-    from gitops_config.sops.stores import ini
     return ini.load(data, path)
 
 
 def _ini_emit(docs: list[Branch]) -> bytes:
-    from gitops_config.sops.stores import ini
     return ini.emit(docs)
 
 
