@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -61,6 +62,40 @@ def test_every_owner_contract_names_a_library_in_use() -> None:
             for name in contract['protected_modules']:  # type: ignore[attr-defined]
                 assert name in imported or name in sys.stdlib_module_names, (
                     f'{contract["id"]} protects {name}, which nothing imports')
+
+
+def _code_map() -> set[str]:
+    """The modules ARCHITECTURE.md's code map names, as paths under gitops_config/.
+
+    A bullet whose first name ends in / is a folder (its __init__.py included);
+    every `name.py` on a bullet is a module of the folder the bullet sits in.
+    """
+    text = (ROOT / 'ARCHITECTURE.md').read_text()
+    section = text.split('\n## Code map\n', 1)[1].split('\n## ', 1)[0]
+    named: set[str] = set()
+    folders: list[tuple[int, str]] = []  # (indent, folder path) of the open folder bullets
+    for line in section.splitlines():
+        bullet = re.match(r'( *)- (.*)', line)
+        if bullet is None:
+            continue
+        indent, rest = len(bullet[1]), bullet[2]
+        while folders and folders[-1][0] >= indent:
+            folders.pop()
+        here = folders[-1][1] if folders else ''
+        names = re.findall(r'`([^`\s]+)`', rest)
+        if names and names[0].endswith('/') and rest.startswith('`'):
+            here += names[0]
+            folders.append((indent, here))
+            named.add(here + '__init__.py')
+        named.update(here + name for name in names if name.endswith('.py'))
+    return named
+
+
+def test_the_code_map_names_every_module_and_only_modules_that_exist() -> None:
+    modules = {path.relative_to(PACKAGE).as_posix() for path in PACKAGE.rglob('*.py')}
+    named = _code_map()
+    assert sorted(modules - named) == [], 'modules missing from ARCHITECTURE.md'
+    assert sorted(named - modules) == [], 'ARCHITECTURE.md names modules that do not exist'
 
 
 def _lazy_imports() -> list[tuple[str, int, list[str]]]:
