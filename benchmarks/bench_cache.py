@@ -49,8 +49,9 @@ def _best(action: Callable[[], object], runs: int = 5) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('--services', type=int, default=500)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,30 +63,47 @@ def main() -> None:
         source = WorkTree(root)
         rendering.render(source, project_mod.load(source, root), jobs=1, run=run)
         packs = list(run.reuse.packs._packs.items())
-        outputs = [payload for env, pack in packs if env != BYTECODE
-                   for _, payload in pack.added.values()]
-        code = [(digest, payload) for env, pack in packs if env == BYTECODE
-                for digest, payload in pack.added.values()]
+        outputs = [
+            payload for env, pack in packs if env != BYTECODE for _, payload in pack.added.values()
+        ]
+        code = [
+            (digest, payload)
+            for env, pack in packs
+            if env == BYTECODE
+            for digest, payload in pack.added.values()
+        ]
         decoded = [cache_data.loads(p, cache_data.YAML) for p in outputs]
         # the same values as the pickles the cache held before: paths as tuples
-        pickles = [pickle.dumps(([(tuple(p), t) for p, t in rows], content, docs),
-                                protocol=pickle.HIGHEST_PROTOCOL)
-                   for rows, content, docs in decoded]
+        pickles = [
+            pickle.dumps(
+                ([(tuple(p), t) for p, t in rows], content, docs), protocol=pickle.HIGHEST_PROTOCOL
+            )
+            for rows, content, docs in decoded
+        ]
         assert run.store is not None
         key = run.store.code_key()
         assert key is not None
         rows = [
-            ('decode kept outputs, msgpack (now)',
-             _best(lambda: [cache_data.loads(p, cache_data.YAML) for p in outputs]),
-             len(outputs)),
-            ('decode kept outputs, pickle (before)',
-             _best(lambda: [pickle.loads(p) for p in pickles]), len(outputs)),
-            ('verify outputs, SHA-256 of digest + payload',
-             _best(lambda: [hashlib.sha256(b'd' * 64 + p).digest() for p in outputs]),
-             len(outputs)),
-            ('verify compiled templates, HMAC-SHA-256',
-             _best(lambda: [hmac.digest(key, d.encode() + p, 'sha256') for d, p in code]),
-             len(code)),
+            (
+                'decode kept outputs, msgpack (now)',
+                _best(lambda: [cache_data.loads(p, cache_data.YAML) for p in outputs]),
+                len(outputs),
+            ),
+            (
+                'decode kept outputs, pickle (before)',
+                _best(lambda: [pickle.loads(p) for p in pickles]),
+                len(outputs),
+            ),
+            (
+                'verify outputs, SHA-256 of digest + payload',
+                _best(lambda: [hashlib.sha256(b'd' * 64 + p).digest() for p in outputs]),
+                len(outputs),
+            ),
+            (
+                'verify compiled templates, HMAC-SHA-256',
+                _best(lambda: [hmac.digest(key, d.encode() + p, 'sha256') for d, p in code]),
+                len(code),
+            ),
         ]
         run.finish()
     print(f'{args.services} services x 3 environments, in process, best of 5')

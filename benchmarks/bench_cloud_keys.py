@@ -28,11 +28,11 @@ from timing import median_seconds  # noqa: E402
 from tests._helpers.aws_kms import MotoKms  # noqa: E402  (after the path above)
 
 PLAIN = 'db:\n    password: hunter2\n    port: 5432\napi_key: sk-bench-0123456789\n'
-BOTO = '''
+BOTO = """
 import base64, sys, boto3
 blob = base64.b64decode(sys.argv[1])
 boto3.client("kms").decrypt(CiphertextBlob=blob)
-'''
+"""
 
 
 def main() -> int:
@@ -53,20 +53,32 @@ def main() -> int:
             plain = tmp / 'plain.yaml'
             plain.write_text(PLAIN)
             path = tmp / 'secrets.yaml'
-            path.write_bytes(subprocess.run([sops, '-e', '--kms', arn, str(plain)], env=env,
-                                            check=True, capture_output=True).stdout)
+            path.write_bytes(
+                subprocess.run(
+                    [sops, '-e', '--kms', arn, str(plain)], env=env, check=True, capture_output=True
+                ).stdout
+            )
             ours = [sys.executable, '-m', 'gitops_config', 'secrets']
             median_seconds([*ours, 'decrypt', str(path)], env=env, runs=1)  # warm-up
             rows = [
-                ('sops -d (whole process)',
-                 median_seconds([sops, '-d', str(path)], env=env, runs=args.runs)),
-                ('secrets decrypt (whole process)',
-                 median_seconds([*ours, 'decrypt', str(path)], env=env, runs=args.runs)),
-                ('secrets set (whole process)',
-                 median_seconds([*ours, 'set', str(path), 'db.port', '5433'], env=env,
-                                runs=args.runs)),
-                ('secrets rotate (whole process)',
-                 median_seconds([*ours, 'rotate', str(path)], env=env, runs=args.runs)),
+                (
+                    'sops -d (whole process)',
+                    median_seconds([sops, '-d', str(path)], env=env, runs=args.runs),
+                ),
+                (
+                    'secrets decrypt (whole process)',
+                    median_seconds([*ours, 'decrypt', str(path)], env=env, runs=args.runs),
+                ),
+                (
+                    'secrets set (whole process)',
+                    median_seconds(
+                        [*ours, 'set', str(path), 'db.port', '5433'], env=env, runs=args.runs
+                    ),
+                ),
+                (
+                    'secrets rotate (whole process)',
+                    median_seconds([*ours, 'rotate', str(path)], env=env, runs=args.runs),
+                ),
             ]
             rows += _data_key_only(path, env, args.runs)
         finally:
@@ -92,20 +104,36 @@ def _data_key_only(path: Path, env: dict[str, str], runs: int) -> list[tuple[str
     def through_sops() -> None:
         cloud.unwrap([key], meta.version, str(path), KeyRing())  # a new run: asked again
 
-    rows = [('data key through sops updatekeys (in process)',
-             median_call_seconds(through_sops, runs=runs))]
+    rows = [
+        (
+            'data key through sops updatekeys (in process)',
+            median_call_seconds(through_sops, runs=runs),
+        )
+    ]
     try:
         import boto3
     except ImportError:
         return rows
-    rows.append(('python -c pass (start-up floor)',
-                 median_seconds([sys.executable, '-c', 'pass'], env=env, runs=runs)))
-    rows.append(('boto3: python + import + client + Decrypt (whole process)',
-                 median_seconds([sys.executable, '-c', BOTO, blob], env=env, runs=runs)))
+    rows.append(
+        (
+            'python -c pass (start-up floor)',
+            median_seconds([sys.executable, '-c', 'pass'], env=env, runs=runs),
+        )
+    )
+    rows.append(
+        (
+            'boto3: python + import + client + Decrypt (whole process)',
+            median_seconds([sys.executable, '-c', BOTO, blob], env=env, runs=runs),
+        )
+    )
     client = boto3.client('kms')
     raw = base64.b64decode(blob)
-    rows.append(('boto3: Decrypt on a warm client (in process)',
-                 median_call_seconds(lambda: client.decrypt(CiphertextBlob=raw), runs=runs)))
+    rows.append(
+        (
+            'boto3: Decrypt on a warm client (in process)',
+            median_call_seconds(lambda: client.decrypt(CiphertextBlob=raw), runs=runs),
+        )
+    )
     return rows
 
 

@@ -29,21 +29,37 @@ from gitops_config import yaml_io
 
 def _document(i: int, rng: random.Random) -> dict[str, Any]:
     return {
-        'apiVersion': 'v1', 'kind': 'ConfigMap',
-        'metadata': {'name': f'gateway-{i}', 'namespace': 'llm',
-                     'labels': {'app': 'gateway', 'tier': rng.choice(['a', 'b', 'c'])}},
+        'apiVersion': 'v1',
+        'kind': 'ConfigMap',
+        'metadata': {
+            'name': f'gateway-{i}',
+            'namespace': 'llm',
+            'labels': {'app': 'gateway', 'tier': rng.choice(['a', 'b', 'c'])},
+        },
         'data': {
             'model_list': [
-                {'model_name': f'model-{j}', 'litellm_params': {
-                    'model': f'openai/model-{j}', 'rpm': rng.randint(1, 500),
-                    'tpm': rng.randint(1000, 100000), 'api_key': 'os.environ/OPENAI_API_KEY'},
-                 'model_info': {'id': f'dep-{i}-{j}', 'mode': 'chat'}}
+                {
+                    'model_name': f'model-{j}',
+                    'litellm_params': {
+                        'model': f'openai/model-{j}',
+                        'rpm': rng.randint(1, 500),
+                        'tpm': rng.randint(1000, 100000),
+                        'api_key': 'os.environ/OPENAI_API_KEY',
+                    },
+                    'model_info': {'id': f'dep-{i}-{j}', 'mode': 'chat'},
+                }
                 for j in range(8)
             ],
-            'router_settings': {'routing_strategy': 'usage-based-routing-v2',
-                                'num_retries': 3, 'timeout': 30},
-            'litellm_settings': {'drop_params': True, 'max_budget': rng.randint(10, 1000),
-                                 'callbacks': ['prometheus', 'langfuse']},
+            'router_settings': {
+                'routing_strategy': 'usage-based-routing-v2',
+                'num_retries': 3,
+                'timeout': 30,
+            },
+            'litellm_settings': {
+                'drop_params': True,
+                'max_budget': rng.randint(10, 1000),
+                'callbacks': ['prometheus', 'langfuse'],
+            },
         },
     }
 
@@ -74,15 +90,13 @@ def _ours(old: list[str], new: list[str]) -> int:
     for a, b in zip(old, new, strict=True):
         if a == b:
             continue
-        count += len(diff.diff_values(yaml_io.load(a, 'a'), yaml_io.load(b, 'b'),
-                                      options=options))
+        count += len(diff.diff_values(yaml_io.load(a, 'a'), yaml_io.load(b, 'b'), options=options))
     return count
 
 
 def _engine(old: list[Any], new: list[Any]) -> int:
     options = diff.Options()
-    return sum(len(diff.diff_values(a, b, options=options)) for a, b in zip(old, new,
-                                                                          strict=True))
+    return sum(len(diff.diff_values(a, b, options=options)) for a, b in zip(old, new, strict=True))
 
 
 def _obvious(old: list[str], new: list[str]) -> int:
@@ -109,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     everything = [_tweak(d, rng) for d in base]
     base_text = _texts(base)
     rows = []
-    for name, head in (('typical PR (12 docs changed)', typical),
-                       ('all documents changed', everything)):
+    for name, head in (
+        ('typical PR (12 docs changed)', typical),
+        ('all documents changed', everything),
+    ):
         head_text = _texts(head)
         ours = _time(functools.partial(_ours, base_text, head_text))
         parsed_a = [yaml_io.load(t, 'a') for t in base_text]
@@ -124,13 +140,18 @@ def main(argv: list[str] | None = None) -> int:
         obvious = sample_time / len(sample) * args.docs
         per_pair = engine / args.docs * 1e6
         rows.append((name, ours, engine, per_pair, obvious, obvious / ours))
-    print(f'{args.docs:,} rendered documents; obvious stack measured on {args.sample} '
-          'and projected')
-    print(f'{"pair":<30} {"ours":>9} {"engine":>9} {"us/pair":>9} {"ruamel+DeepDiff":>16}'
-          f' {"ratio":>8}')
+    print(
+        f'{args.docs:,} rendered documents; obvious stack measured on {args.sample} and projected'
+    )
+    print(
+        f'{"pair":<30} {"ours":>9} {"engine":>9} {"us/pair":>9} {"ruamel+DeepDiff":>16}'
+        f' {"ratio":>8}'
+    )
     for name, ours, engine, per_pair, obvious, ratio in rows:
-        print(f'{name:<30} {ours:>8.3f}s {engine:>8.3f}s {per_pair:>9.1f} {obvious:>15.1f}s'
-              f' {ratio:>7.0f}x')
+        print(
+            f'{name:<30} {ours:>8.3f}s {engine:>8.3f}s {per_pair:>9.1f} {obvious:>15.1f}s'
+            f' {ratio:>7.0f}x'
+        )
     return 0
 
 

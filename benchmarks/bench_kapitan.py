@@ -36,8 +36,7 @@ def kapitan() -> Path:
     if not exe.exists():
         print('installing kapitan into benchmarks/.venv-kapitan ...', flush=True)
         subprocess.run([sys.executable, '-m', 'venv', str(KAPITAN_VENV)], check=True)
-        subprocess.run([str(KAPITAN_VENV / 'bin' / 'pip'), 'install', '-q', 'kapitan'],
-                       check=True)
+        subprocess.run([str(KAPITAN_VENV / 'bin' / 'pip'), 'install', '-q', 'kapitan'], check=True)
     return exe
 
 
@@ -64,12 +63,14 @@ def to_kapitan(repo: Path, target: Path) -> None:
             f'classes:\n  - common\n  - {env}\nparameters:\n  env: {env}\n'
             '  kapitan:\n    vars:\n      target: ' + env + '\n'
             '    compile:\n      - output_path: .\n        input_type: jinja2\n'
-            '        input_paths: [templates]\n')
+            '        input_paths: [templates]\n'
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('--services', type=int, default=500)
     parser.add_argument('--runs', type=int, default=3)
     args = parser.parse_args()
@@ -81,25 +82,31 @@ def main() -> None:
         kap = tmp_path / 'kapitan'
         to_kapitan(repo, kap)
         kap_time = median_seconds(
-            [str(exe), 'compile', '--parallelism', str(os.cpu_count() or 1)], cwd=kap,
-            runs=args.runs, before=lambda: shutil.rmtree(kap / 'compiled', ignore_errors=True))
+            [str(exe), 'compile', '--parallelism', str(os.cpu_count() or 1)],
+            cwd=kap,
+            runs=args.runs,
+            before=lambda: shutil.rmtree(kap / 'compiled', ignore_errors=True),
+        )
         env = dict(os.environ, GITOPS_CONFIG_CACHE_DIR=str(tmp_path / 'cache'))
         ours_cold = median_seconds(
-            [str(BIN), '--no-cache', 'render', '--out', str(tmp_path / 'o')], cwd=repo,
-            runs=args.runs, env=env)
+            [str(BIN), '--no-cache', 'render', '--out', str(tmp_path / 'o')],
+            cwd=repo,
+            runs=args.runs,
+            env=env,
+        )
         warm = [str(BIN), 'render', '--out', str(tmp_path / 'o')]
         median_seconds(warm, cwd=repo, runs=1, env=env)  # fills the cache
         ours_warm = median_seconds(warm, cwd=repo, runs=args.runs, env=env)
         compiled = len(list((kap / 'compiled').rglob('*.yaml')))
     outputs = args.services * len(ENVS)
-    print(f'{args.services} services x {len(ENVS)} environments = {outputs} outputs '
-          f'(kapitan wrote {compiled})')
+    print(
+        f'{args.services} services x {len(ENVS)} environments = {outputs} outputs '
+        f'(kapitan wrote {compiled})'
+    )
     print(f'{"tool":<32}{"median s":>10}{"ratio":>8}')
     print(f'{"kapitan compile":<32}{kap_time:>10.2f}{1:>8.1f}')
-    print(f'{"gitops-config render, no cache":<32}{ours_cold:>10.2f}'
-          f'{kap_time / ours_cold:>8.1f}')
-    print(f'{"gitops-config render, cached":<32}{ours_warm:>10.2f}'
-          f'{kap_time / ours_warm:>8.1f}')
+    print(f'{"gitops-config render, no cache":<32}{ours_cold:>10.2f}{kap_time / ours_cold:>8.1f}')
+    print(f'{"gitops-config render, cached":<32}{ours_warm:>10.2f}{kap_time / ours_warm:>8.1f}')
 
 
 if __name__ == '__main__':

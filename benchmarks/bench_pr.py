@@ -34,8 +34,9 @@ BIN = Path(sys.executable).parent / 'gitops-config'
 
 
 def _git(root: Path, *args: str) -> str:
-    return subprocess.run(['git', *args], cwd=root, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ['git', *args], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def _commit(root: Path, message: str) -> str:
@@ -45,8 +46,9 @@ def _commit(root: Path, message: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('--services', type=int, default=2000)
     parser.add_argument('--runs', type=int, default=3)
     args = parser.parse_args()
@@ -56,8 +58,11 @@ def main() -> None:
         _git(root, 'init', '-q', '-b', 'main')
         base = _commit(root, 'base')
         heads = {}
-        for name, count, offset in (('other', 20, 1), ('typical', 20, 0),
-                                    ('all-changed', args.services, 0)):
+        for name, count, offset in (
+            ('other', 20, 1),
+            ('typical', 20, 0),
+            ('all-changed', args.services, 0),
+        ):
             _git(root, 'checkout', '-q', base)
             change(root, args.services, count, offset=offset)
             heads[name] = _commit(root, name)
@@ -88,17 +93,37 @@ def main() -> None:
         rows = []
         for name, target in (('typical', 1.0), ('all-changed', 5.0)):
             argv = review(heads[name])
-            rows.append((f'{name} (cold)', median_seconds(
-                argv, env=env, runs=max(1, args.runs // 2), before=cold), None))
-            rows.append((f'{name} (base seen)', median_seconds(
-                argv, env=env, runs=args.runs, before=base_seen), target))
+            rows.append(
+                (
+                    f'{name} (cold)',
+                    median_seconds(argv, env=env, runs=max(1, args.runs // 2), before=cold),
+                    None,
+                )
+            )
+            rows.append(
+                (
+                    f'{name} (base seen)',
+                    median_seconds(argv, env=env, runs=args.runs, before=base_seen),
+                    target,
+                )
+            )
             # a fresh CI runner: the restored cache, but no key of its own to vouch
             # for the compiled templates in it, which are compiled afresh
-            rows.append((f'{name} (base seen, new runner)', median_seconds(
-                argv, env=fresh_runner, runs=args.runs, before=new_runner), None))
+            rows.append(
+                (
+                    f'{name} (base seen, new runner)',
+                    median_seconds(argv, env=fresh_runner, runs=args.runs, before=new_runner),
+                    None,
+                )
+            )
         subprocess.run(review(heads['typical']), check=True, stdout=subprocess.DEVNULL, env=env)
-        rows.append(('re-run, nothing changed',
-                     median_seconds(review(heads['typical']), env=env, runs=args.runs), 0.5))
+        rows.append(
+            (
+                're-run, nothing changed',
+                median_seconds(review(heads['typical']), env=env, runs=args.runs),
+                0.5,
+            )
+        )
     print(f'{args.services} services x 3 environments, whole process, median of {args.runs}')
     print(f'{"case":<40}{"seconds":>9}{"target":>9}')
     for name, seconds, target in rows:

@@ -54,7 +54,10 @@ def _obvious_stack(root: Path, envs: list[str], sample: int) -> float:
     for env in envs:
         jenv = ImmutableSandboxedEnvironment(
             loader=jinja2.FileSystemLoader(str(root / 'templates')),
-            undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
         jenv.filters['to_yaml'] = lambda v, **_: yaml_io.to_yaml(v).rstrip('\n')
         jenv.filters['to_json'] = lambda v: yaml_io.to_json(v, indent=None)
         for template in templates:
@@ -79,13 +82,17 @@ def _print_rows(rows: list[tuple[str, float, float | None]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('--services', type=int, default=2000)
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--sample', type=int, default=200)
-    parser.add_argument('--start-up-only', action='store_true',
-                        help='only the help case: a check after moving imports around')
+    parser.add_argument(
+        '--start-up-only',
+        action='store_true',
+        help='only the help case: a check after moving imports around',
+    )
     args = parser.parse_args()
 
     rows: list[tuple[str, float, float | None]] = []
@@ -97,18 +104,41 @@ def main() -> None:
         tmp_path = Path(tmp)
         example = tmp_path / 'example'
         shutil.copytree(ROOT / 'example-repo', example)
-        env = dict(os.environ, SOPS_AGE_KEY_FILE=str(example / 'keys/demo-dev.agekey'),
-                   GITOPS_CONFIG_CACHE_DIR=str(tmp_path / 'cache-example'))
-        rows.append(('example', median_seconds([str(BIN), '-C', str(example), 'render', '--sealed',
-                                       '--out', str(tmp_path / 'ex-out')],
-                                               runs=args.runs, env=env), 1.0))
+        env = dict(
+            os.environ,
+            SOPS_AGE_KEY_FILE=str(example / 'keys/demo-dev.agekey'),
+            GITOPS_CONFIG_CACHE_DIR=str(tmp_path / 'cache-example'),
+        )
+        rows.append(
+            (
+                'example',
+                median_seconds(
+                    [
+                        str(BIN),
+                        '-C',
+                        str(example),
+                        'render',
+                        '--sealed',
+                        '--out',
+                        str(tmp_path / 'ex-out'),
+                    ],
+                    runs=args.runs,
+                    env=env,
+                ),
+                1.0,
+            )
+        )
         big = tmp_path / 'big'
         generate(big, args.services)
         cache_dir = tmp_path / 'cache-big'
         big_env = dict(os.environ, GITOPS_CONFIG_CACHE_DIR=str(cache_dir))
         render = [str(BIN), '-C', str(big), 'render', '--out', str(tmp_path / 'big-out')]
-        cold = median_seconds(render, runs=max(1, args.runs // 2), env=big_env,
-                     before=lambda: shutil.rmtree(cache_dir, ignore_errors=True))
+        cold = median_seconds(
+            render,
+            runs=max(1, args.runs // 2),
+            env=big_env,
+            before=lambda: shutil.rmtree(cache_dir, ignore_errors=True),
+        )
         rows.append(('big-cold', cold, 6.0))
         warm = median_seconds(render, runs=args.runs, env=big_env)
         rows.append(('big-warm', warm, 6.0))
@@ -118,8 +148,10 @@ def main() -> None:
         rows.append(('obvious (projected)', obvious, None))
 
     _print_rows(rows)
-    print(f'\nobvious stack / ours: cold {obvious / cold:.1f}x, warm {obvious / warm:.1f}x '
-          '(target >= 10x)')
+    print(
+        f'\nobvious stack / ours: cold {obvious / cold:.1f}x, warm {obvious / warm:.1f}x '
+        '(target >= 10x)'
+    )
 
 
 if __name__ == '__main__':

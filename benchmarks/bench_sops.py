@@ -39,8 +39,7 @@ def _small_yaml(i: int) -> str:
 
 
 def _run(argv: list[str], env: dict[str, str]) -> None:
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _run_each(argv: list[str], paths: list[str], env: dict[str, str]) -> None:
@@ -64,8 +63,13 @@ def _in_process(path: Path, env: dict[str, str], runs: int) -> float:
             os.environ['SOPS_AGE_KEY_FILE'] = old
 
 
-def _encryption(tmp: Path, env: dict[str, str], sops: str, recipient: str, runs: int,
-                ) -> list[tuple[str, float, float]]:
+def _encryption(
+    tmp: Path,
+    env: dict[str, str],
+    sops: str,
+    recipient: str,
+    runs: int,
+) -> list[tuple[str, float, float]]:
     """Encrypting: one 1,000-value file to stdout, and 200 files in place."""
     ours = [sys.executable, '-m', 'gitops_config', 'secrets', 'encrypt', '--age', recipient]
     theirs = [sops, '--encrypt', '--age', recipient]
@@ -73,13 +77,18 @@ def _encryption(tmp: Path, env: dict[str, str], sops: str, recipient: str, runs:
     big.write_text(_big_yaml(1000))
     # each side's ciphertext opens with the other side's decryption
     mine = tmp / 'ours-big.enc.yaml'
-    mine.write_bytes(subprocess.run([*ours, str(big)], env=env, check=True,
-                                    capture_output=True).stdout)
+    mine.write_bytes(
+        subprocess.run([*ours, str(big)], env=env, check=True, capture_output=True).stdout
+    )
     opened = subprocess.run([sops, '-d', str(mine)], env=env, check=True, capture_output=True)
     assert opened.stdout.decode() == big.read_text(), 'sops cannot read what we wrote'
-    rows = [('encrypt 1 file, 1,000 values (whole process)',
-             median_seconds([*ours, str(big)], runs=runs, env=env),
-             median_seconds([*theirs, str(big)], runs=runs, env=env))]
+    rows = [
+        (
+            'encrypt 1 file, 1,000 values (whole process)',
+            median_seconds([*ours, str(big)], runs=runs, env=env),
+            median_seconds([*theirs, str(big)], runs=runs, env=env),
+        )
+    ]
     plain = tmp / 'plain-many'
     plain.mkdir()
     for i in range(200):
@@ -93,11 +102,19 @@ def _encryption(tmp: Path, env: dict[str, str], sops: str, recipient: str, runs:
         shutil.copytree(plain, work)
 
     half = max(1, runs // 2)
-    rows.append(('encrypt 200 files in place (one vs 200 sops -e)',
-                 median_seconds([*ours, '--in-place', *paths], runs=half, env=env,
-                                before=plaintext_again),
-                 median_call_seconds(lambda: _run_each([*theirs, '--in-place'], paths, env),
-                                     runs=half, before=plaintext_again)))
+    rows.append(
+        (
+            'encrypt 200 files in place (one vs 200 sops -e)',
+            median_seconds(
+                [*ours, '--in-place', *paths], runs=half, env=env, before=plaintext_again
+            ),
+            median_call_seconds(
+                lambda: _run_each([*theirs, '--in-place'], paths, env),
+                runs=half,
+                before=plaintext_again,
+            ),
+        )
+    )
     return rows
 
 
@@ -139,8 +156,7 @@ def main() -> int:
         ours = [sys.executable, '-m', 'gitops_config', 'secrets', 'decrypt']
         _run([*ours, str(big)], env)  # warm-up: writes the bytecode cache
         out = subprocess.run([*ours, str(big)], env=env, check=True, capture_output=True)
-        theirs = subprocess.run([sops, '-d', str(big)], env=env, check=True,
-                                capture_output=True)
+        theirs = subprocess.run([sops, '-d', str(big)], env=env, check=True, capture_output=True)
         assert out.stdout == theirs.stdout, 'outputs differ'
 
         rows = []
@@ -149,23 +165,29 @@ def main() -> int:
         rows.append(('decrypt 1 file, 1,000 values (whole process)', t_ours, t_sops_big))
         out_dir = tmp / 'out'
         half = max(1, args.runs // 2)
-        t_ours = median_seconds([*ours, '--output-dir', str(out_dir), *smalls], runs=half,
-                                env=env)
+        t_ours = median_seconds([*ours, '--output-dir', str(out_dir), *smalls], runs=half, env=env)
         t_sops = median_call_seconds(lambda: _run_each([sops, '-d'], smalls, env), runs=half)
         rows.append(('decrypt 200 files (one vs 200 sops -d)', t_ours, t_sops))
-        rows.append(('decrypt 1 file, 1,000 values (Python API, warm)',
-                     _in_process(big, env, args.runs),
-                     t_sops_big))
+        rows.append(
+            (
+                'decrypt 1 file, 1,000 values (Python API, warm)',
+                _in_process(big, env, args.runs),
+                t_sops_big,
+            )
+        )
         rows += _encryption(tmp, env, sops, recipient, args.runs)
         floor = median_seconds([sys.executable, '-c', 'pass'], runs=args.runs, env=env)
         cli_floor = median_seconds([*ours[:3], '--help'], runs=args.runs, env=env)
 
     print(f'{"case":<50} {"ours":>9} {"sops":>9} {"speed-up":>9}')
     for name, ours_s, sops_s in rows:
-        print(f'{name:<50} {ours_s * 1000:>7.1f}ms {sops_s * 1000:>7.1f}ms '
-              f'{sops_s / ours_s:>8.2f}x')
-    print(f'(median of {args.runs} runs; start-up floors: `python -c pass` {floor * 1000:.1f}ms, '
-          f'`python -m gitops_config --help` {cli_floor * 1000:.1f}ms)')
+        print(
+            f'{name:<50} {ours_s * 1000:>7.1f}ms {sops_s * 1000:>7.1f}ms {sops_s / ours_s:>8.2f}x'
+        )
+    print(
+        f'(median of {args.runs} runs; start-up floors: `python -c pass` {floor * 1000:.1f}ms, '
+        f'`python -m gitops_config --help` {cli_floor * 1000:.1f}ms)'
+    )
     return 0
 
 

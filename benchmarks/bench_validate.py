@@ -35,37 +35,68 @@ SCHEMA = {
     'additionalProperties': False,
     '$defs': {'limit': {'type': 'integer', 'minimum': 1}},
     'properties': {
-        'model_list': {'type': 'array', 'minItems': 1, 'items': {
-            'type': 'object', 'required': ['model_name', 'litellm_params'],
-            'additionalProperties': False,
+        'model_list': {
+            'type': 'array',
+            'minItems': 1,
+            'items': {
+                'type': 'object',
+                'required': ['model_name', 'litellm_params'],
+                'additionalProperties': False,
+                'properties': {
+                    'model_name': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._:/-]*$'},
+                    'litellm_params': {
+                        'type': 'object',
+                        'required': ['model'],
+                        'additionalProperties': False,
+                        'properties': {
+                            'model': {'type': 'string', 'pattern': '^[a-z0-9_-]+/.+$'},
+                            'api_key': {'type': 'string'},
+                            'api_base': {'type': 'string', 'format': 'uri'},
+                            'rpm': {'$ref': '#/$defs/limit'},
+                            'tpm': {'$ref': '#/$defs/limit'},
+                        },
+                    },
+                    'model_info': {
+                        'type': 'object',
+                        'properties': {
+                            'id': {'type': 'string', 'minLength': 1},
+                            'mode': {'enum': ['chat', 'completion', 'embedding']},
+                        },
+                    },
+                },
+            },
+        },
+        'router_settings': {
+            'type': 'object',
             'properties': {
-                'model_name': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._:/-]*$'},
-                'litellm_params': {
-                    'type': 'object', 'required': ['model'], 'additionalProperties': False,
-                    'properties': {
-                        'model': {'type': 'string', 'pattern': '^[a-z0-9_-]+/.+$'},
-                        'api_key': {'type': 'string'},
-                        'api_base': {'type': 'string', 'format': 'uri'},
-                        'rpm': {'$ref': '#/$defs/limit'}, 'tpm': {'$ref': '#/$defs/limit'}}},
-                'model_info': {'type': 'object', 'properties': {
-                    'id': {'type': 'string', 'minLength': 1},
-                    'mode': {'enum': ['chat', 'completion', 'embedding']}}}}}},
-        'router_settings': {'type': 'object', 'properties': {
-            'routing_strategy': {'enum': ['simple-shuffle', 'usage-based-routing-v2']},
-            'num_retries': {'type': 'integer', 'minimum': 0},
-            'redis_port': {'type': 'integer', 'minimum': 1, 'maximum': 65535}}},
-        'litellm_settings': {'type': 'object', 'properties': {
-            'set_verbose': {'type': 'boolean'}, 'max_budget': {'type': 'number', 'minimum': 0},
-            'budget_duration': {'type': 'string', 'pattern': '^[0-9]+[smhd]$'}}},
-        'general_settings': {'type': 'object', 'required': ['master_key'], 'properties': {
-            'master_key': {'type': 'string'},
-            'max_parallel_requests': {'$ref': '#/$defs/limit'}}},
+                'routing_strategy': {'enum': ['simple-shuffle', 'usage-based-routing-v2']},
+                'num_retries': {'type': 'integer', 'minimum': 0},
+                'redis_port': {'type': 'integer', 'minimum': 1, 'maximum': 65535},
+            },
+        },
+        'litellm_settings': {
+            'type': 'object',
+            'properties': {
+                'set_verbose': {'type': 'boolean'},
+                'max_budget': {'type': 'number', 'minimum': 0},
+                'budget_duration': {'type': 'string', 'pattern': '^[0-9]+[smhd]$'},
+            },
+        },
+        'general_settings': {
+            'type': 'object',
+            'required': ['master_key'],
+            'properties': {
+                'master_key': {'type': 'string'},
+                'max_parallel_requests': {'$ref': '#/$defs/limit'},
+            },
+        },
     },
 }
 
 
 def config_yaml(i: int) -> str:
-    models = ''.join(f'''\
+    models = ''.join(
+        f"""\
   - model_name: model-{m}
     litellm_params:
       model: openai/gpt-4o-{m}
@@ -76,8 +107,10 @@ def config_yaml(i: int) -> str:
     model_info:
       id: deployment-{i}-{m}
       mode: chat
-''' for m in range(12))
-    return f'''\
+"""
+        for m in range(12)
+    )
+    return f"""\
 # LiteLLM proxy config {i}
 model_list:
 {models}router_settings:
@@ -91,7 +124,7 @@ litellm_settings:
 general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
   max_parallel_requests: {10 + i % 5}
-'''
+"""
 
 
 def generate(where: Path, count: int) -> list[Path]:
@@ -152,10 +185,15 @@ def hook_case(where: Path) -> tuple[float, float]:
     shutil.copy(ROOT / 'gitops_config' / 'schemas' / 'litellm-proxy.schema.json', schemas)
     text = (schemas / 'values.schema.json').read_text()
     (schemas / 'values.peer.schema.json').write_text(
-        text.replace('builtin:litellm-proxy#', 'litellm-proxy.schema.json#'))
+        text.replace('builtin:litellm-proxy#', 'litellm-proxy.schema.json#')
+    )
     ours = [str(BIN / 'gitops-config'), 'hook', 'validate', 'values/prod.yaml']
-    theirs = [str(BIN / 'check-jsonschema'), '--schemafile', 'schemas/values.peer.schema.json',
-              'values/prod.yaml']
+    theirs = [
+        str(BIN / 'check-jsonschema'),
+        '--schemafile',
+        'schemas/values.peer.schema.json',
+        'values/prod.yaml',
+    ]
     run(ours, repo)  # warm the OS file cache for both
     run(theirs, repo)
     return best_of(5, lambda: run(ours, repo)), best_of(5, lambda: run(theirs, repo))
@@ -168,14 +206,20 @@ def rules_case(docs: int) -> float:
     from gitops_config.policy.runner import run_documents
 
     text = 'rules:\n' + ''.join(
-        f"  - id: bench/r{i}\n    message: m\n"
+        f'  - id: bench/r{i}\n    message: m\n'
         f"    expr: doc.model_list.all(m, m.litellm_params.rpm > {i}) && env != 'x{i}'\n"
-        for i in range(20))
+        for i in range(20)
+    )
     rules = load_file(text, 'bench.yaml')
-    doc = {'model_list': [{'model_name': f'm{i}', 'litellm_params': {'rpm': 100, 'tpm': 9}}
-                          for i in range(8)], 'general_settings': {'master_key': '<secret>'}}
-    targets = [Target('rendered', f'f{i}.yaml', f'f{i}.yaml', doc, 'prod', {}, 0)
-               for i in range(docs)]
+    doc = {
+        'model_list': [
+            {'model_name': f'm{i}', 'litellm_params': {'rpm': 100, 'tpm': 9}} for i in range(8)
+        ],
+        'general_settings': {'master_key': '<secret>'},
+    }
+    targets = [
+        Target('rendered', f'f{i}.yaml', f'f{i}.yaml', doc, 'prod', {}, 0) for i in range(docs)
+    ]
     engine = make_engine()
     return best_of(3, lambda: run_documents(engine, rules, targets))
 
@@ -201,12 +245,20 @@ def main() -> int:
     rows = [
         ('schema engine', f'{args.files} documents', loaded, theirs, theirs / loaded, '>= 10x'),
         ('  + read and parse', f'{args.files} files', ours, theirs, theirs / ours, '(info)'),
-        ('validate hook, 1 layer', 'whole process', hook_ours, hook_theirs,
-         hook_theirs / hook_ours, '>= 1x'),
+        (
+            'validate hook, 1 layer',
+            'whole process',
+            hook_ours,
+            hook_theirs,
+            hook_theirs / hook_ours,
+            '>= 1x',
+        ),
         ('20 rules', f'{args.docs} documents', rules, None, None, '< 4 s'),
     ]
-    print(f'{"case":<24} {"input":<16} {"gitops-config":>14} {"check-jsonschema":>17} '
-          f'{"speed-up":>9}  target')
+    print(
+        f'{"case":<24} {"input":<16} {"gitops-config":>14} {"check-jsonschema":>17} '
+        f'{"speed-up":>9}  target'
+    )
     for case, size, mine, other, ratio, target in rows:
         other_s = f'{other:>16.3f}s' if other is not None else f'{"-":>17}'
         ratio_s = f'{ratio:>8.1f}x' if ratio is not None else f'{"-":>9}'
@@ -214,8 +266,10 @@ def main() -> int:
     ok = loaded * 10 <= theirs and hook_ours <= hook_theirs and rules < 4.0
     print('all targets met' if ok else 'TARGET MISSED')
     if ours * 10 > theirs:
-        print(f'note: with parsing, {ours / len(files) * 1000:.2f} ms a file goes to the libyaml '
-              'read path (yaml_io.fast), not to validation')
+        print(
+            f'note: with parsing, {ours / len(files) * 1000:.2f} ms a file goes to the libyaml '
+            'read path (yaml_io.fast), not to validation'
+        )
     return 0 if ok else 1
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 ENVS = ('dev', 'staging', 'prod')
 
-TEMPLATE = '''\
+TEMPLATE = """\
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -54,9 +54,9 @@ spec:
               path: /healthz
               port: {{ svc.port }}
             periodSeconds: 10
-'''
+"""
 
-SCHEMA = '''\
+SCHEMA = """\
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "type": "object",
@@ -82,7 +82,7 @@ SCHEMA = '''\
     }
   }
 }
-'''
+"""
 
 
 def _service(i: int, rng: random.Random) -> dict[str, object]:
@@ -94,10 +94,11 @@ def _service(i: int, rng: random.Random) -> dict[str, object]:
         'replicas': 1,
         'port': 8080,
         'image': {'repository': f'registry.example.com/{name}', 'tag': f'1.{i % 50}.0'},
-        'env': {f'FEATURE_{k}': rng.choice(['on', 'off', 'true', '1', 'beta'])
-                for k in range(6)},
-        'resources': {'requests': {'cpu': '100m', 'memory': '128Mi'},
-                      'limits': {'cpu': '500m', 'memory': '512Mi'}},
+        'env': {f'FEATURE_{k}': rng.choice(['on', 'off', 'true', '1', 'beta']) for k in range(6)},
+        'resources': {
+            'requests': {'cpu': '100m', 'memory': '128Mi'},
+            'limits': {'cpu': '500m', 'memory': '512Mi'},
+        },
     }
 
 
@@ -131,11 +132,16 @@ def generate(root: Path, services: int, envs: tuple[str, ...] = ENVS, seed: int 
     (root / 'schemas').mkdir(exist_ok=True)
     project = ['version: 1', 'environments:']
     for env in envs:
-        project += [f'  - name: {env}',
-                    f'    layers: [values/common.yaml, values/{env}.yaml]']
-    project += ['templates: templates', 'output: rendered/{env}',
-                'schemas:', '  rendered:', '    - files: "*.yaml"',
-                '      schema: schemas/deployment.schema.json', '']
+        project += [f'  - name: {env}', f'    layers: [values/common.yaml, values/{env}.yaml]']
+    project += [
+        'templates: templates',
+        'output: rendered/{env}',
+        'schemas:',
+        '  rendered:',
+        '    - files: "*.yaml"',
+        '      schema: schemas/deployment.schema.json',
+        '',
+    ]
     (root / 'gitops-config.yaml').write_text('\n'.join(project))
     (root / 'schemas/deployment.schema.json').write_text(SCHEMA)
     common = {'services': {f's{i:05d}': _service(i, rng) for i in range(services)}}
@@ -145,20 +151,24 @@ def generate(root: Path, services: int, envs: tuple[str, ...] = ENVS, seed: int 
         (root / f'values/{env}.yaml').write_text(_yaml(overrides))
     for i in range(services):
         body = TEMPLATE.replace('svc.', f'services.s{i:05d}.').replace(
-            'svc.env', f'services.s{i:05d}.env')
+            'svc.env', f'services.s{i:05d}.env'
+        )
         (root / f'templates/svc-{i:05d}.yaml.j2').write_text(body)
 
 
-def change(root: Path, services: int, count: int, envs: tuple[str, ...] = ENVS,
-           offset: int = 0) -> None:
+def change(
+    root: Path, services: int, count: int, envs: tuple[str, ...] = ENVS, offset: int = 0
+) -> None:
     """Change COUNT services' image tags in every environment (a typical PR); another
     OFFSET changes other services."""
     path = root / 'values/common.yaml'
     text = path.read_text()
     for i in range(offset, services, max(1, services // count))[:count]:
         name = f'svc-{i:05d}'
-        text = text.replace(f'registry.example.com/{name}"\n      tag: "1.{i % 50}.0"',
-                            f'registry.example.com/{name}"\n      tag: "2.0.0"')
+        text = text.replace(
+            f'registry.example.com/{name}"\n      tag: "1.{i % 50}.0"',
+            f'registry.example.com/{name}"\n      tag: "2.0.0"',
+        )
     path.write_text(text)
 
 
@@ -182,8 +192,16 @@ def main() -> None:
         _git(args.dir, '-c', 'user.name=bench', '-c', 'user.email=b@x', 'commit', '-qm', 'base')
         if args.change:
             change(args.dir, args.services, args.change, envs)
-            _git(args.dir, '-c', 'user.name=bench', '-c', 'user.email=b@x', 'commit', '-qam',
-                 f'change {args.change} services')
+            _git(
+                args.dir,
+                '-c',
+                'user.name=bench',
+                '-c',
+                'user.email=b@x',
+                'commit',
+                '-qam',
+                f'change {args.change} services',
+            )
 
 
 if __name__ == '__main__':

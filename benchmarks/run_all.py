@@ -48,34 +48,45 @@ def _versions() -> str:
         return lines[0] if lines else '?'
 
     bin_dir = Path(sys.executable).parent
-    return '\n'.join([
-        f'- machine: {platform.machine()}, {os.cpu_count()} cores, '
-        f'{platform.system()} {platform.release()}',
-        f'- python: {platform.python_version()}',
-        f'- gitops-config: {version([str(bin_dir / "gitops-config"), "--version"])}',
-        f'- sops: {version([str(bin_dir / "sops"), "--version", "--disable-version-check"])}',
-        f'- check-jsonschema: {version([str(bin_dir / "check-jsonschema"), "--version"])}',
-    ])
+    return '\n'.join(
+        [
+            f'- machine: {platform.machine()}, {os.cpu_count()} cores, '
+            f'{platform.system()} {platform.release()}',
+            f'- python: {platform.python_version()}',
+            f'- gitops-config: {version([str(bin_dir / "gitops-config"), "--version"])}',
+            f'- sops: {version([str(bin_dir / "sops"), "--version", "--disable-version-check"])}',
+            f'- check-jsonschema: {version([str(bin_dir / "check-jsonschema"), "--version"])}',
+        ]
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('--quick', action='store_true')
     args = parser.parse_args()
-    sections = [f'# Benchmark results\n\nRun on {time.strftime("%Y-%m-%d")} with '
-                f'`python benchmarks/run_all.py`.\n\n{_versions()}\n']
+    sections = [
+        f'# Benchmark results\n\nRun on {time.strftime("%Y-%m-%d")} with '
+        f'`python benchmarks/run_all.py`.\n\n{_versions()}\n'
+    ]
     for title, argv in FULL:
         script = HERE / argv[0]
         if not script.exists():
             continue
         extra = QUICK_ARGS.get(argv[0], []) if args.quick else []
         print(f'== {title}', flush=True)
-        proc = subprocess.run([sys.executable, str(script), *argv[1:], *extra],
-                              capture_output=True, text=True, check=False)
-        output = proc.stdout.rstrip() + (f'\n(exit {proc.returncode}: '
-                                         f'{proc.stderr.strip().splitlines()[-1:]})'
-                                         if proc.returncode else '')
+        proc = subprocess.run(
+            [sys.executable, str(script), *argv[1:], *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        output = proc.stdout.rstrip() + (
+            f'\n(exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]})'
+            if proc.returncode
+            else ''
+        )
         print(output, flush=True)
         sections.append(f'## {title}\n\n```\n{output}\n```\n')
     results = HERE / 'results'

@@ -26,6 +26,8 @@ def now(environ: Mapping[str, str] | None = None) -> datetime:
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f'{ENV}={text!r} is not an ISO 8601 time',
-                         hint='write it as 2026-12-01 or 2026-12-01T09:30:00Z') from None
+        raise UsageError(
+            f'{ENV}={text!r} is not an ISO 8601 time',
+            hint='write it as 2026-12-01 or 2026-12-01T09:30:00Z',
+        ) from None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

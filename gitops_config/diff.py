@@ -70,8 +70,9 @@ def is_secret(value: object) -> bool:
     return isinstance(value, (Secret, SealedSecret))
 
 
-def mask(value: Any, key: bytes | None, *, name: object = None,
-         patterns: tuple[str, ...] = ()) -> Any:
+def mask(
+    value: Any, key: bytes | None, *, name: object = None, patterns: tuple[str, ...] = ()
+) -> Any:
     """VALUE with every secret in it Masked: masking.mask_value, the one masking pass."""
     return mask_value(value, key, name=name, patterns=patterns)
 
@@ -117,11 +118,11 @@ def document_id(doc: Any, index: int) -> str:
     if isinstance(doc, dict):
         meta = doc.get('metadata')
         kind = doc.get('kind')
-        if isinstance(kind, str) and isinstance(meta, dict) and isinstance(
-                meta.get('name'), str):
+        if isinstance(kind, str) and isinstance(meta, dict) and isinstance(meta.get('name'), str):
             ns = meta.get('namespace')
-            return f'{kind}/{ns}/{meta["name"]}' if isinstance(ns, str) else (
-                f'{kind}/{meta["name"]}')
+            return (
+                f'{kind}/{ns}/{meta["name"]}' if isinstance(ns, str) else (f'{kind}/{meta["name"]}')
+            )
         for key in DEFAULT_IDENTITY:
             value = doc.get(key)
             if isinstance(value, (str, int)) and not isinstance(value, bool):
@@ -137,15 +138,32 @@ class _Walker:
         self.options = options
         self.out: list[Change] = []
 
-    def emit(self, steps: Steps, kind: ChangeKind, old: Any = None, new: Any = None, *,
-             detail: str | None = None) -> None:
+    def emit(
+        self,
+        steps: Steps,
+        kind: ChangeKind,
+        old: Any = None,
+        new: Any = None,
+        *,
+        detail: str | None = None,
+    ) -> None:
         name = next((s for s in reversed(steps) if isinstance(s, str)), None)
-        shown_old, shown_new, secret = mask_pair(old, new, self.options.key, name=name,
-                                                 patterns=self.options.secret_keys)
-        self.out.append(Change(
-            self.env, self.file, keypath.format(steps), kind,
-            shown_old, shown_new, secret, detail, document=self.document,
-        ))
+        shown_old, shown_new, secret = mask_pair(
+            old, new, self.options.key, name=name, patterns=self.options.secret_keys
+        )
+        self.out.append(
+            Change(
+                self.env,
+                self.file,
+                keypath.format(steps),
+                kind,
+                shown_old,
+                shown_new,
+                secret,
+                detail,
+                document=self.document,
+            )
+        )
 
     def walk(self, a: Any, b: Any, steps: Steps) -> None:
         if a is b:
@@ -174,8 +192,12 @@ class _Walker:
             return
         if type(a) is type(b) and same_scalar(a, b):
             return
-        if self.options.embedded is not None and isinstance(a, str) and isinstance(b, str) and (
-                '\n' in a and '\n' in b):
+        if (
+            self.options.embedded is not None
+            and isinstance(a, str)
+            and isinstance(b, str)
+            and ('\n' in a and '\n' in b)
+        ):
             inner_a, inner_b = self.options.embedded(a), self.options.embedded(b)
             if inner_a is not None and inner_b is not None:
                 self.walk(inner_a, inner_b, steps)
@@ -188,12 +210,22 @@ class _Walker:
                 self.emit(steps, ChangeKind.CHANGED, a, b)
         elif is_secret(a) and is_secret(b):
             if a != b:
-                self.emit(steps, ChangeKind.RESEALED, a, b,
-                          detail='re-encrypted; plaintext not compared (no key)')
+                self.emit(
+                    steps,
+                    ChangeKind.RESEALED,
+                    a,
+                    b,
+                    detail='re-encrypted; plaintext not compared (no key)',
+                )
         else:
             # a secret became plain (or the reverse): mask both sides anyway
-            self.emit(steps, ChangeKind.CHANGED, _as_secret(a), _as_secret(b),
-                      detail='secret became plain' if is_secret(a) else 'became a secret')
+            self.emit(
+                steps,
+                ChangeKind.CHANGED,
+                _as_secret(a),
+                _as_secret(b),
+                detail='secret became plain' if is_secret(a) else 'became a secret',
+            )
 
     def walk_list(self, a: list[Any], b: list[Any], steps: Steps) -> None:
         key = self.identity_key(a, b, steps)
@@ -218,8 +250,9 @@ class _Walker:
             if ident in new:
                 self.walk(item, new[ident][1], (*steps, Select(key, ident)))
         for was, now in renamed:
-            self.emit((*steps, Select(key, was)), ChangeKind.RENAMED, was, now,
-                      detail=f'{key} changed')
+            self.emit(
+                (*steps, Select(key, was)), ChangeKind.RENAMED, was, now, detail=f'{key} changed'
+            )
             rest_a = _without(old[was][1], key)
             rest_b = _without(new[now][1], key)
             self.walk(rest_a, rest_b, (*steps, Select(key, now)))
@@ -233,8 +266,15 @@ class _Walker:
                 self.emit((*steps, Select(key, ident)), ChangeKind.ADDED, new=new[ident][1])
         self.moves(list(old), list(new), new, key, steps, old)
 
-    def moves(self, order_a: list[str], order_b: list[str], new: dict[str, tuple[int, Any]],
-              key: str, steps: Steps, old: dict[str, tuple[int, Any]]) -> None:
+    def moves(
+        self,
+        order_a: list[str],
+        order_b: list[str],
+        new: dict[str, tuple[int, Any]],
+        key: str,
+        steps: Steps,
+        old: dict[str, tuple[int, Any]],
+    ) -> None:
         common_a = [k for k in order_a if k in new]
         common_b = [k for k in order_b if k in old]
         if common_a == common_b:
@@ -242,12 +282,16 @@ class _Walker:
         matcher = difflib.SequenceMatcher(None, common_a, common_b, autojunk=False)
         stayed: set[str] = set()
         for block in matcher.get_matching_blocks():
-            stayed.update(common_a[block.a:block.a + block.size])
+            stayed.update(common_a[block.a : block.a + block.size])
         for ident in common_b:
             if ident not in stayed:
-                self.emit((*steps, Select(key, ident)), ChangeKind.MOVED,
-                          old[ident][0], new[ident][0],
-                          detail=f'position {old[ident][0]} -> {new[ident][0]}')
+                self.emit(
+                    (*steps, Select(key, ident)),
+                    ChangeKind.MOVED,
+                    old[ident][0],
+                    new[ident][0],
+                    detail=f'position {old[ident][0]} -> {new[ident][0]}',
+                )
 
     def identity_key(self, a: list[Any], b: list[Any], steps: Steps) -> str | None:
         for rule in self.options.identity:
@@ -287,8 +331,11 @@ def _same_items(a: list[Any], b: list[Any]) -> bool:
         right = {(type(x), x) for x in b}
     except TypeError:
         return False  # unhashable: mappings or lists inside
-    return len(left) == len(a) and left == right and not any(
-        isinstance(x, (Secret, SealedSecret)) for x in a)
+    return (
+        len(left) == len(a)
+        and left == right
+        and not any(isinstance(x, (Secret, SealedSecret)) for x in a)
+    )
 
 
 def _field(item: dict[str, Any], key: str) -> Any:
@@ -314,8 +361,13 @@ def _ident_text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _pair_renames(gone: list[str], came: list[str], old: dict[str, tuple[int, Any]],
-                  new: dict[str, tuple[int, Any]], key: str) -> list[tuple[str, str]]:
+def _pair_renames(
+    gone: list[str],
+    came: list[str],
+    old: dict[str, tuple[int, Any]],
+    new: dict[str, tuple[int, Any]],
+    key: str,
+) -> list[tuple[str, str]]:
     """Removed and added items that are the same item with a new identity.
 
     Paired when at least half of their other fields (and at least one) are equal;
@@ -363,13 +415,19 @@ def _as_secret(value: Any) -> Any:
     return Secret(value)
 
 
-def diff_values(old: Any, new: Any, *, env: str = '', file: str = '',
-                document: str | None = None, options: Options = Options()) -> list[Change]:
+def diff_values(
+    old: Any,
+    new: Any,
+    *,
+    env: str = '',
+    file: str = '',
+    document: str | None = None,
+    options: Options = Options(),
+) -> list[Change]:
     """The changes between two documents (or any two YAML-shaped values)."""
     walker = _Walker(env, file, document, options)
     walker.walk(old, new, ())
-    if not walker.out and not options.strict and not _same_bytes(old, new) and (
-            not same(old, new)):
+    if not walker.out and not options.strict and not _same_bytes(old, new) and (not same(old, new)):
         walker = _Walker(env, file, document, _strict(options))
         walker.walk(old, new, ())
     return walker.out
@@ -380,8 +438,14 @@ def _strict(options: Options) -> Options:
     return dataclasses.replace(options, strict=True)
 
 
-def diff_documents(old: Sequence[Any] | None, new: Sequence[Any] | None, *, env: str = '',
-                   file: str = '', options: Options = Options()) -> list[Change]:
+def diff_documents(
+    old: Sequence[Any] | None,
+    new: Sequence[Any] | None,
+    *,
+    env: str = '',
+    file: str = '',
+    options: Options = Options(),
+) -> list[Change]:
     """The changes between two versions of one file, each a list of documents.
 
     None for a side means the file does not exist there. A single-document
@@ -404,8 +468,13 @@ def diff_documents(old: Sequence[Any] | None, new: Sequence[Any] | None, *, env:
     return _diff_multi(list(old), list(new), env, file, options)
 
 
-def _diff_multi(old: list[Any], new: list[Any], env: str, file: str, options: Options,
-                ) -> list[Change]:
+def _diff_multi(
+    old: list[Any],
+    new: list[Any],
+    env: str,
+    file: str,
+    options: Options,
+) -> list[Change]:
     ids_a = [document_id(d, i) for i, d in enumerate(old)]
     ids_b = [document_id(d, i) for i, d in enumerate(new)]
     if len(set(ids_a)) != len(ids_a) or len(set(ids_b)) != len(ids_b):
@@ -416,17 +485,36 @@ def _diff_multi(old: list[Any], new: list[Any], env: str, file: str, options: Op
     out: list[Change] = []
     for ident, doc in by_a.items():
         if ident in by_b:
-            out += diff_values(doc, by_b[ident], env=env, file=file, document=ident,
-                               options=options)
+            out += diff_values(
+                doc, by_b[ident], env=env, file=file, document=ident, options=options
+            )
         else:
-            out.append(Change(env, file, '', ChangeKind.REMOVED,
-                              mask(doc, options.key, patterns=options.secret_keys), None,
-                              holds_secret(doc, patterns=options.secret_keys),
-                              'document removed', document=ident))
+            out.append(
+                Change(
+                    env,
+                    file,
+                    '',
+                    ChangeKind.REMOVED,
+                    mask(doc, options.key, patterns=options.secret_keys),
+                    None,
+                    holds_secret(doc, patterns=options.secret_keys),
+                    'document removed',
+                    document=ident,
+                )
+            )
     for ident, doc in by_b.items():
         if ident not in by_a:
-            out.append(Change(env, file, '', ChangeKind.ADDED, None,
-                              mask(doc, options.key, patterns=options.secret_keys),
-                              holds_secret(doc, patterns=options.secret_keys),
-                              'document added', document=ident))
+            out.append(
+                Change(
+                    env,
+                    file,
+                    '',
+                    ChangeKind.ADDED,
+                    None,
+                    mask(doc, options.key, patterns=options.secret_keys),
+                    holds_secret(doc, patterns=options.secret_keys),
+                    'document added',
+                    document=ident,
+                )
+            )
     return out

@@ -114,11 +114,14 @@ class DriftReport:
 
 # -- reading the live state -------------------------------------------------
 
+
 def read_live_path(path: Path, *, as_file: str | None = None) -> Live:
     if path.is_dir():
         if as_file is not None:
-            raise LiveStateError(f'--as names one rendered file; {path} is a folder',
-                                 hint='drop --as: a folder\'s files are matched by path')
+            raise LiveStateError(
+                f'--as names one rendered file; {path} is a folder',
+                hint="drop --as: a folder's files are matched by path",
+            )
 
         files = []
         for item in sorted(p for p in path.rglob('*') if p.is_file() and p.name != NAME):
@@ -129,12 +132,12 @@ def read_live_path(path: Path, *, as_file: str | None = None) -> Live:
         return Live(str(path), tuple(files), complete=True)
     if not path.is_file():
         raise LiveStateError(f'{path}: no such file or folder')
-    return _from_one(str(path), _live_file(path.as_posix(), path.read_bytes(), exact=False),
-                     as_file)
+    return _from_one(
+        str(path), _live_file(path.as_posix(), path.read_bytes(), exact=False), as_file
+    )
 
 
-def read_live_command(command: str, *, name: str | None = None,
-                      timeout: float = 120.0) -> Live:
+def read_live_command(command: str, *, name: str | None = None, timeout: float = 120.0) -> Live:
     """What COMMAND prints: Kubernetes objects, or plain YAML/JSON that stands for
     the rendered file NAME."""
     argv = shlex.split(command)
@@ -143,19 +146,25 @@ def read_live_command(command: str, *, name: str | None = None,
     done = process.run(argv, check=False, timeout=timeout)
     if done.returncode != 0:
         err = done.stderr.decode(errors='replace').strip().splitlines()
-        raise LiveStateError(f'live command failed (exit {done.returncode}): {argv[0]}: '
-                             f'{err[-1] if err else "no output"}',
-                             hint='run the command by hand to see why')
+        raise LiveStateError(
+            f'live command failed (exit {done.returncode}): {argv[0]}: '
+            f'{err[-1] if err else "no output"}',
+            hint='run the command by hand to see why',
+        )
     if not done.stdout.strip():
         raise LiveStateError(f'live command printed nothing: {argv[0]}')
     live = _live_file(f'output of {argv[0]}', done.stdout, exact=False)
     if live.docs is None:
-        raise LiveStateError(f'live state output of {argv[0]} is not YAML or JSON',
-                             hint='pass -o yaml (or -o json) to kubectl')
+        raise LiveStateError(
+            f'live state output of {argv[0]} is not YAML or JSON',
+            hint='pass -o yaml (or -o json) to kubectl',
+        )
     if name is None and not _objects(live.docs):
-        raise LiveStateError(f'live state `{argv[0]}` holds no Kubernetes object',
-                             hint='for plain YAML or JSON, name the rendered file it stands '
-                                  'for with --as FILE (e.g. --as litellm/config.yaml)')
+        raise LiveStateError(
+            f'live state `{argv[0]}` holds no Kubernetes object',
+            hint='for plain YAML or JSON, name the rendered file it stands '
+            'for with --as FILE (e.g. --as litellm/config.yaml)',
+        )
     return _from_one(f'`{argv[0]}`', live, name)
 
 
@@ -198,8 +207,15 @@ def _sops_file(name: str, raw: bytes, exact: bool) -> LiveFile:
     except sops.NoKeyError:
         return LiveFile(name, _sealed_view(raw, name), raw, exact, True, True)
     except sops.SopsError as exc:
-        return LiveFile(name, _sealed_view(raw, name), raw, exact, True, True,
-                        f'not a valid sops file any more: {exc.message}')
+        return LiveFile(
+            name,
+            _sealed_view(raw, name),
+            raw,
+            exact,
+            True,
+            True,
+            f'not a valid sops file any more: {exc.message}',
+        )
     docs = opened if isinstance(opened, list) else [opened]
     return LiveFile(name, docs, raw, exact, True, False, tampered)
 
@@ -218,11 +234,15 @@ def _sealed_view(raw: bytes, name: str) -> list[Any]:
         docs = yaml_io.load_all(raw, name)
     except InvalidYamlError as exc:
         raise LiveStateError(f'live state {name} is not YAML or JSON: {exc.message}') from None
-    return [seal({k: v for k, v in d.items() if k != 'sops'} if isinstance(d, dict) else d)
-            for d in docs if d is not None]
+    return [
+        seal({k: v for k, v in d.items() if k != 'sops'} if isinstance(d, dict) else d)
+        for d in docs
+        if d is not None
+    ]
 
 
 # -- comparing --------------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -253,8 +273,9 @@ class _Comparer:
         else:
             self.out.changes.append(change)
 
-    def pair(self, file: str, desired: Any, live: Any, document: str | None, *,
-             shape: bool = False) -> None:
+    def pair(
+        self, file: str, desired: Any, live: Any, document: str | None, *, shape: bool = False
+    ) -> None:
         """One desired document against its live counterpart (SHAPE: a SOPS file we
         could not open, where a leaf is either encrypted or not)."""
         k8s = kube.object_id(desired) is not None and kube.object_id(live) is not None
@@ -265,37 +286,52 @@ class _Comparer:
         wanted = conceal(_parsed(desired), patterns=patterns)
         if kind == 'Secret':  # its data is secret, even where the manifest spells it out
             wanted = _secret_data(wanted)
-        seen, sealed = _align(wanted, _parsed(live), secret=False,
-                              secret_kind=kind == 'Secret', shape=shape)
+        seen, sealed = _align(
+            wanted, _parsed(live), secret=False, secret_kind=kind == 'Secret', shape=shape
+        )
         if k8s:
             seen = _masked_last_applied(seen)
         seen = conceal(seen, patterns=patterns)
         self.out.not_compared += sealed
-        for change in diff.diff_values(wanted, seen, env=self.env, file=file,
-                                       document=document, options=self.options):
+        for change in diff.diff_values(
+            wanted, seen, env=self.env, file=file, document=document, options=self.options
+        ):
             if change.kind is ChangeKind.RESEALED:  # sealed desired, plain live (SHAPE)
-                change = dataclasses.replace(change, kind=ChangeKind.CHANGED,
-                                             detail='not encrypted in the live state')
+                change = dataclasses.replace(
+                    change, kind=ChangeKind.CHANGED, detail='not encrypted in the live state'
+                )
             self.keep(change, kind=kind, k8s=k8s)
 
     def file(self, desired: RenderedFile, live: LiveFile) -> None:
         self.out.matched += 1
         if live.tampered:
-            self.keep(Change(self.env, desired.path, '', ChangeKind.CHANGED,
-                             detail=live.tampered))
+            self.keep(Change(self.env, desired.path, '', ChangeKind.CHANGED, detail=live.tampered))
         if desired.documents is None:  # a text file: how much differs, never what
             if live.raw != desired.content:
-                self.keep(text_change(self.env, desired.path, (None, desired.content),
-                                      (None, live.raw)))
+                self.keep(
+                    text_change(self.env, desired.path, (None, desired.content), (None, live.raw))
+                )
             return
         if live.docs is None:
-            self.keep(Change(self.env, desired.path, '', ChangeKind.CHANGED,
-                             detail='not YAML or JSON in the live state'))
+            self.keep(
+                Change(
+                    self.env,
+                    desired.path,
+                    '',
+                    ChangeKind.CHANGED,
+                    detail='not YAML or JSON in the live state',
+                )
+            )
             return
         wanted, seen = desired.documents, live.docs
         if len(wanted) <= 1 and len(seen) <= 1:
-            self.pair(desired.path, wanted[0] if wanted else None, seen[0] if seen else None,
-                      None, shape=live.shape)
+            self.pair(
+                desired.path,
+                wanted[0] if wanted else None,
+                seen[0] if seen else None,
+                None,
+                shape=live.shape,
+            )
             return
         ids_a = _document_ids(wanted)
         ids_b = _document_ids(seen)
@@ -304,13 +340,33 @@ class _Comparer:
             if ident in by_b:
                 self.pair(desired.path, doc, by_b.pop(ident), ident, shape=live.shape)
             else:
-                self.keep(Change(self.env, desired.path, '', ChangeKind.REMOVED,
-                                 self.shown(doc), None, False,
-                                 'document missing in the live state', document=ident))
+                self.keep(
+                    Change(
+                        self.env,
+                        desired.path,
+                        '',
+                        ChangeKind.REMOVED,
+                        self.shown(doc),
+                        None,
+                        False,
+                        'document missing in the live state',
+                        document=ident,
+                    )
+                )
         for ident, doc in by_b.items():
-            self.keep(Change(self.env, desired.path, '', ChangeKind.ADDED, None,
-                             self.shown(doc), True, 'document not in the desired state',
-                             document=ident))
+            self.keep(
+                Change(
+                    self.env,
+                    desired.path,
+                    '',
+                    ChangeKind.ADDED,
+                    None,
+                    self.shown(doc),
+                    True,
+                    'document not in the desired state',
+                    document=ident,
+                )
+            )
 
     def shown(self, doc: Any) -> Any:
         """A whole document as a report may show it: a Secret's data masked, and every
@@ -325,8 +381,9 @@ def _document_ids(docs: list[Any]) -> list[str]:
     return ids if len(set(ids)) == len(ids) else [f'#{i}' for i in range(len(docs))]
 
 
-def compare(env: str, rendered: list[RenderedFile], live: Live, ignores: Ignores,
-            options: diff.Options) -> Outcome:
+def compare(
+    env: str, rendered: list[RenderedFile], live: Live, ignores: Ignores, options: diff.Options
+) -> Outcome:
     """The drift between RENDERED files and LIVE, after the ignore rules."""
     comparer = _Comparer(env, ignores, options)
     out = comparer.out
@@ -336,21 +393,25 @@ def compare(env: str, rendered: list[RenderedFile], live: Live, ignores: Ignores
         target = _target(item, rendered)
         if target is None:
             if live.complete:
-                comparer.keep(Change(env, item.name, '', ChangeKind.ADDED,
-                                     detail='not in the desired state'))
+                comparer.keep(
+                    Change(env, item.name, '', ChangeKind.ADDED, detail='not in the desired state')
+                )
             else:
                 loose.append(item)
             continue
         seen_files.add(target.path)
         comparer.file(target, item)
-    objects = [(f, i, doc, oid) for f in rendered for i, doc in enumerate(f.documents or [])
-               if (oid := kube.object_id(doc)) is not None]
+    objects = [
+        (f, i, doc, oid)
+        for f in rendered
+        for i, doc in enumerate(f.documents or [])
+        if (oid := kube.object_id(doc)) is not None
+    ]
     found: set[tuple[str, int]] = set()
     for obj in live.objects:
         oid = kube.object_id(obj)
         assert oid is not None  # only objects get here
-        hit = next(((f, i, doc) for f, i, doc, want in objects if kube.matches(want, oid)),
-                   None)
+        hit = next(((f, i, doc) for f, i, doc, want in objects if kube.matches(want, oid)), None)
         if hit is not None:
             out.matched += 1
             found.add((hit[0].path, hit[1]))
@@ -366,8 +427,9 @@ def compare(env: str, rendered: list[RenderedFile], live: Live, ignores: Ignores
     if live.complete:
         for f in rendered:
             if f.path not in seen_files:
-                comparer.keep(Change(env, f.path, '', ChangeKind.REMOVED,
-                                     detail='missing in the live state'))
+                comparer.keep(
+                    Change(env, f.path, '', ChangeKind.REMOVED, detail='missing in the live state')
+                )
     elif live.objects:
         out.absent += [str(oid) for f, i, _, oid in objects if (f.path, i) not in found]
     if not out.matched:
@@ -388,9 +450,10 @@ def _target(item: LiveFile, rendered: list[RenderedFile]) -> RenderedFile | None
     base = posixpath.basename(name)
     same = [f for f in rendered if posixpath.basename(f.path) == base]
     if len(same) > 1:
-        raise LiveStateError(f'live file {item.name} could stand for any of '
-                             f'{", ".join(f.path for f in same)}',
-                             hint='name the one it stands for with --as FILE')
+        raise LiveStateError(
+            f'live file {item.name} could stand for any of {", ".join(f.path for f in same)}',
+            hint='name the one it stands for with --as FILE',
+        )
     return same[0] if same else None
 
 
@@ -409,21 +472,27 @@ def _entries(configmap: dict[str, Any]) -> list[LiveFile]:
     return out
 
 
-def _nothing_matched(env: str, live: Live, rendered: list[RenderedFile],
-                     loose: list[LiveFile]) -> LiveStateError:
+def _nothing_matched(
+    env: str, live: Live, rendered: list[RenderedFile], loose: list[LiveFile]
+) -> LiveStateError:
     """LIVE has nothing that ENV's desired state has: name what was expected."""
     files = [f.path for f in rendered]
-    objects = [str(oid) for f in rendered for d in f.documents or []
-               if (oid := kube.object_id(d)) is not None]
+    objects = [
+        str(oid)
+        for f in rendered
+        for d in f.documents or []
+        if (oid := kube.object_id(d)) is not None
+    ]
     expected = f'the files {", ".join(files) or "(none)"}'
     if objects:
         expected += f' or the Kubernetes objects {", ".join(objects)}'
     hint = 'check the path, or name the rendered file with --as FILE'
     if live.complete and Path(live.label, env).is_dir():
-        hint = f'pass the environment\'s folder: --live {Path(live.label, env)}'
+        hint = f"pass the environment's folder: --live {Path(live.label, env)}"
     what = loose[0].name if len(loose) == 1 and not live.complete else live.label
-    return LiveStateError(f'live state {what} matches nothing rendered for {env}: expected '
-                          f'{expected}', hint=hint)
+    return LiveStateError(
+        f'live state {what} matches nothing rendered for {env}: expected {expected}', hint=hint
+    )
 
 
 def _parsed(node: Any) -> Any:
@@ -440,8 +509,9 @@ def _parsed(node: Any) -> Any:
 
 
 def _secret_data(obj: dict[str, Any]) -> dict[str, Any]:
-    return {k: _everything_secret(v) if k in kube.DATA_KEYS['Secret'] else v
-            for k, v in obj.items()}
+    return {
+        k: _everything_secret(v) if k in kube.DATA_KEYS['Secret'] else v for k, v in obj.items()
+    }
 
 
 def _everything_secret(node: Any) -> Any:
@@ -454,8 +524,9 @@ def _everything_secret(node: Any) -> Any:
     return Secret(node)
 
 
-def _align(desired: Any, live: Any, *, secret: bool, secret_kind: bool = False,
-           shape: bool = False) -> tuple[Any, int]:
+def _align(
+    desired: Any, live: Any, *, secret: bool, secret_kind: bool = False, shape: bool = False
+) -> tuple[Any, int]:
     """LIVE with its values wrapped as secrets wherever DESIRED holds a secret, and
     the number of secrets that could not be compared.
 
@@ -471,15 +542,22 @@ def _align(desired: Any, live: Any, *, secret: bool, secret_kind: bool = False,
         return (live, 0) if desired is None else (desired, 1)
     if isinstance(desired, SealedSecret) and not shape:
         return desired, 1
-    if isinstance(live, Secret) and not isinstance(desired, (Secret, SealedSecret)) and (
-            type(live.reveal()) is type(desired) and live.reveal() == desired):
+    if (
+        isinstance(live, Secret)
+        and not isinstance(desired, (Secret, SealedSecret))
+        and (type(live.reveal()) is type(desired) and live.reveal() == desired)
+    ):
         # render encrypts by key name (encrypted_regex): a plain leaf that shares a
         # secret's key name comes back encrypted, with the value it was written with
         return desired, 0
     if isinstance(desired, (Secret, SealedSecret)) or (
-            secret and not isinstance(live, (dict, list))):
-        if isinstance(live, Secret) or (not isinstance(desired, (Secret, SealedSecret))
-                                        and live == desired and type(live) is type(desired)):
+        secret and not isinstance(live, (dict, list))
+    ):
+        if isinstance(live, Secret) or (
+            not isinstance(desired, (Secret, SealedSecret))
+            and live == desired
+            and type(live) is type(desired)
+        ):
             return live, 0
         return _everything_secret(live), 0
     if isinstance(live, dict):
@@ -517,6 +595,7 @@ def _masked_last_applied(obj: dict[str, Any]) -> dict[str, Any]:
 
 # -- the command ------------------------------------------------------------
 
+
 def desired_ref(repo: Repo, env: str) -> str:
     """The commit recorded by `mark-deployed ENV`, else HEAD."""
     try:
@@ -533,17 +612,22 @@ def mark_deployed(root: Path, env: str, rev: str = 'HEAD') -> str:
     return sha
 
 
-def assess(source: Source, project: Project, env: str, live: Live, *,
-           fingerprint_key: bytes | None = None, run: Run | None = None,
-           ) -> tuple[list[RenderedFile], Outcome]:
+def assess(
+    source: Source,
+    project: Project,
+    env: str,
+    live: Live,
+    *,
+    fingerprint_key: bytes | None = None,
+    run: Run | None = None,
+) -> tuple[list[RenderedFile], Outcome]:
     """Render ENV from SOURCE (secrets sealed when no key of RUN's opens them) and
     compare it with LIVE."""
     project.env(env)
     sealed = not can_decrypt(source, project, [env], run)
     if fingerprint_key is None:
         # per run when no data key can derive one: equal values still show equal
-        fingerprint_key = (None if sealed else derived_key(source, project, run)
-                           ) or os.urandom(32)
+        fingerprint_key = (None if sealed else derived_key(source, project, run)) or os.urandom(32)
     options = options_for(project, key=fingerprint_key)
     env_render = rendering.render_one(source, project, env, sealed=sealed, run=run)
     rendered = env_render.files
@@ -553,24 +637,46 @@ def assess(source: Source, project: Project, env: str, live: Live, *,
     return rendered, outcome
 
 
-def run(root: Path, env: str, live: Live, *, ref: str | None = None,
-        fingerprint_key: bytes | None = None, blame: bool = True, run: Run | None = None,
-        ) -> DriftReport:
+def run(
+    root: Path,
+    env: str,
+    live: Live,
+    *,
+    ref: str | None = None,
+    fingerprint_key: bytes | None = None,
+    blame: bool = True,
+    run: Run | None = None,
+) -> DriftReport:
     """Render ENV at REF (default: deployed/ENV, else HEAD) and compare it with LIVE."""
     found = revision.located_at(root)
     commit = found.repo.resolve(ref) if ref is not None else desired_ref(found.repo, env)
     source = found.commit(commit)
     project = project_mod.load(source, root)
-    rendered, out = assess(source, project, env, live, fingerprint_key=fingerprint_key,
-                           run=run)
+    rendered, out = assess(source, project, env, live, fingerprint_key=fingerprint_key, run=run)
     changes = out.changes
     last_set = _last_set(root, env, commit, changes, rendered) if blame and changes else {}
-    return DriftReport(env, commit, live.label, changes, out.ignored, last_set,
-                       out.not_compared, out.server, out.absent, out.unknown)
+    return DriftReport(
+        env,
+        commit,
+        live.label,
+        changes,
+        out.ignored,
+        last_set,
+        out.not_compared,
+        out.server,
+        out.absent,
+        out.unknown,
+    )
 
 
-def _last_set(root: Path, env: str, commit: str, changes: list[Change],
-              rendered: list[RenderedFile], limit: int = 50) -> dict[tuple[str, str], str]:
+def _last_set(
+    root: Path,
+    env: str,
+    commit: str,
+    changes: list[Change],
+    rendered: list[RenderedFile],
+    limit: int = 50,
+) -> dict[tuple[str, str], str]:
     """For each drifted key, the commit that last changed its desired value."""
     found: dict[tuple[str, str], str] = {}
     by_file: dict[str, list[Change]] = {}
@@ -582,8 +688,10 @@ def _last_set(root: Path, env: str, commit: str, changes: list[Change],
         for change in items:
             prefix: tuple[Any, ...] = ()
             if len(docs) > 1:
-                index = next((i for i, d in enumerate(docs)
-                              if diff.document_id(d, i) == change.document), None)
+                index = next(
+                    (i for i, d in enumerate(docs) if diff.document_id(d, i) == change.document),
+                    None,
+                )
                 if index is None:
                     continue
                 prefix = (index,)
@@ -594,8 +702,9 @@ def _last_set(root: Path, env: str, commit: str, changes: list[Change],
             full = (*prefix, *steps)
             # the deepest path that exists at the desired revision: an added live
             # key has no history of its own, its parent does
-            wanted[(file, change.path)] = [keypath.format(full[:n])
-                                           for n in range(len(full), 0, -1)]
+            wanted[(file, change.path)] = [
+                keypath.format(full[:n]) for n in range(len(full), 0, -1)
+            ]
         keys = sorted({k for options in wanted.values() for k in options})
         if not keys:
             continue

@@ -46,9 +46,10 @@ def locked(file: Path, *, timeout: float = WAIT_SECONDS) -> Iterator[None]:
     try:
         lock.acquire()
     except Timeout:
-        raise LockError(f'{file}: another edit of this file has held its lock for '
-                        f'{timeout:.0f} s', hint='wait for it to finish (an open '
-                        '`secrets edit`?), then run the command again') from None
+        raise LockError(
+            f'{file}: another edit of this file has held its lock for {timeout:.0f} s',
+            hint='wait for it to finish (an open `secrets edit`?), then run the command again',
+        ) from None
     try:
         yield
     finally:
@@ -70,6 +71,8 @@ def _folder() -> Path:
         folder.mkdir(mode=0o700)
     st = folder.lstat()
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
-        raise LockError(f'{folder}: not a private folder of this user, so it cannot hold '
-                        'edit locks', hint='remove it; gitops-config makes it again')
+        raise LockError(
+            f'{folder}: not a private folder of this user, so it cannot hold edit locks',
+            hint='remove it; gitops-config makes it again',
+        )
     return folder

@@ -33,5 +33,6 @@ def same_scalar(a: Any, b: Any) -> bool:
     """A == B for two scalars of one type: NaN is NaN, and 0.0 and -0.0 differ."""
     if type(a) is float:
         return (a == b and math.copysign(1.0, a) == math.copysign(1.0, b)) or (
-            math.isnan(a) and math.isnan(b))
+            math.isnan(a) and math.isnan(b)
+        )
     return bool(a == b)

@@ -12,11 +12,11 @@ class GitopsConfigError(Exception):
     exit_code = 3  # could not run
 
     def __init__(
-            self,
-            message: str,
-            *,
-            hint: str | None = None,
-            location: Location | None = None,
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        location: Location | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -32,8 +32,9 @@ class GitopsConfigError(Exception):
         return f'{where}{self.message}'
 
 
-def _rebuild(cls: type[GitopsConfigError], message: str, hint: str | None,
-             location: Location | None) -> GitopsConfigError:
+def _rebuild(
+    cls: type[GitopsConfigError], message: str, hint: str | None, location: Location | None
+) -> GitopsConfigError:
     error = cls.__new__(cls)
     GitopsConfigError.__init__(error, message, hint=hint, location=location)
     return error

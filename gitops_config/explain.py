@@ -24,12 +24,17 @@ def explain(values: Values, text: str) -> Explanation:
     path = keypath.resolve(values.data, keypath.parse(text), where=f'{values.env}: ')
     value = keypath.get(values.data, path)
     prov = values.provenance[path]
-    leaves = tuple(
-        (keypath.format(p), values.provenance[p].location)
-        for p in sorted(values.provenance, key=_order)
-        if len(p) > len(path) and p[:len(path)] == path
-        and not isinstance(keypath.get(values.data, p), (dict, list))
-    ) if isinstance(value, (dict, list)) else ()
+    leaves = (
+        tuple(
+            (keypath.format(p), values.provenance[p].location)
+            for p in sorted(values.provenance, key=_order)
+            if len(p) > len(path)
+            and p[: len(path)] == path
+            and not isinstance(keypath.get(values.data, p), (dict, list))
+        )
+        if isinstance(value, (dict, list))
+        else ()
+    )
     return Explanation(keypath.format(path), value, prov.location, prov.overridden, leaves)
 
 

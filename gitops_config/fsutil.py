@@ -38,17 +38,25 @@ class SymlinkError(GitopsConfigError):
     code = 'symlink'
 
     def __init__(self, path: str) -> None:
-        super().__init__(f'{path} is a symbolic link: gitops-config never follows symlinks '
-                         'in a config repository',
-                         hint='replace the link with the file or folder itself')
+        super().__init__(
+            f'{path} is a symbolic link: gitops-config never follows symlinks '
+            'in a config repository',
+            hint='replace the link with the file or folder itself',
+        )
 
 
 class NotRegularError(GitopsConfigError):
     code = 'not-a-regular-file'
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int | None = None,
-                 durable: bool = True, root: Path | None = None) -> None:
+def atomic_write(
+    path: Path,
+    data: bytes,
+    *,
+    mode: int | None = None,
+    durable: bool = True,
+    root: Path | None = None,
+) -> None:
     """Write DATA to PATH via a temporary file in the same folder, fsync and rename.
 
     No folder below ROOT (default: see trusted_base) and not PATH itself may be a
@@ -109,8 +117,13 @@ class ConfinedTree:
     Use it as a context manager: it holds folder fds.
     """
 
-    def __init__(self, base: str | Path, parts: Sequence[str] = (), *, shown: str = '',
-                 ) -> None:
+    def __init__(
+        self,
+        base: str | Path,
+        parts: Sequence[str] = (),
+        *,
+        shown: str = '',
+    ) -> None:
         self._base = str(base)
         self._parts = tuple(parts)
         self._shown = shown
@@ -119,8 +132,9 @@ class ConfinedTree:
     def __enter__(self) -> ConfinedTree:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -164,8 +178,9 @@ class ConfinedTree:
             if st is not None and stat.S_ISLNK(st.st_mode):
                 raise SymlinkError(self._name(full)) from None
             if st is not None and not stat.S_ISDIR(st.st_mode):
-                raise NotRegularError(f'{self._name(full)} is not a folder',
-                                      hint='move the file out of the way') from None
+                raise NotRegularError(
+                    f'{self._name(full)} is not a folder', hint='move the file out of the way'
+                ) from None
             raise
         self._fds[full] = fd
         return fd
@@ -173,7 +188,7 @@ class ConfinedTree:
     def _split(self, rel: str) -> tuple[tuple[str, ...], str]:
         parts = (*self._parts, *rel.split('/'))
         for i, part in enumerate(parts):
-            _check_name(part, self._name(parts[:i + 1]))
+            _check_name(part, self._name(parts[: i + 1]))
         return parts[:-1], parts[-1]
 
     def _file(self, folder: int, full: tuple[str, ...]) -> os.stat_result | None:
@@ -184,8 +199,9 @@ class ConfinedTree:
         if stat.S_ISLNK(st.st_mode):
             raise SymlinkError(self._name(full))
         if not stat.S_ISREG(st.st_mode):
-            raise NotRegularError(f'{self._name(full)} is not a regular file',
-                                  hint='move it out of the way')
+            raise NotRegularError(
+                f'{self._name(full)} is not a regular file', hint='move it out of the way'
+            )
         return st
 
     def exists(self) -> bool:
@@ -230,12 +246,15 @@ class ConfinedTree:
             raise
         with os.fdopen(fd, 'rb') as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise NotRegularError(f'{self._name((*folders, name))} is not a regular file',
-                                      hint='move it out of the way')
+                raise NotRegularError(
+                    f'{self._name((*folders, name))} is not a regular file',
+                    hint='move it out of the way',
+                )
             return f.read()
 
-    def write(self, rel: str, data: bytes, *, mode: int | None = None,
-              durable: bool = True) -> None:
+    def write(
+        self, rel: str, data: bytes, *, mode: int | None = None, durable: bool = True
+    ) -> None:
         """Replace file REL with DATA atomically (see atomic_write)."""
         folders, name = self._split(rel)
         folder = self._folder(folders, create=True)
@@ -244,8 +263,12 @@ class ConfinedTree:
         keep = mode if mode is not None else (stat.S_IMODE(st.st_mode) if st else None)
         # a name unique to this process and write; O_EXCL refuses anyone else's file
         tmp = f'.{name[:80]}.{os.getpid()}-{os.urandom(4).hex()}.tmp'
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
-                     0o600 if mode is not None else 0o666, dir_fd=folder)
+        fd = os.open(
+            tmp,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
+            0o600 if mode is not None else 0o666,
+            dir_fd=folder,
+        )
         try:
             with os.fdopen(fd, 'wb') as f:
                 if keep is not None:
@@ -280,8 +303,9 @@ def _lstat(folder: int, name: str) -> os.stat_result | None:
 def plain_path(path: str) -> bool:
     """Whether PATH is relative and made of plain names only: no empty, '.' or '..'
     part and no '.git' folder (git's own rules for what a tree may hold)."""
-    return all(part not in ('', '.', '..') and part.casefold() != '.git'
-               for part in path.split('/'))
+    return all(
+        part not in ('', '.', '..') and part.casefold() != '.git' for part in path.split('/')
+    )
 
 
 # What no name that a report prints may hold: a line break or other control character
@@ -295,9 +319,11 @@ class UnprintableNameError(GitopsConfigError):
     code = 'unprintable-name'
 
     def __init__(self, path: str) -> None:
-        super().__init__(f'{path!r} holds a control character (a line break, an escape or a '
-                         'bidi control): every report would print it as other lines or codes',
-                         hint='rename it')
+        super().__init__(
+            f'{path!r} holds a control character (a line break, an escape or a '
+            'bidi control): every report would print it as other lines or codes',
+            hint='rename it',
+        )
 
 
 def check_printable(path: str) -> str:
@@ -315,5 +341,7 @@ def printable(path: str) -> str:
 
 def _check_name(name: str, shown: str) -> None:
     if name in ('', '.', '..') or '/' in name or '\0' in name:
-        raise WriteError(f'{shown}: {name!r} is not a file or folder name',
-                         hint='paths must not hold empty, "." or ".." parts')
+        raise WriteError(
+            f'{shown}: {name!r} is not a file or folder name',
+            hint='paths must not hold empty, "." or ".." parts',
+        )

@@ -59,19 +59,37 @@ class FileVersion:
 # another repository, index or folder. Only these carry no location: who commits,
 # which config files to read, and how to reach a remote (as pre-commit keeps them
 # for its own git).
-_KEPT = frozenset({
-    'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_DATE',
-    'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_DATE',
-    'GIT_EXEC_PATH', 'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_SSL_CAINFO', 'GIT_SSL_NO_VERIFY',
-    'GIT_HTTP_PROXY_AUTHMETHOD', 'GIT_ALLOW_PROTOCOL', 'GIT_ASKPASS', 'GIT_TERMINAL_PROMPT',
-    'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM',
-})
+_KEPT = frozenset(
+    {
+        'GIT_AUTHOR_NAME',
+        'GIT_AUTHOR_EMAIL',
+        'GIT_AUTHOR_DATE',
+        'GIT_COMMITTER_NAME',
+        'GIT_COMMITTER_EMAIL',
+        'GIT_COMMITTER_DATE',
+        'GIT_EXEC_PATH',
+        'GIT_SSH',
+        'GIT_SSH_COMMAND',
+        'GIT_SSL_CAINFO',
+        'GIT_SSL_NO_VERIFY',
+        'GIT_HTTP_PROXY_AUTHMETHOD',
+        'GIT_ALLOW_PROTOCOL',
+        'GIT_ASKPASS',
+        'GIT_TERMINAL_PROMPT',
+        'GIT_CONFIG_NOSYSTEM',
+        'GIT_CONFIG_GLOBAL',
+        'GIT_CONFIG_SYSTEM',
+    }
+)
 
 
 def _kept(name: str) -> bool:
-    return (not name.startswith('GIT_') or name in _KEPT
-            or name == 'GIT_CONFIG_COUNT' or name.startswith(('GIT_CONFIG_KEY_',
-                                                              'GIT_CONFIG_VALUE_')))
+    return (
+        not name.startswith('GIT_')
+        or name in _KEPT
+        or name == 'GIT_CONFIG_COUNT'
+        or name.startswith(('GIT_CONFIG_KEY_', 'GIT_CONFIG_VALUE_'))
+    )
 
 
 def clean_env() -> dict[str, str]:
@@ -104,8 +122,9 @@ def work_tree(start: Path) -> Path:
     """The top of the work tree START is in, or a clear error."""
     done = _run(start, 'rev-parse', '--show-toplevel')
     if done.returncode != 0:
-        raise GitError(f'{start}: not a git repository',
-                       hint='run inside a git repository, or use -C DIR')
+        raise GitError(
+            f'{start}: not a git repository', hint='run inside a git repository, or use -C DIR'
+        )
     return Path(done.stdout.decode().strip())
 
 
@@ -113,17 +132,21 @@ def set_config(repo: Path, key: str, value: str) -> None:
     """Set KEY in the repository's own (--local) config."""
     done = _run(repo, 'config', '--local', key, value)
     if done.returncode != 0:
-        raise GitError(f'git config {key}: '
-                       f'{done.stderr.decode(errors="replace").strip() or done.returncode}')
+        raise GitError(
+            f'git config {key}: {done.stderr.decode(errors="replace").strip() or done.returncode}'
+        )
 
 
 def _located(repo: Any) -> dict[str, str]:
     """Values for the inherited GIT_* variables that GitPython would pass on to every git
     it runs (it can add to its environment, not take away): this repository's own
     locations, and empty (git's 'not set') for the rest."""
-    own = {'GIT_DIR': repo.git_dir, 'GIT_COMMON_DIR': repo.common_dir,
-           'GIT_INDEX_FILE': os.path.join(repo.git_dir, 'index'),
-           'GIT_OBJECT_DIRECTORY': os.path.join(repo.common_dir, 'objects')}
+    own = {
+        'GIT_DIR': repo.git_dir,
+        'GIT_COMMON_DIR': repo.common_dir,
+        'GIT_INDEX_FILE': os.path.join(repo.git_dir, 'index'),
+        'GIT_OBJECT_DIRECTORY': os.path.join(repo.common_dir, 'objects'),
+    }
     if repo.working_tree_dir is not None:
         own['GIT_WORK_TREE'] = repo.working_tree_dir
     return {k: str(own.get(k, '')) for k in os.environ if not _kept(k)}
@@ -140,8 +163,9 @@ class Repo:
         try:
             self._repo: Any = git.Repo(path, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise GitError(f'{path}: not a git repository',
-                           hint='run inside a git repository, or use -C DIR') from None
+            raise GitError(
+                f'{path}: not a git repository', hint='run inside a git repository, or use -C DIR'
+            ) from None
         self._repo.git.update_environment(**_located(self._repo))
         self._git: Any = self._repo.git
         self._exc = git.GitCommandError
@@ -155,8 +179,7 @@ class Repo:
 
     def run(self, *args: str, env: Mapping[str, str] | None = None) -> str:
         try:
-            return str(self._git.execute(['git', *args], strip_newline_in_stdout=False,
-                                         env=env))
+            return str(self._git.execute(['git', *args], strip_newline_in_stdout=False, env=env))
         except self._exc as exc:
             stderr = (exc.stderr or '').strip().splitlines()
             detail = stderr[-1].strip() if stderr else f'exit {exc.status}'
@@ -167,15 +190,18 @@ class Repo:
     def resolve(self, rev: str) -> str:
         """The commit SHA of REV, or a clear error."""
         try:
-            out = self._git.execute(['git', 'rev-parse', '--verify', '--quiet',
-                                     f'{rev}^{{commit}}'])
+            out = self._git.execute(
+                ['git', 'rev-parse', '--verify', '--quiet', f'{rev}^{{commit}}']
+            )
         except self._exc:
             out = ''
         if not out:
             hint = 'check the name with `git log --oneline`'
             if self._is_shallow():
-                hint = ('this is a shallow clone: fetch the history '
-                        '(actions/checkout with fetch-depth: 0)')
+                hint = (
+                    'this is a shallow clone: fetch the history '
+                    '(actions/checkout with fetch-depth: 0)'
+                )
             raise RefNotFoundError(f'revision {rev!r} not found in {self.root}', hint=hint)
         return str(out).strip()
 
@@ -221,8 +247,9 @@ class Repo:
     def staged_paths(self) -> list[str]:
         """What the next commit adds or changes: new, modified, copied, and renamed files
         (by their new name, however similar to the old), from the top of the work tree."""
-        out = self.run('diff', '--cached', '--name-only', '-z', '--no-ext-diff', '-M',
-                       '--diff-filter=ACMRT')
+        out = self.run(
+            'diff', '--cached', '--name-only', '-z', '--no-ext-diff', '-M', '--diff-filter=ACMRT'
+        )
         return sorted(p for p in out.split('\0') if p)
 
     def changed_paths(self, old: str, new: str) -> list[str]:
@@ -244,8 +271,13 @@ class Repo:
             return candidate
         return None
 
-    def log(self, rev: str, paths: Iterable[str] = (), *, max_count: int | None = None,
-            ) -> list[CommitInfo]:
+    def log(
+        self,
+        rev: str,
+        paths: Iterable[str] = (),
+        *,
+        max_count: int | None = None,
+    ) -> list[CommitInfo]:
         args = ['log', '-z', '--format=%H%x1f%an <%ae>%x1f%cI%x1f%s']
         if max_count is not None:
             args.append(f'--max-count={max_count}')
@@ -262,8 +294,18 @@ class Repo:
     def file_history(self, rev: str, path: str) -> list[FileVersion]:
         """Every commit up to REV that changed PATH (followed across renames), newest
         first, with the blob it left there (None where it deleted the file)."""
-        out = self.run('log', '--follow', '-M', '--raw', '--no-abbrev', '-z',
-                       '--format=%x1e%H%x1f%aI%x1f%an <%ae>%x1f%s', rev, '--', path)
+        out = self.run(
+            'log',
+            '--follow',
+            '-M',
+            '--raw',
+            '--no-abbrev',
+            '-z',
+            '--format=%x1e%H%x1f%aI%x1f%an <%ae>%x1f%s',
+            rev,
+            '--',
+            path,
+        )
         versions = []
         for record in out.split('\x1e'):
             header, _, raw = record.partition('\0')
@@ -284,8 +326,12 @@ class Repo:
 
     # -- writing: objects and refs, never the checkout or the index ----------
 
-    def commit_files(self, parent: str, files: Mapping[str, bytes | None], message: str,
-                     ) -> str:
+    def commit_files(
+        self,
+        parent: str,
+        files: Mapping[str, bytes | None],
+        message: str,
+    ) -> str:
         """A new commit on top of PARENT with FILES (repository paths -> content; None
         removes) changed, and nothing else. Built in a temporary index, so the user's
         checkout and index stay as they are; no branch is moved."""
@@ -303,8 +349,7 @@ class Repo:
                 # --no-filters: the bytes as given (no clean filter, no line endings)
                 sha = self.run('hash-object', '-w', '--no-filters', '--', blob).strip()
                 mode = modes[path].mode if path in modes else '100644'
-                self.run('update-index', '--add', '--cacheinfo', f'{mode},{sha},{path}',
-                         env=env)
+                self.run('update-index', '--add', '--cacheinfo', f'{mode},{sha},{path}', env=env)
             tree = self.run('write-tree', env=env).strip()
         return self.run('commit-tree', tree, '-p', parent, '-m', message).strip()
 
@@ -319,8 +364,7 @@ class Repo:
     def set_branch(self, name: str, sha: str, *, was: str | None) -> None:
         """Point branch NAME at SHA, only if it still points at WAS (None: absent), so
         that a branch another process moved meanwhile is never overwritten."""
-        self.run('update-ref', '-m', 'gitops-config', f'refs/heads/{name}', sha,
-                 was or '0' * 40)
+        self.run('update-ref', '-m', 'gitops-config', f'refs/heads/{name}', sha, was or '0' * 40)
 
     def delete_branch(self, name: str, *, was: str) -> None:
         self.run('update-ref', '-d', f'refs/heads/{name}', was)
@@ -348,14 +392,19 @@ class Repo:
         """Fetch branch NAME's commits from REMOTE (no local ref is moved)."""
         self.run('fetch', '--quiet', '--no-tags', remote, f'refs/heads/{name}')
 
-    def push_branch(self, remote: str, sha: str | None, name: str, *,
-                    was: str | None) -> None:
+    def push_branch(self, remote: str, sha: str | None, name: str, *, was: str | None) -> None:
         """Set (SHA) or delete (None) branch NAME on REMOTE, only if it is still at WAS
         there (None: absent): a lease, so a push someone made meanwhile is kept."""
         ref = f'refs/heads/{name}'
         lease = f'--force-with-lease={ref}:{was or ""}'
-        self.run('push', '--quiet', '--porcelain', lease, remote,
-                 f'{sha}:{ref}' if sha is not None else f':{ref}')
+        self.run(
+            'push',
+            '--quiet',
+            '--porcelain',
+            lease,
+            remote,
+            f'{sha}:{ref}' if sha is not None else f':{ref}',
+        )
 
 
 def _plain(path: str, where: str) -> str:
@@ -363,7 +412,8 @@ def _plain(path: str, where: str) -> str:
         raise UnsafeTreeError(
             f'{where} holds the path {path!r}: a name with "..", "." or ".git" parts, or an '
             'absolute one, can only come from a crafted tree; refusing to read it',
-            hint='git refuses to check such a tree out; do not render or review this commit')
+            hint='git refuses to check such a tree out; do not render or review this commit',
+        )
     return path
 
 

@@ -52,14 +52,21 @@ class Response:
 class Client:
     """One repository on one GitHub API endpoint."""
 
-    def __init__(self, token: Secret, repository: str, *, api_url: str | None = None,
-                 retries: int = 4, backoff: float = 1.0, timeout: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        token: Secret,
+        repository: str,
+        *,
+        api_url: str | None = None,
+        retries: int = 4,
+        backoff: float = 1.0,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if '/' not in repository:
             raise GitHubError(f'repository {repository!r} is not OWNER/NAME')
         self.repository = repository
-        self.api_url = (api_url or os.environ.get('GITHUB_API_URL') or DEFAULT_API_URL
-                        ).rstrip('/')
+        self.api_url = (api_url or os.environ.get('GITHUB_API_URL') or DEFAULT_API_URL).rstrip('/')
         self._token = token
         self._retries = retries
         self._backoff = backoff
@@ -72,11 +79,15 @@ class Client:
         token = os.environ.get('GITHUB_TOKEN') or os.environ.get('GH_TOKEN')
         repository = os.environ.get('GITHUB_REPOSITORY')
         if not token:
-            raise GitHubError('no GitHub token: GITHUB_TOKEN is not set',
-                              hint='pass `github-token: ${{ github.token }}` to the action')
+            raise GitHubError(
+                'no GitHub token: GITHUB_TOKEN is not set',
+                hint='pass `github-token: ${{ github.token }}` to the action',
+            )
         if not repository:
-            raise GitHubError('GITHUB_REPOSITORY is not set',
-                              hint='run inside GitHub Actions, or set it to OWNER/NAME')
+            raise GitHubError(
+                'GITHUB_REPOSITORY is not set',
+                hint='run inside GitHub Actions, or set it to OWNER/NAME',
+            )
         return cls(Secret(token), repository, **kwargs)
 
     # -- transport ---------------------------------------------------------
@@ -92,8 +103,9 @@ class Client:
             except _Retry as retry:
                 if attempt > self._retries:
                     raise retry.final from None
-                delay = retry.after if retry.after is not None else (
-                    self._backoff * 2 ** (attempt - 1))
+                delay = (
+                    retry.after if retry.after is not None else (self._backoff * 2 ** (attempt - 1))
+                )
                 self._sleep(min(delay, 60.0))
 
     def _once(self, method: str, url: str, data: bytes | None) -> Response:
@@ -116,9 +128,13 @@ class Client:
             raise _classify(exc.code, headers, message, shown) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, 'reason', exc)
-            raise _Retry(GitHubError(f'{shown}: cannot reach {self.api_url}: {reason}',
-                                     hint='check GITHUB_API_URL and the network'), None,
-                         ) from None
+            raise _Retry(
+                GitHubError(
+                    f'{shown}: cannot reach {self.api_url}: {reason}',
+                    hint='check GITHUB_API_URL and the network',
+                ),
+                None,
+            ) from None
 
     def paginate(self, path: str) -> list[Any]:
         sep = '&' if '?' in path else '?'
@@ -137,13 +153,15 @@ class Client:
         return self.paginate(f'/repos/{self.repository}/issues/{number}/comments')
 
     def create_comment(self, number: int, body: str) -> dict[str, Any]:
-        resp = self.request('POST', f'/repos/{self.repository}/issues/{number}/comments',
-                            {'body': body})
+        resp = self.request(
+            'POST', f'/repos/{self.repository}/issues/{number}/comments', {'body': body}
+        )
         return dict(resp.data)
 
     def update_comment(self, comment_id: int, body: str) -> dict[str, Any]:
-        resp = self.request('PATCH', f'/repos/{self.repository}/issues/comments/{comment_id}',
-                            {'body': body})
+        resp = self.request(
+            'PATCH', f'/repos/{self.repository}/issues/comments/{comment_id}', {'body': body}
+        )
         return dict(resp.data)
 
     def delete_comment(self, comment_id: int) -> None:
@@ -163,8 +181,9 @@ class Client:
                 self._login = ACTIONS_BOT
         return self._login
 
-    def upsert_sticky_comment(self, number: int, body: str, *,
-                              marker: str = C.STICKY_COMMENT_MARKER) -> dict[str, Any]:
+    def upsert_sticky_comment(
+        self, number: int, body: str, *, marker: str = C.STICKY_COMMENT_MARKER
+    ) -> dict[str, Any]:
         """Create or update our one comment carrying MARKER; safe when two runs race.
 
         Only comments this token's identity wrote count: anyone can paste the
@@ -191,8 +210,9 @@ class Client:
                 self.delete_comment(extra['id'])
         return comment
 
-    def update_sticky_comment(self, number: int, body: str, *,
-                              marker: str = C.STICKY_COMMENT_MARKER) -> dict[str, Any] | None:
+    def update_sticky_comment(
+        self, number: int, body: str, *, marker: str = C.STICKY_COMMENT_MARKER
+    ) -> dict[str, Any] | None:
         """Update our sticky comment if there is one; never create it."""
         if marker not in body:
             body = f'{marker}\n{body}'
@@ -202,8 +222,11 @@ class Client:
     def _sticky(self, number: int, marker: str) -> list[dict[str, Any]]:
         """The comments of ours that carry MARKER, oldest first."""
         me = self.identity()
-        found = [c for c in self.list_comments(number)
-                 if marker in (c.get('body') or '') and _author(c) == me]
+        found = [
+            c
+            for c in self.list_comments(number)
+            if marker in (c.get('body') or '') and _author(c) == me
+        ]
         return sorted(found, key=lambda c: int(c['id']))
 
     # -- pull requests -----------------------------------------------------
@@ -213,22 +236,33 @@ class Client:
         qs = urllib.parse.urlencode({'head': f'{owner}:{head}', 'state': state})
         return self.paginate(f'/repos/{self.repository}/pulls?{qs}')
 
-    def open_or_update_pull(self, *, head: str, base: str, title: str, body: str,
-                            ) -> dict[str, Any]:
+    def open_or_update_pull(
+        self,
+        *,
+        head: str,
+        base: str,
+        title: str,
+        body: str,
+    ) -> dict[str, Any]:
         """The open pull request from branch HEAD into BASE, created or updated."""
         existing = self.list_pulls(head)
         if existing:
             number = existing[0]['number']
-            resp = self.request('PATCH', f'/repos/{self.repository}/pulls/{number}',
-                                {'title': title, 'body': body})
+            resp = self.request(
+                'PATCH', f'/repos/{self.repository}/pulls/{number}', {'title': title, 'body': body}
+            )
             return dict(resp.data)
-        resp = self.request('POST', f'/repos/{self.repository}/pulls',
-                            {'head': head, 'base': base, 'title': title, 'body': body})
+        resp = self.request(
+            'POST',
+            f'/repos/{self.repository}/pulls',
+            {'head': head, 'base': base, 'title': title, 'body': body},
+        )
         return dict(resp.data)
 
     def close_pull(self, number: int) -> dict[str, Any]:
-        resp = self.request('PATCH', f'/repos/{self.repository}/pulls/{number}',
-                            {'state': 'closed'})
+        resp = self.request(
+            'PATCH', f'/repos/{self.repository}/pulls/{number}', {'state': 'closed'}
+        )
         return dict(resp.data)
 
 
@@ -254,27 +288,43 @@ def _message(exc: urllib.error.HTTPError) -> str:
 
 def _classify(status: int, headers: dict[str, str], message: str, shown: str) -> Exception:
     after = _retry_after(headers)
-    limited = (status == 429 or (status == 403 and (
-        headers.get('x-ratelimit-remaining') == '0' or 'rate limit' in message.lower())))
+    limited = status == 429 or (
+        status == 403
+        and (headers.get('x-ratelimit-remaining') == '0' or 'rate limit' in message.lower())
+    )
     if limited:
-        return _Retry(RateLimitedError(
-            f'{shown}: GitHub rate limit hit ({message})',
-            hint='wait and re-run; the limit resets within the hour'), after)
+        return _Retry(
+            RateLimitedError(
+                f'{shown}: GitHub rate limit hit ({message})',
+                hint='wait and re-run; the limit resets within the hour',
+            ),
+            after,
+        )
     if status >= 500:
-        return _Retry(GitHubError(f'{shown}: GitHub answered {status} ({message})',
-                                  hint='GitHub had an outage; re-run the job'), after)
+        return _Retry(
+            GitHubError(
+                f'{shown}: GitHub answered {status} ({message})',
+                hint='GitHub had an outage; re-run the job',
+            ),
+            after,
+        )
     if status == 401:
-        return GitHubError(f'{shown}: the GitHub token was rejected (401 {message})',
-                           hint='check that GITHUB_TOKEN is set and not expired')
+        return GitHubError(
+            f'{shown}: the GitHub token was rejected (401 {message})',
+            hint='check that GITHUB_TOKEN is set and not expired',
+        )
     if status == 403:
         return ForbiddenError(
             f'{shown}: the GitHub token lacks permission (403 {message})',
             hint='grant the workflow `permissions: pull-requests: write` (and contents: write '
-                 'to push branches); tokens of fork PRs are read-only')
+            'to push branches); tokens of fork PRs are read-only',
+        )
     if status == 404:
-        return GitHubError(f'{shown}: not found (404 {message})',
-                           hint='check GITHUB_REPOSITORY and the PR number; a token without '
-                                'access to a private repository also gets 404')
+        return GitHubError(
+            f'{shown}: not found (404 {message})',
+            hint='check GITHUB_REPOSITORY and the PR number; a token without '
+            'access to a private repository also gets 404',
+        )
     return GitHubError(f'{shown}: GitHub answered {status} ({message})')
 
 

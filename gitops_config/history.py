@@ -49,21 +49,40 @@ class Walk:
     sealed: bool
 
 
-def history(root: Path, env: str, key: str, *, rev: str = 'HEAD', file: str | None = None,
-            limit: int | None = None, fingerprint_key: bytes | None = None) -> list[Entry]:
+def history(
+    root: Path,
+    env: str,
+    key: str,
+    *,
+    rev: str = 'HEAD',
+    file: str | None = None,
+    limit: int | None = None,
+    fingerprint_key: bytes | None = None,
+) -> list[Entry]:
     """Each commit reachable from REV that changed KEY's value in ENV, newest first."""
-    return walk(root, env, [key], rev=rev, file=file, limit=limit,
-                fingerprint_key=fingerprint_key).entries[key]
+    return walk(
+        root, env, [key], rev=rev, file=file, limit=limit, fingerprint_key=fingerprint_key
+    ).entries[key]
 
 
-def walk(root: Path, env: str, keys: Sequence[str], *, rev: str = 'HEAD',
-         file: str | None = None, limit: int | None = None,
-         fingerprint_key: bytes | None = None) -> Walk:
+def walk(
+    root: Path,
+    env: str,
+    keys: Sequence[str],
+    *,
+    rev: str = 'HEAD',
+    file: str | None = None,
+    limit: int | None = None,
+    fingerprint_key: bytes | None = None,
+) -> Walk:
     steps = {k: keypath.parse(k) for k in keys}
     found = located_at(root)
     tip = found.repo.resolve(rev)
-    commits = list(reversed(found.repo.log(
-        tip, [found.prefix.rstrip('/')] if found.prefix else [], max_count=limit)))
+    commits = list(
+        reversed(
+            found.repo.log(tip, [found.prefix.rstrip('/')] if found.prefix else [], max_count=limit)
+        )
+    )
     sealed, derived = _keys(found, tip, env)
     if fingerprint_key is None and not sealed:
         fingerprint_key = derived or os.urandom(32)
@@ -107,8 +126,9 @@ def _keys(found: Located, tip: str, env: str) -> tuple[bool, bytes | None]:
     return False, derived_key(source, project)
 
 
-def _data(source: Source, project: project_mod.Project, env: str, file: str | None, *,
-          sealed: bool) -> Any:
+def _data(
+    source: Source, project: project_mod.Project, env: str, file: str | None, *, sealed: bool
+) -> Any:
     if file is None:
         return values_mod.merge(source, project, env, sealed=sealed).data
     for rendered in rendering.render_one(source, project, env, sealed=sealed).files:
@@ -127,8 +147,9 @@ def _lookup(data: Any, steps: tuple[keypath.Step, ...]) -> Any:
         return ABSENT
 
 
-def _entry(commit: CommitInfo, old: Any, new: Any, options: diff.Options,
-           name: str | None) -> Entry | None:
+def _entry(
+    commit: CommitInfo, old: Any, new: Any, options: diff.Options, name: str | None
+) -> Entry | None:
     """What COMMIT did to the value (under the mapping key NAME), masked."""
     if old is ABSENT and new is ABSENT:
         return None
@@ -138,9 +159,12 @@ def _entry(commit: CommitInfo, old: Any, new: Any, options: diff.Options,
         changes = diff.diff_values(old, new, options=options)
         if not changes:
             return None
-        kind = (ChangeKind.RESEALED if all(c.kind is ChangeKind.RESEALED for c in changes)
-                else ChangeKind.CHANGED)
-    shown_old, shown_new, secret = mask_pair(None if old is ABSENT else old,
-                                             None if new is ABSENT else new, options.key,
-                                             name=name)
+        kind = (
+            ChangeKind.RESEALED
+            if all(c.kind is ChangeKind.RESEALED for c in changes)
+            else ChangeKind.CHANGED
+        )
+    shown_old, shown_new, secret = mask_pair(
+        None if old is ABSENT else old, None if new is ABSENT else new, options.key, name=name
+    )
     return Entry(commit, kind, shown_old, shown_new, secret)

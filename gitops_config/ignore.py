@@ -57,9 +57,14 @@ class Ignores:
     def from_project(cls, raw: Mapping[str, Any]) -> Ignores:
         section = raw.get('diff') or {}
         rules = tuple(
-            IgnoreRule(path=item['path'], reason=item['reason'], env=item.get('env'),
-                       file=item.get('file'), normalize=item.get('normalize'),
-                       compare=bool(item.get('compare', False)))
+            IgnoreRule(
+                path=item['path'],
+                reason=item['reason'],
+                env=item.get('env'),
+                file=item.get('file'),
+                normalize=item.get('normalize'),
+                compare=bool(item.get('compare', False)),
+            )
             for item in section.get('ignore', ())
         )
         return cls(rules)

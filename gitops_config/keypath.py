@@ -83,8 +83,9 @@ def _unquote(text: str) -> str:
 def parse(text: str) -> tuple[Step, ...]:
     """Steps of TEXT; `*` and `[*]` parse as the key '*' (for globs)."""
     if not text or text.strip() != text:
-        raise KeyPathError(f'invalid KEYPATH {text!r}',
-                           hint='write it like a.b.c, a.list[0].c or a.list[name=x].c')
+        raise KeyPathError(
+            f'invalid KEYPATH {text!r}', hint='write it like a.b.c, a.list[0].c or a.list[name=x].c'
+        )
     steps: list[Step] = []
     pos = 0
     expect_key = True
@@ -115,8 +116,10 @@ def parse(text: str) -> tuple[Step, ...]:
             expect_key = False
         pos = m.end()
     if pos != len(text) or expect_key:
-        raise KeyPathError(f'invalid KEYPATH {text!r} at character {pos + 1}',
-                           hint='write it like a.b.c, a.list[0].c or a.list[name=x].c')
+        raise KeyPathError(
+            f'invalid KEYPATH {text!r} at character {pos + 1}',
+            hint='write it like a.b.c, a.list[0].c or a.list[name=x].c',
+        )
     return tuple(steps)
 
 
@@ -158,13 +161,16 @@ def resolve(data: Any, steps: Sequence[Step], *, where: str = '') -> NodePath:
         node = get(data, path)
         key = rest[0]
         assert isinstance(key, str)
-        raise KeyPathError(f'{where}no key {format([*path, key])}',
-                           hint=_did_you_mean(key, node))
+        raise KeyPathError(f'{where}no key {format([*path, key])}', hint=_did_you_mean(key, node))
     return path
 
 
-def resolve_prefix(data: Any, steps: Sequence[Step], *, where: str = '',
-                   ) -> tuple[NodePath, tuple[Step, ...]]:
+def resolve_prefix(
+    data: Any,
+    steps: Sequence[Step],
+    *,
+    where: str = '',
+) -> tuple[NodePath, tuple[Step, ...]]:
     """The concrete path of the longest prefix of STEPS that DATA holds, and the steps
     left from the first mapping key DATA lacks (what `set` would create).
 
@@ -210,17 +216,19 @@ class AmbiguousKeyPathError(GitopsConfigError):
     exit_code = 2
 
 
-def _ambiguous(items: list[Any], prefix: list[str | int], step: Select, found: list[int],
-               where: str) -> AmbiguousKeyPathError:
+def _ambiguous(
+    items: list[Any], prefix: list[str | int], step: Select, found: list[int], where: str
+) -> AmbiguousKeyPathError:
     named = []
     for i in found:
         unique = _unique_selector(items, i, step)
         exact = format([*prefix, i])
         named.append(f'{exact} ({format([*prefix, unique])})' if unique else exact)
-    example = next((n[n.index('(') + 1:-1] for n in named if '(' in n), None)
+    example = next((n[n.index('(') + 1 : -1] for n in named if '(' in n), None)
     return AmbiguousKeyPathError(
         f'{where}{format([*prefix, step])} matches {len(found)} items: {", ".join(named)}',
-        hint=f'name one of them, e.g. {example}' if example else 'name one of them by index')
+        hint=f'name one of them, e.g. {example}' if example else 'name one of them by index',
+    )
 
 
 def _unique_selector(items: list[Any], index: int, taken: Select) -> Select | None:
@@ -259,8 +267,11 @@ def get(data: Any, path: Sequence[str | int]) -> Any:
     return node
 
 
-def match_glob(pattern: str | Sequence[Step], path: Sequence[str | int], data: Any = None,
-               ) -> bool:
+def match_glob(
+    pattern: str | Sequence[Step],
+    path: Sequence[str | int],
+    data: Any = None,
+) -> bool:
     """Whether concrete PATH matches PATTERN.
 
     `*` matches one key, `[*]` one list index, `**` any number of steps. A
@@ -275,8 +286,9 @@ def match_glob(pattern: str | Sequence[Step], path: Sequence[str | int], data: A
         if step == '**':
             reached = set(range(min(reached), len(path) + 1))
         else:
-            reached = {j + 1 for j in reached
-                       if j < len(path) and _step_matches(step, path, j, data)}
+            reached = {
+                j + 1 for j in reached if j < len(path) and _step_matches(step, path, j, data)
+            }
         if not reached:
             return False
     return len(path) in reached
@@ -292,7 +304,7 @@ def _step_matches(step: Step, path: NodePath, j: int, data: Any) -> bool:
         if not isinstance(actual, int) or data is None:
             return False
         try:
-            item = get(data, path[:j + 1])
+            item = get(data, path[: j + 1])
         except (KeyError, IndexError, TypeError):
             return False
         return step.matches(item)

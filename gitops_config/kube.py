@@ -41,7 +41,7 @@ DATA_KEYS = {'ConfigMap': ('data', 'binaryData'), 'Secret': ('data', 'stringData
 _ZERO: tuple[Any, ...] = (None, '', {}, [], False, 0)
 
 SERVER_SET = 'set by the API server'
-NOT_SET = 'not set in the desired manifest (a default or another controller\'s field)'
+NOT_SET = "not set in the desired manifest (a default or another controller's field)"
 OMITTED = 'empty in the desired manifest; the API server omits empty fields'
 
 
@@ -63,8 +63,12 @@ def object_id(doc: Any) -> ObjectId | None:
         return None
     meta = doc.get('metadata')
     api, kind = doc.get('apiVersion'), doc.get('kind')
-    if not (isinstance(api, str) and isinstance(kind, str) and isinstance(meta, dict)
-            and isinstance(meta.get('name'), str)):
+    if not (
+        isinstance(api, str)
+        and isinstance(kind, str)
+        and isinstance(meta, dict)
+        and isinstance(meta.get('name'), str)
+    ):
         return None
     ns = meta.get('namespace')
     return ObjectId(api, kind, meta['name'], ns if isinstance(ns, str) else None)
@@ -74,15 +78,22 @@ def matches(desired: ObjectId, live: ObjectId) -> bool:
     """Same object: a manifest without a namespace is applied to one (`-n`), so any
     live namespace matches it."""
     return (desired.api_version, desired.kind, desired.name) == (
-        live.api_version, live.kind, live.name) and desired.namespace in (None, live.namespace)
+        live.api_version,
+        live.kind,
+        live.name,
+    ) and desired.namespace in (None, live.namespace)
 
 
 def unpack(docs: list[Any]) -> list[Any]:
     """Documents with every `kind: List` (or ConfigMapList...) replaced by its items."""
     out: list[Any] = []
     for doc in docs:
-        if (isinstance(doc, dict) and isinstance(doc.get('kind'), str)
-                and doc['kind'].endswith('List') and isinstance(doc.get('items'), list)):
+        if (
+            isinstance(doc, dict)
+            and isinstance(doc.get('kind'), str)
+            and doc['kind'].endswith('List')
+            and isinstance(doc.get('items'), list)
+        ):
             out += unpack(doc['items'])
         else:
             out.append(doc)
@@ -131,13 +142,28 @@ def _decoded(value: Any) -> str | None:
         return None
 
 
-_QUANTITY = re.compile(r'^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|'
-                       r'[numkMGTPE]))?$')
-_SUFFIX = {'n': Decimal('1e-9'), 'u': Decimal('1e-6'), 'm': Decimal('1e-3'), '': Decimal(1),
-           'k': Decimal('1e3'), 'M': Decimal('1e6'), 'G': Decimal('1e9'), 'T': Decimal('1e12'),
-           'P': Decimal('1e15'), 'E': Decimal('1e18'), 'Ki': Decimal(2 ** 10),
-           'Mi': Decimal(2 ** 20), 'Gi': Decimal(2 ** 30), 'Ti': Decimal(2 ** 40),
-           'Pi': Decimal(2 ** 50), 'Ei': Decimal(2 ** 60)}
+_QUANTITY = re.compile(
+    r'^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|'
+    r'[numkMGTPE]))?$'
+)
+_SUFFIX = {
+    'n': Decimal('1e-9'),
+    'u': Decimal('1e-6'),
+    'm': Decimal('1e-3'),
+    '': Decimal(1),
+    'k': Decimal('1e3'),
+    'M': Decimal('1e6'),
+    'G': Decimal('1e9'),
+    'T': Decimal('1e12'),
+    'P': Decimal('1e15'),
+    'E': Decimal('1e18'),
+    'Ki': Decimal(2**10),
+    'Mi': Decimal(2**20),
+    'Gi': Decimal(2**30),
+    'Ti': Decimal(2**40),
+    'Pi': Decimal(2**50),
+    'Ei': Decimal(2**60),
+}
 
 
 def quantity(value: Any) -> Decimal | None:
@@ -160,21 +186,27 @@ def quantity(value: Any) -> Decimal | None:
 def _quantities(desired: Any, live: Any, path: tuple[str, ...]) -> Any:
     if isinstance(desired, list) and isinstance(live, list):
         return [_quantities(d, v, path) for d, v in zip(desired, live, strict=False)] + live[
-            len(desired):]
+            len(desired) :
+        ]
     if not isinstance(desired, dict) or not isinstance(live, dict):
         return live
     if path[-2:-1] == ('resources',) and path[-1:] in (('limits',), ('requests',)):
-        return {k: desired[k] if k in desired and quantity(v) is not None
-                and quantity(v) == quantity(desired[k]) else v for k, v in live.items()}
-    return {k: _quantities(desired[k], v, (*path, k)) if k in desired else v
-            for k, v in live.items()}
+        return {
+            k: desired[k]
+            if k in desired and quantity(v) is not None and quantity(v) == quantity(desired[k])
+            else v
+            for k, v in live.items()
+        }
+    return {
+        k: _quantities(desired[k], v, (*path, k)) if k in desired else v for k, v in live.items()
+    }
 
 
 def server_rule(change: Change, kind: str | None) -> str | None:
     """Why CHANGE (between a desired object of KIND and its live state) is not drift,
     or None when it is."""
     steps = _steps(change.path)
-    if any(steps[:len(f)] == f for f in SERVER_FIELDS):
+    if any(steps[: len(f)] == f for f in SERVER_FIELDS):
         return SERVER_SET
     if not steps or steps[0] in DATA_KEYS.get(kind or '', ()):
         return None

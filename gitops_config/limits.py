@@ -37,15 +37,19 @@ class Limits:
         """The `limits:` section of a project file (already checked by its schema)."""
         section = raw.get('limits') or {}
         default = cls()
-        return cls(float(section.get('template_seconds', default.template_seconds)),
-                   float(section.get('environment_seconds', default.environment_seconds)),
-                   int(section.get('memory_mb', default.memory_mb)))
+        return cls(
+            float(section.get('template_seconds', default.template_seconds)),
+            float(section.get('environment_seconds', default.environment_seconds)),
+            int(section.get('memory_mb', default.memory_mb)),
+        )
 
     def stricter(self, other: Limits) -> Limits:
         """Each limit at the lower of SELF's and OTHER's."""
-        return Limits(min(self.template_seconds, other.template_seconds),
-                      min(self.environment_seconds, other.environment_seconds),
-                      min(self.memory_mb, other.memory_mb))
+        return Limits(
+            min(self.template_seconds, other.template_seconds),
+            min(self.environment_seconds, other.environment_seconds),
+            min(self.memory_mb, other.memory_mb),
+        )
 
 
 DEFAULT_LIMITS = Limits()
@@ -95,8 +99,16 @@ class Guard:
     left of its environment's time: raises Exceeded when time is up, MemoryError past
     the memory limit. (A class, not a generator: it wraps every template rendered.)"""
 
-    __slots__ = ('_armed', '_budget', '_memory', '_previous', '_restore', '_seconds', '_start',
-                 '_which')
+    __slots__ = (
+        '_armed',
+        '_budget',
+        '_memory',
+        '_previous',
+        '_restore',
+        '_seconds',
+        '_start',
+        '_which',
+    )
 
     def __init__(self, limits: Limits, budget: Budget) -> None:
         left = limits.environment_seconds - budget.spent

@@ -117,13 +117,19 @@ class Doc:
     much as the parse itself, and most files have no finding.
     """
 
-    def __init__(self, file: str, documents: Sequence[Any] | Callable[[], Sequence[Any] | None],
-                 positions: Callable[[], Positions], origins: Origins | None = None,
-                 template: str | None = None) -> None:
+    def __init__(
+        self,
+        file: str,
+        documents: Sequence[Any] | Callable[[], Sequence[Any] | None],
+        positions: Callable[[], Positions],
+        origins: Origins | None = None,
+        template: str | None = None,
+    ) -> None:
         self.file = file
         # a callable: the file was not checked (known clean); read only if a rule points here
         self._documents: list[Any] | Callable[[], Sequence[Any] | None] = (
-            documents if callable(documents) else list(documents))
+            documents if callable(documents) else list(documents)
+        )
         self._positions = positions
         self._located: list[dict[NodePath, tuple[int, int]]] | None = None
         self.origins = origins

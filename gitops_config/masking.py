@@ -74,7 +74,8 @@ def is_plaintext_secret(value: object, name: object = None, patterns: Patterns =
 def is_secret(value: object, name: object = None, patterns: Patterns = ()) -> bool:
     """A decrypted or sealed secret, or a plaintext one the secrets pack flags."""
     return isinstance(value, (Secret, SealedSecret, Masked)) or is_plaintext_secret(
-        value, name, patterns)
+        value, name, patterns
+    )
 
 
 def _masked(value: object, key: bytes | None) -> Masked:
@@ -86,8 +87,9 @@ def _masked(value: object, key: bytes | None) -> Masked:
     return Masked(fingerprint(secret, key) if key is not None else None)
 
 
-def mask_value(value: Any, key: bytes | None, *, name: object = None,
-               patterns: Patterns = ()) -> Any:
+def mask_value(
+    value: Any, key: bytes | None, *, name: object = None, patterns: Patterns = ()
+) -> Any:
     """VALUE with every secret in it Masked; a copy only where something was masked."""
     return _replace_leaves(value, name, patterns, is_secret, lambda v: _masked(v, key))
 
@@ -100,13 +102,19 @@ def conceal(value: Any, *, name: object = None, patterns: Patterns = ()) -> Any:
     return _replace_leaves(value, name, patterns, is_plaintext_secret, Secret)
 
 
-def _replace_leaves(value: Any, name: object, patterns: Patterns,
-                    flagged: Callable[[object, object, Patterns], bool],
-                    replace: Callable[[Any], object]) -> Any:
+def _replace_leaves(
+    value: Any,
+    name: object,
+    patterns: Patterns,
+    flagged: Callable[[object, object, Patterns], bool],
+    replace: Callable[[Any], object],
+) -> Any:
     """VALUE with every leaf FLAGGED (by its value and mapping key NAME) replaced."""
     if isinstance(value, dict):
-        out = {k: _replace_leaves(v, k if isinstance(k, str) else name, patterns, flagged,
-                                  replace) for k, v in value.items()}
+        out = {
+            k: _replace_leaves(v, k if isinstance(k, str) else name, patterns, flagged, replace)
+            for k, v in value.items()
+        }
         return value if all(out[k] is v for k, v in value.items()) else out
     if isinstance(value, list):
         items = [_replace_leaves(v, name, patterns, flagged, replace) for v in value]
@@ -117,8 +125,9 @@ def _replace_leaves(value: Any, name: object, patterns: Patterns,
 def holds_secret(value: Any, name: object = None, patterns: Patterns = ()) -> bool:
     """Whether any leaf of VALUE is a secret (decrypted, sealed or flagged plaintext)."""
     if isinstance(value, dict):
-        return any(holds_secret(v, k if isinstance(k, str) else name, patterns)
-                   for k, v in value.items())
+        return any(
+            holds_secret(v, k if isinstance(k, str) else name, patterns) for k, v in value.items()
+        )
     if isinstance(value, list):
         return any(holds_secret(v, name, patterns) for v in value)
     return is_secret(value, name, patterns)
@@ -129,8 +138,9 @@ def _reference(value: object) -> bool:
     return value is None or (isinstance(value, str) and detect.reference(value))
 
 
-def mask_pair(old: Any, new: Any, key: bytes | None, *, name: object = None,
-              patterns: Patterns = ()) -> tuple[Any, Any, bool]:
+def mask_pair(
+    old: Any, new: Any, key: bytes | None, *, name: object = None, patterns: Patterns = ()
+) -> tuple[Any, Any, bool]:
     """The two sides of one change, masked; and whether a secret is involved."""
     old_secret = holds_secret(old, name, patterns)
     new_secret = holds_secret(new, name, patterns)
@@ -142,8 +152,11 @@ def mask_pair(old: Any, new: Any, key: bytes | None, *, name: object = None,
         old = old if _reference(old) else _masked(old, key)
         new = new if _reference(new) else _masked(new, key)
         return old, new, True
-    return (mask_value(old, key, name=name, patterns=patterns),
-            mask_value(new, key, name=name, patterns=patterns), True)
+    return (
+        mask_value(old, key, name=name, patterns=patterns),
+        mask_value(new, key, name=name, patterns=patterns),
+        True,
+    )
 
 
 def mask_change(change: Change, key: bytes | None = None, *, patterns: Patterns = ()) -> Change:
@@ -155,16 +168,26 @@ def mask_change(change: Change, key: bytes | None = None, *, patterns: Patterns 
     path = mask_text(change.path, key)
     document = mask_text(change.document, key) if change.document else change.document
     detail = mask_text(change.detail, key) if change.detail else change.detail
-    if (old is change.old and new is change.new and (path, document, detail) == (
-            change.path, change.document, change.detail)):
+    if (
+        old is change.old
+        and new is change.new
+        and (path, document, detail) == (change.path, change.document, change.detail)
+    ):
         return change
-    return dataclasses.replace(change, path=path, document=document, old=old, new=new,
-                               secret=change.secret or secret or path != change.path,
-                               detail=detail)
+    return dataclasses.replace(
+        change,
+        path=path,
+        document=document,
+        old=old,
+        new=new,
+        secret=change.secret or secret or path != change.path,
+        detail=detail,
+    )
 
 
-def mask_changes(changes: Iterable[Change], key: bytes | None = None, *,
-                 patterns: Patterns = ()) -> list[Change]:
+def mask_changes(
+    changes: Iterable[Change], key: bytes | None = None, *, patterns: Patterns = ()
+) -> list[Change]:
     return [mask_change(c, key, patterns=patterns) for c in changes]
 
 
@@ -179,8 +202,10 @@ def _last_key(path: str) -> str | None:
 
 
 # In free text a private key is the whole block, not only its first line.
-_KEY_BLOCK = re.compile(r'-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----'
-                        r'[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)')
+_KEY_BLOCK = re.compile(
+    r'-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----'
+    r'[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)'
+)
 _BEARER = re.compile(r'^([Bb]earer\s+)')
 
 
@@ -195,13 +220,18 @@ def show(value: Any, *, limit: int | None = None, name: str | None = None) -> st
     else:
         text = json.dumps(_plain(value), ensure_ascii=False, sort_keys=False)
     if limit is not None and len(text) > limit:
-        text = text[:limit - 1] + '…'
+        text = text[: limit - 1] + '…'
     return text
 
 
 def _needs_quotes(text: str) -> bool:
-    return not text or text != text.strip() or '\n' in text or text in (
-        'true', 'false', 'null') or text.replace('.', '', 1).lstrip('-').isdigit()
+    return (
+        not text
+        or text != text.strip()
+        or '\n' in text
+        or text in ('true', 'false', 'null')
+        or text.replace('.', '', 1).lstrip('-').isdigit()
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -237,7 +267,7 @@ def _replace(found: str, key: bytes | None) -> str:
         return found
     bearer = _BEARER.match(found)
     if bearer is not None:
-        return bearer.group(1) + str(_masked(found[bearer.end():], key))
+        return bearer.group(1) + str(_masked(found[bearer.end() :], key))
     return str(_masked(found, key))
 
 
@@ -254,8 +284,9 @@ def _needles(known: Iterable[object]) -> list[str]:
     return sorted(set(out), key=len, reverse=True)
 
 
-def mask_finding(finding: Finding, key: bytes | None = None, *,
-                 known: Iterable[object] = ()) -> Finding:
+def mask_finding(
+    finding: Finding, key: bytes | None = None, *, known: Iterable[object] = ()
+) -> Finding:
     """FINDING with its message and hint masked: it says where, never what."""
     known = list(known)
     message = mask_text(finding.message, key, known=known)
@@ -273,8 +304,11 @@ def secrets_in(value: Any, name: object = None, patterns: Patterns = ()) -> list
     """Every secret leaf of VALUE (decrypted, or plaintext the pack flags): what
     mask_text is given as KNOWN for text written about VALUE."""
     if isinstance(value, dict):
-        return [s for k, v in value.items()
-                for s in secrets_in(v, k if isinstance(k, str) else name, patterns)]
+        return [
+            s
+            for k, v in value.items()
+            for s in secrets_in(v, k if isinstance(k, str) else name, patterns)
+        ]
     if isinstance(value, list):
         return [s for v in value for s in secrets_in(v, name, patterns)]
     if isinstance(value, Secret) or is_plaintext_secret(value, name, patterns):

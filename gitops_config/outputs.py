@@ -75,8 +75,9 @@ def _secret_keys(documents: Any) -> set[str] | None:
     return keys
 
 
-def file_bytes(project: Project, source: Source, file: RenderedFile, *, decrypt: bool,
-               sealed: bool) -> bytes:
+def file_bytes(
+    project: Project, source: Source, file: RenderedFile, *, decrypt: bool, sealed: bool
+) -> bytes:
     """What goes on disk for FILE, rendered from SOURCE: plaintext only without secrets,
     or when asked."""
     if not file.has_secrets or decrypt:
@@ -91,22 +92,34 @@ def file_bytes(project: Project, source: Source, file: RenderedFile, *, decrypt:
         if not sops.whole_file(where):
             raise SecretOutputError(
                 f'{file.env}: {file.path} holds a secret but is neither YAML, JSON nor plain '
-                'text, so it cannot be written encrypted', location=Location(file.template),
+                'text, so it cannot be written encrypted',
+                location=Location(file.template),
                 hint='render it with --decrypt to a folder outside git, or move the secret '
-                     'into a YAML/JSON file')
+                'into a YAML/JSON file',
+            )
         # which characters are secret cannot be shown leaf by leaf: the whole file is
-        return sops.encrypt_text(file.content, where, config=sops_rules(source), age=age,
-                                 pgp=pgp, cloud=cloud)
+        return sops.encrypt_text(
+            file.content, where, config=sops_rules(source), age=age, pgp=pgp, cloud=cloud
+        )
     keys = _secret_keys(file.documents)
     if keys is None:
         raise SecretOutputError(
             f'{file.env}: {file.path} holds a secret that is not under any mapping key, so '
-            'it cannot be written encrypted', location=Location(file.template),
-            hint='put the secret under a key: `key: {{ secret }}`')
+            'it cannot be written encrypted',
+            location=Location(file.template),
+            hint='put the secret under a key: `key: {{ secret }}`',
+        )
 
     regex = '^(' + '|'.join(re.escape(k) for k in sorted(keys)) + ')$'
-    return sops.encrypt_text(file.content, where, config=sops_rules(source), age=age, pgp=pgp,
-                             cloud=cloud, encrypted_regex=regex)
+    return sops.encrypt_text(
+        file.content,
+        where,
+        config=sops_rules(source),
+        age=age,
+        pgp=pgp,
+        cloud=cloud,
+        encrypted_regex=regex,
+    )
 
 
 def sops_rules(source: Source) -> Rules:
@@ -144,14 +157,25 @@ def target(project: Project, env: str, out: Path | None) -> tuple[Path, Path]:
         return Path(trusted_base(str(folder))), folder
     problem = project.output_problem(rel)
     if problem:
-        raise UsageError(f'--out {out}: {env} would be rendered to {rel!r}, {problem}',
-                         hint='choose another --out folder')
+        raise UsageError(
+            f'--out {out}: {env} would be rendered to {rel!r}, {problem}',
+            hint='choose another --out folder',
+        )
     return project.root, folder
 
 
-def write(project: Project, source: Source, render: EnvRender, out: Path, *,
-          base: Path | None = None, decrypt: bool = False, sealed: bool = False,
-          prune: bool = True, run: Run | None = None) -> Written:
+def write(
+    project: Project,
+    source: Source,
+    render: EnvRender,
+    out: Path,
+    *,
+    base: Path | None = None,
+    decrypt: bool = False,
+    sealed: bool = False,
+    prune: bool = True,
+    run: Run | None = None,
+) -> Written:
     """Write RENDER's files (rendered from SOURCE, whose .sops.yaml says whom secrets
     are encrypted to) below OUT (the env's output folder), where no folder below
     BASE (a folder the user chose: the project root by default, or see target()) is
@@ -171,9 +195,13 @@ def write(project: Project, source: Source, render: EnvRender, out: Path, *,
                 continue
             existing = tree.read(file.path)
             rel = f'{project.output_dir(file.env)}/{file.path}'
-            if existing is not None and file.has_secrets and not decrypt and _same_secrets(
-                    existing, file, target.as_posix()) and not _new_readers(
-                        project, source, rel, existing):
+            if (
+                existing is not None
+                and file.has_secrets
+                and not decrypt
+                and _same_secrets(existing, file, target.as_posix())
+                and not _new_readers(project, source, rel, existing)
+            ):
                 # Encryption is randomised: re-encrypting what is there would change the
                 # committed file on every run. Same plaintext, same readers, same file.
                 written.append(target)
@@ -187,8 +215,13 @@ def write(project: Project, source: Source, render: EnvRender, out: Path, *,
             written.append(target)
         if not prune:
             return Written(written, kept)
-        removed, unknown = _prune(tree, os.path.join(os.path.realpath(base), *parts), out,
-                                  produced, (run if run is not None else run_mod.plain()).reuse)
+        removed, unknown = _prune(
+            tree,
+            os.path.join(os.path.realpath(base), *parts),
+            out,
+            produced,
+            (run if run is not None else run_mod.plain()).reuse,
+        )
     return Written(written, kept, removed, unknown)
 
 
@@ -205,8 +238,12 @@ def planned(project: Project, render: EnvRender, committed: Source) -> dict[str,
         existing = committed.read(rel) if committed.exists(rel) else None
         if file.has_secrets and holds_sealed(file):
             continue
-        if existing is not None and file.has_secrets and _same_secrets(
-                existing, file, rel) and recipients.stale(committed, project, rel) is None:
+        if (
+            existing is not None
+            and file.has_secrets
+            and _same_secrets(existing, file, rel)
+            and recipients.stale(committed, project, rel) is None
+        ):
             continue
         content = file_bytes(project, committed, file, decrypt=False, sealed=False)
         if content != existing:
@@ -223,8 +260,13 @@ def planned(project: Project, render: EnvRender, committed: Source) -> dict[str,
     return changes
 
 
-def _prune(tree: ConfinedTree, folder: str, out: Path, produced: set[str], reuse: Reuse,
-           ) -> tuple[list[Path], list[Path]]:
+def _prune(
+    tree: ConfinedTree,
+    folder: str,
+    out: Path,
+    produced: set[str],
+    reuse: Reuse,
+) -> tuple[list[Path], list[Path]]:
     """Remove what the last render of FOLDER listed and this one did not produce;
     write the new list. Returns the files removed, and those no render is known to
     have written (left alone)."""
@@ -268,7 +310,8 @@ def _same(a: Any, b: Any, *, strict: bool = False) -> bool:
         return a.keys() == b.keys() and all(_same(a[k], b[k], strict=strict) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(
-            _same(x, y, strict=strict) for x, y in zip(a, b, strict=True))
+            _same(x, y, strict=strict) for x, y in zip(a, b, strict=True)
+        )
     return type(a) is type(b) and a == b
 
 
@@ -295,8 +338,13 @@ def _committed_documents(text: bytes, path: str) -> list[Any] | None:
     return opened if isinstance(opened, list) else [opened]
 
 
-def check(project: Project, source: Source, render: EnvRender, *,
-          base: Callable[[], Source | None] | None = None) -> list[Stale]:
+def check(
+    project: Project,
+    source: Source,
+    render: EnvRender,
+    *,
+    base: Callable[[], Source | None] | None = None,
+) -> list[Stale]:
     """Where the committed output of RENDER's environment differs from a fresh render.
 
     A file that holds secrets must be committed encrypted, to the recipients the rules
@@ -340,8 +388,9 @@ def check(project: Project, source: Source, render: EnvRender, *,
     return stale
 
 
-def _check_secrets(project: Project, source: Source, file: RenderedFile, rel: str,
-                   committed: bytes) -> str | None:
+def _check_secrets(
+    project: Project, source: Source, file: RenderedFile, rel: str, committed: bytes
+) -> str | None:
     """What is wrong with the committed REL of a secret-bearing FILE (None: nothing;
     UNVERIFIABLE: its shape is right, its secrets cannot be read)."""
     if not sops.is_encrypted(committed):
@@ -363,8 +412,9 @@ def _check_secrets(project: Project, source: Source, file: RenderedFile, rel: st
     return UNVERIFIABLE
 
 
-def _unverifiable(project: Project, source: Source, base: Source, env: str,
-                  paths: list[str]) -> list[Stale]:
+def _unverifiable(
+    project: Project, source: Source, base: Source, env: str, paths: list[str]
+) -> list[Stale]:
     """Which of PATHS (secret-bearing, no key) changed since BASE, and whether the
     inputs of ENV changed with them."""
     moved = [p for p in paths if not base.exists(p) or base.read(p) != source.read(p)]
@@ -377,5 +427,4 @@ def _unverifiable(project: Project, source: Source, base: Source, env: str,
     same_inputs = before == rendering.inputs(source, project, env)
     if same_inputs:
         return [Stale(p, UNVERIFIABLE) for p in moved]
-    return [Stale(p, f'{UNVERIFIABLE} (its inputs changed too)', blocking=False)
-            for p in moved]
+    return [Stale(p, f'{UNVERIFIABLE} (its inputs changed too)', blocking=False) for p in moved]

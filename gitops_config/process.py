@@ -34,24 +34,30 @@ def _shown(argv: Sequence[Arg]) -> str:
 
 
 def run(
-        argv: Sequence[Arg],
-        *,
-        stdin: bytes | None = None,
-        env: Mapping[str, str] | None = None,
-        cwd: str | os.PathLike[str] | None = None,
-        check: bool = True,
-        timeout: float | None = None,
+    argv: Sequence[Arg],
+    *,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    check: bool = True,
+    timeout: float | None = None,
 ) -> Completed:
     """Run argv; a Secret argument is revealed only at the moment of exec."""
     real = [str(a.reveal()) if isinstance(a, Secret) else a for a in argv]
     try:
         proc = subprocess.run(
-            real, input=stdin, capture_output=True, env=dict(env) if env is not None else None,
-            cwd=cwd, timeout=timeout, check=False,
+            real,
+            input=stdin,
+            capture_output=True,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            timeout=timeout,
+            check=False,
         )
     except FileNotFoundError:
         raise ProcessError(
-            f'{real[0]}: command not found', hint=f'install {real[0]} or put it on PATH',
+            f'{real[0]}: command not found',
+            hint=f'install {real[0]} or put it on PATH',
         ) from None
     except subprocess.TimeoutExpired:
         raise ProcessError(f'{_shown(argv)}: timed out after {timeout}s') from None
@@ -68,20 +74,26 @@ def run_interactive(argv: Sequence[Arg]) -> int:
     try:
         return subprocess.run(real, check=False).returncode
     except FileNotFoundError:
-        raise ProcessError(f'{real[0]}: command not found',
-                           hint='set EDITOR to an editor installed here') from None
+        raise ProcessError(
+            f'{real[0]}: command not found', hint='set EDITOR to an editor installed here'
+        ) from None
 
 
 # What a supervisor passes on to the command it runs: what `kill PID`, process managers
 # and CI runners send us. The terminal's own Ctrl-C (and Ctrl-\, and a hang-up) goes to
 # the whole process group, the command included, so that one is not sent twice.
-_FORWARDED = frozenset({signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM,
-                        signal.SIGUSR1, signal.SIGUSR2})
+_FORWARDED = frozenset(
+    {signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2}
+)
 _SI_KERNEL = 0x80  # si_code of a signal the kernel (the terminal driver) sent
 
 
-def run_forwarding(argv: Sequence[Arg], *, env: Mapping[str, str] | None = None,
-                   then: Callable[[], object] | None = None) -> int:
+def run_forwarding(
+    argv: Sequence[Arg],
+    *,
+    env: Mapping[str, str] | None = None,
+    then: Callable[[], object] | None = None,
+) -> int:
     """Run argv on our stdin, stdout and stderr, passing on the signals sent to us;
     its exit code, or 128+N when signal N ended it (as a shell reports it).
 
@@ -91,14 +103,17 @@ def run_forwarding(argv: Sequence[Arg], *, env: Mapping[str, str] | None = None,
     real = [str(a.reveal()) if isinstance(a, Secret) else a for a in argv]
     main = threading.current_thread() is threading.main_thread()
     early: list[int] = []  # sent before the signals are blocked: origin unknown
-    previous = {s: signal.signal(s, lambda n, _: early.append(n)) for s in _FORWARDED} \
-        if main else {}
+    previous = (
+        {s: signal.signal(s, lambda n, _: early.append(n)) for s in _FORWARDED} if main else {}
+    )
     try:
         try:
             proc = subprocess.Popen(real, env=dict(env) if env is not None else None)
         except (FileNotFoundError, PermissionError) as exc:
-            raise ProcessError(f'{real[0]}: cannot run it: {exc.strerror}',
-                               hint='name a program on PATH, or its path') from None
+            raise ProcessError(
+                f'{real[0]}: cannot run it: {exc.strerror}',
+                hint='name a program on PATH, or its path',
+            ) from None
         _supervise(proc, early, then, watch=main and hasattr(signal, 'sigtimedwait'))
     finally:
         for sig, handler in previous.items():
@@ -107,8 +122,13 @@ def run_forwarding(argv: Sequence[Arg], *, env: Mapping[str, str] | None = None,
     return 128 - code if code < 0 else code
 
 
-def _supervise(proc: subprocess.Popen[bytes], early: list[int],
-               then: Callable[[], object] | None, *, watch: bool) -> None:
+def _supervise(
+    proc: subprocess.Popen[bytes],
+    early: list[int],
+    then: Callable[[], object] | None,
+    *,
+    watch: bool,
+) -> None:
     if not watch:  # no sigtimedwait (macOS) or not the main thread: pass on all but
         # the terminal's signals, by the handlers
         for sig in _FORWARDED - {signal.SIGINT, signal.SIGQUIT}:

@@ -61,8 +61,9 @@ class Project:
         for env in self.environments:
             if env.name == name:
                 return env
-        raise UsageError(f'unknown environment {name!r}',
-                         hint=f'environments: {", ".join(self.env_names())}')
+        raise UsageError(
+            f'unknown environment {name!r}', hint=f'environments: {", ".join(self.env_names())}'
+        )
 
     def output_dir(self, env: str) -> str:
         """ENV's output folder, relative to the root; checked to be strictly inside
@@ -73,9 +74,12 @@ class Project:
             raise _invalid(exc.message, self.positions, ('output',), hint=exc.hint) from None
         problem = self.output_problem(out)
         if problem:
-            raise _invalid(f'output {self.output!r} gives {env} the folder {out or "."!r}, '
-                           f'{problem}', self.positions, ('output',),
-                           hint='render to a folder of its own, such as rendered/{env}')
+            raise _invalid(
+                f'output {self.output!r} gives {env} the folder {out or "."!r}, {problem}',
+                self.positions,
+                ('output',),
+                hint='render to a folder of its own, such as rendered/{env}',
+            )
         return out
 
     def output_problem(self, out: str) -> str | None:
@@ -87,8 +91,10 @@ class Project:
             return 'inside .git: an output folder must be outside .git'
         for path, what in _inputs(self):
             if _overlap(out, path):
-                return (f'which overlaps {what} {path!r}: an output folder must not hold or '
-                        'lie in an input')
+                return (
+                    f'which overlaps {what} {path!r}: an output folder must not hold or '
+                    'lie in an input'
+                )
         return None
 
     def location(self, *path: str | int) -> Location:
@@ -120,8 +126,9 @@ def load(source: Source, root: Path | None = None) -> Project:
     text = source.read(C.PROJECT_FILE)
     located = yaml_io.load_all_located(text, C.PROJECT_FILE)
     if not located or located[0][0] is None:
-        raise InvalidProjectError(f'{C.PROJECT_FILE} is empty',
-                                  hint='declare at least `environments:`')
+        raise InvalidProjectError(
+            f'{C.PROJECT_FILE} is empty', hint='declare at least `environments:`'
+        )
     data, positions = located[0]
     _check(data, schema(), (), positions)
     _check_patterns(data, positions)
@@ -135,7 +142,6 @@ def _check_patterns(data: dict[str, Any], positions: Positions) -> None:
     refused at the one that cannot."""
     patterns = (data.get('secrets') or {}).get('key_patterns') or ()
     if patterns:
-
         for i, pattern in enumerate(patterns):
             where = _invalid('', positions, ('secrets', 'key_patterns', i)).location
             regex.compile(pattern, what=f'secrets.key_patterns[{i}]', location=where)
@@ -146,14 +152,19 @@ def _build(data: dict[str, Any], root: Path, positions: Positions) -> Project:
     seen: set[str] = set()
     for i, item in enumerate(data['environments']):
         if item['name'] in seen:
-            raise _invalid(f'environment {item["name"]!r} is declared twice', positions,
-                           ('environments', i, 'name'))
+            raise _invalid(
+                f'environment {item["name"]!r} is declared twice',
+                positions,
+                ('environments', i, 'name'),
+            )
         seen.add(item['name'])
-        envs.append(Environment(
-            name=item['name'],
-            layers=tuple(item['layers']),
-            recipients=tuple(item.get('recipients', ())),
-        ))
+        envs.append(
+            Environment(
+                name=item['name'],
+                layers=tuple(item['layers']),
+                recipients=tuple(item.get('recipients', ())),
+            )
+        )
     merge = tuple((m['path'], m['key']) for m in data.get('merge', ()))
     return Project(
         root=root,
@@ -174,8 +185,12 @@ def _check_paths(project: Project) -> None:
     if project.templates is not None:
         _safe(project, project.templates, ('templates',))
     if '{env}' not in project.output:
-        raise _invalid('output must contain {env}', project.positions, ('output',),
-                       hint='for example: rendered/{env}')
+        raise _invalid(
+            'output must contain {env}',
+            project.positions,
+            ('output',),
+            hint='for example: rendered/{env}',
+        )
     _check_outputs(project)
 
 
@@ -190,7 +205,10 @@ def _check_outputs(project: Project) -> None:
                 raise _invalid(
                     f'output {project.output!r} gives {other} and {env} overlapping folders '
                     f'({folder!r}, {out!r}): each environment needs its own output folder',
-                    project.positions, ('output',), hint='keep {env} as a folder of its own')
+                    project.positions,
+                    ('output',),
+                    hint='keep {env} as a folder of its own',
+                )
         seen[env] = out
 
 
@@ -198,13 +216,15 @@ def _inputs(project: Project) -> list[tuple[str, str]]:
     """Every path the project reads, with what it is (normalised; a path that leaves
     the project is refused where it is read)."""
     found = [(C.PROJECT_FILE, 'the project file'), (C.SOPS_CONFIG_FILE, 'the sops rules')]
-    found += [(layer, 'the value layer') for env in project.environments
-              for layer in env.layers]
+    found += [(layer, 'the value layer') for env in project.environments for layer in env.layers]
     if project.templates is not None:
         found.append((project.templates, 'the templates folder'))
     schemas = project.raw.get('schemas') or {}
-    found += [(m['schema'], 'the schema') for section in ('values', 'rendered')
-              for m in schemas.get(section) or ()]
+    found += [
+        (m['schema'], 'the schema')
+        for section in ('values', 'rendered')
+        for m in schemas.get(section) or ()
+    ]
     policies = project.raw.get('policies') or {}
     found += [(p, 'the policy path') for p in policies.get('paths') or ['policies']]
     return [(clean, what) for path, what in found if (clean := _normal(path)) is not None]
@@ -229,27 +249,38 @@ def _safe(project: Project, path: str, where: tuple[str | int, ...]) -> None:
     except (PathOutsideError, UnprintableNameError) as exc:
         raise _invalid(exc.message, project.positions, where, hint=exc.hint) from None
     if any(part.casefold() == '.git' for part in clean.split('/')):
-        raise _invalid(f'{path!r} is inside .git', project.positions, where,
-                       hint='keep every path in the project, outside .git')
+        raise _invalid(
+            f'{path!r} is inside .git',
+            project.positions,
+            where,
+            hint='keep every path in the project, outside .git',
+        )
 
 
-def _invalid(message: str, positions: Positions, path: tuple[str | int, ...],
-             hint: str | None = None) -> InvalidProjectError:
+def _invalid(
+    message: str, positions: Positions, path: tuple[str | int, ...], hint: str | None = None
+) -> InvalidProjectError:
     while path and path not in positions:
         path = path[:-1]
     line, column = positions.get(path, (1, 1))
-    return InvalidProjectError(f'invalid config: {message}',
-                               location=Location(C.PROJECT_FILE, line, column), hint=hint)
+    return InvalidProjectError(
+        f'invalid config: {message}', location=Location(C.PROJECT_FILE, line, column), hint=hint
+    )
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
-    'object': dict, 'array': list, 'string': str, 'integer': int, 'boolean': bool,
+    'object': dict,
+    'array': list,
+    'string': str,
+    'integer': int,
+    'boolean': bool,
     'number': (int, float),
 }
 
 
-def _check(value: Any, node: dict[str, Any], path: tuple[str | int, ...],
-           positions: Positions) -> None:
+def _check(
+    value: Any, node: dict[str, Any], path: tuple[str | int, ...], positions: Positions
+) -> None:
     """The subset of JSON Schema the project schema uses, with user-facing messages."""
     if '$ref' in node:
         node = schema()['$defs'][node['$ref'].rsplit('/', 1)[1]]
@@ -260,8 +291,9 @@ def _check(value: Any, node: dict[str, Any], path: tuple[str | int, ...],
         if ok and expected in ('integer', 'number') and isinstance(value, bool):
             ok = False
         if not ok:
-            raise _invalid(f'{shown} must be {_article(expected)}, not {_kind(value)}',
-                           positions, path)
+            raise _invalid(
+                f'{shown} must be {_article(expected)}, not {_kind(value)}', positions, path
+            )
     if 'enum' in node and value not in node['enum']:
         raise _invalid(f'{shown} must be one of {node["enum"]}', positions, path)
     if isinstance(value, str):
@@ -274,8 +306,7 @@ def _check(value: Any, node: dict[str, Any], path: tuple[str | int, ...],
         if 'minimum' in node and value < node['minimum']:
             raise _invalid(f'{shown} must be at least {node["minimum"]}', positions, path)
         if 'exclusiveMinimum' in node and value <= node['exclusiveMinimum']:
-            raise _invalid(f'{shown} must be more than {node["exclusiveMinimum"]}', positions,
-                           path)
+            raise _invalid(f'{shown} must be more than {node["exclusiveMinimum"]}', positions, path)
     if isinstance(value, list):
         if len(value) < node.get('minItems', 0):
             raise _invalid(f'{shown} needs at least {node["minItems"]} item(s)', positions, path)
@@ -292,10 +323,14 @@ def _check(value: Any, node: dict[str, Any], path: tuple[str | int, ...],
                 _check(item, props[key], (*path, key), positions)
             elif node.get('additionalProperties') is False:
                 close = difflib.get_close_matches(key, list(props), n=1)
-                hint = f'did you mean {close[0]!r}?' if close else (
-                    f'allowed here: {", ".join(props)}')
-                raise _invalid(f'unknown key {key!r} in {shown}', positions, (*path, key),
-                               hint=hint)
+                hint = (
+                    f'did you mean {close[0]!r}?'
+                    if close
+                    else (f'allowed here: {", ".join(props)}')
+                )
+                raise _invalid(
+                    f'unknown key {key!r} in {shown}', positions, (*path, key), hint=hint
+                )
 
 
 def _ecma_end(pattern: str) -> str:
@@ -314,5 +349,11 @@ def _article(kind: str) -> str:
 def _kind(value: Any) -> str:
     if value is None:
         return 'null'
-    return {dict: 'a mapping', list: 'a list', str: 'a string', bool: 'a boolean',
-            int: 'an integer', float: 'a number'}.get(type(value), type(value).__name__)
+    return {
+        dict: 'a mapping',
+        list: 'a list',
+        str: 'a string',
+        bool: 'a boolean',
+        int: 'an integer',
+        float: 'a number',
+    }.get(type(value), type(value).__name__)

@@ -96,11 +96,16 @@ def rules(project: Project) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def target_layer(source: Source, project: Project, source_env: str, target_env: str) -> str:
     """TARGET_ENV's last layer that SOURCE_ENV does not read and that is not encrypted."""
     shared = set(project.env(source_env).layers)
-    own = [p for p in project.env(target_env).layers
-           if p not in shared and not (source.exists(p) and sops.is_encrypted(source.read(p)))]
+    own = [
+        p
+        for p in project.env(target_env).layers
+        if p not in shared and not (source.exists(p) and sops.is_encrypted(source.read(p)))
+    ]
     if not own:
-        raise PromoteError(f'{target_env} has no plain layer of its own to promote into',
-                           hint=f'give {target_env} a layer that {source_env} does not read')
+        raise PromoteError(
+            f'{target_env} has no plain layer of its own to promote into',
+            hint=f'give {target_env} a layer that {source_env} does not read',
+        )
     return own[-1]
 
 
@@ -117,8 +122,7 @@ def plan(source: Source, project: Project, source_env: str, target_env: str) -> 
     skipped: list[Skipped] = []
 
     def keyed(path: tuple[str | int, ...], field: str) -> bool:
-        return any(key == field and keypath.match_glob(glob, path)
-                   for glob, key in project.merge)
+        return any(key == field and keypath.match_glob(glob, path) for glob, key in project.merge)
 
     for change in diff.diff_values(old.data, new.data, options=options):
         steps = keypath.parse(change.path) if change.path else ()
@@ -127,18 +131,21 @@ def plan(source: Source, project: Project, source_env: str, target_env: str) -> 
         if any(diff.match_steps(p, steps) for p in pinned):
             skipped.append(Skipped(change.path, 'pinned'))
         elif change.secret:
-            skipped.append(Skipped(change.path, 'a secret: change it with `gitops-config '
-                                                'secrets set`'))
+            skipped.append(
+                Skipped(change.path, 'a secret: change it with `gitops-config secrets set`')
+            )
         elif change.kind not in (ChangeKind.CHANGED, ChangeKind.ADDED):
-            skipped.append(Skipped(change.path, f'{change.kind.value} in {source_env}: '
-                                                'promote it by hand'))
+            skipped.append(
+                Skipped(change.path, f'{change.kind.value} in {source_env}: promote it by hand')
+            )
         else:
             # placed against the layer as already edited: two new fields of one
             # new list item must land in the same item
             target = _target(data, steps, change.new, keyed)
             if target is None:
-                skipped.append(Skipped(change.path, f'cannot place it in {layer_path}: '
-                                                    'edit it by hand'))
+                skipped.append(
+                    Skipped(change.path, f'cannot place it in {layer_path}: edit it by hand')
+                )
             else:
                 edits.append(Edit(change.path, target[0], change.old, change.new, target[1]))
                 text = edit.set_value(text, target[0], target[1], where=layer_path)
@@ -149,9 +156,12 @@ def plan(source: Source, project: Project, source_env: str, target_env: str) -> 
 _MISSING: Any = object()
 
 
-def _target(data: Any, steps: tuple[keypath.Step, ...], value: Any,
-            keyed: Callable[[tuple[str | int, ...], str], bool],
-            ) -> tuple[tuple[str | int, ...], Any] | None:
+def _target(
+    data: Any,
+    steps: tuple[keypath.Step, ...],
+    value: Any,
+    keyed: Callable[[tuple[str | int, ...], str], bool],
+) -> tuple[tuple[str | int, ...], Any] | None:
     """Where in a layer (and what) to write so that STEPS merges to VALUE.
 
     Existing keys and list items are followed; missing keys are created; a
@@ -161,7 +171,7 @@ def _target(data: Any, steps: tuple[keypath.Step, ...], value: Any,
     node = data
     done: list[str | int] = []
     for i, step in enumerate(steps):
-        rest = steps[i + 1:]
+        rest = steps[i + 1 :]
         if isinstance(step, keypath.Select):
             if not keyed(tuple(done), step.field):
                 return None
@@ -170,8 +180,14 @@ def _target(data: Any, steps: tuple[keypath.Step, ...], value: Any,
                 return None
             if node is _MISSING or not isinstance(node, list):
                 return (tuple(done), [item]) if node is _MISSING else None
-            index = next((j for j, it in enumerate(node)
-                          if str(keypath.field_of(it, step.field)) == step.value), None)
+            index = next(
+                (
+                    j
+                    for j, it in enumerate(node)
+                    if str(keypath.field_of(it, step.field)) == step.value
+                ),
+                None,
+            )
             if index is None:
                 return (*done, len(node)), item
             done.append(index)
@@ -192,9 +208,12 @@ def _target(data: Any, steps: tuple[keypath.Step, ...], value: Any,
     return tuple(done), value
 
 
-def _build(steps: tuple[keypath.Step, ...], value: Any,
-           keyed: Callable[[tuple[str | int, ...], str], bool],
-           at: tuple[str | int, ...]) -> Any:
+def _build(
+    steps: tuple[keypath.Step, ...],
+    value: Any,
+    keyed: Callable[[tuple[str | int, ...], str], bool],
+    at: tuple[str | int, ...],
+) -> Any:
     if not steps:
         return value
     step = steps[0]
@@ -207,9 +226,13 @@ def _build(steps: tuple[keypath.Step, ...], value: Any,
     return _MISSING
 
 
-def _item(select: keypath.Select, rest: tuple[keypath.Step, ...], value: Any,
-          keyed: Callable[[tuple[str | int, ...], str], bool],
-          at: tuple[str | int, ...]) -> dict[str, Any] | None:
+def _item(
+    select: keypath.Select,
+    rest: tuple[keypath.Step, ...],
+    value: Any,
+    keyed: Callable[[tuple[str | int, ...], str], bool],
+    at: tuple[str | int, ...],
+) -> dict[str, Any] | None:
     """A new list item: its identifying field (model_info.id) plus the promoted field."""
     ident = keypath.holding(select.field, select.value)
     body = _build(rest, value, keyed, (*at, 0))
@@ -221,25 +244,30 @@ def _item(select: keypath.Select, rest: tuple[keypath.Step, ...], value: Any,
 def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     out = dict(a)
     for k, v in b.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(out.get(k), dict) and isinstance(
-            v, dict) else v
+        out[k] = (
+            _deep_merge(out[k], v) if isinstance(out.get(k), dict) and isinstance(v, dict) else v
+        )
     return out
 
 
-def check_order(project: Project, source_env: str, target_env: str, *,
-                allow_backwards: bool = False) -> None:
+def check_order(
+    project: Project, source_env: str, target_env: str, *, allow_backwards: bool = False
+) -> None:
     """Promotion goes the way `environments:` lists them (dev, then staging, then prod)."""
     names = project.env_names()
     project.env(source_env)
     project.env(target_env)
     if source_env == target_env:
-        raise UsageError(f'cannot promote {source_env} into itself',
-                         hint=f'environments, in promotion order: {" -> ".join(names)}')
+        raise UsageError(
+            f'cannot promote {source_env} into itself',
+            hint=f'environments, in promotion order: {" -> ".join(names)}',
+        )
     if names.index(source_env) > names.index(target_env) and not allow_backwards:
-        raise UsageError(f'{source_env} comes after {target_env} in the promotion order '
-                         f'({" -> ".join(names)})',
-                         hint=f'promote {target_env} {source_env}, or pass --allow-backwards '
-                              'to carry a value back on purpose')
+        raise UsageError(
+            f'{source_env} comes after {target_env} in the promotion order ({" -> ".join(names)})',
+            hint=f'promote {target_env} {source_env}, or pass --allow-backwards '
+            'to carry a value back on purpose',
+        )
 
 
 class Edited:
@@ -268,8 +296,11 @@ class Edited:
     def files(self, under: str = '') -> list[str]:
         start = under.rstrip('/') + '/' if under else ''
         found = set(self.base.files(under))
-        found |= {p for p, d in self.changes.items()
-                  if d is not None and (p == under or p.startswith(start))}
+        found |= {
+            p
+            for p, d in self.changes.items()
+            if d is not None and (p == under or p.startswith(start))
+        }
         return sorted(p for p in found if self.changes.get(p, b'') is not None)
 
     def blob_id(self, path: str) -> str:
@@ -356,8 +387,9 @@ def publish(repo: Repo, prefix: str, head: str, result: Result) -> Published:
     commits), or left as it is when it already holds exactly this."""
     plan = result.plan
     name = branch_name(plan)
-    sha = repo.commit_files(head, {prefix + p: d for p, d in result.files.items()},
-                            message(plan, result.rendered))
+    sha = repo.commit_files(
+        head, {prefix + p: d for p, d in result.files.items()}, message(plan, result.rendered)
+    )
     old = repo.branch(name)
     if old is None:
         repo.set_branch(name, sha, was=None)
@@ -366,8 +398,10 @@ def publish(repo: Repo, prefix: str, head: str, result: Result) -> Published:
         return Published(name, old, 'up to date')
     _check_ours(repo, old, plan, head, where=f'branch {name}')
     if repo.current_branch() == name:
-        raise PromoteError(f'branch {name} is checked out here: moving it would leave your '
-                           'working tree behind', hint='switch to the branch to promote from')
+        raise PromoteError(
+            f'branch {name} is checked out here: moving it would leave your working tree behind',
+            hint='switch to the branch to promote from',
+        )
     repo.set_branch(name, sha, was=old)
     return Published(name, sha, 'updated')
 
@@ -387,7 +421,8 @@ def _same_commit(repo: Repo, a: str, b: str) -> bool:
     """Same tree on the same parent: the same promotion, whenever it was made."""
     try:
         return repo.run('rev-parse', f'{a}^{{tree}}', f'{a}^') == repo.run(
-            'rev-parse', f'{b}^{{tree}}', f'{b}^')
+            'rev-parse', f'{b}^{{tree}}', f'{b}^'
+        )
     except GitError:  # a commit without a parent: not one of ours
         return False
 
@@ -404,7 +439,8 @@ def _check_ours(repo: Repo, sha: str, plan: Plan, head: str, *, where: str) -> N
             f'{where} holds commits that are not a promotion of {plan.source_env} to '
             f'{plan.target_env}: not replacing them',
             hint=f'merge or close that work, or delete the branch (git branch -D '
-                 f'{branch_name(plan)}), then promote again')
+            f'{branch_name(plan)}), then promote again',
+        )
 
 
 # -- the pull request --------------------------------------------------------
@@ -424,15 +460,28 @@ def push(repo: Repo, plan: Plan, head: str, published: Published) -> None:
     repo.push_branch(REMOTE, published.sha, published.branch, was=there)
 
 
-def open_pull(client: Client, plan: Plan, published: Published, *, base: str, body: str,
-              ) -> dict[str, Any]:
+def open_pull(
+    client: Client,
+    plan: Plan,
+    published: Published,
+    *,
+    base: str,
+    body: str,
+) -> dict[str, Any]:
     return client.open_or_update_pull(
-        head=published.branch, base=base,
-        title=f'Promote {plan.source_env} to {plan.target_env}', body=body)
+        head=published.branch,
+        base=base,
+        title=f'Promote {plan.source_env} to {plan.target_env}',
+        body=body,
+    )
 
 
-def close_pulls(repo: Repo, connect: Callable[[], Client], plan: Plan, head: str,
-                ) -> list[int]:
+def close_pulls(
+    repo: Repo,
+    connect: Callable[[], Client],
+    plan: Plan,
+    head: str,
+) -> list[int]:
     """Nothing left to promote: close the pair's open pull requests, saying why, and
     delete its branch on origin (when it holds only an earlier promotion). GitHub is
     asked (CONNECT) only when origin has the branch."""
@@ -446,8 +495,10 @@ def close_pulls(repo: Repo, connect: Callable[[], Client], plan: Plan, head: str
     closed = []
     for pull in client.list_pulls(name):
         number = int(pull['number'])
-        client.create_comment(number, f'Nothing is left to promote from {plan.source_env} '
-                                      f'to {plan.target_env}: closing.')
+        client.create_comment(
+            number,
+            f'Nothing is left to promote from {plan.source_env} to {plan.target_env}: closing.',
+        )
         client.close_pull(number)
         closed.append(number)
     repo.fetch_branch(REMOTE, name)

@@ -80,13 +80,15 @@ def expected(source: Source, project: Project, path: str) -> tuple[str, ...] | N
     return tuple(sorted(set(rule.recipients()))) or None
 
 
-def compared(path: str, old: tuple[str, ...] | None,
-             new: tuple[str, ...] | None) -> RecipientChange | None:
+def compared(
+    path: str, old: tuple[str, ...] | None, new: tuple[str, ...] | None
+) -> RecipientChange | None:
     """What changed from OLD to NEW readers of PATH; None: nothing (or not comparable)."""
     if old is None or new is None or old == new:
         return None
-    return RecipientChange(path, tuple(r for r in new if r not in old),
-                           tuple(r for r in old if r not in new))
+    return RecipientChange(
+        path, tuple(r for r in new if r not in old), tuple(r for r in old if r not in new)
+    )
 
 
 def stale(source: Source, project: Project, path: str) -> RecipientChange | None:

@@ -93,8 +93,9 @@ def scrub(text: str, secrets: list[Secret]) -> str:
     return text
 
 
-def walk_secrets(node: object, path: tuple[str | int, ...] = ()) -> Iterator[
-        tuple[tuple[str | int, ...], Secret | SealedSecret]]:
+def walk_secrets(
+    node: object, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], Secret | SealedSecret]]:
     """Every secret in a tree of dicts and lists, with its path."""
     if isinstance(node, (Secret, SealedSecret)):
         yield path, node

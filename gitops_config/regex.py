@@ -17,8 +17,10 @@ from typing import Protocol
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import Location
 
-HINT = ('patterns run on RE2 (the syntax of Go and sops), which has no look-around and '
-        'no backreferences; rewrite the pattern without them')
+HINT = (
+    'patterns run on RE2 (the syntax of Go and sops), which has no look-around and '
+    'no backreferences; rewrite the pattern without them'
+)
 
 
 class RegexError(GitopsConfigError):
@@ -36,14 +38,20 @@ class Pattern(Protocol):
     def fullmatch(self, text: str) -> object | None: ...
 
 
-def compile(pattern: str, *, what: str = 'regular expression',
-            location: Location | None = None, hint: str = HINT) -> Pattern:
+def compile(
+    pattern: str,
+    *,
+    what: str = 'regular expression',
+    location: Location | None = None,
+    hint: str = HINT,
+) -> Pattern:
     """PATTERN on RE2, or a RegexError saying what is wrong (WHAT names the
     setting, LOCATION where it is set)."""
     compiled = _compiled(pattern)
     if isinstance(compiled, str):
-        raise RegexError(f'{what} {pattern!r} cannot be used: {compiled}', location=location,
-                         hint=hint)
+        raise RegexError(
+            f'{what} {pattern!r} cannot be used: {compiled}', location=location, hint=hint
+        )
     return compiled
 
 
@@ -86,8 +94,8 @@ def wildcard(pattern: str) -> Pattern:
         elif char == '?':
             out.append('.')
         elif char == '[':
-            end = i + 1 if pattern[i:i + 1] == '!' else i
-            end += 1 if pattern[end:end + 1] == ']' else 0  # a leading ] is a member
+            end = i + 1 if pattern[i : i + 1] == '!' else i
+            end += 1 if pattern[end : end + 1] == ']' else 0  # a leading ] is a member
             end = pattern.find(']', end)
             if end == -1:
                 out.append(escape('['))
@@ -118,8 +126,7 @@ def _char_class(body: str) -> str:
         if chunks[k - 1][-1] > chunks[k][0]:
             chunks[k - 1] = chunks[k - 1][:-1] + chunks[k][1:]
             del chunks[k]
-    members = '-'.join(''.join('\\' + c if c in '\\[]^-' else c for c in chunk)
-                       for chunk in chunks)
+    members = '-'.join(''.join('\\' + c if c in '\\[]^-' else c for c in chunk) for chunk in chunks)
     if not members:
         return '.' if negate else r'[^\x00-\x{10FFFF}]'  # any character; none
     return f'[{"^" if negate else ""}{members}]'

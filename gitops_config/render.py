@@ -89,8 +89,10 @@ class TemplateLimitError(TemplateError):
     exit_code = 1
 
 
-SECRET_HINT = ('use a secret as a whole value (`{{ s }}`, `\'user:\' ~ s`, `| b64encode`, '
-               '`| to_json`); see "Secrets in templates" in the README')
+SECRET_HINT = (
+    "use a secret as a whole value (`{{ s }}`, `'user:' ~ s`, `| b64encode`, "
+    '`| to_json`); see "Secrets in templates" in the README'
+)
 
 
 class RenderedFile:
@@ -101,14 +103,34 @@ class RenderedFile:
     use, which most checks of an unchanged file never need.
     """
 
-    __slots__ = ('_content', '_digest', '_documents', '_load', '_positions', 'env',
-                 'has_secrets', 'path', 'reads', 'sealed', 'template')
+    __slots__ = (
+        '_content',
+        '_digest',
+        '_documents',
+        '_load',
+        '_positions',
+        'env',
+        'has_secrets',
+        'path',
+        'reads',
+        'sealed',
+        'template',
+    )
 
-    def __init__(self, env: str, path: str, template: str, content: bytes = b'',
-                 documents: list[Any] | None = None, has_secrets: bool = False, *,
-                 reads: tuple[NodePath, ...] | None = None, digest: str | None = None,
-                 load: Callable[[], RenderedFile] | None = None, sealed: bool = False,
-                 ) -> None:
+    def __init__(
+        self,
+        env: str,
+        path: str,
+        template: str,
+        content: bytes = b'',
+        documents: list[Any] | None = None,
+        has_secrets: bool = False,
+        *,
+        reads: tuple[NodePath, ...] | None = None,
+        digest: str | None = None,
+        load: Callable[[], RenderedFile] | None = None,
+        sealed: bool = False,
+    ) -> None:
         self.env = env
         self.path = path  # relative to the environment's output folder
         self.template = template  # relative to the project root
@@ -159,8 +181,7 @@ class RenderedFile:
         if self.documents is None:
             return None
         if self._positions is None:
-            self._positions = [pos for _, pos in yaml_io.load_all_located(self.content,
-                                                                           self.path)]
+            self._positions = [pos for _, pos in yaml_io.load_all_located(self.content, self.path)]
         return self._positions
 
 
@@ -183,8 +204,9 @@ def _refusing_undefined(func: Any) -> Callable[..., Any]:
 
 def _suggestion(name: str, known: Iterable[Any]) -> str:
     """' (did you mean ...?)' for the known name closest to NAME, or ''."""
-    close = difflib.get_close_matches(name, [k for k in known if isinstance(k, str)], n=1,
-                                      cutoff=0.75)
+    close = difflib.get_close_matches(
+        name, [k for k in known if isinstance(k, str)], n=1, cutoff=0.75
+    )
     return f' (did you mean {close[0]!r}?)' if close else ''
 
 
@@ -265,8 +287,12 @@ def compile_template(source_text: str, name: str) -> jinja2.Template:
     return load_code(compile_code(source_text, name))
 
 
-def _run(template: jinja2.Template, prepared: Prepared, rec: trace.Recorder,
-         pieces: list[tuple[int, int]] | None = None) -> str:
+def _run(
+    template: jinja2.Template,
+    prepared: Prepared,
+    rec: trace.Recorder,
+    pieces: list[tuple[int, int]] | None = None,
+) -> str:
     """Template.render, with the recording context as the template's own.
 
     render() would copy the context into a plain dict; with shared=True Jinja
@@ -307,8 +333,13 @@ def _located(parts: Iterator[str], pieces: list[tuple[int, int]]) -> Iterator[st
 _TOP_LEVEL_UNDEFINED = re.compile(r"'([A-Za-z_][A-Za-z_0-9]*)' is undefined")
 
 
-def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.Recorder,
-                    compile_: Compile = compile_template) -> str:
+def render_template(
+    source_text: str,
+    name: str,
+    prepared: Prepared,
+    rec: trace.Recorder,
+    compile_: Compile = compile_template,
+) -> str:
     """SOURCE_TEXT (the template NAME, compiled by COMPILE_) rendered for PREPARED's
     environment, what it reads recorded in REC."""
     env = prepared.env
@@ -319,13 +350,18 @@ def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.
     except SecretFlow as exc:
         raise SecretFlowError(
             f'a secret would become plain text ({env}): {exc}',
-            location=Location(name, _template_line(exc, name)), hint=SECRET_HINT) from None
+            location=Location(name, _template_line(exc, name)),
+            hint=SECRET_HINT,
+        ) from None
     except sandbox.TemplateLimit as exc:
-        raise TemplateLimitError(f'template exceeds a limit ({env}): {exc.message}',
-                                 location=Location(name, _template_line(exc, name))) from None
+        raise TemplateLimitError(
+            f'template exceeds a limit ({env}): {exc.message}',
+            location=Location(name, _template_line(exc, name)),
+        ) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f'template syntax error ({env}): {exc.message}',
-                            location=Location(name, exc.lineno)) from None
+        raise TemplateError(
+            f'template syntax error ({env}): {exc.message}', location=Location(name, exc.lineno)
+        ) from None
     except jinja2.UndefinedError as exc:
         message = exc.message or ''
         top = _TOP_LEVEL_UNDEFINED.fullmatch(message)
@@ -337,16 +373,22 @@ def render_template(source_text: str, name: str, prepared: Prepared, rec: trace.
             hint=f'define it in a value layer of {env}, or use `| default(...)` in the template',
         ) from None
     except jinja2.exceptions.SecurityError as exc:
-        raise TemplateError(f'template not allowed ({env}): {clean(str(exc))}',
-                            location=Location(name, _template_line(exc, name))) from None
+        raise TemplateError(
+            f'template not allowed ({env}): {clean(str(exc))}',
+            location=Location(name, _template_line(exc, name)),
+        ) from None
     except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
         message = getattr(exc, 'message', None) or str(exc)
-        raise TemplateError(f'template failed ({env}): {clean(message)}',
-                            location=Location(name, _template_line(exc, name))) from None
+        raise TemplateError(
+            f'template failed ({env}): {clean(message)}',
+            location=Location(name, _template_line(exc, name)),
+        ) from None
     except RecursionError as exc:
-        raise TemplateError(f'template recursion too deep ({env})',
-                            location=Location(name, _template_line(exc, name)),
-                            hint='a macro that calls itself without end?') from None
+        raise TemplateError(
+            f'template recursion too deep ({env})',
+            location=Location(name, _template_line(exc, name)),
+            hint='a macro that calls itself without end?',
+        ) from None
 
 
 def _parse(file: RenderedFile, text: str) -> RenderedFile:
@@ -355,9 +397,14 @@ def _parse(file: RenderedFile, text: str) -> RenderedFile:
     kind = file.kind
     if kind is None:
         spans = text.spans if type(text) is Tainted else ()
-        return RenderedFile(file.env, file.path, file.template, file.content,
-                            has_secrets=any(e > s for s, e, _ in spans),
-                            sealed=any(sealed for _, _, sealed in spans))
+        return RenderedFile(
+            file.env,
+            file.path,
+            file.template,
+            file.content,
+            has_secrets=any(e > s for s, e, _ in spans),
+            sealed=any(sealed for _, _, sealed in spans),
+        )
     try:
         documents = yaml_io.load_all(str.__str__(text), file.path)
         if kind == 'json':
@@ -365,25 +412,28 @@ def _parse(file: RenderedFile, text: str) -> RenderedFile:
     except InvalidYamlError as exc:
         raise _rendered_invalid(file, exc.location, exc.message, text) from None
     except json.JSONDecodeError as exc:
-        raise _rendered_invalid(file, Location(file.path, exc.lineno, exc.colno),
-                                f'invalid JSON: {exc.msg}', text) from None
+        raise _rendered_invalid(
+            file, Location(file.path, exc.lineno, exc.colno), f'invalid JSON: {exc.msg}', text
+        ) from None
     has_secrets = type(text) is Tainted and rendered_secrets.mark(text, documents)
-    return RenderedFile(file.env, file.path, file.template, file.content, documents,
-                        has_secrets)
+    return RenderedFile(file.env, file.path, file.template, file.content, documents, has_secrets)
 
 
-def _rendered_invalid(file: RenderedFile, where: Location | None, message: str, text: str,
-                      ) -> RenderedSyntaxError:
+def _rendered_invalid(
+    file: RenderedFile,
+    where: Location | None,
+    message: str,
+    text: str,
+) -> RenderedSyntaxError:
     line = f', rendered line {where.line}' if where is not None and where.line else ''
     if type(text) is Tainted:  # the parser quotes what it choked on (`duplicate key 'sk-...'`)
-        for secret in sorted({text[s:e] for s, e, _ in text.spans if e > s}, key=len,
-                             reverse=True):
+        for secret in sorted({text[s:e] for s, e, _ in text.spans if e > s}, key=len, reverse=True):
             message = message.replace(secret, MASK)
     return RenderedSyntaxError(
         f'{file.env}: rendered {file.path} is not valid {file.kind}{line}: {message}',
         location=Location(file.template),
         hint=f'fix the template; see the output with `gitops-config render --env {file.env} '
-             '--decrypt --out DIR`',
+        '--decrypt --out DIR`',
     )
 
 
@@ -399,7 +449,8 @@ class Prepared:
     # (template path, blob) -> what it rendered to in this run, as the incremental layer
     # keeps it: a diff's head side and its validation render each file once between them
     rendered: dict[tuple[str, str], RenderedFile] = field(
-        default_factory=dict, repr=False, compare=False)
+        default_factory=dict, repr=False, compare=False
+    )
     limits: Limits = field(default=DEFAULT_LIMITS, repr=False)
     budget: Budget = field(default_factory=Budget, repr=False, compare=False)  # time spent
 
@@ -454,9 +505,14 @@ def prepare(values: Values, limits: Limits = DEFAULT_LIMITS) -> Prepared:
     data = reveal(values.data, needles) if values.has_secrets else values.data
     # Longest first, so that a secret containing another is credited to itself.
     taint = Taint(tuple(sorted(needles, key=lambda n: -len(n[0])))) if needles else None
-    prepared = Prepared(values.env, data, taint,
-                        trace.Hasher(values.data, secrets=values.has_secrets), limits=limits,
-                        secrets=data is not values.data)  # reveal copies where it found one
+    prepared = Prepared(
+        values.env,
+        data,
+        taint,
+        trace.Hasher(values.data, secrets=values.has_secrets),
+        limits=limits,
+        secrets=data is not values.data,
+    )  # reveal copies where it found one
     return prepared
 
 
@@ -465,31 +521,48 @@ def templates(source: Source, project: Project) -> list[Template]:
     if project.templates is None:
         return []
     root = project.templates.rstrip('/')
-    return [Template(check_printable(path), path[len(root) + 1:] if root else path,
-                     source.blob_id(path), functools.partial(source.read, path))
-            for path in source.files(root)]
+    return [
+        Template(
+            check_printable(path),
+            path[len(root) + 1 :] if root else path,
+            source.blob_id(path),
+            functools.partial(source.read, path),
+        )
+        for path in source.files(root)
+    ]
 
 
-def render_file(template: Template, prepared: Prepared,
-                compile_: Compile = compile_template) -> RenderedFile:
+def render_file(
+    template: Template, prepared: Prepared, compile_: Compile = compile_template
+) -> RenderedFile:
     """TEMPLATE rendered (and parsed) for PREPARED's environment."""
     return render_traced(template, prepared, compile_)[0]
 
 
-def render_traced(template: Template, prepared: Prepared, compile_: Compile = compile_template,
-                  ) -> tuple[RenderedFile, trace.Recorder | None]:
+def render_traced(
+    template: Template,
+    prepared: Prepared,
+    compile_: Compile = compile_template,
+) -> tuple[RenderedFile, trace.Recorder | None]:
     """TEMPLATE rendered, with what it read (None: a file copied as it is)."""
     env = prepared.env
     if not template.rel.endswith(TEMPLATE_SUFFIX):
         tainted = bytes_tainted(template.raw, prepared.taint)
-        return RenderedFile(env, template.rel, template.path, template.raw,
-                            has_secrets=tainted, reads=None if tainted else ()), None
+        return RenderedFile(
+            env,
+            template.rel,
+            template.path,
+            template.raw,
+            has_secrets=tainted,
+            reads=None if tainted else (),
+        ), None
     try:
         text = template.raw.decode()
     except UnicodeDecodeError:
-        raise TemplateError('a .j2 template must be UTF-8 text',
-                            location=Location(template.path)) from None
-    rel = template.rel[:-len(TEMPLATE_SUFFIX)]
+        raise TemplateError(
+            'a .j2 template must be UTF-8 text', location=Location(template.path)
+        ) from None
+    rel = template.rel[: -len(TEMPLATE_SUFFIX)]
     rec = trace.Recorder()
     with _limited(template.path, prepared):
         out = render_template(text, template.path, prepared, rec, compile_)
@@ -514,21 +587,33 @@ def _limited(name: str, prepared: Prepared) -> Iterator[None]:
         if exc.which == 'template':
             raise TemplateError(
                 f'took longer than {limits.template_seconds:g} s to render ({env}), past '
-                'limits.template_seconds', location=where,
-                hint='a loop over a large range? The limit is set in gitops-config.yaml') from None
+                'limits.template_seconds',
+                location=where,
+                hint='a loop over a large range? The limit is set in gitops-config.yaml',
+            ) from None
         raise TemplateError(
             f'rendering this environment took longer than {limits.environment_seconds:g} s '
-            f'in all ({env}), past limits.environment_seconds', location=where,
-            hint='the limit is set in gitops-config.yaml') from None
+            f'in all ({env}), past limits.environment_seconds',
+            location=where,
+            hint='the limit is set in gitops-config.yaml',
+        ) from None
     except MemoryError as exc:
         raise TemplateError(
             f'needed more than {limits.memory_mb} MiB of memory to render ({env}), past '
-            'limits.memory_mb', location=Location(name, _template_line(exc, name)),
-            hint='the limit is set in gitops-config.yaml') from None
+            'limits.memory_mb',
+            location=Location(name, _template_line(exc, name)),
+            hint='the limit is set in gitops-config.yaml',
+        ) from None
 
 
-def _misplaced(template: Template, text: str, prepared: Prepared, out: str,
-               exc: rendered_secrets.Misplaced, compile_: Compile) -> SecretFlowError:
+def _misplaced(
+    template: Template,
+    text: str,
+    prepared: Prepared,
+    out: str,
+    exc: rendered_secrets.Misplaced,
+    compile_: Compile,
+) -> SecretFlowError:
     """The error for secret-derived text where no value can carry it, at the template
     line that wrote it (found by rendering again, noting where each piece came from)."""
     pieces: list[tuple[int, int]] = []
@@ -537,5 +622,7 @@ def _misplaced(template: Template, text: str, prepared: Prepared, out: str,
     rendered_line = out.count('\n', 0, exc.offset) + 1
     return SecretFlowError(
         f'a secret would become plain text ({prepared.env}): secret-derived text at rendered '
-        f'line {rendered_line} {exc.what}', location=Location(template.path, line or None),
-        hint=SECRET_HINT)
+        f'line {rendered_line} {exc.what}',
+        location=Location(template.path, line or None),
+        hint=SECRET_HINT,
+    )

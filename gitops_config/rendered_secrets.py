@@ -56,11 +56,12 @@ def mark(text: Tainted, documents: list[Any]) -> bool:
             at = node.end
     for anchor, at in found.aliases:
         begin, stop = found.anchored[anchor]
-        if any((s < stop and begin < e) or (s == e and begin <= s <= stop)
-               for s, e, _ in text.spans):
+        if any(
+            (s < stop and begin < e) or (s == e and begin <= s <= stop) for s, e, _ in text.spans
+        ):
             raise Misplaced(at, f'is repeated through the YAML alias *{anchor}')
     for node, sealed in touched.values():
-        _replace(documents, node, text[node.start:node.end], sealed)
+        _replace(documents, node, text[node.start : node.end], sealed)
     return bool(touched)
 
 
@@ -71,8 +72,12 @@ def _at(scalars: list[Scalar], starts: list[int], offset: int) -> Scalar | None:
     return None
 
 
-def _holder(scalars: list[Scalar], starts: list[int], offset: int, text: str,
-            ) -> Scalar | None:
+def _holder(
+    scalars: list[Scalar],
+    starts: list[int],
+    offset: int,
+    text: str,
+) -> Scalar | None:
     """The scalar an empty piece of text at OFFSET is part of: one around it, or an
     empty one (`v: ` is null where the colon ends) with only blanks in between."""
     i = bisect.bisect_right(starts, offset) - 1
@@ -80,13 +85,15 @@ def _holder(scalars: list[Scalar], starts: list[int], offset: int, text: str,
         return None
     node = scalars[i]
     if node.start <= offset <= node.end or (
-            node.start == node.end and not text[node.end:offset].strip(' \t')):
+        node.start == node.end and not text[node.end : offset].strip(' \t')
+    ):
         return node
     return None
 
 
-def _touch(touched: dict[tuple[int, tuple[Any, ...]], tuple[Scalar, bool]], node: Scalar,
-           sealed: bool) -> None:
+def _touch(
+    touched: dict[tuple[int, tuple[Any, ...]], tuple[Scalar, bool]], node: Scalar, sealed: bool
+) -> None:
     key = (node.doc, node.path)
     before = touched.get(key)
     touched[key] = (node, sealed or (before is not None and before[1]))
@@ -106,8 +113,10 @@ def _replace(documents: list[Any], node: Scalar, source: str, sealed: bool) -> N
     except (LookupError, TypeError):  # a merge key (<<) moved it: cannot tell where
         raise Misplaced(node.start, 'is in a mapping built by a merge key (<<)') from None
     if value is None:  # sops leaves null unencrypted: null would tell it is empty
-        raise Misplaced(node.start, 'is empty (null), which cannot be encrypted; quote it '
-                                    '("...") for an empty string')
+        raise Misplaced(
+            node.start,
+            'is empty (null), which cannot be encrypted; quote it ("...") for an empty string',
+        )
     if sealed:
         digest = hashlib.sha256(source.encode()).hexdigest()
         parent[steps[-1]] = SealedSecret(f'rendered:{digest}')

@@ -25,10 +25,21 @@ from gitops_config.source import Source
 
 # The records a kept review is made of: nothing else encodes or decodes. Not
 # diff.Masked: a review that shows a secret, even as a fingerprint, is not kept.
-KINDS = data.Kinds([
-    results.Review, results.EnvDiff, results.Cause, model.Change, model.ChangeKind,
-    model.Finding, model.Severity, model.Location, ignore.Ignored, ignore.IgnoreRule,
-    yaml_io.Tagged])
+KINDS = data.Kinds(
+    [
+        results.Review,
+        results.EnvDiff,
+        results.Cause,
+        model.Change,
+        model.ChangeKind,
+        model.Finding,
+        model.Severity,
+        model.Location,
+        ignore.Ignored,
+        ignore.IgnoreRule,
+        yaml_io.Tagged,
+    ]
+)
 
 
 def keepable(base: Source, head: Source, run: Run) -> bool:
@@ -37,15 +48,35 @@ def keepable(base: Source, head: Source, run: Run) -> bool:
     return run.reuse.keeps and base.commit is not None and head.commit is not None
 
 
-def key(base: Source, head: Source, base_project: Project | None,
-        head_keys: Sequence[tuple[str, bytes | None]], *, fingerprint: bytes | None,
-        options: object, validate: bool, run: Run) -> str:
+def key(
+    base: Source,
+    head: Source,
+    base_project: Project | None,
+    head_keys: Sequence[tuple[str, bytes | None]],
+    *,
+    fingerprint: bytes | None,
+    options: object,
+    validate: bool,
+    run: Run,
+) -> str:
     """The key of the review of BASE and HEAD (two commits), HEAD_KEYS its data keys."""
-    opened = [[(path, k is not None) for path, k in keys] for keys in (
-        data_keys(base, base_project, run) if base_project is not None else [], head_keys)]
-    return store_key('review', str(base.commit), str(head.commit), str(head.root),
-                     repr(opened), fingerprint or b'', repr(options),
-                     run.now.date().isoformat() if validate else '')
+    opened = [
+        [(path, k is not None) for path, k in keys]
+        for keys in (
+            data_keys(base, base_project, run) if base_project is not None else [],
+            head_keys,
+        )
+    ]
+    return store_key(
+        'review',
+        str(base.commit),
+        str(head.commit),
+        str(head.root),
+        repr(opened),
+        fingerprint or b'',
+        repr(options),
+        run.now.date().isoformat() if validate else '',
+    )
 
 
 def load(digest: str, run: Run) -> Any:

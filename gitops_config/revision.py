@@ -103,19 +103,21 @@ def open_pair(start: Path, base: str | None, head: str | None) -> tuple[Source, 
     if base is None:
         branch = repo.default_branch()
         if branch is None:
-            raise NoMergeBaseError('no default branch to compare with',
-                                   hint='name the base revision: gitops-config diff BASE')
+            raise NoMergeBaseError(
+                'no default branch to compare with',
+                hint='name the base revision: gitops-config diff BASE',
+            )
         tip = head_commit or repo.resolve('HEAD')
         base_commit = repo.merge_base(repo.resolve(branch), tip)
         if base_commit is None:
             raise NoMergeBaseError(
                 f'{branch} and {tip[:12]} have no common history (unrelated histories)',
                 hint='name the base revision explicitly, or fetch the full history '
-                     '(actions/checkout with fetch-depth: 0)')
+                '(actions/checkout with fetch-depth: 0)',
+            )
     else:
         base_commit = repo.resolve(base)
-    head_source = (found.commit(head_commit) if head_commit is not None
-                   else WorkTree(found.root))
+    head_source = found.commit(head_commit) if head_commit is not None else WorkTree(found.root)
     return found.commit(base_commit), head_source
 
 

@@ -40,8 +40,13 @@ class Run:
     _reuse: Reuse | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None, *,
-                         cache: bool = True, jobs: int | None = None) -> Run:
+    def from_environment(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        cache: bool = True,
+        jobs: int | None = None,
+    ) -> Run:
         """The run ENVIRON (default: this process's) describes: the cache folder it names
         unless CACHE is off or GITOPS_CONFIG_NO_CACHE=1, its keys, its clock."""
         environ = dict(os.environ if environ is None else environ)

@@ -20,8 +20,10 @@ class AlreadyInitializedError(GitopsConfigError):
 def init(target: Path) -> list[Path]:
     """Copy the scaffold into TARGET; refuses to overwrite an existing project."""
     if (target / C.PROJECT_FILE).exists():
-        raise AlreadyInitializedError(f'{target / C.PROJECT_FILE} already exists',
-                                      hint='init only creates new config repositories')
+        raise AlreadyInitializedError(
+            f'{target / C.PROJECT_FILE} already exists',
+            hint='init only creates new config repositories',
+        )
     scaffold = shipped('templates') / 'init'
     written = []
     for src in sorted(p for p in scaffold.rglob('*') if p.is_file()):

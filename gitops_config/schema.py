@@ -102,18 +102,19 @@ class SchemaStore:
         except FileMissingError:
             if referrer is None:
                 raise SchemaFileError(
-                    'schema file not found', location=Location(path),
+                    'schema file not found',
+                    location=Location(path),
                     hint='fix the schema path in gitops-config.yaml or the $schema reference',
                 ) from None
             raise _Unresolved(path) from None
         try:
             doc = json.loads(data) if path.endswith('.json') else yaml_io.load(data, path)
         except (ValueError, RecursionError, GitopsConfigError) as exc:  # nested too deep
-            raise SchemaFileError(f'schema is not valid JSON or YAML: {exc}',
-                                  location=Location(path)) from None
+            raise SchemaFileError(
+                f'schema is not valid JSON or YAML: {exc}', location=Location(path)
+            ) from None
         if not isinstance(doc, (dict, bool)):
-            raise SchemaFileError('a schema must be an object',
-                                  location=Location(path, 1, 1))
+            raise SchemaFileError('a schema must be an object', location=Location(path, 1, 1))
         self._documents[path] = doc
         return doc
 
@@ -125,34 +126,40 @@ class SchemaStore:
                 return self._document(uri.split('#')[0], referrer=schema_path)
             if not uri.startswith(_BASE):
                 raise _Unresolved(uri)
-            return self._document(normalize(uri[len(_BASE):]), referrer=schema_path)
+            return self._document(normalize(uri[len(_BASE) :]), referrer=schema_path)
 
         base = schema_path if schema_path.startswith(BUILTIN) else _BASE + schema_path
         try:
             return jsonschema_rs.validator_for(
-                schema, retriever=retrieve, base_uri=base,
+                schema,
+                retriever=retrieve,
+                base_uri=base,
                 validate_formats=True,
             )
         except jsonschema_rs.ValidationError as exc:
             raise self._compile_error(schema_path, exc) from None
         except ValueError as exc:  # "Recursion limit reached": nested too deep
-            raise SchemaFileError(f'cannot use this JSON Schema: {exc}',
-                                  location=Location(schema_path)) from None
+            raise SchemaFileError(
+                f'cannot use this JSON Schema: {exc}', location=Location(schema_path)
+            ) from None
 
     def _compile_error(self, schema_path: str, exc: Any) -> SchemaFileError:
         message = str(getattr(exc, 'message', exc))
         if 'retrieving it failed' in message or 'not present in a registry' in message:
             target = _missing_target(message)
-            where = (_find_ref(self._located(schema_path), target, schema_path)
-                     or Location(schema_path))
+            where = _find_ref(self._located(schema_path), target, schema_path) or Location(
+                schema_path
+            )
             return SchemaRefError(
-                f'$ref {target!r} does not resolve', location=where,
+                f'$ref {target!r} does not resolve',
+                location=where,
                 hint='a $ref may point to another schema file of this repository only',
             )
         located = self._located(schema_path)
         where = _locate(located, tuple(exc.instance_path), schema_path)
         return SchemaFileError(
-            f'invalid JSON Schema: {message}', location=where,
+            f'invalid JSON Schema: {message}',
+            location=where,
             hint='the schema itself breaks the rules of its JSON Schema draft',
         )
 
@@ -167,19 +174,25 @@ def builtin_text(name: str) -> bytes:
     file = BUILTINS.get(name.removeprefix(BUILTIN))
     if file is None:
         known = ', '.join(BUILTIN + n for n in sorted(BUILTINS))
-        raise SchemaFileError(f'no built-in schema {name!r}', location=Location(name),
-                              hint=f'the built-in schemas are: {known}')
+        raise SchemaFileError(
+            f'no built-in schema {name!r}',
+            location=Location(name),
+            hint=f'the built-in schemas are: {known}',
+        )
     return resources.files('gitops_config').joinpath('schemas', file).read_bytes()
 
 
 def _missing_target(message: str) -> str:
     match = re.search(r"Resource '([^']*)'", message)
     uri = match.group(1) if match else '?'
-    return uri[len(_BASE):] if uri.startswith(_BASE) else uri
+    return uri[len(_BASE) :] if uri.startswith(_BASE) else uri
 
 
-def _find_ref(located: tuple[Any, dict[NodePath, tuple[int, int]]], target: str, file: str,
-              ) -> Location | None:
+def _find_ref(
+    located: tuple[Any, dict[NodePath, tuple[int, int]]],
+    target: str,
+    file: str,
+) -> Location | None:
     for path, value in _walk(located[0], ()):
         if path and path[-1] == '$ref' and isinstance(value, str):
             file_part = value.split('#', 1)[0]
@@ -198,8 +211,11 @@ def _walk(node: Any, path: NodePath) -> Iterator[tuple[NodePath, Any]]:
             yield from _walk(value, (*path, i))
 
 
-def _locate(located: tuple[Any, dict[NodePath, tuple[int, int]]], path: NodePath, file: str,
-            ) -> Location:
+def _locate(
+    located: tuple[Any, dict[NodePath, tuple[int, int]]],
+    path: NodePath,
+    file: str,
+) -> Location:
     positions = located[1]
     name = file
     for cut in range(len(path), -1, -1):
@@ -212,8 +228,9 @@ def _locate(located: tuple[Any, dict[NodePath, tuple[int, int]]], path: NodePath
 def _rank(branch: list[Any], at: list[str | int]) -> tuple[int, int, int]:
     # A branch whose very type (or const) is wrong is the least likely intent;
     # then fewer errors win; then the deeper one (it matched more before failing).
-    wrong_kind = any(e.kind.name in ('type', 'const', 'enum') and e.instance_path == at
-                     for e in branch)
+    wrong_kind = any(
+        e.kind.name in ('type', 'const', 'enum') and e.instance_path == at for e in branch
+    )
     depth = max((len(e.instance_path) for e in branch), default=0)
     return (int(wrong_kind), len(branch), -depth)
 
@@ -222,8 +239,11 @@ def _expand(error: Any) -> list[Violation]:
     """One error, or for a failed oneOf/anyOf the errors of the closest branch."""
     name = error.kind.name
     context = getattr(error.kind, 'context', None)
-    if name in ('oneOf', 'anyOf') and context and type(error.kind).__name__ != (
-            'OneOfMultipleValid'):
+    if (
+        name in ('oneOf', 'anyOf')
+        and context
+        and type(error.kind).__name__ != ('OneOfMultipleValid')
+    ):
         at = error.instance_path
         index, best = min(enumerate(context), key=lambda item: _rank(item[1], at))
         prefix = f'no {name} alternative matches; closest is #{index + 1}: '
@@ -234,8 +254,9 @@ def _expand(error: Any) -> list[Violation]:
     if name in ('additionalProperties', 'unevaluatedProperties'):
         # Point at the offending key itself, not at its parent object.
         unexpected = error.kind.as_dict().get('unexpected') or []
-        return [Violation((*path, key), f'property {key!r} is not allowed', name)
-                for key in unexpected]
+        return [
+            Violation((*path, key), f'property {key!r} is not allowed', name) for key in unexpected
+        ]
     return [Violation(path, error.message, name)]
 
 

@@ -61,9 +61,16 @@ class SecretAge:
 
     def view(self, now: datetime) -> dict[str, Any]:
         """As a policy rule and `secrets age --format json` see it."""
-        return {'file': self.file, 'line': self.line, 'path': self.keypath(),
-                'keys': list(self.path), 'changed': self.changed.isoformat(),
-                'commit': self.commit or '', 'age_days': self.days(now), 'source': self.how}
+        return {
+            'file': self.file,
+            'line': self.line,
+            'path': self.keypath(),
+            'keys': list(self.path),
+            'changed': self.changed.isoformat(),
+            'commit': self.commit or '',
+            'age_days': self.days(now),
+            'source': self.how,
+        }
 
 
 def ages(source: Source, files: Sequence[str], *, now: datetime) -> list[SecretAge]:
@@ -75,13 +82,18 @@ def ages(source: Source, files: Sequence[str], *, now: datetime) -> list[SecretA
     return sorted(found, key=lambda a: (a.changed, a.file, a.index, keypath.format(a.path)))
 
 
-def _file_ages(source: Source, file: str, place: _Place | None, now: datetime,
-               ) -> list[SecretAge]:
+def _file_ages(
+    source: Source,
+    file: str,
+    place: _Place | None,
+    now: datetime,
+) -> list[SecretAge]:
     data = source.read(file)
     current = _leaves(data, file)
     if current is None:
-        raise NotEncryptedError(f'{file}: sops metadata not found',
-                                hint='only an encrypted file holds secrets to date')
+        raise NotEncryptedError(
+            f'{file}: sops metadata not found', hint='only an encrypted file holds secrets to date'
+        )
     history: list[git.FileVersion] = []
     if place is not None:
         try:
@@ -141,8 +153,9 @@ def _git_place(source: Source) -> _Place | None:
     return None
 
 
-def _version_leaves(place: _Place | None, version: Any, file: str,
-                    seen: dict[str, dict[NodePath, str]]) -> dict[NodePath, str]:
+def _version_leaves(
+    place: _Place | None, version: Any, file: str, seen: dict[str, dict[NodePath, str]]
+) -> dict[NodePath, str]:
     if place is None or version.blob is None:
         return {}
     leaves = seen.get(version.blob)
@@ -174,8 +187,7 @@ def _collect(node: Any, at: NodePath, found: dict[NodePath, str]) -> None:
     elif isinstance(node, list):
         for i, value in enumerate(node):
             _collect(value, (*at, i), found)
-    elif isinstance(node, str) and node.startswith(_ENC) and not node.endswith(
-            ',type:comment]'):
+    elif isinstance(node, str) and node.startswith(_ENC) and not node.endswith(',type:comment]'):
         found[at] = node
 
 
@@ -195,10 +207,16 @@ def _positions(data: bytes, file: str) -> dict[NodePath, tuple[int, int]]:
             located = yaml_io.load_all_located(data, file)
         except GitopsConfigError:
             return {}
-        return {(i, *path): where for i, (_, positions) in enumerate(located)
-                for path, where in positions.items()}
+        return {
+            (i, *path): where
+            for i, (_, positions) in enumerate(located)
+            for path, where in positions.items()
+        }
     if file.endswith('.env'):
         lines = data.decode('utf-8', 'replace').split('\n')
-        return {(0, line.split('=', 1)[0]): (n, 1) for n, line in enumerate(lines, 1)
-                if '=' in line and not line.startswith('#')}
+        return {
+            (0, line.split('=', 1)[0]): (n, 1)
+            for n, line in enumerate(lines, 1)
+            if '=' in line and not line.startswith('#')
+        }
     return {}

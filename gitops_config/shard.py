@@ -20,7 +20,7 @@ class Shard:
     def take(self, items: Sequence[T]) -> list[T]:
         """Every N-th item, starting at I: balanced, and the same on every runner
         given the same (sorted) items."""
-        return list(items[self.index - 1::self.total])
+        return list(items[self.index - 1 :: self.total])
 
     def __str__(self) -> str:
         return f'{self.index}/{self.total}'
@@ -36,9 +36,11 @@ def parse(text: str) -> Shard:
         raise UsageError(f'invalid shard {text!r}', hint='write I/N, for example 2/4')
     index, total = int(m.group(1)), int(m.group(2))
     if total < 1 or not 1 <= index <= total:
-        raise UsageError(f'invalid shard {text!r}: I must be between 1 and N',
-                         hint=f'shards of {max(total, 1)} are 1/{max(total, 1)} to '
-                              f'{max(total, 1)}/{max(total, 1)}')
+        raise UsageError(
+            f'invalid shard {text!r}: I must be between 1 and N',
+            hint=f'shards of {max(total, 1)} are 1/{max(total, 1)} to '
+            f'{max(total, 1)}/{max(total, 1)}',
+        )
     return Shard(index, total)
 
 

@@ -64,23 +64,29 @@ class Source(Protocol):
 def normalize(path: str, *, what: str = 'path') -> str:
     """A project-relative POSIX path, refusing anything that leaves the project."""
     if os.path.isabs(path) or path.startswith(('/', '\\')):
-        raise PathOutsideError(f'{what} {path!r} is absolute',
-                               hint='use a path relative to the project root')
+        raise PathOutsideError(
+            f'{what} {path!r} is absolute', hint='use a path relative to the project root'
+        )
     clean = posixpath.normpath(path.replace('\\', '/'))
     if clean == '..' or clean.startswith('../'):
-        raise PathOutsideError(f'{what} {path!r} points outside the repository',
-                               hint='keep every path inside the project root')
+        raise PathOutsideError(
+            f'{what} {path!r} points outside the repository',
+            hint='keep every path inside the project root',
+        )
     return '' if clean == '.' else clean
 
 
 def _not_regular(path: str) -> NotRegularError:
-    return NotRegularError(f'{normalize(path)} is not a regular file (a FIFO, socket or device)',
-                           hint='replace it with a file')
+    return NotRegularError(
+        f'{normalize(path)} is not a regular file (a FIFO, socket or device)',
+        hint='replace it with a file',
+    )
 
 
 def _missing(path: str, label: str) -> FileMissingError:
-    return FileMissingError(f'{path}: no such file in the {label}',
-                            hint='check the path in gitops-config.yaml')
+    return FileMissingError(
+        f'{path}: no such file in the {label}', hint='check the path in gitops-config.yaml'
+    )
 
 
 class WorkTree:
@@ -206,8 +212,10 @@ class WorkTree:
         for folder in self.root.parents:
             candidate = folder / name
             if os.path.lexists(candidate):
-                return (self.root.relative_to(folder).as_posix() + '/',
-                        read_file(candidate, root=folder))
+                return (
+                    self.root.relative_to(folder).as_posix() + '/',
+                    read_file(candidate, root=folder),
+                )
             if os.path.lexists(folder / '.git'):
                 break
         return None
@@ -216,8 +224,9 @@ class WorkTree:
 class _TreeSource:
     """Blobs listed by a git tree-like mapping, read from the object store."""
 
-    def __init__(self, repo: Repo, entries: dict[str, TreeEntry], prefix: str, label: str,
-                 root: Path | None) -> None:
+    def __init__(
+        self, repo: Repo, entries: dict[str, TreeEntry], prefix: str, label: str, root: Path | None
+    ) -> None:
         self.repo = repo
         self.label = label
         self.root = root if root is not None else repo.root / prefix if prefix else repo.root
@@ -228,7 +237,8 @@ class _TreeSource:
     def _entry(self, path: str) -> TreeEntry | None:
         # a path listed as it is is already normal: normalize only the rest
         return self._entries.get(self._prefix + path) or self._entries.get(
-            self._prefix + normalize(path))
+            self._prefix + normalize(path)
+        )
 
     def read(self, path: str) -> bytes:
         entry = self._entry(path)
@@ -274,8 +284,9 @@ class GitTree(_TreeSource):
     """The project as it is in one commit: no checkout, works in bare clones. PREFIX is
     the project's folder in the repository's trees; ROOT its folder on disk."""
 
-    def __init__(self, repo: Repo, commit: str, prefix: str = '', *,
-                 root: Path | None = None) -> None:
+    def __init__(
+        self, repo: Repo, commit: str, prefix: str = '', *, root: Path | None = None
+    ) -> None:
         super().__init__(repo, repo.tree(commit), prefix, commit[:12], root)
         self.commit = commit
 

@@ -42,8 +42,14 @@ class Tainted(str):
     spans: tuple[Span, ...]
     source: bool  # the secret itself, not computed from it
 
-    def __new__(cls, text: str, spans: tuple[Span, ...] | None = None, *,
-                sealed: bool = False, source: bool = False) -> Tainted:
+    def __new__(
+        cls,
+        text: str,
+        spans: tuple[Span, ...] | None = None,
+        *,
+        sealed: bool = False,
+        source: bool = False,
+    ) -> Tainted:
         self = str.__new__(cls, text)
         self.spans = spans if spans is not None else ((0, len(text), sealed),)
         self.source = source
@@ -78,8 +84,9 @@ class _TaintedNumber:
 class TaintedInt(_TaintedNumber, int):
     boolean: bool  # a secret that is true or false (bool cannot be subclassed)
 
-    def __new__(cls, value: int, *, sealed: bool = False, source: bool = False,
-                boolean: bool = False) -> TaintedInt:
+    def __new__(
+        cls, value: int, *, sealed: bool = False, source: bool = False, boolean: bool = False
+    ) -> TaintedInt:
         self = int.__new__(cls, value)
         self._mark(sealed=sealed, source=source)
         self.boolean = boolean
@@ -90,8 +97,13 @@ class TaintedInt(_TaintedNumber, int):
 
 
 class TaintedFloat(_TaintedNumber, float):
-    def __new__(cls, value: float, *, sealed: bool = False, source: bool = False,
-                ) -> TaintedFloat:
+    def __new__(
+        cls,
+        value: float,
+        *,
+        sealed: bool = False,
+        source: bool = False,
+    ) -> TaintedFloat:
         self = float.__new__(cls, value)
         self._mark(sealed=sealed, source=source)
         return self
@@ -154,8 +166,14 @@ class Held:
 # Jinja names a value's type in its messages ("'str object' has no attribute 'x'"):
 # a user reads the same words as for the plain value. (Pickling one now fails
 # loudly, as nothing tainted may leave the process that renders.)
-for _tainted, _plain in ((Tainted, str), (TaintedInt, int), (TaintedFloat, float),
-                         (TaintedList, list), (TaintedTuple, tuple), (TaintedDict, dict)):
+for _tainted, _plain in (
+    (Tainted, str),
+    (TaintedInt, int),
+    (TaintedFloat, float),
+    (TaintedList, list),
+    (TaintedTuple, tuple),
+    (TaintedDict, dict),
+):
     _tainted.__module__ = 'builtins'
     _tainted.__name__ = _plain.__name__
 
@@ -163,6 +181,7 @@ SCALARS = (Tainted, TaintedInt, TaintedFloat)
 SHAPED = (TaintedList, TaintedTuple, TaintedDict, TaintedIter)
 # A value of one of these types is itself tainted (not merely holding tainted items).
 TAINTED = frozenset({*SCALARS, *SHAPED})
+
 
 def derive(value: Any, level: int, keep: Iterable[Any] = ()) -> Any:
     """VALUE, computed from secrets of LEVEL, as a tainted value; an input in KEEP
@@ -277,8 +296,9 @@ def _tainted_source(plain: object, *, sealed: bool) -> Any:
     return Tainted(text, sealed=sealed, source=True)
 
 
-def _needle(text: str, secret: Secret | SealedSecret,
-            needles: list[tuple[str, Secret | SealedSecret]]) -> None:
+def _needle(
+    text: str, secret: Secret | SealedSecret, needles: list[tuple[str, Secret | SealedSecret]]
+) -> None:
     if len(text) >= MIN_SECRET_LENGTH:
         needles.append((text, secret))
         needles.append((base64.b64encode(text.encode()).decode(), secret))

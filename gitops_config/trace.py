@@ -77,8 +77,12 @@ class Context(dict[str, Any]):
     recorded). `env`, `values` and Jinja's globals are not values, and are not
     recorded."""
 
-    def __init__(self, values: dict[str, Any], fixed: Mapping[str, Any], rec: Recorder,
-                 ) -> None:
+    def __init__(
+        self,
+        values: dict[str, Any],
+        fixed: Mapping[str, Any],
+        rec: Recorder,
+    ) -> None:
         super().__init__(values)
         self._fixed = fixed
         self._rec = rec

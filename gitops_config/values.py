@@ -77,8 +77,15 @@ class Values:
         data: Any = {}
         prov = _Prov(Provenance(Location(self.layers[0] if self.layers else '')), {})
         for layer in self.loaded:
-            data, merged = _merge(data, prov, layer.data, _annotate(layer.data, layer, ()), (),
-                                  self.merge_rules, layer)
+            data, merged = _merge(
+                data,
+                prov,
+                layer.data,
+                _annotate(layer.data, layer, ()),
+                (),
+                self.merge_rules,
+                layer,
+            )
             assert merged is not None  # both sides were tracked
             prov = merged
         flat: dict[NodePath, Provenance] = {}
@@ -109,30 +116,34 @@ class _Prov:
 LoadLayer = Callable[[Source, str], Layer]
 
 
-def load_layer(source: Source, path: str, *, sealed: bool = False,
-               keys: KeyRing | None = None) -> Layer:
+def load_layer(
+    source: Source, path: str, *, sealed: bool = False, keys: KeyRing | None = None
+) -> Layer:
     """The layer at PATH, parsed (and decrypted with KEYS, for a SOPS file; SEALED: its
     secrets stay sealed where no key opens it)."""
     return parse_layer(source.read(path), path, sealed=sealed, keys=keys)
 
 
-def parse_layer(text: bytes, path: str, *, sealed: bool = False,
-                keys: KeyRing | None = None) -> Layer:
+def parse_layer(
+    text: bytes, path: str, *, sealed: bool = False, keys: KeyRing | None = None
+) -> Layer:
     """TEXT, the layer at PATH, parsed (and decrypted, for a SOPS file)."""
     docs = yaml_io.load_all(text, path)
     if len(docs) > 1:
-        raise LayerError(f'{path}: a layer must hold one YAML document, found {len(docs)}',
-                         location=Location(path))
+        raise LayerError(
+            f'{path}: a layer must hold one YAML document, found {len(docs)}',
+            location=Location(path),
+        )
     data = docs[0] if docs else None
     if data is None:
         return Layer(path, {}, text)
     if not isinstance(data, dict):
         raise LayerError(
             f'a layer must be a mapping at the top level, not {type(data).__name__}',
-            location=Location(path, 1, 1), hint='write `key: value` pairs at the top level',
+            location=Location(path, 1, 1),
+            hint='write `key: value` pairs at the top level',
         )
     if isinstance(data.get('sops'), dict) and 'mac' in data['sops']:
-
         opened = sops.open_values(text, path, sealed=sealed, ring=keys)
         assert isinstance(opened, dict)
         return Layer(path, opened, text, encrypted=True)
@@ -143,26 +154,41 @@ def parse_layer(text: bytes, path: str, *, sealed: bool = False,
 NO_KEY_HINT = 'use --sealed to go on with placeholders for the secrets'
 
 
-def merge(source: Source, project: Project, env: str, *, sealed: bool = False,
-          keys: KeyRing | None = None, load: LoadLayer | None = None,
-          no_key_hint: str = NO_KEY_HINT) -> Values:
+def merge(
+    source: Source,
+    project: Project,
+    env: str,
+    *,
+    sealed: bool = False,
+    keys: KeyRing | None = None,
+    load: LoadLayer | None = None,
+    no_key_hint: str = NO_KEY_HINT,
+) -> Values:
     """ENV's layers merged in order; provenance is worked out when first asked for.
     LOAD reads each layer (default: load_layer, with KEYS). Without a key for a secret
     (and not SEALED), the error's hint ends in NO_KEY_HINT."""
-    loaded = load_layers(source, project, env, load or functools.partial(
-        load_layer, sealed=sealed, keys=keys), no_key_hint)
+    loaded = load_layers(
+        source,
+        project,
+        env,
+        load or functools.partial(load_layer, sealed=sealed, keys=keys),
+        no_key_hint,
+    )
     return merge_loaded(env, project, loaded)
 
 
-def load_layers(source: Source, project: Project, env: str, load: LoadLayer,
-                no_key_hint: str = NO_KEY_HINT) -> tuple[Layer, ...]:
+def load_layers(
+    source: Source, project: Project, env: str, load: LoadLayer, no_key_hint: str = NO_KEY_HINT
+) -> tuple[Layer, ...]:
     """ENV's layers, each read by LOAD; a missing key named with the way around it."""
     try:
         return tuple(load(source, path) for path in project.env(env).layers)
     except NoKeyError as exc:
-        raise type(exc)(f'{env}: {exc.message}', location=exc.location,
-                        hint=f'{exc.hint}; or {no_key_hint}' if exc.hint else no_key_hint,
-                        ) from None
+        raise type(exc)(
+            f'{env}: {exc.message}',
+            location=exc.location,
+            hint=f'{exc.hint}; or {no_key_hint}' if exc.hint else no_key_hint,
+        ) from None
 
 
 def merge_loaded(env: str, project: Project, loaded: Sequence[Layer]) -> Values:
@@ -201,9 +227,11 @@ def is_delete(value: Any) -> bool:
 def _check_tags(value: Any, layer: Layer, path: NodePath) -> None:
     if isinstance(value, yaml_io.Tagged):
         raise LayerError(
-            f'unknown tag {value.tag!r}' if value.tag != DELETE_TAG
+            f'unknown tag {value.tag!r}'
+            if value.tag != DELETE_TAG
             else f'{DELETE_TAG} is only allowed on a key that a layer below sets',
-            location=_location(layer, path), hint=f'the only tag layers may use is {DELETE_TAG}',
+            location=_location(layer, path),
+            hint=f'the only tag layers may use is {DELETE_TAG}',
         )
 
 
@@ -251,8 +279,15 @@ def _kid(prov: _Prov | None, step: str | int) -> _Prov | None:
     return prov.kids[step]
 
 
-def _merge(base: Any, base_prov: _Prov | None, over: Any, over_prov: _Prov | None, path: NodePath,
-           rules: Sequence[tuple[str, str]], layer: Layer) -> tuple[Any, _Prov | None]:
+def _merge(
+    base: Any,
+    base_prov: _Prov | None,
+    over: Any,
+    over_prov: _Prov | None,
+    path: NodePath,
+    rules: Sequence[tuple[str, str]],
+    layer: Layer,
+) -> tuple[Any, _Prov | None]:
     """OVER merged onto BASE. Provenance is tracked alongside when both provs are
     given, and skipped (the fast path) when they are None."""
     tracked = base_prov is not None and over_prov is not None
@@ -269,18 +304,32 @@ def _merge(base: Any, base_prov: _Prov | None, over: Any, over_prov: _Prov | Non
                 del result[key]
                 kids.pop(key, None)
                 continue
-            merged, child_prov = _merge(result.get(key), kids.get(key), value,
-                                        _kid(over_prov, key), child_path, rules, layer)
+            merged, child_prov = _merge(
+                result.get(key),
+                kids.get(key),
+                value,
+                _kid(over_prov, key),
+                child_path,
+                rules,
+                layer,
+            )
             result[key] = merged
             if child_prov is not None:
                 kids[key] = child_prov
-        return result, (_Prov(base_prov.here, kids) if base_prov is not None and tracked
-                        else None)
+        return result, (_Prov(base_prov.here, kids) if base_prov is not None and tracked else None)
     if isinstance(base, list) and isinstance(over, list):
         key_field = merge_key(rules, path)
         if key_field is not None:
-            return _merge_keyed(base, base_prov if tracked else None, over,
-                                over_prov if tracked else None, path, key_field, rules, layer)
+            return _merge_keyed(
+                base,
+                base_prov if tracked else None,
+                over,
+                over_prov if tracked else None,
+                path,
+                key_field,
+                rules,
+                layer,
+            )
     return _strip(over, layer, path), _replaced(base_prov, over_prov)
 
 
@@ -291,13 +340,22 @@ def item_key(item: Any, key_field: str) -> Any:
     return keypath.field_of(item, key_field)
 
 
-def _merge_keyed(base: list[Any], base_prov: _Prov | None, over: list[Any],
-                 over_prov: _Prov | None, path: NodePath, key_field: str,
-                 rules: Sequence[tuple[str, str]], layer: Layer,
-                 ) -> tuple[Any, _Prov | None]:
+def _merge_keyed(
+    base: list[Any],
+    base_prov: _Prov | None,
+    over: list[Any],
+    over_prov: _Prov | None,
+    path: NodePath,
+    key_field: str,
+    rules: Sequence[tuple[str, str]],
+    layer: Layer,
+) -> tuple[Any, _Prov | None]:
     result = list(base)
-    kids: list[_Prov | None] = list(base_prov.kids) if base_prov is not None and isinstance(
-        base_prov.kids, list) else [None] * len(base)
+    kids: list[_Prov | None] = (
+        list(base_prov.kids)
+        if base_prov is not None and isinstance(base_prov.kids, list)
+        else [None] * len(base)
+    )
     for i, item in enumerate(over):
         item_path = (*path, i)
         ident = item_key(item, key_field)
@@ -307,20 +365,22 @@ def _merge_keyed(base: list[Any], base_prov: _Prov | None, over: list[Any],
                 location=_location(layer, item_path),
                 hint=f'give the item a {key_field}: field',
             )
-        match = next((j for j, old in enumerate(result) if item_key(old, key_field) == ident),
-                     None)
+        match = next((j for j, old in enumerate(result) if item_key(old, key_field) == ident), None)
         if is_delete(item):
             if match is None:
-                raise LayerError(f'no item with {key_field}={ident} to delete',
-                                 location=_location(layer, item_path))
+                raise LayerError(
+                    f'no item with {key_field}={ident} to delete',
+                    location=_location(layer, item_path),
+                )
             del result[match]
             del kids[match]
         elif match is None:
             result.append(_strip(item, layer, item_path))
             kids.append(_kid(over_prov, i))
         else:
-            merged, prov = _merge(result[match], kids[match], item, _kid(over_prov, i),
-                                  (*path, match), rules, layer)
+            merged, prov = _merge(
+                result[match], kids[match], item, _kid(over_prov, i), (*path, match), rules, layer
+            )
             result[match] = merged
             kids[match] = prov
     if base_prov is None:

@@ -57,8 +57,12 @@ def _run_slice(bounds: tuple[int, int]) -> Any:
     return _GIVEN(*bounds)
 
 
-def in_slices(work: Callable[[int, int], list[T]], total: int, *, jobs: int | None,
-              ) -> list[T]:
+def in_slices(
+    work: Callable[[int, int], list[T]],
+    total: int,
+    *,
+    jobs: int | None,
+) -> list[T]:
     """WORK(start, stop) over [0, TOTAL) in slices, concatenated in order. With JOBS
     over 1 and enough to do, the slices run on worker processes, each handed WORK when
     it starts. WORK refers to compiled rules, which only a forked worker can have: where
@@ -81,7 +85,8 @@ def _pool(jobs: int, method: str, given: Any) -> Pool:
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:
         return multiprocessing.get_context(method).Pool(
-            jobs, initializer=_start_worker, initargs=(given,))
+            jobs, initializer=_start_worker, initargs=(given,)
+        )
     finally:
         if main:
             signal.signal(signal.SIGINT, previous)
@@ -96,8 +101,9 @@ def _start_worker(given: Any) -> None:
 
 
 def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (
-        os.cpu_count() or 1)
+    return (
+        len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    )
 
 
 def _one(template: Template, prepared: Prepared, reuse: Reuse) -> Outcome:
@@ -120,21 +126,24 @@ class _Rendering:
 
 def _work_group(task: list[tuple[int, int]]) -> tuple[list[Outcome], News]:
     given: _Rendering = _GIVEN
-    rows = [_one(given.groups[group][0][i], given.groups[group][1], given.reuse)
-            for group, i in task]
+    rows = [
+        _one(given.groups[group][0][i], given.groups[group][1], given.reuse) for group, i in task
+    ]
     return rows, given.reuse.news()
 
 
-def start_groups(groups: Sequence[Group], reuse: Reuse, *, jobs: int,
-                 method: str | None = None) -> Callable[[], list[list[Outcome]]]:
+def start_groups(
+    groups: Sequence[Group], reuse: Reuse, *, jobs: int, method: str | None = None
+) -> Callable[[], list[list[Outcome]]]:
     """Start rendering GROUPS (each a template list for one environment, errors kept
     in place) on one pool of workers started by METHOD (default: start_method()); the
     returned function waits for the outcomes, a list per group. Meanwhile this process
     is free for work of its own."""
     total = sum(len(templates) for templates, _ in groups)
     if jobs <= 1 or total < PARALLEL_THRESHOLD:
-        return lambda: _kept(groups, [[_one(t, p, reuse) for t in templates]
-                                      for templates, p in groups], reuse)
+        return lambda: _kept(
+            groups, [[_one(t, p, reuse) for t in templates] for templates, p in groups], reuse
+        )
     method = method or start_method()
     # A task holds every (group, index) of some templates: each is compiled once, in the
     # worker that renders it for every environment and both sides of a diff.
@@ -144,8 +153,10 @@ def start_groups(groups: Sequence[Group], reuse: Reuse, *, jobs: int,
             units.setdefault((template.path, template.blob), []).append((g, i))
     ordered = list(units.values())
     chunk = max(1, len(ordered) // (jobs * 8))
-    tasks = [[pair for unit in ordered[i:i + chunk] for pair in unit]
-             for i in range(0, len(ordered), chunk)]
+    tasks = [
+        [pair for unit in ordered[i : i + chunk] for pair in unit]
+        for i in range(0, len(ordered), chunk)
+    ]
     _ = [template.raw for templates, _ in groups for template in templates]  # read here
     reuse.before_workers(sorted({p.env for _, p in groups}))
     for _, prepared in groups:
@@ -178,8 +189,11 @@ def _backstop(groups: Sequence[Group]) -> float:
     """Seconds by which every worker is done if the limits hold: each environment's
     time, and a template's on top. A worker stuck where its timer cannot reach (in C
     code) or dead (the OOM killer) is stopped then, not waited for forever."""
-    return sum(p.limits.environment_seconds for _, p in groups) + max(
-        (p.limits.template_seconds for _, p in groups), default=0.0) + 1.0
+    return (
+        sum(p.limits.environment_seconds for _, p in groups)
+        + max((p.limits.template_seconds for _, p in groups), default=0.0)
+        + 1.0
+    )
 
 
 def _stopped(groups: Sequence[Group], rows: list[list[Any]]) -> None:
@@ -192,11 +206,15 @@ def _stopped(groups: Sequence[Group], rows: list[list[Any]]) -> None:
                     'limits.environment_seconds): its worker was stopped',
                     location=Location(template.path),
                     hint='a template that runs in one long step? The limit is set in '
-                         'gitops-config.yaml')
+                    'gitops-config.yaml',
+                )
 
 
-def _kept(groups: Sequence[Group], rows: list[list[Outcome]], reuse: Reuse,
-          ) -> list[list[Outcome]]:
+def _kept(
+    groups: Sequence[Group],
+    rows: list[list[Outcome]],
+    reuse: Reuse,
+) -> list[list[Outcome]]:
     """ROWS, each rendered file also known to the run (a worker's results are not in
     this process's memory)."""
     for (templates, prepared), row in zip(groups, rows, strict=True):
@@ -206,8 +224,14 @@ def _kept(groups: Sequence[Group], rows: list[list[Outcome]], reuse: Reuse,
     return rows
 
 
-def render_all(templates: Sequence[Template], prepared: Sequence[Prepared], reuse: Reuse, *,
-               jobs: int, method: str | None = None) -> list[list[RenderedFile]]:
+def render_all(
+    templates: Sequence[Template],
+    prepared: Sequence[Prepared],
+    reuse: Reuse,
+    *,
+    jobs: int,
+    method: str | None = None,
+) -> list[list[RenderedFile]]:
     """files[e] for each prepared environment e, in template order; the first
     template error is raised."""
     rows = start_groups([(templates, p) for p in prepared], reuse, jobs=jobs, method=method)()

@@ -22,8 +22,9 @@ settings.load_profile('gitops-config')
 
 
 @pytest.fixture(autouse=True)
-def sealed_environment(tmp_path_factory: pytest.TempPathFactory,
-                       monkeypatch: pytest.MonkeyPatch) -> None:
+def sealed_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test reads the developer's HOME, git config, keys or colours."""
     home = tmp_path_factory.mktemp('home')
     monkeypatch.setenv('HOME', str(home))
@@ -54,8 +55,12 @@ class RunCli:
     def __init__(self) -> None:
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, cwd: Path | None = None, input: str | None = None,
-                 ) -> Result:
+    def __call__(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        input: str | None = None,
+    ) -> Result:
         argv = list(args)
         if cwd is not None:
             argv = ['-C', str(cwd), *argv]
@@ -89,14 +94,18 @@ def shim(tmp_path: Path) -> Path:
     script = bin_dir / 'gitops-config'
     checkout = Path(__file__).resolve().parents[1]
     script.write_text(
-        f'#!/bin/sh\nPYTHONPATH={checkout} exec {sys.executable} -m gitops_config "$@"\n')
+        f'#!/bin/sh\nPYTHONPATH={checkout} exec {sys.executable} -m gitops_config "$@"\n'
+    )
     script.chmod(0o755)
     return bin_dir
 
 
 @pytest.fixture
-def cache_outside(sealed_environment: None, tmp_path_factory: pytest.TempPathFactory,
-                  monkeypatch: pytest.MonkeyPatch) -> None:
+def cache_outside(
+    sealed_environment: None,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """For tests that prove the repository and HOME are left byte-identical: the cache
     (a folder the tool owns, and writes on every run) outside the trees they compare,
     and the tool's own key in the home folder made beforehand, as on any machine where

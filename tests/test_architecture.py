@@ -52,7 +52,8 @@ def test_every_library_the_package_imports_has_one_owner() -> None:
     assert imported, 'no third-party import found: the scan is broken'
     for name, where in imported.items():
         assert len(owned.get(name, [])) == 1, (
-            f'{name} (imported by {where}) needs exactly one owner contract in pyproject.toml')
+            f'{name} (imported by {where}) needs exactly one owner contract in pyproject.toml'
+        )
 
 
 def test_every_owner_contract_names_a_library_in_use() -> None:
@@ -61,7 +62,8 @@ def test_every_owner_contract_names_a_library_in_use() -> None:
         if str(contract['id']).startswith('owner-'):
             for name in contract['protected_modules']:  # type: ignore[attr-defined]
                 assert name in imported or name in sys.stdlib_module_names, (
-                    f'{contract["id"]} protects {name}, which nothing imports')
+                    f'{contract["id"]} protects {name}, which nothing imports'
+                )
 
 
 def _code_map() -> set[str]:
@@ -108,8 +110,13 @@ def _lazy_imports() -> list[tuple[str, int, list[str]]]:
                 continue
             for node in ast.walk(func):
                 if isinstance(node, ast.Import | ast.ImportFrom):
-                    found.append((path.relative_to(ROOT).as_posix(), node.lineno,
-                                  lines[func.lineno - 1:node.lineno - 1]))
+                    found.append(
+                        (
+                            path.relative_to(ROOT).as_posix(),
+                            node.lineno,
+                            lines[func.lineno - 1 : node.lineno - 1],
+                        )
+                    )
     return found
 
 

@@ -34,8 +34,11 @@ def repo(git_repo: GitRepo) -> GitRepo:
     return git_repo
 
 
-def _review(repo: GitRepo, base: str | None = 'HEAD', head: str | None = None,
-            ) -> results.Review:
+def _review(
+    repo: GitRepo,
+    base: str | None = 'HEAD',
+    head: str | None = None,
+) -> results.Review:
     old, new = revision.open_pair(repo.path, base, head)
     return comparison.compare(old, new)
 
@@ -46,12 +49,14 @@ def test_shared_layer_change_lists_every_environment(repo: GitRepo) -> None:
     assert review.changed
     for env in review.envs:
         assert [(c.file, c.path, c.old, c.new) for c in env.changes] == [
-            ('app.yaml', 'image', 'v1', 'v2')]
+            ('app.yaml', 'image', 'v1', 'v2')
+        ]
         assert [(c.path, c.kind) for c in env.causes] == [('values/common.yaml', 'layer')]
 
 
-def test_unchanged_environment_is_not_rendered(repo: GitRepo,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unchanged_environment_is_not_rendered(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo.write({'values/prod.yaml': 'app:\n  replicas: 4\n'})
     rendered: list[str] = []
     real = render_mod.prepare
@@ -72,8 +77,9 @@ def test_unchanged_environment_is_not_rendered(repo: GitRepo,
 def test_ignore_rule_scoped_to_one_environment(repo: GitRepo) -> None:
     project = PROJECT.replace('path: app.build_id', 'path: build\n      env: dev')
     repo.commit({'gitops-config.yaml': project})
-    repo.write({'values/common.yaml': text('values/common.yaml').replace('build_id: 1',
-                                                                          'build_id: 2')})
+    repo.write(
+        {'values/common.yaml': text('values/common.yaml').replace('build_id: 1', 'build_id: 2')}
+    )
     dev, prod = _review(repo).envs
     assert not dev.changed
     assert len(dev.ignored) == 1
@@ -84,19 +90,23 @@ def test_ignore_rule_scoped_to_one_environment(repo: GitRepo) -> None:
 def test_ignore_rule_on_rendered_path(repo: GitRepo) -> None:
     project = PROJECT.replace('path: app.build_id', 'path: build')
     repo.commit({'gitops-config.yaml': project})
-    repo.write({'values/common.yaml': text('values/common.yaml').replace('build_id: 1',
-                                                                          'build_id: 2')})
+    repo.write(
+        {'values/common.yaml': text('values/common.yaml').replace('build_id: 1', 'build_id: 2')}
+    )
     review = _review(repo)
     assert not review.changed
     assert [(i.change.path, i.rule.reason) for i in review.envs[0].ignored] == [
-        ('build', 'changes on every build')]
+        ('build', 'changes on every build')
+    ]
 
 
 def test_broken_file_reported_and_the_rest_still_diffed(repo: GitRepo) -> None:
-    repo.write({
-        'templates/bad.yaml.j2': 'a: [unclosed\n',
-        'values/common.yaml': text('values/common.yaml').replace('v1', 'v2'),
-    })
+    repo.write(
+        {
+            'templates/bad.yaml.j2': 'a: [unclosed\n',
+            'values/common.yaml': text('values/common.yaml').replace('v1', 'v2'),
+        }
+    )
     review = _review(repo)
     dev = review.envs[0]
     assert any('bad.yaml' in e and 'not valid yaml' in e for e in dev.errors)
@@ -146,8 +156,9 @@ def test_missing_base_is_a_clear_error(repo: GitRepo) -> None:
 def test_shallow_clone_hint_says_fetch_depth(repo: GitRepo, tmp_path: Path) -> None:
     repo.commit({'values/dev.yaml': 'app:\n  replicas: 2\n'})
     clone = tmp_path / 'shallow'
-    subprocess.run(['git', 'clone', '-q', '--depth', '1', f'file://{repo.path}', str(clone)],
-                   check=True)
+    subprocess.run(
+        ['git', 'clone', '-q', '--depth', '1', f'file://{repo.path}', str(clone)], check=True
+    )
     with pytest.raises(RefNotFoundError) as info:
         revision.open_pair(clone, 'HEAD~1', None)
     assert info.value.hint is not None
@@ -169,23 +180,39 @@ def test_working_tree_head_label(repo: GitRepo) -> None:
 
 
 def test_list_item_changes_use_identity(repo: GitRepo) -> None:
-    repo.write({'values/common.yaml': text('values/common.yaml').replace(
-        '  - {name: a, rpm: 10}\n  - {name: b, rpm: 20}\n',
-        '  - {name: b, rpm: 25}\n  - {name: a, rpm: 10}\n')})
+    repo.write(
+        {
+            'values/common.yaml': text('values/common.yaml').replace(
+                '  - {name: a, rpm: 10}\n  - {name: b, rpm: 20}\n',
+                '  - {name: b, rpm: 25}\n  - {name: a, rpm: 10}\n',
+            )
+        }
+    )
     changes = _review(repo).envs[0].changes
     assert [(c.path, c.kind) for c in changes] == [
-        ('models[name=b].rpm', ChangeKind.CHANGED), ('models[name=b]', ChangeKind.MOVED)]
+        ('models[name=b].rpm', ChangeKind.CHANGED),
+        ('models[name=b]', ChangeKind.MOVED),
+    ]
 
 
 def test_normalize_rules(repo: GitRepo) -> None:
-    project = PROJECT + ('    - path: models\n      normalize: order\n'
-                         '      reason: the router does not care about order\n'
-                         '    - path: image\n      normalize: case\n      reason: tags are '
-                         'case-insensitive here\n')
+    project = PROJECT + (
+        '    - path: models\n      normalize: order\n'
+        '      reason: the router does not care about order\n'
+        '    - path: image\n      normalize: case\n      reason: tags are '
+        'case-insensitive here\n'
+    )
     repo.commit({'gitops-config.yaml': project})
-    repo.write({'values/common.yaml': text('values/common.yaml').replace(
-        '  - {name: a, rpm: 10}\n  - {name: b, rpm: 20}\n',
-        '  - {name: b, rpm: 20}\n  - {name: a, rpm: 11}\n').replace('v1', 'V1')})
+    repo.write(
+        {
+            'values/common.yaml': text('values/common.yaml')
+            .replace(
+                '  - {name: a, rpm: 10}\n  - {name: b, rpm: 20}\n',
+                '  - {name: b, rpm: 20}\n  - {name: a, rpm: 11}\n',
+            )
+            .replace('v1', 'V1')
+        }
+    )
     dev = _review(repo).envs[0]
     assert [(c.path, c.kind) for c in dev.changes] == [('models[name=a].rpm', ChangeKind.CHANGED)]
     assert sorted(i.change.kind.value for i in dev.ignored) == ['changed', 'moved']
@@ -197,20 +224,28 @@ def test_project_and_environment_new_in_head(git_repo: GitRepo) -> None:
     review = _review(git_repo)
     assert [e.env for e in review.envs] == ['dev', 'prod']
     kinds = {(c.file, c.kind, c.detail) for c in review.envs[0].changes}
-    assert kinds == {('app.yaml', ChangeKind.ADDED, 'file added'),
-                     ('notes.txt', ChangeKind.ADDED, 'file added')}
+    assert kinds == {
+        ('app.yaml', ChangeKind.ADDED, 'file added'),
+        ('notes.txt', ChangeKind.ADDED, 'file added'),
+    }
 
 
 def test_environment_removed_in_head(repo: GitRepo) -> None:
-    repo.write({'gitops-config.yaml': PROJECT.replace(
-        '  - name: prod\n    layers: [values/common.yaml, values/prod.yaml]\n', '')})
+    repo.write(
+        {
+            'gitops-config.yaml': PROJECT.replace(
+                '  - name: prod\n    layers: [values/common.yaml, values/prod.yaml]\n', ''
+            )
+        }
+    )
     review = _review(repo)
     assert [e.env for e in review.envs] == ['dev', 'prod']
     assert {c.kind for c in review.envs[1].changes} == {ChangeKind.REMOVED}
 
 
-def test_validation_failure_becomes_one_finding(repo: GitRepo,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validation_failure_becomes_one_finding(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from gitops_config import impact
     from gitops_config import project as project_mod
     from gitops_config.errors import GitopsConfigError
@@ -238,14 +273,20 @@ def test_project_in_a_subfolder(git_repo: GitRepo) -> None:
     assert [(c.path, c.old, c.new) for c in dev.changes] == [('replicas', 1, 6)]
 
 
-@pytest.mark.parametrize(('error', 'opens'), [
-    (NoKeyError('no available key'), False),
-    (KeySourceError('gpg failed'), False),
-    (KeyPathError('no such item'), True),  # its code holds 'key': still not about keys
-    (InvalidYamlError('bad layer'), True),
-])
+@pytest.mark.parametrize(
+    ('error', 'opens'),
+    [
+        (NoKeyError('no available key'), False),
+        (KeySourceError('gpg failed'), False),
+        (KeyPathError('no such item'), True),  # its code holds 'key': still not about keys
+        (InvalidYamlError('bad layer'), True),
+    ],
+)
 def test_only_a_key_error_means_the_keys_do_not_open_a_revision(
-        repo: GitRepo, monkeypatch: pytest.MonkeyPatch, error: Exception, opens: bool,
+    repo: GitRepo,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    opens: bool,
 ) -> None:
     source, project = open_project(repo.path)
 

@@ -16,11 +16,18 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 EXAMPLE = CHECKOUT / 'example-repo'
 
 
-def _start(cwd: Path, *args: str, env: dict[str, str] | None = None,
-           ) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, '-m', 'gitops_config', *args], cwd=cwd,
-                            env=dict(os.environ, PYTHONPATH=str(CHECKOUT), **(env or {})),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def _start(
+    cwd: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, '-m', 'gitops_config', *args],
+        cwd=cwd,
+        env=dict(os.environ, PYTHONPATH=str(CHECKOUT), **(env or {})),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _wait_all(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -37,14 +44,19 @@ def example(tmp_path: Path) -> Path:
 
 
 def test_twenty_concurrent_sets_all_land(example: Path) -> None:
-    processes = [_start(example, 'set', 'values/dev.yaml', f'app.labels.k{i}', str(i))
-                 for i in range(20)]
+    processes = [
+        _start(example, 'set', 'values/dev.yaml', f'app.labels.k{i}', str(i)) for i in range(20)
+    ]
     _wait_all(processes)
     data = yaml_io.load((example / 'values/dev.yaml').read_text(), 'dev.yaml')
     assert data['app']['labels'] == {f'k{i}': i for i in range(20)}
     # the locks live outside the repository: nothing new beside the file
     assert sorted(p.name for p in (example / 'values').iterdir()) == [
-        'common.yaml', 'dev.yaml', 'prod.yaml', 'staging.yaml']
+        'common.yaml',
+        'dev.yaml',
+        'prod.yaml',
+        'staging.yaml',
+    ]
 
 
 def test_concurrent_secret_edits_all_land(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,13 +64,17 @@ def test_concurrent_secret_edits_all_land(example: Path, monkeypatch: pytest.Mon
 
     key_file = example / 'keys/demo-dev.agekey'
     env = {'SOPS_AGE_KEY_FILE': str(key_file)}
-    processes = [_start(example, 'secrets', 'set', 'secrets/dev.enc.yaml',
-                        f'secrets.k{i}', f'v{i}', env=env) for i in range(6)]
-    processes += [_start(example, 'secrets', 'rotate', 'secrets/dev.enc.yaml', env=env)
-                  for _ in range(2)]
+    processes = [
+        _start(example, 'secrets', 'set', 'secrets/dev.enc.yaml', f'secrets.k{i}', f'v{i}', env=env)
+        for i in range(6)
+    ]
+    processes += [
+        _start(example, 'secrets', 'rotate', 'secrets/dev.enc.yaml', env=env) for _ in range(2)
+    ]
     _wait_all(processes)
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(key_file))
     plain = sops.decrypt_file(example / 'secrets/dev.enc.yaml')  # the MAC is checked
     data = yaml_io.load(plain.decode(), 'dev.enc.yaml')
     assert {k: v for k, v in data['secrets'].items() if k.startswith('k')} == {
-        f'k{i}': f'v{i}' for i in range(6)}
+        f'k{i}': f'v{i}' for i in range(6)
+    }

@@ -38,8 +38,7 @@ def test_nested_leaf_changes_have_full_paths() -> None:
 
 def test_list_items_matched_by_identity_show_field_changes() -> None:
     old = {'models': [{'name': 'a', 'rpm': 1}, {'name': 'b', 'rpm': 2}]}
-    new = {'models': [{'name': 'b', 'rpm': 3}, {'name': 'a', 'rpm': 1},
-                      {'name': 'c', 'rpm': 9}]}
+    new = {'models': [{'name': 'b', 'rpm': 3}, {'name': 'a', 'rpm': 1}, {'name': 'c', 'rpm': 9}]}
     assert _summary(diff_values(old, new)) == [
         ('changed', 'models[name=b].rpm', 2, 3),
         ('added', 'models[name=c]', None, {'name': 'c', 'rpm': 9}),
@@ -48,10 +47,8 @@ def test_list_items_matched_by_identity_show_field_changes() -> None:
 
 
 def test_identity_field_change_is_a_rename_not_remove_and_add() -> None:
-    old = {'model_list': [{'model_name': 'gpt-4', 'model': 'openai/gpt-4', 'rpm': 10,
-                           'tpm': 100}]}
-    new = {'model_list': [{'model_name': 'gpt-4o', 'model': 'openai/gpt-4', 'rpm': 10,
-                           'tpm': 200}]}
+    old = {'model_list': [{'model_name': 'gpt-4', 'model': 'openai/gpt-4', 'rpm': 10, 'tpm': 100}]}
+    new = {'model_list': [{'model_name': 'gpt-4o', 'model': 'openai/gpt-4', 'rpm': 10, 'tpm': 200}]}
     assert _summary(diff_values(old, new)) == [
         ('renamed', 'model_list[model_name=gpt-4]', 'gpt-4', 'gpt-4o'),
         ('changed', 'model_list[model_name=gpt-4o].tpm', 100, 200),
@@ -59,10 +56,18 @@ def test_identity_field_change_is_a_rename_not_remove_and_add() -> None:
 
 
 def test_configured_identity_wins_and_reaches_into_mappings() -> None:
-    old = {'deployments': [{'model_name': 'x', 'info': {'id': 'd1'}, 'rpm': 1},
-                           {'model_name': 'x', 'info': {'id': 'd2'}, 'rpm': 2}]}
-    new = {'deployments': [{'model_name': 'x', 'info': {'id': 'd2'}, 'rpm': 2},
-                           {'model_name': 'x', 'info': {'id': 'd1'}, 'rpm': 5}]}
+    old = {
+        'deployments': [
+            {'model_name': 'x', 'info': {'id': 'd1'}, 'rpm': 1},
+            {'model_name': 'x', 'info': {'id': 'd2'}, 'rpm': 2},
+        ]
+    }
+    new = {
+        'deployments': [
+            {'model_name': 'x', 'info': {'id': 'd2'}, 'rpm': 2},
+            {'model_name': 'x', 'info': {'id': 'd1'}, 'rpm': 5},
+        ]
+    }
     options = Options(identity=(IdentityRule('deployments', 'info.id'),))
     assert _summary(diff_values(old, new, options=options)) == [
         ('changed', 'deployments[info.id=d1].rpm', 1, 5),
@@ -70,15 +75,20 @@ def test_configured_identity_wins_and_reaches_into_mappings() -> None:
     ]
     # model_name is not unique, so without the rule items are compared by position
     assert [c.path for c in diff_values(old, new)] == [
-        'deployments[0].info.id', 'deployments[0].rpm', 'deployments[1].info.id',
+        'deployments[0].info.id',
+        'deployments[0].rpm',
+        'deployments[1].info.id',
         'deployments[1].rpm',
     ]
 
 
 def test_multi_document_files_matched_by_kind_and_name() -> None:
     cm = {'kind': 'ConfigMap', 'metadata': {'name': 'cfg'}, 'data': {'a': '1'}}
-    dep = {'kind': 'Deployment', 'metadata': {'name': 'app', 'namespace': 'ns'},
-           'spec': {'replicas': 1}}
+    dep = {
+        'kind': 'Deployment',
+        'metadata': {'name': 'app', 'namespace': 'ns'},
+        'spec': {'replicas': 1},
+    }
     new_dep = {**dep, 'spec': {'replicas': 2}}
     changes = diff_documents([cm, dep], [new_dep, cm], env='prod', file='k8s.yaml')
     assert [(c.document, c.path, c.old, c.new) for c in changes] == [
@@ -90,11 +100,16 @@ def test_multi_document_files_matched_by_kind_and_name() -> None:
 
 def test_reordered_scalar_list_is_one_move() -> None:
     [change] = diff_values({'callbacks': ['a', 'b', 'c']}, {'callbacks': ['c', 'a', 'b']})
-    assert (change.kind, change.path, change.detail) == (ChangeKind.MOVED, 'callbacks',
-                                                         'order changed')
+    assert (change.kind, change.path, change.detail) == (
+        ChangeKind.MOVED,
+        'callbacks',
+        'order changed',
+    )
     # 1 and True are different items: not a reorder
     assert [c.kind for c in diff_values({'x': [1, 'a']}, {'x': ['a', True]})] == [
-        ChangeKind.CHANGED, ChangeKind.CHANGED]
+        ChangeKind.CHANGED,
+        ChangeKind.CHANGED,
+    ]
 
 
 def test_file_added_and_removed() -> None:
@@ -152,8 +167,9 @@ def test_sealed_reencryption_is_reported_as_such() -> None:
 
 
 def test_secret_that_became_plain_masks_both_sides() -> None:
-    [change] = diff_values({'k': Secret('topsecret1')}, {'k': 'now-plain-text'},
-                           options=Options(key=b'k'))
+    [change] = diff_values(
+        {'k': Secret('topsecret1')}, {'k': 'now-plain-text'}, options=Options(key=b'k')
+    )
     assert change.secret
     assert isinstance(change.new, Masked)
     assert 'now-plain' not in str(change.new)
@@ -167,16 +183,19 @@ def test_added_subtree_with_a_secret_is_masked_inside() -> None:
     assert isinstance(change.new['password'], Masked)
 
 
-@pytest.mark.parametrize(('pattern', 'path', 'expected'), [
-    ('a.b', 'a.b.c', True),
-    ('a.*.c', 'a.x.c', True),
-    ('a.*.c', 'a.x.d', False),
-    ('models[*].rpm', 'models[name=x].rpm', True),
-    ('models[name=x]', 'models[name=x].rpm', True),
-    ('models[name=y]', 'models[name=x].rpm', False),
-    ('**.tag', 'app.image.tag', True),
-    ('**.tag', 'app.image.digest', False),
-])
+@pytest.mark.parametrize(
+    ('pattern', 'path', 'expected'),
+    [
+        ('a.b', 'a.b.c', True),
+        ('a.*.c', 'a.x.c', True),
+        ('a.*.c', 'a.x.d', False),
+        ('models[*].rpm', 'models[name=x].rpm', True),
+        ('models[name=x]', 'models[name=x].rpm', True),
+        ('models[name=y]', 'models[name=x].rpm', False),
+        ('**.tag', 'app.image.tag', True),
+        ('**.tag', 'app.image.digest', False),
+    ],
+)
 def test_match_steps(pattern: str, path: str, expected: bool) -> None:
     assert match_steps(pattern, keypath.parse(path)) is expected
 
@@ -203,14 +222,16 @@ def _mutate(value: Any, data: st.DataObject, leaves: st.SearchStrategy[Any]) -> 
     if choice == 0:
         return data.draw(_trees(leaves))
     if isinstance(value, dict):
-        out = {k: (_mutate(v, data, leaves) if data.draw(st.booleans()) else v)
-               for k, v in value.items() if data.draw(st.integers(0, 6))}
+        out = {
+            k: (_mutate(v, data, leaves) if data.draw(st.booleans()) else v)
+            for k, v in value.items()
+            if data.draw(st.integers(0, 6))
+        }
         if choice == 1:
             out[data.draw(_keys)] = data.draw(leaves)
         return out
     if isinstance(value, list):
-        out_list = [(_mutate(v, data, leaves) if data.draw(st.booleans()) else v)
-                    for v in value]
+        out_list = [(_mutate(v, data, leaves) if data.draw(st.booleans()) else v) for v in value]
         if choice == 1:
             out_list.append(data.draw(leaves))
         elif choice == 2 and out_list:
@@ -246,10 +267,17 @@ def test_strict_mode_agrees_with_deepdiff_on_type_changes(data: st.DataObject) -
 
 def test_typical_pair_is_one_change() -> None:
     # Its speed is measured by benchmarks/bench_diff.py, not here.
-    doc: dict[str, Any] = {'model_list': [{'model_name': f'm{i}', 'litellm_params': {
-        'model': f'openai/m{i}', 'rpm': i, 'tpm': i * 100}} for i in range(20)],
+    doc: dict[str, Any] = {
+        'model_list': [
+            {
+                'model_name': f'm{i}',
+                'litellm_params': {'model': f'openai/m{i}', 'rpm': i, 'tpm': i * 100},
+            }
+            for i in range(20)
+        ],
         'router_settings': {'routing_strategy': 'simple', 'num_retries': 3},
-        'general_settings': {'master_key': 'os.environ/KEY', 'alerting': ['slack']}}
+        'general_settings': {'master_key': 'os.environ/KEY', 'alerting': ['slack']},
+    }
     import copy
 
     new = copy.deepcopy(doc)

@@ -27,7 +27,7 @@ LIVE = Path(__file__).parent / 'fixtures' / 'kubectl' / 'gateway-prod.yaml'
 OPENAI = 'sk-test-openai-0123456789abcdef'
 DATABASE = 'postgres://gateway:db-pass-0123456789@db.llm:5432/gateway'
 SECRETS = f'secrets:\n  openai_api_key: {OPENAI}\n  database_url: {DATABASE}\n'
-PROJECT = '''\
+PROJECT = """\
 version: 1
 environments:
   - name: prod
@@ -38,10 +38,10 @@ diff:
   identity:
     - path: data["config.yaml"].model_list
       key: model_name
-'''
+"""
 FILES: dict[str, str | bytes | None] = {
     'gitops-config.yaml': PROJECT,
-    'values/common.yaml': '''\
+    'values/common.yaml': """\
 app:
   name: gateway
   namespace: llm
@@ -53,9 +53,9 @@ models:
       model: openai/gpt-4o
       api_key: os.environ/OPENAI_API_KEY
       rpm: 500
-''',
+""",
     'values/prod.yaml': 'app:\n  replicas: 3\n',
-    'templates/configmap.yaml.j2': '''\
+    'templates/configmap.yaml.j2': """\
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -67,8 +67,8 @@ data:
   config.yaml: |
 {{ {'model_list': models, 'general_settings': {'master_key': 'os.environ/LITELLM_MASTER_KEY'}}
    | to_yaml | indent(4, first=true) }}
-''',
-    'templates/deployment.yaml.j2': '''\
+""",
+    'templates/deployment.yaml.j2': """\
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -101,8 +101,8 @@ spec:
             limits: {cpu: 1, memory: 1Gi}
           readinessProbe:
             httpGet: {path: /health, port: http}
-''',
-    'templates/secret.yaml.j2': '''\
+""",
+    'templates/secret.yaml.j2': """\
 apiVersion: v1
 kind: Secret
 metadata:
@@ -113,7 +113,7 @@ stringData:
   USERNAME: admin
   OPENAI_API_KEY: {{ secrets.openai_api_key | to_json }}
   DATABASE_URL: {{ secrets.database_url | to_json }}
-''',
+""",
 }
 
 
@@ -127,8 +127,14 @@ def recipient(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def repo(git_repo: GitRepo, recipient: str) -> GitRepo:
     secrets = sops.encrypt_text(SECRETS, 'secrets/prod.enc.yaml', age=[recipient])
-    git_repo.commit({**FILES, '.sops.yaml': f'creation_rules:\n  - age: {recipient}\n',
-                     'secrets/prod.enc.yaml': secrets}, 'init')
+    git_repo.commit(
+        {
+            **FILES,
+            '.sops.yaml': f'creation_rules:\n  - age: {recipient}\n',
+            'secrets/prod.enc.yaml': secrets,
+        },
+        'init',
+    )
     return git_repo
 
 
@@ -161,7 +167,8 @@ def _paths(data: dict[str, Any]) -> list[tuple[Any, Any]]:
 
 
 def test_what_the_api_server_returns_for_the_applied_manifests_is_no_drift(
-        repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     result = run_cli('drift', 'prod', '--live', str(LIVE), cwd=repo.path)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0].endswith(': no drift')
@@ -178,32 +185,45 @@ def test_what_the_api_server_returns_for_the_applied_manifests_is_no_drift(
     assert sealed['not_compared'] == 2
 
 
-def test_a_changed_field_is_drift_and_nothing_else(repo: GitRepo, run_cli: RunCli,
-                                                   tmp_path: Path) -> None:
-    live = _live(tmp_path, ('    progressDeadlineSeconds: 600\n    replicas: 3\n',
-                            '    progressDeadlineSeconds: 600\n    replicas: 5\n'),
-                 ('          rpm: 500\n', '          rpm: 900\n'),
-                 ('              cpu: 500m\n', '              cpu: 750m\n'))
+def test_a_changed_field_is_drift_and_nothing_else(
+    repo: GitRepo, run_cli: RunCli, tmp_path: Path
+) -> None:
+    live = _live(
+        tmp_path,
+        (
+            '    progressDeadlineSeconds: 600\n    replicas: 3\n',
+            '    progressDeadlineSeconds: 600\n    replicas: 5\n',
+        ),
+        ('          rpm: 500\n', '          rpm: 900\n'),
+        ('              cpu: 500m\n', '              cpu: 750m\n'),
+    )
     data = _drift(run_cli, repo, live)
     changes = {(c['document'], c['path']): (c['desired'], c['live']) for c in data['changes']}
     assert changes == {
         ('Deployment/llm/gateway', 'spec.replicas'): (3, 5),
-        ('Deployment/llm/gateway',
-         'spec.template.spec.containers[name=proxy].resources.requests.cpu'): (0.5, '750m'),
-        ('ConfigMap/llm/gateway-config',
-         'data["config.yaml"].model_list[model_name=gpt-4o].litellm_params.rpm'): (500, 900),
+        (
+            'Deployment/llm/gateway',
+            'spec.template.spec.containers[name=proxy].resources.requests.cpu',
+        ): (0.5, '750m'),
+        (
+            'ConfigMap/llm/gateway-config',
+            'data["config.yaml"].model_list[model_name=gpt-4o].litellm_params.rpm',
+        ): (500, 900),
     }
 
 
 def test_secret_data_is_compared_with_string_data_and_never_shown(
-        repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
+    repo: GitRepo, run_cli: RunCli, tmp_path: Path
+) -> None:
     leaked = 'sk-live-rotated-by-hand-9876543210'
     live = _live(tmp_path, (_b64(OPENAI), _b64(leaked)), ('YWRtaW4=', _b64('superuser-x')))
     result = run_cli('drift', 'prod', '--live', str(live), cwd=repo.path)
     assert result.exit_code == 1
     data = _drift(run_cli, repo, live)
-    assert _paths(data) == [('Secret/llm/gateway-keys', 'stringData.USERNAME'),
-                            ('Secret/llm/gateway-keys', 'stringData.OPENAI_API_KEY')]
+    assert _paths(data) == [
+        ('Secret/llm/gateway-keys', 'stringData.USERNAME'),
+        ('Secret/llm/gateway-keys', 'stringData.OPENAI_API_KEY'),
+    ]
     for fmt in ('text', 'json', 'markdown'):
         out = run_cli('drift', 'prod', '--live', str(live), '-f', fmt, cwd=repo.path).stdout
         for plain in (leaked, _b64(leaked), OPENAI, DATABASE, 'db-pass', 'superuser-x'):
@@ -212,28 +232,47 @@ def test_secret_data_is_compared_with_string_data_and_never_shown(
 
 
 def test_objects_match_by_api_version_kind_namespace_and_name(
-        repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
-    live = _live(tmp_path, ('    name: gateway-config\n    namespace: llm\n',
-                            '    name: gateway-config\n    namespace: other\n'),
-                 ('- apiVersion: apps/v1\n  kind: Deployment', '- apiVersion: apps/v1beta2\n'
-                                                            '  kind: Deployment'))
+    repo: GitRepo, run_cli: RunCli, tmp_path: Path
+) -> None:
+    live = _live(
+        tmp_path,
+        (
+            '    name: gateway-config\n    namespace: llm\n',
+            '    name: gateway-config\n    namespace: other\n',
+        ),
+        (
+            '- apiVersion: apps/v1\n  kind: Deployment',
+            '- apiVersion: apps/v1beta2\n  kind: Deployment',
+        ),
+    )
     result = run_cli('drift', 'prod', '--live', str(live), cwd=repo.path)
     assert result.exit_code == 0, result.output
     assert 'not in the live state (not compared): ConfigMap/llm/gateway-config' in result.stdout
     assert 'not in the live state (not compared): Deployment/llm/gateway' in result.stdout
     assert 'not in the desired state (not compared): ConfigMap/other/gateway-config' in (
-        result.stdout)
+        result.stdout
+    )
 
 
-def test_ignore_rules_override_the_built_in_rules(repo: GitRepo, run_cli: RunCli,
-                                                  tmp_path: Path) -> None:
-    live = _live(tmp_path, ('    labels:\n      app: gateway\n    managedFields:',
-                            '    labels:\n      app: gateway\n      hotfix: "true"\n'
-                            '    managedFields:'),
-                 ('    progressDeadlineSeconds: 600\n    replicas: 3\n',
-                  '    progressDeadlineSeconds: 600\n    replicas: 7\n'))
+def test_ignore_rules_override_the_built_in_rules(
+    repo: GitRepo, run_cli: RunCli, tmp_path: Path
+) -> None:
+    live = _live(
+        tmp_path,
+        (
+            '    labels:\n      app: gateway\n    managedFields:',
+            '    labels:\n      app: gateway\n      hotfix: "true"\n    managedFields:',
+        ),
+        (
+            '    progressDeadlineSeconds: 600\n    replicas: 3\n',
+            '    progressDeadlineSeconds: 600\n    replicas: 7\n',
+        ),
+    )
     assert _paths(_drift(run_cli, repo, live)) == [('Deployment/llm/gateway', 'spec.replicas')]
-    repo.commit({'gitops-config.yaml': PROJECT + '''\
+    repo.commit(
+        {
+            'gitops-config.yaml': PROJECT
+            + """\
   ignore:
     - path: metadata.labels
       compare: true
@@ -241,22 +280,30 @@ def test_ignore_rules_override_the_built_in_rules(repo: GitRepo, run_cli: RunCli
     - path: spec.replicas
       file: deployment.yaml
       reason: the autoscaler sets it
-'''})
+"""
+        }
+    )
     data = _drift(run_cli, repo, live)
     assert _paths(data) == [('Deployment/llm/gateway', 'metadata.labels.hotfix')]
     assert [(i['path'], i['reason']) for i in data['ignored']] == [
-        ('spec.replicas', 'the autoscaler sets it')]
+        ('spec.replicas', 'the autoscaler sets it')
+    ]
 
 
 def test_plaintext_credentials_in_the_live_state_are_never_printed(
-        repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
+    repo: GitRepo, run_cli: RunCli, tmp_path: Path
+) -> None:
     """Hand-edited: a master key, a database password and an sk- key under a key
     named like nothing; each drift shows a fingerprint, never the value."""
-    live = _live(tmp_path,
-                 ('        master_key: os.environ/LITELLM_MASTER_KEY\n',
-                  '        master_key: hunter2-master\n'
-                  '        database_password: correct-horse-battery\n'
-                  '        notes: sk-live-0123456789abcdefghij\n'))
+    live = _live(
+        tmp_path,
+        (
+            '        master_key: os.environ/LITELLM_MASTER_KEY\n',
+            '        master_key: hunter2-master\n'
+            '        database_password: correct-horse-battery\n'
+            '        notes: sk-live-0123456789abcdefghij\n',
+        ),
+    )
     for fmt in ('text', 'json', 'markdown'):
         result = run_cli('drift', 'prod', '--live', str(live), '-f', fmt, cwd=repo.path)
         assert result.exit_code == 1
@@ -268,10 +315,17 @@ def test_plaintext_credentials_in_the_live_state_are_never_printed(
     assert all(v['masked'] and len(v['fingerprint']) == 12 for v in shown.values())
 
 
-def test_zero_values_the_server_omits_are_not_drift(repo: GitRepo, run_cli: RunCli,
-                                                    tmp_path: Path) -> None:
-    repo.commit({'templates/deployment.yaml.j2': str(FILES['templates/deployment.yaml.j2'])
-                .replace('  labels:\n    app: {{ app.name }}\nspec:',
-                         '  labels:\n    app: {{ app.name }}\n  annotations: {}\nspec:')
-                .replace('      containers:', '      hostNetwork: false\n      containers:')})
+def test_zero_values_the_server_omits_are_not_drift(
+    repo: GitRepo, run_cli: RunCli, tmp_path: Path
+) -> None:
+    repo.commit(
+        {
+            'templates/deployment.yaml.j2': str(FILES['templates/deployment.yaml.j2'])
+            .replace(
+                '  labels:\n    app: {{ app.name }}\nspec:',
+                '  labels:\n    app: {{ app.name }}\n  annotations: {}\nspec:',
+            )
+            .replace('      containers:', '      hostNetwork: false\n      containers:')
+        }
+    )
     assert _drift(run_cli, repo, LIVE)['changes'] == []

@@ -36,7 +36,8 @@ def _ours(tmp_path: Path) -> tuple[GitRepo, str]:
 
 
 def test_the_repository_reads_its_own_objects_index_and_refs(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ours, head = _ours(tmp_path)  # made before the hook's variables are set
     _inside_a_hook_of_another(tmp_path, monkeypatch)
     repo = git.Repo(ours.path / 'sub')
@@ -60,7 +61,8 @@ def test_the_repository_reads_its_own_objects_index_and_refs(
 
 
 def test_one_shot_git_commands_read_the_repository_they_are_given(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ours, head = _ours(tmp_path)
     _inside_a_hook_of_another(tmp_path, monkeypatch)
     assert git.head_commit(ours.path) == head
@@ -72,8 +74,8 @@ def test_one_shot_git_commands_read_the_repository_they_are_given(
 
 
 def test_validate_reports_the_commit_of_the_repository_it_checked(
-        project: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        run_cli: RunCli) -> None:
+    project: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> None:
     head = project.git('rev-parse', 'HEAD').strip()
     _inside_a_hook_of_another(tmp_path, monkeypatch)
     result = run_cli('validate', '--format', 'json', cwd=project.path)

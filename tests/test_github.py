@@ -13,10 +13,19 @@ from tests._helpers.github import TOKEN
 from tests._helpers.github import FakeGitHub
 
 
-def _client(fake: FakeGitHub, token: str = TOKEN, sleeps: list[float] | None = None,
-            ) -> Client:
-    return Client(Secret(token), 'acme/config', api_url=fake.url, retries=3, backoff=0.5,
-                  sleep=(sleeps.append if sleeps is not None else lambda s: None))
+def _client(
+    fake: FakeGitHub,
+    token: str = TOKEN,
+    sleeps: list[float] | None = None,
+) -> Client:
+    return Client(
+        Secret(token),
+        'acme/config',
+        api_url=fake.url,
+        retries=3,
+        backoff=0.5,
+        sleep=(sleeps.append if sleeps is not None else lambda s: None),
+    )
 
 
 def test_sticky_comment_created_then_updated_in_place(github: FakeGitHub) -> None:
@@ -59,8 +68,9 @@ def test_racing_runs_end_with_one_comment(github: FakeGitHub) -> None:
     assert ('DELETE', '/repos/acme/config/issues/comments/1002') in github.requests
 
 
-def test_a_comment_of_someone_else_carrying_the_marker_is_left_alone(github: FakeGitHub,
-                                                                    ) -> None:
+def test_a_comment_of_someone_else_carrying_the_marker_is_left_alone(
+    github: FakeGitHub,
+) -> None:
     """A PR author pastes the marker into their own comment: it is not ours."""
     theirs = github.add_comment(4, f'{C.STICKY_COMMENT_MARKER}\nmy own words', user=AUTHOR)
     client = _client(github)
@@ -70,8 +80,9 @@ def test_a_comment_of_someone_else_carrying_the_marker_is_left_alone(github: Fak
     assert github.comments[4][0] == {**theirs, 'body': f'{C.STICKY_COMMENT_MARKER}\nmy own words'}
     assert [c['user']['login'] for c in github.comments[4]] == ['pr-author', BOT['login']]
     assert github.comments[4][1]['body'].endswith('second run')
-    assert not any(m in ('PATCH', 'DELETE') and p.endswith(f'/{theirs["id"]}')
-                   for m, p in github.requests)
+    assert not any(
+        m in ('PATCH', 'DELETE') and p.endswith(f'/{theirs["id"]}') for m, p in github.requests
+    )
 
 
 def test_update_only_never_touches_a_comment_of_someone_else(github: FakeGitHub) -> None:
@@ -84,7 +95,7 @@ def test_a_user_token_owns_what_get_user_names(github: FakeGitHub) -> None:
     """A personal token: its comments are the ones by the user GET /user returns; the
     Actions bot's are someone else's."""
     github.users['ghp_personal'] = AUTHOR
-    bots = github.add_comment(6, f'{C.STICKY_COMMENT_MARKER}\nthe bot\'s')
+    bots = github.add_comment(6, f"{C.STICKY_COMMENT_MARKER}\nthe bot's")
     client = _client(github, token='ghp_personal')
     mine = client.upsert_sticky_comment(6, 'by the user')
     assert client.identity() == 'pr-author'
@@ -117,8 +128,9 @@ def test_5xx_is_retried_with_backoff(github: FakeGitHub) -> None:
 
 def test_secondary_rate_limit_honours_retry_after(github: FakeGitHub) -> None:
     sleeps: list[float] = []
-    github.fail = [(403, {'Retry-After': '7'},
-                    {'message': 'You have exceeded a secondary rate limit'})]
+    github.fail = [
+        (403, {'Retry-After': '7'}, {'message': 'You have exceeded a secondary rate limit'})
+    ]
     client = _client(github, sleeps=sleeps)
     client.upsert_sticky_comment(1, 'hello')
     assert sleeps == [7.0]
@@ -157,10 +169,12 @@ def test_unknown_repository_is_a_clear_404(github: FakeGitHub) -> None:
 
 def test_open_or_update_pull(github: FakeGitHub) -> None:
     client = _client(github)
-    pr = client.open_or_update_pull(head='promote/dev-to-prod-abc', base='main', title='t',
-                                    body='one')
-    again = client.open_or_update_pull(head='promote/dev-to-prod-abc', base='main', title='t2',
-                                       body='two')
+    pr = client.open_or_update_pull(
+        head='promote/dev-to-prod-abc', base='main', title='t', body='one'
+    )
+    again = client.open_or_update_pull(
+        head='promote/dev-to-prod-abc', base='main', title='t2', body='two'
+    )
     assert pr['number'] == again['number'] == 1
     assert len(github.pulls) == 1
     assert github.pulls[0]['body'] == 'two'

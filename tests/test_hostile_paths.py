@@ -51,25 +51,34 @@ def _project_file(output: str) -> str:
 
 # --- 14.1 output containment -------------------------------------------------------------
 
-@pytest.mark.parametrize(('output', 'rule'), [
-    ('{env}/..', "the folder '.', the project root: an output folder must be strictly inside"),
-    ('rendered/../{env}/..', "the folder '.', the project root"),
-    ('.git/{env}/..', "the folder '.git', inside .git: an output folder must be outside .git"),
-    ('.git/hooks/{env}', 'inside .git'),
-    ('sub/.GIT/{env}', 'inside .git'),
-    ('templates/{env}', "overlaps the templates folder 'templates'"),
-    ('values/{env}/..', "overlaps the value layer 'values/common.yaml'"),
-    ('values/{env}/../dev.yaml', "overlaps the value layer 'values/dev.yaml'"),
-    ('gitops-config.yaml/{env}', "overlaps the project file 'gitops-config.yaml'"),
-    ('.sops.yaml/{env}', "overlaps the sops rules '.sops.yaml'"),
-    ('policies/{env}', "overlaps the policy path 'policies'"),
-    ('shared/{env}/..', "gives dev and prod overlapping folders ('shared', 'shared')"),
-])
+
+@pytest.mark.parametrize(
+    ('output', 'rule'),
+    [
+        ('{env}/..', "the folder '.', the project root: an output folder must be strictly inside"),
+        ('rendered/../{env}/..', "the folder '.', the project root"),
+        ('.git/{env}/..', "the folder '.git', inside .git: an output folder must be outside .git"),
+        ('.git/hooks/{env}', 'inside .git'),
+        ('sub/.GIT/{env}', 'inside .git'),
+        ('templates/{env}', "overlaps the templates folder 'templates'"),
+        ('values/{env}/..', "overlaps the value layer 'values/common.yaml'"),
+        ('values/{env}/../dev.yaml', "overlaps the value layer 'values/dev.yaml'"),
+        ('gitops-config.yaml/{env}', "overlaps the project file 'gitops-config.yaml'"),
+        ('.sops.yaml/{env}', "overlaps the sops rules '.sops.yaml'"),
+        ('policies/{env}', "overlaps the policy path 'policies'"),
+        ('shared/{env}/..', "gives dev and prod overlapping folders ('shared', 'shared')"),
+    ],
+)
 def test_an_output_folder_outside_its_place_is_refused(
-        project: GitRepo, run_cli: RunCli, home: Path, output: str, rule: str) -> None:
-    project.commit({'gitops-config.yaml': _project_file(output),
-                    'templates/config': '[core]\n\tfsmonitor = "touch pwned"\n',
-                    'templates/HEAD': 'ref: refs/heads/main\n'})
+    project: GitRepo, run_cli: RunCli, home: Path, output: str, rule: str
+) -> None:
+    project.commit(
+        {
+            'gitops-config.yaml': _project_file(output),
+            'templates/config': '[core]\n\tfsmonitor = "touch pwned"\n',
+            'templates/HEAD': 'ref: refs/heads/main\n',
+        }
+    )
     with untouched(project.path.parent, home):
         result = run_cli('render', '--sealed', '--env', 'dev', cwd=project.path)
         assert result.exit_code == 3, result.output
@@ -80,7 +89,8 @@ def test_an_output_folder_outside_its_place_is_refused(
 
 
 def test_an_output_folder_inside_an_input_is_refused_by_every_command(
-        project: GitRepo, run_cli: RunCli) -> None:
+    project: GitRepo, run_cli: RunCli
+) -> None:
     project.commit({'gitops-config.yaml': _project_file('templates/{env}')})
     for command in (['validate'], ['get', 'dev', 'app'], ['render', '--check']):
         result = run_cli(*command, cwd=project.path)
@@ -88,27 +98,35 @@ def test_an_output_folder_inside_an_input_is_refused_by_every_command(
         assert 'overlaps the templates folder' in result.stderr
 
 
-@pytest.mark.parametrize('name', ['..', '.', 'a..b', '.hidden', '-dash', 'dev/x', 'dev\n',
-                                  'dev\\x', ''])
-def test_an_environment_name_is_a_plain_folder_name(project: GitRepo, run_cli: RunCli,
-                                                    name: str) -> None:
-    project.commit({'gitops-config.yaml': PROJECT.replace('name: dev',
-                                                          f'name: {json.dumps(name)}')})
+@pytest.mark.parametrize(
+    'name', ['..', '.', 'a..b', '.hidden', '-dash', 'dev/x', 'dev\n', 'dev\\x', '']
+)
+def test_an_environment_name_is_a_plain_folder_name(
+    project: GitRepo, run_cli: RunCli, name: str
+) -> None:
+    project.commit(
+        {'gitops-config.yaml': PROJECT.replace('name: dev', f'name: {json.dumps(name)}')}
+    )
     with untouched(project.path.parent):
         result = run_cli('render', '--sealed', cwd=project.path)
     assert result.exit_code == 3, result.output
     assert 'error: invalid-project: gitops-config.yaml:3:' in result.stderr
-    assert ("must be letters, digits, '-', '_' and '.', start with a letter or digit, and "
-            "hold no '..'") in result.stderr or 'must not be empty' in result.stderr
+    assert (
+        "must be letters, digits, '-', '_' and '.', start with a letter or digit, and hold no '..'"
+    ) in result.stderr or 'must not be empty' in result.stderr
 
 
-def test_out_inside_the_project_obeys_the_same_rules(project: GitRepo, run_cli: RunCli,
-                                                     ) -> None:
+def test_out_inside_the_project_obeys_the_same_rules(
+    project: GitRepo,
+    run_cli: RunCli,
+) -> None:
     with untouched(project.path.parent):
         result = run_cli('render', '--out', 'templates', cwd=project.path)
         assert result.exit_code == 2, result.output
-        assert ("--out templates: dev would be rendered to 'templates/dev', which overlaps "
-                "the templates folder 'templates'") in result.stderr
+        assert (
+            "--out templates: dev would be rendered to 'templates/dev', which overlaps "
+            "the templates folder 'templates'"
+        ) in result.stderr
         result = run_cli('render', '--out', '.git', cwd=project.path)
         assert result.exit_code == 2
         assert 'inside .git' in result.stderr
@@ -117,29 +135,43 @@ def test_out_inside_the_project_obeys_the_same_rules(project: GitRepo, run_cli: 
 def _commit_tree(repo: GitRepo, entries: str, *, under: str = 'templates') -> str:
     """A commit whose tree is HEAD's with UNDER replaced by a crafted tree (ENTRIES:
     `git mktree` input, with {blob} for a blob saying 'evil')."""
-    blob = subprocess.run(['git', 'hash-object', '-w', '--stdin'], input=b'evil\n',
-                          cwd=repo.path, check=True, capture_output=True).stdout.decode().strip()
+    blob = (
+        subprocess.run(
+            ['git', 'hash-object', '-w', '--stdin'],
+            input=b'evil\n',
+            cwd=repo.path,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     tree = ''
     for line in reversed(entries.replace('{blob}', blob).split('|')):
         if tree:
             line = line.replace('{tree}', tree)
         tree = repo.git('mktree', input=line + '\n').strip()
-    top = [line for line in repo.git('ls-tree', 'HEAD').splitlines()
-           if not line.endswith(f'\t{under}')]
+    top = [
+        line for line in repo.git('ls-tree', 'HEAD').splitlines() if not line.endswith(f'\t{under}')
+    ]
     top.append(f'040000 tree {tree}\t{under}')
     root = repo.git('mktree', input='\n'.join(top) + '\n').strip()
     return repo.git('commit-tree', root, '-p', 'HEAD', '-m', 'crafted').strip()
 
 
-@pytest.mark.parametrize('entries', [
-    # templates/../../../evil.txt
-    '040000 tree {tree}\t..|040000 tree {tree}\t..|100644 blob {blob}\tevil.txt',
-    '040000 tree {tree}\t.git|100644 blob {blob}\tconfig',
-    '040000 tree {tree}\t.GIT|100644 blob {blob}\tconfig',
-    '100644 blob {blob}\t.',
-])
-def test_a_crafted_git_tree_is_refused(project: GitRepo, run_cli: RunCli, tmp_path: Path,
-                                       home: Path, entries: str) -> None:
+@pytest.mark.parametrize(
+    'entries',
+    [
+        # templates/../../../evil.txt
+        '040000 tree {tree}\t..|040000 tree {tree}\t..|100644 blob {blob}\tevil.txt',
+        '040000 tree {tree}\t.git|100644 blob {blob}\tconfig',
+        '040000 tree {tree}\t.GIT|100644 blob {blob}\tconfig',
+        '100644 blob {blob}\t.',
+    ],
+)
+def test_a_crafted_git_tree_is_refused(
+    project: GitRepo, run_cli: RunCli, tmp_path: Path, home: Path, entries: str
+) -> None:
     commit = _commit_tree(project, entries)
     out = tmp_path / 'out' / 'deep' / 'er'
     with untouched(tmp_path, home):
@@ -149,19 +181,31 @@ def test_a_crafted_git_tree_is_refused(project: GitRepo, run_cli: RunCli, tmp_pa
     assert 'can only come from a crafted tree' in result.stderr
 
 
-@pytest.mark.parametrize('name', ['x\n::warning file=evil::injected.yaml', 'red\x1b[31m.txt',
-                                  'cod\u202egnp.exe', 'a\u2028b.yaml', 'tab\there.txt'])
+@pytest.mark.parametrize(
+    'name',
+    [
+        'x\n::warning file=evil::injected.yaml',
+        'red\x1b[31m.txt',
+        'cod\u202egnp.exe',
+        'a\u2028b.yaml',
+        'tab\there.txt',
+    ],
+)
 @pytest.mark.parametrize('ref', [None, 'HEAD'])
 def test_a_file_name_that_would_print_as_other_lines_or_codes_is_refused(
-        project: GitRepo, run_cli: RunCli, name: str, ref: str | None) -> None:
+    project: GitRepo, run_cli: RunCli, name: str, ref: str | None
+) -> None:
     """A newline in a name a report prints makes a line of its own (in CI, `::warning`
     is a workflow command); an escape recolours the terminal; a bidi control reorders
     what the reader sees. Refused by name, shown escaped, by every command."""
     project.commit({f'templates/{name}': 'a: 1\n'})
     shown = repr(f'templates/{name}')
     at = ['--ref', ref] if ref else []
-    for command in (['render', '--sealed', *at], ['validate', '--sealed', *at],
-                    ['diff', 'HEAD~1', ref or 'HEAD']):
+    for command in (
+        ['render', '--sealed', *at],
+        ['validate', '--sealed', *at],
+        ['diff', 'HEAD~1', ref or 'HEAD'],
+    ):
         with untouched(project.path.parent):
             result = run_cli(*command, cwd=project.path)
         assert result.exit_code == 3, (command, result.output)
@@ -169,10 +213,16 @@ def test_a_file_name_that_would_print_as_other_lines_or_codes_is_refused(
         assert name not in result.output
 
 
-def test_a_project_path_with_a_control_character_is_refused(project: GitRepo,
-                                                            run_cli: RunCli) -> None:
-    project.commit({'gitops-config.yaml': PROJECT.replace(
-        'values/dev.yaml]', '"values/dev.yaml\\n::error::x"]')})
+def test_a_project_path_with_a_control_character_is_refused(
+    project: GitRepo, run_cli: RunCli
+) -> None:
+    project.commit(
+        {
+            'gitops-config.yaml': PROJECT.replace(
+                'values/dev.yaml]', '"values/dev.yaml\\n::error::x"]'
+            )
+        }
+    )
     result = run_cli('render', '--sealed', cwd=project.path)
     assert result.exit_code == 3, result.output
     assert "'values/dev.yaml\\n::error::x' holds a control character" in result.stderr
@@ -183,8 +233,7 @@ def test_a_project_path_with_a_control_character_is_refused(project: GitRepo,
     assert "'rendered/dev\\n::error::x' holds a control character" in result.stderr
 
 
-def test_a_file_in_the_output_folder_is_named_escaped(project: GitRepo,
-                                                      run_cli: RunCli) -> None:
+def test_a_file_in_the_output_folder_is_named_escaped(project: GitRepo, run_cli: RunCli) -> None:
     """Files nothing renders are named in the check and by render: escaped, never as
     other lines."""
     name = 'x\n::warning file=evil::injected.yaml'
@@ -202,8 +251,11 @@ def test_a_file_in_the_output_folder_is_named_escaped(project: GitRepo,
 
 # --- manifests: render removes only what it wrote --------------------------------------
 
-def test_render_removes_only_files_an_earlier_render_wrote(project: GitRepo, run_cli: RunCli,
-                                                           ) -> None:
+
+def test_render_removes_only_files_an_earlier_render_wrote(
+    project: GitRepo,
+    run_cli: RunCli,
+) -> None:
     run_cli('render', cwd=project.path)
     dev = project.path / 'rendered' / 'dev'
     (dev / 'notes.md').write_text('mine\n')  # put there by hand
@@ -213,13 +265,15 @@ def test_render_removes_only_files_an_earlier_render_wrote(project: GitRepo, run
     assert not (dev / 'static.txt').exists()
     assert (dev / 'notes.md').read_text() == 'mine\n'
     assert 'rendered/dev/static.txt: removed, no template produces it any more' in result.stderr
-    assert ('rendered/dev/notes.md: left alone, no render is known to have written it'
-            in result.stderr)
+    assert (
+        'rendered/dev/notes.md: left alone, no render is known to have written it' in result.stderr
+    )
     assert sorted(p.name for p in dev.iterdir()) == [manifest.NAME, 'config.yaml', 'notes.md']
 
 
-def test_the_manifest_is_deterministic_and_never_stale_or_extra(project: GitRepo,
-                                                                run_cli: RunCli) -> None:
+def test_the_manifest_is_deterministic_and_never_stale_or_extra(
+    project: GitRepo, run_cli: RunCli
+) -> None:
     run_cli('render', cwd=project.path)
     listed = project.path / 'rendered' / 'dev' / manifest.NAME
     first = listed.read_bytes()
@@ -235,8 +289,9 @@ def test_the_manifest_is_deterministic_and_never_stale_or_extra(project: GitRepo
     assert result.stdout.splitlines() == [f'rendered/dev/{manifest.NAME}: changed']
 
 
-def test_committed_output_without_a_manifest_keeps_working(project: GitRepo, run_cli: RunCli,
-                                                           fresh_cache: Path) -> None:
+def test_committed_output_without_a_manifest_keeps_working(
+    project: GitRepo, run_cli: RunCli, fresh_cache: Path
+) -> None:
     """Output committed before manifests existed: nothing is deleted, --check passes,
     and the first render writes the manifest."""
     run_cli('render', cwd=project.path)
@@ -246,8 +301,13 @@ def test_committed_output_without_a_manifest_keeps_working(project: GitRepo, run
     shutil.rmtree(fresh_cache)  # a fresh clone: no render is remembered
     result = run_cli('render', '--check', cwd=project.path)
     assert result.stdout.splitlines() == ['rendered/dev/old.yaml: extra']
-    with untouched(project.path, allow=[project.path / 'rendered' / 'dev' / manifest.NAME,
-                                        project.path / 'rendered' / 'prod' / manifest.NAME]):
+    with untouched(
+        project.path,
+        allow=[
+            project.path / 'rendered' / 'dev' / manifest.NAME,
+            project.path / 'rendered' / 'prod' / manifest.NAME,
+        ],
+    ):
         result = run_cli('render', cwd=project.path)
         assert result.exit_code == 0, result.output
     assert (project.path / 'rendered' / 'dev' / 'old.yaml').exists()
@@ -255,12 +315,22 @@ def test_committed_output_without_a_manifest_keeps_working(project: GitRepo, run
 
 
 def test_a_forged_manifest_removes_nothing_outside_the_output_folder(
-        project: GitRepo, run_cli: RunCli, home: Path, precious: Path) -> None:
+    project: GitRepo, run_cli: RunCli, home: Path, precious: Path
+) -> None:
     run_cli('render', cwd=project.path)
     dev = project.path / 'rendered' / 'dev'
-    forged = ['../../values/common.yaml', '../prod/config.yaml', '/etc/hostname',
-              str(precious / 'keep.yaml'), '.git/config', '..', '.', '',
-              '"../../gitops-config.yaml"', 'sub/../../../precious/keep.yaml']
+    forged = [
+        '../../values/common.yaml',
+        '../prod/config.yaml',
+        '/etc/hostname',
+        str(precious / 'keep.yaml'),
+        '.git/config',
+        '..',
+        '.',
+        '',
+        '"../../gitops-config.yaml"',
+        'sub/../../../precious/keep.yaml',
+    ]
     (dev / manifest.NAME).write_text('\n'.join(forged) + '\n')
     project.write({'templates/static.txt': None})
     with untouched(project.path.parent, home, allow=[dev]):
@@ -270,7 +340,8 @@ def test_a_forged_manifest_removes_nothing_outside_the_output_folder(
 
 
 def test_the_cache_remembers_what_was_written_when_the_folder_forgets(
-        project: GitRepo, run_cli: RunCli, fresh_cache: Path) -> None:
+    project: GitRepo, run_cli: RunCli, fresh_cache: Path
+) -> None:
     run_cli('render', '--env', 'dev', cwd=project.path)
     dev = project.path / 'rendered' / 'dev'
     (dev / manifest.NAME).unlink()
@@ -280,8 +351,9 @@ def test_the_cache_remembers_what_was_written_when_the_folder_forgets(
     assert not (dev / 'static.txt').exists()
 
 
-def test_a_listed_path_that_became_a_folder_is_left_alone(project: GitRepo,
-                                                          run_cli: RunCli) -> None:
+def test_a_listed_path_that_became_a_folder_is_left_alone(
+    project: GitRepo, run_cli: RunCli
+) -> None:
     run_cli('render', '--env', 'dev', cwd=project.path)
     dev = project.path / 'rendered' / 'dev'
     project.write({'templates/static.txt': None})
@@ -295,8 +367,10 @@ def test_a_listed_path_that_became_a_folder_is_left_alone(project: GitRepo,
 
 # --- 14.2 symlinks -----------------------------------------------------------------------
 
-def test_a_symlinked_output_folder_is_refused(project: GitRepo, run_cli: RunCli, home: Path,
-                                              precious: Path) -> None:
+
+def test_a_symlinked_output_folder_is_refused(
+    project: GitRepo, run_cli: RunCli, home: Path, precious: Path
+) -> None:
     (project.path / 'rendered').mkdir()
     os.symlink('../../precious', project.path / 'rendered' / 'dev')
     project.commit(message='link')
@@ -308,12 +382,12 @@ def test_a_symlinked_output_folder_is_refused(project: GitRepo, run_cli: RunCli,
 
 @pytest.mark.parametrize('link', ['rendered', 'rendered/dev/config.yaml', 'rendered/dev/sub'])
 def test_no_write_follows_a_symlink_in_the_output_path(
-        project: GitRepo, run_cli: RunCli, home: Path, precious: Path, link: str) -> None:
+    project: GitRepo, run_cli: RunCli, home: Path, precious: Path, link: str
+) -> None:
     project.write({'templates/sub/config.yaml': 'c: 3\n'})
     target = project.path / link
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.symlink(precious if link != 'rendered/dev/config.yaml' else precious / 'keep.yaml',
-               target)
+    os.symlink(precious if link != 'rendered/dev/config.yaml' else precious / 'keep.yaml', target)
     with untouched(project.path.parent, home, allow=[project.path / 'rendered']):
         result = run_cli('render', '--env', 'dev', cwd=project.path)
         assert result.exit_code == 3, result.output
@@ -321,7 +395,8 @@ def test_no_write_follows_a_symlink_in_the_output_path(
 
 
 def test_out_outside_the_repository_follows_no_symlink_below_it(
-        project: GitRepo, run_cli: RunCli, tmp_path: Path, precious: Path) -> None:
+    project: GitRepo, run_cli: RunCli, tmp_path: Path, precious: Path
+) -> None:
     out = tmp_path / 'out'
     out.mkdir()
     os.symlink(precious, out / 'dev')
@@ -331,14 +406,18 @@ def test_out_outside_the_repository_follows_no_symlink_below_it(
     assert f'{out}/dev is a symbolic link' in result.stderr
 
 
-@pytest.mark.parametrize(('link', 'to', 'named'), [
-    ('templates/k.txt', '{home}/.config/sops/age/keys.txt', 'templates/k.txt'),
-    ('templates/sub', '{home}/.config/sops/age', 'templates/sub'),
-    ('values/dev.yaml', '{home}/.config/sops/age/keys.txt', 'values/dev.yaml'),
-    ('values', '{home}/.config/sops/age', 'values'),
-])
+@pytest.mark.parametrize(
+    ('link', 'to', 'named'),
+    [
+        ('templates/k.txt', '{home}/.config/sops/age/keys.txt', 'templates/k.txt'),
+        ('templates/sub', '{home}/.config/sops/age', 'templates/sub'),
+        ('values/dev.yaml', '{home}/.config/sops/age/keys.txt', 'values/dev.yaml'),
+        ('values', '{home}/.config/sops/age', 'values'),
+    ],
+)
 def test_no_read_follows_a_symlink_out_of_the_repository(
-        project: GitRepo, run_cli: RunCli, home: Path, link: str, to: str, named: str) -> None:
+    project: GitRepo, run_cli: RunCli, home: Path, link: str, to: str, named: str
+) -> None:
     path = project.path / link
     if path.is_dir():
         os.rename(path, project.path / 'moved')
@@ -352,8 +431,9 @@ def test_no_read_follows_a_symlink_out_of_the_repository(
     assert 'AGE-SECRET-KEY' not in result.output
 
 
-def test_a_symlinked_templates_folder_is_refused(project: GitRepo, run_cli: RunCli,
-                                                 home: Path) -> None:
+def test_a_symlinked_templates_folder_is_refused(
+    project: GitRepo, run_cli: RunCli, home: Path
+) -> None:
     os.rename(project.path / 'templates', project.path / 'real')
     os.symlink(home / '.config', project.path / 'templates')
     with untouched(project.path.parent, home):
@@ -362,11 +442,16 @@ def test_a_symlinked_templates_folder_is_refused(project: GitRepo, run_cli: RunC
     assert 'error: symlink: templates is a symbolic link' in result.stderr
 
 
-def test_symlinked_schemas_and_sops_rules_are_refused(project: GitRepo, run_cli: RunCli,
-                                                      home: Path) -> None:
+def test_symlinked_schemas_and_sops_rules_are_refused(
+    project: GitRepo, run_cli: RunCli, home: Path
+) -> None:
     keys = home / '.config' / 'sops' / 'age' / 'keys.txt'
-    project.write({'gitops-config.yaml': PROJECT + (
-        'schemas:\n  values:\n    - {files: "values/*.yaml", schema: schemas/v.json}\n')})
+    project.write(
+        {
+            'gitops-config.yaml': PROJECT
+            + ('schemas:\n  values:\n    - {files: "values/*.yaml", schema: schemas/v.json}\n')
+        }
+    )
     (project.path / 'schemas').mkdir()
     os.symlink(keys, project.path / 'schemas' / 'v.json')
     with untouched(project.path.parent, home):
@@ -383,23 +468,33 @@ def test_symlinked_schemas_and_sops_rules_are_refused(project: GitRepo, run_cli:
     assert 'AGE-SECRET-KEY' not in result.output
 
 
-def test_a_fifo_where_a_template_is_expected_does_not_hang(project: GitRepo,
-                                                           run_cli: RunCli) -> None:
+def test_a_fifo_where_a_template_is_expected_does_not_hang(
+    project: GitRepo, run_cli: RunCli
+) -> None:
     os.mkfifo(project.path / 'templates' / 'pipe.txt')
     result = run_cli('render', '--env', 'dev', cwd=project.path)
     assert result.exit_code == 3, result.output
     assert 'templates/pipe.txt is not a regular file' in result.stderr
 
 
-@pytest.mark.parametrize('command', [
-    ['set', 'values/dev.yaml', 'app.replicas', '2'],
-    ['unset', 'values/dev.yaml', 'app.replicas'],
-    ['secrets', 'encrypt', '-i', 'values/dev.yaml', '--age',
-     'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'],
-])
-def test_edits_never_write_through_a_symlink(project: GitRepo, run_cli: RunCli,
-                                             precious: Path, home: Path,
-                                             command: list[str]) -> None:
+@pytest.mark.parametrize(
+    'command',
+    [
+        ['set', 'values/dev.yaml', 'app.replicas', '2'],
+        ['unset', 'values/dev.yaml', 'app.replicas'],
+        [
+            'secrets',
+            'encrypt',
+            '-i',
+            'values/dev.yaml',
+            '--age',
+            'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
+        ],
+    ],
+)
+def test_edits_never_write_through_a_symlink(
+    project: GitRepo, run_cli: RunCli, precious: Path, home: Path, command: list[str]
+) -> None:
     (precious / 'dev.yaml').write_text('app:\n  replicas: 1\n')
     (project.path / 'values' / 'dev.yaml').unlink()
     os.symlink(precious / 'dev.yaml', project.path / 'values' / 'dev.yaml')
@@ -409,8 +504,9 @@ def test_edits_never_write_through_a_symlink(project: GitRepo, run_cli: RunCli,
     assert 'values/dev.yaml is a symbolic link' in result.stderr
 
 
-def test_edits_never_write_through_a_symlinked_folder(project: GitRepo, run_cli: RunCli,
-                                                      precious: Path, home: Path) -> None:
+def test_edits_never_write_through_a_symlinked_folder(
+    project: GitRepo, run_cli: RunCli, precious: Path, home: Path
+) -> None:
     (precious / 'dev.yaml').write_text('app:\n  replicas: 1\n')
     os.rename(project.path / 'values', project.path / 'moved')
     os.symlink(precious, project.path / 'values')
@@ -420,15 +516,17 @@ def test_edits_never_write_through_a_symlinked_folder(project: GitRepo, run_cli:
     assert 'values is a symbolic link' in result.stderr
 
 
-def test_ref_reads_a_symlink_as_the_text_it_holds(project: GitRepo, run_cli: RunCli,
-                                                  home: Path, tmp_path: Path) -> None:
-    os.symlink(home / '.config' / 'sops' / 'age' / 'keys.txt',
-               project.path / 'templates' / 'k.txt')
+def test_ref_reads_a_symlink_as_the_text_it_holds(
+    project: GitRepo, run_cli: RunCli, home: Path, tmp_path: Path
+) -> None:
+    os.symlink(home / '.config' / 'sops' / 'age' / 'keys.txt', project.path / 'templates' / 'k.txt')
     project.commit(message='link')
     out = tmp_path / 'out'
     with untouched(project.path.parent, home, allow=[out]):
-        result = run_cli('render', '--ref', 'HEAD', '--env', 'dev', '--out', str(out),
-                         cwd=project.path)
+        result = run_cli(
+            'render', '--ref', 'HEAD', '--env', 'dev', '--out', str(out), cwd=project.path
+        )
         assert result.exit_code == 0, result.output
     assert (out / 'dev' / 'k.txt').read_text() == str(
-        home / '.config' / 'sops' / 'age' / 'keys.txt')
+        home / '.config' / 'sops' / 'age' / 'keys.txt'
+    )

@@ -39,7 +39,7 @@ from gitops_config.yaml_io import Tagged
 RUNS = int(os.environ.get('EDIT_RUNS', 200))
 ENVS = ('dev', 'prod', 'qa')
 KEYED = {('items',): 'name', ('a', 'items'): 'name'}
-PROJECT = '''\
+PROJECT = """\
 version: 1
 environments:
 {envs}
@@ -50,10 +50,12 @@ merge:
     key: name
   - path: a.items
     key: name
-'''
+"""
 
 SCALARS = st.one_of(
-    st.integers(-5, 500), st.booleans(), st.none(),
+    st.integers(-5, 500),
+    st.booleans(),
+    st.none(),
     st.sampled_from(['x', 'y', '1.10', '007', 'true', 'a b', '']),
     st.floats(-10, 10, allow_nan=False).filter(lambda f: f != 0),
 )
@@ -61,8 +63,11 @@ KEYS = st.sampled_from(['a', 'b', 'c', 'port', 'tag'])
 
 
 def _mapping(depth: int) -> st.SearchStrategy[dict[str, Any]]:
-    inner: st.SearchStrategy[Any] = SCALARS if depth == 0 else st.one_of(
-        SCALARS, SCALARS, _mapping(depth - 1), st.lists(SCALARS, max_size=3))
+    inner: st.SearchStrategy[Any] = (
+        SCALARS
+        if depth == 0
+        else st.one_of(SCALARS, SCALARS, _mapping(depth - 1), st.lists(SCALARS, max_size=3))
+    )
     return st.dictionaries(KEYS, inner, max_size=3)
 
 
@@ -76,20 +81,19 @@ def _items(draw: st.DrawFn, names: list[str]) -> list[dict[str, Any]]:
 @st.composite
 def _common(draw: st.DrawFn) -> dict[str, Any]:
     data: dict[str, Any] = draw(MAPPINGS[2])
-    data['items'] = _items(draw, draw(st.lists(st.sampled_from('xyzw'), min_size=1,
-                                               max_size=3, unique=True)))
+    data['items'] = _items(
+        draw, draw(st.lists(st.sampled_from('xyzw'), min_size=1, max_size=3, unique=True))
+    )
     data['plain'] = draw(st.lists(st.one_of(SCALARS, MAPPINGS[1]), min_size=1, max_size=3))
     if draw(st.booleans()):
         a = data['a'] if isinstance(data.get('a'), dict) else {}
-        a['items'] = _items(draw, draw(st.lists(st.sampled_from('xy'), min_size=1,
-                                                unique=True)))
+        a['items'] = _items(draw, draw(st.lists(st.sampled_from('xy'), min_size=1, unique=True)))
         data['a'] = a
     return data
 
 
 @st.composite
-def _override(draw: st.DrawFn, base: Any, path: tuple[str, ...] = (),
-              deletes: bool = True) -> Any:
+def _override(draw: st.DrawFn, base: Any, path: tuple[str, ...] = (), deletes: bool = True) -> Any:
     """A layer over BASE: some keys changed, added or deleted; keyed items merged."""
     if isinstance(base, dict):
         out: dict[str, Any] = {}
@@ -110,9 +114,18 @@ def _override(draw: st.DrawFn, base: Any, path: tuple[str, ...] = (),
             if choice == 4 and deletes:
                 entries.append(Tagged('!delete', {'name': item['name']}))
             elif choice in (1, 2):
-                entries.append({'name': item['name'], **draw(_override(
-                    base={k: v for k, v in item.items() if k != 'name'}, path=(*path, '*'),
-                    deletes=deletes))})
+                entries.append(
+                    {
+                        'name': item['name'],
+                        **draw(
+                            _override(
+                                base={k: v for k, v in item.items() if k != 'name'},
+                                path=(*path, '*'),
+                                deletes=deletes,
+                            )
+                        ),
+                    }
+                )
         if draw(st.booleans()):
             entries.append({'name': 'new', **draw(MAPPINGS[1])})
         return entries
@@ -124,7 +137,7 @@ def _override(draw: st.DrawFn, base: Any, path: tuple[str, ...] = (),
 @st.composite
 def projects(draw: st.DrawFn) -> dict[str, str]:
     common = draw(_common())
-    envs = list(ENVS[:draw(st.integers(2, 3))])
+    envs = list(ENVS[: draw(st.integers(2, 3))])
     files = {'values/common.yaml': yaml_io.to_yaml(common)}
     late_envs = draw(st.lists(st.sampled_from(envs), unique=True, max_size=2))
     lines = []
@@ -165,8 +178,11 @@ def _readers(root: Path, layer: str) -> list[str]:
 def _later(root: Path, layer: str) -> dict[str, tuple[str, ...]]:
     """The layers each environment reads after LAYER."""
     _, project = open_project(root)
-    return {e.name: e.layers[e.layers.index(layer) + 1:] for e in project.environments
-            if layer in e.layers}
+    return {
+        e.name: e.layers[e.layers.index(layer) + 1 :]
+        for e in project.environments
+        if layer in e.layers
+    }
 
 
 def _get(data: Any, key_path: str, path: tuple[str | int, ...]) -> tuple[bool, Any]:
@@ -243,15 +259,21 @@ def _lists_equal_without(before: Any, after: Any, path: tuple[str | int, ...]) -
     return same(stripped, _strip(after, path)) or same(stripped, after)
 
 
-def _get_through(root: Path, layer: str, env: str, old: Any, key_path: str,
-                 ) -> tuple[bool, Any]:
+def _get_through(
+    root: Path,
+    layer: str,
+    env: str,
+    old: Any,
+    key_path: str,
+) -> tuple[bool, Any]:
     """What ENV's layers up to LAYER, merged, hold where KEYPATH named a node in OLD
     (ENV's values before the edit): keyed items found by their name, since the layers
     read after LAYER may add and delete items."""
     source, project = open_project(root)
     merged = values.merge(source, project, env)
-    through = values.merge_layers(merged.loaded[:merged.layers.index(layer) + 1],
-                                  merged.merge_rules)
+    through = values.merge_layers(
+        merged.loaded[: merged.layers.index(layer) + 1], merged.merge_rules
+    )
     path, rest = keypath.resolve_prefix(old, keypath.parse(key_path))
     steps: list[keypath.Step] = []
     node = old
@@ -280,8 +302,12 @@ def _resolved(data: Any, key_path: str) -> tuple[str | int, ...] | None:
 REFUSALS = ('cannot-edit', 'ambiguous-keypath', 'keypath', 'usage')
 
 
-def _edit(edit: Callable[..., layer_edit.Result], file: Path, *args: Any, **kwargs: Any,
-          ) -> layer_edit.Result | None:
+def _edit(
+    edit: Callable[..., layer_edit.Result],
+    file: Path,
+    *args: Any,
+    **kwargs: Any,
+) -> layer_edit.Result | None:
     """EDIT's result; None where it refused, as it may (REFUSALS), leaving FILE as it was."""
     original = file.read_bytes()
     try:
@@ -293,8 +319,12 @@ def _edit(edit: Callable[..., layer_edit.Result], file: Path, *args: Any, **kwar
     return None
 
 
-PROPERTY = settings(max_examples=RUNS, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+PROPERTY = settings(
+    max_examples=RUNS,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 class Drawn:
@@ -324,8 +354,11 @@ def _ended(data: Data, outcome: str) -> None:
 
 
 def _project(envs: dict[str, list[str]]) -> str:
-    return PROJECT.format(envs='\n'.join(
-        f'  - name: {env}\n    layers: [{", ".join(layers)}]' for env, layers in envs.items()))
+    return PROJECT.format(
+        envs='\n'.join(
+            f'  - name: {env}\n    layers: [{", ".join(layers)}]' for env, layers in envs.items()
+        )
+    )
 
 
 # prod deletes y, a later layer adds it again: at the end, as any new item. Unset of
@@ -333,9 +366,12 @@ def _project(envs: dict[str, list[str]]) -> str:
 # put it back from prod.yaml (a keyed list keeps the order of the layers below), and
 # once reported success, y first, as "overridden" by the later layer.
 REORDERED = {
-    'gitops-config.yaml': _project({
-        'dev': ['values/common.yaml', 'values/dev.yaml'],
-        'prod': ['values/common.yaml', 'values/prod.yaml', 'values/late.yaml']}),
+    'gitops-config.yaml': _project(
+        {
+            'dev': ['values/common.yaml', 'values/dev.yaml'],
+            'prod': ['values/common.yaml', 'values/prod.yaml', 'values/late.yaml'],
+        }
+    ),
     'values/common.yaml': 'items: [{name: y}, {name: x}]\nplain: [1]\n',
     'values/dev.yaml': '{}\n',
     'values/prod.yaml': 'items: [!delete {name: y}]\n',
@@ -346,19 +382,27 @@ REORDERED = {
 # dev deletes `a` and a later layer sets it again without the field KEYPATH names:
 # the same path in both readers, held in prod only.
 REPLACED = {
-    'gitops-config.yaml': _project({
-        'dev': ['values/common.yaml', 'values/dev.yaml', 'values/late.yaml'],
-        'prod': ['values/common.yaml', 'values/prod.yaml', 'values/late.yaml']}),
+    'gitops-config.yaml': _project(
+        {
+            'dev': ['values/common.yaml', 'values/dev.yaml', 'values/late.yaml'],
+            'prod': ['values/common.yaml', 'values/prod.yaml', 'values/late.yaml'],
+        }
+    ),
     'values/common.yaml': 'a:\n  items:\n  - {name: x, a: 0, b: 0}\n  - {name: y}\n'
-                          'items: [{name: x}]\nplain: [0]\n',
+    'items: [{name: x}]\nplain: [0]\n',
     'values/dev.yaml': 'a: !delete\n',
     'values/prod.yaml': 'a: {e: 0}\n',
     'values/late.yaml': 'a:\n  items: [{name: x}]\n  d: 0\n',
 }
 
 
-def _case(root: Path, files: dict[str, str], data: Data, *, new_key: bool,
-          ) -> tuple[dict[str, Any], str, str, str] | None:
+def _case(
+    root: Path,
+    files: dict[str, str],
+    data: Data,
+    *,
+    new_key: bool,
+) -> tuple[dict[str, Any], str, str, str] | None:
     """FILES written to ROOT, their merged values, and a drawn layer, environment that
     reads it and KEYPATH into that environment's values."""
     _write(root, files)
@@ -373,11 +417,16 @@ def _case(root: Path, files: dict[str, str], data: Data, *, new_key: bool,
 def test_set_then_get_agree_and_nothing_else_changes(workdir: Path) -> None:
     @PROPERTY
     @given(projects(), st.data())
-    @example(REORDERED, Drawn('values/prod.yaml', 'prod', 'items', [{'name': 'x'}, {'name': 'y'}],
-                              expect='refused'))
+    @example(
+        REORDERED,
+        Drawn(
+            'values/prod.yaml', 'prod', 'items', [{'name': 'x'}, {'name': 'y'}], expect='refused'
+        ),
+    )
     @example(REORDERED, Drawn('values/prod.yaml', 'prod', 'items[name=x].port', 5, expect='set'))
-    @example(REORDERED, Drawn('values/common.yaml', 'prod', 'items[name=y].port', 5,
-                              expect='overridden'))
+    @example(
+        REORDERED, Drawn('values/common.yaml', 'prod', 'items[name=y].port', 5, expect='overridden')
+    )
     def check(files: dict[str, str], data: Data) -> None:
         case = _case(workdir, files, data, new_key=True)
         if case is None:
@@ -386,8 +435,9 @@ def test_set_then_get_agree_and_nothing_else_changes(workdir: Path) -> None:
         readers = _readers(workdir, layer)
         later = _later(workdir, layer)
         value = data.draw(st.one_of(SCALARS, MAPPINGS[1]))
-        result = _edit(layer_edit.set_value, workdir / layer, key_path, yaml_io.to_json(value),
-                       mode='yaml')
+        result = _edit(
+            layer_edit.set_value, workdir / layer, key_path, yaml_io.to_json(value), mode='yaml'
+        )
         if result is None:
             return _ended(data, 'refused')
         after = _merged(workdir)
@@ -425,8 +475,10 @@ def test_unset_changes_that_path_only_and_set_undoes_it(workdir: Path) -> None:
     @given(projects(), st.data())
     @example(REORDERED, Drawn('values/prod.yaml', 'prod', 'items', expect='restore refused'))
     @example(REORDERED, Drawn('values/late.yaml', 'prod', 'items[name=y]', expect='unset'))
-    @example({**REORDERED, 'values/prod.yaml': 'items: [{name: x, port: 5}]\n'},
-             Drawn('values/prod.yaml', 'prod', 'items[name=x].port', expect='restored'))
+    @example(
+        {**REORDERED, 'values/prod.yaml': 'items: [{name: x, port: 5}]\n'},
+        Drawn('values/prod.yaml', 'prod', 'items[name=x].port', expect='restored'),
+    )
     @example(REPLACED, Drawn('values/common.yaml', 'prod', 'a.items[0].a', expect='restored'))
     def check(files: dict[str, str], data: Data) -> None:
         case = _case(workdir, files, data, new_key=False)
@@ -447,12 +499,17 @@ def test_unset_changes_that_path_only_and_set_undoes_it(workdir: Path) -> None:
                 assert _lists_equal_without(old, after[name], path), (name, key_path)
         # a key unset in every reader comes back as it was with `set`
         path = _resolved(before[env], key_path)
-        if not path or not isinstance(path[-1], str) or any(
-                _resolved(before[e], key_path) != path for e in readers):
+        if (
+            not path
+            or not isinstance(path[-1], str)
+            or any(_resolved(before[e], key_path) != path for e in readers)
+        ):
             return _ended(data, 'unset')
         old_value = keypath.get(before[env], path)
-        if _edit(layer_edit.set_value, file, key_path, yaml_io.to_json(old_value),
-                 mode='yaml') is None:
+        if (
+            _edit(layer_edit.set_value, file, key_path, yaml_io.to_json(old_value), mode='yaml')
+            is None
+        ):
             return _ended(data, 'restore refused')
         restored = _merged(workdir)
         assert restored is not None

@@ -40,9 +40,16 @@ KEY = b'one report'
 
 
 def test_decrypted_sealed_and_detected_plaintext_are_masked_alike() -> None:
-    doc = {'api_key': Secret('s3cr3t-value'), 'sealed': SealedSecret('ENC[x]'),
-           'note': f'use {SHAPED}', 'db_password': NAMED, 'pin_code': 1234,
-           'password': 'os.environ/DB_PASSWORD', 'replicas': 3, 'name': 'gateway'}
+    doc = {
+        'api_key': Secret('s3cr3t-value'),
+        'sealed': SealedSecret('ENC[x]'),
+        'note': f'use {SHAPED}',
+        'db_password': NAMED,
+        'pin_code': 1234,
+        'password': 'os.environ/DB_PASSWORD',
+        'replicas': 3,
+        'name': 'gateway',
+    }
     masked = masking.mask_value(doc, KEY)
     assert masked['api_key'] == Masked(fingerprint(Secret('s3cr3t-value'), KEY))
     assert masked['sealed'] == Masked(sealed=True)
@@ -51,7 +58,10 @@ def test_decrypted_sealed_and_detected_plaintext_are_masked_alike() -> None:
     assert isinstance(masked['db_password'], Masked)
     # a reference points at a secret: it is shown, as are values that are no secret
     assert (masked['password'], masked['replicas'], masked['name']) == (
-        'os.environ/DB_PASSWORD', 3, 'gateway')
+        'os.environ/DB_PASSWORD',
+        3,
+        'gateway',
+    )
     assert masking.mask_value({'name': 'gateway'}, KEY) == {'name': 'gateway'}
 
 
@@ -76,10 +86,12 @@ def test_project_key_patterns_name_secrets_too() -> None:
 
 
 def test_free_text_is_masked_by_shape_and_by_known_plaintexts() -> None:
-    text = (f'duplicate key {SHAPED!r}; "{NAMED}" is not of type integer; '
-            'header Bearer abcdefghijklmnopqrstuvwxyz0123; '
-            '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAB3NzaC1yc2EAAAADAQABAAABAQ\n'
-            '-----END OPENSSH PRIVATE KEY-----; replicas: 3')
+    text = (
+        f'duplicate key {SHAPED!r}; "{NAMED}" is not of type integer; '
+        'header Bearer abcdefghijklmnopqrstuvwxyz0123; '
+        '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAB3NzaC1yc2EAAAADAQABAAABAQ\n'
+        '-----END OPENSSH PRIVATE KEY-----; replicas: 3'
+    )
     out = masking.mask_text(text, KEY, known=[NAMED, 'ab'])
     for leaked in (SHAPED, NAMED, 'abcdefghijklmnopqrstuvwxyz0123', 'AAAAB3NzaC1yc2E'):
         assert leaked not in out
@@ -90,29 +102,51 @@ def test_free_text_is_masked_by_shape_and_by_known_plaintexts() -> None:
 
 
 def test_a_change_record_goes_through_the_same_pass() -> None:
-    change = Change('dev', 'config.yaml', 'litellm_params.api_key', ChangeKind.CHANGED,
-                    'os.environ/OPENAI_API_KEY', SHAPED)
+    change = Change(
+        'dev',
+        'config.yaml',
+        'litellm_params.api_key',
+        ChangeKind.CHANGED,
+        'os.environ/OPENAI_API_KEY',
+        SHAPED,
+    )
     masked = masking.mask_change(change, KEY)
     assert masked.secret
     assert masked.old == 'os.environ/OPENAI_API_KEY'
     assert isinstance(masked.new, Masked)
     assert masking.mask_change(masked, KEY) == masked
-    nested = Change('dev', 'x.yaml', 'items[0]', ChangeKind.ADDED, None,
-                    {'db': {'password': NAMED}})
+    nested = Change(
+        'dev', 'x.yaml', 'items[0]', ChangeKind.ADDED, None, {'db': {'password': NAMED}}
+    )
     assert masking.mask_change(nested).new == {'db': {'password': Masked()}}
 
 
-_NAMES = st.sampled_from(['password', 'api_key', 'note', 'replicas', 'name', 'db_pass',
-                          'token', 'items'])
+_NAMES = st.sampled_from(
+    ['password', 'api_key', 'note', 'replicas', 'name', 'db_pass', 'token', 'items']
+)
 _PLAIN = st.one_of(st.integers(-5, 5), st.sampled_from(['gateway', 'os.environ/X', '']))
-_CANARIES = st.sampled_from([SHAPED, f'prefix {SHAPED}', 'AKIAIOSFODNN7CANARY1',
-                             'ghp_' + 'C' * 36, 'xoxb-1234567890-CaNaRy'])
+_CANARIES = st.sampled_from(
+    [
+        SHAPED,
+        f'prefix {SHAPED}',
+        'AKIAIOSFODNN7CANARY1',
+        'ghp_' + 'C' * 36,
+        'xoxb-1234567890-CaNaRy',
+    ]
+)
 
 
-def _tree(leaves: st.SearchStrategy[Any], names: st.SearchStrategy[str] = _NAMES,
-          ) -> st.SearchStrategy[Any]:
-    return st.recursive(leaves, lambda kids: st.one_of(
-        st.lists(kids, max_size=3), st.dictionaries(names, kids, max_size=3)), max_leaves=12)
+def _tree(
+    leaves: st.SearchStrategy[Any],
+    names: st.SearchStrategy[str] = _NAMES,
+) -> st.SearchStrategy[Any]:
+    return st.recursive(
+        leaves,
+        lambda kids: st.one_of(
+            st.lists(kids, max_size=3), st.dictionaries(names, kids, max_size=3)
+        ),
+        max_leaves=12,
+    )
 
 
 @given(_tree(st.one_of(_PLAIN, _CANARIES)), _tree(st.one_of(_PLAIN, _CANARIES)))
@@ -120,8 +154,9 @@ def _tree(leaves: st.SearchStrategy[Any], names: st.SearchStrategy[str] = _NAMES
 @example({SHAPED: 1}, {})  # a key that is a secret
 @settings(max_examples=150, deadline=None)
 def test_no_report_of_any_diff_shows_a_detected_secret(old: Any, new: Any) -> None:
-    changes = diff.diff_documents([old], [new], env='dev', file='f.yaml',
-                                  options=diff.Options(key=KEY))
+    changes = diff.diff_documents(
+        [old], [new], env='dev', file='f.yaml', options=diff.Options(key=KEY)
+    )
     env = results.EnvDiff('dev', changes, errors=(f'bad value {SHAPED}',))
     review = results.Review('a', 'b', (env,), sealed=False, fingerprints=True)
     out = diff_markdown.render(review) + diff_json.dumps(review) + comment.build(review)
@@ -148,15 +183,21 @@ def _revealed(node: Any) -> Any:
 def _wrapped(node: Any, path: tuple[Any, ...] = ()) -> set[tuple[Any, ...]]:
     if isinstance(node, Secret):
         return {path}
-    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(
-        node, list) else ()
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
     return {found for k, v in items for found in _wrapped(v, (*path, k))}
 
 
 def test_conceal_wraps_exactly_the_flagged_leaves() -> None:
-    doc: dict[str, Any] = {'db': {'password': 'hunter2', 'host': 'db'},
-                           'models': [{'api_key': 'os.environ/OPENAI_API_KEY'},
-                                      {'note': 'sk-' + 'a' * 20}]}
+    doc: dict[str, Any] = {
+        'db': {'password': 'hunter2', 'host': 'db'},
+        'models': [{'api_key': 'os.environ/OPENAI_API_KEY'}, {'note': 'sk-' + 'a' * 20}],
+    }
     out = masking.conceal(doc)
     assert isinstance(out['db']['password'], Secret)
     assert isinstance(out['models'][1]['note'], Secret)
@@ -182,7 +223,7 @@ def test_conceal_wraps_what_the_secrets_pack_flags_and_changes_no_value(doc: Any
     assert _revealed(out) == doc
 
 
-PROJECT = '''\
+PROJECT = """\
 environments:
   - name: dev
     layers: [values/common.yaml, values/dev.yaml]
@@ -191,23 +232,29 @@ schemas:
   values:
     - files: values/*.yaml
       schema: schemas/values.schema.json
-'''
-SCHEMA = json.dumps({'type': 'object', 'properties': {
-    'db_password': {'type': 'integer'}, 'api_key': {'maxLength': 5}}})
+"""
+SCHEMA = json.dumps(
+    {
+        'type': 'object',
+        'properties': {'db_password': {'type': 'integer'}, 'api_key': {'maxLength': 5}},
+    }
+)
 
 
 @pytest.fixture
 def leaky(git_repo: GitRepo) -> tuple[GitRepo, str]:
-    base = git_repo.commit({
-        'gitops-config.yaml': PROJECT, 'schemas/values.schema.json': SCHEMA,
-        'values/common.yaml': 'api_key: os.environ/OPENAI_API_KEY\nreplicas: 1\n',
-        'values/dev.yaml': 'replicas: 2\n',
-        'templates/config.yaml.j2': 'api_key: {{ api_key }}\nreplicas: {{ replicas }}\n'
-                                    '{% if db_password is defined %}db_password: '
-                                    '{{ db_password }}\n{% endif %}',
-    })
-    git_repo.commit({'values/dev.yaml': f'replicas: 2\napi_key: {SHAPED}\n'
-                                        f'db_password: {NAMED}\n'})
+    base = git_repo.commit(
+        {
+            'gitops-config.yaml': PROJECT,
+            'schemas/values.schema.json': SCHEMA,
+            'values/common.yaml': 'api_key: os.environ/OPENAI_API_KEY\nreplicas: 1\n',
+            'values/dev.yaml': 'replicas: 2\n',
+            'templates/config.yaml.j2': 'api_key: {{ api_key }}\nreplicas: {{ replicas }}\n'
+            '{% if db_password is defined %}db_password: '
+            '{{ db_password }}\n{% endif %}',
+        }
+    )
+    git_repo.commit({'values/dev.yaml': f'replicas: 2\napi_key: {SHAPED}\ndb_password: {NAMED}\n'})
     return git_repo, base
 
 
@@ -216,8 +263,9 @@ def _assert_masked(*texts: str) -> None:
         assert 'CaNaRy' not in text, text  # SHAPED and NAMED both hold it
 
 
-def test_every_report_masks_plaintext_secrets(leaky: tuple[GitRepo, str], run_cli: RunCli,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_every_report_masks_plaintext_secrets(
+    leaky: tuple[GitRepo, str], run_cli: RunCli, caplog: pytest.LogCaptureFixture
+) -> None:
     git_repo, base = leaky
     caplog.set_level(logging.DEBUG)
     outputs = []
@@ -236,9 +284,13 @@ def test_every_report_masks_plaintext_secrets(leaky: tuple[GitRepo, str], run_cl
         outputs += [result.stdout, result.stderr]
     assert 'values/dev.yaml:2' in outputs[-10]  # where the secret is: file and line
     assert 'is not of type' in outputs[-10]  # the schema error, without the value
-    for args in (('get', 'dev', 'api_key'), ('get', 'dev', 'db_password', '-f', 'json'),
-                 ('explain', 'dev', 'db_password'), ('history', 'dev', 'api_key'),
-                 ('history', 'dev', 'db_password', '--format', 'json')):
+    for args in (
+        ('get', 'dev', 'api_key'),
+        ('get', 'dev', 'db_password', '-f', 'json'),
+        ('explain', 'dev', 'db_password'),
+        ('history', 'dev', 'api_key'),
+        ('history', 'dev', 'db_password', '--format', 'json'),
+    ):
         result = run_cli(*args, cwd=git_repo.path)
         assert result.exit_code == 0, result.output
         assert '****' in result.stdout or '"masked": true' in result.stdout
@@ -246,13 +298,20 @@ def test_every_report_masks_plaintext_secrets(leaky: tuple[GitRepo, str], run_cl
     _assert_masked(*outputs, caplog.text)
     # the one escape hatch: asked for explicitly
     assert run_cli('get', 'dev', 'api_key', '--decrypt', cwd=git_repo.path).stdout == (
-        SHAPED + '\n')
+        SHAPED + '\n'
+    )
 
 
 def test_error_messages_are_masked(git_repo: GitRepo, run_cli: RunCli) -> None:
-    git_repo.commit({'gitops-config.yaml': PROJECT, 'schemas/values.schema.json': SCHEMA,
-                     'values/common.yaml': f'{SHAPED}: 1\n{SHAPED}: 2\n',
-                     'values/dev.yaml': '{}\n', 'templates/a.txt': 'a\n'})
+    git_repo.commit(
+        {
+            'gitops-config.yaml': PROJECT,
+            'schemas/values.schema.json': SCHEMA,
+            'values/common.yaml': f'{SHAPED}: 1\n{SHAPED}: 2\n',
+            'values/dev.yaml': '{}\n',
+            'templates/a.txt': 'a\n',
+        }
+    )
     result = run_cli('validate', cwd=git_repo.path)
     assert result.exit_code == 3
     assert 'duplicate' in result.stderr
@@ -260,14 +319,20 @@ def test_error_messages_are_masked(git_repo: GitRepo, run_cli: RunCli) -> None:
 
 
 def test_findings_of_any_source_are_masked_by_the_reporters(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     import sys
 
     from gitops_config.pipeline.results import CheckResult
     from gitops_config.report import findings
 
-    found = Finding('custom/rule', Severity.ERROR, f'value {SHAPED} is not allowed',
-                    Location('values/dev.yaml', 3, 1), hint=f'remove {SHAPED}')
+    found = Finding(
+        'custom/rule',
+        Severity.ERROR,
+        f'value {SHAPED} is not allowed',
+        Location('values/dev.yaml', 3, 1),
+        hint=f'remove {SHAPED}',
+    )
     for fmt in findings.FINDINGS_FORMATS:
         findings.write(CheckResult((found,)), fmt, sys.stdout)
     out = capsys.readouterr().out
@@ -275,11 +340,11 @@ def test_findings_of_any_source_are_masked_by_the_reporters(
     _assert_masked(out)
 
 
-def test_logs_are_masked(run_cli: RunCli, caplog: pytest.LogCaptureFixture,
-                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_logs_are_masked(
+    run_cli: RunCli, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     run_cli('--help')
     handler = logging.getLogger().handlers[0]
-    record = logging.LogRecord('x', logging.WARNING, __file__, 1, 'cannot use %s', (SHAPED,),
-                               None)
+    record = logging.LogRecord('x', logging.WARNING, __file__, 1, 'cannot use %s', (SHAPED,), None)
     assert all(f.filter(record) for f in handler.filters if isinstance(f, logging.Filter))
     assert SHAPED not in record.getMessage()

@@ -27,22 +27,21 @@ from tests.conftest import RunCli
 
 OLD = 'S3cr3t-PLANTED-old-9f8e7d'
 NEW = 'S3cr3t-PLANTED-new-7a6b5c'
-FORBIDDEN = [OLD, NEW] + [base64.b64encode(s.encode()).decode() for s in (OLD, NEW)] + [
-    'PLANTED']
+FORBIDDEN = [OLD, NEW] + [base64.b64encode(s.encode()).decode() for s in (OLD, NEW)] + ['PLANTED']
 
-PROJECT = '''\
+PROJECT = """\
 environments:
   - name: staging
     layers: [values/common.yaml, secrets/staging.enc.yaml]
   - name: prod
     layers: [values/common.yaml, secrets/prod.enc.yaml]
 templates: templates
-'''
+"""
 TEMPLATES = {
     'templates/secret.yaml.j2': 'apiVersion: v1\nkind: Secret\nmetadata: {name: db}\n'
-                                'data:\n  password: {{ db.password | b64encode }}\n',
+    'data:\n  password: {{ db.password | b64encode }}\n',
     'templates/config.yaml.j2': 'url: postgres://app:{{ db.password }}@db:5432/app\n'
-                                'replicas: {{ replicas }}\n',
+    'replicas: {{ replicas }}\n',
 }
 
 
@@ -58,25 +57,36 @@ def _enc(value: str, recipient: str, path: str) -> bytes:
 
 @pytest.fixture
 def repo(git_repo: GitRepo, age_key: str) -> tuple[GitRepo, str]:
-    base = git_repo.commit({
-        'gitops-config.yaml': PROJECT, 'values/common.yaml': 'replicas: 1\n',
-        'secrets/staging.enc.yaml': _enc(NEW, age_key, 'secrets/staging.enc.yaml'),
-        'secrets/prod.enc.yaml': _enc(OLD, age_key, 'secrets/prod.enc.yaml'),
-        **TEMPLATES,
-    }, 'init')
-    git_repo.commit({'secrets/prod.enc.yaml': _enc(NEW, age_key, 'secrets/prod.enc.yaml'),
-                     'values/common.yaml': 'replicas: 2\n'}, 'rotate prod db password')
+    base = git_repo.commit(
+        {
+            'gitops-config.yaml': PROJECT,
+            'values/common.yaml': 'replicas: 1\n',
+            'secrets/staging.enc.yaml': _enc(NEW, age_key, 'secrets/staging.enc.yaml'),
+            'secrets/prod.enc.yaml': _enc(OLD, age_key, 'secrets/prod.enc.yaml'),
+            **TEMPLATES,
+        },
+        'init',
+    )
+    git_repo.commit(
+        {
+            'secrets/prod.enc.yaml': _enc(NEW, age_key, 'secrets/prod.enc.yaml'),
+            'values/common.yaml': 'replicas: 2\n',
+        },
+        'rotate prod db password',
+    )
     return git_repo, base
 
 
-def test_diff_in_every_format(repo: tuple[GitRepo, str], run_cli: RunCli,
-                              caplog: pytest.LogCaptureFixture) -> None:
+def test_diff_in_every_format(
+    repo: tuple[GitRepo, str], run_cli: RunCli, caplog: pytest.LogCaptureFixture
+) -> None:
     git_repo, base = repo
     caplog.set_level(logging.DEBUG)
     outputs = []
     for fmt in ('text', 'json', 'markdown'):
-        result = run_cli('--color', 'always', 'diff', base, 'HEAD', '--format', fmt,
-                         cwd=git_repo.path)
+        result = run_cli(
+            '--color', 'always', 'diff', base, 'HEAD', '--format', fmt, cwd=git_repo.path
+        )
         assert result.exit_code == 0, result.output
         outputs += [result.stdout, result.stderr]
     assert_clean(*outputs, caplog.text)
@@ -106,8 +116,9 @@ def test_fingerprint_tells_same_value_as_staging(repo: tuple[GitRepo, str]) -> N
     assert change.new.fingerprint == expected
 
 
-def test_sealed_diff_reports_reencryption(repo: tuple[GitRepo, str],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sealed_diff_reports_reencryption(
+    repo: tuple[GitRepo, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     git_repo, base = repo
 
     monkeypatch.delenv('SOPS_AGE_KEY_FILE')
@@ -121,8 +132,7 @@ def test_sealed_diff_reports_reencryption(repo: tuple[GitRepo, str],
     assert_clean(diff_json.dumps(review), diff_markdown.render(review))
 
 
-def test_pr_comment_and_action(repo: tuple[GitRepo, str], tmp_path: Path,
-                               shim: Path) -> None:
+def test_pr_comment_and_action(repo: tuple[GitRepo, str], tmp_path: Path, shim: Path) -> None:
     git_repo, base = repo
     old, new = revision.open_pair(git_repo.path, base, 'HEAD')
     review = comparison.compare(old, new)
@@ -131,8 +141,7 @@ def test_pr_comment_and_action(repo: tuple[GitRepo, str], tmp_path: Path,
     fake.thread.start()
     try:
         head = git_repo.git('rev-parse', 'HEAD').strip()
-        result, outputs, summary = run_action(git_repo, fake, shim, tmp_path, base=base,
-                                              head=head)
+        result, outputs, summary = run_action(git_repo, fake, shim, tmp_path, base=base, head=head)
         bodies = [c['body'] for cs in fake.comments.values() for c in cs]
     finally:
         fake.server.shutdown()
@@ -156,33 +165,38 @@ def test_history_of_a_secret(repo: tuple[GitRepo, str], run_cli: RunCli) -> None
     assert_clean(*outputs)
 
 
-def test_drift_against_live_plaintext(repo: tuple[GitRepo, str], run_cli: RunCli,
-                                      tmp_path: Path) -> None:
+def test_drift_against_live_plaintext(
+    repo: tuple[GitRepo, str], run_cli: RunCli, tmp_path: Path
+) -> None:
     git_repo, _ = repo
     live = tmp_path / 'live'
     live.mkdir()
     b64_old = base64.b64encode(OLD.encode()).decode()
     (live / 'secret.yaml').write_text(
-        f'apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\ndata:\n  password: {b64_old}\n')
-    (live / 'config.yaml').write_text(f'url: postgres://app:{NEW}@db:5432/app\nreplicas: 2\n'
-                                      f'api_token: {OLD}\n')
+        f'apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\ndata:\n  password: {b64_old}\n'
+    )
+    (live / 'config.yaml').write_text(
+        f'url: postgres://app:{NEW}@db:5432/app\nreplicas: 2\napi_token: {OLD}\n'
+    )
     outputs = []
     for fmt in ('text', 'json', 'markdown'):
-        result = run_cli('drift', 'prod', '--live', str(live), '--format', fmt,
-                         cwd=git_repo.path)
+        result = run_cli('drift', 'prod', '--live', str(live), '--format', fmt, cwd=git_repo.path)
         assert result.exit_code == 1, result.output
         outputs += [result.stdout, result.stderr]
     data = json.loads(outputs[2])
     assert sorted((c['file'], c['path'], c['secret']) for c in data['changes']) == [
-        ('config.yaml', 'api_token', True), ('secret.yaml', 'data.password', True)]
+        ('config.yaml', 'api_token', True),
+        ('secret.yaml', 'data.password', True),
+    ]
     cmd = f'{shlex.quote(sys.executable)} -c "import sys; sys.exit(\'{OLD}\'[:3])"'
     failed = run_cli('drift', 'prod', '--live-cmd', cmd, cwd=git_repo.path)
     assert failed.exit_code == 3
     assert_clean(*outputs)
 
 
-def test_template_error_quoting_a_secret_is_scrubbed(repo: tuple[GitRepo, str],
-                                                     run_cli: RunCli) -> None:
+def test_template_error_quoting_a_secret_is_scrubbed(
+    repo: tuple[GitRepo, str], run_cli: RunCli
+) -> None:
     git_repo, base = repo
     git_repo.write({'templates/bad.yaml.j2': 'x: {{ {}[db.password] }}\n'})
     result = run_cli('diff', base, '--format', 'json', cwd=git_repo.path)
@@ -193,11 +207,11 @@ def test_template_error_quoting_a_secret_is_scrubbed(repo: tuple[GitRepo, str],
     assert_clean(result.stdout, result.stderr)
 
 
-def test_json_with_secrets_repeats_byte_for_byte(repo: tuple[GitRepo, str],
-                                                  run_cli: RunCli) -> None:
+def test_json_with_secrets_repeats_byte_for_byte(
+    repo: tuple[GitRepo, str], run_cli: RunCli
+) -> None:
     git_repo, base = repo
-    runs = [run_cli('diff', base, 'HEAD', '-f', 'json', cwd=git_repo.path).stdout
-            for _ in range(2)]
+    runs = [run_cli('diff', base, 'HEAD', '-f', 'json', cwd=git_repo.path).stdout for _ in range(2)]
     assert runs[0] == runs[1]
     assert '"fingerprint": "' in runs[0]
     assert_clean(*runs)

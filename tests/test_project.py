@@ -64,7 +64,9 @@ def test_shipped_schema_accepts_example_repo() -> None:
     from gitops_config import yaml_io
 
     root = Path(__file__).resolve().parents[1]
-    for path in [root / 'example-repo' / 'gitops-config.yaml',
-                 root / 'templates' / 'init' / 'gitops-config.yaml']:
+    for path in [
+        root / 'example-repo' / 'gitops-config.yaml',
+        root / 'templates' / 'init' / 'gitops-config.yaml',
+    ]:
         data = yaml_io.load(path.read_text(), str(path))
         jsonschema_rs.validator_for(project_mod.schema()).validate(data)

@@ -20,11 +20,19 @@ def test_renders_every_template_per_environment(project: GitRepo) -> None:
     assert [r.env for r in renders] == ['dev', 'prod']
     prod = {f.path: f for f in renders[1].files}
     assert sorted(prod) == ['config.yaml', 'static.txt']
-    assert prod['config.yaml'].documents == [{
-        'name': 'gateway', 'env': 'prod', 'replicas': 3, 'image': 'ghcr.io/x/gateway:1.0',
-        'models': [{'name': 'small', 'rpm': 10}, {'name': 'large', 'rpm': 50},
-                   {'name': 'huge', 'rpm': 1}],
-    }]
+    assert prod['config.yaml'].documents == [
+        {
+            'name': 'gateway',
+            'env': 'prod',
+            'replicas': 3,
+            'image': 'ghcr.io/x/gateway:1.0',
+            'models': [
+                {'name': 'small', 'rpm': 10},
+                {'name': 'large', 'rpm': 50},
+                {'name': 'huge', 'rpm': 1},
+            ],
+        }
+    ]
     assert prod['static.txt'].content == b'copied as is\n'
     assert prod['static.txt'].documents is None
 
@@ -83,16 +91,20 @@ def test_sandbox_is_immutable(project: GitRepo) -> None:
 
 
 def test_filters(project: GitRepo) -> None:
-    project.write({'templates/f.yaml.j2': (
-        'a: {{ "yes" | to_json }}\n'
-        'b: {{ "hi" | b64encode }}\n'
-        'c:\n{{ app.image | to_yaml | indent(2, first=true) }}\n'
-        'd: {{ app.name | required }}\n'
-    )})
+    project.write(
+        {
+            'templates/f.yaml.j2': (
+                'a: {{ "yes" | to_json }}\n'
+                'b: {{ "hi" | b64encode }}\n'
+                'c:\n{{ app.image | to_yaml | indent(2, first=true) }}\n'
+                'd: {{ app.name | required }}\n'
+            )
+        }
+    )
     files = {f.path: f for f in _render(project, 'dev')[0].files}
-    assert files['f.yaml'].documents == [{
-        'a': 'yes', 'b': 'aGk=', 'c': {'repo': 'ghcr.io/x/gateway', 'tag': '1.0'},
-        'd': 'gateway'}]
+    assert files['f.yaml'].documents == [
+        {'a': 'yes', 'b': 'aGk=', 'c': {'repo': 'ghcr.io/x/gateway', 'tag': '1.0'}, 'd': 'gateway'}
+    ]
 
 
 def test_required_filter_fails_clearly(project: GitRepo) -> None:

@@ -27,16 +27,21 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     base = repo.commit(message='base')
     change(repo.path, SERVICES, 6)
     prod = repo.path / 'values/prod.yaml'
-    prod.write_text(prod.read_text().replace('s00005:\n    replicas: 3',
-                                             's00005:\n    replicas: 300', 1))
+    prod.write_text(
+        prod.read_text().replace('s00005:\n    replicas: 3', 's00005:\n    replicas: 300', 1)
+    )
     head = repo.commit(message='head')
     return repo.path, base, head
 
 
 def _run(root: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, '-m', 'gitops_config', '--no-cache', *args],
-                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, '-m', 'gitops_config', '--no-cache', *args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _sharded(root: Path, tmp_path: Path, n: int, *args: str) -> list[Path]:
@@ -60,7 +65,8 @@ def _whole(root: Path, *args: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize('n', [2, 3])
 def test_merged_diff_shards_equal_the_unsharded_diff(
-        history: tuple[Path, str, str], tmp_path: Path, run_cli: RunCli, n: int) -> None:
+    history: tuple[Path, str, str], tmp_path: Path, run_cli: RunCli, n: int
+) -> None:
     root, base, head = history
     args = ('diff', base, head, '--validate', '-f', 'json')
     shards = _sharded(root, tmp_path, n, *args)
@@ -76,7 +82,8 @@ def test_merged_diff_shards_equal_the_unsharded_diff(
 
 
 def test_merged_validate_shards_equal_the_unsharded_run(
-        history: tuple[Path, str, str], tmp_path: Path, run_cli: RunCli) -> None:
+    history: tuple[Path, str, str], tmp_path: Path, run_cli: RunCli
+) -> None:
     root, _, head = history
     args = ('validate', '--ref', head, '-f', 'json')
     shards = _sharded(root, tmp_path, 3, *args)
@@ -88,7 +95,8 @@ def test_merged_validate_shards_equal_the_unsharded_run(
 
 
 def test_merged_markdown_is_the_pr_comment_layout(
-        history: tuple[Path, str, str], tmp_path: Path, run_cli: RunCli) -> None:
+    history: tuple[Path, str, str], tmp_path: Path, run_cli: RunCli
+) -> None:
     root, base, head = history
     shards = _sharded(root, tmp_path, 2, 'diff', base, head, '-f', 'json')
     merged = run_cli('report', 'merge', *map(str, shards), '-f', 'markdown').stdout
@@ -97,7 +105,8 @@ def test_merged_markdown_is_the_pr_comment_layout(
 
 
 def test_shards_of_different_commits_are_refused(
-        history: tuple[Path, str, str], tmp_path: Path, run_cli: RunCli) -> None:
+    history: tuple[Path, str, str], tmp_path: Path, run_cli: RunCli
+) -> None:
     root, base, head = history
     one = _sharded(root, tmp_path / 'a', 2, 'validate', '--ref', base, '-f', 'json')
     two = _sharded(root, tmp_path / 'b', 2, 'validate', '--ref', head, '-f', 'json')
@@ -109,7 +118,8 @@ def test_shards_of_different_commits_are_refused(
 
 
 def test_missing_and_duplicate_shards_are_refused(
-        history: tuple[Path, str, str], tmp_path: Path, run_cli: RunCli) -> None:
+    history: tuple[Path, str, str], tmp_path: Path, run_cli: RunCli
+) -> None:
     root, _, head = history
     shards = _sharded(root, tmp_path, 3, 'validate', '--ref', head, '-f', 'json')
     result = run_cli('report', 'merge', str(shards[0]), str(shards[2]))

@@ -26,13 +26,14 @@ from tests.conftest import RunCli
 pytestmark = pytest.mark.usefixtures('cache_outside')
 
 LOW = 'limits:\n  template_seconds: 0.5\n  environment_seconds: 1.5\n  memory_mb: 256\n'
-NESTED_LOOPS = ('{% for i in range(99999) %}{% for j in range(99999) %}'
-                '{% endfor %}{% endfor %}\n')
+NESTED_LOOPS = '{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}\n'
 # a string doubled 40 times: a terabyte, were it allowed
 # Strings each under the sandbox's cap on one value (sandbox/limits.py stops a string
 # doubled in a loop at once), many of them: only the memory limit stops this.
-BIG_STRINGS = ('{% set ns = namespace(l=[]) %}{% for i in range(40) %}'
-            "{% set ns.l = ns.l + ['x' * 9000000 ~ i] %}{% endfor %}{{ ns.l | length }}\n")
+BIG_STRINGS = (
+    '{% set ns = namespace(l=[]) %}{% for i in range(40) %}'
+    "{% set ns.l = ns.l + ['x' * 9000000 ~ i] %}{% endfor %}{{ ns.l | length }}\n"
+)
 
 
 @pytest.fixture
@@ -52,17 +53,27 @@ def guarded(repo: GitRepo, home: Path) -> Iterator[None]:
         yield
 
 
-@pytest.mark.parametrize('command', [('render', '--env', 'dev'), ('validate', '--env', 'dev'),
-                                     ('render', '--env', 'dev', '--jobs', '1')])
-def test_a_template_that_loops_for_ever_is_stopped(repo: GitRepo, run_cli: RunCli,
-                                                   guarded: None, command: tuple[str, ...],
-                                                   ) -> None:
+@pytest.mark.parametrize(
+    'command',
+    [
+        ('render', '--env', 'dev'),
+        ('validate', '--env', 'dev'),
+        ('render', '--env', 'dev', '--jobs', '1'),
+    ],
+)
+def test_a_template_that_loops_for_ever_is_stopped(
+    repo: GitRepo,
+    run_cli: RunCli,
+    guarded: None,
+    command: tuple[str, ...],
+) -> None:
     repo.write({'templates/spin.txt.j2': '# spins\n' + NESTED_LOOPS})
     result = run_cli(*command, cwd=repo.path)
     repo.write({'templates/spin.txt.j2': None})
     assert result.exit_code == 1, result.output
-    template_error(result.stderr, 'templates/spin.txt.j2', '(dev)', '0.5 s',
-              'limits.template_seconds')
+    template_error(
+        result.stderr, 'templates/spin.txt.j2', '(dev)', '0.5 s', 'limits.template_seconds'
+    )
 
 
 def _limits(repo: GitRepo, limits: str) -> None:
@@ -71,8 +82,7 @@ def _limits(repo: GitRepo, limits: str) -> None:
     repo.commit({'gitops-config.yaml': PROJECT + 'limits:\n' + limits})
 
 
-def test_an_environment_has_a_limit_of_its_own(repo: GitRepo, run_cli: RunCli,
-                                               home: Path) -> None:
+def test_an_environment_has_a_limit_of_its_own(repo: GitRepo, run_cli: RunCli, home: Path) -> None:
     # each template may take 30 s; together they may take 1 s
     _limits(repo, '  template_seconds: 30\n  environment_seconds: 1\n')
     slow = '{% for i in range(99999) %}{% for j in range(20) %}{% endfor %}{% endfor %}\n'
@@ -81,12 +91,12 @@ def test_an_environment_has_a_limit_of_its_own(repo: GitRepo, run_cli: RunCli,
         result = run_cli('render', '--env', 'prod', '--jobs', '1', cwd=repo.path)
         repo.write({f'templates/slow{i}.txt.j2': None for i in range(40)})
     assert result.exit_code == 1, result.output
-    template_error(result.stderr, 'templates/slow', '(prod)', '1 s in all',
-              'limits.environment_seconds')
+    template_error(
+        result.stderr, 'templates/slow', '(prod)', '1 s in all', 'limits.environment_seconds'
+    )
 
 
-def test_a_template_that_eats_memory_is_stopped(repo: GitRepo, run_cli: RunCli,
-                                                home: Path) -> None:
+def test_a_template_that_eats_memory_is_stopped(repo: GitRepo, run_cli: RunCli, home: Path) -> None:
     _limits(repo, '  template_seconds: 60\n  memory_mb: 64\n')
     with untouched(repo.path, home):
         repo.write({'templates/eat.txt.j2': BIG_STRINGS})
@@ -96,14 +106,14 @@ def test_a_template_that_eats_memory_is_stopped(repo: GitRepo, run_cli: RunCli,
     template_error(result.stderr, 'templates/eat.txt.j2:1', '(dev)', '64 MiB', 'limits.memory_mb')
 
 
-def test_many_templates_on_workers_are_stopped_too(repo: GitRepo, run_cli: RunCli,
-                                                   guarded: None) -> None:
+def test_many_templates_on_workers_are_stopped_too(
+    repo: GitRepo, run_cli: RunCli, guarded: None
+) -> None:
     from gitops_config import workers
 
     many = {f'templates/t{i:03}.txt.j2': '{{ env }}\n' for i in range(workers.PARALLEL_THRESHOLD)}
     repo.write({**many, 'templates/spin.txt.j2': NESTED_LOOPS})
-    result = run_cli('render', '--jobs', '2', '--out', str(repo.path.parent / 'out'),
-                     cwd=repo.path)
+    result = run_cli('render', '--jobs', '2', '--out', str(repo.path.parent / 'out'), cwd=repo.path)
     repo.write({**dict.fromkeys(many), 'templates/spin.txt.j2': None})
     assert result.exit_code == 1, result.output
     template_error(result.stderr, 'templates/spin.txt.j2', 'limits.template_seconds')
@@ -111,20 +121,28 @@ def test_many_templates_on_workers_are_stopped_too(repo: GitRepo, run_cli: RunCl
 
 def test_a_pull_request_cannot_raise_its_own_limits(repo: GitRepo, run_cli: RunCli) -> None:
     base = repo.git('rev-parse', 'HEAD').strip()
-    repo.commit({'gitops-config.yaml': PROJECT + LOW.replace('0.5', '3600'),
-                 'templates/spin.txt.j2': NESTED_LOOPS})
+    repo.commit(
+        {
+            'gitops-config.yaml': PROJECT + LOW.replace('0.5', '3600'),
+            'templates/spin.txt.j2': NESTED_LOOPS,
+        }
+    )
     result = run_cli('diff', base, 'HEAD', cwd=repo.path)
     assert result.exit_code == 1, result.output
     assert 'took longer than 0.5 s' in result.output
 
 
-@pytest.mark.parametrize(('setting', 'message'), [
-    ('template_seconds: 0', 'limits.template_seconds must be more than 0'),
-    ('memory_mb: lots', 'limits.memory_mb must be an integer'),
-    ('timeout: 5', "unknown key 'timeout'"),
-])
-def test_limits_are_checked_in_the_project_file(git_repo: GitRepo, run_cli: RunCli,
-                                                setting: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ('setting', 'message'),
+    [
+        ('template_seconds: 0', 'limits.template_seconds must be more than 0'),
+        ('memory_mb: lots', 'limits.memory_mb must be an integer'),
+        ('timeout: 5', "unknown key 'timeout'"),
+    ],
+)
+def test_limits_are_checked_in_the_project_file(
+    git_repo: GitRepo, run_cli: RunCli, setting: str, message: str
+) -> None:
     git_repo.commit({**BASIC, 'gitops-config.yaml': PROJECT + f'limits:\n  {setting}\n'})
     result = run_cli('render', cwd=git_repo.path)
     assert result.exit_code == 3
@@ -139,8 +157,11 @@ def test_the_defaults_suit_ci() -> None:
 
 
 def test_a_worker_its_timer_cannot_stop_is_stopped_by_the_parent(
-        repo: GitRepo, run_cli: RunCli, home: Path, monkeypatch: pytest.MonkeyPatch,
-        ) -> None:
+    repo: GitRepo,
+    run_cli: RunCli,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A worker stuck where no signal handler runs (in C code) or killed outright would
     leave the pool waiting for ever: the parent stops it once every environment's time
     is up. Here the workers' timers are switched off to stand in for that."""
@@ -152,21 +173,29 @@ def test_a_worker_its_timer_cannot_stop_is_stopped_by_the_parent(
     many = {f'templates/t{i:03}.txt.j2': '{{ env }}\n' for i in range(workers.PARALLEL_THRESHOLD)}
     with untouched(repo.path, home):
         repo.write({**many, 'templates/spin.txt.j2': NESTED_LOOPS})
-        result = run_cli('render', '--jobs', '2', '--out', str(repo.path.parent / 'out'),
-                         cwd=repo.path)
+        result = run_cli(
+            'render', '--jobs', '2', '--out', str(repo.path.parent / 'out'), cwd=repo.path
+        )
         repo.write({**dict.fromkeys(many), 'templates/spin.txt.j2': None})
     assert result.exit_code == 1, result.output
-    template_error(result.stderr, 'templates/', 'did not finish within the limits',
-              'its worker was stopped')
+    template_error(
+        result.stderr, 'templates/', 'did not finish within the limits', 'its worker was stopped'
+    )
 
 
-@pytest.mark.parametrize('layer', [
-    pytest.param('big: &big "' + 'x' * 1_000_000 + '"\ncopies: [' + ', '.join(['*big'] * 2000)
-                 + ']\n', id='a-1MB-string-aliased-2000-times'),
-    pytest.param('app:\n  deep: ' + '[' * 500 + ']' * 500 + '\n', id='nested-500-levels'),
-])
-def test_a_yaml_bomb_in_a_layer_istemplate_error(repo: GitRepo, run_cli: RunCli, guarded: None,
-                                            layer: str) -> None:
+@pytest.mark.parametrize(
+    'layer',
+    [
+        pytest.param(
+            'big: &big "' + 'x' * 1_000_000 + '"\ncopies: [' + ', '.join(['*big'] * 2000) + ']\n',
+            id='a-1MB-string-aliased-2000-times',
+        ),
+        pytest.param('app:\n  deep: ' + '[' * 500 + ']' * 500 + '\n', id='nested-500-levels'),
+    ],
+)
+def test_a_yaml_bomb_in_a_layer_istemplate_error(
+    repo: GitRepo, run_cli: RunCli, guarded: None, layer: str
+) -> None:
     kept = (repo.path / 'values/dev.yaml').read_text()
     repo.write({'values/dev.yaml': layer})
     result = run_cli('validate', cwd=repo.path)

@@ -28,7 +28,11 @@ def test_changed_paths_are_the_highest_that_differ() -> None:
     old = {'a': {'b': 1, 'c': [1, 2]}, 'd': 'x', 'gone': 1}
     new = {'a': {'b': 2, 'c': [1, 2, 3]}, 'd': 'x', 'added': 1}
     assert sorted(snapshot.changed_paths(old, new), key=repr) == [
-        ('a', 'b'), ('a', 'c'), ('added',), ('gone',)]
+        ('a', 'b'),
+        ('a', 'c'),
+        ('added',),
+        ('gone',),
+    ]
 
 
 @pytest.mark.parametrize(('before', 'after'), [(1, True), (1, 1.0), (0, False), ('1', 1)])
@@ -50,19 +54,23 @@ def _entry(*reads: tuple[Any, ...]) -> snapshot.Entry:
     return snapshot.Entry('blob', 'out.yaml', 'digest', reads)
 
 
-@pytest.mark.parametrize(('read', 'changed', 'same'), [
-    (('svc', 'a', 'tag'), ('svc', 'b', 'tag'), True),  # another service
-    (('svc', 'a', 'tag'), ('svc', 'a', 'tag'), False),
-    (('svc', 'a', 'env'), ('svc', 'a', 'env', 'NEW'), False),  # read whole, a key added
-    (('svc', 'a', 'tag'), ('svc', 'a'), False),  # the service replaced
-    (('svc', 'a', 'extra'), ('svc', 'a', 'extra'), False),  # was missing, now there
-    ((), ('svc', 'b'), False),  # the whole values, printed
-    (('svc', 'a', 'tag'), ('svc',), False),  # a one-step change holds every service
-    (('other', 'x'), ('svc', 'a', 'tag'), True),
-    (('svc',), ('svc', 'a', 'tag'), False),  # the mapping iterated, one step read
-])
+@pytest.mark.parametrize(
+    ('read', 'changed', 'same'),
+    [
+        (('svc', 'a', 'tag'), ('svc', 'b', 'tag'), True),  # another service
+        (('svc', 'a', 'tag'), ('svc', 'a', 'tag'), False),
+        (('svc', 'a', 'env'), ('svc', 'a', 'env', 'NEW'), False),  # read whole, a key added
+        (('svc', 'a', 'tag'), ('svc', 'a'), False),  # the service replaced
+        (('svc', 'a', 'extra'), ('svc', 'a', 'extra'), False),  # was missing, now there
+        ((), ('svc', 'b'), False),  # the whole values, printed
+        (('svc', 'a', 'tag'), ('svc',), False),  # a one-step change holds every service
+        (('other', 'x'), ('svc', 'a', 'tag'), True),
+        (('svc',), ('svc', 'a', 'tag'), False),  # the mapping iterated, one step read
+    ],
+)
 def test_a_template_is_unaffected_unless_a_read_meets_a_change(
-        read: tuple[Any, ...], changed: tuple[Any, ...], same: bool) -> None:
+    read: tuple[Any, ...], changed: tuple[Any, ...], same: bool
+) -> None:
     known = {'t.j2': _entry(read)}
     assert snapshot.unaffected(known, {'t.j2': 'blob'}, [changed]) == ({'t.j2'} if same else set())
 
@@ -73,15 +81,17 @@ def test_a_changed_template_is_affected_whatever_it_reads() -> None:
 
 # --- a diff from snapshots equals a diff without any cache ---
 
-PROJECT = TWO_ENVIRONMENTS + 'schemas:\n  rendered:\n    - files: "*.yaml"\n' \
-                             '      schema: schemas/out.json\n' \
-                             'merge:\n  - path: models\n    key: name\n'
+PROJECT = (
+    TWO_ENVIRONMENTS + 'schemas:\n  rendered:\n    - files: "*.yaml"\n'
+    '      schema: schemas/out.json\n'
+    'merge:\n  - path: models\n    key: name\n'
+)
 PROD = 'x: 2\nmodels:\n  - {name: m2, rpm: 20}\n'  # merged by name: item 0 here, 1 there
 SCHEMA = '{"type": "object", "required": ["name"]}'
 TEMPLATES = {
     'templates/name.yaml.j2': 'name: {{ svc.a.name }}\n',
     'templates/env.yaml.j2': 'name: env\nenv:\n{% for k, v in svc.a.env | dictsort %}'
-                             '  {{ k }}: {{ v }}\n{% endfor %}',
+    '  {{ k }}: {{ v }}\n{% endfor %}',
     'templates/opt.yaml.j2': 'name: opt\n{% if svc.a.extra is defined %}extra: yes\n{% endif %}',
     'templates/num.yaml.j2': 'name: num\nreplicas: {{ svc.b.replicas }}\n',
     'templates/other.yaml.j2': 'name: {{ svc.c.name }}\n',
@@ -91,18 +101,25 @@ TEMPLATES = {
 
 def _common(**a: str) -> str:
     extra = ''.join(f'    {k}: {v}\n' for k, v in a.items())
-    return ('svc:\n  a:\n    name: a\n    env: {X: "1"}\n' + extra +
-            '  b:\n    replicas: 1\n  c:\n    name: c\n'
-            'models:\n  - {name: m1, rpm: 1}\n  - {name: m2, rpm: 2}\n')
+    return (
+        'svc:\n  a:\n    name: a\n    env: {X: "1"}\n'
+        + extra
+        + '  b:\n    replicas: 1\n  c:\n    name: c\n'
+        'models:\n  - {name: m1, rpm: 1}\n  - {name: m2, rpm: 2}\n'
+    )
 
 
 @pytest.fixture
 def history(git_repo: GitRepo) -> dict[str, str]:
     """A base and heads that each change what some templates read, and not others."""
     files: dict[str, str | bytes | None] = {
-        'gitops-config.yaml': PROJECT, 'schemas/out.json': SCHEMA,
-        'values/common.yaml': _common(), 'values/dev.yaml': 'x: 1\n',
-        'values/prod.yaml': PROD, **TEMPLATES}
+        'gitops-config.yaml': PROJECT,
+        'schemas/out.json': SCHEMA,
+        'values/common.yaml': _common(),
+        'values/dev.yaml': 'x: 1\n',
+        'values/prod.yaml': PROD,
+        **TEMPLATES,
+    }
     shas = {'base': git_repo.commit(files)}
     heads = {
         'env-key': _common().replace('env: {X: "1"}', 'env: {X: "1", Y: "2"}'),
@@ -111,8 +128,9 @@ def history(git_repo: GitRepo) -> dict[str, str]:
         'int-to-bool': _common().replace('replicas: 1', 'replicas: true'),
         'other-only': _common().replace('name: c', 'name: d'),
         'list-item': _common().replace('rpm: 2', 'rpm: 3'),
-        'list-order': _common().replace('{name: m1, rpm: 1}', '{name: m0, rpm: 0}\n  - '
-                                        '{name: m1, rpm: 1}'),
+        'list-order': _common().replace(
+            '{name: m1, rpm: 1}', '{name: m0, rpm: 0}\n  - {name: m1, rpm: 1}'
+        ),
     }
     for name, common in heads.items():
         git_repo.git('checkout', '-q', shas['base'])
@@ -122,16 +140,22 @@ def history(git_repo: GitRepo) -> dict[str, str]:
     return shas
 
 
-def _changes(root: Path, base: str, head: str, *, cache: bool = True,
-             ) -> list[tuple[str, str, str, str, str]]:
+def _changes(
+    root: Path,
+    base: str,
+    head: str,
+    *,
+    cache: bool = True,
+) -> list[tuple[str, str, str, str, str]]:
     """BASE...HEAD diffed in one run of the environment (with its cache, unless CACHE is
     off)."""
     old, new = revision.open_pair(root, base, head)
     run = Run.from_environment(cache=cache)
     review = comparison.compare(old, new, key=b'k' * 32, jobs=1, run=run)
     run.finish()
-    return sorted((c.env, c.file, c.path, repr(c.old), repr(c.new))
-                  for e in review.envs for c in e.changes)
+    return sorted(
+        (c.env, c.file, c.path, repr(c.old), repr(c.new)) for e in review.envs for c in e.changes
+    )
 
 
 class _Counter:
@@ -146,11 +170,26 @@ class _Counter:
         monkeypatch.setattr(render_mod, 'render_template', counting)
 
 
-@pytest.mark.parametrize('head', ['env-key', 'now-defined', 'int-to-float', 'int-to-bool',
-                                  'other-only', 'list-item', 'list-order', 'keyed-override'])
+@pytest.mark.parametrize(
+    'head',
+    [
+        'env-key',
+        'now-defined',
+        'int-to-float',
+        'int-to-bool',
+        'other-only',
+        'list-item',
+        'list-order',
+        'keyed-override',
+    ],
+)
 def test_diff_through_snapshots_equals_diff_without_cache(
-        head: str, history: dict[str, str], git_repo: GitRepo, fresh_cache: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    head: str,
+    history: dict[str, str],
+    git_repo: GitRepo,
+    fresh_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     root = git_repo.path
     expected = _changes(root, history['base'], history[head], cache=False)
     assert expected  # every head changes something
@@ -165,9 +204,9 @@ def test_diff_through_snapshots_equals_diff_without_cache(
     assert 'name.yaml.j2' not in rendered
 
 
-def test_a_re_run_renders_only_what_differs(history: dict[str, str], git_repo: GitRepo,
-                                            fresh_cache: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_re_run_renders_only_what_differs(
+    history: dict[str, str], git_repo: GitRepo, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = _changes(git_repo.path, history['base'], history['env-key'])
     counter = _Counter(monkeypatch)
     assert _changes(git_repo.path, history['base'], history['env-key']) == first
@@ -176,9 +215,9 @@ def test_a_re_run_renders_only_what_differs(history: dict[str, str], git_repo: G
     assert sorted(counter.templates) == ['templates/env.yaml.j2'] * 2
 
 
-def test_a_damaged_snapshot_is_recomputed(history: dict[str, str], git_repo: GitRepo,
-                                          fresh_cache: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_damaged_snapshot_is_recomputed(
+    history: dict[str, str], git_repo: GitRepo, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expected = _changes(git_repo.path, history['base'], history['now-defined'])
     for entry in (fresh_cache / 'snapshot').rglob('*'):
         if entry.is_file():
@@ -190,7 +229,8 @@ def test_a_damaged_snapshot_is_recomputed(history: dict[str, str], git_repo: Git
 
 
 def test_validate_reuses_clean_files_but_not_findings(
-        history: dict[str, str], git_repo: GitRepo, fresh_cache: Path, run_cli: RunCli) -> None:
+    history: dict[str, str], git_repo: GitRepo, fresh_cache: Path, run_cli: RunCli
+) -> None:
     root = git_repo.path
     assert run_cli('validate', cwd=root).exit_code == 0
     assert list((fresh_cache / 'verdicts').rglob('*'))
@@ -207,8 +247,12 @@ def test_validate_reuses_clean_files_but_not_findings(
 
 
 def test_a_re_run_of_the_same_diff_is_read_back(
-        history: dict[str, str], git_repo: GitRepo, fresh_cache: Path, run_cli: RunCli,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    history: dict[str, str],
+    git_repo: GitRepo,
+    fresh_cache: Path,
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     argv = ('diff', history['base'], history['env-key'], '--validate', '-f', 'json')
     first = run_cli(*argv, cwd=git_repo.path)
     assert first.exit_code == 0
@@ -223,10 +267,18 @@ def test_a_re_run_of_the_same_diff_is_read_back(
 
 
 def test_a_review_holding_a_secret_is_never_kept(fresh_cache: Path) -> None:
-    change = Change('prod', 'secret.yaml', 'data.key', ChangeKind.CHANGED, old=Secret('s3cr3t'),
-                    new=Secret('other'), secret=True)
-    review = results.Review('a', 'b', (results.EnvDiff('prod', [change]),), sealed=False,
-                            fingerprints=True)
+    change = Change(
+        'prod',
+        'secret.yaml',
+        'data.key',
+        ChangeKind.CHANGED,
+        old=Secret('s3cr3t'),
+        new=Secret('other'),
+        secret=True,
+    )
+    review = results.Review(
+        'a', 'b', (results.EnvDiff('prod', [change]),), sealed=False, fingerprints=True
+    )
     run = Run.from_environment()
     reviews.save('0' * 64, review, run)
     assert not (fresh_cache / 'review').exists()

@@ -34,7 +34,8 @@ def test_find_root_walks_up(tmp_path: Path) -> None:
 
 
 def test_a_commit_knows_its_sha_and_its_project_folder(
-        nested: tuple[GitRepo, Path, str, str]) -> None:
+    nested: tuple[GitRepo, Path, str, str],
+) -> None:
     _repo, root, first, second = nested
     source = revision.open_revision(root / 'values', 'HEAD~1')
     assert (source.commit, source.root, source.label) == (first, root.resolve(), first[:12])
@@ -44,7 +45,8 @@ def test_a_commit_knows_its_sha_and_its_project_folder(
 
 
 def test_the_working_tree_and_the_index_are_no_commit(
-        nested: tuple[GitRepo, Path, str, str]) -> None:
+    nested: tuple[GitRepo, Path, str, str],
+) -> None:
     _repo, root, _, _ = nested
     work = revision.open_revision(root / 'values')
     assert isinstance(work, WorkTree)
@@ -54,7 +56,8 @@ def test_the_working_tree_and_the_index_are_no_commit(
 
 
 def test_a_pair_defaults_to_the_merge_base_and_the_working_tree(
-        nested: tuple[GitRepo, Path, str, str]) -> None:
+    nested: tuple[GitRepo, Path, str, str],
+) -> None:
     repo, root, first, second = nested
     repo.git('update-ref', 'refs/remotes/origin/main', first)
     repo.git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main')
@@ -65,7 +68,8 @@ def test_a_pair_defaults_to_the_merge_base_and_the_working_tree(
 
 
 def test_at_commit_is_none_outside_git_or_before_the_first_commit(
-        tmp_path: Path, nested: tuple[GitRepo, Path, str, str]) -> None:
+    tmp_path: Path, nested: tuple[GitRepo, Path, str, str]
+) -> None:
     assert revision.at_commit(tmp_path / 'elsewhere', 'HEAD') is None
     _, root, first, _ = nested
     assert revision.at_commit(root, f'{first}^') is None
@@ -79,9 +83,13 @@ def test_no_code_probes_a_source_for_root_or_commit() -> None:
     probes = []
     for path in sorted(PACKAGE.rglob('*.py')):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in ('getattr', 'hasattr') and len(node.args) >= 2
-                    and isinstance(node.args[1], ast.Constant)
-                    and node.args[1].value in ('root', 'commit')):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ('getattr', 'hasattr')
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and node.args[1].value in ('root', 'commit')
+            ):
                 probes.append(f'{path.relative_to(PACKAGE)}:{node.lineno}')
     assert probes == []

@@ -27,8 +27,11 @@ from tests.conftest import RunCli
 
 
 def _modules() -> list[ModuleType]:
-    names = [m.name for m in pkgutil.walk_packages(gitops_config.__path__, 'gitops_config.')
-             if not m.name.endswith('__main__')]  # which would run the tool
+    names = [
+        m.name
+        for m in pkgutil.walk_packages(gitops_config.__path__, 'gitops_config.')
+        if not m.name.endswith('__main__')
+    ]  # which would run the tool
     return [importlib.import_module(name) for name in sorted(names)]
 
 
@@ -47,22 +50,26 @@ def _state(modules: list[ModuleType]) -> dict[str, Any]:
 
 
 def test_no_module_global_changes_across_two_commands(
-        git_repo: GitRepo, fresh_cache: Path, run_cli: RunCli) -> None:
+    git_repo: GitRepo, fresh_cache: Path, run_cli: RunCli
+) -> None:
     git_repo.commit(BASIC, 'base')
     head = git_repo.commit({'values/prod.yaml': 'app:\n  replicas: 4\n'}, 'head')
     modules = _modules()
     before = _state(modules)
     assert run_cli('render', cwd=git_repo.path).exit_code == 0
     after_one = _state(modules)
-    assert run_cli('--no-cache', 'diff', 'HEAD~1', head, '--validate',
-                   cwd=git_repo.path).exit_code == 0
+    assert (
+        run_cli('--no-cache', 'diff', 'HEAD~1', head, '--validate', cwd=git_repo.path).exit_code
+        == 0
+    )
     changed = [k for k, v in _state(modules).items() if before.get(k) != v]
     changed += [k for k, v in after_one.items() if before.get(k) != v]
     assert changed == []
 
 
 def test_no_cache_is_a_run_without_a_store_not_an_environment_variable(
-        git_repo: GitRepo, fresh_cache: Path, run_cli: RunCli) -> None:
+    git_repo: GitRepo, fresh_cache: Path, run_cli: RunCli
+) -> None:
     git_repo.commit(BASIC, 'base')
     assert run_cli('--no-cache', 'render', cwd=git_repo.path).exit_code == 0
     assert not fresh_cache.exists()
@@ -72,7 +79,8 @@ def test_no_cache_is_a_run_without_a_store_not_an_environment_variable(
 
 
 def test_each_command_counts_to_its_own_clock(
-        git_repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    git_repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     git_repo.commit(BASIC, 'base')
     seen = []
     for now in ('2026-01-01T00:00:00Z', '2027-06-30T12:00:00Z'):
@@ -86,17 +94,23 @@ def test_each_command_counts_to_its_own_clock(
 def test_spawned_workers_render_what_one_job_renders(tmp_path: Path) -> None:
     """Workers are handed all they need: under `spawn` they inherit nothing, and render
     (and keep, for the parent to write) exactly what one process does."""
-    templates = [Template.of(f'templates/t{i}.yaml.j2', f't{i}.yaml.j2',
-                             f'n: {{{{ n + {i} }}}}\nname: {{{{ app.name }}}}\n'.encode(),
-                             blob=f'{i:040x}')
-                 for i in range(workers.PARALLEL_THRESHOLD // 2)]
+    templates = [
+        Template.of(
+            f'templates/t{i}.yaml.j2',
+            f't{i}.yaml.j2',
+            f'n: {{{{ n + {i} }}}}\nname: {{{{ app.name }}}}\n'.encode(),
+            blob=f'{i:040x}',
+        )
+        for i in range(workers.PARALLEL_THRESHOLD // 2)
+    ]
     values = [Values(env, {'n': n, 'app': {'name': env}}) for env, n in (('dev', 1), ('prod', 2))]
     alone = workers.render_all(templates, [prepare(v) for v in values], Reuse(), jobs=1)
     kept = Reuse(Store(tmp_path / 'cache'))
-    spawned = workers.render_all(templates, [prepare(v) for v in values], kept, jobs=2,
-                                 method='spawn')
+    spawned = workers.render_all(
+        templates, [prepare(v) for v in values], kept, jobs=2, method='spawn'
+    )
     assert [[(f.path, f.content) for f in row] for row in spawned] == [
-        [(f.path, f.content) for f in row] for row in alone]
+        [(f.path, f.content) for f in row] for row in alone
+    ]
     kept.finish()  # what the workers rendered, kept by the parent
     assert len(list((tmp_path / 'cache/render-pack').rglob('*.log-*'))) == 2
-

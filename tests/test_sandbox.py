@@ -30,14 +30,28 @@ from tests._helpers.jinja_reference import compiled
 from tests._helpers.jinja_reference import reference
 
 VALUES: dict[str, Any] = {
-    'app': {'name': 'gateway', 'replicas': 3, 'port': 8080, 'tags': ['b', 'a', 'c'],
-            'env': {'B': '2', 'A': 'yes', 'C': 'off'}, 'ratio': 0.25, 'on': True},
+    'app': {
+        'name': 'gateway',
+        'replicas': 3,
+        'port': 8080,
+        'tags': ['b', 'a', 'c'],
+        'env': {'B': '2', 'A': 'yes', 'C': 'off'},
+        'ratio': 0.25,
+        'on': True,
+    },
     'items': [3, 1, 2, 3],
     'text': 'Hello World, hello jinja',
-    'users': [{'name': 'ann', 'age': 31, 'team': 'x'}, {'name': 'bob', 'age': 25, 'team': 'y'},
-              {'name': 'cy', 'age': 31, 'team': 'x'}],
+    'users': [
+        {'name': 'ann', 'age': 31, 'team': 'x'},
+        {'name': 'bob', 'age': 25, 'team': 'y'},
+        {'name': 'cy', 'age': 31, 'team': 'x'},
+    ],
     'tree': [{'name': 'a', 'children': [{'name': 'b', 'children': []}]}],
-    'empty': {}, 'none': None, 'num': -3.5, 'big': 1234567, 'html': '<b>x & y</b>',
+    'empty': {},
+    'none': None,
+    'num': -3.5,
+    'big': 1234567,
+    'html': '<b>x & y</b>',
 }
 
 FILTERS = [
@@ -201,35 +215,53 @@ METHODS = [
     '{{ users[5] is defined }}',
 ]
 STATEMENTS = [
-    ('{% for k, v in app.env | dictsort %}{{ loop.index }}:{{ k }}={{ v }}{% if not loop.last '
-     '%},{% endif %}{% endfor %}'),
+    (
+        '{% for k, v in app.env | dictsort %}{{ loop.index }}:{{ k }}={{ v }}{% if not loop.last '
+        '%},{% endif %}{% endfor %}'
+    ),
     '{% for x in items if x > 1 %}{{ x }}{% else %}none{% endfor %}',
     '{% for x in empty %}{{ x }}{% else %}none{% endfor %}',
-    ('{% for u in users %}{{ loop.cycle("a", "b") }}{{ loop.revindex }}{{ loop.changed(u.team) '
-     '}}{% endfor %}'),
-    ('{% for u in users %}{{ loop.previtem.name if not loop.first else "-" }}{{ loop.length '
-     '}}{% endfor %}'),
+    (
+        '{% for u in users %}{{ loop.cycle("a", "b") }}{{ loop.revindex }}{{ loop.changed(u.team) '
+        '}}{% endfor %}'
+    ),
+    (
+        '{% for u in users %}{{ loop.previtem.name if not loop.first else "-" }}{{ loop.length '
+        '}}{% endfor %}'
+    ),
     '{% for n in tree recursive %}{{ n.name }}[{{ loop(n.children) }}]{% endfor %}',
-    ('{% macro m(a, b=2) %}{{ a }}+{{ b }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1) }} {{ '
-     'm(1, 3, 4, x=5) }}'),
+    (
+        '{% macro m(a, b=2) %}{{ a }}+{{ b }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1) }} {{ '
+        'm(1, 3, 4, x=5) }}'
+    ),
     '{% macro w() %}<{{ caller(7) }}>{% endmacro %}{% call(n) w() %}n={{ n }}{% endcall %}',
     '{% set x = app.name ~ "-" ~ app.port %}{{ x }}',
     '{% set a, b = items[:2] %}{{ a }}{{ b }}',
     '{% set x %}block {{ app.name }}{% endset %}{{ x | upper }}',
-    ('{% set ns = namespace(n=0) %}{% for i in items %}{% set ns.n = ns.n + i %}{% endfor %}{{ '
-     'ns.n }}'),
+    (
+        '{% set ns = namespace(n=0) %}{% for i in items %}{% set ns.n = ns.n + i %}{% endfor %}{{ '
+        'ns.n }}'
+    ),
     '{% filter upper %}{{ text }}{% endfilter %}',
     '{% with y = app.port %}{{ y * 2 }}{% endwith %}',
     '{{ 1 if app.on else 2 }} {{ app.name if empty else "e" }} {{ none or "n" }} {{ app and 1 }}',
-    ('{{ not empty }} {{ 1 < 2 < 3 }} {{ 3 > 2 > 5 }} {{ "a" in app.tags }} {{ "A" not in '
-     'app.env }}'),
-    ('{{ app.port // 3 }} {{ app.port % 7 }} {{ 2 ** 10 }} {{ -num }} {{ +num }} {{ 7 / 2 }} {{ '
-     'items + [9] }}'),
+    (
+        '{{ not empty }} {{ 1 < 2 < 3 }} {{ 3 > 2 > 5 }} {{ "a" in app.tags }} {{ "A" not in '
+        'app.env }}'
+    ),
+    (
+        '{{ app.port // 3 }} {{ app.port % 7 }} {{ 2 ** 10 }} {{ -num }} {{ +num }} {{ 7 / 2 }} {{ '
+        'items + [9] }}'
+    ),
     '{{ "ab" * 3 }} {{ [1] * 2 }} {{ "%s:%s" % (1, 2) }} {{ app.tags ~ "!" }} {{ 1 ~ 2 }}',
-    ('{{ {"k": app.name, "n": [1, 2]} }} {{ (1, 2) }} {{ [app.port, text] }} {{ dict(a=1, '
-     'b=app.on) }}'),
-    ('{% set c = cycler("x", "y") %}{{ c.next() }}{{ c.next() }}{{ c.current }}{% set j = '
-     'joiner("+") %}{{ j() }}a{{ j() }}b'),
+    (
+        '{{ {"k": app.name, "n": [1, 2]} }} {{ (1, 2) }} {{ [app.port, text] }} {{ dict(a=1, '
+        'b=app.on) }}'
+    ),
+    (
+        '{% set c = cycler("x", "y") %}{{ c.next() }}{{ c.next() }}{{ c.current }}{% set j = '
+        'joiner("+") %}{{ j() }}a{{ j() }}b'
+    ),
     '{{ range(3) | list }} {{ range(1, 10, 3) | list }}',
     '{% raw %}{{ not rendered }}{% endraw %}',
     '{%- if app -%}\n  trimmed\n{%- endif %}',
@@ -238,8 +270,12 @@ STATEMENTS = [
     '{% autoescape true %}{{ html }}{{ html | safe }}{{ "<" ~ html }}{% endautoescape %}{{ html }}',
     '{{ app.missing | default(app.env) }}',
 ]
-TEMPLATES = (FILTERS + METHODS + STATEMENTS
-             + [f'{{{{ {value} is {test} }}}}' for value in TESTED for test in TESTS])
+TEMPLATES = (
+    FILTERS
+    + METHODS
+    + STATEMENTS
+    + [f'{{{{ {value} is {test} }}}}' for value in TESTED for test in TESTS]
+)
 RENDERS = set(FILTERS + METHODS + STATEMENTS)  # the rest may fail: then in both
 
 
@@ -248,16 +284,21 @@ def _tool(source: str, data: dict[str, Any], *, secret: bool = False) -> str:
     template = Template.of(f'templates/{name}', name, source.encode())
     if secret:  # one the templates do not read
         data = {**data, 'hidden': Secret('sk-not-read-by-these-templates')}
-    return render_mod.render_file(template, render_mod.prepare(Values('dev', data))
-                                  ).content.decode()
+    return render_mod.render_file(
+        template, render_mod.prepare(Values('dev', data))
+    ).content.decode()
 
 
 def _jinja(source: str, data: dict[str, Any]) -> str:
     return compiled(source).render(data, env='dev', values=data)
 
 
-def _both(source: str, data: dict[str, Any], *, secret: bool = False,
-          ) -> tuple[str | None, str | None]:
+def _both(
+    source: str,
+    data: dict[str, Any],
+    *,
+    secret: bool = False,
+) -> tuple[str | None, str | None]:
     try:
         expected: str | None = _jinja(source, data)
     except Exception:
@@ -277,10 +318,14 @@ def _stable(text: str | None) -> str | None:
 def test_the_corpus_has_every_builtin_filter_and_test() -> None:
     env = reference()
     used = ' '.join(TEMPLATES)
-    assert not [name for name in env.filters if not (
-        f'| {name}' in used or f"'{name}'" in used or f'"{name}"' in used)]
-    assert set(env.tests) - {'!=', '<', '<=', '==', '>', '>='} <= {t.split('(')[0].split()[0]
-                                                                   for t in TESTS}
+    assert not [
+        name
+        for name in env.filters
+        if not (f'| {name}' in used or f"'{name}'" in used or f'"{name}"' in used)
+    ]
+    assert set(env.tests) - {'!=', '<', '<=', '==', '>', '>='} <= {
+        t.split('(')[0].split()[0] for t in TESTS
+    }
 
 
 @pytest.mark.parametrize('source', TEMPLATES)
@@ -305,9 +350,11 @@ def test_includes_and_imports_render_alike() -> None:
         'macros.j2': '{% macro tag(x) %}<{{ x | upper }}>{% endmacro %}{% set shared = 5 %}',
         'part.j2': 'part {{ app.name }} {{ loop_item | default("-") }}',
         'base.j2': 'head {% block body %}base{% endblock %} tail',
-        'main.j2': ("{% import 'macros.j2' as m %}{% from 'macros.j2' import tag %}"
-                    "{{ m.tag(app.name) }} {{ tag('y') }} {{ m.shared }} "
-                    "{% for loop_item in app.tags %}{% include 'part.j2' %};{% endfor %}"),
+        'main.j2': (
+            "{% import 'macros.j2' as m %}{% from 'macros.j2' import tag %}"
+            "{{ m.tag(app.name) }} {{ tag('y') }} {{ m.shared }} "
+            "{% for loop_item in app.tags %}{% include 'part.j2' %};{% endfor %}"
+        ),
         'child.j2': "{% extends 'base.j2' %}{% block body %}child {{ super() }}{% endblock %}",
     }
     loader = jinja2.DictLoader(files)
@@ -326,8 +373,13 @@ def test_includes_and_imports_render_alike() -> None:
     assert reads['child.j2'] == set()
 
 
-_scalars = st.one_of(st.integers(-5, 5), st.sampled_from(['a', 'B', 'x y', '', 'on']),
-                     st.booleans(), st.none(), st.floats(-2, 2, allow_nan=False))
+_scalars = st.one_of(
+    st.integers(-5, 5),
+    st.sampled_from(['a', 'B', 'x y', '', 'on']),
+    st.booleans(),
+    st.none(),
+    st.floats(-2, 2, allow_nan=False),
+)
 
 
 def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -348,21 +400,31 @@ def test_random_values_render_alike(source: str, app: Any, items: Any, text: Any
 
 # -- the caps
 
-@pytest.mark.parametrize(('source', 'what'), [
-    ('{{ (((10 ** 1000) ** 1000) ** 1000) }}', '`**`'),
-    ("{{ 'a' * 10 ** 9 }}", '`*`'),
-    ('{{ [1, 2] * 10 ** 8 }}', '`*`'),
-    ('{% for i in range(10 ** 9) %}{% endfor %}', 'range()'),
-    ('{{ range(10 ** 30) | list }}', 'range()'),
-    ("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
-     '{% endfor %}', '`~`'),
-    ("{% set ns = namespace(n=3) %}{% for i in range(40) %}{% set ns.n = ns.n * ns.n %}"
-     '{% endfor %}', '`*`'),
-    ("{{ 'x' | center(10 ** 9) }}", "filter 'center'"),
-    ("{{ 'x'.ljust(10 ** 9) }}", 'str.ljust()'),
-    ("{{ '%999999999s' % 'x' }}", 'format'),
-    ("{{ ('a' * 1000000) | replace('a', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa') }}", 'replace'),
-])
+
+@pytest.mark.parametrize(
+    ('source', 'what'),
+    [
+        ('{{ (((10 ** 1000) ** 1000) ** 1000) }}', '`**`'),
+        ("{{ 'a' * 10 ** 9 }}", '`*`'),
+        ('{{ [1, 2] * 10 ** 8 }}', '`*`'),
+        ('{% for i in range(10 ** 9) %}{% endfor %}', 'range()'),
+        ('{{ range(10 ** 30) | list }}', 'range()'),
+        (
+            "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+            '{% endfor %}',
+            '`~`',
+        ),
+        (
+            '{% set ns = namespace(n=3) %}{% for i in range(40) %}{% set ns.n = ns.n * ns.n %}'
+            '{% endfor %}',
+            '`*`',
+        ),
+        ("{{ 'x' | center(10 ** 9) }}", "filter 'center'"),
+        ("{{ 'x'.ljust(10 ** 9) }}", 'str.ljust()'),
+        ("{{ '%999999999s' % 'x' }}", 'format'),
+        ("{{ ('a' * 1000000) | replace('a', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa') }}", 'replace'),
+    ],
+)
 def test_an_operation_over_a_cap_stops_at_once(source: str, what: str) -> None:
     start = time.perf_counter()
     with pytest.raises(TemplateLimitError) as caught:
@@ -380,22 +442,36 @@ def test_an_operation_over_a_cap_stops_at_once(source: str, what: str) -> None:
 
 def test_work_under_the_caps_is_untouched() -> None:
     assert _tool("{{ 2 ** 64 }} {{ ('-' * 80) | length }} {{ range(1000) | length }}", VALUES) == (
-        f'{2 ** 64} 80 1000')
+        f'{2**64} 80 1000'
+    )
 
 
 def test_every_blind_spot_compiles_to_a_hook() -> None:
-    source = ('{% for a, b in x if a %}{{ a ~ b }}{% endfor %}{{ 1 if x else 2 }}'
-              '{{ x and y or not z }}{{ x == y }}{{ a < b < c }}{{ x[1:] }}{{ {x: y} }}'
-              "{% set p, q = x %}{{ f(*x, **y) }}{{ x['k'] }}")
+    source = (
+        '{% for a, b in x if a %}{{ a ~ b }}{% endfor %}{{ 1 if x else 2 }}'
+        '{{ x and y or not z }}{{ x == y }}{{ a < b < c }}{{ x[1:] }}{{ {x: y} }}'
+        "{% set p, q = x %}{{ f(*x, **y) }}{{ x['k'] }}"
+    )
     code = render_mod._environment().compile(source, raw=True)
-    for hook in ('t_iter', 't_truth', 't_concat', 't_compare', 't_chain', 't_slice', 't_dict',
-                 't_unpack', 'environment.finalize(', 'environment.call(',
-                 'environment.getitem('):
+    for hook in (
+        't_iter',
+        't_truth',
+        't_concat',
+        't_compare',
+        't_chain',
+        't_slice',
+        't_dict',
+        't_unpack',
+        'environment.finalize(',
+        'environment.call(',
+        'environment.getitem(',
+    ):
         assert hook in code, hook
 
 
 def test_code_compiled_before_the_hooks_changed_is_never_run(
-        fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     compiled = []
     env = render_mod._environment()
     real = env.compile

@@ -51,8 +51,9 @@ def test_parallel_render_is_identical_to_one_job(big: Path) -> None:
 
 def _commit(root: Path, message: str) -> str:
     def git(*args: str) -> str:
-        return subprocess.run(['git', *args], cwd=root, check=True, capture_output=True,
-                              text=True).stdout.strip()
+        return subprocess.run(
+            ['git', *args], cwd=root, check=True, capture_output=True, text=True
+        ).stdout.strip()
 
     if not (root / '.git').exists():
         git('init', '-q', '-b', 'main')
@@ -61,8 +62,9 @@ def _commit(root: Path, message: str) -> str:
     return git('rev-parse', 'HEAD')
 
 
-def test_a_parallel_diff_is_identical_to_one_job(big: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 tmp_path: Path) -> None:
+def test_a_parallel_diff_is_identical_to_one_job(
+    big: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     base = _commit(big, 'base')
     common = big / 'values/common.yaml'
     common.write_text(common.read_text().replace('tag: "1.', 'tag: "2.', 30))
@@ -76,8 +78,12 @@ def test_a_parallel_diff_is_identical_to_one_job(big: Path, monkeypatch: pytest.
         run = Run.from_environment()
         old, new = revision.open_pair(big, base, head)
         review = comparison.compare(old, new, key=b'k' * 32, jobs=jobs, run=run)
-        reviews.append([(e.env, [(c.file, c.path, repr(c.old), repr(c.new)) for c in e.changes])
-                        for e in review.envs])
+        reviews.append(
+            [
+                (e.env, [(c.file, c.path, repr(c.old), repr(c.new)) for c in e.changes])
+                for e in review.envs
+            ]
+        )
         run.finish()
     assert reviews[0] == reviews[1] == reviews[2]
     assert sum(len(changes) for _, changes in reviews[0]) >= 30 * 3
@@ -125,7 +131,8 @@ class _Counted:
 
 
 def test_outputs_and_compiled_templates_are_kept_in_one_pack_per_environment(
-        big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = _files(big, jobs=1)
     files = [p.name for p in (fresh_cache / 'render-pack').rglob('*') if p.is_file()]
     # an index and a log for each environment and for the compiled templates
@@ -143,7 +150,8 @@ def test_outputs_and_compiled_templates_are_kept_in_one_pack_per_environment(
 
 
 def test_a_parallel_run_keeps_what_its_workers_rendered(
-        big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = _files(big, jobs=2)
     counted = _Counted(monkeypatch)
     assert _files(big, jobs=1) == first
@@ -177,8 +185,9 @@ def _logs(cache_dir: Path) -> list[Path]:
     return sorted(p for p in (cache_dir / 'render-pack').rglob('*.log-*') if p.is_file())
 
 
-def test_a_damaged_payload_is_rendered_again(big: Path, fresh_cache: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_damaged_payload_is_rendered_again(
+    big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = _files(big, jobs=1)
     for log in _logs(fresh_cache):
         data = bytearray(log.read_bytes())
@@ -190,7 +199,8 @@ def test_a_damaged_payload_is_rendered_again(big: Path, fresh_cache: Path,
 
 
 def test_a_log_of_mostly_replaced_payloads_is_rewritten(
-        big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(packs_mod, 'SLACK', 0)
     common = big / 'values/common.yaml'
     sizes = []
@@ -207,8 +217,8 @@ def test_a_log_of_mostly_replaced_payloads_is_rewritten(
 
 
 def test_unwritable_cache_warns_once_and_goes_on(
-        big: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    big: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     # A path below a regular file cannot be created, even by root (CI runs as root,
     # which ignores a read-only mode).
     (tmp_path / 'not-a-dir').write_text('')

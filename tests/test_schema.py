@@ -47,8 +47,12 @@ def test_every_error_is_reported_with_its_path(tmp_path: Path) -> None:
     store = _store(tmp_path, {'s.json': SERVICE})
     found = store.violations('s.json', {'port': 0, 'tags': ['a', 3], 'extra': 1})
     got = sorted((v.path, v.keyword) for v in found)
-    assert got == [((), 'required'), (('extra',), 'additionalProperties'),
-                   (('port',), 'minimum'), (('tags', 1), 'type')]
+    assert got == [
+        ((), 'required'),
+        (('extra',), 'additionalProperties'),
+        (('port',), 'minimum'),
+        (('tags', 1), 'type'),
+    ]
 
 
 @pytest.mark.parametrize('draft', sorted(DRAFTS))
@@ -56,22 +60,32 @@ def test_each_supported_draft_validates(tmp_path: Path, draft: str) -> None:
     store = _store(tmp_path, {'s.json': {'$schema': DRAFTS[draft], **SERVICE}})
     assert store.violations('s.json', {'name': 'x', 'port': 80}) == []
     assert [v.path for v in store.violations('s.json', {'name': 'x', 'port': 'http'})] == [
-        ('port',)]
+        ('port',)
+    ]
 
 
 def test_ref_to_another_schema_file_resolves(tmp_path: Path) -> None:
-    store = _store(tmp_path, {
-        'schemas/main.json': {'properties': {'port': {'$ref': 'defs/common.json#/$defs/port'}}},
-        'schemas/defs/common.json': {'$defs': {'port': {'type': 'integer', 'maximum': 65535}}},
-    })
+    store = _store(
+        tmp_path,
+        {
+            'schemas/main.json': {'properties': {'port': {'$ref': 'defs/common.json#/$defs/port'}}},
+            'schemas/defs/common.json': {'$defs': {'port': {'type': 'integer', 'maximum': 65535}}},
+        },
+    )
     [violation] = store.violations('schemas/main.json', {'port': 70000})
     assert violation.path == ('port',)
     assert '65535' in violation.message
 
 
 def test_unresolved_ref_names_the_schema_file_and_line(tmp_path: Path) -> None:
-    store = _store(tmp_path, {'schemas/main.json': (
-        '{\n  "properties": {\n    "port": {"$ref": "missing.json#/port"}\n  }\n}\n')})
+    store = _store(
+        tmp_path,
+        {
+            'schemas/main.json': (
+                '{\n  "properties": {\n    "port": {"$ref": "missing.json#/port"}\n  }\n}\n'
+            )
+        },
+    )
     with pytest.raises(SchemaRefError) as info:
         store.validator('schemas/main.json')
     assert str(info.value.location).startswith('schemas/main.json:3:')
@@ -85,8 +99,14 @@ def test_remote_ref_is_refused_offline(tmp_path: Path) -> None:
 
 
 def test_invalid_schema_names_the_schema_file(tmp_path: Path) -> None:
-    store = _store(tmp_path, {'schemas/bad.json': (
-        '{\n  "type": "object",\n  "properties": {"a": {"minimum": "one"}}\n}\n')})
+    store = _store(
+        tmp_path,
+        {
+            'schemas/bad.json': (
+                '{\n  "type": "object",\n  "properties": {"a": {"minimum": "one"}}\n}\n'
+            )
+        },
+    )
     with pytest.raises(SchemaFileError) as info:
         store.validator('schemas/bad.json')
     assert info.value.location is not None
@@ -106,11 +126,28 @@ def test_yaml_schema_files_are_read_too(tmp_path: Path) -> None:
 
 
 def test_one_of_reports_the_closest_branch_only(tmp_path: Path) -> None:
-    store = _store(tmp_path, {'s.json': {'properties': {'limit': {'oneOf': [
-        {'type': 'integer'},
-        {'type': 'object', 'required': ['rpm', 'tpm'],
-         'properties': {'rpm': {'type': 'integer'}, 'tpm': {'type': 'integer'}}},
-    ]}}}})
+    store = _store(
+        tmp_path,
+        {
+            's.json': {
+                'properties': {
+                    'limit': {
+                        'oneOf': [
+                            {'type': 'integer'},
+                            {
+                                'type': 'object',
+                                'required': ['rpm', 'tpm'],
+                                'properties': {
+                                    'rpm': {'type': 'integer'},
+                                    'tpm': {'type': 'integer'},
+                                },
+                            },
+                        ]
+                    }
+                }
+            }
+        },
+    )
     found = store.violations('s.json', {'limit': {'rpm': 'x', 'tpm': 5}})
     assert len(found) == 1
     assert found[0].path == ('limit', 'rpm')
@@ -118,9 +155,17 @@ def test_one_of_reports_the_closest_branch_only(tmp_path: Path) -> None:
 
 
 def test_formats_are_checked(tmp_path: Path) -> None:
-    store = _store(tmp_path, {'s.json': {'properties': {
-        'url': {'type': 'string', 'format': 'uri'},
-        'mail': {'type': 'string', 'format': 'email'}}}})
+    store = _store(
+        tmp_path,
+        {
+            's.json': {
+                'properties': {
+                    'url': {'type': 'string', 'format': 'uri'},
+                    'mail': {'type': 'string', 'format': 'email'},
+                }
+            }
+        },
+    )
     found = store.violations('s.json', {'url': 'not a uri', 'mail': 'nobody'})
     assert sorted(v.path for v in found) == [('mail',), ('url',)]
 
@@ -136,8 +181,18 @@ def test_secrets_and_subclasses_reach_the_engine_as_plain_types(tmp_path: Path) 
     class Name(str):
         pass
 
-    store = _store(tmp_path, {'s.json': {'properties': {
-        'key': {'type': 'string'}, 'name': {'type': 'string'}, 'sealed': {'type': 'string'}}}})
+    store = _store(
+        tmp_path,
+        {
+            's.json': {
+                'properties': {
+                    'key': {'type': 'string'},
+                    'name': {'type': 'string'},
+                    'sealed': {'type': 'string'},
+                }
+            }
+        },
+    )
     data = {'key': Secret('sk-123456'), 'name': Name('x'), 'sealed': SealedSecret('ENC[x]')}
     assert store.violations('s.json', data) == []
     assert to_plain(data) == {'key': '<secret>', 'name': 'x', 'sealed': '<secret>'}
@@ -167,9 +222,10 @@ def test_a_redos_pattern_in_a_schema_is_linear(tmp_path: Path) -> None:
     [violation] = store.violations('s.json', 'a' * 100_000 + '!')
     assert violation.keyword == 'pattern'
 
+
 # A proxy config that uses every top-level section LiteLLM's proxy documentation
 # describes, and documented keys of each (docs.litellm.ai, proxy/config_settings).
-LITELLM_DOCUMENTED = '''\
+LITELLM_DOCUMENTED = """\
 include: [models/extra.yaml]
 environment_variables:
   REDIS_HOST: redis.internal
@@ -265,7 +321,7 @@ vector_store_registry:
 assistant_settings: {custom_llm_provider: openai}
 files_settings: [{custom_llm_provider: azure}]
 finetune_settings: [{custom_llm_provider: azure}]
-'''
+"""
 
 
 def test_the_builtin_litellm_schema_takes_the_documented_proxy_config(tmp_path: Path) -> None:
@@ -275,31 +331,57 @@ def test_the_builtin_litellm_schema_takes_the_documented_proxy_config(tmp_path: 
     assert _store(tmp_path, {}).violations('builtin:litellm-proxy', config) == []
 
 
-@pytest.mark.parametrize(('change', 'path', 'keyword'), [
-    ({'litellm_setting': {}}, ('litellm_setting',), 'additionalProperties'),
-    ({'model_list': [{'model_name': 'x', 'litellm_params': {}}]},
-     ('model_list', 0, 'litellm_params'), 'required'),
-    ({'model_list': [{'model_name': 'x', 'litellm_param': {'model': 'a/b'}}]},
-     ('model_list', 0), 'required'),
-    ({'router_settings': {'routing_strategy': 'fastest'}},
-     ('router_settings', 'routing_strategy'), 'enum'),
-    ({'litellm_settings': {'callbacks': 'otel'}}, ('litellm_settings', 'callbacks'), 'type'),
-    ({'general_settings': {'max_parallel_requests': 'many'}},
-     ('general_settings', 'max_parallel_requests'), 'type'),
-    ({'environment_variables': {'NOT A NAME': 'x'}}, ('environment_variables',),
-     'propertyNames'),
-])
-def test_the_builtin_litellm_schema_catches_mistakes(tmp_path: Path, change: dict[str, Any],
-                                                     path: tuple[Any, ...], keyword: str) -> None:
+@pytest.mark.parametrize(
+    ('change', 'path', 'keyword'),
+    [
+        ({'litellm_setting': {}}, ('litellm_setting',), 'additionalProperties'),
+        (
+            {'model_list': [{'model_name': 'x', 'litellm_params': {}}]},
+            ('model_list', 0, 'litellm_params'),
+            'required',
+        ),
+        (
+            {'model_list': [{'model_name': 'x', 'litellm_param': {'model': 'a/b'}}]},
+            ('model_list', 0),
+            'required',
+        ),
+        (
+            {'router_settings': {'routing_strategy': 'fastest'}},
+            ('router_settings', 'routing_strategy'),
+            'enum',
+        ),
+        ({'litellm_settings': {'callbacks': 'otel'}}, ('litellm_settings', 'callbacks'), 'type'),
+        (
+            {'general_settings': {'max_parallel_requests': 'many'}},
+            ('general_settings', 'max_parallel_requests'),
+            'type',
+        ),
+        (
+            {'environment_variables': {'NOT A NAME': 'x'}},
+            ('environment_variables',),
+            'propertyNames',
+        ),
+    ],
+)
+def test_the_builtin_litellm_schema_catches_mistakes(
+    tmp_path: Path, change: dict[str, Any], path: tuple[Any, ...], keyword: str
+) -> None:
     found = _store(tmp_path, {}).violations('builtin:litellm-proxy', change)
     assert (path, keyword) in [(v.path, v.keyword) for v in found], found
 
 
 def test_a_repository_schema_can_ref_a_builtin_one(tmp_path: Path) -> None:
-    store = _store(tmp_path, {'values.json': {
-        'type': 'object',
-        'properties': {'litellm_settings': {
-            '$ref': 'builtin:litellm-proxy#/$defs/litellmSettings'}}}})
+    store = _store(
+        tmp_path,
+        {
+            'values.json': {
+                'type': 'object',
+                'properties': {
+                    'litellm_settings': {'$ref': 'builtin:litellm-proxy#/$defs/litellmSettings'}
+                },
+            }
+        },
+    )
     assert store.violations('values.json', {'litellm_settings': {'callbacks': ['otel']}}) == []
     [found] = store.violations('values.json', {'litellm_settings': {'cache': 'yes'}})
     assert found.path == ('litellm_settings', 'cache')
@@ -322,7 +404,13 @@ def test_builtin_schemas_are_valid_json_schemas() -> None:
 
 
 def test_a_file_can_name_a_builtin_schema() -> None:
-    assert declared_schema({'$schema': 'builtin:litellm-proxy'}, None,
-                           'litellm/config.yaml') == 'builtin:litellm-proxy'
-    assert declared_schema(None, '# yaml-language-server: $schema=builtin:litellm-proxy\n',
-                           'config.yaml') == 'builtin:litellm-proxy'
+    assert (
+        declared_schema({'$schema': 'builtin:litellm-proxy'}, None, 'litellm/config.yaml')
+        == 'builtin:litellm-proxy'
+    )
+    assert (
+        declared_schema(
+            None, '# yaml-language-server: $schema=builtin:litellm-proxy\n', 'config.yaml'
+        )
+        == 'builtin:litellm-proxy'
+    )

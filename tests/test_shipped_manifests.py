@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, '-m', *argv], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, '-m', *argv], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_pre_commit_hooks_manifest_is_valid() -> None:
@@ -30,7 +31,10 @@ def test_pre_commit_hooks_manifest_is_valid() -> None:
 def test_each_hook_calls_an_existing_hook_command() -> None:
     manifest = load_manifest(str(ROOT / '.pre-commit-hooks.yaml'))
     assert [h['id'] for h in manifest] == [
-        'gitops-config-validate', 'gitops-config-secrets', 'gitops-config-render-check']
+        'gitops-config-validate',
+        'gitops-config-secrets',
+        'gitops-config-render-check',
+    ]
     for entry in manifest:
         # `--`: the file names pre-commit appends are never read as options
         match = re.fullmatch(r'gitops-config hook ([a-z-]+) --', entry['entry'])

@@ -41,8 +41,14 @@ EXAMPLE = Path(__file__).resolve().parents[1] / 'example-repo'
 def _forms(secret: str, template: str = '') -> set[str]:
     """What would show the secret: itself in a few spellings, and what TEMPLATE prints
     from it in plain Jinja2 (each value of eight characters or more)."""
-    forms = {secret, secret.upper(), secret.lower(), secret[::-1], secret[3:],
-             base64.b64encode(secret.encode()).decode()[:-4]}
+    forms = {
+        secret,
+        secret.upper(),
+        secret.lower(),
+        secret[::-1],
+        secret[3:],
+        base64.b64encode(secret.encode()).decode()[:-4],
+    }
     if template:
         try:
             out = compiled(template).render(s=secret)
@@ -61,8 +67,12 @@ def assert_clean(texts: list[str], forms: set[str]) -> None:
             assert form not in text, f'{form!r} leaked'
 
 
-def _render(template: str, *, secret: Any = None, name: str = 't.yaml.j2',
-            ) -> render_mod.RenderedFile:
+def _render(
+    template: str,
+    *,
+    secret: Any = None,
+    name: str = 't.yaml.j2',
+) -> render_mod.RenderedFile:
     source = Template.of(f'templates/{name}', name, template.encode())
     data = {'s': Secret(CANARY) if secret is None else secret, 'plain': 'not-a-secret'}
     return render_mod.render_file(source, render_mod.prepare(Values('dev', data)))
@@ -97,8 +107,9 @@ def test_the_corpus_covers_sixty_transformations() -> None:
 
 
 @pytest.mark.parametrize(('name', 'template', 'outcome'), CASES, ids=[c[0] for c in CASES])
-def test_each_transformation_carries_the_secret_or_stops(name: str, template: str,
-                                                         outcome: str) -> None:
+def test_each_transformation_carries_the_secret_or_stops(
+    name: str, template: str, outcome: str
+) -> None:
     forms = _forms(CANARY, template)
     if outcome == CARRY:
         file = _render(template)
@@ -118,27 +129,57 @@ def test_each_transformation_carries_the_secret_or_stops(name: str, template: st
 
 
 STEPS = [
-    '({}) | upper', '({}) | lower', '({}) | reverse', '({})[2:]', "({}) ~ '-x'",
-    "'y-' ~ ({})", "({}) | replace('A', 'b')", '({}) | b64encode', '({}) | trim',
-    "({}).split('-') | join('+')", '({}) | list | join', '({}) | urlencode', '({}) | title',
-    '({}) | to_json', "'%s.' % ({})", "'<{{}}>'.format({})", '({}) | center(40) | trim',
-    '({}) | string', "({}) + 'z'", '({}) * 2', '({}).swapcase()', '({}) | e',
-    "({}) | truncate(30, true, '')", 'm({})', '({}) | list | sort | join',
-    "[({}), 'q'] | join(',')", "({}) | replace('-', '')", '({}) | indent(2)',
-    "{{'k': ({})}}.k", '[({})] | first', "({}).partition('-') | join",
+    '({}) | upper',
+    '({}) | lower',
+    '({}) | reverse',
+    '({})[2:]',
+    "({}) ~ '-x'",
+    "'y-' ~ ({})",
+    "({}) | replace('A', 'b')",
+    '({}) | b64encode',
+    '({}) | trim',
+    "({}).split('-') | join('+')",
+    '({}) | list | join',
+    '({}) | urlencode',
+    '({}) | title',
+    '({}) | to_json',
+    "'%s.' % ({})",
+    "'<{{}}>'.format({})",
+    '({}) | center(40) | trim',
+    '({}) | string',
+    "({}) + 'z'",
+    '({}) * 2',
+    '({}).swapcase()',
+    '({}) | e',
+    "({}) | truncate(30, true, '')",
+    'm({})',
+    '({}) | list | sort | join',
+    "[({}), 'q'] | join(',')",
+    "({}) | replace('-', '')",
+    '({}) | indent(2)',
+    "{{'k': ({})}}.k",
+    '[({})] | first',
+    "({}).partition('-') | join",
 ]
 CONTEXTS = [
-    'v: {{ EXPR }}\n', 'v: {{ EXPR | to_json }}\n', 'v: [{{ EXPR | to_json }}]\n',
-    'v:\n  - {{ EXPR | to_json }}\n', '{% set x = EXPR %}v: {{ x | to_json }}\n',
-    'v: {{ {"k": EXPR} | to_json }}\n', 'v:\n{{ {"k": EXPR} | to_yaml | indent(2, true) }}\n',
+    'v: {{ EXPR }}\n',
+    'v: {{ EXPR | to_json }}\n',
+    'v: [{{ EXPR | to_json }}]\n',
+    'v:\n  - {{ EXPR | to_json }}\n',
+    '{% set x = EXPR %}v: {{ x | to_json }}\n',
+    'v: {{ {"k": EXPR} | to_json }}\n',
+    'v:\n{{ {"k": EXPR} | to_yaml | indent(2, true) }}\n',
 ]
 
 
 @settings(max_examples=150, deadline=None)
-@given(steps=st.lists(st.sampled_from(STEPS), min_size=1, max_size=4),
-       context=st.sampled_from(CONTEXTS))
-def test_any_composition_of_transformations_carries_or_stops(steps: list[str],
-                                                             context: str) -> None:
+@given(
+    steps=st.lists(st.sampled_from(STEPS), min_size=1, max_size=4),
+    context=st.sampled_from(CONTEXTS),
+)
+def test_any_composition_of_transformations_carries_or_stops(
+    steps: list[str], context: str
+) -> None:
     expr = 's'
     for step in steps:
         expr = step.format(expr)
@@ -154,8 +195,10 @@ def test_any_composition_of_transformations_carries_or_stops(steps: list[str],
 
 
 def test_text_computed_from_a_secret_is_marked_where_it_is() -> None:
-    file = _render("a: {{ plain }}\nb: x-{{ s | upper }}\nc:\n"
-                   "{{ {'k': s, 'n': plain} | to_yaml | indent(2, true) }}\n")
+    file = _render(
+        'a: {{ plain }}\nb: x-{{ s | upper }}\nc:\n'
+        "{{ {'k': s, 'n': plain} | to_yaml | indent(2, true) }}\n"
+    )
     [doc] = file.documents or []
     assert doc['a'] == 'not-a-secret'
     assert doc['b'] == Secret(f'x-{CANARY.upper()}')
@@ -169,11 +212,14 @@ def test_a_sealed_secret_stays_sealed_through_transformations() -> None:
     assert doc['w'] == 'not-a-secret'
 
 
-@pytest.mark.parametrize('template', [
-    'v: {{ s | length }}\n',  # an int
-    'v: {{ s.count("-") + 1 }}\n',
-    'v: {{ (s | length) / 2 }}\n',  # a float
-])
+@pytest.mark.parametrize(
+    'template',
+    [
+        'v: {{ s | length }}\n',  # an int
+        'v: {{ s.count("-") + 1 }}\n',
+        'v: {{ (s | length) / 2 }}\n',  # a float
+    ],
+)
 def test_numbers_computed_from_a_secret_are_secrets(template: str) -> None:
     [doc] = _render(template).documents or []
     assert isinstance(doc['v'], Secret)
@@ -184,24 +230,27 @@ def test_error_messages_never_show_a_derived_secret() -> None:
     with pytest.raises(RenderedSyntaxError) as caught:
         _render('"{{ s | upper }}": 1\n"{{ s | upper }}": 2\n')
     assert_clean([caught.value.one_line()], _forms(CANARY))
-    for template in ('v: {{ (s | upper)[100] }}\n', 'v: {{ (s | upper).foo.bar }}\n',
-                     "v: {{ {}[s | lower] }}\n", "v: {{ (s | upper) + 1 }}\n",
-                     "v: {{ (s | reverse) | format(1) }}\n"):
+    for template in (
+        'v: {{ (s | upper)[100] }}\n',
+        'v: {{ (s | upper).foo.bar }}\n',
+        'v: {{ {}[s | lower] }}\n',
+        'v: {{ (s | upper) + 1 }}\n',
+        'v: {{ (s | reverse) | format(1) }}\n',
+    ):
         with pytest.raises(render_mod.TemplateError) as raised:
             _render(template)
-        assert_clean([raised.value.one_line(), raised.value.hint or ""],
-                     _forms(CANARY, template))
+        assert_clean([raised.value.one_line(), raised.value.hint or ''], _forms(CANARY, template))
 
 
 # -- end to end: every command, every format, the written files and the cache
 
-PROJECT = '''\
+PROJECT = """\
 environments:
   - name: dev
     layers: [values/common.yaml, secrets/dev.enc.yaml]
 templates: templates
 output: rendered/{env}
-'''
+"""
 
 
 def _secret_layer(secret: str, recipient: str) -> bytes:
@@ -209,11 +258,16 @@ def _secret_layer(secret: str, recipient: str) -> bytes:
 
 
 def _project(git_repo: GitRepo, recipient: str, templates: dict[str, str]) -> str:
-    base = git_repo.commit({
-        'gitops-config.yaml': PROJECT, 'values/common.yaml': 'plain: not-a-secret\n',
-        '.sops.yaml': f'creation_rules:\n  - path_regex: .*\n    age: {recipient}\n',
-        'secrets/dev.enc.yaml': _secret_layer(ROTATED, recipient), **templates,
-    }, 'base')
+    base = git_repo.commit(
+        {
+            'gitops-config.yaml': PROJECT,
+            'values/common.yaml': 'plain: not-a-secret\n',
+            '.sops.yaml': f'creation_rules:\n  - path_regex: .*\n    age: {recipient}\n',
+            'secrets/dev.enc.yaml': _secret_layer(ROTATED, recipient),
+            **templates,
+        },
+        'base',
+    )
     git_repo.commit({'secrets/dev.enc.yaml': _secret_layer(CANARY, recipient)}, 'rotate')
     return base
 
@@ -223,15 +277,21 @@ def _every_file(folder: Path) -> list[str]:
 
 
 def test_no_command_shows_what_templates_compute_from_a_secret(
-        git_repo: GitRepo, age_key: str, run_cli: RunCli, fresh_cache: Path,
-        tmp_path: Path) -> None:
+    git_repo: GitRepo, age_key: str, run_cli: RunCli, fresh_cache: Path, tmp_path: Path
+) -> None:
     carried = [(name, template) for name, template, outcome in CASES if outcome == CARRY]
     templates = {f'templates/{name}.yaml.j2': template for name, template in carried}
     templates['templates/leak.txt.j2'] = (
-        "upper: {{ s | upper }}\nsplit: {{ s.split('-') }}\nslice: {{ s[3:] }}\n")
+        "upper: {{ s | upper }}\nsplit: {{ s.split('-') }}\nslice: {{ s[3:] }}\n"
+    )
     base = _project(git_repo, age_key, templates)
-    forms = set().union(*(_forms(secret, template) for secret in (CANARY, ROTATED)
-                          for template in templates.values()))
+    forms = set().union(
+        *(
+            _forms(secret, template)
+            for secret in (CANARY, ROTATED)
+            for template in templates.values()
+        )
+    )
     outputs = []
     result = run_cli('render', cwd=git_repo.path)
     assert result.exit_code == 0, result.output
@@ -242,16 +302,19 @@ def test_no_command_shows_what_templates_compute_from_a_secret(
     assert 'ENC[AES256_GCM' in (git_repo.path / 'rendered/dev/leak.txt').read_text()
     check = run_cli('render', '--check', cwd=git_repo.path)
     assert check.exit_code == 0, check.output
-    commands: list[tuple[str, ...]] = [('diff', base, 'HEAD', '--format', fmt)
-                                       for fmt in ('text', 'json', 'markdown')]
-    commands += [('validate', '--format', fmt)
-                 for fmt in ('text', 'json', 'junit', 'sarif', 'github')]
+    commands: list[tuple[str, ...]] = [
+        ('diff', base, 'HEAD', '--format', fmt) for fmt in ('text', 'json', 'markdown')
+    ]
+    commands += [
+        ('validate', '--format', fmt) for fmt in ('text', 'json', 'junit', 'sarif', 'github')
+    ]
     for argv in commands:
         result = run_cli(*argv, cwd=git_repo.path)
         assert result.exit_code in (0, 1), (argv, result.output)
         outputs += [result.stdout, result.stderr]
-    assert json.loads(run_cli('diff', base, 'HEAD', '--format', 'json',
-                              cwd=git_repo.path).stdout)['environments'][0]['changes']
+    assert json.loads(run_cli('diff', base, 'HEAD', '--format', 'json', cwd=git_repo.path).stdout)[
+        'environments'
+    ][0]['changes']
     assert_clean(outputs, forms)
     assert_clean(_every_file(git_repo.path / 'rendered'), forms)
     assert_clean(_every_file(fresh_cache), forms)
@@ -263,23 +326,39 @@ def test_no_command_shows_what_templates_compute_from_a_secret(
 
 
 def test_real_sops_opens_what_a_transformation_wrote(
-        git_repo: GitRepo, age_key: str, run_cli: RunCli) -> None:
-    _project(git_repo, age_key, {
-        'templates/auth.yaml.j2': "auth: {{ ('user:' ~ s) | b64encode }}\nname: x\n",
-        'templates/leak.txt.j2': 'upper: {{ s | upper }}\n',
-    })
+    git_repo: GitRepo, age_key: str, run_cli: RunCli
+) -> None:
+    _project(
+        git_repo,
+        age_key,
+        {
+            'templates/auth.yaml.j2': "auth: {{ ('user:' ~ s) | b64encode }}\nname: x\n",
+            'templates/leak.txt.j2': 'upper: {{ s | upper }}\n',
+        },
+    )
     assert run_cli('render', cwd=git_repo.path).exit_code == 0
     env = dict(os.environ)
-    auth = subprocess.run([SOPS, '-d', str(git_repo.path / 'rendered/dev/auth.yaml')],
-                          check=True, capture_output=True, text=True, env=env).stdout
+    auth = subprocess.run(
+        [SOPS, '-d', str(git_repo.path / 'rendered/dev/auth.yaml')],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
     assert base64.b64encode(f'user:{CANARY}'.encode()).decode() in auth
-    text = subprocess.run([SOPS, '-d', str(git_repo.path / 'rendered/dev/leak.txt')],
-                          check=True, capture_output=True, text=True, env=env).stdout
+    text = subprocess.run(
+        [SOPS, '-d', str(git_repo.path / 'rendered/dev/leak.txt')],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
     assert text == f'upper: {CANARY.upper()}\n'
 
 
 def test_every_stop_is_one_line_naming_template_and_line(
-        git_repo: GitRepo, age_key: str, run_cli: RunCli) -> None:
+    git_repo: GitRepo, age_key: str, run_cli: RunCli
+) -> None:
     stopped = [(name, template) for name, template, outcome in CASES if outcome == STOP]
     _project(git_repo, age_key, {})
     forms = set().union(*(_forms(CANARY, template) for _, template in stopped))
@@ -301,7 +380,6 @@ def test_every_stop_is_one_line_naming_template_and_line(
 def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import shutil
 
-
     target = tmp_path / 'example-repo'
     shutil.copytree(EXAMPLE, target)
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(target / 'keys/demo-dev.agekey'))
@@ -311,24 +389,25 @@ def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_reported_leaks_on_example_repo(example: Path, run_cli: RunCli) -> None:
     master = 'sk-demo-dev-master-NOT-A-REAL-KEY-000000'
     (example / 'templates/leak.txt.j2').write_text(
-        "upper: {{ secrets.litellm_master_key | upper }}\n"
+        'upper: {{ secrets.litellm_master_key | upper }}\n'
         "split: {{ secrets.litellm_master_key.split('-') }}\n"
-        "slice: {{ secrets.litellm_master_key[3:] }}\n")
+        'slice: {{ secrets.litellm_master_key[3:] }}\n'
+    )
     result = run_cli('render', '--env', 'dev', cwd=example)
     assert result.exit_code == 0, result.output
     written = (example / 'rendered/dev/leak.txt').read_text()
     for form in (master.upper(), "'demo', 'dev'", master[3:]):
         assert form not in written
         assert form not in result.output
-    (example / 'templates/key.yaml.j2').write_text(
-        '{{ secrets.litellm_master_key }}: admin\n')
+    (example / 'templates/key.yaml.j2').write_text('{{ secrets.litellm_master_key }}: admin\n')
     result = run_cli('render', '--env', 'dev', cwd=example)
     assert result.exit_code == 1
     assert 'templates/key.yaml.j2:1' in result.stderr
     assert 'mapping key' in result.stderr
     assert master not in result.output
     (example / 'templates/key.yaml.j2').write_text(
-        '"{{ secrets.litellm_master_key }}": 1\n"{{ secrets.litellm_master_key }}": 2\n')
+        '"{{ secrets.litellm_master_key }}": 1\n"{{ secrets.litellm_master_key }}": 2\n'
+    )
     for fmt in ('text', 'json'):
         result = run_cli('validate', '--env', 'dev', '--format', fmt, cwd=example)
         assert result.exit_code != 0

@@ -44,8 +44,9 @@ USES = {
 
 
 @pytest.mark.parametrize('use', USES)
-def test_an_undefined_name_is_one_line_with_a_suggestion(repo: GitRepo, run_cli: RunCli,
-                                                        use: str) -> None:
+def test_an_undefined_name_is_one_line_with_a_suggestion(
+    repo: GitRepo, run_cli: RunCli, use: str
+) -> None:
     repo.write({'templates/router.yaml.j2': '# router\n' + USES[use]})
     result = run_cli('render', '--env', 'dev', cwd=repo.path)
     assert result.exit_code == 1, result.output
@@ -57,27 +58,45 @@ def test_a_misspelt_key_suggests_the_key(repo: GitRepo, run_cli: RunCli) -> None
     repo.write({'templates/router.yaml.j2': 'a: {{ router_settings.timout }}\n'})
     result = run_cli('render', '--env', 'dev', cwd=repo.path)
     assert result.exit_code == 1
-    template_error(result.stderr, 'templates/router.yaml.j2:1', "has no attribute 'timout'",
-              "(did you mean 'timeout'?)")
+    template_error(
+        result.stderr,
+        'templates/router.yaml.j2:1',
+        "has no attribute 'timout'",
+        "(did you mean 'timeout'?)",
+    )
 
 
 def test_defined_and_default_still_see_undefined_names(repo: GitRepo, run_cli: RunCli) -> None:
-    repo.write({'templates/ok.yaml.j2': (
-        'a: {{ router_setings is defined }}\n'
-        'b: {{ router_setings | default("none") }}\n'
-        'c: {{ router_setings is undefined }}\n'
-        'd: {{ router_settings.nope | default(router_settings.timeout) }}\n')})
+    repo.write(
+        {
+            'templates/ok.yaml.j2': (
+                'a: {{ router_setings is defined }}\n'
+                'b: {{ router_setings | default("none") }}\n'
+                'c: {{ router_setings is undefined }}\n'
+                'd: {{ router_settings.nope | default(router_settings.timeout) }}\n'
+            )
+        }
+    )
     result = run_cli('render', '--env', 'dev', cwd=repo.path)
     assert result.exit_code == 0, result.output
     assert (repo.path / 'rendered/dev/ok.yaml').read_text() == (
-        'a: False\nb: none\nc: True\nd: 30\n')
+        'a: False\nb: none\nc: True\nd: 30\n'
+    )
 
 
-@pytest.mark.parametrize('command', [('render',), ('validate',), ('render', '--check'),
-                                     ('hook', 'validate', 'values/common.yaml'),
-                                     ('hook', 'render-check', 'values/common.yaml')])
-def test_every_rendering_command_exits_1(repo: GitRepo, run_cli: RunCli,
-                                         command: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    'command',
+    [
+        ('render',),
+        ('validate',),
+        ('render', '--check'),
+        ('hook', 'validate', 'values/common.yaml'),
+        ('hook', 'render-check', 'values/common.yaml'),
+    ],
+)
+def test_every_rendering_command_exits_1(
+    repo: GitRepo, run_cli: RunCli, command: tuple[str, ...]
+) -> None:
     assert run_cli('render', cwd=repo.path).exit_code == 0
     repo.commit(message='rendered output, committed')  # render-check needs it
     repo.commit({'templates/router.yaml.j2': 'a: {{ router_setings | to_yaml }}\n'})
@@ -93,7 +112,8 @@ def test_debug_adds_a_traceback_and_keeps_the_exit_code(repo: GitRepo, run_cli: 
     assert result.exit_code == 1
     assert 'Traceback' in result.stderr
     assert f'error: template: templates/router.yaml.j2:1: undefined value (dev): {TYPO}' in (
-        result.stderr)
+        result.stderr
+    )
 
 
 def test_debug_keeps_the_exit_code_of_a_config_error(repo: GitRepo, run_cli: RunCli) -> None:

@@ -46,45 +46,116 @@ def _render(source: str, data: dict[str, Any], run: Reuse) -> bytes:
     return run.output(template, run.prepared(Values('dev', data))).content
 
 
-@pytest.mark.parametrize(('source', 'before', 'unrelated', 'related'), [
-    ('x: {{ a.b }}\n', {'a': {'b': 1, 'c': 2}}, {'a': {'b': 1, 'c': 3}},
-     {'a': {'b': 5, 'c': 2}}),
-    ('x: {{ a | to_json }}\n', {'a': {'b': 1}, 'z': 1}, {'a': {'b': 1}, 'z': 2},
-     {'a': {'b': 1, 'c': 2}, 'z': 1}),
-    ('{% for k in a %}{{ k }}: 1\n{% endfor %}', {'a': {'b': 1}, 'z': 1},
-     {'a': {'b': 1}, 'z': 2}, {'a': {'b': 1, 'c': 1}, 'z': 1}),
-    ('x: {{ l[-1] }}\n', {'l': [1, 2], 'z': 1}, {'l': [1, 2], 'z': 2}, {'l': [1, 2, 3], 'z': 1}),
-    ('x: {{ l[0].n }}\n', {'l': [{'n': 1, 'm': 1}]}, {'l': [{'n': 1, 'm': 2}]},
-     {'l': [{'n': 2, 'm': 1}]}),
-    ('x: {{ a.b | default("d") }}\n', {'a': {'c': 1}}, {'a': {'c': 2}}, {'a': {'b': 'set'}}),
-    ('x: {{ a.b is defined }}\n', {'a': {}}, {'a': {'c': 1}}, {'a': {'b': 1}}),
-    ('x: {{ values.a.b }}\n', {'a': {'b': 1}, 'z': 1}, {'a': {'b': 1}, 'z': 2},
-     {'a': {'b': 2}, 'z': 1}),
-    ('x: {{ a.b | length }}\n', {'a': {'b': [1]}, 'z': 1}, {'a': {'b': [1]}, 'z': 2},
-     {'a': {'b': [1, 2]}, 'z': 1}),
-    ('x: {{ a.b == 1 }}\n', {'a': {'b': 1}, 'z': 1}, {'a': {'b': 1}, 'z': 2},
-     {'a': {'b': True}, 'z': 1}),
-    ('{% for k, v in a.items() %}{{ k }}: {{ v }}\n{% endfor %}', {'a': {'b': 1}, 'z': 1},
-     {'a': {'b': 1}, 'z': 2}, {'a': {'b': 2}, 'z': 1}),
-    # a container is there, then it is not: its existence was read
-    ('x: {{ a.b is defined }}\n', {'a': {'b': {'c': 1}}}, {'a': {'b': {'c': 1}, 'd': 2}},
-     {'a': {}}),
-    ('x: {{ a.b is mapping }}\n', {'a': {'b': {'c': 1}}, 'z': 1}, {'a': {'b': {'c': 1}}, 'z': 2},
-     {'a': {'b': [1]}, 'z': 1}),
-    ("x: {{ 'k' in a }}\n", {'a': {'j': 1}}, {'a': {'j': 2}}, {'a': {'j': 1, 'k': 1}}),
-    ("x: {{ a.get('k', 0) }}\n", {'a': {'j': 1}}, {'a': {'j': 2}}, {'a': {'j': 1, 'k': 1}}),
-    ('x: {{ a.keys() | list }}\n', {'a': {'j': 1}, 'z': 1}, {'a': {'j': 1}, 'z': 2},
-     {'a': {'j': 1, 'k': 1}, 'z': 1}),
-    ('x: {{ a[1:] }}\n', {'a': [1, 2], 'z': 1}, {'a': [1, 2], 'z': 2}, {'a': [1, 2, 3], 'z': 1}),
-    ('{% if a %}x: 1{% endif %}\n', {'a': {}, 'z': 1}, {'a': {}, 'z': 2}, {'a': {'b': 1}, 'z': 1}),
-    ('x: {{ a ~ "" }}\n', {'a': [1], 'z': 1}, {'a': [1], 'z': 2}, {'a': [2], 'z': 1}),
-    ('x: {{ a == [1] }}\n', {'a': [1], 'z': 1}, {'a': [1], 'z': 2}, {'a': [2], 'z': 1}),
-    ('{% for x in a %}{% endfor %}x: 1\n', {'a': [], 'z': 1}, {'a': [], 'z': 2},
-     {'a': [3], 'z': 1}),
-])
+@pytest.mark.parametrize(
+    ('source', 'before', 'unrelated', 'related'),
+    [
+        (
+            'x: {{ a.b }}\n',
+            {'a': {'b': 1, 'c': 2}},
+            {'a': {'b': 1, 'c': 3}},
+            {'a': {'b': 5, 'c': 2}},
+        ),
+        (
+            'x: {{ a | to_json }}\n',
+            {'a': {'b': 1}, 'z': 1},
+            {'a': {'b': 1}, 'z': 2},
+            {'a': {'b': 1, 'c': 2}, 'z': 1},
+        ),
+        (
+            '{% for k in a %}{{ k }}: 1\n{% endfor %}',
+            {'a': {'b': 1}, 'z': 1},
+            {'a': {'b': 1}, 'z': 2},
+            {'a': {'b': 1, 'c': 1}, 'z': 1},
+        ),
+        (
+            'x: {{ l[-1] }}\n',
+            {'l': [1, 2], 'z': 1},
+            {'l': [1, 2], 'z': 2},
+            {'l': [1, 2, 3], 'z': 1},
+        ),
+        (
+            'x: {{ l[0].n }}\n',
+            {'l': [{'n': 1, 'm': 1}]},
+            {'l': [{'n': 1, 'm': 2}]},
+            {'l': [{'n': 2, 'm': 1}]},
+        ),
+        ('x: {{ a.b | default("d") }}\n', {'a': {'c': 1}}, {'a': {'c': 2}}, {'a': {'b': 'set'}}),
+        ('x: {{ a.b is defined }}\n', {'a': {}}, {'a': {'c': 1}}, {'a': {'b': 1}}),
+        (
+            'x: {{ values.a.b }}\n',
+            {'a': {'b': 1}, 'z': 1},
+            {'a': {'b': 1}, 'z': 2},
+            {'a': {'b': 2}, 'z': 1},
+        ),
+        (
+            'x: {{ a.b | length }}\n',
+            {'a': {'b': [1]}, 'z': 1},
+            {'a': {'b': [1]}, 'z': 2},
+            {'a': {'b': [1, 2]}, 'z': 1},
+        ),
+        (
+            'x: {{ a.b == 1 }}\n',
+            {'a': {'b': 1}, 'z': 1},
+            {'a': {'b': 1}, 'z': 2},
+            {'a': {'b': True}, 'z': 1},
+        ),
+        (
+            '{% for k, v in a.items() %}{{ k }}: {{ v }}\n{% endfor %}',
+            {'a': {'b': 1}, 'z': 1},
+            {'a': {'b': 1}, 'z': 2},
+            {'a': {'b': 2}, 'z': 1},
+        ),
+        # a container is there, then it is not: its existence was read
+        (
+            'x: {{ a.b is defined }}\n',
+            {'a': {'b': {'c': 1}}},
+            {'a': {'b': {'c': 1}, 'd': 2}},
+            {'a': {}},
+        ),
+        (
+            'x: {{ a.b is mapping }}\n',
+            {'a': {'b': {'c': 1}}, 'z': 1},
+            {'a': {'b': {'c': 1}}, 'z': 2},
+            {'a': {'b': [1]}, 'z': 1},
+        ),
+        ("x: {{ 'k' in a }}\n", {'a': {'j': 1}}, {'a': {'j': 2}}, {'a': {'j': 1, 'k': 1}}),
+        ("x: {{ a.get('k', 0) }}\n", {'a': {'j': 1}}, {'a': {'j': 2}}, {'a': {'j': 1, 'k': 1}}),
+        (
+            'x: {{ a.keys() | list }}\n',
+            {'a': {'j': 1}, 'z': 1},
+            {'a': {'j': 1}, 'z': 2},
+            {'a': {'j': 1, 'k': 1}, 'z': 1},
+        ),
+        (
+            'x: {{ a[1:] }}\n',
+            {'a': [1, 2], 'z': 1},
+            {'a': [1, 2], 'z': 2},
+            {'a': [1, 2, 3], 'z': 1},
+        ),
+        (
+            '{% if a %}x: 1{% endif %}\n',
+            {'a': {}, 'z': 1},
+            {'a': {}, 'z': 2},
+            {'a': {'b': 1}, 'z': 1},
+        ),
+        ('x: {{ a ~ "" }}\n', {'a': [1], 'z': 1}, {'a': [1], 'z': 2}, {'a': [2], 'z': 1}),
+        ('x: {{ a == [1] }}\n', {'a': [1], 'z': 1}, {'a': [1], 'z': 2}, {'a': [2], 'z': 1}),
+        (
+            '{% for x in a %}{% endfor %}x: 1\n',
+            {'a': [], 'z': 1},
+            {'a': [], 'z': 2},
+            {'a': [3], 'z': 1},
+        ),
+    ],
+)
 def test_reused_only_while_what_was_read_is_unchanged(
-        store: Path, monkeypatch: pytest.MonkeyPatch, source: str, before: dict[str, Any],
-        unrelated: dict[str, Any], related: dict[str, Any]) -> None:
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    before: dict[str, Any],
+    unrelated: dict[str, Any],
+    related: dict[str, Any],
+) -> None:
     counter = Counter(monkeypatch)
     run = _run(store)
     first = _render(source, before, run)
@@ -122,19 +193,26 @@ TEMPLATES = [
     'x:\n  {{ values.a | to_yaml | indent(2) }}\n',
 ]
 _scalar = st.one_of(st.integers(-3, 3), st.sampled_from(['p', 'q', 'yes']), st.booleans())
-_values = st.fixed_dictionaries({
-    'a': st.dictionaries(st.sampled_from(['b', 'c', 'd']), _scalar, max_size=3),
-    'l': st.lists(_scalar, max_size=3),
-    'z': _scalar,
-})
+_values = st.fixed_dictionaries(
+    {
+        'a': st.dictionaries(st.sampled_from(['b', 'c', 'd']), _scalar, max_size=3),
+        'l': st.lists(_scalar, max_size=3),
+        'z': _scalar,
+    }
+)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(template=st.sampled_from(TEMPLATES), first=_values, second=_values)
 def test_cached_output_always_equals_a_fresh_render(
-        store: Path, monkeypatch: pytest.MonkeyPatch, template: str, first: dict[str, Any],
-        second: dict[str, Any]) -> None:
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    template: str,
+    first: dict[str, Any],
+    second: dict[str, Any],
+) -> None:
     run = _run(store)
     _render(template, first, run)  # leaves a trace for FIRST
     cached = _render(template, second, run)  # reuses it only if SECOND reads the same
@@ -143,8 +221,9 @@ def test_cached_output_always_equals_a_fresh_render(
     assert cached == _render(template, second, Reuse())
 
 
-def test_a_container_at_two_paths_is_read_at_both(store: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_container_at_two_paths_is_read_at_both(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     counter = Counter(monkeypatch)
     run = _run(store)
     shared = {'c': 1}

@@ -28,15 +28,18 @@ def _tree(root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize(('change', 'expected'), [
-    (lambda r: (r / 'a' / 'b' / 'f.txt').write_bytes(b'two'), '~ a/b/f.txt: content changed'),
-    (lambda r: (r / 'top.txt').chmod(0o600), '~ top.txt: mode 644 -> 600'),
-    (lambda r: (r / 'new').write_bytes(b''), '+ new (file)'),
-    (lambda r: (r / 'a' / 'b' / 'f.txt').unlink(), '- a/b/f.txt (file)'),
-    (_relink, '~ link: content changed'),
-    (lambda r: ((r / 'top.txt').unlink(), (r / 'top.txt').mkdir()), '~ top.txt: file -> dir'),
-    (lambda r: (r / 'a' / 'b').chmod(0o700), '~ a/b: mode 755 -> 700'),
-])
+@pytest.mark.parametrize(
+    ('change', 'expected'),
+    [
+        (lambda r: (r / 'a' / 'b' / 'f.txt').write_bytes(b'two'), '~ a/b/f.txt: content changed'),
+        (lambda r: (r / 'top.txt').chmod(0o600), '~ top.txt: mode 644 -> 600'),
+        (lambda r: (r / 'new').write_bytes(b''), '+ new (file)'),
+        (lambda r: (r / 'a' / 'b' / 'f.txt').unlink(), '- a/b/f.txt (file)'),
+        (_relink, '~ link: content changed'),
+        (lambda r: ((r / 'top.txt').unlink(), (r / 'top.txt').mkdir()), '~ top.txt: file -> dir'),
+        (lambda r: (r / 'a' / 'b').chmod(0o700), '~ a/b: mode 755 -> 700'),
+    ],
+)
 def test_every_change_is_seen(tmp_path: Path, change: object, expected: str) -> None:
     root = _tree(tmp_path / 't')
     before = snapshot(root)

@@ -39,9 +39,13 @@ def _cli(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real command in a process of its own (a hang fails the test), which leaves
     the repository and the home folder as they were."""
     with untouched(repo, Path(os.environ['HOME'])):
-        return subprocess.run([sys.executable, '-m', 'gitops_config', '-C', str(repo), *args],
-                              capture_output=True, text=True, timeout=TIMEOUT,
-                              env={**os.environ, 'GITOPS_CONFIG_NO_CACHE': '1'})
+        return subprocess.run(
+            [sys.executable, '-m', 'gitops_config', '-C', str(repo), *args],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env={**os.environ, 'GITOPS_CONFIG_NO_CACHE': '1'},
+        )
 
 
 def _quick(code: str) -> None:
@@ -58,23 +62,37 @@ def _one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> 
 
 
 def test_a_redos_key_pattern_does_not_hang_validate(git_repo: GitRepo) -> None:
-    git_repo.commit({**BASIC,
-                     'gitops-config.yaml': PROJECT + f"secrets:\n  key_patterns: ['{REDOS}']\n",
-                     'values/dev.yaml': f'app:\n  replicas: 1\n  {LONG_A}: x\n'})
+    git_repo.commit(
+        {
+            **BASIC,
+            'gitops-config.yaml': PROJECT + f"secrets:\n  key_patterns: ['{REDOS}']\n",
+            'values/dev.yaml': f'app:\n  replicas: 1\n  {LONG_A}: x\n',
+        }
+    )
     result = _cli(git_repo.path, 'validate')
     assert result.returncode == 0, result.stderr
 
 
 def test_a_key_pattern_re2_cannot_run_is_refused_at_its_line(git_repo: GitRepo) -> None:
-    git_repo.commit({**BASIC, 'gitops-config.yaml': PROJECT + textwrap.dedent('''\
+    git_repo.commit(
+        {
+            **BASIC,
+            'gitops-config.yaml': PROJECT
+            + textwrap.dedent("""\
         secrets:
           key_patterns:
             - '^token$'
             - '(?<=db_)password'
-        ''')})
+        """),
+        }
+    )
     line = PROJECT.count('\n') + 4
-    first = _one_line_error(_cli(git_repo.path, 'validate'), 'invalid-regex',
-                            f'gitops-config.yaml:{line}:', '(?<=db_)password')
+    first = _one_line_error(
+        _cli(git_repo.path, 'validate'),
+        'invalid-regex',
+        f'gitops-config.yaml:{line}:',
+        '(?<=db_)password',
+    )
     assert 'secrets.key_patterns' in first
 
 
@@ -94,13 +112,16 @@ def test_a_redos_path_regex_does_not_hang(git_repo: GitRepo) -> None:
 
 @pytest.mark.parametrize('key', ['path_regex', 'encrypted_regex'])
 def test_a_sops_rule_re2_cannot_run_is_refused_at_its_line(git_repo: GitRepo, key: str) -> None:
-    rules = (f"creation_rules:\n  - age: {AGE_RECIPIENT}\n    {key}: '(?<!x)secrets/'\n")
+    rules = f"creation_rules:\n  - age: {AGE_RECIPIENT}\n    {key}: '(?<!x)secrets/'\n"
     _sops_project(git_repo, rules)
     _one_line_error(_cli(git_repo.path, 'validate'), '.sops.yaml:3:', '(?<!x)secrets/')
     plain = git_repo.path / 'secrets.yaml'
     plain.write_text('password: hunter2\n')
-    _one_line_error(_cli(git_repo.path, 'secrets', 'encrypt', '-i', plain.name),
-                    '.sops.yaml:3:', '(?<!x)secrets/')
+    _one_line_error(
+        _cli(git_repo.path, 'secrets', 'encrypt', '-i', plain.name),
+        '.sops.yaml:3:',
+        '(?<!x)secrets/',
+    )
     assert plain.read_text() == 'password: hunter2\n'
 
 
@@ -109,36 +130,48 @@ def test_a_redos_encrypted_regex_does_not_hang_encrypt_or_decrypt(tmp_path: Path
 
     key = _new_age_key(tmp_path / 'key.txt')
     (tmp_path / '.sops.yaml').write_text(
-        f"creation_rules:\n  - encrypted_regex: '{REDOS}'\n    age: {key.recipient}\n")
+        f"creation_rules:\n  - encrypted_regex: '{REDOS}'\n    age: {key.recipient}\n"
+    )
     plain = tmp_path / 'values.yaml'
     plain.write_text(f'{LONG_A}: x\naaaa: secret\n')
     env = {**os.environ, 'SOPS_AGE_KEY_FILE': str(key.file)}
     run = [sys.executable, '-m', 'gitops_config', '-C', str(tmp_path), 'secrets']
-    subprocess.run([*run, 'encrypt', '-i', plain.name], check=True, timeout=TIMEOUT, env=env,
-                   capture_output=True)
+    subprocess.run(
+        [*run, 'encrypt', '-i', plain.name],
+        check=True,
+        timeout=TIMEOUT,
+        env=env,
+        capture_output=True,
+    )
     assert 'aaaa: ENC[' in plain.read_text()  # the metadata now holds the pattern too
-    decrypted = subprocess.run([*run, 'decrypt', plain.name], check=True, timeout=TIMEOUT,
-                               env=env, capture_output=True, text=True).stdout
+    decrypted = subprocess.run(
+        [*run, 'decrypt', plain.name],
+        check=True,
+        timeout=TIMEOUT,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert 'aaaa: secret' in decrypted
 
 
 def test_a_pathological_waiver_glob_does_not_hang() -> None:
-    _quick(f'''
+    _quick(f"""
         from gitops_config.policy.match import glob_match
         assert not glob_match({'*a' * 14 + 'b'!r}, {'a' * 60!r})
         assert glob_match('**/*.yaml', 'k8s/a/b.yaml') and not glob_match('*.yaml', 'k8s/a.json')
-    ''')
+    """)
 
 
 def test_a_pathological_keypath_glob_does_not_hang() -> None:
-    _quick(f'''
+    _quick(f"""
         from gitops_config import keypath
         from gitops_config.diff import match_steps
         path = ['a'] * 60
         assert not keypath.match_glob({'**.*.' * 25 + 'z'!r}, path)
         assert not match_steps({'**.*.' * 25 + 'z'!r}, tuple(path))
         assert keypath.match_glob('**.a', path) and match_steps('a.**', tuple(path))
-    ''')
+    """)
 
 
 @settings(max_examples=300, deadline=None)
@@ -168,17 +201,25 @@ def test_a_sops_metadata_regex_re2_cannot_run_names_the_file(tmp_path: Path) -> 
 
     key = _new_age_key(tmp_path / 'key.txt')
     (tmp_path / '.sops.yaml').write_text(
-        f"creation_rules:\n  - encrypted_regex: '^pass'\n    age: {key.recipient}\n")
+        f"creation_rules:\n  - encrypted_regex: '^pass'\n    age: {key.recipient}\n"
+    )
     plain = tmp_path / 'values.yaml'
     plain.write_text('password: hunter2\nuser: app\n')
     env = {**os.environ, 'SOPS_AGE_KEY_FILE': str(key.file)}
     run = [sys.executable, '-m', 'gitops_config', '-C', str(tmp_path), 'secrets']
-    subprocess.run([*run, 'encrypt', '-i', plain.name], check=True, timeout=TIMEOUT, env=env,
-                   capture_output=True)
-    plain.write_text(plain.read_text().replace('encrypted_regex: ^pass',
-                                               'encrypted_regex: (?<=x)pass'))
-    result = subprocess.run([*run, 'decrypt', plain.name], timeout=TIMEOUT, env=env,
-                            capture_output=True, text=True)
+    subprocess.run(
+        [*run, 'encrypt', '-i', plain.name],
+        check=True,
+        timeout=TIMEOUT,
+        env=env,
+        capture_output=True,
+    )
+    plain.write_text(
+        plain.read_text().replace('encrypted_regex: ^pass', 'encrypted_regex: (?<=x)pass')
+    )
+    result = subprocess.run(
+        [*run, 'decrypt', plain.name], timeout=TIMEOUT, env=env, capture_output=True, text=True
+    )
     assert result.returncode == 3
     first = result.stderr.splitlines()[0]
     assert 'values.yaml: sops metadata encrypted_regex' in first, result.stderr

@@ -36,16 +36,19 @@ CONFIG_SCHEMA = {
     'required': ['name', 'replicas', 'models'],
     'properties': {
         'replicas': {'type': 'integer', 'maximum': 5},
-        'models': {'type': 'array', 'items': {
-            'type': 'object', 'properties': {'rpm': {'type': 'integer', 'minimum': 2}}}},
+        'models': {
+            'type': 'array',
+            'items': {'type': 'object', 'properties': {'rpm': {'type': 'integer', 'minimum': 2}}},
+        },
     },
 }
 LAYER_SCHEMA = {
     'type': 'object',
-    'properties': {'app': {'type': 'object', 'properties': {
-        'replicas': {'type': 'integer', 'minimum': 1}}}},
+    'properties': {
+        'app': {'type': 'object', 'properties': {'replicas': {'type': 'integer', 'minimum': 1}}}
+    },
 }
-POLICY = '''\
+POLICY = """\
 rules:
   - id: team/prod-replicas
     severity: warning
@@ -58,8 +61,8 @@ rules:
     expr: |
       indexed(doc.models).filter(e, size(e.value.name) > 5)
         .map(e, {'path': ['models', e.index, 'name'], 'message': e.value.name})
-'''
-SECTIONS = '''\
+"""
+SECTIONS = """\
 schemas:
   values:
     - files: values/*.yaml
@@ -67,11 +70,12 @@ schemas:
   rendered:
     - files: config.yaml
       schema: schemas/config.json
-'''
+"""
 
 
-def _project(git_repo: GitRepo, extra: dict[str, Any] | None = None,
-             sections: str = SECTIONS) -> GitRepo:
+def _project(
+    git_repo: GitRepo, extra: dict[str, Any] | None = None, sections: str = SECTIONS
+) -> GitRepo:
     files: dict[str, Any] = {
         **BASIC,
         'gitops-config.yaml': PROJECT + sections,
@@ -96,8 +100,11 @@ def _check(repo: GitRepo, *, envs: list[str] | None = None, **kwargs: Any) -> Ch
 
 
 def _where(result: CheckResult, rule: str) -> list[tuple[str, str | None, str | None]]:
-    return [(str(f.location), f.env, str(f.origin) if f.origin else None)
-            for f in result.findings if f.rule == rule]
+    return [
+        (str(f.location), f.env, str(f.origin) if f.origin else None)
+        for f in result.findings
+        if f.rule == rule
+    ]
 
 
 def test_a_clean_project_passes(git_repo: GitRepo) -> None:
@@ -112,7 +119,8 @@ def test_rendered_schema_error_names_rendered_line_and_layer_line(git_repo: GitR
     repo = _project(git_repo, {'values/prod.yaml': 'app:\n  replicas: 9\n'})
     result = _check(repo)
     assert _where(result, 'schema') == [
-        ('rendered/prod/config.yaml:3:1', 'prod', 'values/prod.yaml:2:3')]
+        ('rendered/prod/config.yaml:3:1', 'prod', 'values/prod.yaml:2:3')
+    ]
     [finding] = [f for f in result.findings if f.rule == 'schema']
     assert finding.message.startswith('replicas: ')
     assert finding.hint == 'schema: schemas/config.json'
@@ -120,11 +128,15 @@ def test_rendered_schema_error_names_rendered_line_and_layer_line(git_repo: GitR
 
 
 def test_every_schema_error_is_reported(git_repo: GitRepo) -> None:
-    repo = _project(git_repo, {'values/common.yaml': COMMON.replace(
-        'rpm: 10', 'rpm: 1').replace('rpm: 5', 'rpm: 0')})
+    repo = _project(
+        git_repo,
+        {'values/common.yaml': COMMON.replace('rpm: 10', 'rpm: 1').replace('rpm: 5', 'rpm: 0')},
+    )
     result = _check(repo, envs=['dev'])
     assert [f.message.split(':')[0] for f in result.findings if f.rule == 'schema'] == [
-        'models[0].rpm', 'models[1].rpm']
+        'models[0].rpm',
+        'models[1].rpm',
+    ]
 
 
 def test_layer_schema_error_is_at_the_layer_line(git_repo: GitRepo) -> None:
@@ -137,7 +149,8 @@ def test_policy_findings_with_severity_and_path(git_repo: GitRepo) -> None:
     repo = _project(git_repo, {'values/prod.yaml': 'app:\n  replicas: 1\n'}, sections='')
     result = _check(repo)
     assert _where(result, 'team/prod-replicas') == [
-        ('rendered/prod/config.yaml:3:1', 'prod', 'values/prod.yaml:2:3')]
+        ('rendered/prod/config.yaml:3:1', 'prod', 'values/prod.yaml:2:3')
+    ]
     assert [f.severity for f in result.findings] == [Severity.WARNING]
     assert not result.failed
     strict = _check(repo, strict=True)
@@ -147,8 +160,7 @@ def test_policy_findings_with_severity_and_path(git_repo: GitRepo) -> None:
 
 def test_list_results_locate_each_item(git_repo: GitRepo) -> None:
     common = COMMON.replace('name: large', 'name: larger')
-    result = _check(_project(git_repo, {'values/common.yaml': common}, sections=''),
-                    envs=['dev'])
+    result = _check(_project(git_repo, {'values/common.yaml': common}, sections=''), envs=['dev'])
     [finding] = [f for f in result.findings if f.rule == 'team/names']
     assert str(finding.location) == 'rendered/dev/config.yaml:8:5'
     assert finding.message == 'models[1].name: model name too long: larger'
@@ -156,16 +168,21 @@ def test_list_results_locate_each_item(git_repo: GitRepo) -> None:
 
 
 def test_runtime_error_is_a_finding_and_the_run_goes_on(git_repo: GitRepo) -> None:
-    policy = POLICY + '''\
+    policy = (
+        POLICY
+        + """\
   - id: team/crashes
     message: m
     match: {files: [config.yaml]}
     expr: doc.nothing.here == 1
-'''
+"""
+    )
     result = _check(_project(git_repo, {'policies/team.yaml': policy}, sections=''))
     crashed = [f for f in result.findings if f.rule == 'team/crashes']
     assert [(f.env, f.location.path) for f in crashed] == [
-        ('dev', 'rendered/dev/config.yaml'), ('prod', 'rendered/prod/config.yaml')]
+        ('dev', 'rendered/dev/config.yaml'),
+        ('prod', 'rendered/prod/config.yaml'),
+    ]
     assert all('could not be evaluated' in f.message for f in crashed)
     assert all(f.severity is Severity.ERROR for f in crashed)
 
@@ -179,7 +196,7 @@ def test_cel_syntax_error_fails_the_run_at_file_and_line(git_repo: GitRepo) -> N
 
 
 def test_cross_environment_rule_sees_every_environment(git_repo: GitRepo) -> None:
-    policy = '''\
+    policy = """\
 rules:
   - id: team/prod-models-in-dev
     scope: environments
@@ -189,15 +206,16 @@ rules:
         .filter(m, !envs.dev.files['config.yaml'][0].models.exists(d, d.name == m.name))
         .map(m, {'env': 'prod', 'file': 'config.yaml',
                  'path': 'models[name=' + m.name + ']', 'message': m.name})
-'''
+"""
     result = _check(_project(git_repo, {'policies/team.yaml': policy}, sections=''))
     assert _where(result, 'team/prod-models-in-dev') == [
-        ('rendered/prod/config.yaml:10:5', 'prod', 'values/prod.yaml:6:5')]
+        ('rendered/prod/config.yaml:10:5', 'prod', 'values/prod.yaml:6:5')
+    ]
     assert result.findings[0].message == 'models[2]: served in prod but not in dev: huge'
 
 
 def test_change_rule_sees_old_and_new(git_repo: GitRepo) -> None:
-    policy = '''\
+    policy = """\
 rules:
   - id: team/rpm-drop
     scope: change
@@ -207,7 +225,7 @@ rules:
       old == null ? [] : indexed(new.models).filter(e,
         old.models.exists(o, o.name == e.value.name && e.value.rpm * 2 < o.rpm))
         .map(e, {'path': ['models', e.index, 'rpm']})
-'''
+"""
     repo = _project(git_repo, {'policies/team.yaml': policy}, sections='')
     source = WorkTree(repo.path)
     project = load(source, repo.path)
@@ -217,31 +235,38 @@ rules:
     head = rendering.render(source, project, None, sealed=True)
     result = check(source, project, head, base=base)
     assert _where(result, 'team/rpm-drop') == [
-        ('rendered/prod/config.yaml:9:5', 'prod', 'values/prod.yaml:5:5')]
+        ('rendered/prod/config.yaml:9:5', 'prod', 'values/prod.yaml:5:5')
+    ]
     assert _where(check(source, project, head), 'team/rpm-drop') == []
 
 
-WAIVER = '''\
+WAIVER = """\
 policies:
   waivers:
     - rule: team/prod-replicas
       env: prod
       reason: single-zone cluster until Q3
       expires: {expires}
-'''
+"""
 
 
 def test_a_waiver_silences_its_finding(git_repo: GitRepo) -> None:
-    repo = _project(git_repo, {'values/prod.yaml': 'app:\n  replicas: 1\n'},
-                    sections=WAIVER.format(expires='2099-12-31'))
+    repo = _project(
+        git_repo,
+        {'values/prod.yaml': 'app:\n  replicas: 1\n'},
+        sections=WAIVER.format(expires='2099-12-31'),
+    )
     result = _check(repo, strict=True)
     assert result.findings == ()
     assert [f.rule for f in result.waived] == ['team/prod-replicas']
 
 
 def test_an_expired_waiver_fails(git_repo: GitRepo) -> None:
-    repo = _project(git_repo, {'values/prod.yaml': 'app:\n  replicas: 1\n'},
-                    sections=WAIVER.format(expires='2020-01-01'))
+    repo = _project(
+        git_repo,
+        {'values/prod.yaml': 'app:\n  replicas: 1\n'},
+        sections=WAIVER.format(expires='2020-01-01'),
+    )
     result = _check(repo, today=dt.date(2024, 5, 1))
     rules = sorted(f.rule for f in result.findings)
     assert rules == ['team/prod-replicas', 'waiver-expired']
@@ -251,8 +276,12 @@ def test_an_expired_waiver_fails(git_repo: GitRepo) -> None:
 
 
 def test_waiver_of_an_unknown_rule_is_an_error(git_repo: GitRepo) -> None:
-    repo = _project(git_repo, sections=WAIVER.format(expires='2099-01-01').replace(
-        'team/prod-replicas', 'team/prod-replica'))
+    repo = _project(
+        git_repo,
+        sections=WAIVER.format(expires='2099-01-01').replace(
+            'team/prod-replicas', 'team/prod-replica'
+        ),
+    )
     with pytest.raises(PolicyConfigError, match="unknown rule 'team/prod-replica'"):
         _check(repo)
 
@@ -276,7 +305,8 @@ def test_plaintext_secret_in_a_layer_is_found_in_layer_and_render(git_repo: GitR
     layer = 'app:\n  replicas: 1\n  api_key: sk-proj-4f9a8b7c6d5e4f3a2b1c\n'
     result = _check(_project(git_repo, {'values/dev.yaml': layer}, sections=''), envs=['dev'])
     assert [str(f.location) for f in result.findings if f.rule == 'secrets/plaintext'] == [
-        'values/dev.yaml:3:3']
+        'values/dev.yaml:3:3'
+    ]
 
 
 def test_unmatched_file_is_an_error_only_with_require_schema(git_repo: GitRepo) -> None:
@@ -298,9 +328,13 @@ def test_invalid_schema_file_stops_the_run(git_repo: GitRepo) -> None:
 
 def test_modeline_selects_a_schema_for_a_rendered_file(git_repo: GitRepo) -> None:
     template = '# yaml-language-server: $schema=../schemas/config.json\n' + str(
-        BASIC['templates/config.yaml.j2'])
-    repo = _project(git_repo, {'templates/config.yaml.j2': template,
-                               'values/dev.yaml': 'app:\n  replicas: 7\n'}, sections='')
+        BASIC['templates/config.yaml.j2']
+    )
+    repo = _project(
+        git_repo,
+        {'templates/config.yaml.j2': template, 'values/dev.yaml': 'app:\n  replicas: 7\n'},
+        sections='',
+    )
     assert [f.location.line for f in _check(repo, envs=['dev']).findings] == [4]
 
 
@@ -326,21 +360,28 @@ def test_a_builtin_schema_is_no_folder_of_the_repository(git_repo: GitRepo) -> N
     project = load(source, repo.path)
     assert affected(project, ['README.md'], source).envs == ()
     result = _check(repo, envs=['dev'])
-    assert sorted((f.location.path, f.message) for f in result.findings
-                  if f.rule == 'schema') == [
-        ('rendered/dev/config.yaml', f"{key}: property {key!r} is not allowed")
-        for key in ('env', 'image', 'models', 'name', 'replicas')]
+    assert sorted((f.location.path, f.message) for f in result.findings if f.rule == 'schema') == [
+        ('rendered/dev/config.yaml', f'{key}: property {key!r} is not allowed')
+        for key in ('env', 'image', 'models', 'name', 'replicas')
+    ]
 
 
 def test_scan_secrets_reads_files_as_written(git_repo: GitRepo) -> None:
-    repo = _project(git_repo, {
-        '.sops.yaml': 'creation_rules:\n  - path_regex: secrets/.*\n',
-        'secrets/dev.yaml': 'db:\n  host: x\n',
-        'notes.txt': 'call me\nkey AKIAIOSFODNN7EXAMPLE\n',
-        'values/dev.yaml': 'app:\n  password: hunter2\n'})
+    repo = _project(
+        git_repo,
+        {
+            '.sops.yaml': 'creation_rules:\n  - path_regex: secrets/.*\n',
+            'secrets/dev.yaml': 'db:\n  host: x\n',
+            'notes.txt': 'call me\nkey AKIAIOSFODNN7EXAMPLE\n',
+            'values/dev.yaml': 'app:\n  password: hunter2\n',
+        },
+    )
     source = WorkTree(repo.path)
-    result = scan_secrets(source, load(source, repo.path),
-                          ['secrets/dev.yaml', 'notes.txt', 'values/dev.yaml', 'values/prod.yaml'])
+    result = scan_secrets(
+        source,
+        load(source, repo.path),
+        ['secrets/dev.yaml', 'notes.txt', 'values/dev.yaml', 'values/prod.yaml'],
+    )
     assert [(f.rule, str(f.location)) for f in result.findings] == [
         ('secrets/plaintext', 'notes.txt:2:5'),
         ('secrets/sops-coverage', 'secrets/dev.yaml:1:1'),
@@ -359,14 +400,16 @@ def test_check_result_counts(tmp_path: Path) -> None:
 
 
 def test_secrets_scan_reports_only_its_own_expired_waivers(git_repo: GitRepo) -> None:
-    sections = WAIVER.format(expires='2020-01-01') + '''\
+    sections = (
+        WAIVER.format(expires='2020-01-01')
+        + """\
     - rule: secrets/plaintext
       file: values/dev.yaml
       reason: demo key
       expires: 2020-01-01
-'''
-    repo = _project(git_repo, {'values/dev.yaml': 'app:\n  password: hunter2\n'},
-                    sections=sections)
+"""
+    )
+    repo = _project(git_repo, {'values/dev.yaml': 'app:\n  password: hunter2\n'}, sections=sections)
     source = WorkTree(repo.path)
     result = scan_secrets(source, load(source, repo.path), ['values/dev.yaml'])
     assert sorted(f.rule for f in result.findings) == ['secrets/plaintext', 'waiver-expired']
@@ -398,7 +441,8 @@ def _findings(result: CheckResult) -> list[tuple[str, str, str]]:
 
 
 def test_document_rule_results_are_reused_while_their_inputs_are_unchanged(
-        git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv(ENV_DIR, str(tmp_path / 'cache'))
     repo = _project(git_repo, {'values/prod.yaml': 'app:\n  replicas: 1\n'})
     first = _check(repo)
@@ -421,17 +465,19 @@ def test_document_rule_results_are_reused_while_their_inputs_are_unchanged(
 
 
 def test_a_rule_reading_values_is_rerun_when_they_change(
-        git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv(ENV_DIR, str(tmp_path / 'cache'))
-    rule = '''\
+    rule = """\
 rules:
   - id: team/flag
     message: flag set
     match: {files: [config.yaml]}
     expr: "has(values.app.flag) ? [{'message': 'on'}] : []"
-'''
-    repo = _project(git_repo, {'policies/team.yaml': rule,
-                               'values/prod.yaml': 'app:\n  replicas: 3\n'})
+"""
+    repo = _project(
+        git_repo, {'policies/team.yaml': rule, 'values/prod.yaml': 'app:\n  replicas: 3\n'}
+    )
     assert not [f for f in _check(repo).findings if f.rule == 'team/flag']
     # the rendered documents stay the same; only a value the rule reads changes
     repo.write({'values/prod.yaml': 'app:\n  replicas: 3\n  flag: true\n'})
@@ -441,10 +487,12 @@ rules:
 def test_a_secret_a_template_writes_points_at_the_template_line(git_repo: GitRepo) -> None:
     """The key is computed and the value is in no layer: the finding's origin is the
     expression that wrote it, below the nearest key the template writes itself."""
-    template = ('name: {{ app.name }}\n'
-                'settings:\n'
-                '  {% set auth = {"ui_password": "hunter2-" ~ env} %}\n'
-                '{{ auth | to_yaml | indent(2, first=true) }}\n')
+    template = (
+        'name: {{ app.name }}\n'
+        'settings:\n'
+        '  {% set auth = {"ui_password": "hunter2-" ~ env} %}\n'
+        '{{ auth | to_yaml | indent(2, first=true) }}\n'
+    )
     repo = _project(git_repo, {'templates/config.yaml.j2': template}, sections='')
     result = _check(repo, envs=['dev'])
     [(where, env, origin)] = _where(result, 'secrets/plaintext')

@@ -19,14 +19,20 @@ def _merge(repo: GitRepo, env: str) -> values.Values:
 
 def test_mappings_deep_merge_scalars_replace(project: GitRepo) -> None:
     prod = _merge(project, 'prod').data
-    assert prod['app'] == {'name': 'gateway', 'replicas': 3,
-                           'image': {'repo': 'ghcr.io/x/gateway', 'tag': '1.0'}}
+    assert prod['app'] == {
+        'name': 'gateway',
+        'replicas': 3,
+        'image': {'repo': 'ghcr.io/x/gateway', 'tag': '1.0'},
+    }
 
 
 def test_lists_merge_by_declared_key(project: GitRepo) -> None:
     prod = _merge(project, 'prod').data
-    assert prod['models'] == [{'name': 'small', 'rpm': 10}, {'name': 'large', 'rpm': 50},
-                              {'name': 'huge', 'rpm': 1}]
+    assert prod['models'] == [
+        {'name': 'small', 'rpm': 10},
+        {'name': 'large', 'rpm': 50},
+        {'name': 'huge', 'rpm': 1},
+    ]
 
 
 def test_undeclared_lists_are_replaced(project: GitRepo) -> None:
@@ -35,8 +41,9 @@ def test_undeclared_lists_are_replaced(project: GitRepo) -> None:
 
 
 def test_delete_tag_removes_keys_and_items(project: GitRepo) -> None:
-    project.write({'values/prod.yaml': 'app:\n  image: !delete\nmodels:\n'
-                                       '  - !delete {name: small}\n'})
+    project.write(
+        {'values/prod.yaml': 'app:\n  image: !delete\nmodels:\n  - !delete {name: small}\n'}
+    )
     prod = _merge(project, 'prod').data
     assert 'image' not in prod['app']
     assert [m['name'] for m in prod['models']] == ['large']

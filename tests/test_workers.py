@@ -9,14 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-PROJECT = '''\
+PROJECT = """\
 version: 1
 environments:
   - {name: dev, layers: [values/common.yaml]}
   - {name: prod, layers: [values/common.yaml]}
 templates: templates
 output: rendered/{env}
-'''
+"""
 # 150 templates x 2 environments: over the threshold where rendering goes parallel,
 # and long enough (seconds) to be interrupted half-way
 SLOW = '{% for i in range(n) %}{% for j in range(40) %}{{ i * j }}{% endfor %}{% endfor %}\n'
@@ -29,8 +29,9 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def test_ctrl_c_during_a_parallel_render_says_interrupted_and_nothing_else(tmp_path: Path,
-                                                                          ) -> None:
+def test_ctrl_c_during_a_parallel_render_says_interrupted_and_nothing_else(
+    tmp_path: Path,
+) -> None:
     (tmp_path / 'gitops-config.yaml').write_text(PROJECT)
     (tmp_path / 'values').mkdir()
     (tmp_path / 'values/common.yaml').write_text('n: 3000\n')
@@ -38,9 +39,14 @@ def test_ctrl_c_during_a_parallel_render_says_interrupted_and_nothing_else(tmp_p
     for i in range(150):
         (tmp_path / f'templates/t{i}.txt.j2').write_text(SLOW)
     env = {**os.environ, 'GITOPS_CONFIG_NO_CACHE': '1'}
-    proc = subprocess.Popen([sys.executable, '-m', 'gitops_config', 'render', '--jobs', '2'],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'gitops_config', 'render', '--jobs', '2'],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 30
     while len(workers := _children(proc.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -46,12 +46,25 @@ def _audited(tmp_path: Path) -> list[Path]:
 def test_zizmor_finds_nothing_at_medium_or_above(tmp_path: Path) -> None:
     zizmor = Path(sys.executable).parent / 'zizmor'
     files = _audited(tmp_path)
-    result = subprocess.run([str(zizmor), '--offline', '--no-progress', '--format', 'json',
-                             '--min-severity', 'medium', *map(str, files)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            str(zizmor),
+            '--offline',
+            '--no-progress',
+            '--format',
+            'json',
+            '--min-severity',
+            'medium',
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     findings = json.loads(result.stdout or '[]')
-    assert findings == [], json.dumps([(f['ident'], f['locations'][0]['symbolic']['key'])
-                                       for f in findings], indent=1)
+    assert findings == [], json.dumps(
+        [(f['ident'], f['locations'][0]['symbolic']['key']) for f in findings], indent=1
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -68,10 +81,14 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_named(tmp_path: Pat
 
 
 def _own_pins(tmp_path: Path) -> set[str]:
-    pins = {ref.split('@')[1] for _, ref, _ in _uses(_audited(tmp_path))
-            if ref.startswith(OWN_ACTION + '@')}
-    config = yaml_io.load((ROOT / 'example-repo' / '.pre-commit-config.yaml').read_text(),
-                          '.pre-commit-config.yaml')
+    pins = {
+        ref.split('@')[1]
+        for _, ref, _ in _uses(_audited(tmp_path))
+        if ref.startswith(OWN_ACTION + '@')
+    }
+    config = yaml_io.load(
+        (ROOT / 'example-repo' / '.pre-commit-config.yaml').read_text(), '.pre-commit-config.yaml'
+    )
     pins |= {str(r['rev']) for r in config['repos'] if r['repo'].endswith('/' + OWN_ACTION)}
     readme = (ROOT / 'README.md').read_text()
     pins |= set(re.findall(r'rev: ([0-9a-f]{40})', readme))
@@ -79,14 +96,16 @@ def _own_pins(tmp_path: Path) -> set[str]:
     return pins
 
 
-def test_examples_pin_one_commit_of_this_project_whose_action_is_pinned(tmp_path: Path,
-                                                                       ) -> None:
+def test_examples_pin_one_commit_of_this_project_whose_action_is_pinned(
+    tmp_path: Path,
+) -> None:
     """No release tag exists: every example names the same commit of this repository."""
     [pin] = _own_pins(tmp_path)
     if not (ROOT / '.git').exists():
         pytest.skip('not a git checkout: the pinned commit cannot be looked up')
-    shown = subprocess.run(['git', 'show', f'{pin}:action.yml'], cwd=ROOT, capture_output=True,
-                           text=True)
+    shown = subprocess.run(
+        ['git', 'show', f'{pin}:action.yml'], cwd=ROOT, capture_output=True, text=True
+    )
     assert shown.returncode == 0, f'{pin} is not a commit of this repository holding action.yml'
     assert all(PINNED.match(ref) for ref, _ in USES.findall(shown.stdout))
     revs = re.findall(r'^\s*rev: (\S+)', (ROOT / 'README.md').read_text(), re.MULTILINE)
@@ -109,8 +128,11 @@ def test_each_job_gets_only_what_it_uses(path: Path) -> None:
         granted = _permissions(job.get('permissions'))
         assert granted, f'{name}: no permissions block (it would get the repository default)'
         steps = job.get('steps', [])
-        comments = any(str(step.get('uses', '')).startswith(OWN_ACTION + '@')
-                       and 'shard' not in (step.get('with') or {}) for step in steps)
+        comments = any(
+            str(step.get('uses', '')).startswith(OWN_ACTION + '@')
+            and 'shard' not in (step.get('with') or {})
+            for step in steps
+        )
         # only a job that posts the comment writes, and only to the pull request
         writes = {k for k, v in granted.items() if v == 'write'}
         assert writes == ({'pull-requests'} if comments else set()), name
@@ -122,7 +144,10 @@ def test_drift_installs_the_pinned_checkout_not_the_index() -> None:
     assert installs
     assert all('./.gitops-config' in line for line in installs)
     spec = yaml_io.load(text, 'config-drift.yml')
-    [checkout] = [s for s in spec['jobs']['drift']['steps']
-                  if s.get('with', {}).get('repository') == OWN_ACTION]
+    [checkout] = [
+        s
+        for s in spec['jobs']['drift']['steps']
+        if s.get('with', {}).get('repository') == OWN_ACTION
+    ]
     assert re.fullmatch(r'[0-9a-f]{40}', checkout['with']['ref'])
     assert checkout['with']['path'] == '.gitops-config'

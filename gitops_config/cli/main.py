@@ -26,35 +26,59 @@ if TYPE_CHECKING:
 # name -> (module:attribute, one-line help). The help lives here so that
 # `gitops-config --help` lists every command without importing any of them.
 COMMANDS: dict[str, tuple[str, str]] = {
-    'render': ('gitops_config.cli.commands.render:render',
-               'Render templates for each environment.'),
+    'render': (
+        'gitops_config.cli.commands.render:render',
+        'Render templates for each environment.',
+    ),
     'get': ('gitops_config.cli.commands.values:get', 'Print the merged value at KEYPATH.'),
-    'explain': ('gitops_config.cli.commands.values:explain',
-                'Show where a merged value came from and what it overrode.'),
+    'explain': (
+        'gitops_config.cli.commands.values:explain',
+        'Show where a merged value came from and what it overrode.',
+    ),
     'set': ('gitops_config.cli.commands.edit:set_', 'Set KEYPATH in one layer file, in place.'),
-    'unset': ('gitops_config.cli.commands.edit:unset',
-              'Remove KEYPATH from one layer file, in place.'),
+    'unset': (
+        'gitops_config.cli.commands.edit:unset',
+        'Remove KEYPATH from one layer file, in place.',
+    ),
     'init': ('gitops_config.cli.commands.init:init', 'Scaffold a new config repository.'),
-    'secrets': ('gitops_config.cli.commands.secrets:secrets',
-                'Encrypt, decrypt, edit and rotate SOPS secrets.'),
-    'validate': ('gitops_config.cli.commands.validate:validate',
-                 'Check values and rendered files against schemas and policies.'),
+    'secrets': (
+        'gitops_config.cli.commands.secrets:secrets',
+        'Encrypt, decrypt, edit and rotate SOPS secrets.',
+    ),
+    'validate': (
+        'gitops_config.cli.commands.validate:validate',
+        'Check values and rendered files against schemas and policies.',
+    ),
     'policy': ('gitops_config.cli.commands.policy:policy', 'Work with policy rule files.'),
     'hook': ('gitops_config.cli.commands.hook:hook', 'Entry points for pre-commit hooks.'),
-    'diff': ('gitops_config.cli.commands.diff:diff',
-             'Semantic diff of the rendered result of two revisions.'),
-    'history': ('gitops_config.cli.commands.history:history',
-                'Each commit that changed the rendered value of a key.'),
-    'promote': ('gitops_config.cli.commands.promote:promote',
-                'Promote changes from one environment to the next.'),
-    'status': ('gitops_config.cli.commands.promote:status',
-               'What is waiting to be promoted between environments.'),
-    'drift': ('gitops_config.cli.commands.drift:drift',
-              'Compare desired state with the live state.'),
-    'mark-deployed': ('gitops_config.cli.commands.drift:mark_deployed',
-                      'Record the commit deployed to an environment.'),
-    'action': ('gitops_config.cli.commands.action:action',
-               'Steps of the GitHub Action (PR comment, job summary).'),
+    'diff': (
+        'gitops_config.cli.commands.diff:diff',
+        'Semantic diff of the rendered result of two revisions.',
+    ),
+    'history': (
+        'gitops_config.cli.commands.history:history',
+        'Each commit that changed the rendered value of a key.',
+    ),
+    'promote': (
+        'gitops_config.cli.commands.promote:promote',
+        'Promote changes from one environment to the next.',
+    ),
+    'status': (
+        'gitops_config.cli.commands.promote:status',
+        'What is waiting to be promoted between environments.',
+    ),
+    'drift': (
+        'gitops_config.cli.commands.drift:drift',
+        'Compare desired state with the live state.',
+    ),
+    'mark-deployed': (
+        'gitops_config.cli.commands.drift:mark_deployed',
+        'Record the commit deployed to an environment.',
+    ),
+    'action': (
+        'gitops_config.cli.commands.action:action',
+        'Steps of the GitHub Action (PR comment, job summary).',
+    ),
     'report': ('gitops_config.cli.commands.report:report', 'Combine sharded JSON reports.'),
     'cache': ('gitops_config.cli.commands.cache:cache', 'Inspect or clear the on-disk cache.'),
 }
@@ -100,20 +124,39 @@ class LazyGroup(click.Group):
         ctx.exit(rv if isinstance(rv, int) else exit_codes.OK)
 
 
-@click.group(cls=LazyGroup, epilog=f'{examples.block("")}\n\n{exit_codes.HELP}',
-             context_settings={'help_option_names': ['-h', '--help']})
+@click.group(
+    cls=LazyGroup,
+    epilog=f'{examples.block("")}\n\n{exit_codes.HELP}',
+    context_settings={'help_option_names': ['-h', '--help']},
+)
 @click.version_option(__version__, prog_name='gitops-config')
-@click.option('-C', 'directory', type=click.Path(file_okay=False, exists=True),
-              help='Run as if started in DIR (like git -C).')
-@click.option('--color', type=click.Choice(['auto', 'always', 'never']), default='auto',
-              show_default=True, help='Colour output; NO_COLOR is honoured.')
-@click.option('--debug', is_flag=True,
-              help='Also show the traceback of an error (the exit code stays the same).')
-@click.option('--no-cache', is_flag=True,
-              help='Neither read nor write the on-disk cache (GITOPS_CONFIG_NO_CACHE=1).')
+@click.option(
+    '-C',
+    'directory',
+    type=click.Path(file_okay=False, exists=True),
+    help='Run as if started in DIR (like git -C).',
+)
+@click.option(
+    '--color',
+    type=click.Choice(['auto', 'always', 'never']),
+    default='auto',
+    show_default=True,
+    help='Colour output; NO_COLOR is honoured.',
+)
+@click.option(
+    '--debug',
+    is_flag=True,
+    help='Also show the traceback of an error (the exit code stays the same).',
+)
+@click.option(
+    '--no-cache',
+    is_flag=True,
+    help='Neither read nor write the on-disk cache (GITOPS_CONFIG_NO_CACHE=1).',
+)
 @click.pass_context
-def cli(ctx: click.Context, *, directory: str | None, color: ColorMode, debug: bool,
-        no_cache: bool) -> None:
+def cli(
+    ctx: click.Context, *, directory: str | None, color: ColorMode, debug: bool, no_cache: bool
+) -> None:
     """Configuration as code in Git: render, validate, encrypt and diff."""
     if directory is not None:
         os.chdir(directory)
@@ -127,8 +170,7 @@ def cli(ctx: click.Context, *, directory: str | None, color: ColorMode, debug: b
     # imported here: `--help` needs no run (the cache and key modules cost its start-up)
     from gitops_config.run import Run
 
-    ctx.obj = App(color=use_color(color), debug=debug,
-                  run=Run.from_environment(cache=not no_cache))
+    ctx.obj = App(color=use_color(color), debug=debug, run=Run.from_environment(cache=not no_cache))
     ctx.call_on_close(ctx.obj.run.finish)  # what the run kept, written once it is over
     # click.echo strips colour codes whenever stdout is not a terminal; --color always
     # (e.g. piped into `less -R`) must keep them
@@ -143,8 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        rv = cli.main(args=list(argv) if argv is not None else None,
-                      prog_name='gitops-config', standalone_mode=False)
+        rv = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name='gitops-config',
+            standalone_mode=False,
+        )
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

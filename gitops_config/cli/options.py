@@ -18,7 +18,6 @@ F = TypeVar('F', bound=Callable[..., object])
 def app() -> App:
     found = click.get_current_context().find_object(App)
     if found is None:  # a command invoked on its own (a test): a run of the environment
-
         found = App(color=False, debug=False, run=Run.from_environment())
     return found
 
@@ -30,14 +29,21 @@ def run() -> Run:
 
 def environments(func: F) -> F:
     return click.option(
-        '--env', '-e', 'envs', multiple=True, metavar='ENV',
+        '--env',
+        '-e',
+        'envs',
+        multiple=True,
+        metavar='ENV',
         help='Only this environment (repeatable); default: all.',
     )(func)
 
 
 def ref(func: F) -> F:
     return click.option(
-        '--ref', 'ref', metavar='REV', default=None,
+        '--ref',
+        'ref',
+        metavar='REV',
+        default=None,
         help='Read the repository at this commit, from git objects (no checkout).',
     )(func)
 
@@ -45,15 +51,26 @@ def ref(func: F) -> F:
 def output_format(*choices: str, default: str = 'text') -> Callable[[F], F]:
     def decorate(func: F) -> F:
         return click.option(
-            '--format', '-f', 'output_format', type=click.Choice(list(choices)),
-            default=default, show_default=True, help='Output format.',
+            '--format',
+            '-f',
+            'output_format',
+            type=click.Choice(list(choices)),
+            default=default,
+            show_default=True,
+            help='Output format.',
         )(func)
+
     return decorate
 
 
 def jobs(func: F) -> F:
     return click.option(
-        '--jobs', '-j', 'jobs', type=click.IntRange(min=1), default=None, metavar='N',
+        '--jobs',
+        '-j',
+        'jobs',
+        type=click.IntRange(min=1),
+        default=None,
+        metavar='N',
         help='Worker processes (default: one per core); results are identical for any N.',
     )(func)
 
@@ -69,6 +86,10 @@ def shard(func: F) -> F:
             raise click.BadParameter(f'{exc.message} ({exc.hint})') from None
 
     return click.option(
-        '--shard', 'shard', metavar='I/N', default=None, callback=convert,
+        '--shard',
+        'shard',
+        metavar='I/N',
+        default=None,
+        callback=convert,
         help='Do a deterministic 1/N of the work (CI matrix job I of N).',
     )(func)

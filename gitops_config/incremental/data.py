@@ -61,8 +61,9 @@ PLAIN = Kinds()
 def dumps(value: Any, kinds: Kinds = PLAIN) -> bytes:
     """VALUE as an entry; Refused if it holds anything but data of KINDS."""
     try:
-        packed: bytes = msgpack.packb(value, default=_encoder(kinds), strict_types=True,
-                                      use_bin_type=True)
+        packed: bytes = msgpack.packb(
+            value, default=_encoder(kinds), strict_types=True, use_bin_type=True
+        )
     except Refused:
         raise
     except (TypeError, ValueError, OverflowError) as exc:
@@ -76,8 +77,9 @@ def token(value: Any) -> bytes | None:
     whose keys come in another order), whichever objects hold them. None for
     anything the cache may not hold."""
     try:
-        packed: bytes = msgpack.packb(value, default=_YAML_ENCODER, strict_types=True,
-                                      use_bin_type=True)
+        packed: bytes = msgpack.packb(
+            value, default=_YAML_ENCODER, strict_types=True, use_bin_type=True
+        )
     except (Refused, TypeError, ValueError, OverflowError):
         return None
     return packed
@@ -129,8 +131,9 @@ def _loads(blob: bytes, kinds: Kinds, tuples: bool = False) -> Any:
                 return cls(*inner[1:])
         raise ValueError(f'malformed extension {code}')
 
-    return msgpack.unpackb(blob, ext_hook=ext_hook, strict_map_key=False, raw=False,
-                           use_list=not tuples)
+    return msgpack.unpackb(
+        blob, ext_hook=ext_hook, strict_map_key=False, raw=False, use_list=not tuples
+    )
 
 
 # What YAML data holds besides dicts, lists and scalars: a node with a local tag.

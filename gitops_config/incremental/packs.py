@@ -111,14 +111,19 @@ class Packs:
             return '', {}
         try:
             log, rows = data.loads(blob)
-            if (type(log) is not str or not _LOG_NAME.fullmatch(log)
-                    or type(rows) is not list):
+            if type(log) is not str or not _LOG_NAME.fullmatch(log) or type(rows) is not list:
                 return '', {}
             slots = {}
             for template, digest, offset, length, checksum in rows:
-                if (type(template) is not str or type(digest) is not str
-                        or type(offset) is not int or type(length) is not int
-                        or type(checksum) is not bytes or offset < 0 or length < 0):
+                if (
+                    type(template) is not str
+                    or type(digest) is not str
+                    or type(offset) is not int
+                    or type(length) is not int
+                    or type(checksum) is not bytes
+                    or offset < 0
+                    or length < 0
+                ):
                     return '', {}
                 slots[template] = (digest, offset, length, checksum)
         except (data.Damaged, TypeError, ValueError):  # damaged or forged: empty
@@ -163,8 +168,9 @@ class Packs:
         digest, offset, length, checksum = slot
         try:
             if pack.handle is None:
-                handle = os.open(os.path.join(os.path.dirname(self.location(env)), pack.log),
-                                 READ_FLAGS)
+                handle = os.open(
+                    os.path.join(os.path.dirname(self.location(env)), pack.log), READ_FLAGS
+                )
                 st = os.fstat(handle)
                 if not stat.S_ISREG(st.st_mode):
                     os.close(handle)
@@ -176,8 +182,7 @@ class Packs:
         except OSError:  # the log was pruned or rewritten meanwhile: a miss
             return None
         expected = self._checksum(env, digest, payload)
-        return payload if expected is not None and hmac.compare_digest(expected,
-                                                                        checksum) else None
+        return payload if expected is not None and hmac.compare_digest(expected, checksum) else None
 
     def _checksum(self, env: str, digest: str, payload: bytes) -> bytes | None:
         """What a slot holds to vouch for PAYLOAD as DIGEST's: for compiled templates,
@@ -185,14 +190,14 @@ class Packs:
         none)."""
         if env == BYTECODE:
             code_key = self.store.code_key() if self.store is not None else None
-            return hmac.digest(code_key, digest.encode() + payload,
-                               'sha256') if code_key else None
+            return hmac.digest(code_key, digest.encode() + payload, 'sha256') if code_key else None
         return hashlib.sha256(digest.encode() + payload).digest()
 
     def put(self, env: str, template: str, digest: str, payload: bytes) -> None:
         pack = self._pack(env)
-        if pack is not None and (env != BYTECODE or (
-                self.store is not None and self.store.code_key() is not None)):
+        if pack is not None and (
+            env != BYTECODE or (self.store is not None and self.store.code_key() is not None)
+        ):
             pack.added[template] = (digest, payload)
 
     def in_worker(self) -> None:
@@ -205,8 +210,11 @@ class Packs:
     def take_news(self) -> News:
         """What this process added and used since it started or last said (a worker's
         report)."""
-        news = [(env, pack.added, pack.used) for env, pack in self._packs.items()
-                if pack.added or pack.used]
+        news = [
+            (env, pack.added, pack.used)
+            for env, pack in self._packs.items()
+            if pack.added or pack.used
+        ]
         for pack in self._packs.values():
             pack.added, pack.used = {}, set()
         return news
@@ -251,8 +259,14 @@ class Packs:
             self._compact(folder, env, pack)
         store.folder(folder, again=True)
         blob = b''.join(payload for _, payload in pack.added.values())
-        fd = os.open(os.path.join(folder, pack.log), os.O_WRONLY | os.O_APPEND | os.O_CREAT | (
-            os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)), 0o644)
+        fd = os.open(
+            os.path.join(folder, pack.log),
+            os.O_WRONLY
+            | os.O_APPEND
+            | os.O_CREAT
+            | (os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)),
+            0o644,
+        )
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise OSError(f'{pack.log} is not a file')
@@ -269,7 +283,7 @@ class Packs:
         kept = {t: s for t, s in pack.slots.items() if t not in pack.used and t not in fresh}
         recent = {t: pack.slots[t] for t in sorted(pack.used) if t in pack.slots and t not in fresh}
         slots = {**kept, **recent, **fresh}
-        for template in list(slots)[:max(0, len(slots) - MAX_ENTRIES)]:
+        for template in list(slots)[: max(0, len(slots) - MAX_ENTRIES)]:
             del slots[template]
         rows = [[template, *slot] for template, slot in slots.items()]
         store.put(NAMESPACE, _name(env), data.dumps([pack.log, rows]))
@@ -281,10 +295,8 @@ class Packs:
         process can still read back); the old one goes once the new index is written."""
         old = pack.log
         keep = {t: s for t, s in pack.slots.items() if t not in pack.added}
-        payloads = {t: p for t, s in keep.items()
-                    if (p := self._payload(env, pack, s)) is not None}
-        pack.log = (f'{os.path.basename(self.location(env))}.log-{os.getpid()}-'
-                    f'{os.urandom(4).hex()}')
+        payloads = {t: p for t, s in keep.items() if (p := self._payload(env, pack, s)) is not None}
+        pack.log = f'{os.path.basename(self.location(env))}.log-{os.getpid()}-{os.urandom(4).hex()}'
         pack.slots = {}
         pack.added = {**{t: (keep[t][0], p) for t, p in payloads.items()}, **pack.added}
         if pack.handle is not None:

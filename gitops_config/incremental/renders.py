@@ -33,8 +33,9 @@ def digest(template: Template, env: str) -> str:
     return key('render', template.path, template.raw, env)
 
 
-def kept(packs: Packs, template: Template, prepared: Prepared, *,
-         output: str | None = None) -> RenderedFile | None:
+def kept(
+    packs: Packs, template: Template, prepared: Prepared, *, output: str | None = None
+) -> RenderedFile | None:
     """The output a verifying trace recorded, if every value it read is unchanged (or,
     given OUTPUT, if its SHA-256 is OUTPUT)."""
     blob = packs.get(prepared.env, template.path, digest(template, prepared.env))
@@ -53,16 +54,20 @@ def kept(packs: Packs, template: Template, prepared: Prepared, *,
             return None
     elif not trace.still_valid(deps, prepared.hasher):
         return None
-    if prepared.taint is not None and prepared.taint.find(
-            content.decode(errors='replace')) is not None:
+    if (
+        prepared.taint is not None
+        and prepared.taint.find(content.decode(errors='replace')) is not None
+    ):
         return None  # a secret now equals text in this output: render it properly
     rel = template.rel.removesuffix(render.TEMPLATE_SUFFIX)
-    return RenderedFile(prepared.env, rel, template.path, content, documents,
-                        reads=tuple(p for p, _ in deps))
+    return RenderedFile(
+        prepared.env, rel, template.path, content, documents, reads=tuple(p for p, _ in deps)
+    )
 
 
-def keep(packs: Packs, template: Template, prepared: Prepared, file: RenderedFile,
-         rec: trace.Recorder) -> None:
+def keep(
+    packs: Packs, template: Template, prepared: Prepared, file: RenderedFile, rec: trace.Recorder
+) -> None:
     """Keep FILE with the trace that verifies it, unless anything about it comes from a
     secret: its taint, a value it read, or a secret's text (plain or base64) in it."""
     if file.has_secrets:

@@ -62,8 +62,7 @@ class Reuse:
         # (env, ids of its plaintext layers, merge rules) -> (the layers, their merge): a
         # diff and its validation merge the same layers several times; holding them keeps
         # the ids unique
-        self._merged: dict[tuple[str, tuple[int, ...], str],
-                           tuple[tuple[Layer, ...], Values]] = {}
+        self._merged: dict[tuple[str, tuple[int, ...], str], tuple[tuple[Layer, ...], Values]] = {}
         # id(values) -> (values, prepared); holding the values keeps the id unique
         self._prepared: dict[int, tuple[Values, Prepared]] = {}
         # (id(source), folder) -> (source, its templates); likewise
@@ -76,13 +75,21 @@ class Reuse:
 
     def __getstate__(self) -> dict[str, Any]:
         # to a worker process: the store's view, not this process's objects
-        return {'store': self.store, 'packs': self.packs, '_compiled': {}, '_layers': {},
-                '_merged': {}, '_prepared': {}, '_listed': {}}
+        return {
+            'store': self.store,
+            'packs': self.packs,
+            '_compiled': {},
+            '_layers': {},
+            '_merged': {},
+            '_prepared': {},
+            '_listed': {},
+        }
 
     # -- values --
 
-    def layer(self, source: Source, path: str, *, sealed: bool = False,
-              keys: KeyRing | None = None) -> Layer:
+    def layer(
+        self, source: Source, path: str, *, sealed: bool = False, keys: KeyRing | None = None
+    ) -> Layer:
         """The layer at PATH, parsed: a plaintext one once per run however many
         environments (and both sides of a diff) share it, and across runs by its blob
         SHA. A decrypted one is never kept: it depends on the keys at hand, and
@@ -106,14 +113,26 @@ class Reuse:
         self._layers[(path, blob)] = layer
         return layer
 
-    def merge(self, source: Source, project: Project, env: str, *, sealed: bool = False,
-              keys: KeyRing | None = None, no_key_hint: str = values_mod.NO_KEY_HINT,
-              ) -> Values:
+    def merge(
+        self,
+        source: Source,
+        project: Project,
+        env: str,
+        *,
+        sealed: bool = False,
+        keys: KeyRing | None = None,
+        no_key_hint: str = values_mod.NO_KEY_HINT,
+    ) -> Values:
         """ENV's values at SOURCE, its layers read through layer(): one Values object for
         the same plaintext layers, so that what the run rendered for them is rendered once
         (see values.merge for the rest)."""
-        loaded = values_mod.load_layers(source, project, env, lambda s, p: self.layer(
-            s, p, sealed=sealed, keys=keys), no_key_hint)
+        loaded = values_mod.load_layers(
+            source,
+            project,
+            env,
+            lambda s, p: self.layer(s, p, sealed=sealed, keys=keys),
+            no_key_hint,
+        )
         memo = (env, tuple(id(layer) for layer in loaded), repr(project.merge))
         found = self._merged.get(memo)
         if found is not None:
@@ -155,8 +174,11 @@ class Reuse:
         """The template compiled: once per run, and with a store, from earlier runs'."""
         found = self._compiled.get((source_text, name))
         if found is None:
-            found = renders.compiled(self.packs, source_text, name) if self.keeps else (
-                render.compile_template(source_text, name))
+            found = (
+                renders.compiled(self.packs, source_text, name)
+                if self.keeps
+                else (render.compile_template(source_text, name))
+            )
             self._compiled[(source_text, name)] = found
         return found
 
@@ -178,8 +200,12 @@ class Reuse:
             prepared.rendered[memo] = found
         return found
 
-    def vouched(self, template: Template, prepared: Prepared, output: str,
-                ) -> RenderedFile | None:
+    def vouched(
+        self,
+        template: Template,
+        prepared: Prepared,
+        output: str,
+    ) -> RenderedFile | None:
         """TEMPLATE's output as kept, if its SHA-256 is OUTPUT: a snapshot of these exact
         inputs vouches for it, so its trace need not be verified. None: render it."""
         if not self.keeps or not template.rel.endswith(render.TEMPLATE_SUFFIX):
@@ -216,14 +242,16 @@ class Reuse:
 
     # -- snapshots --
 
-    def snapshot_key(self, env: str, inputs: Mapping[str, str], *, sealed: bool,
-                     shard: Shard | None) -> str | None:
+    def snapshot_key(
+        self, env: str, inputs: Mapping[str, str], *, sealed: bool, shard: Shard | None
+    ) -> str | None:
         """The key of ENV's snapshot with INPUTS; None: this run keeps no snapshots."""
         return snapshots.key(env, inputs, sealed=sealed, shard=shard) if self.keeps else None
 
     def snapshot(self, digest: str) -> snapshots.Snapshot | None:
-        return snapshots.load(self.store, digest) if self.store is not None and self.keeps else (
-            None)
+        return (
+            snapshots.load(self.store, digest) if self.store is not None and self.keeps else (None)
+        )
 
     def has_snapshot(self, digest: str) -> bool:
         return self.store is not None and self.store.has('snapshot', digest)
@@ -251,8 +279,9 @@ class Reuse:
         except data.Damaged:  # damaged or forged: a miss
             return None
 
-    def remember(self, namespace: str, digest: str, value: object,
-                 kinds: data.Kinds = data.PLAIN) -> None:
+    def remember(
+        self, namespace: str, digest: str, value: object, kinds: data.Kinds = data.PLAIN
+    ) -> None:
         """Keep VALUE, unless it holds anything but plain data of KINDS (a secret)."""
         if self.store is None or not self.keeps:
             return

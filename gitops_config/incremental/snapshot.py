@@ -50,8 +50,9 @@ Snapshot = dict[str, Entry]  # template path -> entry
 def key(env: str, inputs: Mapping[str, str], *, sealed: bool, shard: Shard | None) -> str:
     """The snapshot of ENV with INPUTS (path -> blob SHA): equal keys, equal outputs."""
     share = f'{shard.index}/{shard.total}' if shard is not None else ''
-    return store_key('snapshot', env, 'sealed' if sealed else 'open', share,
-                     repr(sorted(inputs.items())))
+    return store_key(
+        'snapshot', env, 'sealed' if sealed else 'open', share, repr(sorted(inputs.items()))
+    )
 
 
 def load(store: Store, digest: str) -> Snapshot | None:
@@ -60,8 +61,11 @@ def load(store: Store, digest: str) -> Snapshot | None:
         return None
     try:
         found = {row[0]: Entry(*row[1:]) for row in data.loads(blob, tuples=True)}
-        if not all(type(t) is type(e.blob) is type(e.output) is type(e.digest) is str
-                   and type(e.reads) is tuple for t, e in found.items()):
+        if not all(
+            type(t) is type(e.blob) is type(e.output) is type(e.digest) is str
+            and type(e.reads) is tuple
+            for t, e in found.items()
+        ):
             return None
         hash(tuple(e.reads for e in found.values()))  # paths of strings and numbers only
     except (data.Damaged, TypeError, ValueError):  # damaged or forged: a miss
@@ -70,8 +74,10 @@ def load(store: Store, digest: str) -> Snapshot | None:
 
 
 def save(store: Store, digest: str, snapshot: Snapshot) -> None:
-    rows = [[t, e.blob, e.output, e.digest, [list(p) for p in e.reads]]
-            for t, e in sorted(snapshot.items())]
+    rows = [
+        [t, e.blob, e.output, e.digest, [list(p) for p in e.reads]]
+        for t, e in sorted(snapshot.items())
+    ]
     with contextlib.suppress(data.Refused):
         store.put('snapshot', digest, data.dumps(rows))
 
@@ -81,10 +87,15 @@ def entries(templates: Sequence[Template], files: Iterable[object]) -> Snapshot:
     template's place has none, nor has a file whose reads or output are secret)."""
     found: Snapshot = {}
     for template, file in zip(templates, files, strict=True):
-        if (isinstance(file, RenderedFile) and file.reads is not None
-                and not file.has_secrets and template.blob):
-            found[template.path] = Entry(template.blob, file.path, file.digest,
-                                         tuple(_interned(path) for path in file.reads))
+        if (
+            isinstance(file, RenderedFile)
+            and file.reads is not None
+            and not file.has_secrets
+            and template.blob
+        ):
+            found[template.path] = Entry(
+                template.blob, file.path, file.digest, tuple(_interned(path) for path in file.reads)
+            )
     return found
 
 
@@ -146,8 +157,11 @@ def _walk(a: Any, b: Any, path: NodePath, found: list[NodePath]) -> None:
         found.append(path)
 
 
-def unaffected(snapshot: Snapshot, blobs: Mapping[str, str], changed: Iterable[NodePath],
-               ) -> set[str]:
+def unaffected(
+    snapshot: Snapshot,
+    blobs: Mapping[str, str],
+    changed: Iterable[NodePath],
+) -> set[str]:
     """The templates of SNAPSHOT that render the same where the values differ from its
     by CHANGED and the templates have BLOBS: same blob, and no read path that is
     inside, or holds, a changed one."""
@@ -167,9 +181,11 @@ def unaffected(snapshot: Snapshot, blobs: Mapping[str, str], changed: Iterable[N
         if heads is not None and len(read) >= 2 and read[:2] not in heads:
             return False
         # READ holds a changed path, or a changed path holds READ
-        return read in holders or any(
-            read[:n] in paths for n, paths in depths if n < len(read))
+        return read in holders or any(read[:n] in paths for n, paths in depths if n < len(read))
 
-    return {template for template, entry in snapshot.items()
-            if blobs.get(template) == entry.blob and not (changed and any(
-                meets(read) for read in entry.reads))}
+    return {
+        template
+        for template, entry in snapshot.items()
+        if blobs.get(template) == entry.blob
+        and not (changed and any(meets(read) for read in entry.reads))
+    }

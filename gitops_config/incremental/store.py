@@ -38,19 +38,26 @@ _DIGEST = 32
 # A cache directory tag (https://bford.info/cachedir/): backup tools skip the folder, and
 # its text says the folder is ours, so `cache clear` knows what it may remove.
 MARKER = 'CACHEDIR.TAG'
-MARKER_TEXT = (b'Signature: 8a477f597d28d172789f06886806bc55\n'
-               b'# This file is a cache directory tag created by gitops-config.\n')
+MARKER_TEXT = (
+    b'Signature: 8a477f597d28d172789f06886806bc55\n'
+    b'# This file is a cache directory tag created by gitops-config.\n'
+)
 # What an entry's files are called: NAMESPACE/ab/abcd... (the key), with a pack's logs and
 # the temporary files of a write beside it; nothing else in the folder is ours.
-NAMESPACES = frozenset({'layer', 'manifests', 'policy', 'render-pack', 'review', 'snapshot',
-                        'verdicts'})
+NAMESPACES = frozenset(
+    {'layer', 'manifests', 'policy', 'render-pack', 'review', 'snapshot', 'verdicts'}
+)
 _NAMESPACE_NAMES = re.compile('|'.join(sorted(NAMESPACES)))
 # What a cache folder may hold before it carries the marker (a cache of an earlier version).
 _OURS = re.compile(rf'(?:{_NAMESPACE_NAMES.pattern})|\.{re.escape(MARKER)}-[0-9]+-[0-9a-f]+')
 _SHARD = re.compile(r'[0-9a-f]{2}')
 _ENTRY = re.compile(r'[0-9a-f]{64}(\.log-[0-9]+-[0-9a-f]{8})?|\.tmp-[0-9]+-[0-9a-f]+')
-READ_FLAGS = os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0) | (
-    getattr(os, 'O_CLOEXEC', 0))
+READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, 'O_NOFOLLOW', 0)
+    | getattr(os, 'O_NONBLOCK', 0)
+    | (getattr(os, 'O_CLOEXEC', 0))
+)
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 ENV_DIR = 'GITOPS_CONFIG_CACHE_DIR'
 
@@ -69,8 +76,13 @@ class Store:
     """One cache folder, as one run uses it (a folder that cannot be written is given
     up for the rest of the run, after one warning)."""
 
-    def __init__(self, directory: Path | None, *, key_file: Path | None = None,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        directory: Path | None,
+        *,
+        key_file: Path | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self.directory = directory
         self.key_file = key_file  # where the key for compiled templates is (key_path)
         self.max_bytes = max_bytes
@@ -116,8 +128,10 @@ class Store:
             return None
         head = len(_MAGIC) + _DIGEST
         payload = blob[head:]
-        if blob[:len(_MAGIC)] != _MAGIC or _checksum(namespace, digest, payload) != blob[
-                len(_MAGIC):head]:
+        if (
+            blob[: len(_MAGIC)] != _MAGIC
+            or _checksum(namespace, digest, payload) != blob[len(_MAGIC) : head]
+        ):
             with contextlib.suppress(OSError):
                 os.unlink(path)  # corrupt, truncated or misfiled: recompute, never trust
             return None
@@ -198,8 +212,11 @@ class Store:
 
     def _disable(self, exc: OSError) -> None:
         if not self._warned:
-            logger.warning('cache disabled: cannot write %s (%s); continuing without it',
-                           self.directory, exc.strerror or exc)
+            logger.warning(
+                'cache disabled: cannot write %s (%s); continuing without it',
+                self.directory,
+                exc.strerror or exc,
+            )
             self._warned = True
         self.directory = None
 
@@ -261,8 +278,10 @@ def _claim(root: str) -> None:
     with os.scandir(root) as it:
         others = sorted(e.name for e in it if not _OURS.fullmatch(e.name))
     if others:
-        raise OSError(f'it holds {others[0]!r} and other files of someone else\'s, and no '
-                      f'{MARKER} of gitops-config; set {ENV_DIR} to a new or empty folder')
+        raise OSError(
+            f"it holds {others[0]!r} and other files of someone else's, and no "
+            f'{MARKER} of gitops-config; set {ENV_DIR} to a new or empty folder'
+        )
     _write_marker(root)
 
 
@@ -278,8 +297,14 @@ def _listing(folder: str, names: re.Pattern[str], *, folders: bool) -> list[str]
     symlink."""
     try:
         with os.scandir(folder) as it:
-            return [e.path for e in it if names.fullmatch(e.name) and (
-                e.is_dir(follow_symlinks=False) if folders else e.is_file(follow_symlinks=False))]
+            return [
+                e.path
+                for e in it
+                if names.fullmatch(e.name)
+                and (
+                    e.is_dir(follow_symlinks=False) if folders else e.is_file(follow_symlinks=False)
+                )
+            ]
     except OSError:
         return []
 
@@ -292,8 +317,12 @@ def _checksum(namespace: str, digest: str, payload: bytes) -> bytes:
     return h.digest()
 
 
-def read_file(path: str | os.PathLike[str], *, limit: int | None = None,
-              accept: Callable[[os.stat_result], bool] | None = None) -> bytes | None:
+def read_file(
+    path: str | os.PathLike[str],
+    *,
+    limit: int | None = None,
+    accept: Callable[[os.stat_result], bool] | None = None,
+) -> bytes | None:
     """PATH's bytes (at most LIMIT), if it is a regular file (that ACCEPT accepts): a
     symlink is not followed, and a FIFO or device planted in the folder can neither
     block nor be read."""
@@ -322,8 +351,15 @@ def read_file(path: str | os.PathLike[str], *, limit: int | None = None,
 
 def _create_new(path: str) -> BinaryIO:
     """A new file at PATH, for writing: never an existing one, never through a symlink."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0) | (
-        getattr(os, 'O_CLOEXEC', 0)), 0o644)
+    fd = os.open(
+        path,
+        os.O_WRONLY
+        | os.O_CREAT
+        | os.O_EXCL
+        | getattr(os, 'O_NOFOLLOW', 0)
+        | (getattr(os, 'O_CLOEXEC', 0)),
+        0o644,
+    )
     return os.fdopen(fd, 'wb')
 
 
@@ -354,8 +390,9 @@ def _load_key(where: Path, directory: Path) -> bytes | None:
         if found is None and not where.exists():
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             tmp = where.with_name(f'.{KEY_FILE}-{os.getpid()}-{os.urandom(4).hex()}')
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0),
-                         0o600)
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0), 0o600
+            )
             try:
                 os.write(fd, os.urandom(_KEY_BYTES))
                 os.fsync(fd)

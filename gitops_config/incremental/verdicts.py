@@ -70,8 +70,10 @@ class Verdicts:
                 if (env, path) in bad:
                     del merged[path]
             if merged != known:
-                rows = [[path, digest, structured]
-                        for path, (digest, structured) in sorted(merged.items())]
+                rows = [
+                    [path, digest, structured]
+                    for path, (digest, structured) in sorted(merged.items())
+                ]
                 assert self._store is not None
                 self._store.put('verdicts', self._key(env), data.dumps(rows))
         self._offered.clear()
@@ -80,11 +82,9 @@ class Verdicts:
 def _decoded(blob: bytes) -> dict[str, Verdict]:
     """The verdicts an entry holds; none when it is damaged or forged."""
     try:
-        found = {path: (digest, structured) for path, digest, structured in
-                 data.loads(blob)}
+        found = {path: (digest, structured) for path, digest, structured in data.loads(blob)}
     except (data.Damaged, TypeError, ValueError):
         return {}
-    if all(type(p) is str and type(d) is str and type(s) is bool
-           for p, (d, s) in found.items()):
+    if all(type(p) is str and type(d) is str and type(s) is bool for p, (d, s) in found.items()):
         return found
     return {}

@@ -53,8 +53,15 @@ from gitops_config.model import Location
 from gitops_config.project import Project
 from gitops_config.source import WorkTree
 
-__all__ = ['MISSING', 'CannotEditError', 'EditCheckError', 'EnvResult', 'Result', 'set_value',
-           'unset_value']
+__all__ = [
+    'MISSING',
+    'CannotEditError',
+    'EditCheckError',
+    'EnvResult',
+    'Result',
+    'set_value',
+    'unset_value',
+]
 
 
 class EditCheckError(GitopsConfigError):
@@ -86,8 +93,9 @@ class Result:
     in_project: bool = True
 
 
-def set_value(file: Path, key_path: str, text: str, *, mode: Mode = 'auto',
-              fmt: LayerFormat | None = None) -> Result:
+def set_value(
+    file: Path, key_path: str, text: str, *, mode: Mode = 'auto', fmt: LayerFormat | None = None
+) -> Result:
     """Set KEYPATH to VALUE (TEXT, typed as the value it replaces unless MODE says)."""
     steps = keypath.parse(key_path)
     with edit_lock.locked(file):
@@ -157,15 +165,19 @@ class _Edit:
         found = {s.env: resolve(s, steps, create=True) for s in self.stacks}
         visible = self._visible(key_path, found)
         stack, target = visible[0]
-        value = typed(text, plan.current(stack, target), mode, missing=MISSING,
-                      reveal=self.fmt.reveal)
+        value = typed(
+            text, plan.current(stack, target), mode, missing=MISSING, reveal=self.fmt.reveal
+        )
         change = self._one_change(key_path, [(s, plan.plan_set(s, t, value)) for s, t in visible])
 
-        def outcome(stack: Stack, found: Target | Shadow, after: values.Values,
-                    ) -> EnvResult | None:
+        def outcome(
+            stack: Stack,
+            found: Target | Shadow,
+            after: values.Values,
+        ) -> EnvResult | None:
             if isinstance(found, Shadow):
                 return self._unchanged(stack, after, found)
-            skip = found.path[:found.held + 1]
+            skip = found.path[: found.held + 1]
             self._only_at(stack, after, skip)
             held, now = value_at(after.data, found.path)
             if held and same(value, now):
@@ -175,14 +187,20 @@ class _Edit:
             held, mine = self._through_layer(stack, after, found.ids)
             if later is None or not held or not same(value, mine):
                 raise _Mismatch(stack.env, found.path)
-            return EnvResult(stack.env, self.key_path, 'hidden' if later.hides else 'overridden',
-                             by=later.location, now=now if held else MISSING)
+            return EnvResult(
+                stack.env,
+                self.key_path,
+                'hidden' if later.hides else 'overridden',
+                by=later.location,
+                now=now if held else MISSING,
+            )
 
         envs = self._write(change, found, outcome)
         return Result(self.where, key_path, 'set', value, envs)
 
-    def _set_plain(self, key_path: str, steps: tuple[keypath.Step, ...], text: str,
-                   mode: Mode) -> Result:
+    def _set_plain(
+        self, key_path: str, steps: tuple[keypath.Step, ...], text: str, mode: Mode
+    ) -> Result:
         data = self.data if self.data is not None else {}
         where = f'{self.file}: '
         path, rest = keypath.resolve_prefix(data, steps, where=where)
@@ -196,8 +214,9 @@ class _Edit:
             nested = {key: nested}
         change = Change((*path, *keys[:1]), nested)
         self._commit(self.fmt.apply(self.original, change, self.where))
-        return Result(self.where, key_path, 'set', value, layer=False,
-                      in_project=self.project is not None)
+        return Result(
+            self.where, key_path, 'set', value, layer=False, in_project=self.project is not None
+        )
 
     # unset
 
@@ -206,8 +225,14 @@ class _Edit:
         if not self.stacks:
             path = keypath.resolve(self.data or {}, steps, where=f'{self.file}: ')
             self._commit(self.fmt.apply(self.original, Change(path, plan.REMOVE), self.where))
-            return Result(self.where, key_path, 'removed', MISSING, layer=False,
-                          in_project=self.project is not None)
+            return Result(
+                self.where,
+                key_path,
+                'removed',
+                MISSING,
+                layer=False,
+                in_project=self.project is not None,
+            )
         found: dict[str, Target | Shadow | None] = {}
         error: keypath.KeyPathError | None = None
         for stack in self.stacks:
@@ -220,8 +245,11 @@ class _Edit:
         visible = self._visible(key_path, found)
         change = self._one_change(key_path, [(s, plan.plan_unset(s, t)) for s, t in visible])
 
-        def outcome(stack: Stack, found: Target | Shadow | None, after: values.Values,
-                    ) -> EnvResult | None:
+        def outcome(
+            stack: Stack,
+            found: Target | Shadow | None,
+            after: values.Values,
+        ) -> EnvResult | None:
             if not isinstance(found, Target):
                 return self._unchanged(stack, after, found)
             self._only_at(stack, after, found.path)
@@ -229,17 +257,25 @@ class _Edit:
             path, depth, now = trace(after.data, found.ids)
             held = depth == len(found.ids) and not isinstance(found.ids[-1], Index)
             later = shadow(stack, found.ids) if held and change.deletes else None
-            if held and change.deletes and (
-                    later is None or self._through_layer(stack, after, found.ids)[0]):
+            if (
+                held
+                and change.deletes
+                and (later is None or self._through_layer(stack, after, found.ids)[0])
+            ):
                 raise _Mismatch(stack.env, found.path)  # it is back, and not from a later layer
-            return EnvResult(stack.env, self.key_path,
-                             'changed' if later is None else 'overridden',
-                             by=later.location if later else None, now=now if held else MISSING,
-                             origin=after.provenance[path].location if held else None)
+            return EnvResult(
+                stack.env,
+                self.key_path,
+                'changed' if later is None else 'overridden',
+                by=later.location if later else None,
+                now=now if held else MISSING,
+                origin=after.provenance[path].location if held else None,
+            )
 
         envs = self._write(change, found, outcome)
-        return Result(self.where, key_path, 'deleted' if change.deletes else 'removed',
-                      MISSING, envs)
+        return Result(
+            self.where, key_path, 'deleted' if change.deletes else 'removed', MISSING, envs
+        )
 
     # shared
 
@@ -248,19 +284,22 @@ class _Edit:
         name the same node; refused when there is none."""
         visible = [(s, t) for s in self.stacks if isinstance(t := found[s.env], Target)]
         if not visible:
-            hidden = [f'{env} from {f.location}' for env, f in found.items()
-                      if isinstance(f, Shadow)]
+            hidden = [
+                f'{env} from {f.location}' for env, f in found.items() if isinstance(f, Shadow)
+            ]
             raise CannotEditError(
                 f'{self.rel}: a later layer replaces {key_path} (or what holds it) in every '
                 f'environment that reads this file: {", ".join(hidden)}',
-                hint='edit that file instead')
+                hint='edit that file instead',
+            )
         (first_stack, first), *others = visible
         for stack, target in others:
             if target.ids != first.ids:
                 raise CannotEditError(
                     f'{key_path} names different things in {first_stack.env} ({first.shown}) '
                     f'and {stack.env} ({target.shown}), which both read {self.rel}',
-                    hint='name the item by its key field, e.g. [model_info.id=...]')
+                    hint='name the item by its key field, e.g. [model_info.id=...]',
+                )
         return visible
 
     def _one_change(self, key_path: str, changes: list[tuple[Stack, Change]]) -> Change:
@@ -270,25 +309,35 @@ class _Edit:
                 raise CannotEditError(
                     f'{key_path}: {first_stack.env} and {stack.env} merge different values '
                     f'below {self.rel}, so no one change to it gives both the same result',
-                    hint='set it in the layer of each environment instead')
+                    hint='set it in the layer of each environment instead',
+                )
         return change
 
-    def _only_at(self, stack: Stack, after: values.Values,
-                 skip: tuple[str | int, ...] | None) -> None:
+    def _only_at(
+        self, stack: Stack, after: values.Values, skip: tuple[str | int, ...] | None
+    ) -> None:
         diff = first_difference(stack.values.data, after.data, skip)
         if diff is not None:
             raise _Mismatch(stack.env, diff)
 
-    def _through_layer(self, stack: Stack, after: values.Values, ids: tuple[IdStep, ...],
-                       ) -> tuple[bool, Any]:
+    def _through_layer(
+        self,
+        stack: Stack,
+        after: values.Values,
+        ids: tuple[IdStep, ...],
+    ) -> tuple[bool, Any]:
         """Whether the layers up to the edited one, merged as AFTER read them, hold the
         node IDS names, and that node: what later layers may only override."""
-        through = values.merge_layers(after.loaded[:stack.at + 1], stack.rules)
+        through = values.merge_layers(after.loaded[: stack.at + 1], stack.rules)
         _, depth, node = trace(through, ids)
         return depth == len(ids), node
 
-    def _unchanged(self, stack: Stack, after: values.Values, found: Shadow | None,
-                   ) -> EnvResult | None:
+    def _unchanged(
+        self,
+        stack: Stack,
+        after: values.Values,
+        found: Shadow | None,
+    ) -> EnvResult | None:
         self._only_at(stack, after, None)
         if found is None:
             return None
@@ -297,11 +346,14 @@ class _Edit:
     def _merged_with(self, data: bytes) -> dict[str, values.Values]:
         assert self.project is not None
         source = self.source.with_file(self.rel, data)
-        return {s.env: values.merge(source, self.project, s.env, sealed=True)
-                for s in self.stacks}
+        return {s.env: values.merge(source, self.project, s.env, sealed=True) for s in self.stacks}
 
-    def _write(self, change: Change, found: dict[str, Any], outcome: _Outcome,
-               ) -> tuple[EnvResult, ...]:
+    def _write(
+        self,
+        change: Change,
+        found: dict[str, Any],
+        outcome: _Outcome,
+    ) -> tuple[EnvResult, ...]:
         """Check CHANGE in memory, write it, and check it again as read back from disk;
         what OUTCOME says for each environment is the result."""
         new = self.fmt.apply(self.original, change, self.where)
@@ -314,29 +366,38 @@ class _Edit:
         try:
             check(new)
         except _Mismatch as exc:
-            keyed = [step for t in found.values() if isinstance(t, Target)
-                     for step in t.ids if isinstance(step, Item)]
+            keyed = [
+                step
+                for t in found.values()
+                if isinstance(t, Target)
+                for step in t.ids
+                if isinstance(step, Item)
+            ]
             raise CannotEditError(
                 f'{self.rel}: no change to this layer sets only what was asked: in '
                 f'{exc.env} it would also change {exc.path}',
                 hint=f'layers match list items by {keyed[0].field}, which this file would '
-                     'encrypt: leave it unencrypted in .sops.yaml, or set the value in a '
-                     'plain layer' if keyed and self.fmt.encrypted else
-                     'edit the whole value, or the layer that sets it') from None
+                'encrypt: leave it unencrypted in .sops.yaml, or set the value in a '
+                'plain layer'
+                if keyed and self.fmt.encrypted
+                else 'edit the whole value, or the layer that sets it',
+            ) from None
         except values.LayerError as exc:
-            raise CannotEditError(f'{self.rel}: after this edit, {exc.one_line()}',
-                                  location=exc.location,
-                                  hint='change that layer first') from None
+            raise CannotEditError(
+                f'{self.rel}: after this edit, {exc.one_line()}',
+                location=exc.location,
+                hint='change that layer first',
+            ) from None
         self._commit(new)
         try:
             return check(read_file(self.file))
         except (_Mismatch, GitopsConfigError) as exc:
             self._commit(self.original)
-            shown = f'{exc.env} changed at {exc.path}' if isinstance(exc, _Mismatch) else str(
-                exc)
-            raise EditCheckError(f'{self.rel}: read back after the edit, {shown}; the file '
-                                 'was restored', hint='this is a bug in gitops-config: '
-                                 'please report it') from None
+            shown = f'{exc.env} changed at {exc.path}' if isinstance(exc, _Mismatch) else str(exc)
+            raise EditCheckError(
+                f'{self.rel}: read back after the edit, {shown}; the file was restored',
+                hint='this is a bug in gitops-config: please report it',
+            ) from None
 
     def _commit(self, data: bytes) -> None:
         atomic_write(self.file, data)

@@ -39,9 +39,11 @@ class PlainYaml:
 
     def read(self, data: bytes, where: str) -> Any:
         if sops.is_encrypted(data):
-            raise EncryptedLayerError('the file is SOPS-encrypted', location=Location(where),
-                                      hint=f'use `gitops-config secrets set {where} KEYPATH '
-                                           'VALUE`')
+            raise EncryptedLayerError(
+                'the file is SOPS-encrypted',
+                location=Location(where),
+                hint=f'use `gitops-config secrets set {where} KEYPATH VALUE`',
+            )
         return yaml_io.load(_text(data, where), where)
 
     def apply(self, data: bytes, change: Change, where: str) -> bytes:
@@ -62,16 +64,20 @@ class Sops:
 
     def read(self, data: bytes, where: str) -> Any:
         if not sops.is_encrypted(data):
-            raise sops.NotEncryptedError(f'{where}: sops metadata not found',
-                                         hint=f'use `gitops-config set {where} KEYPATH VALUE`,'
-                                              ' or encrypt it with `secrets encrypt -i`')
+            raise sops.NotEncryptedError(
+                f'{where}: sops metadata not found',
+                hint=f'use `gitops-config set {where} KEYPATH VALUE`,'
+                ' or encrypt it with `secrets encrypt -i`',
+            )
         return sops.open_values(data, where, sealed=False)
 
     def apply(self, data: bytes, change: Change, where: str) -> bytes:
         if change.value is REMOVE or has_tag(change.value):
-            raise CannotEditError(f'{where}: an encrypted layer holds values only; this edit '
-                                  'needs a `!delete` or a removal',
-                                  hint='edit the file with `gitops-config secrets edit`')
+            raise CannotEditError(
+                f'{where}: an encrypted layer holds values only; this edit '
+                'needs a `!delete` or a removal',
+                hint='edit the file with `gitops-config secrets edit`',
+            )
         return ops.set_at(data, where, change.path, change.value)
 
     def reveal(self, value: Any) -> Any:
@@ -83,4 +89,3 @@ def _text(data: bytes, where: str) -> str:
         return data.decode()
     except UnicodeDecodeError:
         raise GitopsConfigError(f'{where}: not UTF-8 text', location=Location(where)) from None
-

@@ -77,13 +77,14 @@ def plan_set(stack: Stack, target: Target, value: Any) -> Change:
     if depth == len(ids) and not values.is_delete(node):
         return Change(path, _override(_base(stack, ids), value, target.path, stack.rules, ids))
     anchor, path = _anchor(stack, target, path, depth, node)
-    base = _base(stack, ids[:anchor + 1])
+    base = _base(stack, ids[: anchor + 1])
     below = MISSING if depth > anchor else base  # a `!delete` in the layer: nothing below
     if isinstance(ids[anchor], Item) and below is MISSING:
         raise _added_later(stack, target)
-    desired = _put(below, ids[anchor + 1:], value, stack, target)
-    return Change(path, _override(base, desired, target.path[:anchor + 1], stack.rules,
-                                  ids[:anchor + 1]))
+    desired = _put(below, ids[anchor + 1 :], value, stack, target)
+    return Change(
+        path, _override(base, desired, target.path[: anchor + 1], stack.rules, ids[: anchor + 1])
+    )
 
 
 def plan_unset(stack: Stack, target: Target) -> Change:
@@ -96,17 +97,23 @@ def plan_unset(stack: Stack, target: Target) -> Change:
         raise CannotEditError(
             f'{where}: {stack.layer.path} already deletes {keypath.format(target.path[:depth])}'
             f', and a later layer sets {target.shown} again in {stack.env}',
-            hint=_later_hint(stack, target))
+            hint=_later_hint(stack, target),
+        )
     anchor, path = _anchor(stack, target, path, depth, node)
     if _base(stack, ids) is MISSING:
         raise _added_later(stack, target)
     last = ids[-1]
     gone = deletion(last.stub() if isinstance(last, Item) else '')
-    return Change(path, _wrap(ids[anchor + 1:], gone, ids[anchor]), deletes=True)
+    return Change(path, _wrap(ids[anchor + 1 :], gone, ids[anchor]), deletes=True)
 
 
-def _anchor(stack: Stack, target: Target, path: NodePath, depth: int, node: Any,
-            ) -> tuple[int, NodePath]:
+def _anchor(
+    stack: Stack,
+    target: Target,
+    path: NodePath,
+    depth: int,
+    node: Any,
+) -> tuple[int, NodePath]:
     """Where the change goes when the layer does not hold the target: the first step
     it lacks (or its `!delete` on the way), and that step's path in the layer."""
     ids = target.ids
@@ -122,7 +129,8 @@ def _anchor(stack: Stack, target: Target, path: NodePath, depth: int, node: Any,
             raise CannotEditError(
                 f'{location(stack.layer, path)}: {stack.layer.path} sets {shown or "it"} to '
                 f'{_kind(node)}, which {target.shown} cannot be inside',
-                hint=f'set {shown} itself' if shown else None)
+                hint=f'set {shown} itself' if shown else None,
+            )
         path = (*path, step if isinstance(step, str) else len(node))
     for at in range(anchor, len(ids)):
         step = ids[at]
@@ -130,10 +138,11 @@ def _anchor(stack: Stack, target: Target, path: NodePath, depth: int, node: Any,
             raise _whole_list(stack, target, at)
         if isinstance(step, Item) and step.ident is None:
             raise CannotEditError(
-                f'{stack.env}: {keypath.format(target.path[:at + 1])} has no {step.field} '
+                f'{stack.env}: {keypath.format(target.path[: at + 1])} has no {step.field} '
                 f'of its own, so no layer can override it alone',
                 hint=f'give every item of {keypath.format(target.path[:at])} a distinct '
-                     f'{step.field}')
+                f'{step.field}',
+            )
     return anchor, path
 
 
@@ -157,8 +166,14 @@ def _put(node: Any, ids: Sequence[IdStep], value: Any, stack: Stack, target: Tar
         assert isinstance(node, dict)  # the merged values hold a mapping here
         return {**node, step: _put(node.get(step, MISSING), rest, value, stack, target)}
     assert isinstance(step, Item)  # _anchor refused positions below the layer
-    found = next((i for i, item in enumerate(node if isinstance(node, list) else [])
-                  if values.item_key(item, step.field) == step.ident), None)
+    found = next(
+        (
+            i
+            for i, item in enumerate(node if isinstance(node, list) else [])
+            if values.item_key(item, step.field) == step.ident
+        ),
+        None,
+    )
     if found is None:
         raise _added_later(stack, target)
     items = list(node)
@@ -166,8 +181,9 @@ def _put(node: Any, ids: Sequence[IdStep], value: Any, stack: Stack, target: Tar
     return items
 
 
-def _override(base: Any, desired: Any, path: NodePath, rules: Sequence[tuple[str, str]],
-              ids: Sequence[IdStep]) -> Any:
+def _override(
+    base: Any, desired: Any, path: NodePath, rules: Sequence[tuple[str, str]], ids: Sequence[IdStep]
+) -> Any:
     """What a layer holds at merged PATH so that merging it onto BASE gives DESIRED:
     only what differs, `!delete` for what BASE has and DESIRED not, and the identity of
     every keyed item it names."""
@@ -180,8 +196,11 @@ def _least(base: Any, desired: Any, path: NodePath, rules: Sequence[tuple[str, s
     if base is MISSING:
         return desired
     if isinstance(base, dict) and isinstance(desired, dict):
-        held = {k: _least(base.get(k, MISSING), v, (*path, k), rules)
-                for k, v in desired.items() if k not in base or not same(base[k], v)}
+        held = {
+            k: _least(base.get(k, MISSING), v, (*path, k), rules)
+            for k, v in desired.items()
+            if k not in base or not same(base[k], v)
+        }
         held.update((k, deletion()) for k in base if k not in desired)
         return held
     if isinstance(base, list) and isinstance(desired, list):
@@ -191,8 +210,13 @@ def _least(base: Any, desired: Any, path: NodePath, rules: Sequence[tuple[str, s
     return desired
 
 
-def _least_items(base: list[Any], desired: list[Any], path: NodePath, field: str,
-                 rules: Sequence[tuple[str, str]]) -> list[Any]:
+def _least_items(
+    base: list[Any],
+    desired: list[Any],
+    path: NodePath,
+    field: str,
+    rules: Sequence[tuple[str, str]],
+) -> list[Any]:
     """A keyed list's override: changed and new items, and `!delete` for the gone."""
     known = [values.item_key(item, field) for item in base]
     held: list[Any] = []
@@ -202,7 +226,8 @@ def _least_items(base: list[Any], desired: list[Any], path: NodePath, field: str
         if ident is None or ident in seen:
             raise CannotEditError(
                 f'every item of {keypath.format(path)} needs a distinct {field}, since '
-                f'layers merge it item by item')
+                f'layers merge it item by item'
+            )
         if ident in known:
             _check_order(known, seen, ident, path)
         seen.append(ident)
@@ -210,8 +235,9 @@ def _least_items(base: list[Any], desired: list[Any], path: NodePath, field: str
             held.append(item)
         elif not same(base[known.index(ident)], item):
             at = known.index(ident)
-            held.append(_with_identity(_least(base[at], item, (*path, at), rules),
-                                       Item(field, ident)))
+            held.append(
+                _with_identity(_least(base[at], item, (*path, at), rules), Item(field, ident))
+            )
     held.extend(deletion(Item(field, ident).stub()) for ident in known if ident not in seen)
     return held
 
@@ -220,8 +246,14 @@ def _check_order(known: list[Any], seen: list[Any], ident: Any, path: NodePath) 
     """Refuse to put the item IDENT after SEEN where the merge cannot: a keyed list keeps
     the order of the layers below (KNOWN) and adds new items at the end. Moving an item
     would take deleting it and adding it whole, which cuts it off from the layers below."""
-    before = next((other for other in reversed(seen)
-                   if other not in known or known.index(other) > known.index(ident)), None)
+    before = next(
+        (
+            other
+            for other in reversed(seen)
+            if other not in known or known.index(other) > known.index(ident)
+        ),
+        None,
+    )
     if before is None:
         return
     shown = keypath.format(path)
@@ -230,7 +262,8 @@ def _check_order(known: list[Any], seen: list[Any], ident: Any, path: NodePath) 
         f'({", ".join(map(str, known))}) with new items last, so no layer above can put '
         f'{ident} after {before}',
         hint=f'list the items of {shown} in that order, or reorder them in the layer that '
-             'first sets it')
+        'first sets it',
+    )
 
 
 def _with_identity(node: Any, item: Item) -> Any:
@@ -270,14 +303,17 @@ def _whole_list(stack: Stack, target: Target, at: int) -> CannotEditError:
         f'{stack.layer.path} does not hold it, so no entry there can change '
         f'{target.shown} alone',
         hint=f'set the whole list in {stack.layer.path} (gitops-config set '
-             f'{stack.layer.path} {list_path} "[...]"), or merge it by a key field: '
-             f'`merge: [{{path: {list_path}, key: name}}]` in gitops-config.yaml')
+        f'{stack.layer.path} {list_path} "[...]"), or merge it by a key field: '
+        f'`merge: [{{path: {list_path}, key: name}}]` in gitops-config.yaml',
+    )
 
 
 def _added_later(stack: Stack, target: Target) -> CannotEditError:
     return CannotEditError(
         f'{target.env}: {target.shown} comes from a layer read after {stack.layer.path}, '
-        f'not from it or a layer below it', hint=_later_hint(stack, target))
+        f'not from it or a layer below it',
+        hint=_later_hint(stack, target),
+    )
 
 
 def _later_hint(stack: Stack, target: Target) -> str:

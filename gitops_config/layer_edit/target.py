@@ -67,11 +67,11 @@ class Stack:
 
     @property
     def after(self) -> tuple[Layer, ...]:
-        return self.values.loaded[self.at + 1:]
+        return self.values.loaded[self.at + 1 :]
 
     @functools.cached_property
     def base(self) -> dict[str, Any]:
-        return values.merge_layers(self.values.loaded[:self.at], self.rules)
+        return values.merge_layers(self.values.loaded[: self.at], self.rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +116,9 @@ def resolve(stack: Stack, steps: Sequence[keypath.Step], *, create: bool) -> Tar
             raise
         return shadow
     keys = [s for s in rest if isinstance(s, str)]
-    return Target(stack.env, (*path, *keys), (*_identities(data, path, stack.rules), *keys),
-                  len(path))
+    return Target(
+        stack.env, (*path, *keys), (*_identities(data, path, stack.rules), *keys), len(path)
+    )
 
 
 def _replaced_on_the_way(stack: Stack, steps: Sequence[keypath.Step]) -> Shadow | None:
@@ -184,16 +185,18 @@ def trace(data: Any, ids: Sequence[IdStep]) -> tuple[NodePath, int, Any]:
 def _find_item(node: Any, step: Item) -> int | None:
     if not isinstance(node, list) or step.ident is None:
         return None
-    return next((i for i, item in enumerate(node)
-                 if values.item_key(item, step.field) == step.ident), None)
+    return next(
+        (i for i, item in enumerate(node) if values.item_key(item, step.field) == step.ident), None
+    )
 
 
 def merges_into(node: Any, step: IdStep) -> bool:
     """Whether a layer holding NODE (but not STEP below it) leaves STEP to the layers
     below: a mapping merges key by key, a keyed list item by item; anything else
     replaces what is below."""
-    return (isinstance(node, dict) and isinstance(step, str) and not values.is_delete(node)
-            ) or (isinstance(node, list) and isinstance(step, Item))
+    return (isinstance(node, dict) and isinstance(step, str) and not values.is_delete(node)) or (
+        isinstance(node, list) and isinstance(step, Item)
+    )
 
 
 def shadow(stack: Stack, ids: Sequence[IdStep]) -> Shadow | None:

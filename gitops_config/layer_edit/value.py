@@ -14,8 +14,9 @@ from gitops_config.redact import SealedSecret
 Mode = Literal['auto', 'string', 'yaml']
 
 
-def typed(text: str, old: Any, mode: Mode, *, missing: Any,
-          reveal: Callable[[Any], Any] = lambda v: v) -> Any:
+def typed(
+    text: str, old: Any, mode: Mode, *, missing: Any, reveal: Callable[[Any], Any] = lambda v: v
+) -> Any:
     """TEXT as the value to store over OLD (MISSING when there is none). REVEAL turns an
     encrypted OLD into its plain value, whose type alone is looked at."""
     if mode == 'string':
@@ -26,16 +27,19 @@ def typed(text: str, old: Any, mode: Mode, *, missing: Any,
             return text
     parsed = yaml_io.load(text, '<VALUE>')
     if has_tag(parsed):
-        raise UsageError(f'VALUE {text!r} holds a YAML tag',
-                         hint='to remove a key, use `gitops-config unset FILE KEYPATH`')
+        raise UsageError(
+            f'VALUE {text!r} holds a YAML tag',
+            hint='to remove a key, use `gitops-config unset FILE KEYPATH`',
+        )
     if mode == 'yaml' or old is missing or old is None or isinstance(old, SealedSecret):
         return parsed
     if _kind(parsed) != _kind(old):
         raise UsageError(
-            f'VALUE {text!r} reads as {_kind(parsed)}, where the value it replaces is '
-            f'{_kind(old)}',
-            hint='add --string to store it as a string' if isinstance(parsed, str) else
-            f'add --yaml to store it as {_kind(parsed)}, or --string as a string')
+            f'VALUE {text!r} reads as {_kind(parsed)}, where the value it replaces is {_kind(old)}',
+            hint='add --string to store it as a string'
+            if isinstance(parsed, str)
+            else f'add --yaml to store it as {_kind(parsed)}, or --string as a string',
+        )
     return parsed
 
 

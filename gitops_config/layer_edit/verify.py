@@ -10,13 +10,14 @@ from gitops_config.equality import same
 from gitops_config.model import NodePath
 
 
-def first_difference(before: Any, after: Any, skip: NodePath | None,
-                     path: NodePath = ()) -> NodePath | None:
+def first_difference(
+    before: Any, after: Any, skip: NodePath | None, path: NodePath = ()
+) -> NodePath | None:
     """The first path where BEFORE and AFTER differ, leaving out the node at SKIP (and,
     where SKIP is a list item, that item: it may be gone, or back to its base)."""
     if skip is not None and path == skip:
         return None
-    on_way = skip is not None and len(skip) > len(path) and skip[:len(path)] == path
+    on_way = skip is not None and len(skip) > len(path) and skip[: len(path)] == path
     if isinstance(before, dict) and isinstance(after, dict):
         for key in [*before, *(k for k in after if k not in before)]:
             child = (*path, key)
@@ -32,9 +33,9 @@ def first_difference(before: Any, after: Any, skip: NodePath | None,
         if on_way and skip is not None and len(skip) == len(path) + 1:
             gone = skip[-1]
             assert isinstance(gone, int)
-            before = before[:gone] + before[gone + 1:]
+            before = before[:gone] + before[gone + 1 :]
             if len(after) == len(before) + 1:
-                after = after[:gone] + after[gone + 1:]
+                after = after[:gone] + after[gone + 1 :]
             skip = None
         if len(before) != len(after):
             return path

@@ -34,17 +34,23 @@ class Affected:
     outputs: tuple[str, ...] = ()
 
 
-def affected(project: Project, files: Iterable[str], source: Source | None = None,
-             ) -> Affected:
+def affected(
+    project: Project,
+    files: Iterable[str],
+    source: Source | None = None,
+) -> Affected:
     """What changed FILES affect. A layer: the environments that use it, and itself. A
     template: every environment's output. The project file or `.sops.yaml`: everything.
     A policy file or a JSON Schema (a mapped one, a file beside it that a `$ref` may
     reach, or one that a layer or template names itself, read from SOURCE): every
     environment and every layer, since rules and schemas apply to both."""
     names = project.env_names()
-    schema_dirs = {posixpath.dirname(schema) for section in ('values', 'rendered')
-                   for _, schema in schema_map(project, section)
-                   if not schema.startswith(BUILTIN)}
+    schema_dirs = {
+        posixpath.dirname(schema)
+        for section in ('values', 'rendered')
+        for _, schema in schema_map(project, section)
+        if not schema.startswith(BUILTIN)
+    }
     section = project.raw.get('policies') or {}
     policy_dirs = tuple(p.rstrip('/') + '/' for p in section.get('paths') or ['policies'])
     templates = project.templates.rstrip('/') + '/' if project.templates is not None else None
@@ -57,8 +63,11 @@ def affected(project: Project, files: Iterable[str], source: Source | None = Non
         if everything or (templates is not None and file.startswith(templates)):
             envs.update(names)
             outputs.update(names)
-        checks_all = everything or file.startswith(policy_dirs) or (
-            posixpath.dirname(file) in schema_dirs and not _is_layer(project, file))
+        checks_all = (
+            everything
+            or file.startswith(policy_dirs)
+            or (posixpath.dirname(file) in schema_dirs and not _is_layer(project, file))
+        )
         if not checks_all and source is not None and file.endswith(_SCHEMA_SUFFIXES):
             if named is None:
                 named = _named_schemas(source, project)
@@ -75,9 +84,11 @@ def affected(project: Project, files: Iterable[str], source: Source | None = Non
             if file.startswith(project.output_dir(env.name) + '/'):
                 envs.add(env.name)
                 outputs.add(env.name)
-    return Affected(tuple(n for n in names if n in envs),
-                    None if layers is None else tuple(layers),
-                    tuple(n for n in names if n in outputs))
+    return Affected(
+        tuple(n for n in names if n in envs),
+        None if layers is None else tuple(layers),
+        tuple(n for n in names if n in outputs),
+    )
 
 
 def _is_layer(project: Project, file: str) -> bool:

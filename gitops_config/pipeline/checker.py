@@ -48,9 +48,16 @@ TEXT_LIMIT = 1_000_000  # bytes of a file's text scanned for secrets
 
 
 class Checker:
-    def __init__(self, source: Source, project: Project, *, require_schema: bool,
-                 only_packs: Sequence[str] | None, run: Run, now: dt.datetime | None = None,
-                 ) -> None:
+    def __init__(
+        self,
+        source: Source,
+        project: Project,
+        *,
+        require_schema: bool,
+        only_packs: Sequence[str] | None,
+        run: Run,
+        now: dt.datetime | None = None,
+    ) -> None:
         self.source = source
         self.reuse = run.reuse  # earlier checks' verdicts and results, and parsed layers
         self.keys = run.keys
@@ -58,8 +65,9 @@ class Checker:
         self.project = project
         self.require_schema = require_schema
         self.store = SchemaStore(source)
-        self.rules = load_rules(source, project.raw, where=project.location('policies'),
-                                only_packs=only_packs)
+        self.rules = load_rules(
+            source, project.raw, where=project.location('policies'), only_packs=only_packs
+        )
         sops_text = source.read(C.SOPS_CONFIG_FILE) if source.exists(C.SOPS_CONFIG_FILE) else None
         patterns = (project.raw.get('secrets') or {}).get('key_patterns') or ()
         self.sops_rules = detect.creation_rules(sops_text)
@@ -72,14 +80,22 @@ class Checker:
         self.env_rules = [r for r in self.rules if r.scope == 'environments']
         self.key_patterns = detect.key_patterns(tuple(str(p) for p in patterns))
         # CHECKS: verdicts kept by an older version of the checks are not reused
-        self.rules_digest = store_key('rules', repr(self.doc_rules), sops_text or b'',
-                                      repr(tuple(patterns)), CHECKS)
+        self.rules_digest = store_key(
+            'rules', repr(self.doc_rules), sops_text or b'', repr(tuple(patterns)), CHECKS
+        )
         self.reads_values = any(re.search(r'\bvalues\b', r.expr) for r in self.doc_rules)
         # Whether a file is clean depends on its content and on all of the above.
         self.verdicts = self.reuse.verdicts(
-            None if self.reads_values or not self.reuse.keeps else
-            store_key('check', self.rules_digest, repr(only_packs), str(require_schema),
-                      _schema_inputs(source, project)))
+            None
+            if self.reads_values or not self.reuse.keeps
+            else store_key(
+                'check',
+                self.rules_digest,
+                repr(only_packs),
+                str(require_schema),
+                _schema_inputs(source, project),
+            )
+        )
         self.cached_hits: list[Hit] = []
         self.pending: dict[tuple[str | None, str, int], str] = {}
         self.partial = only_packs is not None
@@ -92,51 +108,78 @@ class Checker:
         """Whether a .sops.yaml creation rule says PATH must be encrypted."""
         return detect.covering_rule(self.sops_rules, path) is not None
 
-    def validate(self, schema: str | None, doc: Doc, name: str, env: str | None, *,
-                 secrets: bool = False) -> None:
+    def validate(
+        self, schema: str | None, doc: Doc, name: str, env: str | None, *, secrets: bool = False
+    ) -> None:
         """DOC against SCHEMA. With SECRETS (it may hold some), a decrypted secret is
         checked by its plaintext (never quoted), and a sealed one is reported as skipped:
         its schema rules were not checked, which is not the same as passed."""
         if schema is None:
             if self.require_schema:
-                self.findings.append(Finding(
-                    UNMATCHED_RULE, Severity.ERROR, 'no schema matches this file',
-                    Location(doc.file, 1, 1), env,
-                    hint='map it under schemas: in gitops-config.yaml, or add a $schema'))
+                self.findings.append(
+                    Finding(
+                        UNMATCHED_RULE,
+                        Severity.ERROR,
+                        'no schema matches this file',
+                        Location(doc.file, 1, 1),
+                        env,
+                        hint='map it under schemas: in gitops-config.yaml, or add a $schema',
+                    )
+                )
             return
         for index, data in enumerate(doc.documents):
             view, sealed = secret_view(data) if secrets else (data, [])
             for v in self.store.violations(schema, view):
-                if any(v.path[:len(s)] == s for s in sealed):
+                if any(v.path[: len(s)] == s for s in sealed):
                     continue  # about a value nobody here can read
                 where = keypath.format(v.path) or '(document)'
                 prefix = f'document {index + 1}: ' if len(doc.documents) > 1 else ''
                 message = masked(v.message, data, v.path)
-                self.findings.append(Finding(
-                    SCHEMA_RULE, Severity.ERROR, f'{prefix}{where}: {message}',
-                    doc.locate(index, v.path), env, origin=doc.origin(index, v.path),
-                    hint=f'schema: {schema}'))
+                self.findings.append(
+                    Finding(
+                        SCHEMA_RULE,
+                        Severity.ERROR,
+                        f'{prefix}{where}: {message}',
+                        doc.locate(index, v.path),
+                        env,
+                        origin=doc.origin(index, v.path),
+                        hint=f'schema: {schema}',
+                    )
+                )
             if sealed:
-                self.findings.append(Finding(
-                    SCHEMA_RULE, Severity.SKIPPED,
-                    f'{len(sealed)} secret value(s) not checked against the schema: sealed, '
-                    'no key at hand to open them', doc.locate(index, sealed[0]), env,
-                    hint=f'schema: {schema}; run with the decryption key to check them'))
+                self.findings.append(
+                    Finding(
+                        SCHEMA_RULE,
+                        Severity.SKIPPED,
+                        f'{len(sealed)} secret value(s) not checked against the schema: sealed, '
+                        'no key at hand to open them',
+                        doc.locate(index, sealed[0]),
+                        env,
+                        hint=f'schema: {schema}; run with the decryption key to check them',
+                    )
+                )
 
-    def scan_text(self, path: str, content: bytes | str, *, comments: bool,
-                  env: str | None = None) -> None:
+    def scan_text(
+        self, path: str, content: bytes | str, *, comments: bool, env: str | None = None
+    ) -> None:
         """Secrets in the text of PATH (with COMMENTS, in its YAML comments only): where no
         document rule looks."""
-        text = content if isinstance(content, str) else content[:TEXT_LIMIT].decode(
-            errors='replace')
+        text = (
+            content if isinstance(content, str) else content[:TEXT_LIMIT].decode(errors='replace')
+        )
         where = ' in a comment' if comments else ''
-        for line, column, why in detect.scan_text(text, comments=comments,
-                                                  extra=self.key_patterns):
-            self.findings.append(Finding(
-                SECRETS_RULE, Severity.ERROR, f'secret in plaintext{where}: {why}',
-                Location(path, line, column), env,
-                hint='remove it (git history keeps it: rotate it), then encrypt it with '
-                     '`gitops-config secrets` or reference it (os.environ/NAME)'))
+        for line, column, why in detect.scan_text(text, comments=comments, extra=self.key_patterns):
+            self.findings.append(
+                Finding(
+                    SECRETS_RULE,
+                    Severity.ERROR,
+                    f'secret in plaintext{where}: {why}',
+                    Location(path, line, column),
+                    env,
+                    hint='remove it (git history keeps it: rotate it), then encrypt it with '
+                    '`gitops-config secrets` or reference it (os.environ/NAME)',
+                )
+            )
 
 
 def schema_map(project: Project, section: str) -> list[tuple[str, str]]:
@@ -201,12 +244,18 @@ def masked(message: str, document: Any, path: NodePath) -> str:
 def _schema_inputs(source: Source, project: Project) -> str:
     """The schema mapping and every file beside the schemas it names (a $ref may
     reach them), with their blob SHAs."""
-    schemas = {schema for section in ('values', 'rendered')
-               for _, schema in schema_map(project, section)}
+    schemas = {
+        schema for section in ('values', 'rendered') for _, schema in schema_map(project, section)
+    }
     folders = sorted({posixpath.dirname(s) for s in schemas if not s.startswith(BUILTIN)})
-    files = [(path, source.blob_id(path)) for folder in folders if '://' not in folder
-             for path in source.files(folder)]
+    files = [
+        (path, source.blob_id(path))
+        for folder in folders
+        if '://' not in folder
+        for path in source.files(folder)
+    ]
     # a built-in schema (or one a repository schema may $ref) changes with the package
-    shipped = [hashlib.sha256(builtin_text(BUILTIN + name)).hexdigest()
-               for name in sorted(BUILTINS)]
+    shipped = [
+        hashlib.sha256(builtin_text(BUILTIN + name)).hexdigest() for name in sorted(BUILTINS)
+    ]
     return repr((project.raw.get('schemas'), files, shipped))

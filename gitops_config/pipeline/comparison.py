@@ -47,9 +47,17 @@ from gitops_config.sops.errors import KeyUnavailableError
 from gitops_config.source import Source
 
 
-def compare(base: Source, head: Source, *, envs: Sequence[str] | None = None,
-            sealed: bool | None = None, key: bytes | None = None, shard: Shard | None = None,
-            jobs: int | None = None, run: Run | None = None) -> Review:
+def compare(
+    base: Source,
+    head: Source,
+    *,
+    envs: Sequence[str] | None = None,
+    sealed: bool | None = None,
+    key: bytes | None = None,
+    shard: Shard | None = None,
+    jobs: int | None = None,
+    run: Run | None = None,
+) -> Review:
     """Diff every environment (or ENVS) between BASE and HEAD, in RUN (default: one
     without a store).
 
@@ -68,21 +76,43 @@ def compare(base: Source, head: Source, *, envs: Sequence[str] | None = None,
     options = options_for(head_project, key=key)
     ignores = Ignores.from_project(head_project.raw)
     layer_changes: LayerChanges = {}
-    plans = [_plan(name, base, base_project, head, head_project, sealed=sealed, shard=shard,
-                   run=run, layer_changes=layer_changes) for name in names]
+    plans = [
+        _plan(
+            name,
+            base,
+            base_project,
+            head,
+            head_project,
+            sealed=sealed,
+            shard=shard,
+            run=run,
+            layer_changes=layer_changes,
+        )
+        for name in names
+    ]
     opened = [p for p in plans if isinstance(p, _Plan)]
-    jobs = jobs if jobs is not None else run.jobs if run.jobs is not None else (
-        workers.default_jobs())
-    sides = iter(render_sides([(rev, p.same, p.known) for p in opened for rev in (p.old, p.new)],
-                              run.reuse, jobs=jobs))
+    jobs = (
+        jobs if jobs is not None else run.jobs if run.jobs is not None else (workers.default_jobs())
+    )
+    sides = iter(
+        render_sides(
+            [(rev, p.same, p.known) for p in opened for rev in (p.old, p.new)], run.reuse, jobs=jobs
+        )
+    )
     results = tuple(
-        plan if isinstance(plan, EnvDiff) else _compared(
-            plan, next(sides), next(sides), base.label, head.label, options, ignores)
+        plan
+        if isinstance(plan, EnvDiff)
+        else _compared(plan, next(sides), next(sides), base.label, head.label, options, ignores)
         for plan in plans
     )
     compared = [e for e in results if not e.skipped]
-    return Review(base.label, head.label, results, sealed=any(e.sealed for e in compared),
-                  fingerprints=any(not e.sealed for e in compared) and key is not None)
+    return Review(
+        base.label,
+        head.label,
+        results,
+        sealed=any(e.sealed for e in compared),
+        fingerprints=any(not e.sealed for e in compared) and key is not None,
+    )
 
 
 def projects(base: Source, head: Source) -> tuple[Project | None, Project]:
@@ -93,12 +123,15 @@ def projects(base: Source, head: Source) -> tuple[Project | None, Project]:
     if base_project is None:
         return None, head_project
     limits = base_project.limits.stricter(head_project.limits)
-    return (dataclasses.replace(base_project, limits=limits),
-            dataclasses.replace(head_project, limits=limits))
+    return (
+        dataclasses.replace(base_project, limits=limits),
+        dataclasses.replace(head_project, limits=limits),
+    )
 
 
-def can_decrypt(source: Source, project: Project, envs: Sequence[str] | None,
-                run: Run | None = None) -> bool:
+def can_decrypt(
+    source: Source, project: Project, envs: Sequence[str] | None, run: Run | None = None
+) -> bool:
     """Whether the keys at hand (RUN's; default: the environment's) open every secret of
     ENVS (default: all) at SOURCE."""
     run = run if run is not None else run_mod.plain()
@@ -157,16 +190,33 @@ class _Plan:
     readers: list[Change] = field(default_factory=list)  # recipients that changed
 
 
-def _plan(env: str, base: Source, base_project: Project | None, head: Source,
-          head_project: Project, *, sealed: bool | None, shard: Shard | None, run: Run,
-          layer_changes: LayerChanges) -> _Plan | EnvDiff:
-    before = inputs(base, base_project, env) if (
-        base_project is not None and _has_env(base_project, env)) else {}
+def _plan(
+    env: str,
+    base: Source,
+    base_project: Project | None,
+    head: Source,
+    head_project: Project,
+    *,
+    sealed: bool | None,
+    shard: Shard | None,
+    run: Run,
+    layer_changes: LayerChanges,
+) -> _Plan | EnvDiff:
+    before = (
+        inputs(base, base_project, env)
+        if (base_project is not None and _has_env(base_project, env))
+        else {}
+    )
     after = inputs(head, head_project, env) if _has_env(head_project, env) else {}
     project = head_project if _has_env(head_project, env) else base_project
     assert project is not None
-    causes = tuple(sorted(_cause(project, env, p) for p in before.keys() | after.keys()
-                          if before.get(p, '') != after.get(p, '')))
+    causes = tuple(
+        sorted(
+            _cause(project, env, p)
+            for p in before.keys() | after.keys()
+            if before.get(p, '') != after.get(p, '')
+        )
+    )
     changed = encrypted.changed_files(env, base, base_project, head, head_project)
     if not causes and not changed:
         return EnvDiff(env, [], skipped=True)
@@ -177,17 +227,27 @@ def _plan(env: str, base: Source, base_project: Project | None, head: Source,
     if not causes:
         # only encrypted files changed: who reads them, and whether a committed
         # output still holds what its (unchanged) inputs render to
-        changes, errors = encrypted.committed_outputs(env, head, head_project, changed,
-                                                      sealed, causes, run)
+        changes, errors = encrypted.committed_outputs(
+            env, head, head_project, changed, sealed, causes, run
+        )
         return EnvDiff(env, readers + changes, errors=errors, sealed=sealed)
     old = open_side(base, base_project, env, sealed=sealed, shard=shard, run=run)
     new = open_side(head, head_project, env, sealed=sealed, shard=shard, run=run)
-    return _Plan(env, causes, sealed, old, new, same_outputs(old, new, layer_changes),
-                 old.snapshot or new.snapshot or {}, readers)
+    return _Plan(
+        env,
+        causes,
+        sealed,
+        old,
+        new,
+        same_outputs(old, new, layer_changes),
+        old.snapshot or new.snapshot or {},
+        readers,
+    )
 
 
-def _compared(plan: _Plan, old: Side, new: Side, base: str, head: str,
-              options: diff.Options, ignores: Ignores) -> EnvDiff:
+def _compared(
+    plan: _Plan, old: Side, new: Side, base: str, head: str, options: diff.Options, ignores: Ignores
+) -> EnvDiff:
     errors = [f'{base}: {old.failed}'] if old.failed else []
     errors += [f'{head}: {new.failed}'] if new.failed else []
     errors += [f'{base}: {m}' for m in old.errors.values()]
@@ -197,11 +257,9 @@ def _compared(plan: _Plan, old: Side, new: Side, base: str, head: str,
         for path in sorted(old.files.keys() | new.files.keys()):
             if path in old.errors or path in new.errors:
                 continue
-            changes += diff_file(plan.env, path, old.files.get(path), new.files.get(path),
-                                 options)
+            changes += diff_file(plan.env, path, old.files.get(path), new.files.get(path), options)
     kept, ignored = ignores.split(plan.readers + changes)
-    return EnvDiff(plan.env, kept, ignored, plan.causes, errors=tuple(errors),
-                   sealed=plan.sealed)
+    return EnvDiff(plan.env, kept, ignored, plan.causes, errors=tuple(errors), sealed=plan.sealed)
 
 
 def _cause(project: Project, env: str, path: str) -> Cause:

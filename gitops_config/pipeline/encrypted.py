@@ -22,8 +22,9 @@ from gitops_config.source import Source
 READERS = 'sops.recipients'  # the change path of an encrypted file's recipients
 
 
-def changed_files(env: str, base: Source, base_project: Project | None, head: Source,
-                  head_project: Project) -> list[str]:
+def changed_files(
+    env: str, base: Source, base_project: Project | None, head: Source, head_project: Project
+) -> list[str]:
     """ENV's encrypted layers and committed outputs whose bytes differ between BASE and
     HEAD (encrypted on either side)."""
     paths: set[str] = set()
@@ -45,18 +46,34 @@ def readers(env: str, base: Source, head: Source, paths: list[str]) -> list[Chan
     """Who can read each of PATHS, where that changed: a change to review like any."""
     changes = []
     for path in paths:
-        old, new = (recipients.of_file(s.read(path), path) if s.exists(path) else None
-                    for s in (base, head))
+        old, new = (
+            recipients.of_file(s.read(path), path) if s.exists(path) else None for s in (base, head)
+        )
         change = recipients.compared(path, old, new)
         if change is not None:
-            changes.append(Change(env, path, READERS, ChangeKind.CHANGED, ', '.join(old or ()),
-                                  ', '.join(new or ()), detail=change.summary()))
+            changes.append(
+                Change(
+                    env,
+                    path,
+                    READERS,
+                    ChangeKind.CHANGED,
+                    ', '.join(old or ()),
+                    ', '.join(new or ()),
+                    detail=change.summary(),
+                )
+            )
     return changes
 
 
-def committed_outputs(env: str, head: Source, project: Project, paths: list[str],
-                      sealed: bool, causes: tuple[Cause, ...], run: Run,
-                      ) -> tuple[list[Change], tuple[str, ...]]:
+def committed_outputs(
+    env: str,
+    head: Source,
+    project: Project,
+    paths: list[str],
+    sealed: bool,
+    causes: tuple[Cause, ...],
+    run: Run,
+) -> tuple[list[Change], tuple[str, ...]]:
     """The committed outputs among PATHS whose ciphertext changed, checked against what
     HEAD renders: with a key, by their plaintext (an error where they differ); without
     one, each is UNVERIFIABLE, a change to review, never 'unchanged'."""
@@ -67,16 +84,26 @@ def committed_outputs(env: str, head: Source, project: Project, paths: list[str]
     if sealed:
         detail = 'committed file: ' + outputs_mod.UNVERIFIABLE
         kind = ChangeKind.RESEALED if causes else ChangeKind.CHANGED
-        return [Change(env, p, '', kind, secret=True,
-                       detail=detail + (' (its inputs changed too)' if causes else ''))
-                for p in moved], ()
+        return [
+            Change(
+                env,
+                p,
+                '',
+                kind,
+                secret=True,
+                detail=detail + (' (its inputs changed too)' if causes else ''),
+            )
+            for p in moved
+        ], ()
     try:
         render = rendering.render_one(head, project, env, sealed=True, run=run)
     except GitopsConfigError as exc:
         return [], (f'{head.label}: {exc.one_line()}',)
     stale = [s for s in outputs_mod.check(project, head, render) if s.path in moved]
-    return [], tuple(f'{head.label}: {s.path}: committed output does not match its inputs '
-                     f'({s.reason})' for s in stale)
+    return [], tuple(
+        f'{head.label}: {s.path}: committed output does not match its inputs ({s.reason})'
+        for s in stale
+    )
 
 
 def _blob(source: Source, path: str) -> str | None:

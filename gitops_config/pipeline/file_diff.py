@@ -39,8 +39,9 @@ def parse_embedded(text: str) -> Any:
     return None
 
 
-def diff_file(env: str, path: str, old: FileContent | None, new: FileContent | None,
-              options: diff.Options) -> list[Change]:
+def diff_file(
+    env: str, path: str, old: FileContent | None, new: FileContent | None, options: diff.Options
+) -> list[Change]:
     """File PATH of ENV from OLD to NEW (None: absent on that side)."""
     if old is not None and new is not None and old[1] is not None and old[1] == new[1]:
         return []  # same bytes: same documents, nothing to walk
@@ -51,8 +52,7 @@ def diff_file(env: str, path: str, old: FileContent | None, new: FileContent | N
     return [text_change(env, path, old, new)]
 
 
-def text_change(env: str, path: str, old: FileContent | None,
-                new: FileContent | None) -> Change:
+def text_change(env: str, path: str, old: FileContent | None, new: FileContent | None) -> Change:
     """A file that is not YAML or JSON: say how much changed, never what."""
     if old is None or new is None:
         kind = ChangeKind.ADDED if old is None else ChangeKind.REMOVED

@@ -31,8 +31,13 @@ EXPIRED_RULE = 'waiver-expired'
 BUILTIN_RULES = (SCHEMA_RULE, UNMATCHED_RULE)
 
 
-def finish(checker: Checker, hits: Sequence[Hit], *, strict: bool, today: dt.date | None,
-           ) -> CheckResult:
+def finish(
+    checker: Checker,
+    hits: Sequence[Hit],
+    *,
+    strict: bool,
+    today: dt.date | None,
+) -> CheckResult:
     """CHECKER's findings and HITS, waived where a waiver in force covers them."""
     project = checker.project
     known = {r.id for r in checker.rules} | set(BUILTIN_RULES)
@@ -45,7 +50,8 @@ def finish(checker: Checker, hits: Sequence[Hit], *, strict: bool, today: dt.dat
     kept: list[Finding] = []
     waived: list[Finding] = []
     items: list[tuple[Finding, tuple[str, ...], NodePath | None]] = [
-        (f, (f.location.path,), None) for f in checker.findings]
+        (f, (f.location.path,), None) for f in checker.findings
+    ]
     items += [_placed(checker, hit) for hit in hits]
     for found, files, path in items:
         if any(w.covers(found.rule, found.env, files, path) for w in active):
@@ -56,13 +62,18 @@ def finish(checker: Checker, hits: Sequence[Hit], *, strict: bool, today: dt.dat
     for w in waivers:
         # A partial scan (the secrets hook) answers only for the rules it ran.
         if w.expired(day) and (not checker.partial or w.rule in loaded):
-            kept.append(Finding(
-                EXPIRED_RULE, Severity.ERROR,
-                f'the waiver of {w.rule} expired on {w.expires.isoformat()} ({w.reason})',
-                w.location, w.env, hint='fix what it waived, or extend expires with a reason'))
+            kept.append(
+                Finding(
+                    EXPIRED_RULE,
+                    Severity.ERROR,
+                    f'the waiver of {w.rule} expired on {w.expires.isoformat()} ({w.reason})',
+                    w.location,
+                    w.env,
+                    hint='fix what it waived, or extend expires with a reason',
+                )
+            )
     kept.sort(key=_order)
-    return CheckResult(tuple(kept), tuple(dict.fromkeys(checker.checked)), tuple(waived),
-                       strict)
+    return CheckResult(tuple(kept), tuple(dict.fromkeys(checker.checked)), tuple(waived), strict)
 
 
 def _placed(checker: Checker, hit: Hit) -> tuple[Finding, tuple[str, ...], NodePath | None]:
@@ -72,13 +83,15 @@ def _placed(checker: Checker, hit: Hit) -> tuple[Finding, tuple[str, ...], NodeP
     if doc is None and hit.rule.scope == 'secret-age':
         doc = docs.get((None, hit.file or ''))  # a layer: the same in every env
     if doc is None and hit.env is not None and hit.file is not None:
-        doc = docs.get((hit.env, posixpath.join(checker.project.output_dir(hit.env),
-                                                hit.file)))
+        doc = docs.get((hit.env, posixpath.join(checker.project.output_dir(hit.env), hit.file)))
     if doc is None and hit.env is not None and hit.file is not None:
         # a bare name (config.yaml for litellm/config.yaml), when unique, as the
         # environment rules see files
-        named = {d.file for (env, _), d in docs.items()
-                 if env == hit.env and posixpath.basename(d.file) == hit.file}
+        named = {
+            d.file
+            for (env, _), d in docs.items()
+            if env == hit.env and posixpath.basename(d.file) == hit.file
+        }
         if len(named) == 1:
             doc = docs[(hit.env, named.pop())]
     path: NodePath | None = None
@@ -106,8 +119,7 @@ def _placed(checker: Checker, hit: Hit) -> tuple[Finding, tuple[str, ...], NodeP
     if path:
         message = f'{keypath.format(path)}: {message}'
     severity = Severity.ERROR if hit.error else hit.rule.severity
-    found = Finding(hit.rule.id, severity, message, where, hit.env, origin,
-                    hint=_hint(hit.rule))
+    found = Finding(hit.rule.id, severity, message, where, hit.env, origin, hint=_hint(hit.rule))
     return found, files, path
 
 

@@ -44,12 +44,16 @@ def fingerprint_from(keys: Sequence[tuple[str, bytes | None]]) -> bytes | None:
     found = [key for _, key in keys if key is not None]
     if not found:
         return None
-    return hmac.new(b'gitops-config fingerprint key v1', b''.join(sorted(found)),
-                    hashlib.sha256).digest()
+    return hmac.new(
+        b'gitops-config fingerprint key v1', b''.join(sorted(found)), hashlib.sha256
+    ).digest()
 
 
-def data_keys(source: Source, project: Project, run: Run | None = None,
-              ) -> list[tuple[str, bytes | None]]:
+def data_keys(
+    source: Source,
+    project: Project,
+    run: Run | None = None,
+) -> list[tuple[str, bytes | None]]:
     """Each encrypted layer of PROJECT with its SOPS data key, None where no key of RUN's
     (default: the environment's) opens it (its secrets are then compared sealed).
     Secret: never print or keep."""

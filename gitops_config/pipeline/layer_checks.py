@@ -35,9 +35,10 @@ def check_layer(checker: Checker, path: str, targets: list[Target]) -> None:
     text = source.read(path)
     raw_documents = _parsed(checker, path, text)
     encrypted = sops.is_encrypted(text)
-    documents = [_without_sops(d, deletes=DELETE_TAG.encode() in text)
-                 for d in (_opened(checker, path, raw_documents) if encrypted
-                           else raw_documents)]
+    documents = [
+        _without_sops(d, deletes=DELETE_TAG.encode() in text)
+        for d in (_opened(checker, path, raw_documents) if encrypted else raw_documents)
+    ]
     doc = Doc(path, documents, lambda: [p for _, p in yaml_io.load_all_located(text, path)])
     checker.docs[(None, path)] = doc
     declared = declared_schema(documents[0] if documents else None, head_text(text), path)
@@ -45,8 +46,13 @@ def check_layer(checker: Checker, path: str, targets: list[Target]) -> None:
         # a schema the file names itself is not part of the verdict; an encrypted
         # layer's depends on the keys at hand
         checker.verdicts.offer(LAYERS, path, blob, structured=True)
-    checker.validate(pick(schema_map(checker.project, 'values'), path, declared), doc, path,
-                     None, secrets=encrypted)
+    checker.validate(
+        pick(schema_map(checker.project, 'values'), path, declared),
+        doc,
+        path,
+        None,
+        secrets=encrypted,
+    )
     checker.scan_text(path, text, comments=True)
     for index, raw in enumerate(raw_documents):
         targets.append(Target('layer', path, path, raw, None, None, index))

@@ -33,13 +33,20 @@ from gitops_config.project import Project
 Base = Sequence[EnvRender] | Callable[[], Sequence[EnvRender] | None] | None
 
 
-def run_policies(checker: Checker, targets: list[Target], renders: Sequence[EnvRender],
-                 base: Base, *, jobs: int | None) -> list[Hit]:
+def run_policies(
+    checker: Checker,
+    targets: list[Target],
+    renders: Sequence[EnvRender],
+    base: Base,
+    *,
+    jobs: int | None,
+) -> list[Hit]:
     """Every rule's hits: document rules over TARGETS (plus the results kept for the
     documents left out of them), the other scopes over RENDERS."""
     hits = list(checker.cached_hits)
-    evaluated = workers.in_slices(functools.partial(_evaluate, checker, targets),
-                                  len(targets), jobs=jobs)
+    evaluated = workers.in_slices(
+        functools.partial(_evaluate, checker, targets), len(targets), jobs=jobs
+    )
     for target, rows in zip(targets, evaluated, strict=True):
         found = [Hit(checker.rules[rule], *rest) for rule, *rest in rows]
         hits += found
@@ -50,33 +57,51 @@ def run_policies(checker: Checker, targets: list[Target], renders: Sequence[EnvR
     if env_rules:
         # Converting every file for CEL costs as much as checking it: only the files
         # some cross-environment rule can select.
-        globs = None if any(not r.files for r in env_rules) else [
-            g for r in env_rules for g in r.files]
-        envs = {r.env: {'values': cel_view(r.values.data),
-                        'files': _with_names({f.path: cel_view(f.documents) for f in r.files
-                                              if (globs is None or any(
-                                                  glob_match(g, f.path) for g in globs))
-                                              and f.documents is not None})}
-                for r in renders}
+        globs = (
+            None if any(not r.files for r in env_rules) else [g for r in env_rules for g in r.files]
+        )
+        envs = {
+            r.env: {
+                'values': cel_view(r.values.data),
+                'files': _with_names(
+                    {
+                        f.path: cel_view(f.documents)
+                        for f in r.files
+                        if (globs is None or any(glob_match(g, f.path) for g in globs))
+                        and f.documents is not None
+                    }
+                ),
+            }
+            for r in renders
+        }
         hits += run_environments(checker.engine, checker.rules, envs)
     if any(r.scope == 'secret-age' for r in checker.rules):
         hits += _secret_ages(checker, renders)
     if base is not None and any(r.scope == 'change' for r in checker.rules):
         before = base() if callable(base) else base
         if before is not None:
-            hits += run_changes(checker.engine, checker.rules,
-                                _pairs(checker.project, before, renders))
+            hits += run_changes(
+                checker.engine, checker.rules, _pairs(checker.project, before, renders)
+            )
     return hits
 
 
-def _evaluate(checker: Checker, targets: list[Target], start: int, stop: int,
-              ) -> list[list[tuple[Any, ...]]]:
+def _evaluate(
+    checker: Checker,
+    targets: list[Target],
+    start: int,
+    stop: int,
+) -> list[list[tuple[Any, ...]]]:
     """The hits of TARGETS[START:STOP], each document's apart (so that its results
     can be kept as they are), a rule by its index: what a worker sends back."""
     index = {id(rule): i for i, rule in enumerate(checker.rules)}
-    return [[(index[id(h.rule)], h.message, h.env, h.file, h.name, h.index, h.path, h.error)
-             for h in run_documents(checker.engine, checker.rules, [target])]
-            for target in targets[start:stop]]
+    return [
+        [
+            (index[id(h.rule)], h.message, h.env, h.file, h.name, h.index, h.path, h.error)
+            for h in run_documents(checker.engine, checker.rules, [target])
+        ]
+        for target in targets[start:stop]
+    ]
 
 
 def _secret_ages(checker: Checker, renders: Sequence[EnvRender]) -> list[Hit]:
@@ -91,10 +116,13 @@ def _secret_ages(checker: Checker, renders: Sequence[EnvRender]) -> list[Hit]:
                 continue  # not read by this check (or not a file)
             if layer not in dated:
                 encrypted = sops.is_encrypted(checker.source.read(layer))
-                dated[layer] = secret_age.ages(checker.source, [layer], now=now) \
-                    if encrypted else []
-            found += [AgedSecret(render.env, layer, a.index, a.path, a.view(now),
-                                 _age_detail(a, now)) for a in dated[layer]]
+                dated[layer] = (
+                    secret_age.ages(checker.source, [layer], now=now) if encrypted else []
+                )
+            found += [
+                AgedSecret(render.env, layer, a.index, a.path, a.view(now), _age_detail(a, now))
+                for a in dated[layer]
+            ]
     return run_secret_ages(checker.engine, checker.rules, found, now.date().isoformat())
 
 
@@ -110,8 +138,11 @@ def _age_detail(found: secret_age.SecretAge, now: dt.datetime) -> str:
     return f'last changed {day}, {days} days ago, in {commit}'
 
 
-def _pairs(project: Project, base: Sequence[EnvRender], head: Sequence[EnvRender],
-           ) -> Iterable[Pair]:
+def _pairs(
+    project: Project,
+    base: Sequence[EnvRender],
+    head: Sequence[EnvRender],
+) -> Iterable[Pair]:
     old_by_env = {r.env: r for r in base}
     for new in head:
         old = old_by_env.get(new.env)
@@ -125,9 +156,16 @@ def _pairs(project: Project, base: Sequence[EnvRender], head: Sequence[EnvRender
             before = old_files.get(file.path)
             old_docs = before.documents if before is not None and before.documents else []
             for i, doc in enumerate(file.documents):
-                yield Pair(new.env, posixpath.join(out, file.path), file.path,
-                           cel_view(old_docs[i]) if i < len(old_docs) else None,
-                           cel_view(doc), old_values, new_values, i)
+                yield Pair(
+                    new.env,
+                    posixpath.join(out, file.path),
+                    file.path,
+                    cel_view(old_docs[i]) if i < len(old_docs) else None,
+                    cel_view(doc),
+                    old_values,
+                    new_values,
+                    i,
+                )
 
 
 def _with_names(files: dict[str, Any]) -> dict[str, Any]:
@@ -136,6 +174,9 @@ def _with_names(files: dict[str, Any]) -> dict[str, Any]:
     names: dict[str, list[str]] = {}
     for path in files:
         names.setdefault(posixpath.basename(path), []).append(path)
-    aliases = {name: files[paths[0]] for name, paths in names.items()
-               if len(paths) == 1 and name not in files}
+    aliases = {
+        name: files[paths[0]]
+        for name, paths in names.items()
+        if len(paths) == 1 and name not in files
+    }
     return {**files, **aliases}

@@ -62,12 +62,18 @@ def check_rendered(checker: Checker, render: EnvRender, targets: list[Target]) -
             continue
         doc = _doc(checker, render.env, path, file, origins, file.documents)
         checker.checked.append(path)
-        declared = declared_schema(file.documents[0] if file.documents else None,
-                                   head_text(file.content), file.template)
+        declared = declared_schema(
+            file.documents[0] if file.documents else None, head_text(file.content), file.template
+        )
         if declared is None and not file.has_secrets:
             checker.verdicts.offer(render.env, path, file.digest, structured=True)
-        checker.validate(pick(schema_map(checker.project, 'rendered'), file.path, declared),
-                         doc, file.path, render.env, secrets=file.has_secrets)
+        checker.validate(
+            pick(schema_map(checker.project, 'rendered'), file.path, declared),
+            doc,
+            file.path,
+            render.env,
+            secrets=file.has_secrets,
+        )
         if not file.has_secrets:  # a decrypted secret's text is not plaintext in a file
             checker.scan_text(path, file.content, comments=True, env=render.env)
         for index, data in enumerate(file.documents):
@@ -80,14 +86,26 @@ def check_rendered(checker: Checker, render: EnvRender, targets: list[Target]) -
                 checker.pending[(render.env, path, index)] = key
             if values_view is None and checker.reads_values:
                 values_view = cel_view(render.values.data)
-            targets.append(Target('rendered', path, file.path, data, render.env,
-                                  values_view, index))
+            targets.append(
+                Target('rendered', path, file.path, data, render.env, values_view, index)
+            )
 
 
 def keep(checker: Checker, key: str, hits: list[Hit]) -> None:
     """HITS, one document's document-rule results, kept under KEY."""
-    rows = [[checker.doc_rules.index(h.rule), h.message, h.env, h.file, h.name, h.index,
-             h.path, h.error] for h in hits]
+    rows = [
+        [
+            checker.doc_rules.index(h.rule),
+            h.message,
+            h.env,
+            h.file,
+            h.name,
+            h.index,
+            h.path,
+            h.error,
+        ]
+        for h in hits
+    ]
     checker.reuse.remember('policy', key, rows)
 
 
@@ -95,15 +113,22 @@ def _committed_in_plaintext(checker: Checker, path: str, env: str) -> None:
     """A file that holds secrets must not be committed decrypted (`render --decrypt`)."""
     source = checker.source
     if source.exists(path) and not sops.is_encrypted(source.read(path)):
-        checker.findings.append(Finding(
-            SECRETS_RULE, Severity.ERROR,
-            'holds secrets, but the committed file is not encrypted', Location(path, 1, 1),
-            env, hint='run `gitops-config render` to write it encrypted; rotate the '
-                      'secrets it exposed if it was ever pushed'))
+        checker.findings.append(
+            Finding(
+                SECRETS_RULE,
+                Severity.ERROR,
+                'holds secrets, but the committed file is not encrypted',
+                Location(path, 1, 1),
+                env,
+                hint='run `gitops-config render` to write it encrypted; rotate the '
+                'secrets it exposed if it was ever pushed',
+            )
+        )
 
 
-def _doc(checker: Checker, env: str, path: str, file: RenderedFile, origins: Origins,
-         documents: Any) -> Doc:
+def _doc(
+    checker: Checker, env: str, path: str, file: RenderedFile, origins: Origins, documents: Any
+) -> Doc:
     doc = Doc(path, documents, functools.partial(_positions, file), origins, file.template)
     checker.docs[(env, path)] = doc
     checker.docs[(env, file.path)] = doc
@@ -114,8 +139,9 @@ def _positions(file: RenderedFile) -> Positions:
     return file.positions or []
 
 
-def _policy_key(checker: Checker, render: EnvRender, file: RenderedFile, path: str,
-                index: int) -> str | None:
+def _policy_key(
+    checker: Checker, render: EnvRender, file: RenderedFile, path: str, index: int
+) -> str | None:
     """What one document's document-rule results depend on; None: not kept (it holds
     a secret, or a rule reads values that hold one)."""
     if file.has_secrets or (checker.reads_values and render.values.has_secrets):
@@ -124,8 +150,16 @@ def _policy_key(checker: Checker, render: EnvRender, file: RenderedFile, path: s
     if exact is None:
         return None
     values = hashlib.sha256(exact).hexdigest() if exact else ''
-    return store_key('policy', checker.rules_digest, render.env or '', path, file.path,
-                     str(index), file.digest, values)
+    return store_key(
+        'policy',
+        checker.rules_digest,
+        render.env or '',
+        path,
+        file.path,
+        str(index),
+        file.digest,
+        values,
+    )
 
 
 def _kept(checker: Checker, key: str) -> list[Hit] | None:
@@ -134,8 +168,12 @@ def _kept(checker: Checker, key: str) -> list[Hit] | None:
         return None
     try:
         if type(rows) is not list or not all(
-                type(row) is list and len(row) == 8 and type(row[0]) is int
-                and 0 <= row[0] < len(checker.doc_rules) for row in rows):
+            type(row) is list
+            and len(row) == 8
+            and type(row[0]) is int
+            and 0 <= row[0] < len(checker.doc_rules)
+            for row in rows
+        ):
             return None
         return [Hit(checker.doc_rules[rule], *rest) for rule, *rest in rows]
     except TypeError:  # forged: a miss

@@ -34,8 +34,9 @@ class EnvRender:
     files: list[RenderedFile]
 
 
-def render_one(source: Source, project: Project, env: str, *, sealed: bool = False,
-               run: Run | None = None) -> EnvRender:
+def render_one(
+    source: Source, project: Project, env: str, *, sealed: bool = False, run: Run | None = None
+) -> EnvRender:
     """ENV rendered from SOURCE in this process (RUN: default, one without a store)."""
     run = run if run is not None else run_mod.plain()
     reuse = run.reuse
@@ -46,16 +47,16 @@ def render_one(source: Source, project: Project, env: str, *, sealed: bool = Fal
 
 
 def render(
-        source: Source,
-        project: Project,
-        envs: Sequence[str] | None = None,
-        *,
-        sealed: bool = False,
-        jobs: int | None = None,
-        shard: Shard | None = None,
-        on_done: Callable[[str], None] | None = None,
-        reuse: bool = False,
-        run: Run | None = None,
+    source: Source,
+    project: Project,
+    envs: Sequence[str] | None = None,
+    *,
+    sealed: bool = False,
+    jobs: int | None = None,
+    shard: Shard | None = None,
+    on_done: Callable[[str], None] | None = None,
+    reuse: bool = False,
+    run: Run | None = None,
 ) -> list[EnvRender]:
     """ENVS (default: all, in promotion order) rendered from SOURCE, on JOBS processes
     (default: the run's, else one per core); with SHARD, only that share of the
@@ -70,22 +71,27 @@ def render(
     names = list(envs) if envs else project.env_names()
     for name in names:
         project.env(name)  # an unknown name fails before any work is done
-    values = [kept.merge(source, project, name, sealed=sealed, keys=run.keys)
-              for name in names]
+    values = [kept.merge(source, project, name, sealed=sealed, keys=run.keys) for name in names]
     listed = kept.templates(source, project)
     templates = shard.take(listed) if shard is not None else listed
     prepared = [kept.prepared(v, project.limits) for v in values]
-    jobs = jobs if jobs is not None else run.jobs if run.jobs is not None else (
-        workers.default_jobs())
-    keys = [kept.snapshot_key(name, inputs(source, project, name, listed), sealed=sealed,
-                              shard=shard) for name in names]
+    jobs = (
+        jobs if jobs is not None else run.jobs if run.jobs is not None else (workers.default_jobs())
+    )
+    keys = [
+        kept.snapshot_key(name, inputs(source, project, name, listed), sealed=sealed, shard=shard)
+        for name in names
+    ]
     known = [kept.snapshot(k) if reuse and k is not None else None for k in keys]
     if not any(known):
         files = workers.render_all(templates, prepared, kept, jobs=jobs)
     else:
-        files = [workers.render_all(templates, [p], kept, jobs=jobs)[0] if snap is None
-                 else _reusing(snap, templates, p, kept, jobs=jobs)
-                 for snap, p in zip(known, prepared, strict=True)]
+        files = [
+            workers.render_all(templates, [p], kept, jobs=jobs)[0]
+            if snap is None
+            else _reusing(snap, templates, p, kept, jobs=jobs)
+            for snap, p in zip(known, prepared, strict=True)
+        ]
     for k, snap, env_files in zip(keys, known, files, strict=True):
         if k is not None and snap is None and not kept.has_snapshot(k):
             kept.save_snapshot(k, snapshot.entries(templates, env_files))
@@ -97,21 +103,41 @@ def render(
     return results
 
 
-def _reusing(known: snapshot.Snapshot, templates: Sequence[render_mod.Template],
-             prepared: render_mod.Prepared, reuse: Reuse, *, jobs: int) -> list[RenderedFile]:
+def _reusing(
+    known: snapshot.Snapshot,
+    templates: Sequence[render_mod.Template],
+    prepared: render_mod.Prepared,
+    reuse: Reuse,
+    *,
+    jobs: int,
+) -> list[RenderedFile]:
     """The files of one environment whose snapshot is KNOWN, in template order: what it
     has an entry for is rendered only when read."""
-    [fresh] = workers.render_all([t for t in templates if t.path not in known], [prepared],
-                                 reuse, jobs=jobs)
+    [fresh] = workers.render_all(
+        [t for t in templates if t.path not in known], [prepared], reuse, jobs=jobs
+    )
     rendered = iter(fresh)
-    return [next(rendered) if t.path not in known else RenderedFile(
-        prepared.env, known[t.path].output, t.path, reads=known[t.path].reads,
-        digest=known[t.path].digest, load=functools.partial(reuse.output, t, prepared))
-        for t in templates]
+    return [
+        next(rendered)
+        if t.path not in known
+        else RenderedFile(
+            prepared.env,
+            known[t.path].output,
+            t.path,
+            reads=known[t.path].reads,
+            digest=known[t.path].digest,
+            load=functools.partial(reuse.output, t, prepared),
+        )
+        for t in templates
+    ]
 
 
-def inputs(source: Source, project: Project, env: str,
-           templates: Sequence[render_mod.Template] | None = None) -> dict[str, str]:
+def inputs(
+    source: Source,
+    project: Project,
+    env: str,
+    templates: Sequence[render_mod.Template] | None = None,
+) -> dict[str, str]:
     """Every file ENV's rendering reads, with its blob SHA: equal inputs, equal output.
     TEMPLATES: the project's templates at SOURCE, when already listed."""
     paths = [C.PROJECT_FILE, *project.env(env).layers]

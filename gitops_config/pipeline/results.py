@@ -54,9 +54,12 @@ class CheckResult:
 
 def combined(results: Sequence[CheckResult], *, strict: bool) -> CheckResult:
     """RESULTS (of several projects, or several scans) as one."""
-    return CheckResult(tuple(f for r in results for f in r.findings),
-                       tuple(p for r in results for p in r.checked),
-                       tuple(f for r in results for f in r.waived), strict)
+    return CheckResult(
+        tuple(f for r in results for f in r.findings),
+        tuple(p for r in results for p in r.checked),
+        tuple(f for r in results for f in r.waived),
+        strict,
+    )
 
 
 @dataclass(frozen=True, slots=True, order=True)

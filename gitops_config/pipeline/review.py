@@ -26,9 +26,17 @@ from gitops_config.shard import shard_layers
 from gitops_config.source import Source
 
 
-def review(base: Source, head: Source, *, envs: Sequence[str] | None = None,
-           sealed: bool = False, validate: bool = False, shard: Shard | None = None,
-           jobs: int | None = None, run: Run | None = None) -> Review:
+def review(
+    base: Source,
+    head: Source,
+    *,
+    envs: Sequence[str] | None = None,
+    sealed: bool = False,
+    validate: bool = False,
+    shard: Shard | None = None,
+    jobs: int | None = None,
+    run: Run | None = None,
+) -> Review:
     """BASE...HEAD diffed (with VALIDATE, HEAD's findings attached), or the review a
     previous run kept of exactly this. SEALED: secrets by ciphertext only. RUN: default,
     one without a store."""
@@ -39,49 +47,98 @@ def review(base: Source, head: Source, *, envs: Sequence[str] | None = None,
     derive = fixed is None and not sealed  # as compare() would, from HEAD's data keys
     # read once: both the key below and the fingerprint key need them
     head_keys = fingerprint_key.data_keys(head, head_project, run) if keep or derive else []
-    kept = reviews.key(base, head, base_project, head_keys, fingerprint=fixed,
-                       options=(sorted(envs or ()), sealed, validate, shard),
-                       validate=validate, run=run) if keep else None
+    kept = (
+        reviews.key(
+            base,
+            head,
+            base_project,
+            head_keys,
+            fingerprint=fixed,
+            options=(sorted(envs or ()), sealed, validate, shard),
+            validate=validate,
+            run=run,
+        )
+        if keep
+        else None
+    )
     found = reviews.load(kept, run) if kept is not None else None
     if isinstance(found, Review):
         return found
-    fingerprint = ((fingerprint_key.fingerprint_from(head_keys) or os.urandom(32)) if derive
-                   else fixed)
-    result = comparison.compare(base, head, envs=envs, sealed=True if sealed else None,
-                                key=fingerprint, shard=shard, jobs=jobs, run=run)
+    fingerprint = (
+        (fingerprint_key.fingerprint_from(head_keys) or os.urandom(32)) if derive else fixed
+    )
+    result = comparison.compare(
+        base,
+        head,
+        envs=envs,
+        sealed=True if sealed else None,
+        key=fingerprint,
+        shard=shard,
+        jobs=jobs,
+        run=run,
+    )
     if validate:
-        findings = collect_findings(head, head_project, sealed=result.sealed, shard=shard,
-                                    envs=envs, base=(base, base_project), run=run)
+        findings = collect_findings(
+            head,
+            head_project,
+            sealed=result.sealed,
+            shard=shard,
+            envs=envs,
+            base=(base, base_project),
+            run=run,
+        )
         result = attach_findings(result, findings, head_project)
     if kept is not None:
         reviews.save(kept, result, run)
     return result
 
 
-def collect_findings(source: Source, project: Project, *, sealed: bool,
-                     shard: Shard | None = None, envs: Sequence[str] | None = None,
-                     base: tuple[Source, Project | None] | None = None, run: Run | None = None,
-                     ) -> list[Finding]:
+def collect_findings(
+    source: Source,
+    project: Project,
+    *,
+    sealed: bool,
+    shard: Shard | None = None,
+    envs: Sequence[str] | None = None,
+    base: tuple[Source, Project | None] | None = None,
+    run: Run | None = None,
+) -> list[Finding]:
     """Schema and policy findings at SOURCE, in ENVS (default: all of them; SHARD's
     share of them). BASE, the source and project the change starts from, turns on
     change rules."""
     try:
-        known = [e for e in envs if e in project.env_names()] if envs else (
-            project.env_names())
+        known = [e for e in envs if e in project.env_names()] if envs else (project.env_names())
         if envs and not known:
             return []  # the environments asked for are gone at SOURCE
         before = None
         if base is not None and base[1] is not None:
-            before = functools.partial(validation.base_renders, base[0], base[1], known,
-                                       shard=shard, run=run)
-        return list(validation.validate(source, project, known, base=before, sealed=sealed,
-                                        layers=shard_layers(shard), shard=shard,
-                                        run=run).findings)
+            before = functools.partial(
+                validation.base_renders, base[0], base[1], known, shard=shard, run=run
+            )
+        return list(
+            validation.validate(
+                source,
+                project,
+                known,
+                base=before,
+                sealed=sealed,
+                layers=shard_layers(shard),
+                shard=shard,
+                run=run,
+            ).findings
+        )
     except GitopsConfigError as exc:
         # a broken policy file or template must not cost the PR its comment
         where = exc.location or Location(C.PROJECT_FILE)
-        return [Finding('validate', Severity.ERROR, f'validation could not run: {exc.message}',
-                        where, hint=exc.hint)]
+        return [
+            Finding(
+                'validate',
+                Severity.ERROR,
+                f'validation could not run: {exc.message}',
+                where,
+                hint=exc.hint,
+            )
+        ]
 
 
 def attach_findings(review: Review, findings: list[Finding], project: Project) -> Review:
@@ -94,12 +151,17 @@ def attach_findings(review: Review, findings: list[Finding], project: Project) -
     envs = []
     for env in review.envs:
         layers = project.env(env.env).layers if env.env in project.env_names() else ()
-        mine = [f for f in findings if f.env == env.env or (
-            f.env is None and f.location.path in layers)]
+        mine = [
+            f for f in findings if f.env == env.env or (f.env is None and f.location.path in layers)
+        ]
         placed.update(id(f) for f in mine)
         envs.append(mine)
     if envs:
         envs[0] += [f for f in findings if id(f) not in placed]
-    return dataclasses.replace(review, envs=tuple(
-        dataclasses.replace(env, findings=tuple(mine)) for env, mine in zip(
-            review.envs, envs, strict=True)))
+    return dataclasses.replace(
+        review,
+        envs=tuple(
+            dataclasses.replace(env, findings=tuple(mine))
+            for env, mine in zip(review.envs, envs, strict=True)
+        ),
+    )

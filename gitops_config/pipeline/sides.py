@@ -56,8 +56,15 @@ class Side:
     failed: str | None = None  # the whole environment could not be rendered
 
 
-def open_side(source: Source, project: Project | None, env: str, *, sealed: bool,
-              shard: Shard | None, run: Run) -> Opened:
+def open_side(
+    source: Source,
+    project: Project | None,
+    env: str,
+    *,
+    sealed: bool,
+    shard: Shard | None,
+    run: Run,
+) -> Opened:
     """ENV at SOURCE, merged, its templates listed (SHARD's share of them)."""
     if project is None or env not in project.env_names():
         return Opened(None)
@@ -79,10 +86,12 @@ def open_side(source: Source, project: Project | None, env: str, *, sealed: bool
     templates = reuse.templates(source, project)
     if shard is not None:
         templates = shard.take(templates)
-    key = reuse.snapshot_key(env, rendering.inputs(source, project, env), sealed=sealed,
-                             shard=shard)
-    return Opened(project, values, None, templates, key,
-                  reuse.snapshot(key) if key is not None else None)
+    key = reuse.snapshot_key(
+        env, rendering.inputs(source, project, env), sealed=sealed, shard=shard
+    )
+    return Opened(
+        project, values, None, templates, key, reuse.snapshot(key) if key is not None else None
+    )
 
 
 # (id(old), id(new)) -> (old, new, their changed paths), for one comparison; holding the
@@ -101,8 +110,11 @@ def same_outputs(old: Opened, new: Opened, layer_changes: LayerChanges) -> set[s
     known, other = (old, new) if old.snapshot is not None else (new, old)
     if known.snapshot is None or known.values is None or other.values is None:
         return set()
-    return snapshot_mod.unaffected(known.snapshot, {t.path: t.blob for t in other.templates},
-                                   _changed_values(known.values, other.values, layer_changes))
+    return snapshot_mod.unaffected(
+        known.snapshot,
+        {t.path: t.blob for t in other.templates},
+        _changed_values(known.values, other.values, layer_changes),
+    )
 
 
 def _changed_values(a: Values, b: Values, memos: LayerChanges) -> list[NodePath]:
@@ -117,48 +129,62 @@ def _changed_values(a: Values, b: Values, memos: LayerChanges) -> list[NodePath]
             continue  # the same blob: one shared Layer
         memo = memos.get((id(old), id(new)))
         if memo is None or memo[0] is not old or memo[1] is not new:
-            paths = [next((path[:i] for i, step in enumerate(path) if isinstance(step, int)),
-                          path) for path in snapshot_mod.changed_paths(old.data, new.data)]
+            paths = [
+                next((path[:i] for i, step in enumerate(path) if isinstance(step, int)), path)
+                for path in snapshot_mod.changed_paths(old.data, new.data)
+            ]
             memo = memos[(id(old), id(new))] = (old, new, paths)
         found += memo[2]
     return found
 
 
-def render_sides(sides: Sequence[tuple[Opened, set[str], snapshot_mod.Snapshot]],
-                 reuse: Reuse, *, jobs: int) -> list[Side]:
+def render_sides(
+    sides: Sequence[tuple[Opened, set[str], snapshot_mod.Snapshot]], reuse: Reuse, *, jobs: int
+) -> list[Side]:
     """Each (revision, SAME, KNOWN) rendered but for the templates in SAME, on one pool
     for every environment and both revisions. What a revision's own snapshot vouches
     for is read back here meanwhile. A revision without a snapshot gets one: KNOWN's
     entries for SAME, and what was rendered."""
     work = [_work(rev, same, reuse) for rev, same, _ in sides]
-    collect = workers.start_groups([(w.todo, w.prepared) for w in work if w is not None],
-                                   reuse, jobs=jobs)
+    collect = workers.start_groups(
+        [(w.todo, w.prepared) for w in work if w is not None], reuse, jobs=jobs
+    )
     try:
         for w, (rev, _, _) in zip(work, sides, strict=True):
             if w is not None and rev.snapshot is not None:
-                w.kept = {t.path: found for t in w.templates if t.path in rev.snapshot and (
-                    found := reuse.vouched(t, w.prepared, rev.snapshot[t.path].digest))}
+                w.kept = {
+                    t.path: found
+                    for t in w.templates
+                    if t.path in rev.snapshot
+                    and (found := reuse.vouched(t, w.prepared, rev.snapshot[t.path].digest))
+                }
     finally:
         fresh = iter(collect())
     # what a snapshot vouched for but could not be read back (pruned, or another
     # run's output since): rendered now
     retry = [(w, missed) for w in work if w is not None and (missed := w.missed())]
-    again = iter(workers.start_groups([(missed, w.prepared) for w, missed in retry], reuse,
-                                      jobs=jobs)())
-    retried = {id(w): dict(zip([t.path for t in missed], next(again), strict=True))
-               for w, missed in retry}
+    again = iter(
+        workers.start_groups([(missed, w.prepared) for w, missed in retry], reuse, jobs=jobs)()
+    )
+    retried = {
+        id(w): dict(zip([t.path for t in missed], next(again), strict=True)) for w, missed in retry
+    }
     sides_out = []
     for w, (rev, same, known) in zip(work, sides, strict=True):
         if w is None:
             sides_out.append(_unrendered(rev))
             continue
-        done = {**dict(zip([t.path for t in w.todo], next(fresh), strict=True)), **w.kept,
-                **retried.get(id(w), {})}
+        done = {
+            **dict(zip([t.path for t in w.todo], next(fresh), strict=True)),
+            **w.kept,
+            **retried.get(id(w), {}),
+        }
         outcomes = [done[t.path] for t in w.templates]
         if rev.key is not None and rev.snapshot is None:
             borrowed = {t: known[t] for t in same}
-            reuse.save_snapshot(rev.key, {**borrowed,
-                                          **snapshot_mod.entries(w.templates, outcomes)})
+            reuse.save_snapshot(
+                rev.key, {**borrowed, **snapshot_mod.entries(w.templates, outcomes)}
+            )
         sides_out.append(_side(rev, w.templates, outcomes))
     return sides_out
 
@@ -176,13 +202,20 @@ class _Work:
 
 
 def _work(rev: Opened, same: set[str], reuse: Reuse) -> _Work | None:
-    if rev.failed is not None or rev.project is None or rev.values is None or (
-            rev.project.templates is None):
+    if (
+        rev.failed is not None
+        or rev.project is None
+        or rev.values is None
+        or (rev.project.templates is None)
+    ):
         return None
     templates = [t for t in rev.templates if t.path not in same]
     vouched = rev.snapshot or {}
-    return _Work(templates, reuse.prepared(rev.values, rev.project.limits),
-                 [t for t in templates if t.path not in vouched])
+    return _Work(
+        templates,
+        reuse.prepared(rev.values, rev.project.limits),
+        [t for t in templates if t.path not in vouched],
+    )
 
 
 def _unrendered(rev: Opened) -> Side:
@@ -195,8 +228,9 @@ def _unrendered(rev: Opened) -> Side:
     return Side({VALUES_FILE: ([rev.values.data], None)} if rev.values_share else {}, {})
 
 
-def _side(rev: Opened, templates: Sequence[render_mod.Template],
-          outcomes: Sequence[workers.Outcome]) -> Side:
+def _side(
+    rev: Opened, templates: Sequence[render_mod.Template], outcomes: Sequence[workers.Outcome]
+) -> Side:
     assert rev.project is not None
     assert rev.values is not None
     secrets = [s for s in rev.values.secrets() if isinstance(s, Secret)]
@@ -205,8 +239,7 @@ def _side(rev: Opened, templates: Sequence[render_mod.Template],
     for template, outcome in zip(templates, outcomes, strict=True):
         if isinstance(outcome, GitopsConfigError):
             # a template error may quote a value it choked on: scrub plaintexts
-            errors[_output_name(rev.project, template.path)] = scrub(outcome.one_line(),
-                                                                     secrets)
+            errors[_output_name(rev.project, template.path)] = scrub(outcome.one_line(), secrets)
         else:
             files[outcome.path] = (outcome.documents, outcome.content)
     return Side(files, errors)
@@ -214,5 +247,5 @@ def _side(rev: Opened, templates: Sequence[render_mod.Template],
 
 def _output_name(project: Project, template: str) -> str:
     root = (project.templates or '').rstrip('/')
-    rel = template[len(root) + 1:] if root and template.startswith(root + '/') else template
+    rel = template[len(root) + 1 :] if root and template.startswith(root + '/') else template
     return rel.removesuffix(render_mod.TEMPLATE_SUFFIX)

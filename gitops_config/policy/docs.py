@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from gitops_config import yaml_io
 from gitops_config.policy.rules import Rule
 
-INTRO = '''\
+INTRO = """\
 # Built-in policy packs
 
 Rule files shipped with gitops-config. Each rule is data: an id, a severity, a message, a
@@ -49,7 +49,7 @@ and for cross-environment rules `env` and `file`. Variables by `scope`:
 Host functions: `plaintext_secrets(doc)`, `sops_unencrypted(doc, file)`, `indexed(list)`
 (`[{index, value}]`), `flatten(list)`; plus CEL's strings, math, optional and bindings
 (`cel.bind`) extensions.
-'''
+"""
 
 
 def _rule(rule: Rule) -> list[str]:
@@ -57,8 +57,14 @@ def _rule(rule: Rule) -> list[str]:
     envs = f', environments {", ".join(rule.environments)}' if rule.environments else ''
     out = [f'### `{rule.id}` ({rule.severity.value}{scope}{envs})', '', rule.description, '']
     for example in rule.examples:
-        out += [f'{example.expect.upper()}:', '', '```yaml',
-                yaml_io.to_yaml(example.data).rstrip('\n'), '```', '']
+        out += [
+            f'{example.expect.upper()}:',
+            '',
+            '```yaml',
+            yaml_io.to_yaml(example.data).rstrip('\n'),
+            '```',
+            '',
+        ]
     return out
 
 

@@ -25,8 +25,20 @@ from gitops_config.policy.rules import PolicyFileError
 from gitops_config.policy.rules import Rule
 
 # Every variable of every scope; unset ones are null.
-VARIABLES = ('doc', 'env', 'values', 'file', 'kind', 'envs', 'old', 'new', 'old_values',
-             'new_values', 'secret', 'today')
+VARIABLES = (
+    'doc',
+    'env',
+    'values',
+    'file',
+    'kind',
+    'envs',
+    'old',
+    'new',
+    'old_values',
+    'new_values',
+    'secret',
+    'today',
+)
 _CEL_POS = re.compile(r'<input>:(\d+):(\d+): (.*?)(?:\n|$)')
 
 # A Python function a rule may call, e.g. plaintext_secrets(doc, file).
@@ -50,14 +62,19 @@ class Outcome:
 class Engine:
     """Compiles rules once and evaluates them against plain data."""
 
-    def __init__(self, functions: Mapping[str, tuple[HostFunction, int]] | None = None,
-                 ) -> None:
-        decls = [_declare(name, impl, arity) for name, (impl, arity) in
-                 (functions or {}).items()]
+    def __init__(
+        self,
+        functions: Mapping[str, tuple[HostFunction, int]] | None = None,
+    ) -> None:
+        decls = [_declare(name, impl, arity) for name, (impl, arity) in (functions or {}).items()]
         self._env = cel.NewEnv(
             variables={name: cel.Type.DYN for name in VARIABLES},
-            extensions=[ext_bindings.ExtBindings(), ext_strings.ExtStrings(), ext_math.ExtMath(),
-                        ext_optional.ExtOptional()],
+            extensions=[
+                ext_bindings.ExtBindings(),
+                ext_strings.ExtStrings(),
+                ext_math.ExtMath(),
+                ext_optional.ExtOptional(),
+            ],
             functions=decls,
         )
         self._programs: dict[str, Any] = {}
@@ -130,14 +147,20 @@ class Activation:
 def _declare(name: str, impl: HostFunction, arity: int) -> Any:
     # CEL matches overloads on the runtime type and DYN parameters match
     # nothing, so declare one overload per JSON kind of the first argument.
-    kinds = {'map': cel.Type.Map(cel.Type.STRING, cel.Type.DYN),
-             'list': cel.Type.List(cel.Type.DYN), 'string': cel.Type.STRING,
-             'int': cel.Type.INT, 'double': cel.Type.DOUBLE, 'bool': cel.Type.BOOL,
-             'null': cel.Type.NULL}
+    kinds = {
+        'map': cel.Type.Map(cel.Type.STRING, cel.Type.DYN),
+        'list': cel.Type.List(cel.Type.DYN),
+        'string': cel.Type.STRING,
+        'int': cel.Type.INT,
+        'double': cel.Type.DOUBLE,
+        'bool': cel.Type.BOOL,
+        'null': cel.Type.NULL,
+    }
     rest = [cel.Type.STRING] * (arity - 1)
-    overloads = [cel.Overload(f'{name}_{kind}', cel.Type.List(cel.Type.DYN), [t, *rest],
-                              impl=impl)
-                 for kind, t in kinds.items()]
+    overloads = [
+        cel.Overload(f'{name}_{kind}', cel.Type.List(cel.Type.DYN), [t, *rest], impl=impl)
+        for kind, t in kinds.items()
+    ]
     return cel.FunctionDecl(name, overloads)
 
 
@@ -159,8 +182,12 @@ def _violation(item: Any) -> Violation:
         elif path is not None and not isinstance(path, str):
             path = str(path)
         message = item.get('message')
-        return Violation(None if message is None else str(message), path,
-                         _opt_str(item.get('env')), _opt_str(item.get('file')))
+        return Violation(
+            None if message is None else str(message),
+            path,
+            _opt_str(item.get('env')),
+            _opt_str(item.get('file')),
+        )
     return Violation(str(item))
 
 
@@ -180,5 +207,8 @@ def _syntax_error(rule: Rule, text: str) -> PolicyFileError:
         return PolicyFileError(f'{rule.id}: invalid CEL: {_clean(text)}', location=start)
     line, column, what = int(match.group(1)), int(match.group(2)), match.group(3)
     where = Location(start.path, (start.line or 1) + line - 1, (start.column or 1) + column - 1)
-    return PolicyFileError(f'{rule.id}: invalid CEL: {_clean(what)}', location=where,
-                           hint='see https://github.com/google/cel-spec for the syntax')
+    return PolicyFileError(
+        f'{rule.id}: invalid CEL: {_clean(what)}',
+        location=where,
+        hint='see https://github.com/google/cel-spec for the syntax',
+    )

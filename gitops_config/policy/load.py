@@ -34,14 +34,16 @@ def builtin_dir() -> Path:
     found = shipped('policies')
     if found.is_dir():
         return found
-    raise PolicyConfigError('the built-in policies are missing from this installation',
-                            hint='reinstall gitops-config')
+    raise PolicyConfigError(
+        'the built-in policies are missing from this installation', hint='reinstall gitops-config'
+    )
 
 
 def packs() -> dict[str, Path]:
     """Built-in pack name -> rule file."""
-    return {p.stem: p for p in sorted(builtin_dir().iterdir())
-            if p.suffix in _SUFFIXES and p.is_file()}
+    return {
+        p.stem: p for p in sorted(builtin_dir().iterdir()) if p.suffix in _SUFFIXES and p.is_file()
+    }
 
 
 def load_pack(name: str) -> list[Rule]:
@@ -63,8 +65,13 @@ def _section(raw: Mapping[str, Any]) -> dict[str, Any]:
     return section if isinstance(section, dict) else {}
 
 
-def load_rules(source: Source, raw: Mapping[str, Any], *, where: Location | None = None,
-               only_packs: Sequence[str] | None = None) -> list[Rule]:
+def load_rules(
+    source: Source,
+    raw: Mapping[str, Any],
+    *,
+    where: Location | None = None,
+    only_packs: Sequence[str] | None = None,
+) -> list[Rule]:
     """Every enabled rule of the project whose parsed gitops-config.yaml is RAW."""
     section = _section(raw)
     available = packs()
@@ -76,9 +83,12 @@ def load_rules(source: Source, raw: Mapping[str, Any], *, where: Location | None
         if name not in available:
             close = difflib.get_close_matches(name, list(available), n=1)
             raise PolicyConfigError(
-                f'unknown policy pack {name!r}', location=where,
-                hint=f'did you mean {close[0]!r}?' if close else
-                f'built-in packs: {", ".join(available)}')
+                f'unknown policy pack {name!r}',
+                location=where,
+                hint=f'did you mean {close[0]!r}?'
+                if close
+                else f'built-in packs: {", ".join(available)}',
+            )
         rules.extend(load_pack(name))
     if only_packs is None:
         paths = section.get('paths')
@@ -96,7 +106,9 @@ def _check_unique(rules: Sequence[Rule]) -> None:
         if rule.id in seen:
             raise PolicyConfigError(
                 f'rule id {rule.id!r} is defined twice (first at {seen[rule.id].location})',
-                location=rule.location, hint='rename one of the rules')
+                location=rule.location,
+                hint='rename one of the rules',
+            )
         seen[rule.id] = rule
 
 
@@ -108,14 +120,21 @@ def _disable(rules: list[Rule], disable: Sequence[str], where: Location | None) 
             raise unknown_rule(rule_id, ids, where, what='policies.disable names')
         if rule.pack in ALWAYS_ON:
             raise PolicyConfigError(
-                f'{rule_id} cannot be disabled', location=where,
-                hint='add a waiver (rule, file or path, reason, expires) under policies.waivers')
+                f'{rule_id} cannot be disabled',
+                location=where,
+                hint='add a waiver (rule, file or path, reason, expires) under policies.waivers',
+            )
     return [r for r in rules if r.id not in disable]
 
 
-def unknown_rule(rule_id: str, known: Mapping[str, Rule] | Sequence[str],
-                 where: Location | None, *, what: str) -> PolicyConfigError:
+def unknown_rule(
+    rule_id: str, known: Mapping[str, Rule] | Sequence[str], where: Location | None, *, what: str
+) -> PolicyConfigError:
     close = difflib.get_close_matches(rule_id, list(known), n=1)
-    return PolicyConfigError(f'{what} unknown rule {rule_id!r}', location=where,
-                             hint=f'did you mean {close[0]!r}?' if close
-                             else 'list the rules with `gitops-config policy list`')
+    return PolicyConfigError(
+        f'{what} unknown rule {rule_id!r}',
+        location=where,
+        hint=f'did you mean {close[0]!r}?'
+        if close
+        else 'list the rules with `gitops-config policy list`',
+    )

@@ -56,16 +56,22 @@ class Rule:
     pack: str | None = None  # the built-in pack it comes from
 
 
-def _fail(message: str, path: str, positions: Positions, at: tuple[str | int, ...],
-          hint: str | None = None) -> PolicyFileError:
+def _fail(
+    message: str,
+    path: str,
+    positions: Positions,
+    at: tuple[str | int, ...],
+    hint: str | None = None,
+) -> PolicyFileError:
     while at and at not in positions:
         at = at[:-1]
     line, column = positions.get(at, (1, 1))
     return PolicyFileError(message, location=Location(path, line, column), hint=hint)
 
 
-def _strings(value: Any, what: str, path: str, positions: Positions,
-             at: tuple[str | int, ...]) -> tuple[str, ...]:
+def _strings(
+    value: Any, what: str, path: str, positions: Positions, at: tuple[str | int, ...]
+) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -73,8 +79,12 @@ def _strings(value: Any, what: str, path: str, positions: Positions,
     return tuple(value)
 
 
-def _expr_location(text: str, path: str, positions: Positions, at: tuple[str | int, ...],
-                   ) -> Location:
+def _expr_location(
+    text: str,
+    path: str,
+    positions: Positions,
+    at: tuple[str | int, ...],
+) -> Location:
     # Positions name the key; the CEL text starts after `expr:` (or on the
     # next line, at its indentation, for a block scalar or an empty remainder).
     line, column = positions.get(at, (1, 1))
@@ -100,43 +110,70 @@ def load_file(text: str | bytes, path: str, *, pack: str | None = None) -> list[
     data, positions = located[0]
     if not isinstance(data, dict) or not isinstance(data.get('rules'), list):
         raise _fail('a rule file needs a top-level `rules:` list', path, positions, ())
-    return [_rule(item, i, path, positions, source_text, pack)
-            for i, item in enumerate(data['rules'])]
+    return [
+        _rule(item, i, path, positions, source_text, pack) for i, item in enumerate(data['rules'])
+    ]
 
 
-def _rule(item: Any, i: int, path: str, positions: Positions, text: str, pack: str | None,
-          ) -> Rule:
+def _rule(
+    item: Any,
+    i: int,
+    path: str,
+    positions: Positions,
+    text: str,
+    pack: str | None,
+) -> Rule:
     at: tuple[str | int, ...] = ('rules', i)
     if not isinstance(item, dict):
         raise _fail('a rule must be a mapping', path, positions, at)
     unknown = sorted(set(item) - _RULE_KEYS)
     if unknown:
-        raise _fail(f'unknown key {unknown[0]!r} in a rule', path, positions, (*at, unknown[0]),
-                    hint=f'allowed: {", ".join(sorted(_RULE_KEYS))}')
+        raise _fail(
+            f'unknown key {unknown[0]!r} in a rule',
+            path,
+            positions,
+            (*at, unknown[0]),
+            hint=f'allowed: {", ".join(sorted(_RULE_KEYS))}',
+        )
     for key in ('id', 'message', 'expr'):
         if not isinstance(item.get(key), str) or not item[key].strip():
             raise _fail(f'a rule needs a non-empty string {key!r}', path, positions, at)
     rule_id = item['id']
     if not _ID.match(rule_id):
-        raise _fail(f'rule id {rule_id!r} must be lower-case kebab-case, e.g. pack/name',
-                    path, positions, (*at, 'id'))
+        raise _fail(
+            f'rule id {rule_id!r} must be lower-case kebab-case, e.g. pack/name',
+            path,
+            positions,
+            (*at, 'id'),
+        )
     severity = item.get('severity', 'error')
     if severity not in ('error', 'warning'):
-        raise _fail(f'{rule_id}: severity must be error or warning', path, positions,
-                    (*at, 'severity'))
+        raise _fail(
+            f'{rule_id}: severity must be error or warning', path, positions, (*at, 'severity')
+        )
     scope = item.get('scope', 'document')
     if scope not in SCOPES:
-        raise _fail(f'{rule_id}: scope must be one of {", ".join(SCOPES)}', path, positions,
-                    (*at, 'scope'))
+        raise _fail(
+            f'{rule_id}: scope must be one of {", ".join(SCOPES)}', path, positions, (*at, 'scope')
+        )
     match = item.get('match') or {}
     if not isinstance(match, dict) or set(match) - _MATCH_KEYS:
-        raise _fail(f'{rule_id}: match takes {", ".join(sorted(_MATCH_KEYS))}', path,
-                    positions, (*at, 'match'))
-    kinds = _strings(match.get('kinds', ['rendered']), 'match.kinds', path, positions,
-                     (*at, 'match', 'kinds'))
+        raise _fail(
+            f'{rule_id}: match takes {", ".join(sorted(_MATCH_KEYS))}',
+            path,
+            positions,
+            (*at, 'match'),
+        )
+    kinds = _strings(
+        match.get('kinds', ['rendered']), 'match.kinds', path, positions, (*at, 'match', 'kinds')
+    )
     if set(kinds) - set(KINDS):
-        raise _fail(f'{rule_id}: match.kinds may hold {", ".join(KINDS)}', path, positions,
-                    (*at, 'match', 'kinds'))
+        raise _fail(
+            f'{rule_id}: match.kinds may hold {", ".join(KINDS)}',
+            path,
+            positions,
+            (*at, 'match', 'kinds'),
+        )
     line, column = positions.get(at, (1, 1))
     return Rule(
         id=rule_id,
@@ -146,10 +183,16 @@ def _rule(item: Any, i: int, path: str, positions: Positions, text: str, pack: s
         location=Location(path, line, column),
         expr_location=_expr_location(text, path, positions, (*at, 'expr')),
         scope=scope,
-        environments=_strings(match.get('environments', []), 'match.environments', path,
-                              positions, (*at, 'match', 'environments')),
-        files=_strings(match.get('files', []), 'match.files', path, positions,
-                       (*at, 'match', 'files')),
+        environments=_strings(
+            match.get('environments', []),
+            'match.environments',
+            path,
+            positions,
+            (*at, 'match', 'environments'),
+        ),
+        files=_strings(
+            match.get('files', []), 'match.files', path, positions, (*at, 'match', 'files')
+        ),
         kinds=kinds,
         description=str(item.get('description') or '').strip(),
         examples=_examples(item.get('examples'), rule_id, path, positions, (*at, 'examples')),
@@ -157,8 +200,9 @@ def _rule(item: Any, i: int, path: str, positions: Positions, text: str, pack: s
     )
 
 
-def _examples(raw: Any, rule_id: str, path: str, positions: Positions,
-              at: tuple[str | int, ...]) -> tuple[Example, ...]:
+def _examples(
+    raw: Any, rule_id: str, path: str, positions: Positions, at: tuple[str | int, ...]
+) -> tuple[Example, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, dict) or set(raw) - {'pass', 'fail'}:
@@ -167,12 +211,17 @@ def _examples(raw: Any, rule_id: str, path: str, positions: Positions,
     for expect in ('pass', 'fail'):
         items = raw.get(expect) or []
         if not isinstance(items, list):
-            raise _fail(f'{rule_id}: examples.{expect} must be a list', path, positions,
-                        (*at, expect))
+            raise _fail(
+                f'{rule_id}: examples.{expect} must be a list', path, positions, (*at, expect)
+            )
         for i, data in enumerate(items):
             if not isinstance(data, dict):
-                raise _fail(f'{rule_id}: an example is a mapping (doc, env, values, ...)',
-                            path, positions, (*at, expect, i))
+                raise _fail(
+                    f'{rule_id}: an example is a mapping (doc, env, values, ...)',
+                    path,
+                    positions,
+                    (*at, expect, i),
+                )
             line, column = positions.get((*at, expect, i), (1, 1))
             found.append(Example(expect, data, Location(path, line, column)))
     return tuple(found)

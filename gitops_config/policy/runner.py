@@ -74,8 +74,9 @@ class AgedSecret:
     detail: str  # when it changed, for the finding
 
 
-def make_engine(*, sops_rules: Sequence[secrets.CreationRule] = (),
-                key_patterns: Sequence[str] = ()) -> Engine:
+def make_engine(
+    *, sops_rules: Sequence[secrets.CreationRule] = (), key_patterns: Sequence[str] = ()
+) -> Engine:
     extra = list(secrets.key_patterns(tuple(key_patterns)))
 
     def plaintext(doc: Any) -> list[dict[str, Any]]:
@@ -84,8 +85,14 @@ def make_engine(*, sops_rules: Sequence[secrets.CreationRule] = (),
     def unencrypted(doc: Any, file: str) -> list[dict[str, Any]]:
         return secrets.unencrypted(doc, file, sops_rules)
 
-    return Engine({'plaintext_secrets': (plaintext, 1), 'sops_unencrypted': (unencrypted, 2),
-                   'indexed': (indexed, 1), 'flatten': (flatten, 1)})
+    return Engine(
+        {
+            'plaintext_secrets': (plaintext, 1),
+            'sops_unencrypted': (unencrypted, 2),
+            'indexed': (indexed, 1),
+            'flatten': (flatten, 1),
+        }
+    )
 
 
 def flatten(items: Any) -> list[Any]:
@@ -110,38 +117,57 @@ def applies(rule: Rule, env: str | None, name: str, kind: str) -> bool:
     return not rule.files or any(glob_match(p, name) for p in rule.files)
 
 
-def _hits(rule: Rule, outcome: Outcome, env: str | None, file: str | None, name: str | None,
-          index: int) -> Iterable[Hit]:
+def _hits(
+    rule: Rule, outcome: Outcome, env: str | None, file: str | None, name: str | None, index: int
+) -> Iterable[Hit]:
     if outcome.error is not None:
-        yield Hit(rule, f'{rule.id} could not be evaluated: {outcome.error}', env, file, name,
-                  index, None, error=True)
+        yield Hit(
+            rule,
+            f'{rule.id} could not be evaluated: {outcome.error}',
+            env,
+            file,
+            name,
+            index,
+            None,
+            error=True,
+        )
         return
     for v in outcome.violations:
         message = rule.message if v.message is None else f'{rule.message}: {v.message}'
         yield Hit(rule, message, v.env or env, v.file or file, v.file or name, index, v.path)
 
 
-def run_documents(engine: Engine, rules: Sequence[Rule], targets: Iterable[Target],
-                  ) -> list[Hit]:
+def run_documents(
+    engine: Engine,
+    rules: Sequence[Rule],
+    targets: Iterable[Target],
+) -> list[Hit]:
     doc_rules = [r for r in rules if r.scope == 'document']
     found: list[Hit] = []
     for target in targets:
         todo = [r for r in doc_rules if applies(r, target.env, target.name, target.kind)]
         if not todo:
             continue
-        activation = engine.activation({
-            'doc': cel_view(target.doc), 'env': target.env, 'values': target.values,
-            'file': target.file, 'kind': target.kind,
-        })
+        activation = engine.activation(
+            {
+                'doc': cel_view(target.doc),
+                'env': target.env,
+                'values': target.values,
+                'file': target.file,
+                'kind': target.kind,
+            }
+        )
         for rule in todo:
             outcome = engine.evaluate(rule, activation)
-            found.extend(_hits(rule, outcome, target.env, target.file, target.name,
-                               target.index))
+            found.extend(_hits(rule, outcome, target.env, target.file, target.name, target.index))
     return found
 
 
-def run_environments(engine: Engine, rules: Sequence[Rule], envs: Mapping[str, Any],
-                     ) -> list[Hit]:
+def run_environments(
+    engine: Engine,
+    rules: Sequence[Rule],
+    envs: Mapping[str, Any],
+) -> list[Hit]:
     """ENVS: name -> {'values': ..., 'files': {name: [docs]}}, every environment at once."""
     todo = [r for r in rules if r.scope == 'environments']
     if not todo:
@@ -162,18 +188,34 @@ def run_changes(engine: Engine, rules: Sequence[Rule], pairs: Iterable[Pair]) ->
         mine = [r for r in todo if applies(r, pair.env, pair.name, 'rendered')]
         if not mine:
             continue
-        activation = engine.activation({
-            'old': pair.old, 'new': pair.new, 'env': pair.env, 'file': pair.file,
-            'old_values': pair.old_values, 'new_values': pair.new_values, 'kind': 'rendered',
-        })
+        activation = engine.activation(
+            {
+                'old': pair.old,
+                'new': pair.new,
+                'env': pair.env,
+                'file': pair.file,
+                'old_values': pair.old_values,
+                'new_values': pair.new_values,
+                'kind': 'rendered',
+            }
+        )
         for rule in mine:
-            found.extend(_hits(rule, engine.evaluate(rule, activation), pair.env, pair.file,
-                               pair.name, pair.index))
+            found.extend(
+                _hits(
+                    rule,
+                    engine.evaluate(rule, activation),
+                    pair.env,
+                    pair.file,
+                    pair.name,
+                    pair.index,
+                )
+            )
     return found
 
 
-def run_secret_ages(engine: Engine, rules: Sequence[Rule], secrets_: Iterable[AgedSecret],
-                    today: str) -> list[Hit]:
+def run_secret_ages(
+    engine: Engine, rules: Sequence[Rule], secrets_: Iterable[AgedSecret], today: str
+) -> list[Hit]:
     """Secret-age rules over each encrypted value of each environment's layers: `false`
     is one finding at that value, saying when it last changed."""
     todo = [r for r in rules if r.scope == 'secret-age']
@@ -181,18 +223,27 @@ def run_secret_ages(engine: Engine, rules: Sequence[Rule], secrets_: Iterable[Ag
     if not todo:
         return found
     for item in secrets_:
-        mine = [r for r in todo if (not r.environments or item.env in r.environments)
-                and (not r.files or any(glob_match(p, item.file) for p in r.files))]
+        mine = [
+            r
+            for r in todo
+            if (not r.environments or item.env in r.environments)
+            and (not r.files or any(glob_match(p, item.file) for p in r.files))
+        ]
         if not mine:
             continue
-        activation = engine.activation({'secret': item.secret, 'env': item.env,
-                                        'file': item.file, 'today': today})
+        activation = engine.activation(
+            {'secret': item.secret, 'env': item.env, 'file': item.file, 'today': today}
+        )
         for rule in mine:
             outcome = engine.evaluate(rule, activation)
             for hit in _hits(rule, outcome, item.env, item.file, item.file, item.index):
                 if not hit.error:
-                    hit = replace(hit, path=item.path if hit.path is None else hit.path,
-                                  message=f'{rule.message} ({item.detail})'
-                                  if hit.message == rule.message else hit.message)
+                    hit = replace(
+                        hit,
+                        path=item.path if hit.path is None else hit.path,
+                        message=f'{rule.message} ({item.detail})'
+                        if hit.message == rule.message
+                        else hit.message,
+                    )
                 found.append(hit)
     return found

@@ -27,10 +27,30 @@ from gitops_config.sops.tree import go_regex
 MARKER = '<secret>'
 
 # Last word of a key that names a secret; `key` counts only after api/master/...
-_SECRET_WORDS = {'password', 'passwd', 'passphrase', 'secret', 'token', 'credential',
-                 'credentials', 'apikey', 'pat'}
-_KEY_QUALIFIERS = {'api', 'master', 'access', 'private', 'secret', 'signing', 'encryption',
-                   'client', 'service', 'admin', 'auth'}
+_SECRET_WORDS = {
+    'password',
+    'passwd',
+    'passphrase',
+    'secret',
+    'token',
+    'credential',
+    'credentials',
+    'apikey',
+    'pat',
+}
+_KEY_QUALIFIERS = {
+    'api',
+    'master',
+    'access',
+    'private',
+    'secret',
+    'signing',
+    'encryption',
+    'client',
+    'service',
+    'admin',
+    'auth',
+}
 _WORD_SPLIT = re.compile(r'[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])')
 
 CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -44,23 +64,43 @@ CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ('a bearer token', re.compile(r'\b[Bb]earer\s+[A-Za-z0-9._~+/-]{16,}=*')),
     ('a private key block', re.compile(r'-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----')),
     ('an age secret key', re.compile(r'\bAGE-SECRET-KEY-1[0-9A-Z]{58}\b')),
-    ('a JSON Web Token', re.compile(r'\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.'
-                                    r'[A-Za-z0-9_-]{10,}')),
+    (
+        'a JSON Web Token',
+        re.compile(
+            r'\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.'
+            r'[A-Za-z0-9_-]{10,}'
+        ),
+    ),
     ('a Stripe key', re.compile(r'\b[rs]k_live_[0-9A-Za-z]{16,}')),
     ('an npm token', re.compile(r'\bnpm_[A-Za-z0-9]{36}\b')),
     ('a PyPI token', re.compile(r'\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{40,}')),
-    ('a Slack webhook', re.compile(r'https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/'
-                                   r'[A-Za-z0-9]{16,}')),
+    (
+        'a Slack webhook',
+        re.compile(
+            r'https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/'
+            r'[A-Za-z0-9]{16,}'
+        ),
+    ),
     # scheme://user:password@host; a templated or referenced password is not one
-    ('a password in a URL', re.compile(r'\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@\'"]+:'
-                                       r'[^\s:/@\'"{}$<>%]{6,}@[A-Za-z0-9]')),
+    (
+        'a password in a URL',
+        re.compile(
+            r'\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@\'"]+:'
+            r'[^\s:/@\'"{}$<>%]{6,}@[A-Za-z0-9]'
+        ),
+    ),
     # a PEM private key, base64-encoded once more (a Kubernetes Secret's data)
-    ('a base64-encoded private key', re.compile(
-        r'\bLS0tLS1CRUdJTi[A-Za-z0-9+/]{0,24}(?:UFJJVkFURSBLRV|BSSVZBVEUgS0VZ|QUklWQVRFIEtFW)')),
+    (
+        'a base64-encoded private key',
+        re.compile(
+            r'\bLS0tLS1CRUdJTi[A-Za-z0-9+/]{0,24}(?:UFJJVkFURSBLRV|BSSVZBVEUgS0VZ|QUklWQVRFIEtFW)'
+        ),
+    ),
 )
 # All of them in one pass: most strings match none, and one search beats ten.
-ANY_CREDENTIAL = re.compile('|'.join(f'(?P<c{i}>{pattern.pattern})'
-                                      for i, (_, pattern) in enumerate(CREDENTIALS)))
+ANY_CREDENTIAL = re.compile(
+    '|'.join(f'(?P<c{i}>{pattern.pattern})' for i, (_, pattern) in enumerate(CREDENTIALS))
+)
 # Values that point at a secret instead of holding one.
 _REFERENCE = re.compile(
     r'^(ENC\[|os\.environ/|\$\{|\$\(|\{\{|vault:|ref\+|secretref:|SEALED-SECRET-|<.*>$)',
@@ -112,8 +152,9 @@ def plaintext(value: Any) -> bool:
     reference and not a decrypted secret's marker. (Not a number: `max_token: 4096` is
     no secret, and flagging every number under such a key would cost more than the rare
     numeric secret it catches.)"""
-    return (isinstance(value, str) and bool(value.strip()) and value != MARKER
-            and not reference(value))
+    return (
+        isinstance(value, str) and bool(value.strip()) and value != MARKER and not reference(value)
+    )
 
 
 _plaintext = plaintext
@@ -210,16 +251,24 @@ class _Scan:
 
 # In free text (a comment, a .env file, a README) a secret is a credential's shape, or a
 # value assigned to a key named like a secret: `password: x`, `API_TOKEN=x`, "token": "x".
-_ASSIGNMENT = re.compile(r'(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)["\']?[ \t]*(?::=|=|:)[ \t]*["\']?'
-                         r'(?P<value>[^\s"\'`,;]+)')
+_ASSIGNMENT = re.compile(
+    r'(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)["\']?[ \t]*(?::=|=|:)[ \t]*["\']?'
+    r'(?P<value>[^\s"\'`,;]+)'
+)
 # A key named like a secret somewhere in the text: a cheap test before the line by line scan.
 _NAMED_HINT = re.compile(r'(?i)pass|secret|token|key|credential|pat\b')
 # Documentation's stand-ins for a secret.
-_PLACEHOLDER = re.compile(r'(?i)^(?:x+|\*+|\.+|-+|changeme|change[_-]me|none|null|nil|true|'
-                          r'false|todo|tbd|redacted|(?:example|your|dummy|fake|placeholder|'
-                          r'sample|test|my)[_-]?\S*)$')
-_CLASSES = (re.compile('[a-z]'), re.compile('[A-Z]'), re.compile('[0-9]'),
-            re.compile(r'[^A-Za-z0-9._-]'))
+_PLACEHOLDER = re.compile(
+    r'(?i)^(?:x+|\*+|\.+|-+|changeme|change[_-]me|none|null|nil|true|'
+    r'false|todo|tbd|redacted|(?:example|your|dummy|fake|placeholder|'
+    r'sample|test|my)[_-]?\S*)$'
+)
+_CLASSES = (
+    re.compile('[a-z]'),
+    re.compile('[A-Z]'),
+    re.compile('[0-9]'),
+    re.compile(r'[^A-Za-z0-9._-]'),
+)
 
 
 def random_enough(value: str) -> bool:
@@ -269,13 +318,17 @@ def secret_spans(text: str) -> list[tuple[int, int]]:
     masks in a message or a log line."""
     spans = [m.span() for m in ANY_CREDENTIAL.finditer(text)]
     if _NAMED_HINT.search(text) is not None:
-        spans += [m.span('value') for m in _ASSIGNMENT.finditer(text)
-                  if secret_key(m.group('key')) and random_enough(m.group('value'))]
+        spans += [
+            m.span('value')
+            for m in _ASSIGNMENT.finditer(text)
+            if secret_key(m.group('key')) and random_enough(m.group('value'))
+        ]
     return sorted(spans)
 
 
-def scan_text(text: str, *, comments: bool = False,
-              extra: Sequence[Pattern] = ()) -> list[tuple[int, int, str]]:
+def scan_text(
+    text: str, *, comments: bool = False, extra: Sequence[Pattern] = ()
+) -> list[tuple[int, int, str]]:
     """(line, column, why) of each secret in TEXT, a file that is not YAML or JSON (or,
     with COMMENTS, only the comments of a YAML file): credential shapes, and values
     that look random assigned to keys named like secrets."""
@@ -316,10 +369,15 @@ def creation_rules(text: str | bytes | None) -> tuple[CreationRule, ...]:
         return ()
     check_regexes(text, C.SOPS_CONFIG_FILE, rules)
     return tuple(
-        CreationRule(_regex(raw, 'path_regex'), _regex(raw, 'encrypted_regex'),
-                     _regex(raw, 'unencrypted_regex'),
-                     raw.get('encrypted_suffix'), raw.get('unencrypted_suffix'))
-        for raw in rules if isinstance(raw, dict)
+        CreationRule(
+            _regex(raw, 'path_regex'),
+            _regex(raw, 'encrypted_regex'),
+            _regex(raw, 'unencrypted_regex'),
+            raw.get('encrypted_suffix'),
+            raw.get('unencrypted_suffix'),
+        )
+        for raw in rules
+        if isinstance(raw, dict)
     )
 
 
@@ -337,10 +395,12 @@ def is_encrypted(doc: Any) -> bool:
 
 def _covered(rule: CreationRule, path: NodePath, meta: dict[str, Any]) -> bool:
     keys = [k for k in path if isinstance(k, str)]
-    enc_regex = meta.get('encrypted_regex') or (rule.encrypted_regex and
-                                                rule.encrypted_regex.pattern)
-    unenc_regex = meta.get('unencrypted_regex') or (rule.unencrypted_regex and
-                                                    rule.unencrypted_regex.pattern)
+    enc_regex = meta.get('encrypted_regex') or (
+        rule.encrypted_regex and rule.encrypted_regex.pattern
+    )
+    unenc_regex = meta.get('unencrypted_regex') or (
+        rule.unencrypted_regex and rule.unencrypted_regex.pattern
+    )
     enc_suffix = meta.get('encrypted_suffix') or rule.encrypted_suffix
     unenc_suffix = meta.get('unencrypted_suffix') or rule.unencrypted_suffix or '_unencrypted'
     if any(k.endswith(unenc_suffix) for k in keys):
@@ -362,12 +422,20 @@ def unencrypted(doc: Any, file: str, rules: Sequence[CreationRule]) -> list[dict
     if not is_encrypted(doc):
         if not any(_plaintext(v) or isinstance(v, (int, float)) for _, v in _leaves(doc, ())):
             return []
-        return [{'path': [], 'message': f'{file} must be encrypted (a .sops.yaml creation rule '
-                                        'covers it) but has no sops metadata'}]
+        return [
+            {
+                'path': [],
+                'message': f'{file} must be encrypted (a .sops.yaml creation rule '
+                'covers it) but has no sops metadata',
+            }
+        ]
     meta: dict[str, Any] = doc['sops'] if isinstance(doc, dict) else {}
-    return [{'path': list(path), 'message': 'plaintext value where .sops.yaml requires '
-                                            'encryption'}
-            for path, value in _leaves(doc, ())
-            if path[:1] != ('sops',) and value is not None and _covered(rule, path, meta)
-            and not (isinstance(value, str) and value.startswith('ENC['))
-            and not (isinstance(value, str) and not value)]
+    return [
+        {'path': list(path), 'message': 'plaintext value where .sops.yaml requires encryption'}
+        for path, value in _leaves(doc, ())
+        if path[:1] != ('sops',)
+        and value is not None
+        and _covered(rule, path, meta)
+        and not (isinstance(value, str) and value.startswith('ENC['))
+        and not (isinstance(value, str) and not value)
+    ]

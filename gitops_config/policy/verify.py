@@ -30,15 +30,18 @@ def _inputs(rule: Rule, example: Example) -> dict[str, Any]:
         data.setdefault('env', rule.environments[0] if rule.environments else 'dev')
         data.setdefault('values', {})
         data.setdefault('kind', rule.kinds[0])
-        default_file = next((f for f in rule.files if '*' not in f and '?' not in f),
-                            'config.yaml')
+        default_file = next((f for f in rule.files if '*' not in f and '?' not in f), 'config.yaml')
         data.setdefault('file', default_file)
     elif rule.scope == 'change':
         data.setdefault('env', rule.environments[0] if rule.environments else 'dev')
     elif rule.scope == 'secret-age':
         data.setdefault('env', rule.environments[0] if rule.environments else 'dev')
-        data.setdefault('file', next((f for f in rule.files if '*' not in f and '?' not in f),
-                                     'secrets/secrets.enc.yaml'))
+        data.setdefault(
+            'file',
+            next(
+                (f for f in rule.files if '*' not in f and '?' not in f), 'secrets/secrets.enc.yaml'
+            ),
+        )
         data.setdefault('today', '2026-01-01')
     return data
 
@@ -46,8 +49,9 @@ def _inputs(rule: Rule, example: Example) -> dict[str, Any]:
 def run_example(engine: Engine, rule: Rule, example: Example) -> ExampleResult:
     outcome = engine.evaluate(rule, engine.activation(_inputs(rule, example)))
     if outcome.error is not None:
-        return ExampleResult(rule.id, example.expect, False, f'error: {outcome.error}',
-                             example.location)
+        return ExampleResult(
+            rule.id, example.expect, False, f'error: {outcome.error}', example.location
+        )
     messages = [v.message or rule.message for v in outcome.violations]
     if example.expect == 'pass':
         ok = not messages
@@ -55,9 +59,13 @@ def run_example(engine: Engine, rule: Rule, example: Example) -> ExampleResult:
     else:
         want = example.data.get('message')
         ok = bool(messages) and (want is None or any(str(want) in m for m in messages))
-        detail = (f'fails as expected: {messages[0]}' if ok else
-                  'expected to fail, but it passed' if not messages else
-                  f'failed without {want!r}: {"; ".join(messages)}')
+        detail = (
+            f'fails as expected: {messages[0]}'
+            if ok
+            else 'expected to fail, but it passed'
+            if not messages
+            else f'failed without {want!r}: {"; ".join(messages)}'
+        )
     return ExampleResult(rule.id, example.expect, ok, detail, example.location)
 
 

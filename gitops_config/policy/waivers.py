@@ -40,8 +40,9 @@ class Waiver:
     def expired(self, today: dt.date) -> bool:
         return self.expires < today
 
-    def covers(self, rule: str, env: str | None, files: Collection[str],
-               path: tuple[str | int, ...] | None) -> bool:
+    def covers(
+        self, rule: str, env: str | None, files: Collection[str], path: tuple[str | int, ...] | None
+    ) -> bool:
         if rule != self.rule or (self.env is not None and env != self.env):
             return False
         if self.file is not None and not any(glob_match(self.file, f) for f in files):
@@ -65,17 +66,30 @@ def parse(raw: Mapping[str, Any], locate: Locate, known: Collection[str]) -> lis
         try:
             date = dt.date.fromisoformat(str(expires))
         except ValueError:
-            raise WaiverError(f'waiver for {rule}: expires {expires!r} is not a date',
-                              location=locate('policies', 'waivers', i, 'expires'),
-                              hint='write it as YYYY-MM-DD, e.g. 2026-12-31') from None
+            raise WaiverError(
+                f'waiver for {rule}: expires {expires!r} is not a date',
+                location=locate('policies', 'waivers', i, 'expires'),
+                hint='write it as YYYY-MM-DD, e.g. 2026-12-31',
+            ) from None
         path = item.get('path')
         if path is not None:
             try:
                 keypath.parse(path)
             except GitopsConfigError as exc:
-                raise WaiverError(f'waiver for {rule}: {exc.message}',
-                                  location=locate('policies', 'waivers', i, 'path'),
-                                  hint=exc.hint) from None
-        waivers.append(Waiver(rule, str(item.get('reason', '')), date, where,
-                              item.get('env'), item.get('file'), path))
+                raise WaiverError(
+                    f'waiver for {rule}: {exc.message}',
+                    location=locate('policies', 'waivers', i, 'path'),
+                    hint=exc.hint,
+                ) from None
+        waivers.append(
+            Waiver(
+                rule,
+                str(item.get('reason', '')),
+                date,
+                where,
+                item.get('env'),
+                item.get('file'),
+                path,
+            )
+        )
     return waivers

@@ -6,8 +6,7 @@ passed down as a bool.
 
 from __future__ import annotations
 
-_CODES = {'red': 31, 'green': 32, 'yellow': 33, 'blue': 34, 'magenta': 35, 'cyan': 36,
-          'grey': 90}
+_CODES = {'red': 31, 'green': 32, 'yellow': 33, 'blue': 34, 'magenta': 35, 'cyan': 36, 'grey': 90}
 
 
 def style(text: str, *, fg: str | None, use: bool, bold: bool = False) -> str:

@@ -23,8 +23,14 @@ def _importance(index: int, env: EnvDiff) -> tuple[int, int]:
 
 
 def _compose(review: Review, rows: dict[str, int | None], note: str, marker: str) -> str:
-    parts = [marker, '\n', diff_markdown.title(review), '\n', diff_markdown.failures(review),
-             diff_markdown.summary_table(review)]
+    parts = [
+        marker,
+        '\n',
+        diff_markdown.title(review),
+        '\n',
+        diff_markdown.failures(review),
+        diff_markdown.summary_table(review),
+    ]
     if note:
         parts.append(f'\n> ✂️ {note}\n')
     if not review.changed and not review.errors:
@@ -35,18 +41,30 @@ def _compose(review: Review, rows: dict[str, int | None], note: str, marker: str
     return ''.join(parts)
 
 
-def build(review: Review, *, limit: int = C.GITHUB_COMMENT_LIMIT,
-          report_url: str | None = None, marker: str = C.STICKY_COMMENT_MARKER) -> str:
+def build(
+    review: Review,
+    *,
+    limit: int = C.GITHUB_COMMENT_LIMIT,
+    report_url: str | None = None,
+    marker: str = C.STICKY_COMMENT_MARKER,
+) -> str:
     """The comment body, at most LIMIT characters, starting with the hidden MARKER."""
     review = mask_review(review)
     rows: dict[str, int | None] = {e.env: None for e in review.envs}
     body = _compose(review, rows, '', marker)
     if len(body) <= limit:
         return body
-    order = [e for _, e in sorted(((_importance(i, e), e) for i, e in enumerate(review.envs)),
-                                  key=lambda pair: pair[0])]
-    where = f' The full report is in the job summary: {report_url}' if report_url else (
-        ' The full report is in the job summary of this run.')
+    order = [
+        e
+        for _, e in sorted(
+            ((_importance(i, e), e) for i, e in enumerate(review.envs)), key=lambda pair: pair[0]
+        )
+    ]
+    where = (
+        f' The full report is in the job summary: {report_url}'
+        if report_url
+        else (' The full report is in the job summary of this run.')
+    )
     for env in order:
         shown = len(env.changes)
         while shown > 0:
@@ -62,14 +80,19 @@ def build(review: Review, *, limit: int = C.GITHUB_COMMENT_LIMIT,
     tail = '\n\n_…cut to fit the comment limit._\n'
     # at the end of a line: every code span ends on its line, and one cut open would
     # let what follows its fence (`<img>`, `</details>` from the PR) render as markup
-    return body[:body.rindex('\n', 0, limit - len(tail))] + tail
+    return body[: body.rindex('\n', 0, limit - len(tail))] + tail
 
 
 def _note(review: Review, rows: dict[str, int | None], *, tail: bool = False) -> str:
-    cut = [(e.env, len(e.changes) - (rows[e.env] or 0)) for e in review.envs
-           if rows[e.env] is not None and len(e.changes) > (rows[e.env] or 0)]
+    cut = [
+        (e.env, len(e.changes) - (rows[e.env] or 0))
+        for e in review.envs
+        if rows[e.env] is not None and len(e.changes) > (rows[e.env] or 0)
+    ]
     listed = [f'{n} change row(s) of {plain(env)}' for env, n in cut]
     if tail:
         listed.append('the lines after the last one shown')
-    return (f'Trimmed to fit GitHub\'s {C.GITHUB_COMMENT_LIMIT:,}-character comment limit: '
-            f'cut {", ".join(listed)}.')
+    return (
+        f"Trimmed to fit GitHub's {C.GITHUB_COMMENT_LIMIT:,}-character comment limit: "
+        f'cut {", ".join(listed)}.'
+    )

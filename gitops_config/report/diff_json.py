@@ -65,9 +65,14 @@ def change_value(value: Any, *, name: str | None = None) -> Any:
 def change_dict(change: Change) -> dict[str, Any]:
     change = mask_change(change)
     return {
-        'file': change.file, 'document': change.document, 'path': change.path,
-        'kind': change.kind.value, 'old': change_value(change.old), 'new': change_value(change.new),
-        'secret': change.secret, 'detail': change.detail,
+        'file': change.file,
+        'document': change.document,
+        'path': change.path,
+        'kind': change.kind.value,
+        'old': change_value(change.old),
+        'new': change_value(change.new),
+        'secret': change.secret,
+        'detail': change.detail,
     }
 
 
@@ -76,27 +81,53 @@ def as_data(review: Review) -> dict[str, Any]:
     envs = []
     for env in review.envs:
         impact = summarize(env)
-        envs.append({
-            'name': env.env,
-            'status': impact.status,
-            'summary': {
-                'files': impact.files, 'keys': impact.keys, 'secrets': impact.secrets,
-                'resealed': impact.resealed, 'findings': impact.findings,
-                'errors': impact.errors, 'ignored': impact.ignored,
-            },
-            'causes': [{'path': c.path, 'kind': c.kind} for c in env.causes],
-            'errors': list(env.errors),
-            'changes': [change_dict(c) for c in env.changes],
-            'ignored': [{'file': i.change.file, 'document': i.change.document,
-                         'path': i.change.path, 'kind': i.change.kind.value,
-                         'reason': i.rule.reason} for i in env.ignored],
-            'findings': [{'rule': f.rule, 'severity': f.severity.value, 'message': f.message,
-                          'location': str(f.location), 'env': f.env} for f in env.findings],
-        })
+        envs.append(
+            {
+                'name': env.env,
+                'status': impact.status,
+                'summary': {
+                    'files': impact.files,
+                    'keys': impact.keys,
+                    'secrets': impact.secrets,
+                    'resealed': impact.resealed,
+                    'findings': impact.findings,
+                    'errors': impact.errors,
+                    'ignored': impact.ignored,
+                },
+                'causes': [{'path': c.path, 'kind': c.kind} for c in env.causes],
+                'errors': list(env.errors),
+                'changes': [change_dict(c) for c in env.changes],
+                'ignored': [
+                    {
+                        'file': i.change.file,
+                        'document': i.change.document,
+                        'path': i.change.path,
+                        'kind': i.change.kind.value,
+                        'reason': i.rule.reason,
+                    }
+                    for i in env.ignored
+                ],
+                'findings': [
+                    {
+                        'rule': f.rule,
+                        'severity': f.severity.value,
+                        'message': f.message,
+                        'location': str(f.location),
+                        'env': f.env,
+                    }
+                    for f in env.findings
+                ],
+            }
+        )
     status = 'error' if review.errors else ('changed' if review.changed else 'unchanged')
     return {
-        'version': VERSION, 'status': status, 'base': review.base, 'head': review.head,
-        'sealed': review.sealed, 'fingerprints': review.fingerprints, 'environments': envs,
+        'version': VERSION,
+        'status': status,
+        'base': review.base,
+        'head': review.head,
+        'sealed': review.sealed,
+        'fingerprints': review.fingerprints,
+        'environments': envs,
     }
 
 

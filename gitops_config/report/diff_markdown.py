@@ -18,8 +18,12 @@ from gitops_config.report.markdown_text import plain
 from gitops_config.report.masked_review import mask_review
 
 VALUE_LIMIT = 120  # characters of one value in a table cell
-_STATUS = {'changed': '🟡 changed', 'unchanged': '⚪ unchanged', 'skipped': '⚪ unchanged',
-           'error': '🔴 error'}
+_STATUS = {
+    'changed': '🟡 changed',
+    'unchanged': '⚪ unchanged',
+    'skipped': '⚪ unchanged',
+    'error': '🔴 error',
+}
 
 
 def cell(text: str) -> str:
@@ -41,33 +45,44 @@ def failures(review: Review) -> str:
     if not failed:
         return ''
     envs = len({env for env, _ in failed})
-    lines = [f'> 🔴 **{envs} environment(s) could not be rendered or read**; their diff '
-             'below is incomplete:', '>']
+    lines = [
+        f'> 🔴 **{envs} environment(s) could not be rendered or read**; their diff '
+        'below is incomplete:',
+        '>',
+    ]
     lines += [f'> - **{env}**: {cell(error)}' for env, error in failed[:FAILURES_SHOWN]]
     if len(failed) > FAILURES_SHOWN:
-        lines.append(f'> - …and {len(failed) - FAILURES_SHOWN} more, listed under each '
-                     'environment')
+        lines.append(f'> - …and {len(failed) - FAILURES_SHOWN} more, listed under each environment')
     return '\n'.join(lines) + '\n\n'
 
 
 def summary_table(review: Review) -> str:
-    lines = ['| Environment | Status | Files | Keys | Secrets | Findings | Caused by |',
-             '|---|---|---:|---:|---:|---:|---|']
+    lines = [
+        '| Environment | Status | Files | Keys | Secrets | Findings | Caused by |',
+        '|---|---|---:|---:|---:|---:|---|',
+    ]
     for env in review.envs:
         i = summarize(env)
         causes = ', '.join(f'{c.kind} {cell(c.path)}' for c in env.causes) or '—'
         secrets = str(i.secrets) + (f' (+{i.resealed} re-encrypted)' if i.resealed else '')
-        lines.append(f'| **{plain(env.env)}** | {_STATUS[i.status]} | {i.files} | {i.keys} | '
-                     f'{secrets} | {i.findings} | {causes} |')
+        lines.append(
+            f'| **{plain(env.env)}** | {_STATUS[i.status]} | {i.files} | {i.keys} | '
+            f'{secrets} | {i.findings} | {causes} |'
+        )
     out = '\n'.join(lines) + '\n'
     shared = shared_inputs(review)
     if shared:
-        out += '\nShared inputs changed: ' + '; '.join(
-            f'{code(p)} → {plain(", ".join(envs))}' for p, envs in shared.items()) + '\n'
+        out += (
+            '\nShared inputs changed: '
+            + '; '.join(f'{code(p)} → {plain(", ".join(envs))}' for p, envs in shared.items())
+            + '\n'
+        )
     if review.sealed:
         sealed = plain(', '.join(e.env for e in review.envs if e.sealed and not e.skipped))
-        out += (f'\n> Secrets of {sealed} were compared sealed (no decryption key): a '
-                're-encrypted secret is listed as such, not as a change.\n')
+        out += (
+            f'\n> Secrets of {sealed} were compared sealed (no decryption key): a '
+            're-encrypted secret is listed as such, not as a change.\n'
+        )
     return out
 
 
@@ -78,20 +93,27 @@ def change_row(change: Change) -> str:
     old = show(change.old, limit=VALUE_LIMIT) if change.old is not None else ''
     new = show(change.new, limit=VALUE_LIMIT) if change.new is not None else ''
     detail = f' — {plain(change.detail)}' if change.detail else ''
-    return (f'| {cell(where)} | {cell(change.path or "(document)")} | {mark} '
-            f'{change.kind.value}{detail} | {cell(old)} | {cell(new)} |')
+    return (
+        f'| {cell(where)} | {cell(change.path or "(document)")} | {mark} '
+        f'{change.kind.value}{detail} | {cell(old)} | {cell(new)} |'
+    )
 
 
 def env_section(env: EnvDiff, *, max_rows: int | None = None) -> str:
     """One collapsible section; MAX_ROWS cuts the change table (with a note)."""
     i = summarize(env)
-    lines = [f'<details><summary><b>{markup(env.env)}</b>: {i.keys} key(s) in {i.files} file(s)'
-             f'{f", {i.secrets} secret(s)" if i.secrets else ""}</summary>', '']
+    lines = [
+        f'<details><summary><b>{markup(env.env)}</b>: {i.keys} key(s) in {i.files} file(s)'
+        f'{f", {i.secrets} secret(s)" if i.secrets else ""}</summary>',
+        '',
+    ]
     for error in env.errors:
         lines.append(f'- 🔴 {code(error)}')
     for finding in env.findings:
-        lines.append(f'- {finding.severity.value}: {code(str(finding.location))} '
-                     f'{plain(finding.message)} ({plain(finding.rule)})')
+        lines.append(
+            f'- {finding.severity.value}: {code(str(finding.location))} '
+            f'{plain(finding.message)} ({plain(finding.rule)})'
+        )
     if env.errors or env.findings:
         lines.append('')
     rows = env.changes if max_rows is None else env.changes[:max_rows]

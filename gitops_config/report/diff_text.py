@@ -23,6 +23,8 @@ MARKS = {
     ChangeKind.RENAMED: ('→', 'magenta'),
     ChangeKind.RESEALED: ('?', 'grey'),
 }
+
+
 def describe(change: Change, *, limit: int | None = None) -> str:
     """What happened at the change's path, in words and values."""
     change = mask_change(change)
@@ -45,8 +47,12 @@ def describe(change: Change, *, limit: int | None = None) -> str:
 
 
 def _multiline(change: Change) -> bool:
-    return (change.kind is ChangeKind.CHANGED and isinstance(change.old, str)
-            and isinstance(change.new, str) and ('\n' in change.old or '\n' in change.new))
+    return (
+        change.kind is ChangeKind.CHANGED
+        and isinstance(change.old, str)
+        and isinstance(change.new, str)
+        and ('\n' in change.old or '\n' in change.new)
+    )
 
 
 def _lines(old: str, new: str, use_color: bool) -> str:
@@ -61,12 +67,14 @@ def _lines(old: str, new: str, use_color: bool) -> str:
 
 def write(review: Review, stream: TextIO, *, use_color: bool) -> None:
     review = mask_review(review)
-    stream.write(style(f'{review.base} → {review.head}', fg='blue', use=use_color,
-                       bold=True) + '\n')
+    stream.write(
+        style(f'{review.base} → {review.head}', fg='blue', use=use_color, bold=True) + '\n'
+    )
     if review.sealed:
         sealed = ', '.join(e.env for e in review.envs if e.sealed and not e.skipped)
-        stream.write(f'secrets of {sealed}: sealed (no key); a re-encrypted value is not '
-                     'compared\n')
+        stream.write(
+            f'secrets of {sealed}: sealed (no key); a re-encrypted value is not compared\n'
+        )
     for env in review.envs:
         impact = summarize(env)
         head = f'{env.env}: {impact.status}'
@@ -95,11 +103,19 @@ def write(review: Review, stream: TextIO, *, use_color: bool) -> None:
                 continue
             stream.write(f'    {style(mark, fg=colour, use=use_color)} {describe(change)}\n')
         for item in env.ignored:
-            stream.write(style(f'  ignored: {item.change.file} {item.change.path} '
-                               f'({item.rule.reason})', fg='grey', use=use_color) + '\n')
+            stream.write(
+                style(
+                    f'  ignored: {item.change.file} {item.change.path} ({item.rule.reason})',
+                    fg='grey',
+                    use=use_color,
+                )
+                + '\n'
+            )
         for finding in env.findings:
-            stream.write(f'  {finding.severity.value}: {finding.location}: {finding.message} '
-                         f'[{finding.rule}]\n')
+            stream.write(
+                f'  {finding.severity.value}: {finding.location}: {finding.message} '
+                f'[{finding.rule}]\n'
+            )
     shared = shared_inputs(review)
     if shared:
         stream.write('\nshared inputs changed:\n')

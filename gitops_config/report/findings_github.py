@@ -44,5 +44,6 @@ def write(result: CheckResult, stream: TextIO, *, use_color: bool = False) -> No
         for f in group:
             stream.write(annotation(f) + '\n')
         stream.write('::endgroup::\n')
-    stream.write(f'{result.errors} error(s), {result.warnings} warning(s) in '
-                 f'{len(result.checked)} file(s)\n')
+    stream.write(
+        f'{result.errors} error(s), {result.warnings} warning(s) in {len(result.checked)} file(s)\n'
+    )

@@ -1,11 +1,11 @@
 """Findings as JSON, a fixed shape that is an API: keys are added, never renamed or removed.
 
-    {"status": "ok" | "fail",
-     "findings": [{"rule", "severity", "message", "file", "line", "column",
-                   "env", "origin": {"file", "line", "column"} | null, "hint"}],
-     "summary": {"errors", "warnings", "files", "waived"},
-     "revision": "<commit SHA>" | "<HEAD SHA> (working tree)",
-     "shard": {"index", "total"}}          # only with --shard I/N
+{"status": "ok" | "fail",
+ "findings": [{"rule", "severity", "message", "file", "line", "column",
+               "env", "origin": {"file", "line", "column"} | null, "hint"}],
+ "summary": {"errors", "warnings", "files", "waived"},
+ "revision": "<commit SHA>" | "<HEAD SHA> (working tree)",
+ "shard": {"index", "total"}}          # only with --shard I/N
 """
 
 from __future__ import annotations
@@ -47,13 +47,21 @@ def as_data(result: CheckResult) -> dict[str, Any]:
     return {
         'status': result.status,
         'findings': [finding_dict(f) for f in result.findings],
-        'summary': {'errors': result.errors, 'warnings': result.warnings,
-                    'files': len(result.checked), 'waived': len(result.waived)},
+        'summary': {
+            'errors': result.errors,
+            'warnings': result.warnings,
+            'files': len(result.checked),
+            'waived': len(result.waived),
+        },
     }
 
 
-def dumps(result: CheckResult, *, revision: str | None = None, shard: Shard | None = None,
-          ) -> str:
+def dumps(
+    result: CheckResult,
+    *,
+    revision: str | None = None,
+    shard: Shard | None = None,
+) -> str:
     """The findings as JSON text: of commit REVISION, if known; of SHARD's share of the
     work, if sharded."""
     data = as_data(result)

@@ -22,8 +22,14 @@ def write(result: CheckResult, stream: TextIO, *, use_color: bool = False) -> No
     for f in result.findings:
         by_file.setdefault(f.location.path, []).append(f)
     failing = sum(1 for items in by_file.values() if any(_fails(f, result.strict) for f in items))
-    suite = ET.Element('testsuite', name='gitops-config validate', tests=str(len(by_file)),
-                       failures=str(failing), errors='0', skipped='0')
+    suite = ET.Element(
+        'testsuite',
+        name='gitops-config validate',
+        tests=str(len(by_file)),
+        failures=str(failing),
+        errors='0',
+        skipped='0',
+    )
     for path, items in by_file.items():
         case = ET.SubElement(suite, 'testcase', classname='gitops-config', name=path)
         for f in items:

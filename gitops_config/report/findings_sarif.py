@@ -49,15 +49,19 @@ def as_data(result: CheckResult) -> dict[str, Any]:
     return {
         '$schema': SCHEMA,
         'version': '2.1.0',
-        'runs': [{
-            'tool': {'driver': {
-                'name': 'gitops-config',
-                'version': __version__,
-                'informationUri': 'https://github.com/gitops-config/gitops-config',
-                'rules': [{'id': r, 'shortDescription': {'text': r}} for r in rule_ids],
-            }},
-            'results': [_result(f, index[f.rule]) for f in result.findings],
-        }],
+        'runs': [
+            {
+                'tool': {
+                    'driver': {
+                        'name': 'gitops-config',
+                        'version': __version__,
+                        'informationUri': 'https://github.com/gitops-config/gitops-config',
+                        'rules': [{'id': r, 'shortDescription': {'text': r}} for r in rule_ids],
+                    }
+                },
+                'results': [_result(f, index[f.rule]) for f in result.findings],
+            }
+        ],
     }
 
 

@@ -49,8 +49,9 @@ def load(paths: Sequence[Path]) -> list[tuple[str, dict[str, Any]]]:
         except OSError as exc:
             raise MergeError(f'{path}: cannot read: {exc.strerror}') from None
         except json.JSONDecodeError as exc:
-            raise MergeError(f'{path}: not JSON: {exc.msg}',
-                             location=Location(str(path), exc.lineno, exc.colno)) from None
+            raise MergeError(
+                f'{path}: not JSON: {exc.msg}', location=Location(str(path), exc.lineno, exc.colno)
+            ) from None
         if not isinstance(data, dict):
             raise MergeError(f'{path}: not a gitops-config JSON report')
         reports.append((str(path), data))
@@ -77,7 +78,8 @@ def _check_shards(reports: list[tuple[str, dict[str, Any]]]) -> None:
     for name, data in reports:
         shard = data.get('shard')
         if not isinstance(shard, dict) or not all(
-                isinstance(shard.get(k), int) for k in ('index', 'total')):
+            isinstance(shard.get(k), int) for k in ('index', 'total')
+        ):
             raise MergeError(f'{name}: not a shard report', hint='run each job with --shard I/N')
         totals.add(shard['total'])
         index = shard['index']
@@ -89,8 +91,10 @@ def _check_shards(reports: list[tuple[str, dict[str, Any]]]) -> None:
     total = totals.pop()
     missing = sorted(set(range(1, total + 1)) - set(seen))
     if missing:
-        raise MergeError(f'missing shard(s) {", ".join(f"{i}/{total}" for i in missing)}',
-                         hint='merge the reports of every shard job')
+        raise MergeError(
+            f'missing shard(s) {", ".join(f"{i}/{total}" for i in missing)}',
+            hint='merge the reports of every shard job',
+        )
 
 
 def merge(reports: list[tuple[str, dict[str, Any]]]) -> Merged:
@@ -106,8 +110,10 @@ def merge(reports: list[tuple[str, dict[str, Any]]]) -> Merged:
         revisions.setdefault(_revision(kind, data), []).append(name)
     if len(revisions) > 1:
         shown = '; '.join(f'{rev} ({", ".join(names)})' for rev, names in revisions.items())
-        raise MergeError(f'shards are from different commits: {shown}',
-                         hint='run every shard job on the same commit')
+        raise MergeError(
+            f'shards are from different commits: {shown}',
+            hint='run every shard job on the same commit',
+        )
     datas = [d for _, d in sorted(reports, key=lambda r: r[1]['shard']['index'])]
     return Merged(kind, _merge_diff(datas) if kind == 'diff' else _merge_validate(datas))
 
@@ -137,28 +143,41 @@ def _merge_diff(datas: list[dict[str, Any]]) -> dict[str, Any]:
         errors = _once([e for p in parts for e in p['errors']])
         changes = _by_file([c for p in parts for c in p['changes']])
         findings = _once([f for p in parts for f in p['findings']])
-        summary = {key: sum(p['summary'].get(key, 0) for p in parts)
-                   for key in parts[0]['summary']}
+        summary = {key: sum(p['summary'].get(key, 0) for p in parts) for key in parts[0]['summary']}
         summary['findings'] = len(findings)
         summary['errors'] = len(errors)
         statuses = {p['status'] for p in parts}
-        status = ('error' if errors else 'changed' if 'changed' in statuses
-                  else 'skipped' if statuses == {'skipped'} else 'unchanged')
+        status = (
+            'error'
+            if errors
+            else 'changed'
+            if 'changed' in statuses
+            else 'skipped'
+            if statuses == {'skipped'}
+            else 'unchanged'
+        )
         causes = {(c['path'], c['kind']) for p in parts for c in p['causes']}
-        merged_envs.append({
-            'name': name, 'status': status, 'summary': summary,
-            'causes': [{'path': p, 'kind': k} for p, k in sorted(causes)],
-            'errors': errors, 'changes': changes,
-            'ignored': _by_file([i for p in parts for i in p['ignored']]),
-            'findings': findings,
-        })
+        merged_envs.append(
+            {
+                'name': name,
+                'status': status,
+                'summary': summary,
+                'causes': [{'path': p, 'kind': k} for p, k in sorted(causes)],
+                'errors': errors,
+                'changes': changes,
+                'ignored': _by_file([i for p in parts for i in p['ignored']]),
+                'findings': findings,
+            }
+        )
     statuses = {e['status'] for e in merged_envs}
     first = datas[0]
     return {
         'version': first['version'],
-        'status': 'error' if 'error' in statuses else (
-            'changed' if 'changed' in statuses else 'unchanged'),
-        'base': first['base'], 'head': first['head'],
+        'status': 'error'
+        if 'error' in statuses
+        else ('changed' if 'changed' in statuses else 'unchanged'),
+        'base': first['base'],
+        'head': first['head'],
         'sealed': any(d['sealed'] for d in datas),
         'fingerprints': any(d['fingerprints'] for d in datas),
         'environments': merged_envs,
@@ -166,8 +185,13 @@ def _merge_diff(datas: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _finding_order(f: dict[str, Any]) -> tuple[str, int, int, str, str]:
-    return (f.get('file') or '', f.get('line') or 0, f.get('column') or 0, f.get('rule') or '',
-            f.get('env') or '')
+    return (
+        f.get('file') or '',
+        f.get('line') or 0,
+        f.get('column') or 0,
+        f.get('rule') or '',
+        f.get('env') or '',
+    )
 
 
 def _merge_validate(datas: list[dict[str, Any]]) -> dict[str, Any]:
@@ -178,36 +202,64 @@ def _merge_validate(datas: list[dict[str, Any]]) -> dict[str, Any]:
         'status': 'fail' if any(d['status'] == 'fail' for d in datas) else 'ok',
         'revision': datas[0].get('revision'),
         'findings': findings,
-        'summary': {'errors': errors, 'warnings': warnings,
-                    'files': sum(d['summary']['files'] for d in datas),
-                    'waived': sum(d['summary']['waived'] for d in datas)},
+        'summary': {
+            'errors': errors,
+            'warnings': warnings,
+            'files': sum(d['summary']['files'] for d in datas),
+            'waived': sum(d['summary']['waived'] for d in datas),
+        },
     }
 
 
 def review_from_data(data: dict[str, Any]) -> Any:
     """A merged diff report as a compare.Review, for the Markdown and comment writers."""
+
     def change(env: str, c: dict[str, Any]) -> Change:
-        return Change(env, c['file'], c['path'], ChangeKind(c['kind']), _value(c.get('old')),
-                      _value(c.get('new')), c.get('secret', False), c.get('detail'),
-                      document=c.get('document'))
+        return Change(
+            env,
+            c['file'],
+            c['path'],
+            ChangeKind(c['kind']),
+            _value(c.get('old')),
+            _value(c.get('new')),
+            c.get('secret', False),
+            c.get('detail'),
+            document=c.get('document'),
+        )
 
     envs = []
     for e in data['environments']:
-        envs.append(EnvDiff(
-            e['name'],
-            [change(e['name'], c) for c in e['changes']],
-            [Ignored(change(e['name'], i), IgnoreRule(i['path'], i['reason']))
-             for i in e['ignored']],
-            tuple(Cause(c['path'], c['kind']) for c in e['causes']),
-            skipped=e['status'] == 'skipped',
-            errors=tuple(e['errors']),
-            findings=tuple(Finding(f['rule'], Severity(f['severity']), f['message'],
-                                   _location(f['location']), env=f.get('env'))
-                           for f in e['findings']),
-            sealed=data['sealed'],
-        ))
-    return Review(data['base'], data['head'], tuple(envs), sealed=data['sealed'],
-                  fingerprints=data['fingerprints'])
+        envs.append(
+            EnvDiff(
+                e['name'],
+                [change(e['name'], c) for c in e['changes']],
+                [
+                    Ignored(change(e['name'], i), IgnoreRule(i['path'], i['reason']))
+                    for i in e['ignored']
+                ],
+                tuple(Cause(c['path'], c['kind']) for c in e['causes']),
+                skipped=e['status'] == 'skipped',
+                errors=tuple(e['errors']),
+                findings=tuple(
+                    Finding(
+                        f['rule'],
+                        Severity(f['severity']),
+                        f['message'],
+                        _location(f['location']),
+                        env=f.get('env'),
+                    )
+                    for f in e['findings']
+                ),
+                sealed=data['sealed'],
+            )
+        )
+    return Review(
+        data['base'],
+        data['head'],
+        tuple(envs),
+        sealed=data['sealed'],
+        fingerprints=data['fingerprints'],
+    )
 
 
 def _value(value: Any) -> Any:

@@ -24,8 +24,16 @@ from gitops_config.sandbox.flow import current
 from gitops_config.sandbox.flow import rendering
 from gitops_config.sandbox.limits import TemplateLimit
 
-__all__ = ['Sandbox', 'State', 'TemplateLimit', 'code_version', 'current', 'environment',
-           'install', 'rendering']
+__all__ = [
+    'Sandbox',
+    'State',
+    'TemplateLimit',
+    'code_version',
+    'current',
+    'environment',
+    'install',
+    'rendering',
+]
 
 
 def environment(undefined: type[Undefined] = StrictUndefined) -> Sandbox:

@@ -22,8 +22,14 @@ _HOOK_PREFIX = 't_'
 
 
 def _hook(name: str, *args: nodes.Node, lineno: int) -> nodes.Call:
-    return nodes.Call(nodes.EnvironmentAttribute(_HOOK_PREFIX + name, lineno=lineno),
-                      list(args), [], None, None, lineno=lineno)
+    return nodes.Call(
+        nodes.EnvironmentAttribute(_HOOK_PREFIX + name, lineno=lineno),
+        list(args),
+        [],
+        None,
+        None,
+        lineno=lineno,
+    )
 
 
 def _const(value: object, lineno: int) -> nodes.Const:
@@ -83,8 +89,9 @@ class _Hooks(NodeTransformer):
 
     visit_Call = visit_Filter = visit_Test = _spread
 
-    def _names_template(self, node: nodes.Include | nodes.Import | nodes.FromImport
-                        | nodes.Extends) -> nodes.Node:
+    def _names_template(
+        self, node: nodes.Include | nodes.Import | nodes.FromImport | nodes.Extends
+    ) -> nodes.Node:
         self.generic_visit(node)
         node.template = _hook('name', node.template, lineno=node.lineno)
         return node
@@ -95,9 +102,13 @@ class _Hooks(NodeTransformer):
         # `{% autoescape true %}` wraps output in Markup, which keeps no taint: the
         # environment refuses it where there are secrets
         self.generic_visit(node)
-        checks = [nodes.ExprStmt(_hook('autoescape', option.value, lineno=node.lineno),
-                                 lineno=node.lineno)
-                  for option in node.options if option.key == 'autoescape']
+        checks = [
+            nodes.ExprStmt(
+                _hook('autoescape', option.value, lineno=node.lineno), lineno=node.lineno
+            )
+            for option in node.options
+            if option.key == 'autoescape'
+        ]
         if isinstance(node, nodes.ScopedEvalContextModifier):
             node.body[:0] = checks
             return node
@@ -117,16 +128,23 @@ class _Hooks(NodeTransformer):
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
-        return _hook('concat', nodes.Tuple(node.nodes, 'load', lineno=node.lineno),
-                     lineno=node.lineno)
+        return _hook(
+            'concat', nodes.Tuple(node.nodes, 'load', lineno=node.lineno), lineno=node.lineno
+        )
 
     def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
         self.generic_visit(node)
         if not isinstance(node.arg, nodes.Slice):
             return node
         line, arg = node.lineno, node.arg
-        return _hook('slice', node.node, _optional(arg.start, line), _optional(arg.stop, line),
-                     _optional(arg.step, line), lineno=line)
+        return _hook(
+            'slice',
+            node.node,
+            _optional(arg.start, line),
+            _optional(arg.stop, line),
+            _optional(arg.step, line),
+            lineno=line,
+        )
 
     def visit_Dict(self, node: nodes.Dict) -> nodes.Node:
         self.generic_visit(node)
@@ -142,11 +160,16 @@ class HookedCodeGenerator(CodeGenerator):
         _Hooks().visit(node)
         super().visit_Template(node, frame)
 
-    def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False,
-                   ) -> None:
+    def visit_Call(
+        self,
+        node: nodes.Call,
+        frame: Frame,
+        forward_caller: bool = False,
+    ) -> None:
         target = node.node
-        if not (isinstance(target, nodes.EnvironmentAttribute)
-                and target.name.startswith(_HOOK_PREFIX)):
+        if not (
+            isinstance(target, nodes.EnvironmentAttribute) and target.name.startswith(_HOOK_PREFIX)
+        ):
             super().visit_Call(node, frame, forward_caller=forward_caller)
             return
         # a hook: a plain call of the environment's method, not a sandboxed call

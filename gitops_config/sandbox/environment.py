@@ -47,12 +47,25 @@ from gitops_config.taint import join_text
 _MISSING = object()
 _DICT_ATTRS = frozenset(dir(dict))
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    'eq': operator.eq, 'ne': operator.ne, 'gt': operator.gt, 'gteq': operator.ge,
-    'lt': operator.lt, 'lteq': operator.le,
-    'in': lambda a, b: a in b, 'notin': lambda a, b: a not in b,
+    'eq': operator.eq,
+    'ne': operator.ne,
+    'gt': operator.gt,
+    'gteq': operator.ge,
+    'lt': operator.lt,
+    'lteq': operator.le,
+    'in': lambda a, b: a in b,
+    'notin': lambda a, b: a not in b,
 }
-_SYMBOL = {'eq': '==', 'ne': '!=', 'gt': '>', 'gteq': '>=', 'lt': '<', 'lteq': '<=',
-           'in': 'in', 'notin': 'not in'}
+_SYMBOL = {
+    'eq': '==',
+    'ne': '!=',
+    'gt': '>',
+    'gteq': '>=',
+    'lt': '<',
+    'lteq': '<=',
+    'in': 'in',
+    'notin': 'not in',
+}
 # Calls that run template code or hand back what they were given: what they are
 # handed is read where it is used.
 _TRANSPARENT = (Macro, BlockReference, Cycler, Joiner)
@@ -69,9 +82,15 @@ class Sandbox(ImmutableSandboxedEnvironment):
     intercepted_unops = frozenset({'+', '-'})
 
     def __init__(self, undefined: type[jinja2.Undefined] = jinja2.StrictUndefined) -> None:
-        super().__init__(undefined=undefined, keep_trailing_newline=True,
-                         autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                         auto_reload=False, cache_size=0)
+        super().__init__(
+            undefined=undefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=False,
+            cache_size=0,
+        )
         self.finalize = self._finalize
         self.concat = self._concat  # type: ignore[method-assign]  # Jinja's is a plain join
         self.globals['range'] = limits.safe_range
@@ -140,8 +159,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     # -- calls and operators
 
-    def call(__self, __context: Context, __obj: Any, *args: Any,
-             **kwargs: Any) -> Any:
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         if not __self.is_safe_callable(__obj):
             raise jinja2.exceptions.SecurityError(f'{__obj!r} is not safely callable')
         st = current()
@@ -169,8 +187,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
             inputs.append(receiver)
         # dict(...) is not one: it could make a mapping whose keys are secrets
         moves = name in _MOVING_METHODS and type(receiver) in (dict, list)
-        return apply(st, f'{name}()', lambda: __context.call(__obj, *args, **kwargs), inputs,
-                     moves=moves)
+        return apply(
+            st, f'{name}()', lambda: __context.call(__obj, *args, **kwargs), inputs, moves=moves
+        )
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         limits.check_binop(operator, left, right)
@@ -178,13 +197,17 @@ class Sandbox(ImmutableSandboxedEnvironment):
         st = current()
         if st is None:
             return func(left, right)
-        if operator == '+' and isinstance(left, str) and isinstance(right, str) and (
-                st.secrets and (type(left) is Tainted or type(right) is Tainted)):
+        if (
+            operator == '+'
+            and isinstance(left, str)
+            and isinstance(right, str)
+            and (st.secrets and (type(left) is Tainted or type(right) is Tainted))
+        ):
             return join_text((left, right))
-        moves = operator in ('+', '*') and (isinstance(left, (list, tuple))
-                                           or isinstance(right, (list, tuple)))
-        return apply(st, f'`{operator}`', lambda: func(left, right), [left, right],
-                     moves=moves)
+        moves = operator in ('+', '*') and (
+            isinstance(left, (list, tuple)) or isinstance(right, (list, tuple))
+        )
+        return apply(st, f'`{operator}`', lambda: func(left, right), [left, right], moves=moves)
 
     def call_unop(self, context: Context, operator: str, arg: Any) -> Any:
         func = self.unop_table[operator]
@@ -202,8 +225,12 @@ class Sandbox(ImmutableSandboxedEnvironment):
         st = current()
         if st is not None:
             level = scan(st, value)
-            if st.secrets and level and type(value) in TAINTED and not getattr(
-                    value, 'source', False):
+            if (
+                st.secrets
+                and level
+                and type(value) in TAINTED
+                and not getattr(value, 'source', False)
+            ):
                 raise SecretFlow('a secret-derived value decides a condition')
         return value
 
@@ -241,8 +268,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
         """`{% autoescape %}`: HTML escaping makes Markup, which cannot carry a secret's mark."""
         st = current()
         if st is not None and st.secrets and enabled:
-            raise SecretFlow('`{% autoescape %}` in a template that renders with secrets '
-                             '(escaped text cannot keep their mark)')
+            raise SecretFlow(
+                '`{% autoescape %}` in a template that renders with secrets '
+                '(escaped text cannot keep their mark)'
+            )
 
     def t_compare(self, op: str, left: Any, right: Any) -> Any:
         st = current()
@@ -335,4 +364,3 @@ def _unpacking(items: Iterable[Any]) -> Iterator[Any]:
         if type(item) in TAINTED and type(item) not in SHAPED:
             raise SecretFlow('unpacking a secret-derived value in a loop')
         yield item
-

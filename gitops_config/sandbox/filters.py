@@ -58,6 +58,7 @@ def _attributes(multi: bool) -> Compared:
             return items
         getter = (make_multi_attrgetter if multi else make_attrgetter)(env, attribute)
         return [getter(item) for item in items]
+
     return compared
 
 
@@ -96,21 +97,53 @@ def _nothing(env: jinja2.Environment | None, args: Args) -> list[Any] | None:
 
 
 MOVERS: dict[str, Compared] = {
-    'attr': _nothing, 'batch': _nothing, 'first': _nothing, 'last': _nothing,
-    'list': _nothing, 'items': _nothing, 'map': _nothing, 'reverse': _nothing,
-    'slice': _nothing, 'required': _nothing, 'length': _nothing,
-    'count': _nothing, 'default': _default, 'd': _default, 'dictsort': _dictsort,
-    'sort': _attributes(multi=True), 'unique': _attributes(multi=False),
-    'min': _attributes(multi=False), 'max': _attributes(multi=False),
-    'groupby': _attributes(multi=True), 'select': _select, 'reject': _select,
-    'selectattr': _selectattr, 'rejectattr': _selectattr,
+    'attr': _nothing,
+    'batch': _nothing,
+    'first': _nothing,
+    'last': _nothing,
+    'list': _nothing,
+    'items': _nothing,
+    'map': _nothing,
+    'reverse': _nothing,
+    'slice': _nothing,
+    'required': _nothing,
+    'length': _nothing,
+    'count': _nothing,
+    'default': _default,
+    'd': _default,
+    'dictsort': _dictsort,
+    'sort': _attributes(multi=True),
+    'unique': _attributes(multi=False),
+    'min': _attributes(multi=False),
+    'max': _attributes(multi=False),
+    'groupby': _attributes(multi=True),
+    'select': _select,
+    'reject': _select,
+    'selectattr': _selectattr,
+    'rejectattr': _selectattr,
 }
 
 # Tests that look only at what kind of value it is, never at a secret's content.
-TYPE_TESTS = frozenset({
-    'defined', 'undefined', 'none', 'boolean', 'false', 'true', 'integer', 'float', 'number',
-    'string', 'mapping', 'iterable', 'sequence', 'callable', 'sameas', 'escaped',
-})
+TYPE_TESTS = frozenset(
+    {
+        'defined',
+        'undefined',
+        'none',
+        'boolean',
+        'false',
+        'true',
+        'integer',
+        'float',
+        'number',
+        'string',
+        'mapping',
+        'iterable',
+        'sequence',
+        'callable',
+        'sameas',
+        'escaped',
+    }
+)
 
 
 def install(env: jinja2.Environment) -> None:
@@ -119,22 +152,30 @@ def install(env: jinja2.Environment) -> None:
     env.filters.update(OURS)
     env.filters.pop('random', None)
     spans: dict[str, Callable[..., Any]] = {
-        'join': _join, 'indent': _indent, 'to_json': _to_json_spans,
-        'to_yaml': _to_yaml_spans, 'tojson': _tojson_spans,
+        'join': _join,
+        'indent': _indent,
+        'to_json': _to_json_spans,
+        'to_yaml': _to_yaml_spans,
+        'tojson': _tojson_spans,
     }
-    env.filters = {name: _filter(name, func, spans.get(name))
-                   for name, func in env.filters.items()}
+    env.filters = {name: _filter(name, func, spans.get(name)) for name, func in env.filters.items()}
     env.tests = {name: _test(name, test) for name, test in env.tests.items()}
     env.globals.pop('lipsum', None)
 
 
-def _filter(name: str, func: Callable[..., Any], with_spans: Callable[..., Any] | None,
-            ) -> Callable[..., Any]:
+def _filter(
+    name: str,
+    func: Callable[..., Any],
+    with_spans: Callable[..., Any] | None,
+) -> Callable[..., Any]:
     passes = _PassArg.from_obj(func) is not None  # context, eval context or environment
     signature = inspect.signature(func)
     # an async-capable filter gets an eval context its signature does not show
     unbound = passes and next(iter(signature.parameters), '') not in (
-        'context', 'eval_ctx', 'environment')
+        'context',
+        'eval_ctx',
+        'environment',
+    )
     compared = MOVERS.get(name)
     what = f"filter '{name}'"
 
@@ -156,8 +197,7 @@ def _filter(name: str, func: Callable[..., Any], with_spans: Callable[..., Any] 
             bound.apply_defaults()
             found = compared(_environment(args[0]) if passes else None, bound.arguments)
             moves = found is not None and not scan_all(st, found)
-        return apply(st, what, lambda: func(*args, **kwargs), inputs, moves=moves,
-                     level=level)
+        return apply(st, what, lambda: func(*args, **kwargs), inputs, moves=moves, level=level)
 
     return wrapper
 
@@ -173,8 +213,11 @@ def _test(name: str, func: Any) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         st = current()
-        if st is not None and scan_all(st, [*args[passes:], *kwargs.values()]) and (
-                st.secrets and content):
+        if (
+            st is not None
+            and scan_all(st, [*args[passes:], *kwargs.values()])
+            and (st.secrets and content)
+        ):
             raise SecretFlow(f"test '{name}' on a secret-derived value")
         return func(*args, **kwargs)
 
@@ -197,6 +240,7 @@ def _check(name: str, args: tuple[Any, ...], kwargs: Args) -> None:
 
 
 # -- our own filters, as a template without secrets sees them
+
 
 def _required(value: Any, message: str = 'a required value is missing') -> Any:
     if isinstance(value, jinja2.Undefined) or value is None or value == '':
@@ -224,8 +268,11 @@ def _to_json(value: Any, indent: int | None = None) -> str:
 
 
 @jinja2.pass_eval_context
-def _tojson(eval_ctx: jinja2.nodes.EvalContext, value: Any, indent: int | None = None,
-            ) -> Any:
+def _tojson(
+    eval_ctx: jinja2.nodes.EvalContext,
+    value: Any,
+    indent: int | None = None,
+) -> Any:
     try:
         return _BUILTIN_TOJSON(eval_ctx, value, indent)
     except (TypeError, ValueError) as exc:
@@ -252,18 +299,29 @@ def _unwritable(plain: Any, what: str, exc: Exception) -> Exception:
 
 # The filters gitops-config adds to Jinja2's, as they are before wrapping.
 OURS: dict[str, Callable[..., Any]] = {
-    'to_yaml': _to_yaml, 'to_json': _to_json, 'b64encode': _b64encode, 'required': _required,
+    'to_yaml': _to_yaml,
+    'to_json': _to_json,
+    'b64encode': _b64encode,
+    'required': _required,
     'tojson': _tojson,
 }
 
 
 # -- the same, over values that hold secrets: which characters are secret
 
-def _join(st: State, func: Callable[..., Any], eval_ctx: Any, value: Any, d: Any = '',
-          attribute: Any = None) -> str:
+
+def _join(
+    st: State,
+    func: Callable[..., Any],
+    eval_ctx: Any,
+    value: Any,
+    d: Any = '',
+    attribute: Any = None,
+) -> str:
     if is_tainted(value):  # how many items there are is secret: so is every separator
-        return str(apply(st, "filter 'join'", lambda: func(eval_ctx, value, d, attribute),
-                         [value, d]))
+        return str(
+            apply(st, "filter 'join'", lambda: func(eval_ctx, value, d, attribute), [value, d])
+        )
     items = list(value)
     if attribute is not None:
         getter = make_attrgetter(eval_ctx.environment, attribute)
@@ -279,15 +337,25 @@ def _join(st: State, func: Callable[..., Any], eval_ctx: Any, value: Any, d: Any
     return join_text(joined)
 
 
-def _indent(st: State, func: Callable[..., Any], s: Any, width: Any = 4, first: bool = False,
-            blank: bool = False) -> str:
+def _indent(
+    st: State,
+    func: Callable[..., Any],
+    s: Any,
+    width: Any = 4,
+    first: bool = False,
+    blank: bool = False,
+) -> str:
     if type(s) is not Tainted:
         return str(apply(st, "filter 'indent'", lambda: func(s, width, first, blank), [s]))
     return serialize.indent(s, func(s, width, first, blank), width, first=first, blank=blank)
 
 
-def _to_json_spans(st: State, func: Callable[..., Any], value: Any, indent: int | None = None,
-                   ) -> str:
+def _to_json_spans(
+    st: State,
+    func: Callable[..., Any],
+    value: Any,
+    indent: int | None = None,
+) -> str:
     return serialize.dumps(value, lambda v: _to_json(v, indent))
 
 
@@ -295,6 +363,7 @@ def _to_yaml_spans(st: State, func: Callable[..., Any], value: Any, indent: int 
     return serialize.to_yaml(value, indent)
 
 
-def _tojson_spans(st: State, func: Callable[..., Any], eval_ctx: Any, value: Any,
-                  indent: int | None = None) -> str:
+def _tojson_spans(
+    st: State, func: Callable[..., Any], eval_ctx: Any, value: Any, indent: int | None = None
+) -> str:
     return serialize.dumps(value, lambda v: str(func(eval_ctx, v, indent)))

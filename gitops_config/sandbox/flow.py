@@ -34,8 +34,17 @@ from gitops_config.yaml_io import Tagged
 PLAIN = frozenset({str, int, float, bool, type(None)})
 _VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
 # Values that hold nothing of the data: Jinja's own runtime objects, functions.
-_OPAQUE = ('Macro', 'LoopContext', 'Cycler', 'Joiner', 'BlockReference', 'TemplateReference',
-           'TemplateModule', 'Context', 'Markup')
+_OPAQUE = (
+    'Macro',
+    'LoopContext',
+    'Cycler',
+    'Joiner',
+    'BlockReference',
+    'TemplateReference',
+    'TemplateModule',
+    'Context',
+    'Markup',
+)
 
 
 @dataclass(slots=True)
@@ -78,13 +87,16 @@ def scan(st: State, value: Any) -> int:
             st.rec.whole.update(paths)
             return st.index.levels.get(key, NONE)
         level = NONE
-        for item in (value.items() if kind is dict else value):
+        for item in value.items() if kind is dict else value:
             level |= scan(st, item)
         return level
     if kind is Held:
         return int(value.level)
-    if isinstance(value, (str, Undefined, Tagged, range)) or value is ... or (callable(value) and (
-            not hasattr(value, '__self__'))):
+    if (
+        isinstance(value, (str, Undefined, Tagged, range))
+        or value is ...
+        or (callable(value) and (not hasattr(value, '__self__')))
+    ):
         return NONE
     if kind in _VIEWS:
         return scan(st, gc.get_referents(value)[0])  # the dict it shows
@@ -116,8 +128,15 @@ def is_tainted(value: Any) -> bool:
     return type(value) in TAINTED
 
 
-def apply(st: State, what: str, run: Callable[[], Any], inputs: list[Any], *,
-          moves: bool = False, level: int | None = None) -> Any:
+def apply(
+    st: State,
+    what: str,
+    run: Callable[[], Any],
+    inputs: list[Any],
+    *,
+    moves: bool = False,
+    level: int | None = None,
+) -> Any:
     """RUN (an operation named WHAT on INPUTS). Computed from a secret, its result is
     tainted; MOVES: it only moves its inputs' items around (a list, dictsort, first),
     so that items it is handed keep their own marks. LEVEL: INPUTS' scan, if done."""
@@ -144,8 +163,9 @@ def guarded(what: str, run: Callable[[], Any]) -> Any:
     except (SecretFlow, TemplateLimit, MemoryError, RecursionError):
         raise  # they quote no value, and have errors of their own
     except Exception as exc:
-        raise SecretFlow(f'{what} failed on a secret-derived value ({type(exc).__name__})',
-                         ) from None
+        raise SecretFlow(
+            f'{what} failed on a secret-derived value ({type(exc).__name__})',
+        ) from None
 
 
 def text(st: State | None, value: Any) -> Any:

@@ -34,20 +34,27 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
         if _int(left) and _int(right) and right > 0 and abs(left) > 1:
             bits = right * left.bit_length()
             if bits > MAX_INT_BITS:
-                raise TemplateLimit(f'`**` would make a number of about {bits:,} bits '
-                                    f'(the limit is {MAX_INT_BITS:,})')
+                raise TemplateLimit(
+                    f'`**` would make a number of about {bits:,} bits '
+                    f'(the limit is {MAX_INT_BITS:,})'
+                )
     elif operator == '*':
         if _int(left) and _int(right):
             bits = left.bit_length() + right.bit_length()
             if bits > MAX_INT_BITS:
-                raise TemplateLimit(f'`*` would make a number of about {bits:,} bits '
-                                    f'(the limit is {MAX_INT_BITS:,})')
+                raise TemplateLimit(
+                    f'`*` would make a number of about {bits:,} bits '
+                    f'(the limit is {MAX_INT_BITS:,})'
+                )
         elif _int(right):
             check_repeat(left, right)
         elif _int(left):
             check_repeat(right, left)
-    elif operator == '+' and isinstance(left, (str, list, tuple)) and isinstance(
-            right, (str, list, tuple)):
+    elif (
+        operator == '+'
+        and isinstance(left, (str, list, tuple))
+        and isinstance(right, (str, list, tuple))
+    ):
         check_size('`+`', left, len(left) + len(right))
     elif operator == '%' and isinstance(left, str):
         check_format(left)

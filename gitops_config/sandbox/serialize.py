@@ -39,8 +39,9 @@ def plain(value: Any) -> Any:
     return float(value)
 
 
-def _strip(node: Any, leaf: Callable[[Any, tuple[int, ...]], Any],
-           slots: tuple[int, ...] = ()) -> Any:
+def _strip(
+    node: Any, leaf: Callable[[Any, tuple[int, ...]], Any], slots: tuple[int, ...] = ()
+) -> Any:
     """NODE with each tainted scalar replaced by what LEAF makes of it."""
     kind = type(node)
     if kind in SCALARS:
@@ -65,6 +66,7 @@ def _whole(value: Any, render: Callable[[Any], str]) -> Tainted:
         if isinstance(node, (list, tuple)):
             return [deep(v) for v in node]
         return node
+
     return Tainted(render(deep(value)), sealed=_sealed(value))
 
 
@@ -123,8 +125,11 @@ def to_yaml(value: Any, indent: int) -> str:
     except _Shaped:
         return _whole(value, render)
     found = render(stripped)
-    spans = tuple((s.start, s.end, leaves[s.slots]) for s in layout(found).scalars
-                  if not s.key and s.slots in leaves)
+    spans = tuple(
+        (s.start, s.end, leaves[s.slots])
+        for s in layout(found).scalars
+        if not s.key and s.slots in leaves
+    )
     if len(spans) != len(leaves):  # each leaf is one scalar of the text, or all is secret
         return Tainted(found, sealed=any(leaves.values()))
     return Tainted(found, spans) if spans else found

@@ -33,9 +33,18 @@ if TYPE_CHECKING:
     from gitops_config.sops.sopsfile import SopsFile
 
 __all__ = [
-    'MacMismatchError', 'NoKeyError', 'NotEncryptedError', 'SopsError', 'decrypt_file',
-    'decrypt_text', 'encrypt_text', 'is_encrypted', 'keys_available', 'open_values',
-    'recipients', 'whole_file',
+    'MacMismatchError',
+    'NoKeyError',
+    'NotEncryptedError',
+    'SopsError',
+    'decrypt_file',
+    'decrypt_text',
+    'encrypt_text',
+    'is_encrypted',
+    'keys_available',
+    'open_values',
+    'recipients',
+    'whole_file',
 ]
 
 # A top-level `sops:` mapping (YAML), a "sops" object (JSON, binary), sops_mac=
@@ -70,12 +79,14 @@ def _parse(text: bytes | str, path: str) -> SopsFile:
 
 # The keys each function below uses are RING's, or (None) those the environment names now.
 
+
 def _ring(ring: KeyRing | None) -> KeyRing:
     return ring if ring is not None else KeyRing()
 
 
-def decrypt_text(text: bytes | str, path: str, *, ignore_mac: bool = False,
-                 ring: KeyRing | None = None) -> bytes:
+def decrypt_text(
+    text: bytes | str, path: str, *, ignore_mac: bool = False, ring: KeyRing | None = None
+) -> bytes:
     """Decrypt a whole encrypted file given as text; `path` picks the format.
 
     Returns the plaintext exactly as `sops -d` prints it. Raises
@@ -91,8 +102,9 @@ def decrypt_file(path: Path, *, ignore_mac: bool = False, ring: KeyRing | None =
     return decrypt_text(engine.read(path), str(path), ignore_mac=ignore_mac, ring=ring)
 
 
-def open_values(text: bytes, path: str, *, sealed: bool, ignore_mac: bool = False,
-                ring: KeyRing | None = None) -> object:
+def open_values(
+    text: bytes, path: str, *, sealed: bool, ignore_mac: bool = False, ring: KeyRing | None = None
+) -> object:
     """Parse an encrypted YAML/JSON file into plain Python values.
 
     Mappings become dicts, sequences lists; every leaf that was encrypted
@@ -104,8 +116,7 @@ def open_values(text: bytes, path: str, *, sealed: bool, ignore_mac: bool = Fals
     (code 'sops-no-key') naming the file and its recipients. The MAC is
     always verified when the key is available, unless `ignore_mac`.
     """
-    return values.open_values(_bytes(text), path, _ring(ring), sealed=sealed,
-                              ignore_mac=ignore_mac)
+    return values.open_values(_bytes(text), path, _ring(ring), sealed=sealed, ignore_mac=ignore_mac)
 
 
 def recipients(text: bytes | str, path: str = 'file.yaml') -> list[str]:
@@ -113,8 +124,9 @@ def recipients(text: bytes | str, path: str = 'file.yaml') -> list[str]:
     return [k.identity() for k in _parse(text, path).meta.master_keys()]
 
 
-def keys_available(text: bytes | str, path: str = 'file.yaml', *,
-                   ring: KeyRing | None = None) -> bool:
+def keys_available(
+    text: bytes | str, path: str = 'file.yaml', *, ring: KeyRing | None = None
+) -> bool:
     """True when a key at hand (age identity, gpg secret key, or a cloud key that sops
     reaches with its credentials) opens the data key."""
     try:
@@ -131,20 +143,20 @@ def whole_file(path: str) -> bool:
 
 
 def encrypt_text(
-        plaintext: str | bytes,
-        path: str,
-        *,
-        config_root: Path | None = None,
-        config: Rules | None = None,
-        age: Sequence[str] = (),
-        pgp: Sequence[str] = (),
-        cloud: Mapping[str, Sequence[str]] | None = None,
-        encrypted_regex: str | None = None,
-        unencrypted_regex: str | None = None,
-        encrypted_suffix: str | None = None,
-        unencrypted_suffix: str | None = None,
-        mac_only_encrypted: bool | None = None,
-        ring: KeyRing | None = None,
+    plaintext: str | bytes,
+    path: str,
+    *,
+    config_root: Path | None = None,
+    config: Rules | None = None,
+    age: Sequence[str] = (),
+    pgp: Sequence[str] = (),
+    cloud: Mapping[str, Sequence[str]] | None = None,
+    encrypted_regex: str | None = None,
+    unencrypted_regex: str | None = None,
+    encrypted_suffix: str | None = None,
+    unencrypted_suffix: str | None = None,
+    mac_only_encrypted: bool | None = None,
+    ring: KeyRing | None = None,
 ) -> bytes:
     """Encrypt a whole plaintext document as sops would for a new file at `path`.
 
@@ -161,6 +173,7 @@ def encrypt_text(
     data = _bytes(plaintext)
     if is_encrypted(data):
         raise AlreadyEncryptedError(f'{path}: is already encrypted')
+
     def rule_for() -> rules.CreationRule:
         if config is not None:
             return config.rule_for(path)
@@ -175,8 +188,14 @@ def encrypt_text(
         rule = rules.explicit_rule(given, base)
     else:
         rule = rule_for()
-    rule = rules.with_selection(rule, {
-        'encrypted_regex': encrypted_regex, 'unencrypted_regex': unencrypted_regex,
-        'encrypted_suffix': encrypted_suffix, 'unencrypted_suffix': unencrypted_suffix,
-    }, mac_only_encrypted)
+    rule = rules.with_selection(
+        rule,
+        {
+            'encrypted_regex': encrypted_regex,
+            'unencrypted_regex': unencrypted_regex,
+            'encrypted_suffix': encrypted_suffix,
+            'unencrypted_suffix': unencrypted_suffix,
+        },
+        mac_only_encrypted,
+    )
     return engine.encrypt_new(data, path, rule, _ring(ring))

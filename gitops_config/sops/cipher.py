@@ -58,7 +58,9 @@ class Cipher:
         enc = fmt.parse_enc(text)
         try:
             plain = self._aead.decrypt(
-                enc.iv, enc.data + enc.tag, aad.encode('utf-8', 'surrogateescape'),
+                enc.iv,
+                enc.data + enc.tag,
+                aad.encode('utf-8', 'surrogateescape'),
             )
         except (InvalidTag, ValueError):
             raise DecryptionFailed(

@@ -34,15 +34,18 @@ def open_file(sf: SopsFile, ring: KeyRing, *, ignore_mac: bool = False) -> Opene
     return open_with(sf, keys.data_key(sf.meta, sf.path, ring), ignore_mac=ignore_mac)
 
 
-def encrypt_new(plain: bytes, path: str, rule: CreationRule, ring: KeyRing,
-                store: stores.Store | None = None) -> bytes:
+def encrypt_new(
+    plain: bytes, path: str, rule: CreationRule, ring: KeyRing, store: stores.Store | None = None
+) -> bytes:
     """Encrypt a plaintext file for the rule's recipients with a fresh data key."""
     store = store or stores.for_path(path)
     docs = store.load(plain, path)
     if store.flat_metadata is None:
         if any(doc.get('sops') is not None for doc in docs):
-            raise AlreadyEncryptedError(f'{path}: already has a top-level "sops" key',
-                                        hint='the file looks encrypted already')
+            raise AlreadyEncryptedError(
+                f'{path}: already has a top-level "sops" key',
+                hint='the file looks encrypted already',
+            )
     elif any(isinstance(k, str) and k.startswith(store.flat_metadata) for k, _ in docs[0]):
         raise AlreadyEncryptedError(f'{path}: has keys starting with "sops"')
     groups = [[md.MasterKey(k.kind, dict(k.fields)) for k in g] for g in rule.key_groups]
@@ -50,16 +53,20 @@ def encrypt_new(plain: bytes, path: str, rule: CreationRule, ring: KeyRing,
     if len(groups) > 1 and not threshold:
         threshold = len(groups)
     data_key = os.urandom(32)
-    keys.wrap_all(groups, data_key, min(threshold, len(groups)) if threshold else 0, path,
-                  ring)
+    keys.wrap_all(groups, data_key, min(threshold, len(groups)) if threshold else 0, path, ring)
     meta = md.Metadata(groups, rule.selection, threshold if len(groups) > 1 else 0)
     sf = SopsFile(path, store, [], meta)
     sf.docs = encrypt_docs(docs, meta, Cipher(data_key))
     return emit(sf, sf.docs)
 
 
-def reencrypt(opened: Opened, new_plain: list[Branch], *, data_key: bytes | None = None,
-              version: str | None = None) -> bytes:
+def reencrypt(
+    opened: Opened,
+    new_plain: list[Branch],
+    *,
+    data_key: bytes | None = None,
+    version: str | None = None,
+) -> bytes:
     """Re-encrypt edited plaintext; unchanged values keep their exact ciphertext."""
     sf = opened.file
     cipher = opened.cipher if data_key is None else opened.cipher.with_key(data_key)

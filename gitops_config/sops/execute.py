@@ -42,15 +42,18 @@ def environment_of(doc: Branch, path: Path) -> dict[str, str]:
         if not isinstance(key, str):
             raise SopsError(f'{path}: exec-env takes string keys only')
         if isinstance(value, (Branch, list)):
-            raise SopsError(f'{path}: {key}: exec-env cannot put a nested value in the '
-                            'environment (only top-level strings, numbers and booleans)',
-                            hint='use exec-file, or keep the variables in a flat file')
+            raise SopsError(
+                f'{path}: {key}: exec-env cannot put a nested value in the '
+                'environment (only top-level strings, numbers and booleans)',
+                hint='use exec-file, or keep the variables in a flat file',
+            )
         if '=' in key or '\0' in key or not key:
             raise SopsError(f'{path}: {key!r} cannot be an environment variable name')
         text = env_text(value)
         if '\0' in text:  # the key names the value; the value is never shown
-            raise SopsError(f'{path}: {key}: the value holds a NUL byte, which no '
-                            'environment variable can')
+            raise SopsError(
+                f'{path}: {key}: the value holds a NUL byte, which no environment variable can'
+            )
         found[key] = text
     return found
 
@@ -76,8 +79,9 @@ def env_text(value: Value) -> str:
     return str(value)
 
 
-def exec_env(path: Path, argv: Sequence[str], *, pristine: bool = False,
-             ring: KeyRing | None = None) -> int:
+def exec_env(
+    path: Path, argv: Sequence[str], *, pristine: bool = False, ring: KeyRing | None = None
+) -> int:
     # lazy: filelock loads only when exec_env() runs (start-up)
     from gitops_config.sops import ops
 
@@ -89,8 +93,14 @@ def exec_env(path: Path, argv: Sequence[str], *, pristine: bool = False,
     return process.run_forwarding(argv, env=env)
 
 
-def exec_file(path: Path, argv: Sequence[str], *, fifo: bool = True,
-              filename: str | None = None, ring: KeyRing | None = None) -> int:
+def exec_file(
+    path: Path,
+    argv: Sequence[str],
+    *,
+    fifo: bool = True,
+    filename: str | None = None,
+    ring: KeyRing | None = None,
+) -> int:
     # lazy: filelock loads only when exec_file() runs (start-up)
     from gitops_config.sops import ops
 
@@ -98,8 +108,10 @@ def exec_file(path: Path, argv: Sequence[str], *, fifo: bool = True,
     if name in ('', '.', '..') or '/' in name or '\0' in name:
         raise UsageError(f'--filename {name!r}: give a plain file name, not a path')
     if not any(PLACEHOLDER in arg for arg in argv):
-        raise UsageError(f'the command names no {PLACEHOLDER}: put it where the path of '
-                         'the decrypted file goes, as in `-- kubectl apply -f {}`')
+        raise UsageError(
+            f'the command names no {PLACEHOLDER}: put it where the path of '
+            'the decrypted file goes, as in `-- kubectl apply -f {}`'
+        )
     opened = ops.open_file(path, ring=ring)
     plain = opened.file.store.emit(opened.plain)
     folder = tempfile.mkdtemp(prefix='gitops-config-exec-', dir=_private_base())  # 0700
@@ -138,7 +150,7 @@ def _feed(fifo: str, data: bytes) -> None:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     except OSError:
         pass  # the command closed it before reading everything
     finally:

@@ -207,8 +207,7 @@ def parse_rfc3339(text: str) -> tuple[datetime, int]:
     else:
         sign = -1 if zone[0] == '-' else 1
         tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
-    when = datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]),
-                    tzinfo=tz)
+    when = datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), tzinfo=tz)
     nanos = int((m[7] or '.0')[1:].ljust(9, '0')[:9])
     return when, nanos
 

@@ -19,8 +19,10 @@ def parse(keypath: str) -> list[Step]:
     while pos < len(keypath):
         m = _TOKEN.match(keypath, pos)
         if m is None or m.end() == pos:
-            raise UsageError(f'invalid KEYPATH {keypath!r} at column {pos + 1}',
-                             hint='use a.b[0].c or a.list[name=x].c')
+            raise UsageError(
+                f'invalid KEYPATH {keypath!r} at column {pos + 1}',
+                hint='use a.b[0].c or a.list[name=x].c',
+            )
         if m[1] is not None:
             steps.append(m[1])
         elif m[2] is not None:
@@ -56,8 +58,9 @@ def set_value(root: Branch, steps: list[Step], value: Value) -> None:
                     node = v
                     break
             else:
-                child: Value = value if last else (
-                    [] if isinstance(steps[i + 1], int) else Branch())
+                child: Value = (
+                    value if last else ([] if isinstance(steps[i + 1], int) else Branch())
+                )
                 node.append((step, child))
                 if last:
                     return

@@ -40,11 +40,14 @@ class MasterKey(NamedTuple):
         """What names this key to a user: age recipient, PGP fingerprint, ARN..."""
         f = self.fields
         name = {
-            'age': f.get('recipient'), 'pgp': f.get('fp'), 'kms': f.get('arn'),
-            'gcp_kms': f.get('resource_id'), 'hckms': f.get('key_id'),
+            'age': f.get('recipient'),
+            'pgp': f.get('fp'),
+            'kms': f.get('arn'),
+            'gcp_kms': f.get('resource_id'),
+            'hckms': f.get('key_id'),
             'azure_kv': f'{f.get("vault_url")}/keys/{f.get("name")}/{f.get("version")}',
             'hc_vault': f'{f.get("vault_address")}/v1/{f.get("engine_path")}/keys/'
-                        f'{f.get("key_name")}',
+            f'{f.get("key_name")}',
         }[self.kind]
         return str(name)
 
@@ -59,12 +62,17 @@ class MasterKey(NamedTuple):
 
 
 class Metadata:
-    __slots__ = ('key_groups', 'lastmodified', 'mac', 'selection', 'shamir_threshold',
-                 'version')
+    __slots__ = ('key_groups', 'lastmodified', 'mac', 'selection', 'shamir_threshold', 'version')
 
-    def __init__(self, key_groups: list[list[MasterKey]], selection: Selection | None = None,
-                 shamir_threshold: int = 0, lastmodified: str = '', mac: str = '',
-                 version: str = VERSION) -> None:
+    def __init__(
+        self,
+        key_groups: list[list[MasterKey]],
+        selection: Selection | None = None,
+        shamir_threshold: int = 0,
+        lastmodified: str = '',
+        mac: str = '',
+        version: str = VERSION,
+    ) -> None:
         self.key_groups = key_groups
         self.selection = selection if selection is not None else Selection()
         self.shamir_threshold = shamir_threshold
@@ -139,12 +147,12 @@ def from_dict(raw: object) -> Metadata:
         raise SopsFormatError(f'sops metadata sets more than one of {", ".join(chosen)}')
     mac_only = bool(raw.get('mac_only_encrypted'))
     if chosen and chosen[0].endswith('_regex'):
-
         try:  # a file from a pull request may carry any pattern: refused here, by name
             go_regex(str(raw[chosen[0]]))
         except RegexError as exc:
-            raise SopsFormatError(f'sops metadata {chosen[0]}: {exc.message}',
-                                  hint=exc.hint) from None
+            raise SopsFormatError(
+                f'sops metadata {chosen[0]}: {exc.message}', hint=exc.hint
+            ) from None
     if chosen:
         selection = Selection(chosen[0], str(raw[chosen[0]]), mac_only)
     else:

@@ -39,47 +39,62 @@ from gitops_config.sops.tree import Comment
 from gitops_config.sops.tree import Value
 
 
-def _open(path: Path, ring: KeyRing, *, ignore_mac: bool = False,
-          name: str | None = None) -> sopsfile.Opened:
+def _open(
+    path: Path, ring: KeyRing, *, ignore_mac: bool = False, name: str | None = None
+) -> sopsfile.Opened:
     """Open an encrypted file with RING's keys; `name` picks the format when `path` is a
     temp file."""
     data = engine.read(path)
     if not is_encrypted(data):
-        raise NotEncryptedError(f'{path}: sops metadata not found',
-                                hint='the file is not encrypted; see `secrets encrypt`')
+        raise NotEncryptedError(
+            f'{path}: sops metadata not found',
+            hint='the file is not encrypted; see `secrets encrypt`',
+        )
     store = stores.for_path(name or str(path))
     return engine.open_file(sopsfile.parse(data, str(path), store), ring, ignore_mac=ignore_mac)
 
 
 # Each operation below uses the keys of RING, or (None) of the environment as it is now.
 
+
 def open_file(path: Path, *, ring: KeyRing | None = None) -> sopsfile.Opened:
     """An encrypted file opened and its MAC checked: the plaintext, in memory only."""
     return _open(path, ring or KeyRing())
 
 
-def encrypt_file(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = (),
-                 cloud: Mapping[str, Sequence[str]] | None = None,
-                 ring: KeyRing | None = None) -> bytes:
+def encrypt_file(
+    path: Path,
+    *,
+    age: Sequence[str] = (),
+    pgp: Sequence[str] = (),
+    cloud: Mapping[str, Sequence[str]] | None = None,
+    ring: KeyRing | None = None,
+) -> bytes:
     data = engine.read(path)
     if is_encrypted(data):
-        raise AlreadyEncryptedError(f'{path}: is already encrypted',
-                                    hint='use `secrets edit` or `secrets set` to change it')
+        raise AlreadyEncryptedError(
+            f'{path}: is already encrypted', hint='use `secrets edit` or `secrets set` to change it'
+        )
     return encrypt_text(data, str(path), age=age, pgp=pgp, cloud=cloud, ring=ring)
 
 
 # Every function below that rewrites a file holds its edit lock from reading it to
 # writing it, so that concurrent edits all land (issue 14.7).
 
-def encrypt_in_place(path: Path, *, age: Sequence[str] = (), pgp: Sequence[str] = (),
-                     cloud: Mapping[str, Sequence[str]] | None = None,
-                     ring: KeyRing | None = None) -> None:
+
+def encrypt_in_place(
+    path: Path,
+    *,
+    age: Sequence[str] = (),
+    pgp: Sequence[str] = (),
+    cloud: Mapping[str, Sequence[str]] | None = None,
+    ring: KeyRing | None = None,
+) -> None:
     with locked(path):
         write_atomic(path, encrypt_file(path, age=age, pgp=pgp, cloud=cloud, ring=ring))
 
 
-def decrypt_in_place(path: Path, *, ignore_mac: bool = False,
-                     ring: KeyRing | None = None) -> None:
+def decrypt_in_place(path: Path, *, ignore_mac: bool = False, ring: KeyRing | None = None) -> None:
     with locked(path):
         write_atomic(path, decrypt_file(path, ignore_mac=ignore_mac, ring=ring))
 
@@ -97,8 +112,9 @@ def set_value(path: Path, key_path: str, value: Value, *, ring: KeyRing | None =
         write_atomic(path, engine.edit_with(opened, change))
 
 
-def set_at(data: bytes, name: str, path: Sequence[str | int], value: object, *,
-           ring: KeyRing | None = None) -> bytes:
+def set_at(
+    data: bytes, name: str, path: Sequence[str | int], value: object, *, ring: KeyRing | None = None
+) -> bytes:
     """DATA, an encrypted file, with the node at PATH set to VALUE (plain Python data);
     PATH's last step may be new (a key, or the list's length to append). Every other
     value keeps its ciphertext. NAME picks the format."""
@@ -176,8 +192,13 @@ def updatekeys_file(path: Path, *, ring: KeyRing | None = None) -> bool:
         return True
 
 
-def edit_file(path: Path, *, editor: str | None = None,
-              retry: Callable[[str], bool] | None = None, ring: KeyRing | None = None) -> bool:
+def edit_file(
+    path: Path,
+    *,
+    editor: str | None = None,
+    retry: Callable[[str], bool] | None = None,
+    ring: KeyRing | None = None,
+) -> bool:
     """Decrypt into a private temp dir, run $EDITOR, re-encrypt; False if unchanged.
 
     When the edited text does not parse, `retry(message)` decides whether to reopen
@@ -188,8 +209,9 @@ def edit_file(path: Path, *, editor: str | None = None,
         return _edit_locked(path, editor, retry, ring or KeyRing())
 
 
-def _edit_locked(path: Path, editor: str | None, retry: Callable[[str], bool] | None,
-                 ring: KeyRing) -> bool:
+def _edit_locked(
+    path: Path, editor: str | None, retry: Callable[[str], bool] | None, ring: KeyRing
+) -> bool:
     opened = _open(path, ring)
     store = opened.file.store
     before = store.emit(opened.plain)
@@ -212,8 +234,9 @@ def _edit_locked(path: Path, editor: str | None, retry: Callable[[str], bool] | 
                 break
             except GitopsConfigError as exc:
                 if retry is None or not retry(exc.one_line()):
-                    raise SopsError(f'{path}: the edited file is invalid, nothing was saved: '
-                                    f'{exc.message}') from None
+                    raise SopsError(
+                        f'{path}: the edited file is invalid, nothing was saved: {exc.message}'
+                    ) from None
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     version = _newer(opened.file.meta.version, md.VERSION)
@@ -227,6 +250,7 @@ def _newer(current: str, ours: str) -> str:
             return tuple(int(p) for p in v.lstrip('v').split('.')[:3])
         except ValueError:
             return (0,)
+
     return ours if key(ours) > key(current) else current
 
 
@@ -262,8 +286,9 @@ def status(path: Path, *, ring: KeyRing | None = None) -> Status:
     return Status(path, True, True, opened.mac_ok, names)
 
 
-def merge_files(base: Path, ours: Path, theirs: Path, *, name: str | None = None,
-                ring: KeyRing | None = None) -> str | None:
+def merge_files(
+    base: Path, ours: Path, theirs: Path, *, name: str | None = None, ring: KeyRing | None = None
+) -> str | None:
     """Merge decrypted trees three ways into `ours`; the conflicting path, or None.
 
     git hands the driver temp files without the real extension; `name` (%P) has it.

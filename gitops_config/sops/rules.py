@@ -31,8 +31,13 @@ from gitops_config.sops.tree import go_regex
 
 _MAX_PARENTS = 100
 _FLAT_KINDS = {  # rule field -> master key kind, in the order sops builds a group
-    'age': 'age', 'pgp': 'pgp', 'kms': 'kms', 'gcp_kms': 'gcp_kms', 'hckms': 'hckms',
-    'azure_keyvault': 'azure_kv', 'hc_vault_transit_uri': 'hc_vault',
+    'age': 'age',
+    'pgp': 'pgp',
+    'kms': 'kms',
+    'gcp_kms': 'gcp_kms',
+    'hckms': 'hckms',
+    'azure_keyvault': 'azure_kv',
+    'hc_vault_transit_uri': 'hc_vault',
 }
 
 
@@ -103,13 +108,24 @@ def _entry(kind: str, item: object, where: str) -> list[MasterKey]:
     text = {str(k): v if isinstance(v, dict) else str(v or '') for k, v in item.items()}
     if kind == 'kms':
         context = text.get('context')
-        return [cloud.kms_key(str(text.get('arn', '')), role=str(text.get('role', '')),
-                              context={str(k): str(v) for k, v in context.items()}
-                              if isinstance(context, dict) else None,
-                              aws_profile=str(text.get('aws_profile', '')))]
+        return [
+            cloud.kms_key(
+                str(text.get('arn', '')),
+                role=str(text.get('role', '')),
+                context={str(k): str(v) for k, v in context.items()}
+                if isinstance(context, dict)
+                else None,
+                aws_profile=str(text.get('aws_profile', '')),
+            )
+        ]
     if kind == 'azure_kv':
-        return [cloud.azure_parts(str(text.get('vaultUrl', '')), str(text.get('key', '')),
-                                  str(text.get('version', '')))]
+        return [
+            cloud.azure_parts(
+                str(text.get('vaultUrl', '')),
+                str(text.get('key', '')),
+                str(text.get('version', '')),
+            )
+        ]
     field_name = {'gcp_kms': 'resource_id', 'hckms': 'key_id'}.get(kind)
     if field_name is None or not text.get(field_name):
         raise RulesError(f'{where}: a {kind} key must be a string')
@@ -139,15 +155,22 @@ def _rule(raw: Any, where: str) -> CreationRule:
     if len(chosen) > 1:
         raise RulesError(f'{where}: sets more than one of {", ".join(chosen)}')
     mac_only = bool(raw.get('mac_only_encrypted'))
-    selection = (Selection(chosen[0], str(raw[chosen[0]]), mac_only) if chosen
-                 else Selection(mac_only_encrypted=mac_only))
+    selection = (
+        Selection(chosen[0], str(raw[chosen[0]]), mac_only)
+        if chosen
+        else Selection(mac_only_encrypted=mac_only)
+    )
     if raw.get('key_groups'):
         groups = [_group(g, where) for g in raw['key_groups']]
     else:
         profile = str(raw.get('aws_profile') or '')
-        groups = [[_key(kind, ident, f'{where}: {name}', aws_profile=profile)
-                   for name, kind in _FLAT_KINDS.items()
-                   for ident in _split(raw.get(name), f'{where}: {name}')]]
+        groups = [
+            [
+                _key(kind, ident, f'{where}: {name}', aws_profile=profile)
+                for name, kind in _FLAT_KINDS.items()
+                for ident in _split(raw.get(name), f'{where}: {name}')
+            ]
+        ]
     try:
         threshold = int(raw.get('shamir_threshold') or 0)
     except (TypeError, ValueError):
@@ -169,8 +192,7 @@ def rules_from_text(text: str | bytes, config: str) -> list[tuple[str, CreationR
     try:
         raw = yaml_io.load(text, str(config))
     except GitopsConfigError as exc:
-        raise RulesError(f'{config}: invalid YAML: {exc.message}',
-                         location=exc.location) from None
+        raise RulesError(f'{config}: invalid YAML: {exc.message}', location=exc.location) from None
     if raw is None:
         return []
     if not isinstance(raw, dict) or not isinstance(raw.get('creation_rules', []), list):
@@ -184,8 +206,13 @@ def rules_from_text(text: str | bytes, config: str) -> list[tuple[str, CreationR
     return out
 
 
-REGEX_KEYS = ('path_regex', 'encrypted_regex', 'unencrypted_regex', 'encrypted_comment_regex',
-              'unencrypted_comment_regex')
+REGEX_KEYS = (
+    'path_regex',
+    'encrypted_regex',
+    'unencrypted_regex',
+    'encrypted_comment_regex',
+    'unencrypted_comment_regex',
+)
 
 
 def check_regexes(text: str | bytes, path: str, rules: list[Any]) -> None:
@@ -200,9 +227,11 @@ def check_regexes(text: str | bytes, path: str, rules: list[Any]) -> None:
             except regex.RegexError as exc:
                 [(_, positions)] = yaml_io.load_all_located(text, path)
                 line, column = positions.get(('creation_rules', i, key), (None, None))
-                raise regex.RegexError(f'creation_rules[{i}].{key}: {exc.message}',
-                                       location=Location(path, line, column),
-                                       hint=exc.hint) from None
+                raise regex.RegexError(
+                    f'creation_rules[{i}].{key}: {exc.message}',
+                    location=Location(path, line, column),
+                    hint=exc.hint,
+                ) from None
 
 
 @dataclass(frozen=True)
@@ -219,13 +248,16 @@ class Rules:
     def rule_for(self, path: str) -> CreationRule:
         """The creation rule sops would apply to a new file at PATH."""
         if not self.found:
-            raise RulesError(f'{path}: no {C.SOPS_CONFIG_FILE} found in {self.name} and no '
-                             'recipients given',
-                             hint='add creation_rules to .sops.yaml or pass --age/--pgp')
+            raise RulesError(
+                f'{path}: no {C.SOPS_CONFIG_FILE} found in {self.name} and no recipients given',
+                hint='add creation_rules to .sops.yaml or pass --age/--pgp',
+            )
         rule = matching(self.rules, self.prefix + path)
         if rule is None:
-            raise RulesError(f'{path}: no matching creation rules found in {self.name}',
-                             hint='add a creation rule whose path_regex matches this file')
+            raise RulesError(
+                f'{path}: no matching creation rules found in {self.name}',
+                hint='add a creation rule whose path_regex matches this file',
+            )
         if not any(rule.key_groups):
             raise RulesError(f'{rule.source}: the matching rule names no keys')
         return rule
@@ -248,8 +280,7 @@ def rule_for(path: Path, *, config_root: Path | None = None) -> CreationRule:
             hint='add creation_rules to .sops.yaml or pass --age/--pgp',
         )
     found = Rules(str(config), load_rules(config))
-    return found.rule_for(str(path.absolute()).removeprefix(
-        str(config.absolute().parent) + os.sep))
+    return found.rule_for(str(path.absolute()).removeprefix(str(config.absolute().parent) + os.sep))
 
 
 def matching(rules: list[tuple[str, CreationRule]], relative: str) -> CreationRule | None:
@@ -275,19 +306,26 @@ def recipient_kind(name: str) -> str:
     return 'hc_vault' if '://' in name else 'pgp'
 
 
-def explicit_rule(recipients: dict[str, Sequence[str]], base: CreationRule | None,
-                  ) -> CreationRule:
+def explicit_rule(
+    recipients: dict[str, Sequence[str]],
+    base: CreationRule | None,
+) -> CreationRule:
     """Keys from the command line (by kind: age, pgp, kms, gcp_kms, azure_kv, hc_vault;
     each comma-separated, as sops's flags take them) replace the rule's keys (one
     group)."""
-    group = [_key(kind, ident, f'--{kind}') for kind, given in recipients.items()
-             for item in given for ident in _split(item, f'--{kind}')]
+    group = [
+        _key(kind, ident, f'--{kind}')
+        for kind, given in recipients.items()
+        for item in given
+        for ident in _split(item, f'--{kind}')
+    ]
     selection = base.selection if base is not None else Selection()
     return CreationRule([group], selection, 0, 'command line')
 
 
-def with_selection(rule: CreationRule, chosen: dict[str, str | None],
-                   mac_only: bool | None) -> CreationRule:
+def with_selection(
+    rule: CreationRule, chosen: dict[str, str | None], mac_only: bool | None
+) -> CreationRule:
     """The rule with its selection overridden, as sops's --encrypted-regex etc. do."""
     given = [(k, v) for k, v in chosen.items() if v is not None]
     if len(given) > 1:

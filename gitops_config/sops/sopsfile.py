@@ -34,8 +34,9 @@ class SopsFile:
 
     __slots__ = ('docs', 'meta', 'path', 'store')
 
-    def __init__(self, path: str, store: stores.Store, docs: list[Branch],
-                 meta: md.Metadata) -> None:
+    def __init__(
+        self, path: str, store: stores.Store, docs: list[Branch], meta: md.Metadata
+    ) -> None:
         self.path = path
         self.store = store
         self.docs = docs
@@ -84,17 +85,18 @@ def decrypt_docs(sf: SopsFile, cipher: Cipher) -> tuple[list[Branch], str]:
             if not isinstance(text, str):
                 raise SopsFormatError(
                     f'{sf.path}: the value at {":".join(path) or "/"} should be encrypted '
-                    f'but is a {type(value).__name__}')
+                    f'but is a {type(value).__name__}'
+                )
             try:
                 out = cipher.decrypt(text, ':'.join(path) + ':')
             except (DecryptionFailed, SopsFormatError) as exc:
                 if not is_comment:
                     raise SopsFormatError(
                         f'{sf.path}: {":".join(path)}: {exc.message}',
-                        hint='the file was tampered with, or is corrupt') from None
+                        hint='the file was tampered with, or is corrupt',
+                    ) from None
                 out = value  # a comment that was never encrypted (old sops)
-        if (not sel.mac_only_encrypted or enc) and not is_comment \
-                and not isinstance(out, Comment):
+        if (not sel.mac_only_encrypted or enc) and not is_comment and not isinstance(out, Comment):
             h.update(fmt.to_bytes(out))
         return out
 
@@ -109,8 +111,10 @@ def stored_mac(sf: SopsFile, cipher: Cipher) -> str:
     try:
         value = cipher.decrypt(sf.meta.mac, fmt.mac_aad(sf.meta.lastmodified))
     except (DecryptionFailed, SopsFormatError):
-        raise MacMismatchError(f'{sf.path}: cannot decrypt the MAC (tampered MAC or '
-                               'lastmodified)', hint='--ignore-mac skips the check') from None
+        raise MacMismatchError(
+            f'{sf.path}: cannot decrypt the MAC (tampered MAC or lastmodified)',
+            hint='--ignore-mac skips the check',
+        ) from None
     return str(value)
 
 

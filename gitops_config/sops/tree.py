@@ -72,8 +72,12 @@ Scalar = str | bytes | int | float | bool | Timestamp | None
 Value = Branch | list['Value'] | Scalar | Comment
 
 SELECTORS = (
-    'unencrypted_suffix', 'encrypted_suffix', 'unencrypted_regex', 'encrypted_regex',
-    'unencrypted_comment_regex', 'encrypted_comment_regex',
+    'unencrypted_suffix',
+    'encrypted_suffix',
+    'unencrypted_regex',
+    'encrypted_regex',
+    'unencrypted_comment_regex',
+    'encrypted_comment_regex',
 )
 DEFAULT_UNENCRYPTED_SUFFIX = '_unencrypted'
 
@@ -81,8 +85,10 @@ DEFAULT_UNENCRYPTED_SUFFIX = '_unencrypted'
 def go_regex(pattern: str) -> Pattern:
     """PATTERN as sops reads it: Go's regexp is RE2, and so is this (linear time,
     `$` only at the very end, ASCII `\\d \\w \\s`)."""
-    return regex.compile(pattern, hint='sops reads Go regular expressions (RE2 syntax): '
-                                       'no look-around, no backreferences')
+    return regex.compile(
+        pattern,
+        hint='sops reads Go regular expressions (RE2 syntax): no look-around, no backreferences',
+    )
 
 
 class Selection(NamedTuple):
@@ -93,7 +99,11 @@ class Selection(NamedTuple):
     mac_only_encrypted: bool = False
 
     def should_encrypt(
-            self, path: list[str], comments: list[list[str]], *, is_comment: bool,
+        self,
+        path: list[str],
+        comments: list[list[str]],
+        *,
+        is_comment: bool,
     ) -> bool:
         kind, value = self.kind, self.value
         if kind == 'unencrypted_suffix':
@@ -140,8 +150,9 @@ def _walk_value(value: Value, path: list[str], stack: list[list[str]], on_leaf: 
     return on_leaf(value, path, stack)
 
 
-def _walk_list(items: list[Value], path: list[str], stack: list[list[str]],
-               on_leaf: OnLeaf) -> None:
+def _walk_list(
+    items: list[Value], path: list[str], stack: list[list[str]], on_leaf: OnLeaf
+) -> None:
     stack = [*stack, []]
     for i, item in enumerate(items):
         if isinstance(item, Comment):
@@ -151,8 +162,7 @@ def _walk_list(items: list[Value], path: list[str], stack: list[list[str]],
             stack[-1] = []
 
 
-def _walk_branch(branch: Branch, path: list[str], stack: list[list[str]],
-                 on_leaf: OnLeaf) -> None:
+def _walk_branch(branch: Branch, path: list[str], stack: list[list[str]], on_leaf: OnLeaf) -> None:
     stack = [*stack, []]
     for i, (key, value) in enumerate(branch):
         if isinstance(key, Comment):

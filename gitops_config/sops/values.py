@@ -83,8 +83,9 @@ def _is_list_comment(mark: _Mark) -> bool:
     return isinstance(mark.value, str) and mark.value.endswith(',type:comment]')
 
 
-def open_values(data: bytes, path: str, ring: KeyRing, *, sealed: bool,
-                ignore_mac: bool = False) -> object:
+def open_values(
+    data: bytes, path: str, ring: KeyRing, *, sealed: bool, ignore_mac: bool = False
+) -> object:
     sf = sopsfile.parse(data, path)
     marked = _marked(sf)
     try:

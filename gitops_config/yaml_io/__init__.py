@@ -16,5 +16,11 @@ from gitops_config.yaml_io.fast import load_all_located
 from gitops_config.yaml_io.fast import resolve_plain
 
 __all__ = [
-    'Tagged', 'load', 'load_all', 'load_all_located', 'resolve_plain', 'to_json', 'to_yaml',
+    'Tagged',
+    'load',
+    'load_all',
+    'load_all_located',
+    'resolve_plain',
+    'to_json',
+    'to_yaml',
 ]

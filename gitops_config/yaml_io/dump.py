@@ -18,8 +18,9 @@ from gitops_config.yaml_io.libyaml import CSafeDumper
 
 _STR = 'tag:yaml.org,2002:str'
 # PyYAML's own YAML 1.1 rules, as LiteLLM and other PyYAML users read our output.
-_resolve_yaml11 = cast(Callable[[type, str, tuple[bool, bool]], str],
-                       yaml.resolver.Resolver().resolve)
+_resolve_yaml11 = cast(
+    Callable[[type, str, tuple[bool, bool]], str], yaml.resolver.Resolver().resolve
+)
 
 
 class _Quoting:
@@ -82,8 +83,9 @@ for _dumper in (_Dumper, _IndentedDumper):
 _EMPTY_TAGGED = re.compile(r"( ![A-Za-z][\w-]*) ''$", re.M)
 
 
-def to_yaml(data: Any, *, sort_keys: bool = False, indent: int = 2,
-            indent_sequences: bool = False) -> str:
+def to_yaml(
+    data: Any, *, sort_keys: bool = False, indent: int = 2, indent_sequences: bool = False
+) -> str:
     """Block-style YAML; key order kept unless `sort_keys`; sequences in a mapping
     flush with their key unless `indent_sequences`."""
     try:
@@ -94,10 +96,17 @@ def to_yaml(data: Any, *, sort_keys: bool = False, indent: int = 2,
     found = _DUMPED.get(memo) if memo is not None else None
     if found is not None:
         return found
-    text = str(yaml.dump(
-        data, Dumper=_IndentedDumper if indent_sequences else _Dumper, sort_keys=sort_keys,
-        default_flow_style=False, allow_unicode=True, width=1 << 30, indent=indent,
-    ))
+    text = str(
+        yaml.dump(
+            data,
+            Dumper=_IndentedDumper if indent_sequences else _Dumper,
+            sort_keys=sort_keys,
+            default_flow_style=False,
+            allow_unicode=True,
+            width=1 << 30,
+            indent=indent,
+        )
+    )
     if indent_sequences:
         # PyYAML's own emitter quotes the empty value of a tag: `key: !delete ''`
         text = _EMPTY_TAGGED.sub(r'\1', text)
@@ -113,12 +122,17 @@ _DUMPED: dict[bytes, str] = {}
 
 
 def to_json(data: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
-    return json.dumps(data, indent=indent, sort_keys=sort_keys, ensure_ascii=False,
-                      default=str)
+    return json.dumps(data, indent=indent, sort_keys=sort_keys, ensure_ascii=False, default=str)
 
 
 def to_flow(data: Any) -> str:
     """One-line flow YAML, as in `{a: 1, b: [x, y]}`."""
-    text = yaml.dump(data, Dumper=_Dumper, default_flow_style=True, allow_unicode=True,
-                     width=1 << 30, sort_keys=False)
+    text = yaml.dump(
+        data,
+        Dumper=_Dumper,
+        default_flow_style=True,
+        allow_unicode=True,
+        width=1 << 30,
+        sort_keys=False,
+    )
     return str(text).strip().removesuffix('...').strip()

@@ -42,8 +42,11 @@ def _child(node: yaml.Node, step: str | int) -> tuple[yaml.Node | None, yaml.Nod
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.value == step:
                 return key, value
-    if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and (
-            0 <= step < len(node.value)):
+    if (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(step, int)
+        and (0 <= step < len(node.value))
+    ):
         return None, node.value[step]
     return None, None
 
@@ -121,8 +124,12 @@ def set_value(text: str, path: NodePath, value: Any, *, where: str = '<yaml>') -
         nested: Any = value
         for step in reversed(path):
             nested = {step: nested}
-        return text + ('' if not text or text.endswith('\n') else nl) + _block(
-            nested, 0, nl, False) + nl
+        return (
+            text
+            + ('' if not text or text.endswith('\n') else nl)
+            + _block(nested, 0, nl, False)
+            + nl
+        )
     seq = _indented_sequences(root)
     node: yaml.Node = root
     key_node: yaml.Node | None = None
@@ -135,22 +142,27 @@ def set_value(text: str, path: NodePath, value: Any, *, where: str = '<yaml>') -
         node, key_node = v, k
     if in_flow:
         scalar = _scalar_text(value, node.style if isinstance(node, yaml.ScalarNode) else None)
-        return (text[:node.start_mark.index] + (to_flow(value) if scalar is None else scalar)
-                + text[node.end_mark.index:])
+        return (
+            text[: node.start_mark.index]
+            + (to_flow(value) if scalar is None else scalar)
+            + text[node.end_mark.index :]
+        )
     return _replace(text, node, key_node, value, nl, seq)
 
 
-def _replace(text: str, node: yaml.Node, key_node: yaml.Node | None, value: Any, nl: str,
-             seq: bool) -> str:
+def _replace(
+    text: str, node: yaml.Node, key_node: yaml.Node | None, value: Any, nl: str, seq: bool
+) -> str:
     style = node.style if isinstance(node, yaml.ScalarNode) else None
     scalar = _scalar_text(value, style or None)
     if scalar is not None and isinstance(node, yaml.ScalarNode) and style not in ('|', '>'):
         start, end = node.start_mark.index, node.end_mark.index
         return text[:start] + scalar + text[end:]
-    if scalar is not None and node.start_mark.line == (key_node.start_mark.line
-                                                       if key_node else -1):
+    if scalar is not None and node.start_mark.line == (
+        key_node.start_mark.line if key_node else -1
+    ):
         # key: {flow} or key: [flow] on one line -> key: scalar
-        return text[:node.start_mark.index] + scalar + text[_content_end(text, node):]
+        return text[: node.start_mark.index] + scalar + text[_content_end(text, node) :]
     if key_node is not None:
         # Everything after `key:` up to the end of the old value is replaced.
         colon = text.index(':', key_node.end_mark.index) + 1
@@ -158,8 +170,11 @@ def _replace(text: str, node: yaml.Node, key_node: yaml.Node | None, value: Any,
         if scalar is not None:
             return text[:colon] + ' ' + scalar + text[end:]
         indent = key_node.start_mark.column + 2
-        if isinstance(value, list) and isinstance(node, yaml.SequenceNode) and (
-                node.start_mark.column == key_node.start_mark.column):
+        if (
+            isinstance(value, list)
+            and isinstance(node, yaml.SequenceNode)
+            and (node.start_mark.column == key_node.start_mark.column)
+        ):
             indent = key_node.start_mark.column  # keep the file's `- ` at key level style
         if value in ({}, []):
             return text[:colon] + ' ' + ('{}' if value == {} else '[]') + text[end:]
@@ -173,22 +188,38 @@ def _replace(text: str, node: yaml.Node, key_node: yaml.Node | None, value: Any,
     return text[:start] + block[column:] + text[end:]
 
 
-def _insert(text: str, parent: yaml.Node, parent_key: yaml.Node | None, rest: NodePath,
-            value: Any, nl: str, seq: bool, where: str) -> str:
+def _insert(
+    text: str,
+    parent: yaml.Node,
+    parent_key: yaml.Node | None,
+    rest: NodePath,
+    value: Any,
+    nl: str,
+    seq: bool,
+    where: str,
+) -> str:
     step = rest[0]
     nested: Any = value
     for missing in reversed(rest[1:]):
         if isinstance(missing, int):
-            raise EditError(f'cannot create list item [{missing}]', location=Location(where),
-                            hint='set the whole list instead')
+            raise EditError(
+                f'cannot create list item [{missing}]',
+                location=Location(where),
+                hint='set the whole list instead',
+            )
         nested = {missing: nested}
     if isinstance(parent, yaml.SequenceNode) and isinstance(step, int):
         if step != len(parent.value):
-            raise EditError(f'list has {len(parent.value)} items; cannot set [{step}]',
-                            location=Location(where), hint=f'append with [{len(parent.value)}]')
+            raise EditError(
+                f'list has {len(parent.value)} items; cannot set [{step}]',
+                location=Location(where),
+                hint=f'append with [{len(parent.value)}]',
+            )
         if parent.flow_style or not parent.value:
-            items = [*fast.load(text[parent.start_mark.index:parent.end_mark.index], where),
-                     nested]
+            items = [
+                *fast.load(text[parent.start_mark.index : parent.end_mark.index], where),
+                nested,
+            ]
             return _splice_flow(text, parent, items)
         last = parent.value[-1]
         column = last.start_mark.column
@@ -198,10 +229,12 @@ def _insert(text: str, parent: yaml.Node, parent_key: yaml.Node | None, rest: No
     if isinstance(parent, yaml.ScalarNode) and parent.value in ('', '~', 'null', 'Null', 'NULL'):
         return _replace(text, parent, parent_key, {step: nested}, nl, seq)
     if not isinstance(parent, yaml.MappingNode) or not isinstance(step, str):
-        raise EditError(f'cannot set {step!r} inside a {type(parent).__name__}', location=Location(
-            where, parent.start_mark.line + 1, parent.start_mark.column + 1))
+        raise EditError(
+            f'cannot set {step!r} inside a {type(parent).__name__}',
+            location=Location(where, parent.start_mark.line + 1, parent.start_mark.column + 1),
+        )
     if parent.flow_style or not parent.value:
-        data = fast.load(text[parent.start_mark.index:parent.end_mark.index], where) or {}
+        data = fast.load(text[parent.start_mark.index : parent.end_mark.index], where) or {}
         data[step] = nested
         return _splice_flow(text, parent, data)
     first_key = parent.value[0][0]
@@ -211,13 +244,13 @@ def _insert(text: str, parent: yaml.Node, parent_key: yaml.Node | None, rest: No
     line_end = text.find('\n', end)
     line_end = len(text) if line_end == -1 else line_end
     if text[end:line_end].strip().startswith('#'):
-        end = line_end - (1 if text[line_end - 1:line_end] == '\r' else 0)
+        end = line_end - (1 if text[line_end - 1 : line_end] == '\r' else 0)
     return text[:end] + nl + _block({step: nested}, column, nl, seq) + text[end:]
 
 
 def _splice_flow(text: str, node: yaml.Node, value: Any) -> str:
     """Replace a flow collection by VALUE, still in flow style."""
-    return text[:node.start_mark.index] + to_flow(value) + text[node.end_mark.index:]
+    return text[: node.start_mark.index] + to_flow(value) + text[node.end_mark.index :]
 
 
 def delete_value(text: str, path: NodePath, *, where: str = '<yaml>') -> str:
@@ -236,23 +269,27 @@ def delete_value(text: str, path: NodePath, *, where: str = '<yaml>') -> str:
         node = value
     first = key_node if key_node is not None else node
     if getattr(parent, 'flow_style', False):
-        data = fast.load(text[parent.start_mark.index:parent.end_mark.index], where)
+        data = fast.load(text[parent.start_mark.index : parent.end_mark.index], where)
         del data[path[-1]]
         return _splice_flow(text, parent, data)
     # whole lines go: the key's (or, for a list item, the `- ` line) through the value's
     start = _line_start(text, first.start_mark.index)
     siblings = [k if k is not None else v for k, v in _children(parent)]
     at = siblings.index(first)
-    if text[start:first.start_mark.index].strip() and at + 1 < len(siblings):
+    if text[start : first.start_mark.index].strip() and at + 1 < len(siblings):
         # the first child on its list item's `- ` line: the next one moves up to it
-        return text[:first.start_mark.index] + text[siblings[at + 1].start_mark.index:]
+        return text[: first.start_mark.index] + text[siblings[at + 1].start_mark.index :]
     end = _content_end(text, node)
     line_end = text.find('\n', end)
     end = len(text) if line_end == -1 else line_end + 1
     result = text[:start] + text[end:]
-    if isinstance(parent, (yaml.MappingNode, yaml.SequenceNode)) and len(
-            parent.value) == 1 and len(path) > 1:
+    if (
+        isinstance(parent, (yaml.MappingNode, yaml.SequenceNode))
+        and len(parent.value) == 1
+        and len(path) > 1
+    ):
         # the mapping or list is now empty: say so, rather than leave `key:` meaning null
-        return set_value(text, path[:-1], {} if isinstance(parent, yaml.MappingNode) else [],
-                         where=where)
+        return set_value(
+            text, path[:-1], {} if isinstance(parent, yaml.MappingNode) else [], where=where
+        )
     return result

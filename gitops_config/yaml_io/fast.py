@@ -35,13 +35,13 @@ _CORE = 'tag:yaml.org,2002:'
 
 _SPECIAL: dict[str, tuple[str, Any]] = {}
 for _words, _tag, _val in (
-        (('true', 'True', 'TRUE'), _BOOL, True),
-        (('false', 'False', 'FALSE'), _BOOL, False),
-        (('', '~', 'null', 'Null', 'NULL'), _NULL, None),
-        (('.nan', '.NaN', '.NAN'), _FLOAT, math.nan),
-        (('.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF'), _FLOAT, math.inf),
-        (('-.inf', '-.Inf', '-.INF'), _FLOAT, -math.inf),
-        (('<<',), _MERGE, None),
+    (('true', 'True', 'TRUE'), _BOOL, True),
+    (('false', 'False', 'FALSE'), _BOOL, False),
+    (('', '~', 'null', 'Null', 'NULL'), _NULL, None),
+    (('.nan', '.NaN', '.NAN'), _FLOAT, math.nan),
+    (('.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF'), _FLOAT, math.inf),
+    (('-.inf', '-.Inf', '-.INF'), _FLOAT, -math.inf),
+    (('<<',), _MERGE, None),
 ):
     for _w in _words:
         _SPECIAL[_w] = (_tag, _val)
@@ -172,8 +172,11 @@ class _Budget:
         if self.nodes < 0:
             raise BadYaml('aliases expand to too many nodes (an alias bomb?)', mark)
         if self.bytes < 0:
-            raise BadYaml(f'aliases expand to more than {_mib(self.limit)} of values '
-                          '(an alias bomb?)', mark, hint=_LIMIT_HINT)
+            raise BadYaml(
+                f'aliases expand to more than {_mib(self.limit)} of values (an alias bomb?)',
+                mark,
+                hint=_LIMIT_HINT,
+            )
 
 
 _LIMIT_HINT = 'aliases and nesting are limited so that hostile YAML cannot exhaust memory'
@@ -184,8 +187,9 @@ def _mib(size: int) -> str:
 
 
 def _too_deep(mark: Any) -> BadYaml:
-    return BadYaml(f'mappings and lists nested deeper than {C.YAML_MAX_DEPTH} levels', mark,
-                   hint=_LIMIT_HINT)
+    return BadYaml(
+        f'mappings and lists nested deeper than {C.YAML_MAX_DEPTH} levels', mark, hint=_LIMIT_HINT
+    )
 
 
 def _undefined(alias: Any) -> yaml.YAMLError:
@@ -262,8 +266,12 @@ class _Builder:
 
     __slots__ = ('budget', 'positions', 'recording')
 
-    def __init__(self, positions: dict[NodePath, tuple[int, int]] | None,
-                 recording: _Recording | None = None, budget: _Budget | None = None) -> None:
+    def __init__(
+        self,
+        positions: dict[NodePath, tuple[int, int]] | None,
+        recording: _Recording | None = None,
+        budget: _Budget | None = None,
+    ) -> None:
         self.positions = positions
         self.recording = recording
         self.budget = budget
@@ -307,8 +315,15 @@ class _Builder:
             items: list[Any] = []
             item = get()
             while type(item) is not _SequenceEnd:
-                items.append(self.node(get, item, (*path, len(items)) if positions is not None
-                                       else path, depth + 1, None))
+                items.append(
+                    self.node(
+                        get,
+                        item,
+                        (*path, len(items)) if positions is not None else path,
+                        depth + 1,
+                        None,
+                    )
+                )
                 item = get()
             return _collection(event.tag, items)
         return _collection(event.tag, self._mapping(get, path, depth))
@@ -333,22 +348,30 @@ class _Builder:
             if keys is not None:
                 if name in result:
                     first = next(k for k in keys if k.value == name)
-                    raise BadYaml(f'duplicate key {name!r} (first at line '
-                                  f'{first.start_mark.line + 1})', key.start_mark)
+                    raise BadYaml(
+                        f'duplicate key {name!r} (first at line {first.start_mark.line + 1})',
+                        key.start_mark,
+                    )
                 keys.append(key)
             elif name in result:
                 raise _NeedsPositions
             if self.budget is not None:
                 self.budget.spend(len(name), key.start_mark)
-            result[name] = self.node(get, get(), (*path, name) if self.positions is not None
-                                     else path, depth + 1, key.start_mark)
+            result[name] = self.node(
+                get,
+                get(),
+                (*path, name) if self.positions is not None else path,
+                depth + 1,
+                key.start_mark,
+            )
             key = get()
         for name, value in merged.items():
             result.setdefault(name, value)
         return result
 
-    def _merge_into(self, merged: dict[str, Any], get: Get, event: Any, path: NodePath,
-                    depth: int) -> None:
+    def _merge_into(
+        self, merged: dict[str, Any], get: Get, event: Any, path: NodePath, depth: int
+    ) -> None:
         """Merge key (<<) values: a mapping, or a list of them. Each is built at the
         mapping's own path, as the values it gives land there."""
         if type(event) is _Alias:
@@ -362,11 +385,11 @@ class _Builder:
             self._merge_one(merged, inner, first, path, depth)
             source = get()
 
-    def _merge_one(self, merged: dict[str, Any], get: Get, event: Any, path: NodePath,
-                   depth: int) -> None:
+    def _merge_one(
+        self, merged: dict[str, Any], get: Get, event: Any, path: NodePath, depth: int
+    ) -> None:
         if type(event) is not _MappingStart or _local(event.tag):
-            raise BadYaml('a merge key (<<) needs a mapping or a list of them',
-                          event.start_mark)
+            raise BadYaml('a merge key (<<) needs a mapping or a list of them', event.start_mark)
         # one level deeper, though its values land at PATH: a mapping that merges
         # itself would otherwise recurse without end
         for name, value in self.node(get, event, path, depth + 1, None).items():
@@ -410,13 +433,17 @@ def invalid_yaml(path: str, exc: yaml.YAMLError) -> InvalidYamlError:
         message = f'{context}, {message}'
     loc = Location(path, mark.line + 1, mark.column + 1) if mark is not None else Location(path)
     return InvalidYamlError(
-        f'invalid YAML: {message}', location=loc,
+        f'invalid YAML: {message}',
+        location=loc,
         hint=getattr(exc, 'hint', None) or 'fix the YAML syntax at that position',
     )
 
 
 def _documents(
-        text: str | bytes, path: str, *, with_positions: bool,
+    text: str | bytes,
+    path: str,
+    *,
+    with_positions: bool,
 ) -> list[tuple[Any, dict[NodePath, tuple[int, int]]]]:
     """Every document of TEXT, with its positions (empty unless WITH_POSITIONS)."""
     try:
@@ -425,8 +452,12 @@ def _documents(
         return _build(text, path, with_positions=True)
 
 
-def _build(text: str | bytes, path: str, *, with_positions: bool,
-           ) -> list[tuple[Any, dict[NodePath, tuple[int, int]]]]:
+def _build(
+    text: str | bytes,
+    path: str,
+    *,
+    with_positions: bool,
+) -> list[tuple[Any, dict[NodePath, tuple[int, int]]]]:
     # Without an anchor there can be no alias: nothing to record, nothing to count.
     has_anchor = ('&' in text) if isinstance(text, str) else (b'&' in text)
     budget = _Budget(len(text)) if has_anchor else None
@@ -458,7 +489,8 @@ def load(text: str | bytes, path: str) -> Any:
     docs = load_all(text, path)
     if len(docs) > 1:
         raise InvalidYamlError(
-            f'expected one YAML document, found {len(docs)}', location=Location(path),
+            f'expected one YAML document, found {len(docs)}',
+            location=Location(path),
             hint='split the documents or remove the extra `---`',
         )
     return docs[0] if docs else None
@@ -468,7 +500,9 @@ def load_all(text: str | bytes, path: str) -> list[Any]:
     return [doc for doc, _ in _documents(text, path, with_positions=False)]
 
 
-def load_all_located(text: str | bytes, path: str,
-                     ) -> list[tuple[Any, dict[NodePath, tuple[int, int]]]]:
+def load_all_located(
+    text: str | bytes,
+    path: str,
+) -> list[tuple[Any, dict[NodePath, tuple[int, int]]]]:
     """Every document with the (line, column) of each node, keyed by its path."""
     return _documents(text, path, with_positions=True)

@@ -19,7 +19,7 @@ except ImportError:
         f'PyYAML {yaml.__version__} was built without libyaml (its C extension '
         'yaml._yaml is missing)',
         hint='reinstall PyYAML from a wheel: pip install --force-reinstall --only-binary '
-             ':all: pyyaml (or install libyaml-dev and rebuild it from source)',
+        ':all: pyyaml (or install libyaml-dev and rebuild it from source)',
     ) from None
 
 CBaseLoader = yaml.CBaseLoader

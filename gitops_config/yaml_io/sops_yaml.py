@@ -31,8 +31,15 @@ class Node:
 
     __slots__ = ('column', 'kind', 'line', 'plain', 'tag', 'value')
 
-    def __init__(self, kind: str, value: str | list[Node] | list[tuple[Node, Node]],
-                 plain: bool, tag: str | None, line: int, column: int) -> None:
+    def __init__(
+        self,
+        kind: str,
+        value: str | list[Node] | list[tuple[Node, Node]],
+        plain: bool,
+        tag: str | None,
+        line: int,
+        column: int,
+    ) -> None:
         self.kind = kind  # 'scalar' | 'map' | 'seq'
         self.value = value
         self.plain = plain  # an unquoted, non-block scalar: its type comes from its text
@@ -68,13 +75,14 @@ def compose(text: str, path: str) -> tuple[list[Node], list[RawComment]]:
         mark = getattr(exc, 'problem_mark', None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, 'problem', None) or str(exc)
-        raise InvalidYamlError(f'invalid YAML: {problem}',
-                               location=Location(path, line)) from None
+        raise InvalidYamlError(f'invalid YAML: {problem}', location=Location(path, line)) from None
     has_comments = '#' in text
     converter = _Converter(path, with_spans=has_comments)
     # An empty document (`---` then nothing) composes to None: a null scalar.
-    nodes = [converter.convert(r) if r is not None else Node('scalar', '', True, None, 0, 0)
-             for r in roots]
+    nodes = [
+        converter.convert(r) if r is not None else Node('scalar', '', True, None, 0, 0)
+        for r in roots
+    ]
     if not has_comments:
         return nodes, []
     starts = [int(r.start_mark.index) for r in roots if r is not None]
@@ -103,29 +111,35 @@ class _Converter:
             raise InvalidYamlError(
                 f'invalid YAML: mappings and lists nested deeper than {C.YAML_MAX_DEPTH} levels',
                 location=Location(self.path, start.line + 1, start.column + 1),
-                hint='nesting is limited so that hostile YAML cannot exhaust the stack')
+                hint='nesting is limited so that hostile YAML cannot exhaust the stack',
+            )
         convert = self.convert
         inner = depth + 1
         if isinstance(node, yaml.SequenceNode):
-            out = Node('seq', [], False, None if node.tag == _SEQ else node.tag,
-                       start.line, start.column)
+            out = Node(
+                'seq', [], False, None if node.tag == _SEQ else node.tag, start.line, start.column
+            )
             self.memo[id(node)] = out
             out.value = [convert(n, inner) for n in node.value]
         else:
-            out = Node('map', [], False, None if node.tag == _MAP else node.tag,
-                       start.line, start.column)
+            out = Node(
+                'map', [], False, None if node.tag == _MAP else node.tag, start.line, start.column
+            )
             self.memo[id(node)] = out
             out.value = [(convert(k, inner), convert(v, inner)) for k, v in node.value]
         return out
 
 
 def _comments(
-        text: str, spans: list[tuple[int, int]], roots: list[int],
+    text: str,
+    spans: list[tuple[int, int]],
+    roots: list[int],
 ) -> Iterator[RawComment]:
     spans.sort()
     span_starts = [s for s, _ in spans]
-    boundaries = [m.start() for m in _DOC_START.finditer(text)
-                  if not _inside(m.start(), spans, span_starts)]
+    boundaries = [
+        m.start() for m in _DOC_START.finditer(text) if not _inside(m.start(), spans, span_starts)
+    ]
     # A leading `---` opens the first document rather than starting a second.
     lead = 1 if boundaries and roots and boundaries[0] < roots[0] else 0
     offset = 0
@@ -136,9 +150,14 @@ def _comments(
             absolute = offset + pos
             if (pos == 0 or line[pos - 1] in ' \t') and not _inside(absolute, spans, span_starts):
                 doc = bisect.bisect_right(boundaries, absolute) - lead
-                yield RawComment(lineno, pos, line[pos + 1:].rstrip(' \t\r'),
-                                 bool(line[:pos].strip()), max(doc, 0),
-                                 lineno > 0 and not previous.strip())
+                yield RawComment(
+                    lineno,
+                    pos,
+                    line[pos + 1 :].rstrip(' \t\r'),
+                    bool(line[:pos].strip()),
+                    max(doc, 0),
+                    lineno > 0 and not previous.strip(),
+                )
                 break
             pos = line.find('#', pos + 1)
         offset += len(line) + 1

@@ -55,8 +55,9 @@ def layout(text: str) -> Layout:
     return found
 
 
-def _node(get: Any, event: Any, found: Layout, doc: int, path: NodePath,
-          slots: tuple[int, ...]) -> bool:
+def _node(
+    get: Any, event: Any, found: Layout, doc: int, path: NodePath, slots: tuple[int, ...]
+) -> bool:
     """Record EVENT's node (and everything inside it); whether it holds a merge key."""
     kind = type(event)
     anchor = getattr(event, 'anchor', None)
@@ -64,9 +65,17 @@ def _node(get: Any, event: Any, found: Layout, doc: int, path: NodePath,
         found.aliases.append((event.anchor, _at(event.start_mark)))
         return False
     if kind is yaml.ScalarEvent:
-        found.scalars.append(Scalar(doc, path, slots, _at(event.start_mark),
-                                    _at(event.end_mark), False,
-                                    anchor is not None or event.tag is not None))
+        found.scalars.append(
+            Scalar(
+                doc,
+                path,
+                slots,
+                _at(event.start_mark),
+                _at(event.end_mark),
+                False,
+                anchor is not None or event.tag is not None,
+            )
+        )
         if anchor is not None:
             found.anchored[anchor] = (_at(event.start_mark), _at(event.end_mark))
         return False
@@ -82,9 +91,17 @@ def _node(get: Any, event: Any, found: Layout, doc: int, path: NodePath,
         while type(key) is not yaml.MappingEndEvent:
             if type(key) is not yaml.ScalarEvent:  # the loader refuses these first
                 raise ValueError('a mapping key must be a scalar')
-            found.scalars.append(Scalar(doc, (*path, key.value), (*slots, i),
-                                        _at(key.start_mark), _at(key.end_mark), True,
-                                        key.anchor is not None or key.tag is not None))
+            found.scalars.append(
+                Scalar(
+                    doc,
+                    (*path, key.value),
+                    (*slots, i),
+                    _at(key.start_mark),
+                    _at(key.end_mark),
+                    True,
+                    key.anchor is not None or key.tag is not None,
+                )
+            )
             merges = merges or (key.value == '<<' and key.tag is None and key.implicit[0])
             merges = _node(get, get(), found, doc, (*path, key.value), (*slots, i)) or merges
             key, i = get(), i + 1

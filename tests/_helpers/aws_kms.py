@@ -21,8 +21,9 @@ class MotoKms:
         exe = Path(sys.executable).parent / 'moto_server'
         self.log = log
         with log.open('wb') as out:
-            self.process = subprocess.Popen([str(exe), '-H', '127.0.0.1', '-p', '0'],
-                                            stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [str(exe), '-H', '127.0.0.1', '-p', '0'], stdout=out, stderr=subprocess.STDOUT
+            )
         self.url = self._wait_for_address()
 
     def _wait_for_address(self) -> str:
@@ -40,19 +41,26 @@ class MotoKms:
     def env(self) -> dict[str, str]:
         """What sops (and the AWS SDK in it) needs to reach this endpoint."""
         return {
-            'AWS_ENDPOINT_URL': self.url, 'AWS_ACCESS_KEY_ID': 'testing',
-            'AWS_SECRET_ACCESS_KEY': 'testing', 'AWS_REGION': 'us-east-1',
-            'AWS_DEFAULT_REGION': 'us-east-1', 'AWS_EC2_METADATA_DISABLED': 'true',
+            'AWS_ENDPOINT_URL': self.url,
+            'AWS_ACCESS_KEY_ID': 'testing',
+            'AWS_SECRET_ACCESS_KEY': 'testing',
+            'AWS_REGION': 'us-east-1',
+            'AWS_DEFAULT_REGION': 'us-east-1',
+            'AWS_EC2_METADATA_DISABLED': 'true',
         }
 
     def call(self, action: str, body: dict[str, object]) -> dict[str, object]:
         """One KMS JSON API call (moto does not check the signature)."""
-        request = urllib.request.Request(self.url + '/', data=json.dumps(body).encode(), headers={
-            'X-Amz-Target': f'TrentService.{action}',
-            'Content-Type': 'application/x-amz-json-1.1',
-            'Authorization': 'AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/kms/'
-                             'aws4_request, SignedHeaders=host, Signature=0',
-        })
+        request = urllib.request.Request(
+            self.url + '/',
+            data=json.dumps(body).encode(),
+            headers={
+                'X-Amz-Target': f'TrentService.{action}',
+                'Content-Type': 'application/x-amz-json-1.1',
+                'Authorization': 'AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/kms/'
+                'aws4_request, SignedHeaders=host, Signature=0',
+            },
+        )
         with urllib.request.urlopen(request, timeout=60) as answer:
             data: dict[str, object] = json.load(answer)
         return data

@@ -14,7 +14,11 @@ class GitRepo:
 
     def git(self, *args: str, input: str | None = None) -> str:
         return subprocess.run(
-            ['git', *args], cwd=self.path, check=True, capture_output=True, text=True,
+            ['git', *args],
+            cwd=self.path,
+            check=True,
+            capture_output=True,
+            text=True,
             input=input,
         ).stdout
 
@@ -30,8 +34,9 @@ class GitRepo:
             else:
                 target.write_text(content)
 
-    def commit(self, files: dict[str, str | bytes | None] | None = None,
-               message: str = 'change') -> str:
+    def commit(
+        self, files: dict[str, str | bytes | None] | None = None, message: str = 'change'
+    ) -> str:
         """Write FILES (None deletes), commit everything, return the commit SHA."""
         if files:
             self.write(files)

@@ -57,21 +57,28 @@ class FakeGitHub:
                     if self.path == '/user':
                         if token in fake.installation_tokens:
                             self.send_json(
-                                403, {'message': 'Resource not accessible by integration'})
+                                403, {'message': 'Resource not accessible by integration'}
+                            )
                         else:
                             self.send_json(200, user)
                         return
                     fake.user = user
-                    status, data, headers = fake.route(self.command, self.path, body,
-                                                       self.headers.get('Host', ''))
+                    status, data, headers = fake.route(
+                        self.command, self.path, body, self.headers.get('Host', '')
+                    )
                 self.send_json(status, data, headers)
 
             do_GET = do_POST = do_PATCH = do_DELETE = _handle
 
         self.server, self.url, self.thread = listen(Handler)
 
-    def route(self, method: str, path: str, body: Any, host: str,
-              ) -> tuple[int, Any, dict[str, str]]:
+    def route(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        host: str,
+    ) -> tuple[int, Any, dict[str, str]]:
         parts = urllib.parse.urlsplit(path)
         query = dict(urllib.parse.parse_qsl(parts.query))
         seg = parts.path.strip('/').split('/')
@@ -84,7 +91,7 @@ class FakeGitHub:
             if method == 'GET':
                 page = int(query.get('page', '1'))
                 size = min(int(query.get('per_page', '30')), self.page_size)
-                chunk = list(items[(page - 1) * size:page * size])
+                chunk = list(items[(page - 1) * size : page * size])
                 if self.on_list is not None:  # a racing run acts after our read
                     hook, self.on_list = self.on_list, None
                     hook(self)
@@ -110,15 +117,21 @@ class FakeGitHub:
         if rest == ['pulls']:
             if method == 'GET':  # list, by head (OWNER:BRANCH) and state, as GitHub does
                 state = query.get('state', 'open')
-                found = [p for p in self.pulls
-                         if query.get('head') in (None, p['head_label'])
-                         and state in ('all', p['state'])]
+                found = [
+                    p
+                    for p in self.pulls
+                    if query.get('head') in (None, p['head_label']) and state in ('all', p['state'])
+                ]
                 return 200, found, {}
             if method == 'POST':
                 owner = seg[1]
-                pull = {'number': len(self.pulls) + 1, 'state': 'open', **body,
-                        'head_label': f'{owner}:{body["head"]}',
-                        'html_url': f'{self.url}/pull/{len(self.pulls) + 1}'}
+                pull = {
+                    'number': len(self.pulls) + 1,
+                    'state': 'open',
+                    **body,
+                    'head_label': f'{owner}:{body["head"]}',
+                    'html_url': f'{self.url}/pull/{len(self.pulls) + 1}',
+                }
                 self.pulls.append(pull)
                 return 201, pull, {}
         if rest[0] == 'pulls' and len(rest) == 2 and method == 'PATCH':  # update, close
@@ -128,13 +141,17 @@ class FakeGitHub:
             if body.get('state', 'open') not in ('open', 'closed'):
                 return 422, {'message': 'Validation Failed'}, {}
             pull = self.pulls[number - 1]
-            pull.update({k: v for k, v in body.items() if k in ('title', 'body', 'state',
-                                                                 'base')})
+            pull.update({k: v for k, v in body.items() if k in ('title', 'body', 'state', 'base')})
             return 200, pull, {}
         return 404, {'message': 'Not Found'}, {}
 
-    def add_comment(self, number: int, body: str, *, user: dict[str, Any] = BOT,
-                    ) -> dict[str, Any]:
+    def add_comment(
+        self,
+        number: int,
+        body: str,
+        *,
+        user: dict[str, Any] = BOT,
+    ) -> dict[str, Any]:
         """A comment by USER (default: the bot, as an earlier run of ours)."""
         self.next_id += 1
         comment = {'id': self.next_id, 'body': body, 'user': dict(user)}

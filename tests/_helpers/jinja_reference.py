@@ -15,8 +15,13 @@ def reference(loader: jinja2.BaseLoader | None = None) -> ImmutableSandboxedEnvi
     """Jinja2's immutable sandbox with the tool's options: its Undefined, its own filters,
     and filters and tests that fail on an undefined name (render.py), none of its hooks."""
     env = ImmutableSandboxedEnvironment(
-        undefined=render_mod._undefined(), keep_trailing_newline=True, autoescape=False,
-        trim_blocks=True, lstrip_blocks=True, loader=loader)
+        undefined=render_mod._undefined(),
+        keep_trailing_newline=True,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        loader=loader,
+    )
     env.filters.update(OURS)
     env.filters.pop('random', None)
     for table in (env.filters, env.tests):

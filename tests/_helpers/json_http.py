@@ -19,8 +19,12 @@ class JsonHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get('Content-Length') or 0)
         return json.loads(self.rfile.read(length)) if length else empty
 
-    def send_json(self, status: int, data: Any, headers: dict[str, str] | None = None,
-                  ) -> None:
+    def send_json(
+        self,
+        status: int,
+        data: Any,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """STATUS with DATA as JSON (no body for None), HEADERS first."""
         raw = json.dumps(data).encode() if data is not None else b''
         self.send_response(status)
@@ -35,6 +39,7 @@ class JsonHandler(BaseHTTPRequestHandler):
 def listen(handler: type[JsonHandler]) -> tuple[ThreadingHTTPServer, str, threading.Thread]:
     """A server for HANDLER on 127.0.0.1, its URL, and the thread to start it in."""
     server = ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.02},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={'poll_interval': 0.02}, daemon=True
+    )
     return server, f'http://127.0.0.1:{server.server_address[1]}', thread

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 # Two environments sharing a common layer: the shape most tests start from.
-TWO_ENVIRONMENTS = '''\
+TWO_ENVIRONMENTS = """\
 environments:
   - name: dev
     layers: [values/common.yaml, values/dev.yaml]
   - name: prod
     layers: [values/common.yaml, values/prod.yaml]
 templates: templates
-'''
+"""
 
-PROJECT = 'version: 1\n' + TWO_ENVIRONMENTS + '''\
+PROJECT = (
+    'version: 1\n'
+    + TWO_ENVIRONMENTS
+    + """\
 output: rendered/{env}
 merge:
   - path: models
     key: name
-'''
+"""
+)
 
 BASIC: dict[str, str | bytes | None] = {
     'gitops-config.yaml': PROJECT,
-    'values/common.yaml': '''\
+    'values/common.yaml': """\
 # shared
 app:
   name: gateway
@@ -32,9 +36,9 @@ models:
     rpm: 10
   - name: large
     rpm: 5
-''',
+""",
     'values/dev.yaml': 'app:\n  replicas: 1\n',
-    'values/prod.yaml': '''\
+    'values/prod.yaml': """\
 app:
   replicas: 3  # three zones
 models:
@@ -42,8 +46,8 @@ models:
     rpm: 50
   - name: huge
     rpm: 1
-''',
-    'templates/config.yaml.j2': '''\
+""",
+    'templates/config.yaml.j2': """\
 name: {{ app.name }}
 env: {{ env }}
 replicas: {{ app.replicas }}
@@ -53,6 +57,6 @@ models:
   - name: {{ m.name }}
     rpm: {{ m.rpm }}
 {% endfor %}
-''',
+""",
     'templates/static.txt': 'copied as is\n',
 }

@@ -53,8 +53,7 @@ def _walk(full: str, rel: str, skip: set[str], found: Snapshot) -> None:
     elif stat.S_ISDIR(st.st_mode):
         found[rel] = Entry('dir', mode)
         for name in sorted(os.listdir(full)):
-            _walk(os.path.join(full, name), name if rel == '.' else f'{rel}/{name}', skip,
-                  found)
+            _walk(os.path.join(full, name), name if rel == '.' else f'{rel}/{name}', skip, found)
     else:
         found[rel] = Entry('other', mode)
 

@@ -55,8 +55,11 @@ class FakeVault:
     def answer(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         match = _ROUTE.match(path)
         if match is None or match['mount'] not in self.mounts:
-            return 404, {'errors': [f'no handler for route "{path.removeprefix("/v1/")}". '
-                                    'route entry not found.']}
+            return 404, {
+                'errors': [
+                    f'no handler for route "{path.removeprefix("/v1/")}". route entry not found.'
+                ]
+            }
         key = (match['mount'], match['name'])
         if match['op'] == 'encrypt':
             secret = self.keys.setdefault(key, os.urandom(32))
@@ -87,6 +90,14 @@ class FakeVault:
 
 
 def _response(data: dict[str, Any]) -> dict[str, Any]:
-    return {'request_id': '00000000-0000-0000-0000-000000000000', 'lease_id': '',
-            'renewable': False, 'lease_duration': 0, 'data': data, 'wrap_info': None,
-            'warnings': None, 'auth': None, 'mount_type': 'transit'}
+    return {
+        'request_id': '00000000-0000-0000-0000-000000000000',
+        'lease_id': '',
+        'renewable': False,
+        'lease_duration': 0,
+        'data': data,
+        'wrap_info': None,
+        'warnings': None,
+        'auth': None,
+        'mount_type': 'transit',
+    }

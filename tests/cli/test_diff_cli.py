@@ -15,13 +15,13 @@ from tests.conftest import RunCli
 @pytest.fixture
 def repo(git_repo: GitRepo) -> GitRepo:
     git_repo.commit(FILES, 'init')
-    git_repo.write({'values/common.yaml': text('values/common.yaml').replace(
-        'v1', 'v2')})
+    git_repo.write({'values/common.yaml': text('values/common.yaml').replace('v1', 'v2')})
     return git_repo
 
 
-@pytest.mark.parametrize('name', ['diff', 'history', 'promote', 'status', 'drift',
-                                  'mark-deployed', 'action'])
+@pytest.mark.parametrize(
+    'name', ['diff', 'history', 'promote', 'status', 'drift', 'mark-deployed', 'action']
+)
 def test_help_loads(run_cli: RunCli, name: str) -> None:
     result = run_cli(name, '--help')
     assert result.exit_code == 0
@@ -45,7 +45,8 @@ def test_text_output(repo: GitRepo, run_cli: RunCli) -> None:
 
 
 def test_a_text_file_shows_how_it_changed_never_a_null_value(
-        git_repo: GitRepo, run_cli: RunCli) -> None:
+    git_repo: GitRepo, run_cli: RunCli
+) -> None:
     git_repo.commit({**FILES, 'templates/gone.txt': 'bye\n', 'templates/notes.txt': 'a\n'})
     git_repo.write({'templates/notes.txt': 'b\n', 'templates/new.txt': 'hello\n'})
     (git_repo.path / 'templates/gone.txt').unlink()
@@ -56,21 +57,46 @@ def test_a_text_file_shows_how_it_changed_never_a_null_value(
     assert 'null' not in out
 
 
-def test_json_is_deterministic_and_shaped(repo: GitRepo, run_cli: RunCli,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_json_is_deterministic_and_shaped(
+    repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv('GITOPS_CONFIG_FINGERPRINT_KEY', 'fixed')
     first = run_cli('diff', 'HEAD', '--format', 'json', cwd=repo.path).stdout
     second = run_cli('diff', 'HEAD', '--format', 'json', cwd=repo.path).stdout
     assert first == second
     data = json.loads(first)
-    assert set(data) == {'version', 'status', 'base', 'head', 'sealed', 'fingerprints',
-                         'environments'}
+    assert set(data) == {
+        'version',
+        'status',
+        'base',
+        'head',
+        'sealed',
+        'fingerprints',
+        'environments',
+    }
     dev = data['environments'][0]
-    assert set(dev) == {'name', 'status', 'summary', 'causes', 'errors', 'changes', 'ignored',
-                        'findings'}
-    assert dev['changes'] == [{'file': 'app.yaml', 'document': None, 'path': 'image',
-                               'kind': 'changed', 'old': 'v1', 'new': 'v2', 'secret': False,
-                               'detail': None}]
+    assert set(dev) == {
+        'name',
+        'status',
+        'summary',
+        'causes',
+        'errors',
+        'changes',
+        'ignored',
+        'findings',
+    }
+    assert dev['changes'] == [
+        {
+            'file': 'app.yaml',
+            'document': None,
+            'path': 'image',
+            'kind': 'changed',
+            'old': 'v1',
+            'new': 'v2',
+            'secret': False,
+            'detail': None,
+        }
+    ]
     assert dev['causes'] == [{'path': 'values/common.yaml', 'kind': 'layer'}]
 
 
@@ -89,15 +115,18 @@ def test_unknown_base_exits_3_with_hint(repo: GitRepo, run_cli: RunCli) -> None:
 
 
 def test_env_filter(repo: GitRepo, run_cli: RunCli) -> None:
-    data = json.loads(run_cli('diff', 'HEAD', '-e', 'prod', '-f', 'json',
-                              cwd=repo.path).stdout)
+    data = json.loads(run_cli('diff', 'HEAD', '-e', 'prod', '-f', 'json', cwd=repo.path).stdout)
     assert [e['name'] for e in data['environments']] == ['prod']
 
 
 def test_module_entry_point(repo: GitRepo) -> None:
-    proc = subprocess.run([sys.executable, '-m', 'gitops_config', 'diff', 'HEAD',
-                           '--exit-code'], cwd=repo.path, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, '-m', 'gitops_config', 'diff', 'HEAD', '--exit-code'],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1, proc.stderr
     assert 'image: v1 → v2' in proc.stdout
 
@@ -105,11 +134,11 @@ def test_module_entry_point(repo: GitRepo) -> None:
 def test_validate_adds_findings_to_the_summary(git_repo: GitRepo, run_cli: RunCli) -> None:
     schema = '{"type": "object", "properties": {"replicas": {"maximum": 2}}}'
     project = text('gitops-config.yaml') + (
-        'schemas:\n  rendered:\n    - {files: app.yaml, schema: schemas/app.json}\n')
+        'schemas:\n  rendered:\n    - {files: app.yaml, schema: schemas/app.json}\n'
+    )
     git_repo.commit({**FILES, 'gitops-config.yaml': project, 'schemas/app.json': schema})
     git_repo.write({'values/dev.yaml': 'app:\n  replicas: 5\n'})
-    data = json.loads(run_cli('diff', 'HEAD', '--validate', '-f', 'json',
-                              cwd=git_repo.path).stdout)
+    data = json.loads(run_cli('diff', 'HEAD', '--validate', '-f', 'json', cwd=git_repo.path).stdout)
     dev = data['environments'][0]
     assert dev['summary']['findings'] == 1
     assert dev['findings'][0]['rule'] == 'schema'

@@ -38,8 +38,9 @@ def _paths() -> list[tuple[str, ...]]:
 @pytest.mark.parametrize('path', _paths(), ids=lambda p: ' '.join(p) or 'gitops-config')
 def test_every_help_shows_an_example_and_whole_first_lines(path: tuple[str, ...]) -> None:
     runner = CliRunner()
-    result = runner.invoke(main_mod.cli, [*path, '--help'], terminal_width=80,
-                           catch_exceptions=False)
+    result = runner.invoke(
+        main_mod.cli, [*path, '--help'], terminal_width=80, catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert '\n  Examples:\n' in text, text
@@ -55,9 +56,15 @@ def test_every_help_shows_an_example_and_whole_first_lines(path: tuple[str, ...]
             sub = command.get_command(click.Context(command), step)
             assert isinstance(sub, click.Group)
             command = sub
-        entries = ({n: COMMANDS[n][1] for n in COMMANDS} if not path else
-                   {n: ' '.join(inspect.cleandoc(s.help or '').split('\n\n')[0].split())
-                    for n, s in command.commands.items() if not s.hidden})
+        entries = (
+            {n: COMMANDS[n][1] for n in COMMANDS}
+            if not path
+            else {
+                n: ' '.join(inspect.cleandoc(s.help or '').split('\n\n')[0].split())
+                for n, s in command.commands.items()
+                if not s.hidden
+            }
+        )
         for name, first in entries.items():
             assert f'{name} {first}' in joined, (name, first)
 
@@ -76,16 +83,21 @@ def _fake(exc: BaseException) -> click.Command:
     @click.command('fake')
     def fake() -> int:
         raise exc
+
     return fake
 
 
-@pytest.mark.parametrize(('exc', 'code', 'message'), [
-    (GitopsConfigError('it broke', hint='fix it'), 3, 'error: gitops-config-error: it broke'),
-    (KeyboardInterrupt(), 130, 'interrupted'),
-    (RuntimeError('boom'), 4, 'error: internal-error: RuntimeError: boom'),
-])
-def test_error_boundary(monkeypatch: pytest.MonkeyPatch, run_cli: RunCli, exc: BaseException,
-                        code: int, message: str) -> None:
+@pytest.mark.parametrize(
+    ('exc', 'code', 'message'),
+    [
+        (GitopsConfigError('it broke', hint='fix it'), 3, 'error: gitops-config-error: it broke'),
+        (KeyboardInterrupt(), 130, 'interrupted'),
+        (RuntimeError('boom'), 4, 'error: internal-error: RuntimeError: boom'),
+    ],
+)
+def test_error_boundary(
+    monkeypatch: pytest.MonkeyPatch, run_cli: RunCli, exc: BaseException, code: int, message: str
+) -> None:
     monkeypatch.setitem(COMMANDS, 'fake', ('tests.cli.test_main:FAKE', 'fake'))
     monkeypatch.setattr(sys.modules[__name__], 'FAKE', _fake(exc), raising=False)
     result = run_cli('fake')
@@ -94,14 +106,17 @@ def test_error_boundary(monkeypatch: pytest.MonkeyPatch, run_cli: RunCli, exc: B
     assert 'Traceback' not in result.stderr
 
 
-@pytest.mark.parametrize(('exc', 'code', 'message'), [
-    (GitopsConfigError('it broke', hint='fix it'), 3, 'error: gitops-config-error: it broke'),
-    (KeyboardInterrupt(), 130, 'interrupted'),
-    (RuntimeError('boom'), 4, 'error: internal-error: RuntimeError: boom'),
-])
+@pytest.mark.parametrize(
+    ('exc', 'code', 'message'),
+    [
+        (GitopsConfigError('it broke', hint='fix it'), 3, 'error: gitops-config-error: it broke'),
+        (KeyboardInterrupt(), 130, 'interrupted'),
+        (RuntimeError('boom'), 4, 'error: internal-error: RuntimeError: boom'),
+    ],
+)
 def test_debug_adds_the_traceback_and_keeps_the_exit_code(
-        monkeypatch: pytest.MonkeyPatch, run_cli: RunCli, exc: BaseException, code: int,
-        message: str) -> None:
+    monkeypatch: pytest.MonkeyPatch, run_cli: RunCli, exc: BaseException, code: int, message: str
+) -> None:
     monkeypatch.setitem(COMMANDS, 'fake', ('tests.cli.test_main:FAKE', 'fake'))
     monkeypatch.setattr(sys.modules[__name__], 'FAKE', _fake(exc), raising=False)
     result = run_cli('--debug', 'fake')
@@ -118,7 +133,11 @@ def test_main_returns_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, '-m', 'gitops_config', '-C', str(tmp_path), 'render'],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, '-m', 'gitops_config', '-C', str(tmp_path), 'render'],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 3
     assert proc.stderr.startswith('error: invalid-project: no gitops-config.yaml')

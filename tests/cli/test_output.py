@@ -14,16 +14,24 @@ class Tty(io.StringIO):
         return True
 
 
-@pytest.mark.parametrize(('mode', 'env', 'stream', 'expected'), [
-    ('always', {}, io.StringIO(), True),
-    ('never', {}, Tty(), False),
-    ('auto', {}, Tty(), True),
-    ('auto', {}, io.StringIO(), False),
-    ('auto', {'NO_COLOR': '1'}, Tty(), False),
-    ('auto', {'TERM': 'dumb'}, Tty(), False),
-])
-def test_use_color(monkeypatch: pytest.MonkeyPatch, mode: str, env: dict[str, str],
-                   stream: io.StringIO, expected: bool) -> None:
+@pytest.mark.parametrize(
+    ('mode', 'env', 'stream', 'expected'),
+    [
+        ('always', {}, io.StringIO(), True),
+        ('never', {}, Tty(), False),
+        ('auto', {}, Tty(), True),
+        ('auto', {}, io.StringIO(), False),
+        ('auto', {'NO_COLOR': '1'}, Tty(), False),
+        ('auto', {'TERM': 'dumb'}, Tty(), False),
+    ],
+)
+def test_use_color(
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    env: dict[str, str],
+    stream: io.StringIO,
+    expected: bool,
+) -> None:
     monkeypatch.delenv('TERM', raising=False)
     monkeypatch.delenv('NO_COLOR', raising=False)
     for key, value in env.items():
@@ -33,9 +41,15 @@ def test_use_color(monkeypatch: pytest.MonkeyPatch, mode: str, env: dict[str, st
 
 def test_color_always_reaches_the_output(project: GitRepo, run_cli: RunCli) -> None:
     plain = run_cli('explain', 'prod', 'app.replicas', cwd=project.path).stdout
-    colored = run_cli('--color', 'always', 'explain', 'prod', 'app.replicas',
-                      cwd=project.path).stdout
+    colored = run_cli(
+        '--color', 'always', 'explain', 'prod', 'app.replicas', cwd=project.path
+    ).stdout
     assert '\033[' not in plain
     assert '\033[' in colored
-    assert colored.replace('\033[1;36m', '').replace('\033[32m', '').replace(
-        '\033[90m', '').replace('\033[0m', '') == plain
+    assert (
+        colored.replace('\033[1;36m', '')
+        .replace('\033[32m', '')
+        .replace('\033[90m', '')
+        .replace('\033[0m', '')
+        == plain
+    )

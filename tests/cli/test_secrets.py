@@ -28,11 +28,16 @@ def run(*args: str) -> Result:
 
 
 @pytest.fixture
-def rules(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],  # noqa: F811
-          monkeypatch: pytest.MonkeyPatch) -> Path:
+def rules(
+    tmp_path: Path,
+    age_keys: tuple[AgeKey, AgeKey],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
     monkeypatch.chdir(tmp_path)
-    return write_rules(tmp_path, f'creation_rules:\n  - path_regex: \\.enc\\.yaml$\n'
-                                 f'    age: {age_keys[0].recipient}\n')
+    return write_rules(
+        tmp_path,
+        f'creation_rules:\n  - path_regex: \\.enc\\.yaml$\n    age: {age_keys[0].recipient}\n',
+    )
 
 
 @pytest.fixture
@@ -54,8 +59,9 @@ def test_keygen_writes_a_private_identity(tmp_path: Path) -> None:
     assert run('keygen', '--output', str(out)).exit_code == 3  # never overwrites
 
 
-def test_keygen_default_goes_to_the_sops_keys_file(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keygen_default_goes_to_the_sops_keys_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv('XDG_CONFIG_HOME', str(tmp_path / 'cfg'))
     result = run('keygen')
     keys = tmp_path / 'cfg' / 'sops' / 'age' / 'keys.txt'
@@ -97,8 +103,9 @@ def test_decrypt_in_place_keeps_mode(secret_file: Path) -> None:
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o640
 
 
-def test_edit_with_editor(secret_file: Path, tmp_path: Path,
-                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_edit_with_editor(
+    secret_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     editor = tmp_path / 'editor.sh'
     editor.write_text('#!/bin/sh\nsed -i "s/replicas: 3/replicas: 4/" "$1"\n')
     editor.chmod(0o755)
@@ -106,8 +113,11 @@ def test_edit_with_editor(secret_file: Path, tmp_path: Path,
     before = secret_file.read_text().splitlines()
     assert run('edit', str(secret_file)).exit_code == 0
     after = secret_file.read_text().splitlines()
-    assert [a.split(':')[0] for a, b in zip(before, after, strict=True)
-            if a != b and 'lastmodified' not in a] == ['replicas', '    mac']
+    assert [
+        a.split(':')[0]
+        for a, b in zip(before, after, strict=True)
+        if a != b and 'lastmodified' not in a
+    ] == ['replicas', '    mac']
     assert b'replicas: 4' in sops('decrypt', str(secret_file))
 
 
@@ -119,8 +129,11 @@ def test_set_yaml_and_string_values(secret_file: Path) -> None:
     assert ',type:int]' in secret_file.read_text()
 
 
-def test_rotate_and_updatekeys(secret_file: Path, rules: Path,
-                               age_keys: tuple[AgeKey, AgeKey]) -> None:  # noqa: F811
+def test_rotate_and_updatekeys(
+    secret_file: Path,
+    rules: Path,
+    age_keys: tuple[AgeKey, AgeKey],  # noqa: F811
+) -> None:
     before = secret_file.read_text()
     assert run('rotate', str(secret_file)).exit_code == 0
     assert secret_file.read_text() != before
@@ -131,8 +144,10 @@ def test_rotate_and_updatekeys(secret_file: Path, rules: Path,
     text = secret_file.read_text()
     assert age_keys[1].recipient in text
     assert age_keys[0].recipient not in text
-    assert sops('decrypt', str(secret_file),
-                env={'SOPS_AGE_KEY_FILE': str(age_keys[1].file)}).decode() == PLAIN
+    assert (
+        sops('decrypt', str(secret_file), env={'SOPS_AGE_KEY_FILE': str(age_keys[1].file)}).decode()
+        == PLAIN
+    )
 
 
 def test_status(secret_file: Path, tmp_path: Path) -> None:
@@ -150,14 +165,20 @@ def test_status(secret_file: Path, tmp_path: Path) -> None:
 
 
 def test_whole_process_smoke(secret_file: Path) -> None:
-    proc = subprocess.run([sys.executable, '-m', 'gitops_config', 'secrets', 'decrypt',
-                           str(secret_file)], capture_output=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, '-m', 'gitops_config', 'secrets', 'decrypt', str(secret_file)],
+        capture_output=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode() == PLAIN
 
 
-def test_git_drivers_diff_and_merge(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],  # noqa: F811
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_git_drivers_diff_and_merge(
+    tmp_path: Path,
+    age_keys: tuple[AgeKey, AgeKey],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     repo = GitRepo(tmp_path / 'repo')
     monkeypatch.chdir(repo.path)
     write_rules(repo.path, f'creation_rules:\n  - age: {age_keys[0].recipient}\n')
@@ -179,15 +200,22 @@ def test_git_drivers_diff_and_merge(tmp_path: Path, age_keys: tuple[AgeKey, AgeK
     assert run('set', str(secret), 'c', 'THREE').exit_code == 0
     repo.commit(message='theirs')
     repo.git('checkout', '-q', 'main')
-    proc = subprocess.run(['git', 'merge', '--no-edit', 'theirs'], cwd=repo.path,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ['git', 'merge', '--no-edit', 'theirs'],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     merged = sops('decrypt', str(secret)).decode()
     assert merged == 'a: ONE\nb: two\nc: THREE\n'
 
 
-def test_merge_driver_reports_a_real_conflict(tmp_path: Path,
-                                              age_keys: tuple[AgeKey, AgeKey]) -> None:  # noqa: F811
+def test_merge_driver_reports_a_real_conflict(
+    tmp_path: Path,
+    age_keys: tuple[AgeKey, AgeKey],  # noqa: F811
+) -> None:
     write_rules(tmp_path, f'creation_rules:\n  - age: {age_keys[0].recipient}\n')
     files = {}
     for name, value in (('base', 'one'), ('ours', 'mine'), ('theirs', 'yours')):
@@ -196,8 +224,9 @@ def test_merge_driver_reports_a_real_conflict(tmp_path: Path,
         assert run('encrypt', '-i', str(path)).exit_code == 0
         files[name] = path
     before = files['ours'].read_bytes()
-    result = run('merge-driver', str(files['base']), str(files['ours']), str(files['theirs']),
-                 'app.enc.yaml')
+    result = run(
+        'merge-driver', str(files['base']), str(files['ours']), str(files['theirs']), 'app.enc.yaml'
+    )
     assert result.exit_code == 1
     assert 'conflicting changes at a' in result.stderr
     assert 'mine' not in result.stderr

@@ -11,28 +11,35 @@ from tests._helpers.projects import BASIC
 from tests._helpers.projects import PROJECT
 from tests.conftest import RunCli
 
-SCHEMA = json.dumps({'type': 'object', 'properties': {
-    'replicas': {'type': 'integer', 'maximum': 5}}}, indent=2)
-POLICY = '''\
+SCHEMA = json.dumps(
+    {'type': 'object', 'properties': {'replicas': {'type': 'integer', 'maximum': 5}}}, indent=2
+)
+POLICY = """\
 rules:
   - id: team/replicas
     severity: warning
     message: prod wants more replicas
     match: {environments: [prod], files: [config.yaml]}
     expr: "doc.replicas >= 4 ? [] : [{'path': ['replicas']}]"
-'''
-SECTIONS = '''\
+"""
+SECTIONS = """\
 schemas:
   rendered:
     - files: config.yaml
       schema: schemas/config.json
-'''
+"""
 
 
 @pytest.fixture
 def repo(git_repo: GitRepo) -> GitRepo:
-    git_repo.commit({**BASIC, 'gitops-config.yaml': PROJECT + SECTIONS,
-                     'schemas/config.json': SCHEMA, 'policies/team.yaml': POLICY})
+    git_repo.commit(
+        {
+            **BASIC,
+            'gitops-config.yaml': PROJECT + SECTIONS,
+            'schemas/config.json': SCHEMA,
+            'policies/team.yaml': POLICY,
+        }
+    )
     return git_repo
 
 
@@ -57,13 +64,19 @@ def test_json_shape_is_fixed(run_cli: RunCli, repo: GitRepo) -> None:
     assert list(data) == ['status', 'findings', 'summary', 'revision']
     assert data['revision'].endswith(' (working tree)')
     assert data['summary'] == {'errors': 1, 'warnings': 0, 'files': 3, 'waived': 0}
-    assert data['findings'] == [{
-        'rule': 'schema', 'severity': 'error',
-        'message': 'replicas: 9 is greater than the maximum of 5',
-        'file': 'rendered/prod/config.yaml', 'line': 3, 'column': 1, 'env': 'prod',
-        'origin': {'file': 'values/prod.yaml', 'line': 2, 'column': 3},
-        'hint': 'schema: schemas/config.json',
-    }]
+    assert data['findings'] == [
+        {
+            'rule': 'schema',
+            'severity': 'error',
+            'message': 'replicas: 9 is greater than the maximum of 5',
+            'file': 'rendered/prod/config.yaml',
+            'line': 3,
+            'column': 1,
+            'env': 'prod',
+            'origin': {'file': 'values/prod.yaml', 'line': 2, 'column': 3},
+            'hint': 'schema: schemas/config.json',
+        }
+    ]
 
 
 def test_text_is_grouped_by_file(run_cli: RunCli, repo: GitRepo) -> None:
@@ -87,17 +100,20 @@ def test_github_annotations(run_cli: RunCli, repo: GitRepo) -> None:
     repo.write({'values/prod.yaml': 'app:\n  replicas: 9\n'})
     result = run_cli('validate', '--format', 'github', cwd=repo.path)
     assert '::group::prod' in result.stdout
-    assert ('::error file=rendered/prod/config.yaml,line=3,col=1,title=schema::'
-            'replicas: 9 is greater than the maximum of 5%0A(edit values/prod.yaml:2:3)') in (
-        result.stdout)
+    assert (
+        '::error file=rendered/prod/config.yaml,line=3,col=1,title=schema::'
+        'replicas: 9 is greater than the maximum of 5%0A(edit values/prod.yaml:2:3)'
+    ) in (result.stdout)
 
 
-def test_github_format_is_automatic_under_actions(run_cli: RunCli, repo: GitRepo,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_github_format_is_automatic_under_actions(
+    run_cli: RunCli, repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv('GITHUB_ACTIONS', 'true')
     result = run_cli('validate', cwd=repo.path)
     assert '::warning file=rendered/prod/config.yaml,line=3,col=1,title=team/replicas::' in (
-        result.stdout)
+        result.stdout
+    )
 
 
 def test_sarif_is_2_1_0(run_cli: RunCli, repo: GitRepo) -> None:
@@ -111,7 +127,8 @@ def test_sarif_is_2_1_0(run_cli: RunCli, repo: GitRepo) -> None:
     assert first['level'] == 'error'
     assert first['locations'][0]['physicalLocation'] == {
         'artifactLocation': {'uri': 'rendered/prod/config.yaml'},
-        'region': {'startLine': 3, 'startColumn': 1}}
+        'region': {'startLine': 3, 'startColumn': 1},
+    }
     related = first['relatedLocations'][0]['physicalLocation']
     assert related['artifactLocation']['uri'] == 'values/prod.yaml'
 
@@ -156,33 +173,44 @@ def test_sealed_validates_without_keys(run_cli: RunCli, repo: GitRepo) -> None:
 
 
 def test_change_rules_run_against_base(run_cli: RunCli, repo: GitRepo) -> None:
-    repo.commit({'policies/drop.yaml': '''\
+    repo.commit(
+        {
+            'policies/drop.yaml': """\
 rules:
   - id: team/replica-drop
     scope: change
     message: replicas halved
     expr: "old == null || new.replicas * 2 > old.replicas"
-'''})
+"""
+        }
+    )
     repo.commit({'values/prod.yaml': 'app:\n  replicas: 1\n'})
     code, data = _json(run_cli, repo, '--base', 'HEAD~1')
     assert code == 1
     assert [(f['rule'], f['env']) for f in data['findings'] if f['severity'] == 'error'] == [
-        ('team/replica-drop', 'prod')]
+        ('team/replica-drop', 'prod')
+    ]
 
 
 def test_policy_test_command(run_cli: RunCli, repo: GitRepo) -> None:
-    repo.write({'policies/team.yaml': POLICY + '''\
+    repo.write(
+        {
+            'policies/team.yaml': POLICY
+            + """\
     examples:
       pass:
         - doc: {replicas: 4}
       fail:
         - doc: {replicas: 4}
-'''})
+"""
+        }
+    )
     result = run_cli('policy', 'test', 'policies', cwd=repo.path)
     assert result.exit_code == 1
     assert 'PASS policies/team.yaml:9:11 team/replicas (pass example): passes' in result.stdout
     assert 'FAIL policies/team.yaml:11:11 team/replicas (fail example): expected to fail' in (
-        result.stdout)
+        result.stdout
+    )
     assert result.stdout.splitlines()[-1] == '2 example(s) in 1 rule(s), 1 failure(s)'
 
 

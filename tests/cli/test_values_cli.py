@@ -11,7 +11,7 @@ def test_get_prints_merged_values(project: GitRepo, run_cli: RunCli) -> None:
     result = run_cli('get', 'prod', 'models[name=large]', '--format', 'json', cwd=project.path)
     assert json.loads(result.stdout) == {'name': 'large', 'rpm': 50}
     result = run_cli('get', 'dev', 'app.image', '--format', 'yaml', cwd=project.path)
-    assert result.stdout == 'repo: ghcr.io/x/gateway\ntag: \'1.0\'\n'
+    assert result.stdout == "repo: ghcr.io/x/gateway\ntag: '1.0'\n"
 
 
 def test_get_missing_key_suggests(project: GitRepo, run_cli: RunCli) -> None:
@@ -53,8 +53,9 @@ def test_set_keeps_comments_and_parses_yaml(project: GitRepo, run_cli: RunCli) -
     text = (project.path / 'values/prod.yaml').read_text()
     assert '  replicas: 4  # three zones\n' in text
     assert run_cli('get', 'prod', 'app.labels.team', cwd=project.path).stdout == 'llm\n'
-    assert run_cli('get', 'prod', 'app.version', '-f', 'json', cwd=project.path).stdout == \
-        '"1.10"\n'
+    assert (
+        run_cli('get', 'prod', 'app.version', '-f', 'json', cwd=project.path).stdout == '"1.10"\n'
+    )
 
 
 def test_unset_removes_the_key(project: GitRepo, run_cli: RunCli) -> None:

@@ -12,8 +12,12 @@ from gitops_config.policy.rules import Rule
 from gitops_config.policy.verify import make_test_engine
 from gitops_config.policy.verify import run_example
 
-CASES = [(rule, example) for name in sorted(packs()) for rule in load_pack(name)
-         for example in rule.examples]
+CASES = [
+    (rule, example)
+    for name in sorted(packs())
+    for rule in load_pack(name)
+    for example in rule.examples
+]
 
 
 @pytest.fixture(scope='module')
@@ -38,8 +42,9 @@ def test_litellm_pack_covers_every_scope() -> None:
     assert {r.scope for r in load_pack('litellm')} == {'document', 'environments', 'change'}
 
 
-@pytest.mark.parametrize(('rule', 'example'), CASES,
-                         ids=[f'{r.id}:{e.expect}:{e.location.line}' for r, e in CASES])
+@pytest.mark.parametrize(
+    ('rule', 'example'), CASES, ids=[f'{r.id}:{e.expect}:{e.location.line}' for r, e in CASES]
+)
 def test_builtin_example(engine: Engine, rule: Rule, example: Example) -> None:
     result = run_example(engine, rule, example)
     assert result.ok, result.detail
@@ -57,7 +62,8 @@ def test_the_pack_readme_is_generated_from_the_rules() -> None:
 
     readme = (builtin_dir() / 'README.md').read_text()
     assert readme == markdown({name: load_pack(name) for name in packs()}), (
-        'regenerate: gitops-config policy docs --builtin > policies/README.md')
+        'regenerate: gitops-config policy docs --builtin > policies/README.md'
+    )
     for name in packs():
         for rule in load_pack(name):
             assert f'### `{rule.id}`' in readme

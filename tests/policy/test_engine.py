@@ -15,8 +15,9 @@ from gitops_config.redact import Secret
 
 def _rule(expr: str, **extra: str) -> Rule:
     lines = ''.join(f'    {k}: {v}\n' for k, v in extra.items())
-    [rule] = load_file(f'rules:\n  - id: t/r\n    message: bad\n{lines}    expr: {expr!r}\n',
-                       'p.yaml')
+    [rule] = load_file(
+        f'rules:\n  - id: t/r\n    message: bad\n{lines}    expr: {expr!r}\n', 'p.yaml'
+    )
     return rule
 
 
@@ -31,8 +32,10 @@ def test_true_passes_and_false_fails_once() -> None:
 
 
 def test_a_list_result_is_one_violation_per_item() -> None:
-    outcome = _eval("doc.items.filter(x, x > 2).map(x, {'message': string(x), 'path': ['a']})",
-                    doc={'items': [1, 3, 5]})
+    outcome = _eval(
+        "doc.items.filter(x, x > 2).map(x, {'message': string(x), 'path': ['a']})",
+        doc={'items': [1, 3, 5]},
+    )
     assert [(v.message, v.path) for v in outcome.violations] == [('3', ('a',)), ('5', ('a',))]
 
 
@@ -54,44 +57,70 @@ def test_the_plaintext_of_a_secret_never_reaches_cel() -> None:
 
 
 def test_env_values_and_file_are_visible() -> None:
-    outcome = _eval("env == 'prod' && values.replicas == 3 && file == 'a.yaml'",
-                    env='prod', values={'replicas': 3}, file='a.yaml')
+    outcome = _eval(
+        "env == 'prod' && values.replicas == 3 && file == 'a.yaml'",
+        env='prod',
+        values={'replicas': 3},
+        file='a.yaml',
+    )
     assert outcome == outcome.__class__()
 
 
 def test_runtime_error_on_one_document_does_not_stop_the_others() -> None:
     rule = _rule('doc.spec.replicas >= 2')
-    targets = [Target('rendered', f'r/{i}.yaml', f'{i}.yaml', doc, 'prod', {}, 0)
-               for i, doc in enumerate([{'spec': {'replicas': 1}}, {}, {'spec': {'replicas': 3}},
-                                        {'spec': {'replicas': 0}}])]
+    targets = [
+        Target('rendered', f'r/{i}.yaml', f'{i}.yaml', doc, 'prod', {}, 0)
+        for i, doc in enumerate(
+            [{'spec': {'replicas': 1}}, {}, {'spec': {'replicas': 3}}, {'spec': {'replicas': 0}}]
+        )
+    ]
     hits = run_documents(make_engine(), [rule], targets)
     assert [(h.file, h.error) for h in hits] == [
-        ('r/0.yaml', False), ('r/1.yaml', True), ('r/3.yaml', False)]
+        ('r/0.yaml', False),
+        ('r/1.yaml', True),
+        ('r/3.yaml', False),
+    ]
 
 
 def test_match_limits_environments_and_files() -> None:
     rule = _rule('false', match="{environments: [prod], files: ['k8s/*.yaml']}")
-    targets = [Target('rendered', 'x', name, {}, env, {}, 0)
-               for env, name in [('prod', 'k8s/a.yaml'), ('dev', 'k8s/a.yaml'),
-                                 ('prod', 'config.yaml'), ('prod', 'k8s/sub/b.yaml')]]
+    targets = [
+        Target('rendered', 'x', name, {}, env, {}, 0)
+        for env, name in [
+            ('prod', 'k8s/a.yaml'),
+            ('dev', 'k8s/a.yaml'),
+            ('prod', 'config.yaml'),
+            ('prod', 'k8s/sub/b.yaml'),
+        ]
+    ]
     hits = run_documents(make_engine(), [rule], targets)
     assert [(h.env, h.name) for h in hits] == [('prod', 'k8s/a.yaml')]
 
 
 def test_twenty_rules_over_many_documents_all_pass() -> None:
     # Their speed is measured by benchmarks/bench_validate.py ("20 rules"), not here.
-    rules = [_rule(f"doc.model_list.all(m, m.litellm_params.rpm > {i}) && env != 'x{i}'")
-             for i in range(20)]
-    rules = [Rule(**{**{f: getattr(r, f) for f in r.__slots__}, 'id': f't/r{i}'})
-             for i, r in enumerate(rules)]
-    doc = {'model_list': [{'model_name': f'm{i}', 'litellm_params': {'rpm': 100, 'tpm': 9}}
-                          for i in range(8)], 'general_settings': {'master_key': '<secret>'}}
-    targets = [Target('rendered', f'f{i}.yaml', f'f{i}.yaml', doc, 'prod', {}, 0)
-               for i in range(200)]
+    rules = [
+        _rule(f"doc.model_list.all(m, m.litellm_params.rpm > {i}) && env != 'x{i}'")
+        for i in range(20)
+    ]
+    rules = [
+        Rule(**{**{f: getattr(r, f) for f in r.__slots__}, 'id': f't/r{i}'})
+        for i, r in enumerate(rules)
+    ]
+    doc = {
+        'model_list': [
+            {'model_name': f'm{i}', 'litellm_params': {'rpm': 100, 'tpm': 9}} for i in range(8)
+        ],
+        'general_settings': {'master_key': '<secret>'},
+    }
+    targets = [
+        Target('rendered', f'f{i}.yaml', f'f{i}.yaml', doc, 'prod', {}, 0) for i in range(200)
+    ]
     assert run_documents(make_engine(), rules, targets) == []
     slow = {**doc, 'model_list': [{'model_name': 'm', 'litellm_params': {'rpm': 5}}]}
-    hits = run_documents(make_engine(), rules, [Target('rendered', 'f.yaml', 'f.yaml', slow,
-                                                        'prod', {}, 0)])
+    hits = run_documents(
+        make_engine(), rules, [Target('rendered', 'f.yaml', 'f.yaml', slow, 'prod', {}, 0)]
+    )
     assert sorted(h.rule.id for h in hits) == sorted(f't/r{i}' for i in range(5, 20))
 
 

@@ -7,7 +7,7 @@ from gitops_config.policy.engine import Engine
 from gitops_config.policy.rules import PolicyFileError
 from gitops_config.policy.rules import load_file
 
-GOOD = '''\
+GOOD = """\
 rules:
   - id: team/replicas
     severity: warning
@@ -21,7 +21,7 @@ rules:
         - doc: {spec: {replicas: 2}}
       fail:
         - doc: {spec: {replicas: 1}}
-'''
+"""
 
 
 def test_a_rule_file_loads_into_rules() -> None:
@@ -36,16 +36,29 @@ def test_a_rule_file_loads_into_rules() -> None:
     assert str(rule.expr_location) == 'policies/team.yaml:8:11'
 
 
-@pytest.mark.parametrize(('text', 'message', 'line'), [
-    ('rules: {}\n', 'top-level `rules:` list', 1),
-    ('rules:\n  - id: a\n    message: m\n', "non-empty string 'expr'", 2),
-    ('rules:\n  - id: Bad Id\n    message: m\n    expr: "true"\n', 'kebab-case', 2),
-    ('rules:\n  - id: a\n    message: m\n    expr: "true"\n    severity: fatal\n',
-     'severity must be error or warning', 5),
-    ('rules:\n  - id: a\n    message: m\n    expr: "true"\n    scope: galaxy\n',
-     'scope must be one of', 5),
-    ('rules:\n  - id: a\n    message: m\n    expr: "true"\n    when: x\n', "unknown key 'when'", 5),
-])
+@pytest.mark.parametrize(
+    ('text', 'message', 'line'),
+    [
+        ('rules: {}\n', 'top-level `rules:` list', 1),
+        ('rules:\n  - id: a\n    message: m\n', "non-empty string 'expr'", 2),
+        ('rules:\n  - id: Bad Id\n    message: m\n    expr: "true"\n', 'kebab-case', 2),
+        (
+            'rules:\n  - id: a\n    message: m\n    expr: "true"\n    severity: fatal\n',
+            'severity must be error or warning',
+            5,
+        ),
+        (
+            'rules:\n  - id: a\n    message: m\n    expr: "true"\n    scope: galaxy\n',
+            'scope must be one of',
+            5,
+        ),
+        (
+            'rules:\n  - id: a\n    message: m\n    expr: "true"\n    when: x\n',
+            "unknown key 'when'",
+            5,
+        ),
+    ],
+)
 def test_malformed_rule_files_fail_at_file_and_line(text: str, message: str, line: int) -> None:
     with pytest.raises(PolicyFileError) as info:
         load_file(text, 'policies/p.yaml')
@@ -55,8 +68,9 @@ def test_malformed_rule_files_fail_at_file_and_line(text: str, message: str, lin
 
 
 def test_cel_syntax_error_points_into_the_rule_file() -> None:
-    text = ('rules:\n  - id: broken\n    message: m\n    expr: |\n'
-            '      doc.a == 1 &&\n      doc.b ==\n')
+    text = (
+        'rules:\n  - id: broken\n    message: m\n    expr: |\n      doc.a == 1 &&\n      doc.b ==\n'
+    )
     [rule] = load_file(text, 'policies/broken.yaml')
     with pytest.raises(PolicyFileError) as info:
         Engine().compile(rule)

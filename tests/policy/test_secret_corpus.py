@@ -18,11 +18,15 @@ from tests.conftest import RunCli
 ROOT = Path(__file__).resolve().parents[2]
 
 # Built from pieces, so that no scanner run on this repository mistakes the file itself.
-_PEM = ('-----BEGIN {} PRIVATE KEY-----\n'
-        'MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n')
-_CERT = ('-----BEGIN CERTIFICATE-----\n'
-         'MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJ\n'
-         '-----END CERTIFICATE-----\n')
+_PEM = (
+    '-----BEGIN {} PRIVATE KEY-----\n'
+    'MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n'
+)
+_CERT = (
+    '-----BEGIN CERTIFICATE-----\n'
+    'MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJ\n'
+    '-----END CERTIFICATE-----\n'
+)
 
 SECRETS = {
     'openai': 'sk-' + 'proj-' + 'T3BlbkFJq8Zr2LmN5vB7xY1wK4pQ9sD6fG0hJ',
@@ -36,9 +40,9 @@ SECRETS = {
     'openssh key': _PEM.format('OPENSSH'),
     'base64 private key': base64.b64encode(_PEM.format('EC').encode()).decode(),
     'jwt': 'eyJ' + 'hbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.'
-           'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
+    'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
     'age identity': 'AGE-SECRET-KEY-' + '1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQ'
-                    'YQSZQGPQYQSZQGPQYQSZQGPQY',
+    'YQSZQGPQYQSZQGPQYQSZQGPQY',
     'stripe': 'sk_' + 'live_' + '51HqLyjWDarjtT1zdp7dcXBtnN',
     'url password': 'postgres://app:' + 'Vq3rT9zKx2mW' + '@db.internal:5432/app',
 }
@@ -53,7 +57,7 @@ NAMED = {
 NOT_SECRETS = {
     'uuid': '3f2b8c1e-9d4a-4f6b-8e2c-7a1d5b9c0e3f',
     'image digest': 'ghcr.io/berriai/litellm@sha256:'
-                    '4d6e1f9b2c8a7e3d5f0b1c9a8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d',
+    '4d6e1f9b2c8a7e3d5f0b1c9a8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d',
     'sha256': 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
     'git sha': '8e1c7f3a9b2d4e6f8a0c1b3d5e7f9a2b4c6d8e0f',
     'public certificate': _CERT,
@@ -62,7 +66,7 @@ NOT_SECRETS = {
     'env reference': 'os.environ/OPENAI_API_KEY',
     'shell reference': '${DATABASE_PASSWORD}',
     'sops value': 'ENC[AES256_GCM,data:q8Zr2Lm=,iv:5vB7xY1wK4pQ9sD6fG0hJ3=,tag:T3BlbkFJ==,'
-                  'type:str]',
+    'type:str]',
     'k8s names': 'litellm-proxy-7d9f8b6c5-x2k4m',
     'k8s secret ref': 'secretKeyRef: {name: litellm-keys, key: master-key}',
     'age recipient': 'age1ykg3e4n2p72dcmq44mjtcrnp0y7du6lkth9gzxw2l45y5e07t5lsttnnve',
@@ -124,16 +128,21 @@ def test_prose_and_placeholders_in_text_are_not_flagged(name: str) -> None:
 
 
 def test_a_yaml_comment_is_told_from_a_hash_in_a_value() -> None:
-    text = ("url: 'https://x/#anchor sk-" + 'proj-T3BlbkFJq8Zr2LmN5vB7x' + "'\n"
-            'color: "#fff"  # sk-' + 'proj-T3BlbkFJq8Zr2LmN5vB7x\n')
+    text = (
+        "url: 'https://x/#anchor sk-" + 'proj-T3BlbkFJq8Zr2LmN5vB7x' + "'\n"
+        'color: "#fff"  # sk-' + 'proj-T3BlbkFJq8Zr2LmN5vB7x\n'
+    )
     assert scan_text(text, comments=True) == [
-        (2, 18, 'looks like an OpenAI/Anthropic-style API key (sk-...)')]
+        (2, 18, 'looks like an OpenAI/Anthropic-style API key (sk-...)')
+    ]
 
 
 def test_example_repo_has_no_finding_but_its_waived_demo_key(run_cli: RunCli) -> None:
-    files = [p.relative_to(ROOT / 'example-repo').as_posix()
-             for p in sorted((ROOT / 'example-repo').rglob('*'))
-             if p.is_file() and 'rendered' not in p.parts]
+    files = [
+        p.relative_to(ROOT / 'example-repo').as_posix()
+        for p in sorted((ROOT / 'example-repo').rglob('*'))
+        if p.is_file() and 'rendered' not in p.parts
+    ]
     result = run_cli('hook', 'secrets', *files, cwd=ROOT / 'example-repo')
     assert result.exit_code == 0, result.stdout
     assert not re.search(r'error', result.stdout)

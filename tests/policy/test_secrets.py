@@ -18,46 +18,84 @@ from gitops_config.policy.secrets import secret_key
 from gitops_config.policy.secrets import unencrypted
 
 
-@pytest.mark.parametrize('key', [
-    'password', 'db_password', 'api_key', 'apiKey', 'x-api-key', 'master_key', 'MASTER_KEY',
-    'client_secret', 'token', 'access_token', 'privateKey', 'credentials', 'passphrase'])
+@pytest.mark.parametrize(
+    'key',
+    [
+        'password',
+        'db_password',
+        'api_key',
+        'apiKey',
+        'x-api-key',
+        'master_key',
+        'MASTER_KEY',
+        'client_secret',
+        'token',
+        'access_token',
+        'privateKey',
+        'credentials',
+        'passphrase',
+    ],
+)
 def test_keys_named_like_secrets(key: str) -> None:
     assert secret_key(key)
 
 
-@pytest.mark.parametrize('key', [
-    'max_tokens', 'tpm', 'key', 'secretName', 'secret_ref', 'token_ttl', 'api_base',
-    'model_name', 'keys', 'primary_key_column'])
+@pytest.mark.parametrize(
+    'key',
+    [
+        'max_tokens',
+        'tpm',
+        'key',
+        'secretName',
+        'secret_ref',
+        'token_ttl',
+        'api_base',
+        'model_name',
+        'keys',
+        'primary_key_column',
+    ],
+)
 def test_keys_that_only_look_close(key: str) -> None:
     assert not secret_key(key)
 
 
-@pytest.mark.parametrize(('value', 'what'), [
-    ('sk-proj-4f9a8b7c6d5e4f3a2b1c', 'OpenAI'),
-    ('sk-ant-api03-abcdefghijklmnopqrst', 'OpenAI/Anthropic'),
-    ('AKIAIOSFODNN7EXAMPLE', 'AWS'),
-    ('ghp_' + 'a' * 36, 'GitHub'),
-    ('Bearer abcdefghijklmnopqrstuvwxyz012345', 'bearer'),
-    ('-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----', 'private key'),
-    ('-----BEGIN OPENSSH PRIVATE KEY-----', 'private key'),
-    ('AGE-SECRET-KEY-1' + 'Q' * 58, 'age secret key'),
-])
+@pytest.mark.parametrize(
+    ('value', 'what'),
+    [
+        ('sk-proj-4f9a8b7c6d5e4f3a2b1c', 'OpenAI'),
+        ('sk-ant-api03-abcdefghijklmnopqrst', 'OpenAI/Anthropic'),
+        ('AKIAIOSFODNN7EXAMPLE', 'AWS'),
+        ('ghp_' + 'a' * 36, 'GitHub'),
+        ('Bearer abcdefghijklmnopqrstuvwxyz012345', 'bearer'),
+        ('-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----', 'private key'),
+        ('-----BEGIN OPENSSH PRIVATE KEY-----', 'private key'),
+        ('AGE-SECRET-KEY-1' + 'Q' * 58, 'age secret key'),
+    ],
+)
 def test_credential_shapes_are_found_under_any_key(value: str, what: str) -> None:
     [hit] = plaintext_secrets({'notes': {'anything': value}})
     assert hit['path'] == ['notes', 'anything']
     assert what in hit['message']
 
 
-@pytest.mark.parametrize('value', [
-    '<secret>', 'ENC[AES256_GCM,data:abc,iv:x,tag:y,type:str]', 'os.environ/OPENAI_API_KEY',
-    '${OPENAI_API_KEY}', '{{ .Values.key }}', '', 'SEALED-SECRET-0123456789abcdef'])
+@pytest.mark.parametrize(
+    'value',
+    [
+        '<secret>',
+        'ENC[AES256_GCM,data:abc,iv:x,tag:y,type:str]',
+        'os.environ/OPENAI_API_KEY',
+        '${OPENAI_API_KEY}',
+        '{{ .Values.key }}',
+        '',
+        'SEALED-SECRET-0123456789abcdef',
+    ],
+)
 def test_encrypted_or_referenced_values_pass(value: str) -> None:
     assert plaintext_secrets({'api_key': value, 'password': value}) == []
 
 
 def test_sops_metadata_is_never_flagged() -> None:
-    doc = {'sops': {'age': [{'enc': '-----BEGIN AGE ENCRYPTED FILE-----\nabc'}],
-                    'mac': 'ENC[...]'}}
+    doc = {'sops': {'age': [{'enc': '-----BEGIN AGE ENCRYPTED FILE-----\nabc'}], 'mac': 'ENC[...]'}}
     assert plaintext_secrets(doc) == []
 
 
@@ -73,21 +111,22 @@ def test_text_files_are_scanned_line_by_line() -> None:
     assert scan_text(text) == [(2, 16, 'looks like an OpenAI/Anthropic-style API key (sk-...)')]
 
 
-SOPS = '''\
+SOPS = """\
 creation_rules:
   - path_regex: secrets/.*\\.yaml$
     encrypted_regex: ^(password|api_key)$
   - path_regex: rendered/.*
-'''
+"""
 
 
 def test_creation_rules_say_which_values_must_be_encrypted() -> None:
     rules = creation_rules(SOPS)
-    doc = {'db': {'password': 'plain', 'host': 'db.local'},
-           'api_key': 'ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]',
-           'sops': {'mac': 'ENC[...]', 'encrypted_regex': '^(password|api_key)$'}}
-    assert [h['path'] for h in unencrypted(doc, 'secrets/prod.yaml', rules)] == [
-        ['db', 'password']]
+    doc = {
+        'db': {'password': 'plain', 'host': 'db.local'},
+        'api_key': 'ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]',
+        'sops': {'mac': 'ENC[...]', 'encrypted_regex': '^(password|api_key)$'},
+    }
+    assert [h['path'] for h in unencrypted(doc, 'secrets/prod.yaml', rules)] == [['db', 'password']]
     assert unencrypted(doc, 'values/prod.yaml', rules) == []
 
 
@@ -96,12 +135,17 @@ def test_a_covered_file_without_sops_metadata_fails_once() -> None:
     assert 'no sops metadata' in hit['message']
 
 
-def _reference(node: Any, path: list[Any], key: str | None,
-               extra: Sequence[re.Pattern[str]]) -> list[dict[str, Any]]:
+def _reference(
+    node: Any, path: list[Any], key: str | None, extra: Sequence[re.Pattern[str]]
+) -> list[dict[str, Any]]:
     """The plain recursive walk: every leaf visited, every check made."""
     if isinstance(node, dict):
-        return [hit for k, v in node.items() if path or k != 'sops'
-                for hit in _reference(v, [*path, k], k if isinstance(k, str) else key, extra)]
+        return [
+            hit
+            for k, v in node.items()
+            if path or k != 'sops'
+            for hit in _reference(v, [*path, k], k if isinstance(k, str) else key, extra)
+        ]
     if isinstance(node, list):
         return [hit for i, v in enumerate(node) for hit in _reference(v, [*path, i], key, extra)]
     if not _plaintext(node):
@@ -115,12 +159,31 @@ def _reference(node: Any, path: list[Any], key: str | None,
 
 
 _LEAVES = st.one_of(
-    st.sampled_from(['hunter2-hunter2', 'AKIAIOSFODNN7EXAMPLE', '', '  ', 'ENC[AES256_GCM,x]',
-                     '${VAR}', 'plain', '<secret>', 'ghp_' + 'a' * 36]),
-    st.text(max_size=8), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False))
+    st.sampled_from(
+        [
+            'hunter2-hunter2',
+            'AKIAIOSFODNN7EXAMPLE',
+            '',
+            '  ',
+            'ENC[AES256_GCM,x]',
+            '${VAR}',
+            'plain',
+            '<secret>',
+            'ghp_' + 'a' * 36,
+        ]
+    ),
+    st.text(max_size=8),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False),
+)
 _KEYS = st.sampled_from(['password', 'api_key', 'name', 'token', 'custom', 'sops', 'x', 'dbPass'])
-_DOCS = st.recursive(_LEAVES, lambda kids: st.one_of(
-    st.lists(kids, max_size=4), st.dictionaries(_KEYS, kids, max_size=4)), max_leaves=25)
+_DOCS = st.recursive(
+    _LEAVES,
+    lambda kids: st.one_of(st.lists(kids, max_size=4), st.dictionaries(_KEYS, kids, max_size=4)),
+    max_leaves=25,
+)
 
 
 @given(_DOCS)

@@ -15,18 +15,24 @@ def _locate(*path: object) -> Location:
 
 
 def _raw(**waiver: object) -> dict[str, object]:
-    return {'policies': {'waivers': [{'reason': 'migrating', 'expires': '2030-01-31',
-                                      **waiver}]}}
+    return {'policies': {'waivers': [{'reason': 'migrating', 'expires': '2030-01-31', **waiver}]}}
 
 
 def test_a_waiver_covers_its_rule_env_file_and_path() -> None:
-    [w] = parse(_raw(rule='secrets/plaintext', env='dev', file='values/*.yaml',
-                     path='model_list[*].api_key'), _locate, {'secrets/plaintext'})
+    [w] = parse(
+        _raw(
+            rule='secrets/plaintext', env='dev', file='values/*.yaml', path='model_list[*].api_key'
+        ),
+        _locate,
+        {'secrets/plaintext'},
+    )
     assert w.covers('secrets/plaintext', 'dev', ['values/dev.yaml'], ('model_list', 0, 'api_key'))
-    assert not w.covers('secrets/plaintext', 'prod', ['values/dev.yaml'],
-                        ('model_list', 0, 'api_key'))
-    assert not w.covers('secrets/plaintext', 'dev', ['secrets/dev.yaml'],
-                        ('model_list', 0, 'api_key'))
+    assert not w.covers(
+        'secrets/plaintext', 'prod', ['values/dev.yaml'], ('model_list', 0, 'api_key')
+    )
+    assert not w.covers(
+        'secrets/plaintext', 'dev', ['secrets/dev.yaml'], ('model_list', 0, 'api_key')
+    )
     assert not w.covers('secrets/plaintext', 'dev', ['values/dev.yaml'], ('other',))
     assert not w.covers('litellm/rate-limits', 'dev', ['values/dev.yaml'], None)
 

@@ -34,10 +34,14 @@ from gitops_config.report.markdown_text import plain
 # GitHub's mention and issue-reference syntax, as its filters find them in text
 MENTION = re.compile(r'(?:^|[^\w`])@[A-Za-z0-9]')
 REFERENCE = re.compile(r'(?:^|[^\w&])#[0-9]')
-HOSTILE = ['k``</details><img src=https://evil.example/x.png>@acme/admins',
-           '`</summary></details><script>alert(1)</script>',
-           'see #12 and @octocat | <b>bold</b> **strong** [link](https://evil.example)',
-           '\\`` `` `', ' padded ', '&lt;img&gt; &#64;team']
+HOSTILE = [
+    'k``</details><img src=https://evil.example/x.png>@acme/admins',
+    '`</summary></details><script>alert(1)</script>',
+    'see #12 and @octocat | <b>bold</b> **strong** [link](https://evil.example)',
+    '\\`` `` `',
+    ' padded ',
+    '&lt;img&gt; &#64;team',
+]
 
 
 class _Html(html.parser.HTMLParser):
@@ -58,21 +62,42 @@ class _Html(html.parser.HTMLParser):
 
 def _parse(markdown: str) -> _Html:
     parsed = _Html()
-    parsed.feed(cmarkgfm.github_flavored_markdown_to_html(
-        markdown, options=Options.CMARK_OPT_UNSAFE))
+    parsed.feed(
+        cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+    )
     return parsed
 
 
 def _review(text: str) -> Review:
-    change = Change('prod', f'{text}.yaml', f'labels["{text}"]', ChangeKind.CHANGED, text,
-                    f'{text}!', detail=text, document=text)
-    finding = Finding('policy/x', Severity.ERROR, f'{text} is not allowed',
-                      Location(f'values/{text}.yaml', 3, 1), 'prod')
+    change = Change(
+        'prod',
+        f'{text}.yaml',
+        f'labels["{text}"]',
+        ChangeKind.CHANGED,
+        text,
+        f'{text}!',
+        detail=text,
+        document=text,
+    )
+    finding = Finding(
+        'policy/x',
+        Severity.ERROR,
+        f'{text} is not allowed',
+        Location(f'values/{text}.yaml', 3, 1),
+        'prod',
+    )
     ignored = Ignored(change, IgnoreRule(path='**', reason=text))
-    env = EnvDiff('prod', [change, change], [ignored], (Cause(f'values/{text}', 'layer'),),
-                  errors=(f'prod: {text} did not render',), findings=(finding,))
-    return Review(text, 'working tree', (env, EnvDiff('dev', [change])), sealed=False,
-                  fingerprints=False)
+    env = EnvDiff(
+        'prod',
+        [change, change],
+        [ignored],
+        (Cause(f'values/{text}', 'layer'),),
+        errors=(f'prod: {text} did not render',),
+        findings=(finding,),
+    )
+    return Review(
+        text, 'working tree', (env, EnvDiff('dev', [change])), sealed=False, fingerprints=False
+    )
 
 
 def _shown(parsed: _Html) -> str:
@@ -116,10 +141,13 @@ def test_a_comment_cut_to_its_limit_still_shows_text_as_text() -> None:
     """Past every trim (thousands of errors), the comment is cut to the limit: never
     inside a code span, whose opening fence left alone would let the rest of the line
     (`<img>`, `</details>`) render."""
-    errors = tuple(f'templates/{i:03}``</details><img src=https://evil.example/x.png>.j2:1: '
-                   'broken' for i in range(60))
-    review = Review('a', 'b', (EnvDiff('prod', [], errors=errors),), sealed=False,
-                    fingerprints=False)
+    errors = tuple(
+        f'templates/{i:03}``</details><img src=https://evil.example/x.png>.j2:1: broken'
+        for i in range(60)
+    )
+    review = Review(
+        'a', 'b', (EnvDiff('prod', [], errors=errors),), sealed=False, fingerprints=False
+    )
     full = len(comment.build(review, limit=10**6))
     for limit in range(full // 2, full // 2 + 160):
         body = comment.build(review, limit=limit)

@@ -88,8 +88,13 @@ def cloud(request: pytest.FixtureRequest) -> Cloud:
         return Cloud('kms', 'kms', '--kms', arn, f'arn: {arn}')
     server: FakeVault = request.getfixturevalue('vault')
     uri = f'{server.address}/v1/transit/keys/app'
-    return Cloud('hc_vault', 'hc_vault_transit_uri', '--hc-vault-transit', uri,
-                 f'vault_address: {server.address}')
+    return Cloud(
+        'hc_vault',
+        'hc_vault_transit_uri',
+        '--hc-vault-transit',
+        uri,
+        f'vault_address: {server.address}',
+    )
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -119,10 +124,12 @@ def _ours_encrypted(tmp_path: Path, rule: str) -> tuple[Path, int, str]:
     return path, code, err
 
 
-def test_ours_written_real_sops_reads(cloud: Cloud, tmp_path: Path,
-                                      age_keys: tuple[AgeKey, AgeKey]) -> None:
+def test_ours_written_real_sops_reads(
+    cloud: Cloud, tmp_path: Path, age_keys: tuple[AgeKey, AgeKey]
+) -> None:
     path, code, err = _ours_encrypted(
-        tmp_path, f'age: {age_keys[0].recipient}\n    {cloud.rule}: {cloud.ident}\n')
+        tmp_path, f'age: {age_keys[0].recipient}\n    {cloud.rule}: {cloud.ident}\n'
+    )
     assert code == 0, err
     text = path.read_text()
     assert cloud.metadata in text
@@ -146,8 +153,7 @@ def test_set_keeps_the_other_ciphertexts(cloud: Cloud, tmp_path: Path) -> None:
     code, err = _run('secrets', 'set', str(path), 'db.password', 'changed')
     assert code == 0, err
     after_values, after = _ciphertexts(path), path.read_text()
-    assert [a == b for a, b in zip(before_values, after_values, strict=True)] == [
-        False, True, True]
+    assert [a == b for a, b in zip(before_values, after_values, strict=True)] == [False, True, True]
     # the wrapped data key is kept as sops wrote it
     key_lines = [line for line in before.splitlines() if 'enc:' in line]
     assert key_lines
@@ -156,7 +162,8 @@ def test_set_keeps_the_other_ciphertexts(cloud: Cloud, tmp_path: Path) -> None:
 
 
 def test_rotate_and_updatekeys_give_files_real_sops_opens(
-        cloud: Cloud, tmp_path: Path, age_keys: tuple[AgeKey, AgeKey]) -> None:
+    cloud: Cloud, tmp_path: Path, age_keys: tuple[AgeKey, AgeKey]
+) -> None:
     path = _sops_written(tmp_path, cloud)
     before = path.read_text()
     code, err = _run('secrets', 'rotate', str(path))
@@ -167,8 +174,11 @@ def test_rotate_and_updatekeys_give_files_real_sops_opens(
     assert _ciphertexts(path) != ENC.findall(before.split('\nsops:')[0])
     assert sops('decrypt', str(path), env=NO_AGE) == PLAIN.encode()
 
-    write_rules(tmp_path, f'creation_rules:\n  - {cloud.rule}: {cloud.ident}\n'
-                          f'    age: {age_keys[1].recipient}\n    pgp: {PGP_FP}\n')
+    write_rules(
+        tmp_path,
+        f'creation_rules:\n  - {cloud.rule}: {cloud.ident}\n'
+        f'    age: {age_keys[1].recipient}\n    pgp: {PGP_FP}\n',
+    )
     code, err = _run('secrets', 'updatekeys', str(path))
     assert code == 0, err
     assert 'keys updated' in err
@@ -182,17 +192,24 @@ def test_rotate_and_updatekeys_give_files_real_sops_opens(
 
 
 def test_key_groups_mix_age_pgp_kms_and_vault(
-        aws: MotoKms, vault: FakeVault, tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    aws: MotoKms,
+    vault: FakeVault,
+    tmp_path: Path,
+    age_keys: tuple[AgeKey, AgeKey],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Three groups, two needed: {age, pgp}, {kms}, {vault}; either side opens either's."""
 
     arn = aws.create_key()
     uri = f'{vault.address}/v1/transit/keys/groups'
-    write_rules(tmp_path, f'creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n'
-                          f'      - age: [{age_keys[0].recipient}]\n        pgp: [{PGP_FP}]\n'
-                          f'      - kms:\n          - arn: {arn}\n'
-                          f'            context: {{app: gateway}}\n'
-                          f'      - hc_vault: [{uri}]\n')
+    write_rules(
+        tmp_path,
+        f'creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n'
+        f'      - age: [{age_keys[0].recipient}]\n        pgp: [{PGP_FP}]\n'
+        f'      - kms:\n          - arn: {arn}\n'
+        f'            context: {{app: gateway}}\n'
+        f'      - hc_vault: [{uri}]\n',
+    )
     plain = tmp_path / 'plain.yaml'
     plain.write_text(PLAIN)
     ours = tmp_path / 'ours.yaml'
@@ -213,12 +230,14 @@ def test_key_groups_mix_age_pgp_kms_and_vault(
     assert len(vault.requests) == before + 1
 
 
-def test_a_vault_error_names_the_key_as_written(tmp_path: Path,
-                                                age_keys: tuple[AgeKey, AgeKey]) -> None:
+def test_a_vault_error_names_the_key_as_written(
+    tmp_path: Path, age_keys: tuple[AgeKey, AgeKey]
+) -> None:
     """Nothing listens at the address: one line naming the key URL as .sops.yaml has it."""
     uri = 'http://127.0.0.1:1/v1/transit/keys/app'
     path, code, err = _ours_encrypted(
-        tmp_path, f'age: {age_keys[0].recipient}\n    hc_vault_transit_uri: {uri}\n')
+        tmp_path, f'age: {age_keys[0].recipient}\n    hc_vault_transit_uri: {uri}\n'
+    )
     assert code == 3, err
     first = err.splitlines()[0]
     assert first.startswith('error: ')
@@ -229,24 +248,32 @@ def test_a_vault_error_names_the_key_as_written(tmp_path: Path,
     assert path.read_text() == PLAIN
 
 
-@pytest.mark.parametrize(('uri', 'engine', 'name'), [
-    ('http://127.0.0.1:1/v1/transit/keys/app', 'transit', 'app'),
-    ('http://127.0.0.1:1/v1/team/a/transit/keys/app', 'team/a/transit', 'app'),
-    ('https://127.0.0.1:1/v1/transit/keys/app/', 'transit', 'app'),
-    ('127.0.0.1:1/v1/transit/keys/app', None, None),  # no scheme
-    ('http://127.0.0.1:1/vault/v1/transit/keys/app', None, None),  # behind a prefix
-    ('http://127.0.0.1:1/v1/transit/app', None, None),
-])
+@pytest.mark.parametrize(
+    ('uri', 'engine', 'name'),
+    [
+        ('http://127.0.0.1:1/v1/transit/keys/app', 'transit', 'app'),
+        ('http://127.0.0.1:1/v1/team/a/transit/keys/app', 'team/a/transit', 'app'),
+        ('https://127.0.0.1:1/v1/transit/keys/app/', 'transit', 'app'),
+        ('127.0.0.1:1/v1/transit/keys/app', None, None),  # no scheme
+        ('http://127.0.0.1:1/vault/v1/transit/keys/app', None, None),  # behind a prefix
+        ('http://127.0.0.1:1/v1/transit/app', None, None),
+    ],
+)
 def test_vault_key_urls_are_split_as_sops_splits_them(
-        uri: str, engine: str | None, name: str | None, tmp_path: Path) -> None:
+    uri: str, engine: str | None, name: str | None, tmp_path: Path
+) -> None:
     from gitops_config.sops import rules
     from gitops_config.sops.errors import RulesError
 
     plain = tmp_path / 'plain.yaml'
     plain.write_text(PLAIN)
     exe = sops_exe()
-    theirs = subprocess.run([exe, 'encrypt', '--hc-vault-transit', uri, str(plain)],
-                            capture_output=True, text=True, check=False)
+    theirs = subprocess.run(
+        [exe, 'encrypt', '--hc-vault-transit', uri, str(plain)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert theirs.returncode != 0  # nothing answers on port 1
     sops_parsed = 'connection refused' in theirs.stderr
     if engine is None:
@@ -263,7 +290,8 @@ def test_vault_key_urls_are_split_as_sops_splits_them(
 
 
 def test_a_wrong_vault_token_is_one_line_and_render_goes_on_sealed(
-        vault: FakeVault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    vault: FakeVault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     uri = f'{vault.address}/v1/transit/keys/app'
     path = _sops_written(tmp_path, Cloud('hc_vault', '', '--hc-vault-transit', uri, ''))
     monkeypatch.setenv('VAULT_TOKEN', 'hvs.wrong')
@@ -277,8 +305,7 @@ def test_a_wrong_vault_token_is_one_line_and_render_goes_on_sealed(
     assert str(sealed['db']['password']) == '****'
 
 
-def test_a_gcp_key_reaches_sops_as_written(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_gcp_key_reaches_sops_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No GCP KMS emulator that sops can reach runs here: what is checked is that the key
     goes to sops as .sops.yaml names it, and sops's own reason comes back in one line."""
     gcp = 'projects/p/locations/global/keyRings/r/cryptoKeys/k'
@@ -300,26 +327,34 @@ def test_azure_keys_go_to_sops_as_its_config_names_them(tmp_path: Path) -> None:
     from gitops_config.sops.keys import cloud
 
     url = 'https://team.vault.azure.net/keys/gateway/0123abcd'
-    write_rules(tmp_path, f'creation_rules:\n  - path_regex: flat\n    azure_keyvault: {url}\n'
-                          '  - key_groups:\n      - azure_keyvault:\n'
-                          '          - {vaultUrl: "https://team.vault.azure.net", '
-                          'key: gateway, version: 0123abcd}\n')
+    write_rules(
+        tmp_path,
+        f'creation_rules:\n  - path_regex: flat\n    azure_keyvault: {url}\n'
+        '  - key_groups:\n      - azure_keyvault:\n'
+        '          - {vaultUrl: "https://team.vault.azure.net", '
+        'key: gateway, version: 0123abcd}\n',
+    )
     [flat] = rules.rule_for(tmp_path / 'flat.yaml').key_groups[0]
     [mapped] = rules.rule_for(tmp_path / 'other.yaml').key_groups[0]
     assert flat == mapped
     assert flat.identity() == url
     assert (flat.fields['vault_url'], flat.fields['name'], flat.fields['version']) == (
-        'https://team.vault.azure.net', 'gateway', '0123abcd')
+        'https://team.vault.azure.net',
+        'gateway',
+        '0123abcd',
+    )
     config = json.loads(cloud._config([flat]))
     assert config['creation_rules'][0]['key_groups'][0]['azure_keyvault'] == [
-        {'vaultUrl': 'https://team.vault.azure.net', 'key': 'gateway', 'version': '0123abcd'}]
+        {'vaultUrl': 'https://team.vault.azure.net', 'key': 'gateway', 'version': '0123abcd'}
+    ]
     for bad in ('http://team.vault.azure.net/keys/gateway/1', 'https://team/keys/gateway'):
         with pytest.raises(RulesError, match='not an Azure Key Vault key URL'):
             rules.explicit_rule({'azure_kv': [bad]}, None)
 
 
 def test_render_encrypts_secret_output_for_an_environments_cloud_recipients(
-        aws: MotoKms, vault: FakeVault, tmp_path: Path) -> None:
+    aws: MotoKms, vault: FakeVault, tmp_path: Path
+) -> None:
     """prod's layer opens only by a KMS key; its rendered secret goes to the KMS key and
     a Vault key that the project file names: real sops opens it by either."""
     arn = aws.create_key()
@@ -330,7 +365,8 @@ def test_render_encrypts_secret_output_for_an_environments_cloud_recipients(
     (tmp_path / 'gitops-config.yaml').write_text(
         'version: 1\nenvironments:\n  - name: prod\n'
         '    layers: [values.yaml, secrets.enc.yaml]\n'
-        f'    recipients: [{arn}, {uri}]\ntemplates: templates\noutput: rendered/{{env}}\n')
+        f'    recipients: [{arn}, {uri}]\ntemplates: templates\noutput: rendered/{{env}}\n'
+    )
     plain = tmp_path / 'plain.yaml'
     plain.write_text('api_key: sk-rendered-0123456789\n')
     (tmp_path / 'secrets.enc.yaml').write_bytes(sops('encrypt', '--kms', arn, str(plain)))

@@ -22,14 +22,30 @@ from tests.sops.conftest import as_sops_prints
 from tests.sops.conftest import sops
 
 ROOT = Path(__file__).resolve().parents[2]
-FLAT = ('DB_PASSWORD: hunter2\nPORT: 5432\nRATIO: 1.5\nBIG: 1e21\nWHOLE: 3.0\nTINY: 1e-7\n'
-        'ON: true\nWHEN: 2001-12-14 21:59:43.10\nNOTHING: ~\nEMPTY: ""\n'
-        'TEXT: "two\\nlines"\nNOTE_unencrypted: plain\n# a comment\n')
-NAMES = ['DB_PASSWORD', 'PORT', 'RATIO', 'BIG', 'WHOLE', 'TINY', 'ON', 'WHEN', 'NOTHING',
-         'EMPTY', 'TEXT', 'NOTE_unencrypted']
+FLAT = (
+    'DB_PASSWORD: hunter2\nPORT: 5432\nRATIO: 1.5\nBIG: 1e21\nWHOLE: 3.0\nTINY: 1e-7\n'
+    'ON: true\nWHEN: 2001-12-14 21:59:43.10\nNOTHING: ~\nEMPTY: ""\n'
+    'TEXT: "two\\nlines"\nNOTE_unencrypted: plain\n# a comment\n'
+)
+NAMES = [
+    'DB_PASSWORD',
+    'PORT',
+    'RATIO',
+    'BIG',
+    'WHOLE',
+    'TINY',
+    'ON',
+    'WHEN',
+    'NOTHING',
+    'EMPTY',
+    'TEXT',
+    'NOTE_unencrypted',
+]
 # prints the named variables as JSON into the file named first
-DUMP = ('import json, os, sys; open(sys.argv[1], "w").write(json.dumps('
-        '{k: os.environ.get(k) for k in sys.argv[2:]}))')
+DUMP = (
+    'import json, os, sys; open(sys.argv[1], "w").write(json.dumps('
+    '{k: os.environ.get(k) for k in sys.argv[2:]}))'
+)
 
 
 @pytest.fixture
@@ -46,10 +62,10 @@ def _run(*args: str) -> tuple[int, str]:
 
 def test_exec_env_gives_the_values_sops_gives(flat: Path, tmp_path: Path) -> None:
     theirs, ours = tmp_path / 'theirs.json', tmp_path / 'ours.json'
-    sops('exec-env', str(flat), ' '.join([sys.executable, '-c', f"'{DUMP}'", str(theirs),
-                                          *NAMES]))
-    code, err = _run('secrets', 'exec-env', str(flat), '--', sys.executable, '-c', DUMP,
-                     str(ours), *NAMES)
+    sops('exec-env', str(flat), ' '.join([sys.executable, '-c', f"'{DUMP}'", str(theirs), *NAMES]))
+    code, err = _run(
+        'secrets', 'exec-env', str(flat), '--', sys.executable, '-c', DUMP, str(ours), *NAMES
+    )
     assert code == 0, err
     got = json.loads(ours.read_text())
     assert got == json.loads(theirs.read_text())
@@ -60,14 +76,20 @@ def test_exec_env_gives_the_values_sops_gives(flat: Path, tmp_path: Path) -> Non
     assert got['TEXT'] == 'two\nlines'
 
 
-def test_exec_env_refuses_nested_values_as_sops_does(tmp_path: Path,
-                                                     age_keys: tuple[AgeKey, AgeKey]) -> None:
+def test_exec_env_refuses_nested_values_as_sops_does(
+    tmp_path: Path, age_keys: tuple[AgeKey, AgeKey]
+) -> None:
     path = tmp_path / 'nested.enc.yaml'
-    path.write_bytes(encrypt_text('A: x\ndb:\n    password: hunter2\n', str(path),
-                                  age=[age_keys[0].recipient]))
+    path.write_bytes(
+        encrypt_text('A: x\ndb:\n    password: hunter2\n', str(path), age=[age_keys[0].recipient])
+    )
     marker = tmp_path / 'ran'
-    real = subprocess.run([str(Path(sys.executable).parent / 'sops'), 'exec-env', str(path),
-                           f'touch {marker}'], capture_output=True, text=True, check=False)
+    real = subprocess.run(
+        [str(Path(sys.executable).parent / 'sops'), 'exec-env', str(path), f'touch {marker}'],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert real.returncode != 0
     assert 'complex value' in real.stderr
     code, err = _run('secrets', 'exec-env', str(path), '--', 'touch', str(marker))
@@ -78,25 +100,39 @@ def test_exec_env_refuses_nested_values_as_sops_does(tmp_path: Path,
     assert not marker.exists()
 
 
-@pytest.mark.parametrize(('script', 'expected'), [
-    ('raise SystemExit(0)', 0),
-    ('raise SystemExit(7)', 7),
-    ('raise SystemExit(255)', 255),
-    ('import os, signal; os.kill(os.getpid(), signal.SIGKILL)', 128 + 9),
-])
+@pytest.mark.parametrize(
+    ('script', 'expected'),
+    [
+        ('raise SystemExit(0)', 0),
+        ('raise SystemExit(7)', 7),
+        ('raise SystemExit(255)', 255),
+        ('import os, signal; os.kill(os.getpid(), signal.SIGKILL)', 128 + 9),
+    ],
+)
 def test_the_exit_code_passes_through(script: str, expected: int, flat: Path) -> None:
     for command in ('exec-env', 'exec-file'):
-        code, err = _run('secrets', command, str(flat), '--', sys.executable, '-c', script,
-                         '{}')
+        code, err = _run('secrets', command, str(flat), '--', sys.executable, '-c', script, '{}')
         assert code == expected, (command, err)
 
 
-def test_pristine_gives_only_the_files_variables(flat: Path, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pristine_gives_only_the_files_variables(
+    flat: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv('UNRELATED', 'x')
     out = tmp_path / 'env.json'
-    code, err = _run('secrets', 'exec-env', '--pristine', str(flat), '--', sys.executable,
-                     '-c', DUMP, str(out), 'UNRELATED', 'PORT')
+    code, err = _run(
+        'secrets',
+        'exec-env',
+        '--pristine',
+        str(flat),
+        '--',
+        sys.executable,
+        '-c',
+        DUMP,
+        str(out),
+        'UNRELATED',
+        'PORT',
+    )
     assert code == 0, err
     assert json.loads(out.read_text()) == {'UNRELATED': None, 'PORT': '5432'}
 
@@ -107,7 +143,7 @@ def test_a_missing_command_is_one_line(flat: Path) -> None:
     assert err.startswith('error: process-failed: no-such-command-here: cannot run it')
 
 
-CHILD = '''
+CHILD = """
 import os, signal, sys, time
 out = sys.argv[1]
 def on(sig, frame):
@@ -119,18 +155,32 @@ for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGHUP, signal.SIGINT):
 open(out + '.ready', 'w').write(os.environ.get('PORT', '') + ' ' + sys.argv[2])
 time.sleep(30)
 raise SystemExit(1)
-'''
+"""
 
 
 @pytest.mark.parametrize('command', ['exec-env', 'exec-file'])
-def test_signals_sent_to_us_reach_the_command(command: str, flat: Path,
-                                              tmp_path: Path) -> None:
+def test_signals_sent_to_us_reach_the_command(command: str, flat: Path, tmp_path: Path) -> None:
     out, errors = tmp_path / 'signals.txt', tmp_path / 'stderr.txt'
     with errors.open('wb') as stderr:
-        proc = subprocess.Popen([sys.executable, '-m', 'gitops_config', 'secrets', command,
-                                 str(flat), '--', sys.executable, '-c', CHILD, str(out),
-                                 '{}'], cwd=ROOT, env={**os.environ, 'PYTHONPATH': str(ROOT)},
-                                stderr=stderr)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                '-m',
+                'gitops_config',
+                'secrets',
+                command,
+                str(flat),
+                '--',
+                sys.executable,
+                '-c',
+                CHILD,
+                str(out),
+                '{}',
+            ],
+            cwd=ROOT,
+            env={**os.environ, 'PYTHONPATH': str(ROOT)},
+            stderr=stderr,
+        )
     ready = Path(str(out) + '.ready')
     deadline = time.monotonic() + 20
     while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -149,22 +199,44 @@ def test_signals_sent_to_us_reach_the_command(command: str, flat: Path,
 
 # runs the rest of its arguments as the leader of a new session whose controlling
 # terminal is its stdin (a pty), as a shell in a terminal window would
-SESSION = ('import fcntl, os, sys, termios; os.setsid(); fcntl.ioctl(0, termios.TIOCSCTTY, 0); '
-           'os.execvp(sys.argv[1], sys.argv[1:])')
+SESSION = (
+    'import fcntl, os, sys, termios; os.setsid(); fcntl.ioctl(0, termios.TIOCSCTTY, 0); '
+    'os.execvp(sys.argv[1], sys.argv[1:])'
+)
 
 
 def test_ctrl_c_at_the_terminal_reaches_the_command_and_we_wait_for_it(
-        flat: Path, tmp_path: Path) -> None:
+    flat: Path, tmp_path: Path
+) -> None:
     """The terminal sends Ctrl-C to the whole foreground group: the command gets it, and
     we stay to pass on what comes next and its exit code."""
     out = tmp_path / 'signals.txt'
     master, slave = os.openpty()
     try:
         proc = subprocess.Popen(
-            [sys.executable, '-c', SESSION, sys.executable, '-m', 'gitops_config', 'secrets',
-             'exec-env', str(flat), '--', sys.executable, '-c', CHILD, str(out), '-'],
-            cwd=ROOT, env={**os.environ, 'PYTHONPATH': str(ROOT)}, stdin=slave,
-            stdout=slave, stderr=slave)
+            [
+                sys.executable,
+                '-c',
+                SESSION,
+                sys.executable,
+                '-m',
+                'gitops_config',
+                'secrets',
+                'exec-env',
+                str(flat),
+                '--',
+                sys.executable,
+                '-c',
+                CHILD,
+                str(out),
+                '-',
+            ],
+            cwd=ROOT,
+            env={**os.environ, 'PYTHONPATH': str(ROOT)},
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+        )
         ready = Path(str(out) + '.ready')
         deadline = time.monotonic() + 20
         while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -193,18 +265,32 @@ def test_only_signals_the_terminal_did_not_send_to_the_group_are_passed_on() -> 
 
 
 def test_exec_file_hands_a_fifo_in_a_private_folder_and_leaves_nothing(
-        flat: Path, tmp_path: Path) -> None:
+    flat: Path, tmp_path: Path
+) -> None:
     report = tmp_path / 'report.json'
-    probe = ('import json, os, stat, sys; p = sys.argv[2]; d = os.path.dirname(p); '
-             'info = {"fifo": stat.S_ISFIFO(os.stat(p).st_mode), '
-             '"dir": oct(os.stat(d).st_mode & 0o777), "file": oct(os.stat(p).st_mode & 0o777), '
-             '"name": os.path.basename(p), "text": open(p).read(), "path": p}; '
-             'open(sys.argv[1], "w").write(json.dumps(info))')
+    probe = (
+        'import json, os, stat, sys; p = sys.argv[2]; d = os.path.dirname(p); '
+        'info = {"fifo": stat.S_ISFIFO(os.stat(p).st_mode), '
+        '"dir": oct(os.stat(d).st_mode & 0o777), "file": oct(os.stat(p).st_mode & 0o777), '
+        '"name": os.path.basename(p), "text": open(p).read(), "path": p}; '
+        'open(sys.argv[1], "w").write(json.dumps(info))'
+    )
     work = tmp_path / 'work'
     work.mkdir()
     with untouched(work, flat.parent / 'env.enc.yaml'):
-        code, err = _run('-C', str(work), 'secrets', 'exec-file', str(flat), '--',
-                         sys.executable, '-c', probe, str(report), '{}')
+        code, err = _run(
+            '-C',
+            str(work),
+            'secrets',
+            'exec-file',
+            str(flat),
+            '--',
+            sys.executable,
+            '-c',
+            probe,
+            str(report),
+            '{}',
+        )
     assert code == 0, err
     info = json.loads(report.read_text())
     assert info['fifo'] is True
@@ -219,13 +305,27 @@ def test_exec_file_hands_a_fifo_in_a_private_folder_and_leaves_nothing(
 
 def test_exec_file_no_fifo_is_a_0600_file_gone_afterwards(flat: Path, tmp_path: Path) -> None:
     report = tmp_path / 'report.json'
-    probe = ('import json, os, stat, sys; p = sys.argv[2]; t = open(p).read(); '
-             'open(sys.argv[1], "w").write(json.dumps({'
-             '"regular": stat.S_ISREG(os.stat(p).st_mode), '
-             '"mode": oct(os.stat(p).st_mode & 0o777), "twice": open(p).read() == t, '
-             '"path": p}))')
-    code, err = _run('secrets', 'exec-file', '--no-fifo', '--filename', 'env.yaml', str(flat),
-                     '--', sys.executable, '-c', probe, str(report), '{}')
+    probe = (
+        'import json, os, stat, sys; p = sys.argv[2]; t = open(p).read(); '
+        'open(sys.argv[1], "w").write(json.dumps({'
+        '"regular": stat.S_ISREG(os.stat(p).st_mode), '
+        '"mode": oct(os.stat(p).st_mode & 0o777), "twice": open(p).read() == t, '
+        '"path": p}))'
+    )
+    code, err = _run(
+        'secrets',
+        'exec-file',
+        '--no-fifo',
+        '--filename',
+        'env.yaml',
+        str(flat),
+        '--',
+        sys.executable,
+        '-c',
+        probe,
+        str(report),
+        '{}',
+    )
     assert code == 0, err
     info = json.loads(report.read_text())
     assert info['regular']
@@ -252,13 +352,19 @@ def test_a_command_that_never_opens_the_fifo_does_not_hang(flat: Path) -> None:
     assert time.monotonic() - start < 60  # a hang never ends; load may slow a pass
 
 
-@pytest.mark.parametrize('args', [
-    ('--', 'cat', 'file'),
-    ('--filename', '../escape.yaml', '--', 'cat', '{}'),
-    ('--filename', 'a/b', '--', 'cat', '{}'),
-])
+@pytest.mark.parametrize(
+    'args',
+    [
+        ('--', 'cat', 'file'),
+        ('--filename', '../escape.yaml', '--', 'cat', '{}'),
+        ('--filename', 'a/b', '--', 'cat', '{}'),
+    ],
+)
 def test_exec_file_usage_errors(args: tuple[str, ...], flat: Path) -> None:
-    code, err = _run('secrets', 'exec-file', *args[:-3], str(flat), *args[-3:]) \
-        if args[0] == '--filename' else _run('secrets', 'exec-file', str(flat), *args)
+    code, err = (
+        _run('secrets', 'exec-file', *args[:-3], str(flat), *args[-3:])
+        if args[0] == '--filename'
+        else _run('secrets', 'exec-file', str(flat), *args)
+    )
     assert code == 2, err
     assert err.startswith('error: usage: ')

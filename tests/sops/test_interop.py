@@ -28,8 +28,7 @@ SCENARIOS = {
     'comment-placement': ('comments.yaml', ''),
     'comments-2': ('comments2.yaml', ''),
     'sops-readme-example': ('../vectors/main-3.13.2/decrypted-by-sops-3.11.0/example.yaml', ''),
-    'sops-comments-in-list': ('../vectors/main-3.13.2/functional-tests_res_comments_list.yaml',
-                              ''),
+    'sops-comments-in-list': ('../vectors/main-3.13.2/functional-tests_res_comments_list.yaml', ''),
     'json': ('values.json', ''),
     'dotenv': ('values.env', ''),
     'ini': ('values.ini', ''),
@@ -39,8 +38,10 @@ SCENARIOS = {
     'unencrypted_regex': ('selection.yaml', 'unencrypted_regex: ^(kind|apiVersion)$'),
     'encrypted_comment_regex': ('selection.yaml', 'encrypted_comment_regex: sops:enc'),
     'unencrypted_comment_regex': ('selection.yaml', 'unencrypted_comment_regex: sops:enc'),
-    'mac_only_encrypted': ('selection.yaml',
-                           'encrypted_regex: ^data$\n    mac_only_encrypted: true'),
+    'mac_only_encrypted': (
+        'selection.yaml',
+        'encrypted_regex: ^data$\n    mac_only_encrypted: true',
+    ),
 }
 
 
@@ -70,11 +71,14 @@ def test_both_ways(scenario: str, tmp_path: Path, age_keys: tuple[AgeKey, AgeKey
     assert ours.read_text().count('ENC[') == theirs.read_text().count('ENC[')
 
 
-def test_key_groups_with_shamir(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_key_groups_with_shamir(
+    tmp_path: Path, age_keys: tuple[AgeKey, AgeKey], monkeypatch: pytest.MonkeyPatch
+) -> None:
     plain = tmp_path / 'secrets.yaml'
     shutil.copy(CASES / 'types.yaml', plain)
-    write_rules(tmp_path, f"""creation_rules:
+    write_rules(
+        tmp_path,
+        f"""creation_rules:
   - path_regex: secrets\\.yaml$
     shamir_threshold: 2
     key_groups:
@@ -82,12 +86,14 @@ def test_key_groups_with_shamir(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
       - age:
           - {age_keys[1].recipient}
       - pgp: [{PGP_FP}]
-""")
+""",
+    )
     ours = tmp_path / 'ours.yaml'
     ours.write_bytes(encrypt_text(plain.read_bytes(), str(plain)))
     theirs = tmp_path / 'theirs.yaml'
-    theirs.write_bytes(sops('encrypt', '--filename-override', 'secrets.yaml', str(plain),
-                            cwd=tmp_path))
+    theirs.write_bytes(
+        sops('encrypt', '--filename-override', 'secrets.yaml', str(plain), cwd=tmp_path)
+    )
     assert 'key_groups:' in ours.read_text()
     assert 'shamir_threshold: 2' in ours.read_text()
     expected = sops('decrypt', str(theirs), cwd=tmp_path)
@@ -102,12 +108,19 @@ def test_key_groups_with_shamir(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey],
 def test_metadata_layout_matches_sops(tmp_path: Path, age_keys: tuple[AgeKey, AgeKey]) -> None:
     plain = tmp_path / 'x.yaml'
     plain.write_text('a: 1\n')
-    write_rules(tmp_path, f"creation_rules:\n  - age: '{age_keys[0].recipient},"
-                          f" {age_keys[1].recipient}'\n    pgp: {PGP_FP}\n")
+    write_rules(
+        tmp_path,
+        f"creation_rules:\n  - age: '{age_keys[0].recipient},"
+        f" {age_keys[1].recipient}'\n    pgp: {PGP_FP}\n",
+    )
     ours = encrypt_text(plain.read_bytes(), str(plain)).decode()
     theirs = sops('encrypt', str(plain), cwd=tmp_path).decode()
 
     def shape(text: str) -> list[str]:
-        return [line.split(':')[0] for line in text.splitlines()
-                if line.startswith('    ') and not line.startswith('            ')]
+        return [
+            line.split(':')[0]
+            for line in text.splitlines()
+            if line.startswith('    ') and not line.startswith('            ')
+        ]
+
     assert shape(ours) == shape(theirs)

@@ -34,8 +34,9 @@ def only_second_key(monkeypatch: pytest.MonkeyPatch, age_keys: tuple[AgeKey, Age
 
 def _keys_file(*identities: str) -> str:
     """An ordinary keys file, as age-keygen and `secrets keygen` write them."""
-    return ''.join(f'# created: 2024-01-01T00:00:00Z\n# public key: age1...\n{i}\n'
-                   for i in identities)
+    return ''.join(
+        f'# created: 2024-01-01T00:00:00Z\n# public key: age1...\n{i}\n' for i in identities
+    )
 
 
 # SOPS_AGE_KEY values, and whether the identity of key two is found in them
@@ -51,14 +52,22 @@ AGE_KEY_VALUES: dict[str, tuple[Callable[[str, str], str], bool]] = {
 
 @pytest.mark.parametrize('case', AGE_KEY_VALUES)
 def test_sops_age_key_is_read_as_sops_reads_it(
-        case: str, only_second_key: bytes, age_keys: tuple[AgeKey, AgeKey], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    case: str,
+    only_second_key: bytes,
+    age_keys: tuple[AgeKey, AgeKey],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     make, opens = AGE_KEY_VALUES[case]
     value = make(age_keys[0].identity, age_keys[1].identity)
     path = tmp_path / 'x.yaml'
     path.write_bytes(only_second_key)
-    real = subprocess.run([str(BIN / 'sops'), 'decrypt', str(path)], capture_output=True,
-                          env={**os.environ, 'SOPS_AGE_KEY': value}, check=False)
+    real = subprocess.run(
+        [str(BIN / 'sops'), 'decrypt', str(path)],
+        capture_output=True,
+        env={**os.environ, 'SOPS_AGE_KEY': value},
+        check=False,
+    )
     assert (real.returncode == 0) is opens, real.stderr
     monkeypatch.setenv('SOPS_AGE_KEY', value)
     assert keys_available(only_second_key) is opens
@@ -71,16 +80,26 @@ def test_sops_age_key_is_read_as_sops_reads_it(
 
 
 def test_a_bad_source_does_not_hide_the_others(
-        only_second_key: bytes, age_keys: tuple[AgeKey, AgeKey], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    only_second_key: bytes,
+    age_keys: tuple[AgeKey, AgeKey],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """As in sops: a broken SOPS_AGE_KEY, key file or command gives no identity, and the
     other sources still count."""
     path = tmp_path / 'x.yaml'
     path.write_bytes(only_second_key)
-    env = {'SOPS_AGE_KEY': 'garbage', 'SOPS_AGE_KEY_FILE': str(age_keys[1].file),
-           'SOPS_AGE_KEY_CMD': 'false'}
-    real = subprocess.run([str(BIN / 'sops'), 'decrypt', str(path)], capture_output=True,
-                          env={**os.environ, **env}, check=False)
+    env = {
+        'SOPS_AGE_KEY': 'garbage',
+        'SOPS_AGE_KEY_FILE': str(age_keys[1].file),
+        'SOPS_AGE_KEY_CMD': 'false',
+    }
+    real = subprocess.run(
+        [str(BIN / 'sops'), 'decrypt', str(path)],
+        capture_output=True,
+        env={**os.environ, **env},
+        check=False,
+    )
     assert real.returncode == 0, real.stderr
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -89,23 +108,27 @@ def test_a_bad_source_does_not_hide_the_others(
 
 
 def test_sops_age_key_may_hold_several_keys_on_a_line(
-        only_second_key: bytes, age_keys: tuple[AgeKey, AgeKey],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    only_second_key: bytes, age_keys: tuple[AgeKey, AgeKey], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Identities apart by spaces (one CI secret line), as sops reads SOPS_AGE_KEY since
     3.13 (sops 3.11, the reference binary here, wants one per line)."""
     monkeypatch.setenv('SOPS_AGE_KEY', f'{age_keys[0].identity} {age_keys[1].identity}')
     assert decrypt_text(only_second_key, 'x.yaml') == PLAIN.encode()
 
 
-def test_sops_age_key_cmd(only_second_key: bytes, age_keys: tuple[AgeKey, AgeKey],
-                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sops_age_key_cmd(
+    only_second_key: bytes, age_keys: tuple[AgeKey, AgeKey], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv('SOPS_AGE_KEY_CMD', f'cat {age_keys[1].file}')
     assert decrypt_text(only_second_key, 'x.yaml') == PLAIN.encode()
 
 
 def test_default_keys_file_under_xdg_config_home(
-        only_second_key: bytes, age_keys: tuple[AgeKey, AgeKey], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    only_second_key: bytes,
+    age_keys: tuple[AgeKey, AgeKey],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     target = tmp_path / 'xdg' / 'sops' / 'age' / 'keys.txt'
     target.parent.mkdir(parents=True)
     shutil.copy(age_keys[1].file, target)
@@ -113,8 +136,12 @@ def test_default_keys_file_under_xdg_config_home(
     assert keys_available(only_second_key)
 
 
-def test_default_keys_file_under_home(only_second_key: bytes, age_keys: tuple[AgeKey, AgeKey],
-                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_keys_file_under_home(
+    only_second_key: bytes,
+    age_keys: tuple[AgeKey, AgeKey],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     target = tmp_path / 'home' / '.config' / 'sops' / 'age' / 'keys.txt'
     target.parent.mkdir(parents=True)
     target.write_text('# created: today\n# public key: x\n\n' + age_keys[1].file.read_text())
@@ -124,7 +151,8 @@ def test_default_keys_file_under_home(only_second_key: bytes, age_keys: tuple[Ag
 
 
 def test_passphrase_protected_identity_file_without_terminal(
-        only_second_key: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    only_second_key: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     encrypted_identity = VECTORS / 'age-stanzas' / 'mock_encrypted_identity.age.txt'
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(encrypted_identity))
     monkeypatch.setattr(age, '_ask_passphrase', lambda origin: None)
@@ -140,8 +168,7 @@ def test_passphrase_protected_identity_file_unlocked(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(stanzas / 'mock_encrypted_identity.age.txt'))
     monkeypatch.setattr(age, '_ask_passphrase', lambda origin: 'passphrase')
     enc = (stanzas / 'mock_encrypted_key.age.txt').read_text()
-    assert age.SOURCE.unwrap(MasterKey('age', {'recipient': '', 'enc': enc}),
-                            KeyRing()) == b'data'
+    assert age.SOURCE.unwrap(MasterKey('age', {'recipient': '', 'enc': enc}), KeyRing()) == b'data'
     monkeypatch.setattr(age, '_ask_passphrase', lambda origin: 'wrong')
     ring = KeyRing()
     assert ring.age_identities() == ()

@@ -62,8 +62,9 @@ def test_our_set_creates_keys_and_list_selectors(encrypted: Path) -> None:
     assert 'new:\n    path:\n        - x\n' in plain
 
 
-def test_our_edit_keeps_unchanged_ciphertext(encrypted: Path, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_our_edit_keeps_unchanged_ciphertext(
+    encrypted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import tempfile
 
     private = tmp_path / 'tmp'
@@ -93,18 +94,21 @@ def test_our_rotate_new_key_same_ivs(encrypted: Path) -> None:
     ivs = re.compile(r'data:[^,]*,iv:([^,]*),')
     old_values = [m.group(0) for m in ivs.finditer(before)]
     new_values = [m.group(0) for m in ivs.finditer(after)]
-    assert [v.split(',iv:')[1] for v in old_values[:-1]] == \
-        [v.split(',iv:')[1] for v in new_values[:-1]]  # the MAC (last) gets a fresh IV
+    assert [v.split(',iv:')[1] for v in old_values[:-1]] == [
+        v.split(',iv:')[1] for v in new_values[:-1]
+    ]  # the MAC (last) gets a fresh IV
     assert old_values[0] != new_values[0]
     printed = sops('decrypt', str(encrypted))
     assert as_sops_prints(expected, printed) == printed
 
 
-def test_our_updatekeys_rewraps_only(encrypted: Path, tmp_path: Path,
-                                     age_keys: tuple[AgeKey, AgeKey]) -> None:
+def test_our_updatekeys_rewraps_only(
+    encrypted: Path, tmp_path: Path, age_keys: tuple[AgeKey, AgeKey]
+) -> None:
     before = encrypted.read_text()
-    write_rules(tmp_path, f'creation_rules:\n  - age: {age_keys[0].recipient},'
-                          f'{age_keys[1].recipient}\n')
+    write_rules(
+        tmp_path, f'creation_rules:\n  - age: {age_keys[0].recipient},{age_keys[1].recipient}\n'
+    )
     assert ops.updatekeys_file(encrypted)
     after = encrypted.read_text()
     assert age_keys[1].recipient in after
@@ -123,7 +127,8 @@ def _we_print_what_sops_prints(path: Path) -> None:
 
 
 def test_we_read_what_sops_set_edit_rotate_updatekeys_wrote(
-        tmp_path: Path, age_keys: tuple[AgeKey, AgeKey]) -> None:
+    tmp_path: Path, age_keys: tuple[AgeKey, AgeKey]
+) -> None:
     write_rules(tmp_path, f'creation_rules:\n  - age: {age_keys[0].recipient}\n')
     path = tmp_path / 'theirs.yaml'
     shutil.copy(CASES / 'types.yaml', path)
@@ -146,8 +151,10 @@ def test_our_edit_reopens_the_editor_on_invalid_yaml(encrypted: Path, tmp_path: 
     script = tmp_path / 'editor.sh'
     marker = tmp_path / 'second-time'
     # first run: break the YAML; second run: fix it properly
-    script.write_text(f'#!/bin/sh\nif [ -e {marker} ]; then sed -i "s/^int: .*/int: 7/" "$1"\n'
-                      f'else touch {marker}; sed -i "s/^int: 42/int: [oops/" "$1"; fi\n')
+    script.write_text(
+        f'#!/bin/sh\nif [ -e {marker} ]; then sed -i "s/^int: .*/int: 7/" "$1"\n'
+        f'else touch {marker}; sed -i "s/^int: 42/int: [oops/" "$1"; fi\n'
+    )
     script.chmod(0o755)
     asked: list[str] = []
 
@@ -160,8 +167,7 @@ def test_our_edit_reopens_the_editor_on_invalid_yaml(encrypted: Path, tmp_path: 
     assert b'\nint: 7\n' in decrypt_file(encrypted)
 
 
-def test_our_edit_invalid_yaml_without_retry_saves_nothing(encrypted: Path,
-                                                           tmp_path: Path) -> None:
+def test_our_edit_invalid_yaml_without_retry_saves_nothing(encrypted: Path, tmp_path: Path) -> None:
     from gitops_config.sops.errors import SopsError
 
     before = encrypted.read_bytes()
@@ -170,21 +176,28 @@ def test_our_edit_invalid_yaml_without_retry_saves_nothing(encrypted: Path,
     assert encrypted.read_bytes() == before
 
 
-def test_our_rotate_and_updatekeys_with_key_groups(tmp_path: Path,
-                                                   age_keys: tuple[AgeKey, AgeKey]) -> None:
+def test_our_rotate_and_updatekeys_with_key_groups(
+    tmp_path: Path, age_keys: tuple[AgeKey, AgeKey]
+) -> None:
     one, two = age_keys[0].recipient, age_keys[1].recipient
-    write_rules(tmp_path, f'creation_rules:\n  - key_groups:\n      - age: [{one}]\n'
-                          f'      - age: [{two}]\n')
+    write_rules(
+        tmp_path, f'creation_rules:\n  - key_groups:\n      - age: [{one}]\n      - age: [{two}]\n'
+    )
     path = tmp_path / 'groups.yaml'
     path.write_bytes(encrypt_text('a: 1\nb: two\n', str(path)))
     ops.rotate_file(path)
     assert 'shamir_threshold: 2' in path.read_text()
     assert sops('decrypt', str(path)) == b'a: 1\nb: two\n'
-    write_rules(tmp_path, f'creation_rules:\n  - shamir_threshold: 1\n    key_groups:\n'
-                          f'      - age: [{one}]\n      - age: [{two}]\n')
+    write_rules(
+        tmp_path,
+        f'creation_rules:\n  - shamir_threshold: 1\n    key_groups:\n'
+        f'      - age: [{one}]\n      - age: [{two}]\n',
+    )
     assert not ops.updatekeys_file(path)  # same keys: nothing to do
     write_rules(tmp_path, f'creation_rules:\n  - age: [{one}, {two}]\n')
     assert ops.updatekeys_file(path)
     assert 'key_groups' not in path.read_text()
-    assert sops('decrypt', str(path), env={'SOPS_AGE_KEY_FILE': str(age_keys[1].file)}) == \
-        b'a: 1\nb: two\n'
+    assert (
+        sops('decrypt', str(path), env={'SOPS_AGE_KEY_FILE': str(age_keys[1].file)})
+        == b'a: 1\nb: two\n'
+    )

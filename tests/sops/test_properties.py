@@ -39,20 +39,27 @@ CHARS = st.characters(blacklist_categories=['Cs'], blacklist_characters='\ufeff'
 TEXT = st.text(CHARS, max_size=12)
 KEYS = st.text(CHARS, min_size=1, max_size=8).filter(lambda k: k not in ('sops', '<<'))
 SCALARS = st.one_of(
-    TEXT, st.integers(-(2**63), 2**63 - 1), st.booleans(), st.none(),
+    TEXT,
+    st.integers(-(2**63), 2**63 - 1),
+    st.booleans(),
+    st.none(),
     st.floats(allow_nan=False, allow_infinity=True),
 )
-COMMENTS = st.builds(Comment, st.text(st.characters(min_codepoint=32, max_codepoint=126),
-                                      max_size=10).map(lambda t: ' ' + t.strip()))
+COMMENTS = st.builds(
+    Comment,
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=10).map(
+        lambda t: ' ' + t.strip()
+    ),
+)
 
 
 def _branch(children: st.SearchStrategy[Value]) -> st.SearchStrategy[Branch]:
-    return st.lists(st.tuples(KEYS, children), max_size=4,
-                    unique_by=lambda kv: kv[0]).map(Branch)
+    return st.lists(st.tuples(KEYS, children), max_size=4, unique_by=lambda kv: kv[0]).map(Branch)
 
 
 TREES = st.recursive(
-    SCALARS, lambda children: st.one_of(st.lists(children, max_size=4), _branch(children)),
+    SCALARS,
+    lambda children: st.one_of(st.lists(children, max_size=4), _branch(children)),
     max_leaves=12,
 )
 DOCS = _branch(TREES)
@@ -162,8 +169,9 @@ def test_real_sops_reads_what_we_write(doc: Branch) -> None:
     assume(not any('\n' in s and s[:1] in ' \t\n' for s in _strings(doc)))
     text = yaml_emit.emit([doc])
     encrypted = encrypt_text(text, 'x.yaml', age=[_recipient()])
-    printed = sops('decrypt', '--input-type', 'yaml', '--output-type', 'yaml', '/dev/stdin',
-                   input=encrypted)
+    printed = sops(
+        'decrypt', '--input-type', 'yaml', '--output-type', 'yaml', '/dev/stdin', input=encrypted
+    )
     assert as_sops_prints(text.encode(), printed) == printed
 
 
@@ -176,11 +184,16 @@ def _strings(node: Value) -> list[str]:
     return [node] if isinstance(node, str) else []
 
 
-JSON_SCALARS = st.one_of(TEXT, st.booleans(), st.none(),
-                         st.floats(allow_nan=False, allow_infinity=False))
-JSON_DOCS = _branch(st.recursive(
-    JSON_SCALARS, lambda children: st.one_of(st.lists(children, max_size=4),
-                                             _branch(children)), max_leaves=10))
+JSON_SCALARS = st.one_of(
+    TEXT, st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False)
+)
+JSON_DOCS = _branch(
+    st.recursive(
+        JSON_SCALARS,
+        lambda children: st.one_of(st.lists(children, max_size=4), _branch(children)),
+        max_leaves=10,
+    )
+)
 
 
 @settings(max_examples=25, deadline=None)
@@ -193,8 +206,18 @@ def test_real_sops_reads_our_json(doc: Branch) -> None:
     text = json_.emit([doc])
     assert json_.emit(json_.load(text, 'x.json')) == text
     encrypted = encrypt_text(text, 'x.json', age=[_recipient()])
-    assert sops('decrypt', '--input-type', 'json', '--output-type', 'json', '/dev/stdin',
-                input=encrypted) == text
+    assert (
+        sops(
+            'decrypt',
+            '--input-type',
+            'json',
+            '--output-type',
+            'json',
+            '/dev/stdin',
+            input=encrypted,
+        )
+        == text
+    )
 
 
 # Scalars whose type a careless writer loses, each as a user writes it in YAML and the
@@ -204,38 +227,87 @@ def test_real_sops_reads_our_json(doc: Branch) -> None:
 Typed = float | int | bool | str
 Written = tuple[str, Typed]
 LITERALS: list[Written] = [
-    ('0.0', 0.0), ('-0.0', -0.0), ('1.0', 1.0), ('-1.0', -1.0), ('1e10', 1e10),
-    ('123456.0', 123456.0), ('1e+300', 1e300), ('1.7976931348623157e308', 1.7976931348623157e308),
-    ('1e-7', 1e-7), ('5e-324', 5e-324), ('1e-400', 0.0), ('-1e-400', -0.0),
-    ('1e400', '1e400'), ('-1e400', '-1e400'), ('.inf', math.inf), ('-.inf', -math.inf),
-    ('.nan', math.nan), ('9223372036854775807', 2**63 - 1), ('-9223372036854775808', -2**63),
-    ('-9223372036854775809', -9.223372036854776e18), ('1_000.5', 1000.5), ('0x1F', 31),
-    ('017', 15), ('+5', 5),
+    ('0.0', 0.0),
+    ('-0.0', -0.0),
+    ('1.0', 1.0),
+    ('-1.0', -1.0),
+    ('1e10', 1e10),
+    ('123456.0', 123456.0),
+    ('1e+300', 1e300),
+    ('1.7976931348623157e308', 1.7976931348623157e308),
+    ('1e-7', 1e-7),
+    ('5e-324', 5e-324),
+    ('1e-400', 0.0),
+    ('-1e-400', -0.0),
+    ('1e400', '1e400'),
+    ('-1e400', '-1e400'),
+    ('.inf', math.inf),
+    ('-.inf', -math.inf),
+    ('.nan', math.nan),
+    ('9223372036854775807', 2**63 - 1),
+    ('-9223372036854775808', -(2**63)),
+    ('-9223372036854775809', -9.223372036854776e18),
+    ('1_000.5', 1000.5),
+    ('0x1F', 31),
+    ('017', 15),
+    ('+5', 5),
 ]
-LOOKALIKES = ['0', '-0', '0.0', '-0.0', '1.0', '1e3', '1e400', '.inf', '-.inf', '.nan', '.NaN',
-              'NaN', 'Inf', '0x1F', '017', '1_000', '+5', '9223372036854775808', 'true',
-              'False', 'null', '~', 'yes', 'off', '1:20', '2024-01-01', '']
+LOOKALIKES = [
+    '0',
+    '-0',
+    '0.0',
+    '-0.0',
+    '1.0',
+    '1e3',
+    '1e400',
+    '.inf',
+    '-.inf',
+    '.nan',
+    '.NaN',
+    'NaN',
+    'Inf',
+    '0x1F',
+    '017',
+    '1_000',
+    '+5',
+    '9223372036854775808',
+    'true',
+    'False',
+    'null',
+    '~',
+    'yes',
+    'off',
+    '1:20',
+    '2024-01-01',
+    '',
+]
 
 
 def _float_text(value: float) -> str:
     return {'inf': '.inf', '-inf': '-.inf', 'nan': '.nan'}.get(repr(value), repr(value))
 
 
-WRITTEN = st.lists(st.one_of(
-    st.sampled_from(LITERALS),
-    st.floats().map(lambda f: (_float_text(f), f)),
-    st.integers(-(2**63), 2**63).map(float).map(lambda f: (repr(f), f)),
-    st.integers(-(2**63), 2**63 - 1).map(lambda i: (str(i), i)),
-    st.booleans().map(lambda b: (str(b).lower(), b)),
-    st.one_of(st.sampled_from(LOOKALIKES), st.floats().map(repr)).map(
-        lambda t: (json.dumps(t), t)),  # double-quoted: a string
-), min_size=1, max_size=8)
+WRITTEN = st.lists(
+    st.one_of(
+        st.sampled_from(LITERALS),
+        st.floats().map(lambda f: (_float_text(f), f)),
+        st.integers(-(2**63), 2**63).map(float).map(lambda f: (repr(f), f)),
+        st.integers(-(2**63), 2**63 - 1).map(lambda i: (str(i), i)),
+        st.booleans().map(lambda b: (str(b).lower(), b)),
+        st.one_of(st.sampled_from(LOOKALIKES), st.floats().map(repr)).map(
+            lambda t: (json.dumps(t), t)
+        ),  # double-quoted: a string
+    ),
+    min_size=1,
+    max_size=8,
+)
 
 
 def _same_typed(got: object, want: Typed) -> bool:
     """Same type and value, a float to the bit (-0.0 is not 0.0; NaN is NaN)."""
-    return type(got) is type(want) and (repr(got) == repr(want) if isinstance(want, float)
-                                         else got == want)
+    return type(got) is type(want) and (
+        repr(got) == repr(want) if isinstance(want, float) else got == want
+    )
 
 
 def _as_sops_prints(want: Typed) -> Typed:
@@ -267,8 +339,7 @@ def _check(doc: object, enc: list[Typed], plain: list[Typed]) -> None:
 
 
 def _encrypt_ours(written: list[Written]) -> bytes:
-    return encrypt_text(_typed_file(written), 'x.yaml', age=[_recipient()],
-                        encrypted_regex='^enc$')
+    return encrypt_text(_typed_file(written), 'x.yaml', age=[_recipient()], encrypted_regex='^enc$')
 
 
 def _sops_yaml(*args: str, data: bytes) -> bytes:
@@ -281,7 +352,8 @@ def _sops_yaml(*args: str, data: bytes) -> bytes:
 @given(WRITTEN)
 @example(LITERALS)
 def test_scalars_keep_type_and_value_through_our_encrypt_and_decrypt(
-        written: list[Written]) -> None:
+    written: list[Written],
+) -> None:
     """Encrypted or left plain beside a secret, read in memory (render, drift) or
     decrypted to text (decrypt, edit) and read again: the same type, the same value."""
     wants = [want for _, want in written]
@@ -313,8 +385,14 @@ def test_we_open_what_real_sops_encrypts_to_the_same_values(written: list[Writte
     integral float like an int); and we print what `sops -d` prints, but the `.0`."""
     from tests.sops.conftest import as_sops_prints
 
-    theirs = _sops_yaml('encrypt', '--age', _recipient(), '--encrypted-regex', '^enc$',
-                        data=_typed_file(written).encode())
+    theirs = _sops_yaml(
+        'encrypt',
+        '--age',
+        _recipient(),
+        '--encrypted-regex',
+        '^enc$',
+        data=_typed_file(written).encode(),
+    )
     wants = [want for _, want in written]
     if any(repr(want) == '-0.0' for want in wants):
         # sops writes a plain -0.0 as `-0`, the int 0, and its MAC, taken over `-0`,
@@ -322,7 +400,10 @@ def test_we_open_what_real_sops_encrypts_to_the_same_values(written: list[Writte
         with pytest.raises(MacMismatchError):
             open_values(theirs, 'x.yaml', sealed=False)
         return
-    _check(open_values(theirs, 'x.yaml', sealed=False), wants,
-           [_as_sops_prints(want) for want in wants])
+    _check(
+        open_values(theirs, 'x.yaml', sealed=False),
+        wants,
+        [_as_sops_prints(want) for want in wants],
+    )
     printed = _sops_yaml('decrypt', data=theirs)
     assert as_sops_prints(decrypt_text(theirs, 'x.yaml'), printed) == printed

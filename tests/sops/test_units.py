@@ -39,25 +39,34 @@ def test_shamir_any_threshold_subset_recovers() -> None:
     assert shamir.combine(shares[:2]) != secret
 
 
-@pytest.mark.parametrize(('value', 'f', 'g'), [
-    (3.14, '3.14', '3.14'), (1.0, '1', '1'), (1e21, '1000000000000000000000', '1e+21'),
-    (1e-6, '0.000001', '1e-06'), (float('inf'), '+Inf', '+Inf'),
-    (1234567890123456789.0, '1234567890123456800', '1.2345678901234568e+18'),
-    (1234568000.0, '1234568000', '1.234568e+09'),
-])
+@pytest.mark.parametrize(
+    ('value', 'f', 'g'),
+    [
+        (3.14, '3.14', '3.14'),
+        (1.0, '1', '1'),
+        (1e21, '1000000000000000000000', '1e+21'),
+        (1e-6, '0.000001', '1e-06'),
+        (float('inf'), '+Inf', '+Inf'),
+        (1234567890123456789.0, '1234567890123456800', '1.2345678901234568e+18'),
+        (1234568000.0, '1234568000', '1.234568e+09'),
+    ],
+)
 def test_go_float_formats(value: float, f: str, g: str) -> None:
     assert format_float_f(value) == f
     assert format_float_g(value) == g
 
 
-@pytest.mark.parametrize(('text', 'expected'), [
-    ('2024-01-01', '2024-01-01T00:00:00Z'),
-    ('2001-12-14 21:59:43.10', '2001-12-14T21:59:43.1Z'),
-    ('2006-01-02T15:04:05+07:00', '2006-01-02T15:04:05+07:00'),
-    ('2006-01-02T15:04:05+00:00', '2006-01-02T15:04:05Z'),
-    ('2001-12-14 21:59:43.10 -5', None),
-    ('2024-13-01', None),
-])
+@pytest.mark.parametrize(
+    ('text', 'expected'),
+    [
+        ('2024-01-01', '2024-01-01T00:00:00Z'),
+        ('2001-12-14 21:59:43.10', '2001-12-14T21:59:43.1Z'),
+        ('2006-01-02T15:04:05+07:00', '2006-01-02T15:04:05+07:00'),
+        ('2006-01-02T15:04:05+00:00', '2006-01-02T15:04:05Z'),
+        ('2001-12-14 21:59:43.10 -5', None),
+        ('2024-13-01', None),
+    ],
+)
 def test_go_yaml_timestamps(text: str, expected: str | None) -> None:
     found = go_timestamp(text)
     assert (found.text if found else None) == expected
@@ -71,14 +80,17 @@ def test_keypath_syntax() -> None:
 
 
 def test_rules_first_match_and_comma_lists(tmp_path: Path) -> None:
-    write_rules(tmp_path, f"""creation_rules:
+    write_rules(
+        tmp_path,
+        f"""creation_rules:
   - path_regex: ^prod/
     age: 'age1aaa, age1bbb'
     pgp: [{PGP_FP}]
     encrypted_regex: ^data$
   - path_regex: ''
     age: [age1ccc]
-""")
+""",
+    )
     prod = rule_for(tmp_path / 'prod' / 'x.yaml')
     assert prod.recipients() == ['age1aaa', 'age1bbb', PGP_FP]
     assert (prod.selection.kind, prod.selection.value) == ('encrypted_regex', '^data$')
@@ -86,16 +98,18 @@ def test_rules_first_match_and_comma_lists(tmp_path: Path) -> None:
 
 
 def test_rules_key_groups_merge(tmp_path: Path) -> None:
-    write_rules(tmp_path, """creation_rules:
+    write_rules(
+        tmp_path,
+        """creation_rules:
   - key_groups:
       - merge:
           - age: [age1aaa]
         pgp: [FP1]
       - age: [age1bbb]
-""")
+""",
+    )
     rule = rule_for(tmp_path / 'x.yaml')
-    assert [[k.identity() for k in g] for g in rule.key_groups] == [['age1aaa', 'FP1'],
-                                                                     ['age1bbb']]
+    assert [[k.identity() for k in g] for g in rule.key_groups] == [['age1aaa', 'FP1'], ['age1bbb']]
 
 
 def test_no_sops_yaml(tmp_path: Path) -> None:
@@ -121,8 +135,9 @@ def test_open_values_with_key(encrypted: bytes, age_keys: tuple[AgeKey, AgeKey])
     assert 'secret' not in repr(values)
 
 
-def test_open_values_without_key(encrypted: bytes, age_keys: tuple[AgeKey, AgeKey],
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_values_without_key(
+    encrypted: bytes, age_keys: tuple[AgeKey, AgeKey], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv('SOPS_AGE_KEY_FILE')
     assert not keys_available(encrypted)
     sealed = open_values(encrypted, 'v.yaml', sealed=True)
@@ -146,15 +161,17 @@ def test_small_api(encrypted: bytes, age_keys: tuple[AgeKey, AgeKey]) -> None:
 
 
 def test_encrypt_text_selection_override(age_keys: tuple[AgeKey, AgeKey]) -> None:
-    out = encrypt_text('data: x\nkind: Secret\n', 's.yaml', age=[age_keys[0].recipient],
-                       encrypted_regex='^data$').decode()
+    out = encrypt_text(
+        'data: x\nkind: Secret\n', 's.yaml', age=[age_keys[0].recipient], encrypted_regex='^data$'
+    ).decode()
     assert 'kind: Secret' in out
     assert 'encrypted_regex: ^data$' in out
 
 
 @pytest.mark.parametrize('number', ['0.0', '-0.0', '1.0', '123456.0', '1e+300', '5e-324'])
-def test_a_plain_float_beside_a_secret_stays_a_float(number: str,
-                                                     age_keys: tuple[AgeKey, AgeKey]) -> None:
+def test_a_plain_float_beside_a_secret_stays_a_float(
+    number: str, age_keys: tuple[AgeKey, AgeKey]
+) -> None:
     """Unencrypted leaves are written back as text: go-yaml prints the float 0.0 as `0`,
     which reads back as the int 0 (drift then saw `0.0 → 0`), and -0.0 as `-0`, which
     fails the MAC (sops's own files too)."""
@@ -169,14 +186,17 @@ def test_a_plain_float_beside_a_secret_stays_a_float(number: str,
 
 
 def test_open_values_without_sops_for_cloud_keys(
-        encrypted: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    encrypted: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A file only a KMS key opens, and no sops to reach it: sealed, or NoKeyError."""
 
     text = encrypted.decode()
     start, end = text.index('    age:\n'), text.index('    lastmodified:')
-    kms = ('    kms:\n        - arn: arn:aws:kms:us-east-1:1:key/k\n'
-           '          created_at: "2024-01-01T00:00:00Z"\n          enc: AQ==\n'
-           '          aws_profile: ""\n')
+    kms = (
+        '    kms:\n        - arn: arn:aws:kms:us-east-1:1:key/k\n'
+        '          created_at: "2024-01-01T00:00:00Z"\n          enc: AQ==\n'
+        '          aws_profile: ""\n'
+    )
     kms_file = (text[:start] + kms + text[end:]).encode()
     monkeypatch.setenv('PATH', str(tmp_path / 'nothing'))
     sealed = open_values(kms_file, 'v.yaml', sealed=True)
@@ -194,8 +214,9 @@ def test_open_values_without_sops_for_cloud_keys(
     assert isinstance(again['a'], SealedSecret)
 
 
-def test_open_values_multidoc_and_list_comments(age_keys: tuple[AgeKey, AgeKey],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_values_multidoc_and_list_comments(
+    age_keys: tuple[AgeKey, AgeKey], monkeypatch: pytest.MonkeyPatch
+) -> None:
     plain = 'a:\n    - x\n    # note\n    - y\n---\nb: 2\n'
     enc = encrypt_text(plain, 'm.yaml', age=[age_keys[0].recipient])
     assert enc.count(b'type:comment]') == 1  # sops's comment-in-a-list quirk
@@ -219,8 +240,9 @@ def test_merge_key_needs_a_mapping() -> None:
     assert load('a: &a\n    k: 1\nb:\n    <<: *a\n', 'x.yaml')[0].get('b') == [('<<', [('k', 1)])]
 
 
-def test_relative_path_is_matched_from_config_root(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_path_is_matched_from_config_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_rules(tmp_path, 'creation_rules:\n  - path_regex: ^rendered/dev/\n    age: age1dev\n')
     monkeypatch.chdir('/')
     assert rule_for(Path('rendered/dev/x.yaml'), config_root=tmp_path).recipients() == ['age1dev']

@@ -26,16 +26,16 @@ def _cases(root: Path) -> list[tuple[Path, Path]]:
 CASES = _cases(VECTORS)
 
 
-@pytest.mark.parametrize(('encrypted', 'expected'), CASES,
-                         ids=[f'{c[0].parent.name}/{c[0].name}' for c in CASES])
+@pytest.mark.parametrize(
+    ('encrypted', 'expected'), CASES, ids=[f'{c[0].parent.name}/{c[0].name}' for c in CASES]
+)
 def test_vector_decrypts_to_what_sops_printed(encrypted: Path, expected: Path) -> None:
     ignore = 'no_mac' in encrypted.name  # this fixture has no MAC at all
     assert decrypt_file(encrypted, ignore_mac=ignore) == expected.read_bytes()
 
 
 def test_vectors_cover_every_directory() -> None:
-    assert {c[0].parent.name for c in CASES} == {'main-3.13.2', 'age-branch-3.7.1',
-                                                  'legacy-1.x'}
+    assert {c[0].parent.name for c in CASES} == {'main-3.13.2', 'age-branch-3.7.1', 'legacy-1.x'}
     assert len(CASES) >= 22
 
 
@@ -76,8 +76,10 @@ def test_aes_vector_and_its_aad() -> None:
 
 def test_recipients_of_a_vector() -> None:
     text = (VECTORS / 'main-3.13.2' / 'example.yaml').read_bytes()
-    assert recipients(text) == ['FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4',
-                                'D7229043384BCC60326C6FB9D8720D957C3D3074']
+    assert recipients(text) == [
+        'FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4',
+        'D7229043384BCC60326C6FB9D8720D957C3D3074',
+    ]
 
 
 def test_age_stanza_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,5 +91,4 @@ def test_age_stanza_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv('SOPS_AGE_KEY_FILE', str(stanzas / 'mock_identity_keys.txt'))
     enc = (stanzas / 'mock_encrypted_key.age.txt').read_text()
     assert not enc.endswith('\n')  # Go's armor reader accepts that; so must we
-    assert age.SOURCE.unwrap(MasterKey('age', {'recipient': '', 'enc': enc}),
-                            KeyRing()) == b'data'
+    assert age.SOURCE.unwrap(MasterKey('age', {'recipient': '', 'enc': enc}), KeyRing()) == b'data'

@@ -47,8 +47,9 @@ class _Builder:
     alias bomb fails fast.
     """
 
-    def __init__(self, budget: fast._Budget | None,
-                 positions: dict[Path, tuple[int, int]] | None) -> None:
+    def __init__(
+        self, budget: fast._Budget | None, positions: dict[Path, tuple[int, int]] | None
+    ) -> None:
         self.budget = budget
         self.positions = positions
 
@@ -56,8 +57,9 @@ class _Builder:
         """NODE as plain Python; MARK is where its key starts, if it has one (a
         mapping entry is reported at its key: the line an editor should jump to)."""
         if self.budget is not None:
-            self.budget.spend(len(node.value) if isinstance(node, yaml.ScalarNode) else 0,
-                              node.start_mark)
+            self.budget.spend(
+                len(node.value) if isinstance(node, yaml.ScalarNode) else 0, node.start_mark
+            )
         if self.positions is not None:
             mark = mark or node.start_mark
             self.positions[path] = (mark.line + 1, mark.column + 1)
@@ -101,8 +103,9 @@ class _Builder:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
         for source in sources:
             if not isinstance(source, yaml.MappingNode):
-                raise fast.BadYaml('a merge key (<<) needs a mapping or a list of them',
-                              source.start_mark)
+                raise fast.BadYaml(
+                    'a merge key (<<) needs a mapping or a list of them', source.start_mark
+                )
             value = self.build(source, path)
             for key, item in value.items():
                 merged.setdefault(key, item)
@@ -125,10 +128,11 @@ def _count_nodes(root: yaml.Node) -> int:
     return len(seen)
 
 
-
-
-def _composed(text: str | bytes, *, with_positions: bool,
-              ) -> Iterator[tuple[Any, dict[Path, tuple[int, int]]]]:
+def _composed(
+    text: str | bytes,
+    *,
+    with_positions: bool,
+) -> Iterator[tuple[Any, dict[Path, tuple[int, int]]]]:
     """Every document built from PyYAML's node graph: aliases (within a budget, so
     that an alias bomb fails fast) and merge keys."""
     loader = _Loader(text)
@@ -150,8 +154,12 @@ def _composed(text: str | bytes, *, with_positions: bool,
         loader.dispose()
 
 
-def documents(text: str, path: str, *, with_positions: bool,
-              ) -> list[tuple[Any, dict[Path, tuple[int, int]]]]:
+def documents(
+    text: str,
+    path: str,
+    *,
+    with_positions: bool,
+) -> list[tuple[Any, dict[Path, tuple[int, int]]]]:
     try:
         return list(_composed(text, with_positions=with_positions))
     except yaml.YAMLError as exc:

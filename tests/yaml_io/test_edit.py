@@ -7,7 +7,7 @@ from gitops_config.yaml_io.edit import EditError
 from gitops_config.yaml_io.edit import delete_value
 from gitops_config.yaml_io.edit import set_value
 
-TEXT = '''\
+TEXT = """\
 # top comment
 app:
   image:
@@ -20,28 +20,40 @@ model_list:
   - name: b
     rpm: 20
 flow: {a: 1, b: 2}  # flow stays flow
-'''
+"""
 
 
 def _changed_lines(old: str, new: str) -> list[str]:
     import difflib
 
-    return [line for line in difflib.unified_diff(old.splitlines(), new.splitlines(),
-                                                  lineterm='', n=0)
-            if line[:1] in '+-' and not line.startswith(('+++', '---'))]
+    return [
+        line
+        for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm='', n=0)
+        if line[:1] in '+-' and not line.startswith(('+++', '---'))
+    ]
 
 
-@pytest.mark.parametrize(('path', 'value', 'expected'), [
-    (('app', 'image', 'tag'), 'v2', ['-    tag: "v1"   # pinned', '+    tag: "v2"   # pinned']),
-    (('app', 'replicas'), 5, ['-  replicas: 2', '+  replicas: 5']),
-    (('model_list', 1, 'rpm'), 30, ['-    rpm: 20', '+    rpm: 30']),
-    (('app', 'image', 'digest'), 'sha256:abc', ['+    digest: sha256:abc']),
-    (('flow', 'c'), 3, ['-flow: {a: 1, b: 2}  # flow stays flow',
-                        '+flow: {a: 1, b: 2, c: 3}  # flow stays flow']),
-    (('app', 'replicas'), 'yes', ["-  replicas: 2", "+  replicas: 'yes'"]),
-])
+@pytest.mark.parametrize(
+    ('path', 'value', 'expected'),
+    [
+        (('app', 'image', 'tag'), 'v2', ['-    tag: "v1"   # pinned', '+    tag: "v2"   # pinned']),
+        (('app', 'replicas'), 5, ['-  replicas: 2', '+  replicas: 5']),
+        (('model_list', 1, 'rpm'), 30, ['-    rpm: 20', '+    rpm: 30']),
+        (('app', 'image', 'digest'), 'sha256:abc', ['+    digest: sha256:abc']),
+        (
+            ('flow', 'c'),
+            3,
+            [
+                '-flow: {a: 1, b: 2}  # flow stays flow',
+                '+flow: {a: 1, b: 2, c: 3}  # flow stays flow',
+            ],
+        ),
+        (('app', 'replicas'), 'yes', ['-  replicas: 2', "+  replicas: 'yes'"]),
+    ],
+)
 def test_set_changes_only_the_lines_of_the_value(
-        path: tuple[str | int, ...], value: object, expected: list[str]) -> None:
+    path: tuple[str | int, ...], value: object, expected: list[str]
+) -> None:
     new = set_value(TEXT, path, value)
     assert _changed_lines(TEXT, new) == expected
     data = yaml_io.load(new, 'x')
@@ -58,7 +70,9 @@ def test_set_creates_missing_parents_at_the_end() -> None:
 
 def test_set_replaces_a_mapping_by_a_scalar_and_back() -> None:
     assert yaml_io.load(set_value(TEXT, ('app', 'image'), 'x'), 'x')['app'] == {
-        'image': 'x', 'replicas': 2}
+        'image': 'x',
+        'replicas': 2,
+    }
     new = set_value(TEXT, ('app', 'replicas'), {'min': 1, 'max': 3})
     assert yaml_io.load(new, 'x')['app']['replicas'] == {'min': 1, 'max': 3}
     assert new.startswith('# top comment\n')
@@ -82,7 +96,9 @@ def test_crlf_line_endings_are_kept() -> None:
 def test_delete_removes_whole_lines() -> None:
     assert _changed_lines(TEXT, delete_value(TEXT, ('app', 'replicas'))) == ['-  replicas: 2']
     assert _changed_lines(TEXT, delete_value(TEXT, ('model_list', 0))) == [
-        '-  - name: a', '-    rpm: 10']
+        '-  - name: a',
+        '-    rpm: 10',
+    ]
 
 
 def test_delete_last_key_leaves_an_empty_mapping() -> None:
@@ -106,7 +122,8 @@ def test_delete_the_last_list_item_leaves_an_empty_list() -> None:
 
 def test_set_inside_a_flow_collection_stays_flow() -> None:
     assert set_value("{a: !delete '', b: 1}\n", ('a',), [0, {'c': 'x'}]) == (
-        '{a: [0, {c: x}], b: 1}\n')
+        '{a: [0, {c: x}], b: 1}\n'
+    )
     assert set_value('a: {l: [1, 2]}\n', ('a', 'l', 1), {'q': 1}) == 'a: {l: [1, {q: 1}]}\n'
 
 
@@ -120,6 +137,5 @@ def test_new_lists_follow_the_files_indentation() -> None:
 def test_set_writes_delete_tags() -> None:
     new = set_value('a:\n  b: 1\n', ('a', 'c'), yaml_io.Tagged('!delete', ''))
     assert new == 'a:\n  b: 1\n  c: !delete\n'
-    items = set_value('l:\n  - name: x\n', ('l', 1),
-                      yaml_io.Tagged('!delete', {'name': 'y'}))
+    items = set_value('l:\n  - name: x\n', ('l', 1), yaml_io.Tagged('!delete', {'name': 'y'}))
     assert items == 'l:\n  - name: x\n  - !delete {name: y}\n'

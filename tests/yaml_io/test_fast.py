@@ -19,18 +19,42 @@ from gitops_config.yaml_io.dump import to_flow
 from tests.yaml_io import previous_builder
 
 
-@pytest.mark.parametrize(('text', 'expected'), [
-    ('yes', 'yes'), ('on', 'on'), ('n', 'n'), ('true', True), ('FALSE', False),
-    ('~', None), ('null', None), ('', None),
-    ('0777', 511), ('0o17', 15), ('0x1F', 31), ('-0x1f', -31), ('0b101', 5), ('+5', 5),
-    ('1_000', 1000), ('08', 8.0), ('1e3', 1000.0), ('3.14', 3.14), ('.5', 0.5),
-    ('2024-01-01', '2024-01-01'), ('1.2.3', '1.2.3'), ('18446744073709551615', 2**64 - 1),
-    ('18446744073709551616', float(2**64)),
-    # Go's ParseFloat fails out of float64's range, so the text stays a string;
-    # below it, the number rounds to zero
-    ('1e400', '1e400'), ('-1e400', '-1e400'), ('.5e400', '.5e400'), ('1e-400', 0.0),
-    ('-0.0', -0.0), ('1e308', 1e308),
-])
+@pytest.mark.parametrize(
+    ('text', 'expected'),
+    [
+        ('yes', 'yes'),
+        ('on', 'on'),
+        ('n', 'n'),
+        ('true', True),
+        ('FALSE', False),
+        ('~', None),
+        ('null', None),
+        ('', None),
+        ('0777', 511),
+        ('0o17', 15),
+        ('0x1F', 31),
+        ('-0x1f', -31),
+        ('0b101', 5),
+        ('+5', 5),
+        ('1_000', 1000),
+        ('08', 8.0),
+        ('1e3', 1000.0),
+        ('3.14', 3.14),
+        ('.5', 0.5),
+        ('2024-01-01', '2024-01-01'),
+        ('1.2.3', '1.2.3'),
+        ('18446744073709551615', 2**64 - 1),
+        ('18446744073709551616', float(2**64)),
+        # Go's ParseFloat fails out of float64's range, so the text stays a string;
+        # below it, the number rounds to zero
+        ('1e400', '1e400'),
+        ('-1e400', '-1e400'),
+        ('.5e400', '.5e400'),
+        ('1e-400', 0.0),
+        ('-0.0', -0.0),
+        ('1e308', 1e308),
+    ],
+)
 def test_plain_scalars_mean_what_go_yaml_v3_says(text: str, expected: object) -> None:
     loaded = yaml_io.load(f'k: {text}\n', 'f.yaml')['k']
     assert repr(loaded) == repr(expected)  # -0.0 is not 0.0
@@ -88,8 +112,26 @@ def test_positions_are_one_based() -> None:
     assert positions[('a', 'b')] == (2, 3)  # a mapping entry is where its key is
 
 
-@pytest.mark.parametrize('value', ['yes', 'on', 'no', 'y', '0o17', '1_000', '08', '0777',
-                                   '2024-01-01', 'true', 'null', '~', '1e3', '.inf', ''])
+@pytest.mark.parametrize(
+    'value',
+    [
+        'yes',
+        'on',
+        'no',
+        'y',
+        '0o17',
+        '1_000',
+        '08',
+        '0777',
+        '2024-01-01',
+        'true',
+        'null',
+        '~',
+        '1e3',
+        '.inf',
+        '',
+    ],
+)
 def test_to_yaml_quotes_anything_a_reader_could_misread(value: str) -> None:
     import yaml
 
@@ -98,12 +140,18 @@ def test_to_yaml_quotes_anything_a_reader_could_misread(value: str) -> None:
     assert yaml.safe_load(dumped) == {'k': value}  # a YAML 1.1 reader (LiteLLM's) agrees
 
 
-_scalars = (st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2**63 - 1)
-            | st.floats(allow_nan=False) | st.text())
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text()
+)
 _trees = st.recursive(
     _scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(min_size=1), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(min_size=1), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -115,11 +163,22 @@ def test_to_yaml_round_trips(tree: dict[str, object]) -> None:
 
 
 _SNIPPETS = [
-    'a: 1\nb: [x, {c: d}]\n', '!!int "3"\n', 'k: !delete\n', '? [a]\n: 1\n',
-    'a: &x {b: 1}\nc: *x\n', 'a: {b: 1}\n<<: {c: 2}\n', '- !custom [1, 2]\n- !m {a: 1}\n',
-    '"1": x\n1: y\n', 'a: 1\na: 2\n', 'a: |\n  text\n  more\nb: >-\n  folded\n',
-    '---\na: 1\n---\n---\nb: [1, 2]\n', '', '# only a comment\n', 'a: [1, 2\n',
-    "a: 'single'\nb: \"double\"\nc: 0x1F\nd: 1e3\ne: 2024-01-01\n", 'x: !!binary aGk=\n',
+    'a: 1\nb: [x, {c: d}]\n',
+    '!!int "3"\n',
+    'k: !delete\n',
+    '? [a]\n: 1\n',
+    'a: &x {b: 1}\nc: *x\n',
+    'a: {b: 1}\n<<: {c: 2}\n',
+    '- !custom [1, 2]\n- !m {a: 1}\n',
+    '"1": x\n1: y\n',
+    'a: 1\na: 2\n',
+    'a: |\n  text\n  more\nb: >-\n  folded\n',
+    '---\na: 1\n---\n---\nb: [1, 2]\n',
+    '',
+    '# only a comment\n',
+    'a: [1, 2\n',
+    'a: \'single\'\nb: "double"\nc: 0x1F\nd: 1e3\ne: 2024-01-01\n',
+    'x: !!binary aGk=\n',
     'a: "1"\nb: \'true\'\nc: ""\nd: 1\n',
 ]
 
@@ -136,7 +195,8 @@ def _agrees_with_the_previous_builder(text: str) -> None:
         now = _outcome(partial(fast._documents, text, 'f.yaml', with_positions=located))
         try:
             before = _outcome(
-                partial(previous_builder.documents, text, 'f.yaml', with_positions=located))
+                partial(previous_builder.documents, text, 'f.yaml', with_positions=located)
+            )
         except RecursionError:  # a mapping that merged itself crashed it
             before = 'nested deeper than'
         if 'nested deeper than' in before:  # a merge counts as a level now: stops sooner
@@ -152,8 +212,9 @@ def test_the_builder_agrees_with_the_previous_one(text: str) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(st.dictionaries(st.text(min_size=1), _trees, max_size=5), st.booleans())
-def test_the_builder_agrees_with_the_previous_one_on_trees(tree: dict[str, object],
-                                                           flow: bool) -> None:
+def test_the_builder_agrees_with_the_previous_one_on_trees(
+    tree: dict[str, object], flow: bool
+) -> None:
     _agrees_with_the_previous_builder(to_flow(tree) if flow else yaml_io.to_yaml(tree))
 
 
@@ -166,8 +227,11 @@ def _yaml_text(draw: st.DrawFn, depth: int, anchors: list[str]) -> str:
         anchor = f'&a{len(anchors)} '
         anchors.append(f'a{len(anchors)}')
     if choice == 0:
-        return anchor + draw(st.sampled_from(
-            ['1', 'x', '"q"', 'yes', '0o17', '~', '<<', '!t v', '!!int "3"', "''", '2024-01-01']))
+        return anchor + draw(
+            st.sampled_from(
+                ['1', 'x', '"q"', 'yes', '0o17', '~', '<<', '!t v', '!!int "3"', "''", '2024-01-01']
+            )
+        )
     if choice == 1:
         return anchor + '!!str 5'
     if choice == 2:
@@ -213,11 +277,19 @@ def test_an_alias_without_an_anchor_is_an_error() -> None:
 
 def test_without_libyaml_every_command_stops_with_one_line(tmp_path: Path) -> None:
     # PyYAML built from source without libyaml's headers has no yaml._yaml
-    script = ('import sys; sys.modules["yaml._yaml"] = None\n'
-              'from gitops_config.cli.main import main\n'
-              'sys.exit(main(["render"]))\n')
-    done = subprocess.run([sys.executable, '-c', script], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60, check=False)
+    script = (
+        'import sys; sys.modules["yaml._yaml"] = None\n'
+        'from gitops_config.cli.main import main\n'
+        'sys.exit(main(["render"]))\n'
+    )
+    done = subprocess.run(
+        [sys.executable, '-c', script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 3
     assert done.stderr.startswith('error: libyaml-missing: PyYAML ')
     assert 'was built without libyaml' in done.stderr
@@ -242,8 +314,12 @@ def test_aliases_of_a_large_mapping_count_its_keys() -> None:
 
 
 def test_ordinary_anchors_expand() -> None:
-    text = ('defaults: &d {timeout: 30, retries: 3, note: "' + 'x' * 1000 + '"}\n'
-            + ''.join(f'svc{i}:\n  <<: *d\n  name: s{i}\n' for i in range(200)))
+    text = (
+        'defaults: &d {timeout: 30, retries: 3, note: "'
+        + 'x' * 1000
+        + '"}\n'
+        + ''.join(f'svc{i}:\n  <<: *d\n  name: s{i}\n' for i in range(200))
+    )
     assert yaml_io.load(text, 'f.yaml')['svc199']['timeout'] == 30
 
 
@@ -264,8 +340,9 @@ def test_nesting_is_limited(block: bool, anchor: str, located: bool) -> None:
         fast._documents(too_deep, 'deep.yaml', with_positions=located)
     assert info.value.location is not None
     assert info.value.location.line is not None
-    fast._documents(anchor + _nested(C.YAML_MAX_DEPTH - 2, block=block), 'ok.yaml',
-                    with_positions=located)
+    fast._documents(
+        anchor + _nested(C.YAML_MAX_DEPTH - 2, block=block), 'ok.yaml', with_positions=located
+    )
 
 
 def test_nesting_at_libyaml_s_own_limit_is_one_clear_error() -> None:

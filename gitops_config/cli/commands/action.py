@@ -54,14 +54,22 @@ def action() -> None:
 
 
 _COMMENT = click.option(
-    '--comment', 'comment', type=click.Choice(['always', 'changes', 'never']), default=None,
+    '--comment',
+    'comment',
+    type=click.Choice(['always', 'changes', 'never']),
+    default=None,
     envvar='GITOPS_CONFIG_COMMENT',
     help='Post the sticky comment always, only when something changed, or never '
-         '(default: diff.comment in the project file, else always).')
+    '(default: diff.comment in the project file, else always).',
+)
 _FAIL_ON_FINDINGS = click.option(
-    '--fail-on-findings/--no-fail-on-findings', 'fail_on_findings', default=True,
-    envvar='GITOPS_CONFIG_FAIL_ON_FINDINGS', show_default=True,
-    help='Fail the job on policy or schema errors, or files that do not render.')
+    '--fail-on-findings/--no-fail-on-findings',
+    'fail_on_findings',
+    default=True,
+    envvar='GITOPS_CONFIG_FAIL_ON_FINDINGS',
+    show_default=True,
+    help='Fail the job on policy or schema errors, or files that do not render.',
+)
 
 
 @action.command('pr')
@@ -72,8 +80,7 @@ def pr(*, comment: str | None, fail_on_findings: bool) -> int:
     number = int(_pull()['number'])
     with _failure_commented(number, comment):
         review, project = _review(shard=None)
-    return _publish(review, project, number, comment=comment,
-                    fail_on_findings=fail_on_findings)
+    return _publish(review, project, number, comment=comment, fail_on_findings=fail_on_findings)
 
 
 @action.command('run')
@@ -86,28 +93,34 @@ def run(ctx: click.Context) -> int:
     # ctx.invoke reads no environment: hand the inputs' variables on ourselves
     publish = {
         'comment': os.environ.get('GITOPS_CONFIG_COMMENT') or None,
-        'fail_on_findings': os.environ.get('GITOPS_CONFIG_FAIL_ON_FINDINGS', 'true').strip()
-        .lower() not in ('false', '0', 'no', 'off'),
+        'fail_on_findings': os.environ.get('GITOPS_CONFIG_FAIL_ON_FINDINGS', 'true').strip().lower()
+        not in ('false', '0', 'no', 'off'),
     }
     if shard_spec and merge_glob:
         raise ActionError('set either the shard input or the merge input, not both')
     if shard_spec:
-
         output = Path(os.environ.get('GITOPS_CONFIG_REPORT') or 'gitops-config-shard.json')
         return int(ctx.invoke(shard, shard=shard_mod.parse(shard_spec), output=output))
     if merge_glob:
         files = sorted(p for pattern in merge_glob.split() for p in Path.cwd().glob(pattern))
         if not files:
-            raise ActionError(f'no shard reports match {merge_glob!r}',
-                              hint='download every shard job\'s artifact before merging')
+            raise ActionError(
+                f'no shard reports match {merge_glob!r}',
+                hint="download every shard job's artifact before merging",
+            )
         return int(ctx.invoke(merge, files=tuple(files), **publish))
     return int(ctx.invoke(pr, **publish))
 
 
 @action.command('shard')
 @options.shard
-@click.option('--output', '-o', type=click.Path(dir_okay=False, path_type=Path),
-              required=True, help='Where to write this shard\'s JSON report.')
+@click.option(
+    '--output',
+    '-o',
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write this shard's JSON report.",
+)
 def shard(*, shard: Shard | None, output: Path) -> int:
     """One job of a sharded run: review this shard's share of base...head and write it
     as JSON, for the final job's `action merge`."""
@@ -132,8 +145,7 @@ def _review(*, shard: Shard | None) -> tuple[Review, Project]:
 
 
 @action.command('merge')
-@click.argument('files', nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument('files', nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @_COMMENT
 @_FAIL_ON_FINDINGS
 def merge(*, files: tuple[Path, ...], comment: str | None, fail_on_findings: bool) -> int:
@@ -145,10 +157,16 @@ def merge(*, files: tuple[Path, ...], comment: str | None, fail_on_findings: boo
         merged = merge_mod.merge(merge_mod.load(files))
         if merged.kind != 'diff':
             raise ActionError(
-                'action merge takes the JSON of `diff --validate -f json --shard I/N`')
+                'action merge takes the JSON of `diff --validate -f json --shard I/N`'
+            )
         project = project_mod.open_project(Path.cwd())[1]
-    return _publish(merge_mod.review_from_data(merged.data), project, number,
-                    comment=comment, fail_on_findings=fail_on_findings)
+    return _publish(
+        merge_mod.review_from_data(merged.data),
+        project,
+        number,
+        comment=comment,
+        fail_on_findings=fail_on_findings,
+    )
 
 
 @contextlib.contextmanager
@@ -160,13 +178,19 @@ def _failure_commented(number: int, comment: str | None) -> Iterator[None]:
     except Exception as exc:
         if (comment or _configured_comment()) != 'never':
             # an unexpected error's text could hold anything: only its type is posted
-            shown = (format_error(exc) if isinstance(exc, GitopsConfigError) else
-                     f'error: internal-error: {type(exc).__name__} (a bug: see the job log)')
+            shown = (
+                format_error(exc)
+                if isinstance(exc, GitopsConfigError)
+                else f'error: internal-error: {type(exc).__name__} (a bug: see the job log)'
+            )
             # a fence longer than any run of backticks in the text: it cannot close early
             fence = '`' * max(3, 1 + max(map(len, re.findall('`+', shown)), default=0))
-            _post(number, f'{C.STICKY_COMMENT_MARKER}\n### gitops-config could not review '
-                          f'this pull request\n\n{fence}text\n{shown}\n{fence}\n\n'
-                          'Nothing was diffed or validated; fix this and push again.\n')
+            _post(
+                number,
+                f'{C.STICKY_COMMENT_MARKER}\n### gitops-config could not review '
+                f'this pull request\n\n{fence}text\n{shown}\n{fence}\n\n'
+                'Nothing was diffed or validated; fix this and push again.\n',
+            )
         raise
 
 
@@ -178,17 +202,22 @@ def _configured_comment() -> str | None:
         return None
 
 
-def _publish(review: Review, project: Project, number: int, *, comment: str | None,
-             fail_on_findings: bool) -> int:
+def _publish(
+    review: Review, project: Project, number: int, *, comment: str | None, fail_on_findings: bool
+) -> int:
     """Job summary, outputs, the sticky comment and the exit code for REVIEW."""
     errors = impact.error_findings(review)
 
     full = diff_markdown.render(review)
     _append_summary(full)
     changed_envs = [e.env for e in review.envs if e.changed]
-    _set_outputs({'changed': 'true' if review.changed else 'false',
-                  'environments': json.dumps(changed_envs),
-                  'findings': str(errors)})
+    _set_outputs(
+        {
+            'changed': 'true' if review.changed else 'false',
+            'environments': json.dumps(changed_envs),
+            'findings': str(errors),
+        }
+    )
 
     mode = comment or (project.raw.get('diff') or {}).get('comment') or 'always'
     body = comment_mod.build(review, report_url=_run_url())
@@ -198,11 +227,17 @@ def _publish(review: Review, project: Project, number: int, *, comment: str | No
         # an earlier run's comment would now be stale: say "no changes" there
         _post(number, body, create=False)
         click.echo('no changes: no new comment (comment: changes)', err=True)
-    click.echo(f'{"changed" if review.changed else "no changes"}: '
-               f'{", ".join(changed_envs) or "none"}; {errors} finding(s)', err=True)
+    click.echo(
+        f'{"changed" if review.changed else "no changes"}: '
+        f'{", ".join(changed_envs) or "none"}; {errors} finding(s)',
+        err=True,
+    )
     if fail_on_findings and (errors or review.errors):
-        click.echo('::error::gitops-config found policy or schema errors, or files that do '
-                   'not render; see the job summary', err=True)
+        click.echo(
+            '::error::gitops-config found policy or schema errors, or files that do '
+            'not render; see the job summary',
+            err=True,
+        )
         return exit_codes.FINDINGS
     return exit_codes.OK
 
@@ -210,8 +245,9 @@ def _publish(review: Review, project: Project, number: int, *, comment: str | No
 def _pull() -> dict[str, Any]:
     pull = _event().get('pull_request')
     if not isinstance(pull, dict):
-        raise ActionError('this step needs a pull_request event',
-                          hint='run the action `on: pull_request`')
+        raise ActionError(
+            'this step needs a pull_request event', hint='run the action `on: pull_request`'
+        )
     return pull
 
 
@@ -254,8 +290,8 @@ def _append_summary(markdown: str) -> None:
     data = markdown.encode()
     limit = C.GITHUB_STEP_SUMMARY_LIMIT - 1024  # room for other steps' lines
     if len(data) > limit:
-        note = '\n\n_…the report was cut at the job summary\'s 1 MiB limit._\n'.encode()
-        data = data[:limit - len(note)].decode(errors='ignore').encode() + note
+        note = "\n\n_…the report was cut at the job summary's 1 MiB limit._\n".encode()
+        data = data[: limit - len(note)].decode(errors='ignore').encode() + note
     with open(path, 'ab') as f:
         f.write(data + b'\n')
 

@@ -24,8 +24,7 @@ def cache() -> None:
 def info() -> int:
     """Print the cache folder and its size."""
     store = options.run().store
-    where = store.directory if store is not None and store.directory is not None else (
-        'disabled')
+    where = store.directory if store is not None and store.directory is not None else ('disabled')
     size = store.size() if store is not None else 0
     click.echo(f'{where}\t{size / 1024 / 1024:.1f} MiB')
     return exit_codes.OK
@@ -39,10 +38,17 @@ def clear() -> int:
     that carries its marker (CACHEDIR.TAG): whatever else the folder holds stays.
     """
     store = options.run().store
-    if store is not None and store.directory is not None and store.directory.is_dir() and (
-            not store_mod.is_ours(store.directory)):
-        click.echo(f'{store.directory} holds no cache of gitops-config ({store_mod.MARKER} '
-                   'of ours is missing): nothing removed', err=True)
+    if (
+        store is not None
+        and store.directory is not None
+        and store.directory.is_dir()
+        and (not store_mod.is_ours(store.directory))
+    ):
+        click.echo(
+            f'{store.directory} holds no cache of gitops-config ({store_mod.MARKER} '
+            'of ours is missing): nothing removed',
+            err=True,
+        )
         return exit_codes.OK
     freed = store.clear() if store is not None else 0
     click.echo(f'cleared {freed / 1024 / 1024:.1f} MiB', err=True)

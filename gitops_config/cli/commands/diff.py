@@ -26,19 +26,38 @@ if TYPE_CHECKING:
 @click.argument('head', required=False)
 @options.environments
 @options.output_format('text', 'json', 'markdown')
-@click.option('--exit-code', 'exit_code', is_flag=True,
-              help='Exit 1 when something changed too (like git diff --exit-code); an '
-                   'environment that cannot be rendered always exits 1.')
-@click.option('--sealed', is_flag=True,
-              help='Compare secrets by ciphertext only, even when keys are available.')
-@click.option('--validate', is_flag=True,
-              help='Also count schema and policy findings at HEAD in the impact summary '
-                   '(change rules compare HEAD with BASE).')
+@click.option(
+    '--exit-code',
+    'exit_code',
+    is_flag=True,
+    help='Exit 1 when something changed too (like git diff --exit-code); an '
+    'environment that cannot be rendered always exits 1.',
+)
+@click.option(
+    '--sealed',
+    is_flag=True,
+    help='Compare secrets by ciphertext only, even when keys are available.',
+)
+@click.option(
+    '--validate',
+    is_flag=True,
+    help='Also count schema and policy findings at HEAD in the impact summary '
+    '(change rules compare HEAD with BASE).',
+)
 @options.jobs
 @options.shard
-def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_format: str,
-         exit_code: bool, sealed: bool, validate: bool, jobs: int | None,
-         shard: Shard | None) -> int:
+def diff(
+    *,
+    base: str | None,
+    head: str | None,
+    envs: tuple[str, ...],
+    output_format: str,
+    exit_code: bool,
+    sealed: bool,
+    validate: bool,
+    jobs: int | None,
+    shard: Shard | None,
+) -> int:
     """Diff the rendered result of BASE and HEAD, per environment and file.
 
     BASE defaults to the merge-base with the default branch, HEAD to the
@@ -49,8 +68,16 @@ def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_fo
     from gitops_config.pipeline.review import review as reviewed
 
     old, new = open_pair(Path.cwd(), base, head)
-    review = reviewed(old, new, envs=list(envs) or None, sealed=sealed, validate=validate,
-                      shard=shard, jobs=jobs, run=options.run())
+    review = reviewed(
+        old,
+        new,
+        envs=list(envs) or None,
+        sealed=sealed,
+        validate=validate,
+        shard=shard,
+        jobs=jobs,
+        run=options.run(),
+    )
     write(review, output_format, use_color=options.app().color, shard=shard)
     for env in review.envs:
         for error in env.errors:
@@ -62,13 +89,20 @@ def diff(*, base: str | None, head: str | None, envs: tuple[str, ...], output_fo
     return exit_codes.OK
 
 
-def write(review: object, output_format: str, *, use_color: bool, shard: Shard | None = None,
-          ) -> None:
+def write(
+    review: object,
+    output_format: str,
+    *,
+    use_color: bool,
+    shard: Shard | None = None,
+) -> None:
     assert isinstance(review, Review)
     if output_format == 'json':
         # with --shard, `report merge` combines the shards: it needs to know which this is
         sys.stdout.write(diff_json.dumps(review, shard=shard))
         return
-    writers: dict[str, Callable[..., None]] = {'text': diff_text.write,
-                                               'markdown': diff_markdown.write}
+    writers: dict[str, Callable[..., None]] = {
+        'text': diff_text.write,
+        'markdown': diff_markdown.write,
+    }
     writers[output_format](review, sys.stdout, use_color=use_color)

@@ -25,11 +25,15 @@ F = TypeVar('F', bound=Callable[..., Any])
 
 def value_options(command: F) -> F:
     """--string and --yaml: how VALUE is read (shared with `secrets set`)."""
-    command = click.option('--yaml', 'as_yaml', is_flag=True,
-                           help='Read VALUE as YAML whatever it replaces (may change its type).'
-                           )(command)
-    return click.option('--string', 'as_string', is_flag=True,
-                        help='Take VALUE as a string whatever it replaces.')(command)
+    command = click.option(
+        '--yaml',
+        'as_yaml',
+        is_flag=True,
+        help='Read VALUE as YAML whatever it replaces (may change its type).',
+    )(command)
+    return click.option(
+        '--string', 'as_string', is_flag=True, help='Take VALUE as a string whatever it replaces.'
+    )(command)
 
 
 def value_mode(*, as_string: bool, as_yaml: bool) -> Mode:
@@ -58,8 +62,9 @@ def set_(*, file: Path, key_path: str, value: str, as_string: bool, as_yaml: boo
     # lazy: filelock loads only when set_() runs (start-up)
     from gitops_config import layer_edit
 
-    result = layer_edit.set_value(file, key_path, value,
-                                  mode=value_mode(as_string=as_string, as_yaml=as_yaml))
+    result = layer_edit.set_value(
+        file, key_path, value, mode=value_mode(as_string=as_string, as_yaml=as_yaml)
+    )
     report(result)
     return exit_codes.OK
 
@@ -90,26 +95,39 @@ def report(result: Result, *, secret: bool = False) -> None:
     changed = [e.env for e in result.envs if e.state == 'changed']
     envs = f' (in {", ".join(changed)})' if changed and result.action == 'set' else ''
     if result.action == 'set':
-        click.echo(f'{file}: set {key} = {"****" if secret else _shown(result.value, key)}{envs}',
-                   err=True)
+        click.echo(
+            f'{file}: set {key} = {"****" if secret else _shown(result.value, key)}{envs}', err=True
+        )
     elif result.action == 'removed':
         click.echo(f'{file}: removed {key}', err=True)
     else:
         click.echo(f'{file}: deleted {key} (wrote !delete: a layer below sets it)', err=True)
     if not result.layer and result.in_project:
-        click.echo(f'note: no environment reads {file} as a layer: edited as plain YAML, '
-                   'without checking the merged values', err=True)
+        click.echo(
+            f'note: no environment reads {file} as a layer: edited as plain YAML, '
+            'without checking the merged values',
+            err=True,
+        )
     for env in result.envs:
         if env.state == 'hidden':
-            click.echo(f'warning: {env.env}: {env.by} replaces what holds {env.path}, so '
-                       f'{env.env} does not see this edit', err=True)
+            click.echo(
+                f'warning: {env.env}: {env.by} replaces what holds {env.path}, so '
+                f'{env.env} does not see this edit',
+                err=True,
+            )
         elif env.state == 'overridden':
             keeps = 'no value' if env.now is MISSING else _shown(env.now, key)
-            click.echo(f'warning: {env.env}: {env.by} sets {env.path} after {file}; '
-                       f'{env.env} keeps {keeps}', err=True)
+            click.echo(
+                f'warning: {env.env}: {env.by} sets {env.path} after {file}; '
+                f'{env.env} keeps {keeps}',
+                err=True,
+            )
         elif result.action != 'set':
-            now = 'no longer set' if env.now is MISSING else (
-                f'now {_shown(env.now, key)} (from {env.origin})')
+            now = (
+                'no longer set'
+                if env.now is MISSING
+                else (f'now {_shown(env.now, key)} (from {env.origin})')
+            )
             click.echo(f'  {env.env}: {env.path} is {now}', err=True)
 
 

@@ -89,9 +89,14 @@ def _projects(files: Sequence[str]) -> tuple[list[_Opened], list[str]]:
     for root, names in held.items():
         source = WorkTree(root)
         prefix = os.path.relpath(root, cwd)
-        opened.append(_Opened(source, project_mod.load(source, root),
-                              project_paths(root, tuple(names)),
-                              '' if prefix == '.' else prefix + '/'))
+        opened.append(
+            _Opened(
+                source,
+                project_mod.load(source, root),
+                project_paths(root, tuple(names)),
+                '' if prefix == '.' else prefix + '/',
+            )
+        )
     return opened, outside
 
 
@@ -103,13 +108,17 @@ def _from_cwd(result: CheckResult, prefix: str) -> CheckResult:
     def moved(finding: Finding) -> Finding:
         origin = finding.origin
         return dataclasses.replace(
-            finding, location=dataclasses.replace(finding.location,
-                                                  path=prefix + finding.location.path),
-            origin=origin and dataclasses.replace(origin, path=prefix + origin.path))
+            finding,
+            location=dataclasses.replace(finding.location, path=prefix + finding.location.path),
+            origin=origin and dataclasses.replace(origin, path=prefix + origin.path),
+        )
 
-    return dataclasses.replace(result, findings=tuple(map(moved, result.findings)),
-                               checked=tuple(prefix + p for p in result.checked),
-                               waived=tuple(map(moved, result.waived)))
+    return dataclasses.replace(
+        result,
+        findings=tuple(map(moved, result.findings)),
+        checked=tuple(prefix + p for p in result.checked),
+        waived=tuple(map(moved, result.waived)),
+    )
 
 
 def _committed(opened: _Opened, envs: Sequence[str]) -> list[EnvRender] | None:
@@ -150,9 +159,21 @@ def validate(*, output_format: str, strict: bool, files: tuple[str, ...]) -> int
         if not touched.envs and not touched.layers:
             continue
         base = functools.partial(_committed, opened, touched.envs)
-        results.append(_from_cwd(validated(
-            source, project, touched.envs, base=base, sealed=True, strict=strict,
-            layers=touched.layers, run=options.run()), prefix))
+        results.append(
+            _from_cwd(
+                validated(
+                    source,
+                    project,
+                    touched.envs,
+                    base=base,
+                    sealed=True,
+                    strict=strict,
+                    layers=touched.layers,
+                    run=options.run(),
+                ),
+                prefix,
+            )
+        )
     result = combined(results, strict=strict)
     if result.findings or result.failed:
         findings.write(result, output_format, sys.stdout, use_color=options.app().color)
@@ -207,7 +228,7 @@ def _staged() -> tuple[Source, Project, list[str]] | None:
     except InvalidProjectError:
         root = repo.root
     found = Located(repo, root, prefix_of(repo.root, root))
-    paths = [p[len(found.prefix):] for p in repo.staged_paths() if p.startswith(found.prefix)]
+    paths = [p[len(found.prefix) :] for p in repo.staged_paths() if p.startswith(found.prefix)]
     if not paths:
         return None
     source = found.index()
@@ -241,6 +262,5 @@ def render_check(*, files: tuple[str, ...]) -> int:
         envs = [e for e in touched.outputs if source.files(project.output_dir(e))]
         if envs:
             renders = render(source, project, envs, sealed=True, run=options.run())
-            code = max(code, report_stale(source, project, renders, since='HEAD',
-                                          prefix=prefix))
+            code = max(code, report_stale(source, project, renders, since='HEAD', prefix=prefix))
     return code

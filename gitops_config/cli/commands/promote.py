@@ -37,18 +37,39 @@ if TYPE_CHECKING:
 @click.command('promote')
 @click.argument('source_env', metavar='FROM')
 @click.argument('target_env', metavar='TO')
-@click.option('--dry-run', is_flag=True,
-              help="Print the plan and TO's rendered diff per file; create nothing.")
+@click.option(
+    '--dry-run',
+    is_flag=True,
+    help="Print the plan and TO's rendered diff per file; create nothing.",
+)
 @options.output_format('text', 'json', 'markdown')
-@click.option('--open-pr', 'open_pr', is_flag=True,
-              help='Push the branch to origin and open (or update) its pull request; '
-                   'with nothing left to promote, close it.')
-@click.option('--base', 'base_branch', default=None, metavar='BRANCH',
-              help='The pull request\'s base branch (default: the current branch).')
-@click.option('--allow-backwards', is_flag=True,
-              help='Allow TO to come before FROM in the promotion order.')
-def promote(*, source_env: str, target_env: str, dry_run: bool, output_format: str,
-            open_pr: bool, base_branch: str | None, allow_backwards: bool) -> int:
+@click.option(
+    '--open-pr',
+    'open_pr',
+    is_flag=True,
+    help='Push the branch to origin and open (or update) its pull request; '
+    'with nothing left to promote, close it.',
+)
+@click.option(
+    '--base',
+    'base_branch',
+    default=None,
+    metavar='BRANCH',
+    help="The pull request's base branch (default: the current branch).",
+)
+@click.option(
+    '--allow-backwards', is_flag=True, help='Allow TO to come before FROM in the promotion order.'
+)
+def promote(
+    *,
+    source_env: str,
+    target_env: str,
+    dry_run: bool,
+    output_format: str,
+    open_pr: bool,
+    base_branch: str | None,
+    allow_backwards: bool,
+) -> int:
     """Apply FROM's promotable differences to TO's own layer, on branch promote/FROM-to-TO.
 
     Reads HEAD from git objects and commits with a temporary index: the
@@ -91,8 +112,9 @@ def promote(*, source_env: str, target_env: str, dry_run: bool, output_format: s
     _echo_plan(plan)
     if result.failed:
         _echo_problems(result)
-        click.echo(f'not promoted: {target_env} would not pass validation; no branch made',
-                   err=True)
+        click.echo(
+            f'not promoted: {target_env} would not pass validation; no branch made', err=True
+        )
         return exit_codes.FINDINGS
     published = promote_mod.publish(repo, found.prefix, head, result)
     for path in result.rendered:
@@ -119,8 +141,7 @@ def _echo_problems(result: Result) -> None:
         findings.write(result.findings, 'text', sys.stderr, use_color=False)
     for stale in result.stale:
         if stale.blocking:
-            click.echo(f'{stale.path}: {stale.reason} (committed output would be stale)',
-                       err=True)
+            click.echo(f'{stale.path}: {stale.reason} (committed output would be stale)', err=True)
 
 
 def _dry_run(plan: Plan, result: Result | None, source: Source, output_format: str) -> str:
@@ -128,17 +149,23 @@ def _dry_run(plan: Plan, result: Result | None, source: Source, output_format: s
     # lazy: jinja2 loads only when _dry_run() runs (start-up)
     from gitops_config.pipeline.comparison import compare
 
-    review = compare(source, result.after, envs=[plan.target_env],
-                     run=options.run()) if result else None
+    review = (
+        compare(source, result.after, envs=[plan.target_env], run=options.run()) if result else None
+    )
     if output_format == 'json':
-        data = {'plan': _plan_data(plan), 'valid': not (result and result.failed),
-                'rendered': result.rendered if result else [],
-                'diff': diff_json.as_data(review) if review else None}
+        data = {
+            'plan': _plan_data(plan),
+            'valid': not (result and result.failed),
+            'rendered': result.rendered if result else [],
+            'diff': diff_json.as_data(review) if review else None,
+        }
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + '\n'
     if output_format == 'markdown':
         lines = [f'### Promote {plan.source_env} to {plan.target_env}', '']
-        lines += [f'- `{e.key}`: {diff_markdown.cell(_show(e.old))} → '
-                  f'{diff_markdown.cell(_show(e.new))}' for e in plan.edits]
+        lines += [
+            f'- `{e.key}`: {diff_markdown.cell(_show(e.old))} → {diff_markdown.cell(_show(e.new))}'
+            for e in plan.edits
+        ]
         lines += [f'- skipped `{s.key}`: {s.reason}' for s in plan.skipped]
         if plan.edits or plan.skipped:
             lines.append('')
@@ -155,8 +182,10 @@ def _dry_run(plan: Plan, result: Result | None, source: Source, output_format: s
         from gitops_config import promote as promote_mod
 
         if result.failed:
-            stream.write(f'not valid: {result.findings.errors} error(s), '
-                         f'{sum(s.blocking for s in result.stale)} stale output file(s)\n')
+            stream.write(
+                f'not valid: {result.findings.errors} error(s), '
+                f'{sum(s.blocking for s in result.stale)} stale output file(s)\n'
+            )
         stream.write(f'dry run: would commit to {promote_mod.branch_name(plan)}\n')
     return stream.getvalue()
 
@@ -166,10 +195,16 @@ def _show(value: object) -> str:
 
 
 def _plan_data(plan: Plan) -> dict[str, object]:
-    return {'from': plan.source_env, 'to': plan.target_env, 'layer': plan.layer,
-            'edits': [{'key': e.key, 'old': change_value(e.old), 'new': change_value(e.new)}
-                      for e in plan.edits],
-            'skipped': [{'key': s.key, 'reason': s.reason} for s in plan.skipped]}
+    return {
+        'from': plan.source_env,
+        'to': plan.target_env,
+        'layer': plan.layer,
+        'edits': [
+            {'key': e.key, 'old': change_value(e.old), 'new': change_value(e.new)}
+            for e in plan.edits
+        ],
+        'skipped': [{'key': s.key, 'reason': s.reason} for s in plan.skipped],
+    }
 
 
 def _retire(repo: Repo, plan: Plan, head: str, *, open_pr: bool) -> None:
@@ -182,13 +217,18 @@ def _retire(repo: Repo, plan: Plan, head: str, *, open_pr: bool) -> None:
     if gone is not None:
         click.echo(f'deleted branch {gone}: nothing left on it to promote')
     if open_pr:
-
         for number in promote_mod.close_pulls(repo, Client.from_env, plan, head):
             click.echo(f'closed pull request #{number}: nothing left to promote')
 
 
-def _open_pr(repo: Repo, source: Source, plan: Plan, result: Result, published: Published,
-             base_branch: str | None) -> str:
+def _open_pr(
+    repo: Repo,
+    source: Source,
+    plan: Plan,
+    result: Result,
+    published: Published,
+    base_branch: str | None,
+) -> str:
     # lazy: CEL, jinja2 and jsonschema-rs load only when _open_pr() runs (start-up)
     from gitops_config import promote as promote_mod
     from gitops_config.pipeline.comparison import compare
@@ -196,19 +236,24 @@ def _open_pr(repo: Repo, source: Source, plan: Plan, result: Result, published: 
     if base_branch is None:
         base_branch = repo.current_branch()
         if base_branch is None:
-            raise UsageError('HEAD is detached: name the pull request\'s base branch',
-                             hint='pass --base BRANCH')
-    review = compare(source, result.after, envs=[plan.target_env], sealed=True,
-                     run=options.run())
+            raise UsageError(
+                "HEAD is detached: name the pull request's base branch", hint='pass --base BRANCH'
+            )
+    review = compare(source, result.after, envs=[plan.target_env], sealed=True, run=options.run())
     body = promote_mod.message(plan, result.rendered) + '\n' + diff_markdown.render(review)
-    pull = promote_mod.open_pull(Client.from_env(), plan, published, base=base_branch,
-                                 body=body)
+    pull = promote_mod.open_pull(Client.from_env(), plan, published, base=base_branch, body=body)
     return str(pull.get('html_url', pull.get('number')))
 
 
 @click.command('status')
-@click.option('--ref', 'ref', default='HEAD', show_default=True, metavar='REV',
-              help='The commit to look at; promote acts on HEAD, uncommitted edits wait.')
+@click.option(
+    '--ref',
+    'ref',
+    default='HEAD',
+    show_default=True,
+    metavar='REV',
+    help='The commit to look at; promote acts on HEAD, uncommitted edits wait.',
+)
 def status(*, ref: str) -> int:
     """For each adjacent pair of environments, what is waiting to be promoted."""
     # lazy: CEL, jinja2 and jsonschema-rs load only when status() runs (start-up)

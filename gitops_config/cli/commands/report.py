@@ -20,12 +20,14 @@ def report() -> None:
 
 
 @report.command('merge')
-@click.argument('files', nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument('files', nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @options.output_format('json', 'markdown', 'text', default='json')
-@click.option('--exit-code', 'exit_code', is_flag=True,
-              help='For diffs: exit 1 when something changed too (a report with errors '
-                   'exits 1 anyway).')
+@click.option(
+    '--exit-code',
+    'exit_code',
+    is_flag=True,
+    help='For diffs: exit 1 when something changed too (a report with errors exits 1 anyway).',
+)
 def merge(*, files: tuple[Path, ...], output_format: str, exit_code: bool) -> int:
     """Combine the JSON of N shards (`diff -f json --shard I/N`, or `validate -f json
     --shard I/N`) into one report, as if one job had done all the work.
@@ -42,7 +44,6 @@ def merge(*, files: tuple[Path, ...], output_format: str, exit_code: bool) -> in
     if output_format == 'json':
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + '\n')
     else:
-
         write(merge_mod.review_from_data(data), output_format, use_color=options.app().color)
     # an environment that could not be rendered is never "no difference"
     failed = data['status'] == 'error' or (exit_code and data['status'] == 'changed')

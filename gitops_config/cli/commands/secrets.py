@@ -49,8 +49,13 @@ def secrets() -> None:
 
 
 @secrets.command('keygen')
-@click.option('--output', '-o', type=_FILE, default=None,
-              help='Write the identity here (default: append to the sops age keys file).')
+@click.option(
+    '--output',
+    '-o',
+    type=_FILE,
+    default=None,
+    help='Write the identity here (default: append to the sops age keys file).',
+)
 def keygen(*, output: Path | None) -> int:
     """Create an age identity (file mode 0600) and print its recipient."""
     recipient = age_keys.keygen(output, options.run().keys.environ)
@@ -61,24 +66,61 @@ def keygen(*, output: Path | None) -> int:
 @secrets.command('encrypt')
 @click.argument('files', nargs=-1, required=True, type=_FILE)
 @click.option('--in-place', '-i', is_flag=True, help='Replace each file by its encryption.')
-@click.option('--age', 'age', multiple=True, metavar='RECIPIENT',
-              help='Encrypt for this age recipient instead of .sops.yaml (repeatable).')
-@click.option('--pgp', 'pgp', multiple=True, metavar='FINGERPRINT',
-              help='Encrypt for this PGP key instead of .sops.yaml (repeatable).')
-@click.option('--kms', 'kms', multiple=True, metavar='ARN',
-              help='Encrypt for this AWS KMS key (ARN, or ARN+ROLE_ARN) instead of '
-                   '.sops.yaml (repeatable).')
-@click.option('--gcp-kms', 'gcp_kms', multiple=True, metavar='RESOURCE_ID',
-              help='Encrypt for this GCP KMS key instead of .sops.yaml (repeatable).')
-@click.option('--azure-kv', 'azure_kv', multiple=True, metavar='URL',
-              help='Encrypt for this Azure Key Vault key (https://VAULT.vault.azure.net/'
-                   'keys/NAME/VERSION) instead of .sops.yaml (repeatable).')
-@click.option('--hc-vault-transit', 'hc_vault', multiple=True, metavar='URL',
-              help='Encrypt for this Vault transit key (https://HOST:8200/v1/transit/keys/'
-                   'NAME) instead of .sops.yaml (repeatable).')
-def encrypt(*, files: tuple[Path, ...], in_place: bool, age: tuple[str, ...],
-            pgp: tuple[str, ...], kms: tuple[str, ...], gcp_kms: tuple[str, ...],
-            azure_kv: tuple[str, ...], hc_vault: tuple[str, ...]) -> int:
+@click.option(
+    '--age',
+    'age',
+    multiple=True,
+    metavar='RECIPIENT',
+    help='Encrypt for this age recipient instead of .sops.yaml (repeatable).',
+)
+@click.option(
+    '--pgp',
+    'pgp',
+    multiple=True,
+    metavar='FINGERPRINT',
+    help='Encrypt for this PGP key instead of .sops.yaml (repeatable).',
+)
+@click.option(
+    '--kms',
+    'kms',
+    multiple=True,
+    metavar='ARN',
+    help='Encrypt for this AWS KMS key (ARN, or ARN+ROLE_ARN) instead of .sops.yaml (repeatable).',
+)
+@click.option(
+    '--gcp-kms',
+    'gcp_kms',
+    multiple=True,
+    metavar='RESOURCE_ID',
+    help='Encrypt for this GCP KMS key instead of .sops.yaml (repeatable).',
+)
+@click.option(
+    '--azure-kv',
+    'azure_kv',
+    multiple=True,
+    metavar='URL',
+    help='Encrypt for this Azure Key Vault key (https://VAULT.vault.azure.net/'
+    'keys/NAME/VERSION) instead of .sops.yaml (repeatable).',
+)
+@click.option(
+    '--hc-vault-transit',
+    'hc_vault',
+    multiple=True,
+    metavar='URL',
+    help='Encrypt for this Vault transit key (https://HOST:8200/v1/transit/keys/'
+    'NAME) instead of .sops.yaml (repeatable).',
+)
+def encrypt(
+    *,
+    files: tuple[Path, ...],
+    in_place: bool,
+    age: tuple[str, ...],
+    pgp: tuple[str, ...],
+    kms: tuple[str, ...],
+    gcp_kms: tuple[str, ...],
+    azure_kv: tuple[str, ...],
+    hc_vault: tuple[str, ...],
+) -> int:
     """Encrypt FILE... with the keys .sops.yaml names for them; refuses encrypted files.
 
     Cloud keys (KMS, Vault) get the data key through a `sops` executable, with its
@@ -94,20 +136,31 @@ def encrypt(*, files: tuple[Path, ...], in_place: bool, age: tuple[str, ...],
             ops.encrypt_in_place(path, age=age, pgp=pgp, cloud=cloud, ring=options.run().keys)
             click.echo(f'{path}: encrypted', err=True)
         else:
-            sys.stdout.buffer.write(ops.encrypt_file(path, age=age, pgp=pgp, cloud=cloud,
-                                                     ring=options.run().keys))
+            sys.stdout.buffer.write(
+                ops.encrypt_file(path, age=age, pgp=pgp, cloud=cloud, ring=options.run().keys)
+            )
     return exit_codes.OK
 
 
 @secrets.command('decrypt')
 @click.argument('files', nargs=-1, required=True, type=_FILE)
 @click.option('--output', '-o', type=_FILE, default=None, help='Write the plaintext here.')
-@click.option('--output-dir', type=click.Path(file_okay=False, path_type=Path), default=None,
-              help='Write each plaintext into DIR under its own name.')
+@click.option(
+    '--output-dir',
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help='Write each plaintext into DIR under its own name.',
+)
 @click.option('--in-place', '-i', is_flag=True, help='Replace each file by its plaintext.')
 @click.option('--ignore-mac', is_flag=True, help='Decrypt even if the MAC does not match.')
-def decrypt(*, files: tuple[Path, ...], output: Path | None, output_dir: Path | None,
-            in_place: bool, ignore_mac: bool) -> int:
+def decrypt(
+    *,
+    files: tuple[Path, ...],
+    output: Path | None,
+    output_dir: Path | None,
+    in_place: bool,
+    ignore_mac: bool,
+) -> int:
     """Print FILE decrypted, exactly as `sops -d` would (or write it with -o/-i)."""
     if sum((output is not None, output_dir is not None, in_place)) > 1:
         raise UsageError('choose one of --output, --output-dir and --in-place')
@@ -139,8 +192,9 @@ def edit(*, file: Path) -> int:
     # lazy: filelock loads only when edit() runs (start-up)
     from gitops_config.sops import ops
 
-    changed = ops.edit_file(file, retry=_ask_to_retry if sys.stdin.isatty() else None,
-                            ring=options.run().keys)
+    changed = ops.edit_file(
+        file, retry=_ask_to_retry if sys.stdin.isatty() else None, ring=options.run().keys
+    )
     click.echo(f'{file}: {"re-encrypted" if changed else "unchanged"}', err=True)
     return exit_codes.OK
 
@@ -168,8 +222,9 @@ def set_(*, file: Path, key_path: str, value: str, as_string: bool, as_yaml: boo
     from gitops_config import layer_edit
     from gitops_config.layer_edit.formats import Sops
 
-    result = layer_edit.set_value(file, key_path, value, fmt=Sops(),
-                                  mode=value_mode(as_string=as_string, as_yaml=as_yaml))
+    result = layer_edit.set_value(
+        file, key_path, value, fmt=Sops(), mode=value_mode(as_string=as_string, as_yaml=as_yaml)
+    )
     report(result, secret=True)
     return exit_codes.OK
 
@@ -203,10 +258,12 @@ _COMMAND = {'ignore_unknown_options': True, 'allow_interspersed_args': False}
 
 @secrets.command('exec-env', context_settings=_COMMAND)
 @click.argument('file', type=_FILE)
-@click.argument('command', nargs=-1, required=True, type=click.UNPROCESSED,
-                metavar='-- CMD [ARG]...')
-@click.option('--pristine', is_flag=True,
-              help='Give CMD only the file\'s variables, not this environment.')
+@click.argument(
+    'command', nargs=-1, required=True, type=click.UNPROCESSED, metavar='-- CMD [ARG]...'
+)
+@click.option(
+    '--pristine', is_flag=True, help="Give CMD only the file's variables, not this environment."
+)
 def exec_env(*, file: Path, command: tuple[str, ...], pristine: bool) -> int:
     """Run CMD with FILE's top-level values as environment variables.
 
@@ -215,21 +272,26 @@ def exec_env(*, file: Path, command: tuple[str, ...], pristine: bool) -> int:
     '...'` for one); signals sent to gitops-config pass on to it, and its exit code is
     gitops-config's (128+N when signal N ended it).
     """
-    return execute.exec_env(file, _argv(command), pristine=pristine,
-                            ring=options.run().keys)
+    return execute.exec_env(file, _argv(command), pristine=pristine, ring=options.run().keys)
 
 
 @secrets.command('exec-file', context_settings=_COMMAND)
 @click.argument('file', type=_FILE)
-@click.argument('command', nargs=-1, required=True, type=click.UNPROCESSED,
-                metavar='-- CMD [ARG]...')
-@click.option('--no-fifo', is_flag=True,
-              help='A regular 0600 file instead of a FIFO, for a CMD that seeks or reads '
-                   'it twice.')
-@click.option('--filename', metavar='NAME', default=None,
-              help='Name the decrypted file NAME (default: FILE\'s own name).')
-def exec_file(*, file: Path, command: tuple[str, ...], no_fifo: bool,
-              filename: str | None) -> int:
+@click.argument(
+    'command', nargs=-1, required=True, type=click.UNPROCESSED, metavar='-- CMD [ARG]...'
+)
+@click.option(
+    '--no-fifo',
+    is_flag=True,
+    help='A regular 0600 file instead of a FIFO, for a CMD that seeks or reads it twice.',
+)
+@click.option(
+    '--filename',
+    metavar='NAME',
+    default=None,
+    help="Name the decrypted file NAME (default: FILE's own name).",
+)
+def exec_file(*, file: Path, command: tuple[str, ...], no_fifo: bool, filename: str | None) -> int:
     """Run CMD with {} replaced by the path of FILE decrypted, which exists only while
     CMD runs.
 
@@ -238,15 +300,15 @@ def exec_file(*, file: Path, command: tuple[str, ...], no_fifo: bool,
     system has /dev/shm, removed when CMD ends. CMD runs without a shell; signals pass
     on to it and its exit code comes back.
     """
-    return execute.exec_file(file, _argv(command), fifo=not no_fifo, filename=filename,
-                             ring=options.run().keys)
+    return execute.exec_file(
+        file, _argv(command), fifo=not no_fifo, filename=filename, ring=options.run().keys
+    )
 
 
 def _argv(command: tuple[str, ...]) -> list[str]:
     """CMD with a leading `--` dropped (click keeps it when it follows FILE)."""
     argv = list(command[1:] if command[:1] == ('--',) else command)
     if not argv:
-
         raise UsageError('name the command to run after --')
     return argv
 
@@ -266,27 +328,43 @@ def age(*, files: tuple[Path, ...], ref: str | None, output_format: str) -> int:
     source, names = _age_inputs(files, ref)
     found = secret_age.ages(source, names, now=now)
     if output_format == 'json':
-        click.echo(json.dumps({'now': now.isoformat(), 'secrets': [a.view(now) for a in found]},
-                              indent=2, sort_keys=True, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {'now': now.isoformat(), 'secrets': [a.view(now) for a in found]},
+                indent=2,
+                sort_keys=True,
+                ensure_ascii=False,
+            )
+        )
         return exit_codes.OK
-    rows = [(a.changed.date().isoformat(), f'{a.days(now)}d', _age_commit(a),
-             f'{a.file}:{a.line}' if a.line else a.file, a.keypath()) for a in found]
+    rows = [
+        (
+            a.changed.date().isoformat(),
+            f'{a.days(now)}d',
+            _age_commit(a),
+            f'{a.file}:{a.line}' if a.line else a.file,
+            a.keypath(),
+        )
+        for a in found
+    ]
     if not rows:
         click.echo('no encrypted values', err=True)
         return exit_codes.OK
     rows.insert(0, ('CHANGED', 'AGE', 'COMMIT', 'FILE', 'SECRET'))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
-        click.echo('  '.join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)),
-                              row[4]]).rstrip())
+        click.echo(
+            '  '.join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[4]]).rstrip()
+        )
     return exit_codes.OK
 
 
 def _age_commit(found: SecretAge) -> str:
     if found.commit is None:
         return f'({found.how})'
-    return found.commit[:12] + (' (at least: shallow clone)' if found.how == secret_age.SHALLOW
-                                else '')
+    return found.commit[:12] + (
+        ' (at least: shallow clone)' if found.how == secret_age.SHALLOW else ''
+    )
 
 
 def _age_inputs(files: tuple[Path, ...], ref: str | None) -> tuple[Source, list[str]]:
@@ -295,8 +373,7 @@ def _age_inputs(files: tuple[Path, ...], ref: str | None) -> tuple[Source, list[
     if not files:
         source, project = open_project(Path.cwd(), ref)
         layers = sorted({p for env in project.environments for p in env.layers})
-        return source, [p for p in layers if source.exists(p) and sops.is_encrypted(
-            source.read(p))]
+        return source, [p for p in layers if source.exists(p) and sops.is_encrypted(source.read(p))]
     root = git.toplevel(Path.cwd()) or Path.cwd()
     names = []
     for path in files:
@@ -310,10 +387,13 @@ def _age_inputs(files: tuple[Path, ...], ref: str | None) -> tuple[Source, list[
 
 @secrets.command('status')
 @click.argument('files', nargs=-1, type=_FILE)
-@click.option('--can-decrypt', is_flag=True,
-              help='Also exit 1 when the keys at hand cannot open a file the rules cover '
-                   '(a pre-flight check before a deploy). Without FILES: every encrypted '
-                   'value layer of the project.')
+@click.option(
+    '--can-decrypt',
+    is_flag=True,
+    help='Also exit 1 when the keys at hand cannot open a file the rules cover '
+    '(a pre-flight check before a deploy). Without FILES: every encrypted '
+    'value layer of the project.',
+)
 def status(*, files: tuple[Path, ...], can_decrypt: bool) -> int:
     """Whether each FILE is encrypted, its MAC is valid, and who can open it.
 
@@ -325,8 +405,10 @@ def status(*, files: tuple[Path, ...], can_decrypt: bool) -> int:
     from gitops_config.sops import ops
 
     if not files and not can_decrypt:
-        raise UsageError('name the FILES to look at (or use --can-decrypt for every '
-                         'encrypted layer of the project)')
+        raise UsageError(
+            'name the FILES to look at (or use --can-decrypt for every '
+            'encrypted layer of the project)'
+        )
     rc = exit_codes.OK
     for path in files or _encrypted_layers():
         st = ops.status(path, ring=options.run().keys)
@@ -345,8 +427,10 @@ def status(*, files: tuple[Path, ...], can_decrypt: bool) -> int:
         if stale is not None:
             rc = exit_codes.FINDINGS
             readers, fix = stale
-            click.echo(f'{path}: RECIPIENTS DIFFER from .sops.yaml: {readers.summary()} '
-                       f'(run `gitops-config {fix}`)')
+            click.echo(
+                f'{path}: RECIPIENTS DIFFER from .sops.yaml: {readers.summary()} '
+                f'(run `gitops-config {fix}`)'
+            )
         if can_decrypt and st.must_encrypt and st.mac_ok is None and not _opens(path):
             rc = exit_codes.FINDINGS
             click.echo(f'{path}: CANNOT DECRYPT with the keys at hand')
@@ -357,11 +441,11 @@ def _encrypted_layers() -> list[Path]:
     """Every encrypted value layer of the project here."""
     source, project = open_project(Path.cwd(), None)
     layers = sorted({p for env in project.environments for p in env.layers})
-    found = [project.root / p for p in layers
-             if source.exists(p) and sops.is_encrypted(source.read(p))]
+    found = [
+        project.root / p for p in layers if source.exists(p) and sops.is_encrypted(source.read(p))
+    ]
     here = Path.cwd().resolve()
-    return [p.resolve().relative_to(here) if p.resolve().is_relative_to(here) else p
-            for p in found]
+    return [p.resolve().relative_to(here) if p.resolve().is_relative_to(here) else p for p in found]
 
 
 def _stale_readers(path: Path) -> tuple[RecipientChange, str] | None:
@@ -372,8 +456,7 @@ def _stale_readers(path: Path) -> tuple[RecipientChange, str] | None:
         rel = path.resolve().relative_to(source.root.resolve()).as_posix()
         change = recipients.stale(source, project, rel)
         rendered = any(rel.startswith(project.output_dir(e) + '/') for e in project.env_names())
-        return None if change is None else (change, 'render' if rendered else
-                                            'secrets updatekeys')
+        return None if change is None else (change, 'render' if rendered else 'secrets updatekeys')
     except (GitopsConfigError, ValueError):
         pass
 
@@ -381,8 +464,7 @@ def _stale_readers(path: Path) -> tuple[RecipientChange, str] | None:
         want = tuple(sorted(set(rules.rule_for(path).recipients())))
     except GitopsConfigError:
         return None
-    change = recipients.compared(str(path), recipients.of_file(path.read_bytes(), str(path)),
-                                 want)
+    change = recipients.compared(str(path), recipients.of_file(path.read_bytes(), str(path)), want)
     return None if change is None else (change, 'secrets updatekeys')
 
 
@@ -396,10 +478,18 @@ def _opens(path: Path) -> bool:
 
 
 @secrets.command('git-setup')
-@click.option('--write-attributes', is_flag=True,
-              help='Also add the lines to .gitattributes (otherwise they are printed).')
-@click.option('--pattern', 'patterns', multiple=True, metavar='GLOB',
-              help='Files that hold secrets (repeatable; default *.enc.yaml and friends).')
+@click.option(
+    '--write-attributes',
+    is_flag=True,
+    help='Also add the lines to .gitattributes (otherwise they are printed).',
+)
+@click.option(
+    '--pattern',
+    'patterns',
+    multiple=True,
+    metavar='GLOB',
+    help='Files that hold secrets (repeatable; default *.enc.yaml and friends).',
+)
 def git_setup(*, write_attributes: bool, patterns: tuple[str, ...]) -> int:
     """Install git drivers: diffs show decrypted content, merges merge the plaintext."""
     repo = gitsetup.repo_root(Path.cwd())
@@ -442,5 +532,3 @@ def merge_driver(*, base: Path, ours: Path, theirs: Path, name: str | None) -> i
         click.echo(f'{name or ours}: conflicting changes at {conflict}', err=True)
         return exit_codes.FINDINGS
     return exit_codes.OK
-
-

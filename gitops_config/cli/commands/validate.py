@@ -39,22 +39,47 @@ def project_paths(root: Path, files: tuple[str, ...]) -> list[str]:
 @click.command('validate')
 @options.environments
 @options.ref
-@click.option('--format', '-f', 'output_format', type=click.Choice(CHOICES), default='auto',
-              show_default=True,
-              help='Output format; auto is github under GitHub Actions, else text.')
+@click.option(
+    '--format',
+    '-f',
+    'output_format',
+    type=click.Choice(CHOICES),
+    default='auto',
+    show_default=True,
+    help='Output format; auto is github under GitHub Actions, else text.',
+)
 @click.option('--strict', is_flag=True, help='Warnings fail the run too.')
-@click.option('--require-schema', is_flag=True,
-              help='A YAML/JSON file that no schema matches is an error.')
-@click.option('--sealed', is_flag=True,
-              help='Render without decryption keys: secrets are checked as placeholders.')
-@click.option('--base', 'base_ref', metavar='REV', default=None,
-              help='Also run change rules against the rendered result at REV.')
+@click.option(
+    '--require-schema', is_flag=True, help='A YAML/JSON file that no schema matches is an error.'
+)
+@click.option(
+    '--sealed',
+    is_flag=True,
+    help='Render without decryption keys: secrets are checked as placeholders.',
+)
+@click.option(
+    '--base',
+    'base_ref',
+    metavar='REV',
+    default=None,
+    help='Also run change rules against the rendered result at REV.',
+)
 @options.jobs
 @options.shard
 @click.argument('files', nargs=-1, type=click.Path())
-def validate(*, envs: tuple[str, ...], ref: str | None, output_format: str, strict: bool,
-             require_schema: bool, sealed: bool, base_ref: str | None, jobs: int | None,
-             shard: Shard | None, files: tuple[str, ...]) -> int:
+def validate(
+    *,
+    envs: tuple[str, ...],
+    ref: str | None,
+    output_format: str,
+    strict: bool,
+    require_schema: bool,
+    sealed: bool,
+    base_ref: str | None,
+    jobs: int | None,
+    shard: Shard | None,
+    files: tuple[str, ...],
+) -> int:
     """Check value layers and rendered files against their schemas and policies.
 
     With FILES, only what they affect is checked: a layer, the environments
@@ -75,18 +100,39 @@ def validate(*, envs: tuple[str, ...], ref: str | None, output_format: str, stri
         layers = touched.layers
     if shard is not None and layers is None:
         layers = shard_layers(shard)
-    renders = render(source, project, names, sealed=sealed, jobs=jobs, shard=shard,
-                     reuse=True, run=options.run()) if names else []
+    renders = (
+        render(
+            source,
+            project,
+            names,
+            sealed=sealed,
+            jobs=jobs,
+            shard=shard,
+            reuse=True,
+            run=options.run(),
+        )
+        if names
+        else []
+    )
     base = None
     if base_ref is not None:
         base_source, base_project = open_project(Path.cwd(), base_ref)
         known = [n for n in names if n in base_project.env_names()]
-        base = render(base_source, base_project, known, sealed=True, jobs=jobs, shard=shard,
-                      run=options.run())
-    result = check(source, project, renders, base=base, strict=strict,
-                   require_schema=require_schema, layers=layers, jobs=jobs, run=options.run())
+        base = render(
+            base_source, base_project, known, sealed=True, jobs=jobs, shard=shard, run=options.run()
+        )
+    result = check(
+        source,
+        project,
+        renders,
+        base=base,
+        strict=strict,
+        require_schema=require_schema,
+        layers=layers,
+        jobs=jobs,
+        run=options.run(),
+    )
     if findings.resolve(output_format) == 'json':
-
         # with --shard, `report merge` combines the shards: it needs to know which this is
         sys.stdout.write(findings_json.dumps(result, revision=_revision(source), shard=shard))
     else:

@@ -31,12 +31,19 @@ class _Shown:
         # Masked unless --decrypt, so a missing key is no reason to fail: what cannot be
         # decrypted stays sealed.
         run = options.run()
-        self.values = values.merge(source, project, env, sealed=not decrypt, keys=run.keys,
-                                   no_key_hint='drop --decrypt to print the secrets masked')
+        self.values = values.merge(
+            source,
+            project,
+            env,
+            sealed=not decrypt,
+            keys=run.keys,
+            no_key_hint='drop --decrypt to print the secrets masked',
+        )
         self.decrypt = decrypt
         self.key = None if decrypt else fingerprint_key() or derived_key(source, project, run)
-        self.patterns = tuple(str(p) for p in (project.raw.get('secrets') or {}).get(
-            'key_patterns') or ())
+        self.patterns = tuple(
+            str(p) for p in (project.raw.get('secrets') or {}).get('key_patterns') or ()
+        )
 
     def __call__(self, value: Any, name: object) -> Any:
         """VALUE, found under the mapping key NAME, ready to print."""
@@ -76,8 +83,9 @@ def _name(path: tuple[Any, ...]) -> str | None:
 @click.argument('key_path', metavar='KEYPATH')
 @options.ref
 @options.output_format('text', 'json', 'yaml')
-@click.option('--decrypt', is_flag=True,
-              help='Print secrets in plaintext (decrypted ones need their key).')
+@click.option(
+    '--decrypt', is_flag=True, help='Print secrets in plaintext (decrypted ones need their key).'
+)
 def get(*, env: str, key_path: str, ref: str | None, output_format: str, decrypt: bool) -> int:
     """Print the merged value of KEYPATH in ENV (a.b.c, a.list[0], a.list[name=x]).
 
@@ -92,8 +100,13 @@ def get(*, env: str, key_path: str, ref: str | None, output_format: str, decrypt
     elif output_format == 'yaml' or isinstance(value, (dict, list)):
         click.echo(yaml_io.to_yaml(value), nl=False)
     else:
-        click.echo('null' if value is None else yaml_io.to_json(value).strip('"')
-                   if isinstance(value, str) else yaml_io.to_json(value))
+        click.echo(
+            'null'
+            if value is None
+            else yaml_io.to_json(value).strip('"')
+            if isinstance(value, str)
+            else yaml_io.to_json(value)
+        )
     return exit_codes.OK
 
 
@@ -108,8 +121,11 @@ def explain(*, env: str, key_path: str, ref: str | None) -> int:
     masker = _Shown(env, ref)
     result = explain_value(masker.values, key_path)
     value = masker(result.value, _name(keypath.parse(result.path)))
-    shown = yaml_io.to_json(value) if not isinstance(value, (dict, list)) else (
-        '\n' + yaml_io.to_yaml(value).rstrip('\n'))
+    shown = (
+        yaml_io.to_json(value)
+        if not isinstance(value, (dict, list))
+        else ('\n' + yaml_io.to_yaml(value).rstrip('\n'))
+    )
     click.echo(f'{style(result.path, fg="cyan", use=color, bold=True)} = {shown}')
     click.echo(f'  set in     {style(str(result.location), fg="green", use=color)}')
     for old in result.overridden:

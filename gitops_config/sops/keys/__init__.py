@@ -51,10 +51,12 @@ def _unwrap_native(group: list[MasterKey], ring: KeyRing) -> bytes | None:
     return None
 
 
-def _unwrap_remote(group: list[MasterKey], meta: Metadata, path: str, ring: KeyRing,
-                   failures: list[KeySourceError]) -> bytes | None:
-    remote = sorted((k for k in group if k.kind in cloud.KINDS),
-                    key=lambda k: DECRYPTION_ORDER.index(k.kind))
+def _unwrap_remote(
+    group: list[MasterKey], meta: Metadata, path: str, ring: KeyRing, failures: list[KeySourceError]
+) -> bytes | None:
+    remote = sorted(
+        (k for k in group if k.kind in cloud.KINDS), key=lambda k: DECRYPTION_ORDER.index(k.kind)
+    )
     if not remote:
         return None
     try:
@@ -85,13 +87,20 @@ def data_key(meta: Metadata, path: str, ring: KeyRing) -> bytes:
             return found[0]
         raise no_key_error(meta, path, ring, failures=failures)
     if len(found) < needed or len(found) < 2:
-        raise no_key_error(meta, path, ring, detail=f' ({len(found)} of {needed} key groups)',
-                           failures=failures)
+        raise no_key_error(
+            meta, path, ring, detail=f' ({len(found)} of {needed} key groups)', failures=failures
+        )
     return shamir.combine(found)
 
 
-def no_key_error(meta: Metadata, path: str, ring: KeyRing, *, detail: str = '',
-                 failures: Sequence[KeySourceError] = ()) -> NoKeyError:
+def no_key_error(
+    meta: Metadata,
+    path: str,
+    ring: KeyRing,
+    *,
+    detail: str = '',
+    failures: Sequence[KeySourceError] = (),
+) -> NoKeyError:
     """Which keys could open the file, and why each source of RING did not."""
     names = ', '.join(f'{k.kind} {k.identity()}' for k in meta.master_keys()) or 'none'
     reasons = [f.message.removeprefix(f'{path}: ') for f in failures]
@@ -100,14 +109,14 @@ def no_key_error(meta: Metadata, path: str, ring: KeyRing, *, detail: str = '',
     if failures:
         hint = failures[0].hint or hint
     return NoKeyError(
-        f'{path}: no available key can decrypt the data key{detail}; recipients: {names}'
-        f'{why}',
+        f'{path}: no available key can decrypt the data key{detail}; recipients: {names}{why}',
         hint=hint,
     )
 
 
-def wrap_all(groups: list[list[MasterKey]], data_key_: bytes, threshold: int,
-             path: str, ring: KeyRing) -> None:
+def wrap_all(
+    groups: list[list[MasterKey]], data_key_: bytes, threshold: int, path: str, ring: KeyRing
+) -> None:
     """Fill in `enc` of every master key, splitting the data key across groups (gpg and
     sops run with RING's environment)."""
     if len(groups) > 1:
@@ -122,10 +131,13 @@ def wrap_all(groups: list[list[MasterKey]], data_key_: bytes, threshold: int,
             if src is not None:
                 group[i] = src.wrap(key.identity(), part, ring)
             else:  # sops writes its keys in its own order: match them by name
-                same = next((w for w in wrapped
-                             if (w.kind, w.identity()) == (key.kind, key.identity())), None)
+                same = next(
+                    (w for w in wrapped if (w.kind, w.identity()) == (key.kind, key.identity())),
+                    None,
+                )
                 if same is None:
-                    raise KeySourceError(f'{path}: sops did not wrap the data key for '
-                                         f'{key.kind} {key.identity()}')
+                    raise KeySourceError(
+                        f'{path}: sops did not wrap the data key for {key.kind} {key.identity()}'
+                    )
                 wrapped.remove(same)
                 group[i] = same

@@ -80,7 +80,7 @@ def _unlock(text: str, origin: str) -> str:
             f'{origin}: is a passphrase-protected age identity file and there is no '
             'terminal to ask for the passphrase',
             hint='run interactively, or decrypt it with `age -d` into a file only you can '
-                 'read and point SOPS_AGE_KEY_FILE at it',
+            'read and point SOPS_AGE_KEY_FILE at it',
         )
     try:
         plain: bytes = pyrage.passphrase.decrypt(text.encode(), passphrase)
@@ -147,7 +147,6 @@ def keygen(output: Path | None, environ: Mapping[str, str]) -> str:
     ENVIRON); returns its recipient."""
     # lazy: pyrage loads only when keygen() runs (start-up)
     import pyrage
-
 
     identity = pyrage.x25519.Identity.generate()
     recipient = str(identity.to_public())

@@ -53,19 +53,31 @@ _AZURE_URL = re.compile(r'^(https://[^/]+)/keys/([^/]+)/([^/]+)$')
 
 # -- keys as .sops.yaml and the command line name them --------------------------------
 
-def kms_key(arn: str, *, role: str = '', context: dict[str, str] | None = None,
-            aws_profile: str = '') -> MasterKey:
+
+def kms_key(
+    arn: str, *, role: str = '', context: dict[str, str] | None = None, aws_profile: str = ''
+) -> MasterKey:
     """An AWS KMS key; `ARN+ROLE_ARN` names a role to assume, as in sops."""
     arn = arn.replace(' ', '')
     if '+' in arn and not role:
         arn, role = arn.split('+', 1)
-    return MasterKey('kms', {'arn': arn, 'role': role, 'context': context or {},
-                             'created_at': '', 'enc': '', 'aws_profile': aws_profile})
+    return MasterKey(
+        'kms',
+        {
+            'arn': arn,
+            'role': role,
+            'context': context or {},
+            'created_at': '',
+            'enc': '',
+            'aws_profile': aws_profile,
+        },
+    )
 
 
 def gcp_key(resource_id: str) -> MasterKey:
-    return MasterKey('gcp_kms', {'resource_id': resource_id.replace(' ', ''),
-                                 'created_at': '', 'enc': ''})
+    return MasterKey(
+        'gcp_kms', {'resource_id': resource_id.replace(' ', ''), 'created_at': '', 'enc': ''}
+    )
 
 
 def hckms_key(key_id: str) -> MasterKey:
@@ -76,8 +88,10 @@ def azure_key(url: str, where: str) -> MasterKey:
     """From `https://VAULT.vault.azure.net/keys/NAME/VERSION`, as sops splits it."""
     match = _AZURE_URL.match(url.strip())
     if match is None:
-        raise RulesError(f'{where}: {url!r} is not an Azure Key Vault key URL',
-                         hint='write it as https://VAULT.vault.azure.net/keys/NAME/VERSION')
+        raise RulesError(
+            f'{where}: {url!r} is not an Azure Key Vault key URL',
+            hint='write it as https://VAULT.vault.azure.net/keys/NAME/VERSION',
+        )
     return azure_parts(*match.groups())
 
 
@@ -86,8 +100,10 @@ def is_azure_url(name: str) -> bool:
 
 
 def azure_parts(vault_url: str, name: str, version: str) -> MasterKey:
-    return MasterKey('azure_kv', {'vault_url': vault_url, 'name': name, 'version': version,
-                                  'created_at': '', 'enc': ''})
+    return MasterKey(
+        'azure_kv',
+        {'vault_url': vault_url, 'name': name, 'version': version, 'created_at': '', 'enc': ''},
+    )
 
 
 def vault_key(uri: str, where: str) -> MasterKey:
@@ -96,15 +112,21 @@ def vault_key(uri: str, where: str) -> MasterKey:
     hint = 'write it as https://vault.example.com:8200/v1/transit/keys/NAME'
     parts = urlsplit(uri.strip())
     if not parts.scheme or not parts.netloc:
-        raise RulesError(f'{where}: {uri!r} is not a Vault transit key URL (no scheme)',
-                         hint=hint)
+        raise RulesError(f'{where}: {uri!r} is not a Vault transit key URL (no scheme)', hint=hint)
     if _VAULT_PREFIXED.search(parts.path) or not _VAULT_PATH.search(parts.path):
         raise RulesError(f'{where}: {uri!r} is not a Vault transit key URL', hint=hint)
     steps = parts.path.strip('/').split('/')
     address = f'{parts.scheme}://{parts.netloc}'
-    return MasterKey('hc_vault', {'vault_address': address,
-                                  'engine_path': '/'.join(steps[1:-2]),
-                                  'key_name': steps[-1], 'created_at': '', 'enc': ''})
+    return MasterKey(
+        'hc_vault',
+        {
+            'vault_address': address,
+            'engine_path': '/'.join(steps[1:-2]),
+            'key_name': steps[-1],
+            'created_at': '',
+            'enc': '',
+        },
+    )
 
 
 def _rule_entry(key: MasterKey) -> tuple[str, Any]:
@@ -122,8 +144,11 @@ def _rule_entry(key: MasterKey) -> tuple[str, Any]:
     if key.kind == 'hckms':
         return 'hckms', {'key_id': f.get('key_id')}
     if key.kind == 'azure_kv':
-        return 'azure_keyvault', {'vaultUrl': f.get('vault_url'), 'key': f.get('name'),
-                                  'version': f.get('version')}
+        return 'azure_keyvault', {
+            'vaultUrl': f.get('vault_url'),
+            'key': f.get('name'),
+            'version': f.get('version'),
+        }
     return 'hc_vault', key.identity()
 
 
@@ -137,17 +162,24 @@ def _config(keys: Sequence[MasterKey]) -> str:
 
 # -- the data key through sops ----------------------------------------------------------
 
+
 def wrap(keys: Sequence[MasterKey], data: bytes, path: str, ring: KeyRing) -> list[MasterKey]:
     """KEYS with `enc` holding DATA (a data key or a Shamir share), wrapped by sops with
     the credentials of RING's environment."""
     # lazy: pyrage loads only when wrap() runs (start-up)
     import pyrage
 
-
     identity = pyrage.x25519.Identity.generate()
     holder = age.SOURCE.wrap(str(identity.to_public()), data)
-    out = _updatekeys([holder], _config(keys), path, 'encrypt the data key for',
-                      keys, ring, identity=str(identity))
+    out = _updatekeys(
+        [holder],
+        _config(keys),
+        path,
+        'encrypt the data key for',
+        keys,
+        ring,
+        identity=str(identity),
+    )
     wrapped = [k for k in out if k.kind in KINDS]
     if len(wrapped) != len(keys):
         raise KeySourceError(f'{path}: sops wrapped {len(wrapped)} of {len(keys)} keys')
@@ -161,15 +193,15 @@ def unwrap(keys: Sequence[MasterKey], version: str, path: str, ring: KeyRing) ->
     frozen = tuple((k.kind, json.dumps(k.fields, sort_keys=True, default=str)) for k in keys)
     found = ring.unwrapped.get((frozen, version, path))
     if found is None:
-        found = ring.unwrapped[(frozen, version, path)] = _unwrapped(frozen, version, path,
-                                                                     ring)
+        found = ring.unwrapped[(frozen, version, path)] = _unwrapped(frozen, version, path, ring)
     if isinstance(found, KeySourceError):
         raise found
     return found
 
 
-def _unwrapped(frozen: tuple[tuple[str, str], ...], version: str, path: str,
-               ring: KeyRing) -> bytes | KeySourceError:
+def _unwrapped(
+    frozen: tuple[tuple[str, str], ...], version: str, path: str, ring: KeyRing
+) -> bytes | KeySourceError:
     # lazy: pyrage loads only when _unwrapped() runs (start-up)
     import pyrage
 
@@ -178,8 +210,9 @@ def _unwrapped(frozen: tuple[tuple[str, str], ...], version: str, path: str,
     recipient = str(identity.to_public())
     config = json.dumps({'creation_rules': [{'key_groups': [{'age': [recipient]}]}]})
     try:
-        out = _updatekeys(keys, config, path, 'decrypt the data key with', keys, ring,
-                          version=version)
+        out = _updatekeys(
+            keys, config, path, 'decrypt the data key with', keys, ring, version=version
+        )
     except KeySourceError as exc:
         return exc
     enc = next((k.enc for k in out if k.kind == 'age'), '')
@@ -190,9 +223,17 @@ def _unwrapped(frozen: tuple[tuple[str, str], ...], version: str, path: str,
     return data
 
 
-def _updatekeys(holders: list[MasterKey], config: str, path: str, doing: str,
-                keys: Sequence[MasterKey], ring: KeyRing, *, identity: str | None = None,
-                version: str | None = None) -> list[MasterKey]:
+def _updatekeys(
+    holders: list[MasterKey],
+    config: str,
+    path: str,
+    doing: str,
+    keys: Sequence[MasterKey],
+    ring: KeyRing,
+    *,
+    identity: str | None = None,
+    version: str | None = None,
+) -> list[MasterKey]:
     """Run `sops updatekeys` on a throwaway file whose key group is HOLDERS, with
     CONFIG naming the keys it should have instead; the keys it wrote."""
     exe = shutil.which('sops', path=ring.environ.get('PATH'))
@@ -201,7 +242,7 @@ def _updatekeys(holders: list[MasterKey], config: str, path: str, doing: str,
         raise KeySourceError(
             f'{path}: cannot {doing} {names}: no sops executable on PATH',
             hint='install sops (`pip install "gitops-config[kms]"`, or a release from '
-                 'github.com/getsops/sops) with the credentials for these keys',
+            'github.com/getsops/sops) with the credentials for these keys',
         )
     folder = tempfile.mkdtemp(prefix='gitops-config-keys-')  # mode 0700
     try:
@@ -209,25 +250,38 @@ def _updatekeys(holders: list[MasterKey], config: str, path: str, doing: str,
         file.write_bytes(_holder_file(holders, version))
         (Path(folder) / 'sops.json').write_text(config)
         try:
-            out = process.run([exe, '--config', str(Path(folder) / 'sops.json'),
-                               'updatekeys', '--yes', str(file)],
-                              env=_environment(ring, identity, folder), cwd=folder,
-                              check=False,
-                              timeout=_TIMEOUT)
+            out = process.run(
+                [
+                    exe,
+                    '--config',
+                    str(Path(folder) / 'sops.json'),
+                    'updatekeys',
+                    '--yes',
+                    str(file),
+                ],
+                env=_environment(ring, identity, folder),
+                cwd=folder,
+                check=False,
+                timeout=_TIMEOUT,
+            )
         except process.ProcessError as exc:  # it could not start, or it hung
-            raise KeySourceError(f'{path}: sops could not {doing} {names}: {exc.message}',
-                                 hint=HINT) from None
+            raise KeySourceError(
+                f'{path}: sops could not {doing} {names}: {exc.message}', hint=HINT
+            ) from None
         if out.returncode != 0:
-            raise KeySourceError(f'{path}: sops could not {doing} {names}: '
-                                 f'{_reason(out.stderr)}', hint=HINT)
+            raise KeySourceError(
+                f'{path}: sops could not {doing} {names}: {_reason(out.stderr)}', hint=HINT
+            )
         return sopsfile.parse(file.read_bytes(), _NAME).meta.master_keys()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-HINT = ('sops reaches these keys with its own credentials: AWS (AWS_PROFILE, '
-         'AWS_ACCESS_KEY_ID...), GCP (application default credentials), Azure '
-         '(AZURE_CLIENT_ID... or `az login`), Vault (VAULT_TOKEN or ~/.vault-token)')
+HINT = (
+    'sops reaches these keys with its own credentials: AWS (AWS_PROFILE, '
+    'AWS_ACCESS_KEY_ID...), GCP (application default credentials), Azure '
+    '(AZURE_CLIENT_ID... or `az login`), Vault (VAULT_TOKEN or ~/.vault-token)'
+)
 
 
 def _holder_file(holders: list[MasterKey], version: str | None) -> bytes:
@@ -253,8 +307,11 @@ def _environment(ring: KeyRing, identity: str | None, folder: str) -> dict[str, 
 def _reason(stderr: bytes) -> str:
     """The cause in sops's error report: its `- | ...` lines, or its last line."""
     lines = stderr.decode(errors='replace').splitlines()
-    detail = [line.strip().removeprefix('- ').removeprefix('|').strip() for line in lines
-              if line.strip().startswith(('- |', '|'))]
+    detail = [
+        line.strip().removeprefix('- ').removeprefix('|').strip()
+        for line in lines
+        if line.strip().startswith(('- |', '|'))
+    ]
     if detail:
         return ' '.join(detail)
     text = [line.strip() for line in lines if line.strip()]

@@ -12,20 +12,41 @@ class PgpSource:
     def wrap(self, recipient: str, data: bytes, ring: KeyRing) -> MasterKey:
         fp = recipient.replace(' ', '')
         out = process.run(
-            [ring.gpg(), '--batch', '--no-default-recipient', '--yes', '--encrypt', '-a',
-             '-r', fp, '--trusted-key', fp[-16:], '--no-encrypt-to'],
-            stdin=data, env=ring.environ,
+            [
+                ring.gpg(),
+                '--batch',
+                '--no-default-recipient',
+                '--yes',
+                '--encrypt',
+                '-a',
+                '-r',
+                fp,
+                '--trusted-key',
+                fp[-16:],
+                '--no-encrypt-to',
+            ],
+            stdin=data,
+            env=ring.environ,
         )
-        return MasterKey('pgp', {
-            'created_at': now_rfc3339(), 'enc': out.stdout.decode().strip(), 'fp': fp,
-        })
+        return MasterKey(
+            'pgp',
+            {
+                'created_at': now_rfc3339(),
+                'enc': out.stdout.decode().strip(),
+                'fp': fp,
+            },
+        )
 
     def unwrap(self, key: MasterKey, ring: KeyRing) -> bytes | None:
         if not key.enc:
             return None
         try:
-            out = process.run([ring.gpg(), '--batch', '--quiet', '-d'], stdin=key.enc.encode(),
-                              env=ring.environ, check=False)
+            out = process.run(
+                [ring.gpg(), '--batch', '--quiet', '-d'],
+                stdin=key.enc.encode(),
+                env=ring.environ,
+                check=False,
+            )
         except process.ProcessError:
             return None  # no gpg installed: this key cannot help
         if out.returncode != 0:

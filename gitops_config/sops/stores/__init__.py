@@ -126,8 +126,9 @@ def split_encrypted(store: Store, data: bytes, path: str) -> tuple[list[Branch],
         return _split_flat(store, docs, path)
     meta = docs[0].get('sops') if docs else None
     if meta is None:
-        raise NotEncryptedError(f'{path}: sops metadata not found',
-                                hint='the file is not encrypted with sops')
+        raise NotEncryptedError(
+            f'{path}: sops metadata not found', hint='the file is not encrypted with sops'
+        )
     for doc in docs:
         doc[:] = [(k, v) for k, v in doc if k != 'sops']
     return docs, to_plain(meta)
@@ -150,8 +151,9 @@ def _split_flat(store: Store, docs: list[Branch], path: str) -> tuple[list[Branc
             flat = {k: str(v).replace('\\n', '\n') for k, v in section if isinstance(k, str)}
         doc[:] = [(k, v) for k, v in doc if k != 'sops']
     if not flat:
-        raise NotEncryptedError(f'{path}: sops metadata not found',
-                                hint='the file is not encrypted with sops')
+        raise NotEncryptedError(
+            f'{path}: sops metadata not found', hint='the file is not encrypted with sops'
+        )
     return docs, unflatten(flat)
 
 

@@ -38,8 +38,13 @@ def load(data: bytes, path: str) -> list[Branch]:
 def _string(s: str) -> str:
     out = json.dumps(s, ensure_ascii=False)
     # Go's json.Marshal escapes HTML characters and the JS line separators.
-    return (out.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
-            .replace('\u2028', '\\u2028').replace('\u2029', '\\u2029'))
+    return (
+        out.replace('<', '\\u003c')
+        .replace('>', '\\u003e')
+        .replace('&', '\\u0026')
+        .replace('\u2028', '\\u2028')
+        .replace('\u2029', '\\u2029')
+    )
 
 
 def _value(value: Value, depth: int, out: list[str]) -> None:

@@ -17,10 +17,26 @@ from gitops_config.yaml_io import resolve_plain
 
 INDENT = 4
 # YAML 1.1 booleans: go-yaml quotes them so that old readers keep them strings
-_OLD_BOOLS = frozenset((
-    'y', 'Y', 'yes', 'Yes', 'YES', 'n', 'N', 'no', 'No', 'NO',
-    'on', 'On', 'ON', 'off', 'Off', 'OFF',
-))
+_OLD_BOOLS = frozenset(
+    (
+        'y',
+        'Y',
+        'yes',
+        'Yes',
+        'YES',
+        'n',
+        'N',
+        'no',
+        'No',
+        'NO',
+        'on',
+        'On',
+        'ON',
+        'off',
+        'Off',
+        'OFF',
+    )
+)
 # Strings that go-yaml certainly writes plain: no indicator first, no `: ` or ` #`,
 # no leading/trailing space, printable ASCII only (ENC[...] values are such strings).
 _SIMPLE = re.compile(r'[A-Za-z0-9_/+=(](?:[A-Za-z0-9_./+=@(),\[\]-]|:(?=[^ ])| (?=[^ #]))*')
@@ -29,9 +45,21 @@ _BREAKS = '\r\n\x85\u2028\u2029'
 _BREAK = re.compile('[\r\n\x85\u2028\u2029]')
 _UNICODE_BREAK = re.compile('[\x85\u2028\u2029]')
 _ESCAPES = {
-    '\0': '\\0', '\a': '\\a', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\v': '\\v',
-    '\f': '\\f', '\r': '\\r', '\x1b': '\\e', '"': '\\"', '\\': '\\\\', '\x85': '\\N',
-    '\xa0': '\\_', '\u2028': '\\L', '\u2029': '\\P',
+    '\0': '\\0',
+    '\a': '\\a',
+    '\b': '\\b',
+    '\t': '\\t',
+    '\n': '\\n',
+    '\v': '\\v',
+    '\f': '\\f',
+    '\r': '\\r',
+    '\x1b': '\\e',
+    '"': '\\"',
+    '\\': '\\\\',
+    '\x85': '\\N',
+    '\xa0': '\\_',
+    '\u2028': '\\L',
+    '\u2029': '\\P',
 }
 
 
@@ -51,8 +79,12 @@ def _printable(ch: str) -> bool:
     # go-yaml's is_printable: no NEL (0x85) and nothing outside the BMP (its UTF-8
     # check stops at 3-byte sequences), so those get escaped in double quotes
     o = ord(ch)
-    return (o == 0x0A or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF
-            or (0xE000 <= o <= 0xFFFD and o != 0xFEFF))
+    return (
+        o == 0x0A
+        or 0x20 <= o <= 0x7E
+        or 0xA0 <= o <= 0xD7FF
+        or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
+    )
 
 
 def _needs_quotes(s: str) -> bool:
@@ -103,8 +135,17 @@ def _analyze(s: str) -> tuple[bool, bool, bool]:
         prev_ws = ch in ' \t\r\n\x85\u2028\u2029'
     leading_break = s[0] == '\n'
     trailing_break = s[-1] == '\n'
-    plain = not (block_ind or special or line_breaks or leading_space or trailing_space
-                 or leading_break or trailing_break or space_break or break_space)
+    plain = not (
+        block_ind
+        or special
+        or line_breaks
+        or leading_space
+        or trailing_space
+        or leading_break
+        or trailing_break
+        or space_break
+        or break_space
+    )
     single = not (special or space_break or break_space)
     block = not (special or space_break or trailing_space)
     return plain, single, block
@@ -119,8 +160,9 @@ def _double(s: str) -> str:
             out.append(_ESCAPES[ch])
         else:
             o = ord(ch)
-            out.append(f'\\x{o:02X}' if o <= 0xFF else
-                       f'\\u{o:04X}' if o <= 0xFFFF else f'\\U{o:08X}')
+            out.append(
+                f'\\x{o:02X}' if o <= 0xFF else f'\\u{o:04X}' if o <= 0xFFFF else f'\\U{o:08X}'
+            )
     return '"' + ''.join(out) + '"'
 
 
@@ -217,8 +259,9 @@ def _mapping(branch: Branch, indent: int, lines: list[str], first: str = '') -> 
         _value(value, f'{lead}{k}:', child, lines, hint_ok=child == indent + INDENT)
 
 
-def _value(value: Value, prefix: str, child: int, lines: list[str], *,
-           hint_ok: bool = True) -> None:
+def _value(
+    value: Value, prefix: str, child: int, lines: list[str], *, hint_ok: bool = True
+) -> None:
     """The value of a mapping entry written as `prefix` (`key:`); blocks go at `child`."""
     if isinstance(value, Branch):
         if not value:

@@ -64,9 +64,10 @@ def scalar(node: Node, path: str) -> Value:
             return ts
     tag, value = resolve_plain(text)
     if tag.endswith(':int') and value > _INT64_MAX:
-        raise SopsFormatError(f'{path}:{node.line + 1}: an integer above 2^63-1 (sops: '
-                              '"unknown type uint64")',
-                              hint='quote the number to keep it as a string')
+        raise SopsFormatError(
+            f'{path}:{node.line + 1}: an integer above 2^63-1 (sops: "unknown type uint64")',
+            hint='quote the number to keep it as a string',
+        )
     if tag.endswith(':merge'):
         return text
     if tag.endswith(':timestamp'):
@@ -79,8 +80,14 @@ class _Item:
 
     __slots__ = ('column', 'container', 'index', 'line', 'parent')
 
-    def __init__(self, container: Branch | list[Value], index: int, line: int, column: int,
-                 parent: _Item | None) -> None:
+    def __init__(
+        self,
+        container: Branch | list[Value],
+        index: int,
+        line: int,
+        column: int,
+        parent: _Item | None,
+    ) -> None:
         self.container = container
         self.index = index
         self.line = line
@@ -114,7 +121,8 @@ class _Builder:
                 raise SopsFormatError(
                     f'{self.path}:{node.line + 1}: aliases expand to more than '
                     f'{budget.limit / (1024 * 1024):.0f} MiB of values '
-                    '(an alias bomb?)')
+                    '(an alias bomb?)'
+                )
             return scalar(node, self.path)
         if node.kind == 'seq':
             out: list[Value] = []
@@ -135,8 +143,9 @@ class _Builder:
             assert isinstance(pair, tuple)
             key_node, value_node = pair
             if key_node.kind != 'scalar':
-                raise SopsFormatError(f'{self.path}:{key_node.line + 1}: '
-                                      'a mapping key must be a scalar')
+                raise SopsFormatError(
+                    f'{self.path}:{key_node.line + 1}: a mapping key must be a scalar'
+                )
             key = scalar(key_node, self.path)
             if not isinstance(key, str):
                 raise SopsFormatError(
@@ -145,16 +154,19 @@ class _Builder:
                     hint='quote the key',
                 )
             if key in seen:
-                raise SopsFormatError(f'{self.path}:{key_node.line + 1}: '
-                                      f'mapping key {key!r} already defined')
+                raise SopsFormatError(
+                    f'{self.path}:{key_node.line + 1}: mapping key {key!r} already defined'
+                )
             seen.add(key)
             item = _Item(branch, len(branch), key_node.line, key_node.column, parent)
             self.items.append(item)
             branch.append((key, None))
             value = self.build(value_node, item)
             if key == '<<' and key_node.plain and not _mergeable(value):
-                raise SopsFormatError(f'{self.path}:{key_node.line + 1}: map merge requires '
-                                      'map or sequence of maps as the value')
+                raise SopsFormatError(
+                    f'{self.path}:{key_node.line + 1}: map merge requires '
+                    'map or sequence of maps as the value'
+                )
             branch[-1] = (key, value)
         return branch
 
@@ -242,9 +254,12 @@ def _place(doc: Branch, items: list[_Item], comments: list[RawComment]) -> None:
     doc.extend((t, None) for t in tail)
 
 
-def _rebuild(doc: Branch, items: list[_Item],
-             before: dict[int, list[tuple[int, Comment]]],
-             after: dict[int, list[tuple[int, Comment]]]) -> None:
+def _rebuild(
+    doc: Branch,
+    items: list[_Item],
+    before: dict[int, list[tuple[int, Comment]]],
+    after: dict[int, list[tuple[int, Comment]]],
+) -> None:
     if not before and not after:
         return
     by_container: dict[int, list[_Item]] = {}
