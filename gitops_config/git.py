@@ -159,7 +159,6 @@ class Repo:
         # lazy: GitPython loads only when __init__() runs (start-up)
         import git  # GitPython, imported only when a command reads commits
 
-        os.environ.setdefault('GIT_PYTHON_REFRESH', 'quiet')
         try:
             self._repo: Any = git.Repo(path, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):

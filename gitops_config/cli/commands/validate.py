@@ -89,7 +89,7 @@ def validate(
     # lazy: CEL, jinja2 and jsonschema-rs load only when validate() runs (start-up)
     from gitops_config.pipeline.affected import affected
     from gitops_config.pipeline.rendering import render
-    from gitops_config.pipeline.validation import check
+    from gitops_config.pipeline.validation import validate as validate_revision
 
     source, project = open_project(Path.cwd(), ref)
     names = list(envs) or project.env_names()
@@ -100,20 +100,6 @@ def validate(
         layers = touched.layers
     if shard is not None and layers is None:
         layers = shard_layers(shard)
-    renders = (
-        render(
-            source,
-            project,
-            names,
-            sealed=sealed,
-            jobs=jobs,
-            shard=shard,
-            reuse=True,
-            run=options.run(),
-        )
-        if names
-        else []
-    )
     base = None
     if base_ref is not None:
         base_source, base_project = open_project(Path.cwd(), base_ref)
@@ -121,15 +107,17 @@ def validate(
         base = render(
             base_source, base_project, known, sealed=True, jobs=jobs, shard=shard, run=options.run()
         )
-    result = check(
+    result = validate_revision(
         source,
         project,
-        renders,
+        names,
         base=base,
+        sealed=sealed,
         strict=strict,
         require_schema=require_schema,
         layers=layers,
         jobs=jobs,
+        shard=shard,
         run=options.run(),
     )
     if findings.resolve(output_format) == 'json':
