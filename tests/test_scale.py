@@ -35,10 +35,13 @@ def big(tmp_path: Path) -> Path:
     return root
 
 
-def _files(root: Path, **kwargs: object) -> list[tuple[str, str, bytes]]:
-    """ROOT rendered in one run of the environment (its cache, if one is set)."""
+def _files(
+    root: Path, *, shard: Shard | None = None, **kwargs: object
+) -> list[tuple[str, str, bytes]]:
+    """ROOT rendered in one run of the environment (its cache, if one is set), SHARD's
+    share of it."""
     source = WorkTree(root)
-    run = Run.from_environment()
+    run = Run.from_environment(shard=shard)
     renders = rendering.render(source, project_mod.load(source, root), run=run, **kwargs)  # type: ignore[arg-type]
     run.finish()
     return [(r.env, f.path, f.content) for r in renders for f in r.files]

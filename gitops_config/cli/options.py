@@ -16,14 +16,16 @@ F = TypeVar('F', bound=Callable[..., object])
 
 
 def app() -> App:
-    found = click.get_current_context().find_object(App)
+    ctx = click.get_current_context()
+    found = ctx.find_object(App)
     if found is None:  # a command invoked on its own (a test): a run of the environment
-        found = App(color=False, debug=False, run=Run.from_environment())
+        found = ctx.obj = App(color=False, debug=False, run=Run.from_environment())
+        ctx.call_on_close(found.run.finish)
     return found
 
 
 def run() -> Run:
-    """The command's run: its cache, keys and clock (see gitops_config.run)."""
+    """The command's run: its cache, shard, keys and clock (see gitops_config.run)."""
     return app().run
 
 
@@ -76,12 +78,15 @@ def jobs(func: F) -> F:
 
 
 def shard(func: F) -> F:
-    def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
-        if value is None:
-            return None
+    """--shard I/N, which goes into the command's run (options.run().shard), not into
+    its arguments: everything below the command takes its share from the run."""
 
+    def into_run(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        if value is None:
+            return
         try:
-            return shard_mod.parse(value)
+            # the group made the run before this command's options were parsed
+            run().shard = shard_mod.parse(value)
         except UsageError as exc:
             raise click.BadParameter(f'{exc.message} ({exc.hint})') from None
 
@@ -90,6 +95,7 @@ def shard(func: F) -> F:
         'shard',
         metavar='I/N',
         default=None,
-        callback=convert,
+        expose_value=False,
+        callback=into_run,
         help='Do a deterministic 1/N of the work (CI matrix job I of N).',
     )(func)

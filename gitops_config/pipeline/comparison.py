@@ -42,7 +42,6 @@ from gitops_config.pipeline.sides import render_sides
 from gitops_config.pipeline.sides import same_outputs
 from gitops_config.project import Project
 from gitops_config.run import Run
-from gitops_config.shard import Shard
 from gitops_config.sops.errors import KeyUnavailableError
 from gitops_config.source import Source
 
@@ -54,7 +53,6 @@ def compare(
     envs: Sequence[str] | None = None,
     sealed: bool | None = None,
     key: bytes | None = None,
-    shard: Shard | None = None,
     jobs: int | None = None,
     run: Run | None = None,
 ) -> Review:
@@ -84,7 +82,6 @@ def compare(
             head,
             head_project,
             sealed=sealed,
-            shard=shard,
             run=run,
             layer_changes=layer_changes,
         )
@@ -198,7 +195,6 @@ def _plan(
     head_project: Project,
     *,
     sealed: bool | None,
-    shard: Shard | None,
     run: Run,
     layer_changes: LayerChanges,
 ) -> _Plan | EnvDiff:
@@ -231,8 +227,8 @@ def _plan(
             env, head, head_project, changed, sealed, causes, run
         )
         return EnvDiff(env, readers + changes, errors=errors, sealed=sealed)
-    old = open_side(base, base_project, env, sealed=sealed, shard=shard, run=run)
-    new = open_side(head, head_project, env, sealed=sealed, shard=shard, run=run)
+    old = open_side(base, base_project, env, sealed=sealed, run=run)
+    new = open_side(head, head_project, env, sealed=sealed, run=run)
     return _Plan(
         env,
         causes,

@@ -22,7 +22,6 @@ from gitops_config.incremental.reuse import Reuse
 from gitops_config.project import Project
 from gitops_config.render import RenderedFile
 from gitops_config.run import Run
-from gitops_config.shard import Shard
 from gitops_config.source import Source
 from gitops_config.values import Values
 
@@ -53,13 +52,12 @@ def render(
     *,
     sealed: bool = False,
     jobs: int | None = None,
-    shard: Shard | None = None,
     on_done: Callable[[str], None] | None = None,
     reuse: bool = False,
     run: Run | None = None,
 ) -> list[EnvRender]:
     """ENVS (default: all, in promotion order) rendered from SOURCE, on JOBS processes
-    (default: the run's, else one per core); with SHARD, only that share of the
+    (default: the run's, else one per core); in a sharded RUN, only its share of the
     templates. RUN: default, one without a store.
 
     With REUSE, an environment whose exact inputs a snapshot knows renders only
@@ -73,6 +71,7 @@ def render(
         project.env(name)  # an unknown name fails before any work is done
     values = [kept.merge(source, project, name, sealed=sealed, keys=run.keys) for name in names]
     listed = kept.templates(source, project)
+    shard = run.shard
     templates = shard.take(listed) if shard is not None else listed
     prepared = [kept.prepared(v, project.limits) for v in values]
     jobs = (

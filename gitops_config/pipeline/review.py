@@ -21,7 +21,6 @@ from gitops_config.pipeline import validation
 from gitops_config.pipeline.results import Review
 from gitops_config.project import Project
 from gitops_config.run import Run
-from gitops_config.shard import Shard
 from gitops_config.shard import shard_layers
 from gitops_config.source import Source
 
@@ -33,7 +32,6 @@ def review(
     envs: Sequence[str] | None = None,
     sealed: bool = False,
     validate: bool = False,
-    shard: Shard | None = None,
     jobs: int | None = None,
     run: Run | None = None,
 ) -> Review:
@@ -54,7 +52,7 @@ def review(
             base_project,
             head_keys,
             fingerprint=fixed,
-            options=(sorted(envs or ()), sealed, validate, shard),
+            options=(sorted(envs or ()), sealed, validate, run.shard),
             validate=validate,
             run=run,
         )
@@ -73,7 +71,6 @@ def review(
         envs=envs,
         sealed=True if sealed else None,
         key=fingerprint,
-        shard=shard,
         jobs=jobs,
         run=run,
     )
@@ -82,7 +79,6 @@ def review(
             head,
             head_project,
             sealed=result.sealed,
-            shard=shard,
             envs=envs,
             base=(base, base_project),
             run=run,
@@ -98,23 +94,21 @@ def collect_findings(
     project: Project,
     *,
     sealed: bool,
-    shard: Shard | None = None,
     envs: Sequence[str] | None = None,
     base: tuple[Source, Project | None] | None = None,
     run: Run | None = None,
 ) -> list[Finding]:
-    """Schema and policy findings at SOURCE, in ENVS (default: all of them; SHARD's
-    share of them). BASE, the source and project the change starts from, turns on
+    """Schema and policy findings at SOURCE, in ENVS (default: all of them; a sharded
+    RUN's share of them). BASE, the source and project the change starts from, turns on
     change rules."""
+    run = run if run is not None else run_mod.plain()
     try:
         known = [e for e in envs if e in project.env_names()] if envs else (project.env_names())
         if envs and not known:
             return []  # the environments asked for are gone at SOURCE
         before = None
         if base is not None and base[1] is not None:
-            before = functools.partial(
-                validation.base_renders, base[0], base[1], known, shard=shard, run=run
-            )
+            before = functools.partial(validation.base_renders, base[0], base[1], known, run=run)
         return list(
             validation.validate(
                 source,
@@ -122,8 +116,7 @@ def collect_findings(
                 known,
                 base=before,
                 sealed=sealed,
-                layers=shard_layers(shard),
-                shard=shard,
+                layers=shard_layers(run.shard),
                 run=run,
             ).findings
         )

@@ -27,7 +27,6 @@ from gitops_config.project import Project
 from gitops_config.redact import Secret
 from gitops_config.redact import scrub
 from gitops_config.run import Run
-from gitops_config.shard import Shard
 from gitops_config.sops.errors import KeyUnavailableError
 from gitops_config.source import Source
 from gitops_config.values import Values
@@ -62,13 +61,12 @@ def open_side(
     env: str,
     *,
     sealed: bool,
-    shard: Shard | None,
     run: Run,
 ) -> Opened:
-    """ENV at SOURCE, merged, its templates listed (SHARD's share of them)."""
+    """ENV at SOURCE, merged, its templates listed (a sharded RUN's share of them)."""
     if project is None or env not in project.env_names():
         return Opened(None)
-    reuse = run.reuse
+    reuse, shard = run.reuse, run.shard
     try:
         values = reuse.merge(source, project, env, sealed=sealed, keys=run.keys)
     except KeyUnavailableError as exc:

@@ -39,7 +39,6 @@ from gitops_config.policy.runner import Target
 from gitops_config.policy.runner import run_documents
 from gitops_config.project import Project
 from gitops_config.run import Run
-from gitops_config.shard import Shard
 from gitops_config.source import Source
 
 
@@ -54,16 +53,13 @@ def validate(
     require_schema: bool = False,
     layers: Collection[str] | None = None,
     jobs: int | None = None,
-    shard: Shard | None = None,
     run: Run | None = None,
 ) -> CheckResult:
-    """ENVS of SOURCE rendered (SHARD's share of their templates), then checked; see
+    """ENVS of SOURCE rendered (a sharded RUN's share of their templates), then checked; see
     check() for the rest."""
     run = run if run is not None else run_mod.plain()
     renders = (
-        rendering.render(
-            source, project, envs, sealed=sealed, jobs=jobs, shard=shard, reuse=True, run=run
-        )
+        rendering.render(source, project, envs, sealed=sealed, jobs=jobs, reuse=True, run=run)
         if envs
         else []
     )
@@ -129,7 +125,6 @@ def base_renders(
     project: Project,
     envs: Sequence[str],
     *,
-    shard: Shard | None = None,
     run: Run | None = None,
 ) -> list[EnvRender] | None:
     """ENVS as rendered at a change's base SOURCE, for change rules: sealed (a rule sees
@@ -138,7 +133,7 @@ def base_renders(
     known = [e for e in envs if e in project.env_names()]
     try:
         return (
-            rendering.render(source, project, known, sealed=True, shard=shard, reuse=True, run=run)
+            rendering.render(source, project, known, sealed=True, reuse=True, run=run)
             if known
             else []
         )

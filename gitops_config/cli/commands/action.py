@@ -40,7 +40,6 @@ from gitops_config.source import WorkTree
 if TYPE_CHECKING:
     from gitops_config.pipeline.results import Review
     from gitops_config.project import Project
-    from gitops_config.shard import Shard
     from gitops_config.source import Source
 
 
@@ -79,7 +78,7 @@ def pr(*, comment: str | None, fail_on_findings: bool) -> int:
     """Validate, diff base...head, write the job summary and outputs, upsert the comment."""
     number = int(_pull()['number'])
     with _failure_commented(number, comment):
-        review, project = _review(shard=None)
+        review, project = _review()
     return _publish(review, project, number, comment=comment, fail_on_findings=fail_on_findings)
 
 
@@ -100,7 +99,8 @@ def run(ctx: click.Context) -> int:
         raise ActionError('set either the shard input or the merge input, not both')
     if shard_spec:
         output = Path(os.environ.get('GITOPS_CONFIG_REPORT') or 'gitops-config-shard.json')
-        return int(ctx.invoke(shard, shard=shard_mod.parse(shard_spec), output=output))
+        options.run().shard = shard_mod.parse(shard_spec)  # as --shard would
+        return int(ctx.invoke(shard, output=output))
     if merge_glob:
         files = sorted(p for pattern in merge_glob.split() for p in Path.cwd().glob(pattern))
         if not files:
@@ -121,26 +121,28 @@ def run(ctx: click.Context) -> int:
     required=True,
     help="Where to write this shard's JSON report.",
 )
-def shard(*, shard: Shard | None, output: Path) -> int:
+def shard(*, output: Path) -> int:
     """One job of a sharded run: review this shard's share of base...head and write it
     as JSON, for the final job's `action merge`."""
-    if shard is None:
+    share = options.run().shard
+    if share is None:
         raise ActionError('action shard needs --shard I/N')
-    review, _ = _review(shard=shard)
-    atomic_write(output, diff_json.dumps(review, shard=shard).encode())
-    click.echo(f'shard {shard}: wrote {output}', err=True)
+    review, _ = _review()
+    atomic_write(output, diff_json.dumps(review, shard=share).encode())
+    click.echo(f'shard {share}: wrote {output}', err=True)
     return exit_codes.OK
 
 
-def _review(*, shard: Shard | None) -> tuple[Review, Project]:
-    """The pull request's base...head, validated and diffed (SHARD's share of it)."""
+def _review() -> tuple[Review, Project]:
+    """The pull request's base...head, validated and diffed (a sharded run's share of
+    it)."""
     # lazy: CEL, jinja2 and jsonschema-rs load only when _review() runs (start-up)
     from gitops_config.pipeline.review import review
 
     pull = _pull()
     root = revision.find_root(Path.cwd())
     base, head = _sources(root, str(pull['base']['sha']), str(pull['head']['sha']))
-    found = review(base, head, validate=True, shard=shard, run=options.run())
+    found = review(base, head, validate=True, run=options.run())
     return found, project_mod.load(head, root)
 
 

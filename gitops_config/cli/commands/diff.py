@@ -56,7 +56,6 @@ def diff(
     sealed: bool,
     validate: bool,
     jobs: int | None,
-    shard: Shard | None,
 ) -> int:
     """Diff the rendered result of BASE and HEAD, per environment and file.
 
@@ -67,6 +66,7 @@ def diff(
     # lazy: CEL, jinja2 and jsonschema-rs load only when diff() runs (start-up)
     from gitops_config.pipeline.review import review as reviewed
 
+    run = options.run()
     old, new = open_pair(Path.cwd(), base, head)
     review = reviewed(
         old,
@@ -74,11 +74,10 @@ def diff(
         envs=list(envs) or None,
         sealed=sealed,
         validate=validate,
-        shard=shard,
         jobs=jobs,
-        run=options.run(),
+        run=run,
     )
-    write(review, output_format, use_color=options.app().color, shard=shard)
+    write(review, output_format, use_color=options.app().color, shard=run.shard)
     for env in review.envs:
         for error in env.errors:
             click.echo(f'error: {env.env}: {error}', err=True)

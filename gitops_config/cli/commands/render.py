@@ -20,7 +20,6 @@ from gitops_config.revision import at_commit
 if TYPE_CHECKING:
     from gitops_config.pipeline.rendering import EnvRender
     from gitops_config.project import Project
-    from gitops_config.shard import Shard
     from gitops_config.source import Source
 
 
@@ -59,7 +58,6 @@ def render(
     sealed: bool,
     decrypt: bool,
     jobs: int | None,
-    shard: Shard | None,
 ) -> int:
     """Render templates once per environment from its layered values.
 
@@ -76,12 +74,13 @@ def render(
         project.env(name)
     # A check compares secrets it can open and, where it has no key, their shape.
     sealed = sealed or check
-    renders = _render_with_progress(source, project, names, sealed=sealed, jobs=jobs, shard=shard)
+    renders = _render_with_progress(source, project, names, sealed=sealed, jobs=jobs)
     if check:
         # without a key, an encrypted output is vouched for by the last commit only (of
         # the working tree: HEAD; of --ref REV: its parent)
         return report_stale(source, project, renders, since='HEAD' if ref is None else f'{ref}^')
     targets = [outputs.target(project, r.env, out) for r in renders]  # all checked first
+    run = options.run()
     for r, (base, target) in zip(renders, targets, strict=True):
         result = outputs.write(
             project,
@@ -91,8 +90,8 @@ def render(
             base=base,
             decrypt=decrypt,
             sealed=sealed,
-            prune=shard is None,
-            run=options.run(),
+            prune=run.shard is None,
+            run=run,
         )
         below = _shown(target)  # resolved once: every file is below it
         prefix = '' if below == '.' else f'{below}/'
@@ -168,15 +167,12 @@ def _render_with_progress(
     *,
     sealed: bool,
     jobs: int | None,
-    shard: Shard | None,
 ) -> list[EnvRender]:
     # lazy: jinja2 loads only when _render_with_progress() runs (start-up)
     from gitops_config.pipeline.rendering import render
 
     if len(names) < 2 or not sys.stderr.isatty():
-        return render(
-            source, project, names, sealed=sealed, jobs=jobs, shard=shard, run=options.run()
-        )
+        return render(source, project, names, sealed=sealed, jobs=jobs, run=options.run())
     with click.progressbar(length=len(names), label='rendering', file=sys.stderr) as bar:
         return render(
             source,
@@ -184,7 +180,6 @@ def _render_with_progress(
             names,
             sealed=sealed,
             jobs=jobs,
-            shard=shard,
             on_done=lambda _: bar.update(1),
             run=options.run(),
         )

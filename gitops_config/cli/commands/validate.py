@@ -19,7 +19,6 @@ from gitops_config.report.findings import CHOICES
 from gitops_config.shard import shard_layers
 
 if TYPE_CHECKING:
-    from gitops_config.shard import Shard
     from gitops_config.source import Source
 
 
@@ -77,7 +76,6 @@ def validate(
     sealed: bool,
     base_ref: str | None,
     jobs: int | None,
-    shard: Shard | None,
     files: tuple[str, ...],
 ) -> int:
     """Check value layers and rendered files against their schemas and policies.
@@ -91,6 +89,7 @@ def validate(
     from gitops_config.pipeline.rendering import render
     from gitops_config.pipeline.validation import validate as validate_revision
 
+    run = options.run()
     source, project = open_project(Path.cwd(), ref)
     names = list(envs) or project.env_names()
     layers = None
@@ -98,15 +97,13 @@ def validate(
         touched = affected(project, project_paths(project.root, files), source)
         names = [n for n in touched.envs if not envs or n in envs]
         layers = touched.layers
-    if shard is not None and layers is None:
-        layers = shard_layers(shard)
+    if run.shard is not None and layers is None:
+        layers = shard_layers(run.shard)
     base = None
     if base_ref is not None:
         base_source, base_project = open_project(Path.cwd(), base_ref)
         known = [n for n in names if n in base_project.env_names()]
-        base = render(
-            base_source, base_project, known, sealed=True, jobs=jobs, shard=shard, run=options.run()
-        )
+        base = render(base_source, base_project, known, sealed=True, jobs=jobs, run=run)
     result = validate_revision(
         source,
         project,
@@ -117,12 +114,11 @@ def validate(
         require_schema=require_schema,
         layers=layers,
         jobs=jobs,
-        shard=shard,
-        run=options.run(),
+        run=run,
     )
     if findings.resolve(output_format) == 'json':
         # with --shard, `report merge` combines the shards: it needs to know which this is
-        sys.stdout.write(findings_json.dumps(result, revision=_revision(source), shard=shard))
+        sys.stdout.write(findings_json.dumps(result, revision=_revision(source), shard=run.shard))
     else:
         findings.write(result, output_format, sys.stdout, use_color=options.app().color)
     return exit_codes.FINDINGS if result.failed else exit_codes.OK
