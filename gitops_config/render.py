@@ -2,11 +2,10 @@
 
 `.j2` files render and lose the suffix; every other file is copied byte for
 byte. The sandbox (sandbox/) records what each template reads (trace.py), so
-that the incremental layer (incremental/) can reuse its output while those
-values are unchanged, and follows every secret through what the template
-computes from it (taint.py): a value of the output that holds secret-derived
-text becomes a Secret (rendered_secrets.py). Nothing here keeps anything:
-every function is one of its arguments.
+that its output can be reused while those values are unchanged, and follows
+every secret through what the template computes from it (taint.py): a value of
+the output that holds secret-derived text becomes a Secret (rendered_secrets.py).
+Nothing here keeps anything: every function is one of its arguments.
 """
 
 from __future__ import annotations
@@ -261,7 +260,7 @@ def _template_line(exc: BaseException, name: str) -> int | None:
 
 
 # What turns a template's text and name into a Jinja2 Template: compile_template, or
-# the incremental layer's, which keeps compiled code in memory and across runs.
+# one that keeps compiled code in memory and across runs.
 Compile = Callable[[str, str], 'jinja2.Template']
 
 
@@ -437,20 +436,14 @@ def _rendered_invalid(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # known by identity: what a run learns of it is kept by it
 class Prepared:
     """What rendering one environment needs, computed once and shared by workers."""
 
     env: str
     revealed: dict[str, Any] = field(repr=False)  # the values, secrets as taint.Tainted
     taint: Taint | None = field(repr=False)  # the secrets' plaintexts, to scrub messages of
-    hasher: trace.Hasher = field(repr=False)  # over the values with secrets still wrapped
     secrets: bool = False  # the values hold a secret
-    # (template path, blob) -> what it rendered to in this run, as the incremental layer
-    # keeps it: a diff's head side and its validation render each file once between them
-    rendered: dict[tuple[str, str], RenderedFile] = field(
-        default_factory=dict, repr=False, compare=False
-    )
     limits: Limits = field(default=DEFAULT_LIMITS, repr=False)
     budget: Budget = field(default_factory=Budget, repr=False, compare=False)  # time spent
 
@@ -466,11 +459,9 @@ class Prepared:
         return trace.Context(self.revealed, fixed, rec)
 
     def __getstate__(self) -> dict[str, Any]:
-        """What a worker process gets: not what this process rendered, nor the index,
-        which knows containers by their identity in this process."""
-        state = {k: v for k, v in self.__dict__.items() if k != 'index'}
-        state['rendered'] = {}
-        return state
+        """What a worker process gets: not the index, which knows containers by their
+        identity in this process."""
+        return {k: v for k, v in self.__dict__.items() if k != 'index'}
 
 
 @dataclass(frozen=True)
@@ -505,15 +496,8 @@ def prepare(values: Values, limits: Limits = DEFAULT_LIMITS) -> Prepared:
     data = reveal(values.data, needles) if values.has_secrets else values.data
     # Longest first, so that a secret containing another is credited to itself.
     taint = Taint(tuple(sorted(needles, key=lambda n: -len(n[0])))) if needles else None
-    prepared = Prepared(
-        values.env,
-        data,
-        taint,
-        trace.Hasher(values.data, secrets=values.has_secrets),
-        limits=limits,
-        secrets=data is not values.data,
-    )  # reveal copies where it found one
-    return prepared
+    # reveal copies where it found one
+    return Prepared(values.env, data, taint, limits=limits, secrets=data is not values.data)
 
 
 def templates(source: Source, project: Project) -> list[Template]:

@@ -13,6 +13,7 @@ time differs.
 - data.py: what an entry may hold (plain data, never code or a secret);
 - packs.py: rendered outputs and compiled templates, one log per environment;
 - renders.py: a template's output kept with the trace that verifies it;
+- dependencies.py: that trace: the values a template read, each with a hash;
 - snapshot.py: what one environment's exact inputs rendered to;
 - verdicts.py: files known to be clean;
 - reuse.py: the one interface the pipeline calls.

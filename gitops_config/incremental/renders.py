@@ -1,7 +1,7 @@
 """Rendered outputs and compiled templates, kept in the render packs (packs.py).
 
-A template's output is kept with the trace that verifies it (trace.py): the
-value paths it read, each with a hash of what was there. It is reused for the
+A template's output is kept with the trace that verifies it (dependencies.py):
+the value paths it read, each with a hash of what was there. It is reused for the
 same template text and environment while every one of those hashes is the same
 (or, when a snapshot of the exact inputs vouches for it, while its SHA-256 is the
 one the snapshot holds). Nothing derived from a secret is kept.
@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 from gitops_config import render
 from gitops_config import trace
 from gitops_config.incremental import data
+from gitops_config.incremental.dependencies import Hasher
+from gitops_config.incremental.dependencies import dependencies
+from gitops_config.incremental.dependencies import still_valid
 from gitops_config.incremental.packs import BYTECODE
 from gitops_config.incremental.packs import Packs
 from gitops_config.incremental.store import key
@@ -34,10 +37,15 @@ def digest(template: Template, env: str) -> str:
 
 
 def kept(
-    packs: Packs, template: Template, prepared: Prepared, *, output: str | None = None
+    packs: Packs,
+    template: Template,
+    prepared: Prepared,
+    hasher: Hasher,
+    *,
+    output: str | None = None,
 ) -> RenderedFile | None:
-    """The output a verifying trace recorded, if every value it read is unchanged (or,
-    given OUTPUT, if its SHA-256 is OUTPUT)."""
+    """The output a verifying trace recorded, if every value it read is unchanged in
+    HASHER's values (or, given OUTPUT, if its SHA-256 is OUTPUT)."""
     blob = packs.get(prepared.env, template.path, digest(template, prepared.env))
     if blob is None:
         return None
@@ -52,7 +60,7 @@ def kept(
     if output is not None:
         if hashlib.sha256(content).hexdigest() != output:
             return None
-    elif not trace.still_valid(deps, prepared.hasher):
+    elif not still_valid(deps, hasher):
         return None
     if (
         prepared.taint is not None
@@ -66,7 +74,12 @@ def kept(
 
 
 def keep(
-    packs: Packs, template: Template, prepared: Prepared, file: RenderedFile, rec: trace.Recorder
+    packs: Packs,
+    template: Template,
+    prepared: Prepared,
+    hasher: Hasher,
+    file: RenderedFile,
+    rec: trace.Recorder,
 ) -> None:
     """Keep FILE with the trace that verifies it, unless anything about it comes from a
     secret: its taint, a value it read, or a secret's text (plain or base64) in it."""
@@ -75,7 +88,7 @@ def keep(
     taint = prepared.taint
     if taint is not None and taint.find(file.content.decode(errors='replace')) is not None:
         return
-    deps = trace.dependencies(rec, prepared.hasher)
+    deps = dependencies(rec, hasher)
     if deps is None:
         return
     try:

@@ -10,6 +10,7 @@ function (render.py, values.py) would give: the store changes timings only.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from typing import Any
@@ -19,6 +20,7 @@ from gitops_config import values as values_mod
 from gitops_config.incremental import data
 from gitops_config.incremental import renders
 from gitops_config.incremental import snapshot as snapshots
+from gitops_config.incremental.dependencies import Hasher
 from gitops_config.incremental.packs import BYTECODE
 from gitops_config.incremental.packs import News
 from gitops_config.incremental.packs import Packs
@@ -56,6 +58,10 @@ class Reuse:
     def __init__(self, store: Store | None = None) -> None:
         self.store = store
         self.packs = Packs(store)
+        self._start()
+
+    def _start(self) -> None:
+        """What this process learns in the run, empty."""
         self._compiled: dict[tuple[str, str], Compiled] = {}
         # plaintext layers by (path, blob SHA): decrypted ones depend on the keys at hand
         self._layers: dict[tuple[str, str], Layer] = {}
@@ -67,6 +73,8 @@ class Reuse:
         self._prepared: dict[int, tuple[Values, Prepared]] = {}
         # (id(source), folder) -> (source, its templates); likewise
         self._listed: dict[tuple[int, str], tuple[Source, list[Template]]] = {}
+        # what this run learnt of each prepared environment, for as long as it lives
+        self._learnt: weakref.WeakKeyDictionary[Prepared, _Learnt] = weakref.WeakKeyDictionary()
 
     @property
     def keeps(self) -> bool:
@@ -75,15 +83,11 @@ class Reuse:
 
     def __getstate__(self) -> dict[str, Any]:
         # to a worker process: the store's view, not this process's objects
-        return {
-            'store': self.store,
-            'packs': self.packs,
-            '_compiled': {},
-            '_layers': {},
-            '_merged': {},
-            '_prepared': {},
-            '_listed': {},
-        }
+        return {'store': self.store, 'packs': self.packs}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._start()
 
     # -- values --
 
@@ -182,22 +186,29 @@ class Reuse:
             self._compiled[(source_text, name)] = found
         return found
 
+    def _of(self, prepared: Prepared) -> _Learnt:
+        found = self._learnt.get(prepared)
+        if found is None:
+            found = self._learnt[prepared] = _Learnt()
+        return found
+
     def output(self, template: Template, prepared: Prepared) -> RenderedFile:
         """TEMPLATE's output for PREPARED: as this run rendered it, as a verifying trace
         kept it, or rendered now (and kept)."""
+        learnt = self._of(prepared)
         memo = (template.path, template.blob) if template.blob else None
-        done = prepared.rendered.get(memo) if memo is not None else None
+        done = learnt.rendered.get(memo) if memo is not None else None
         if done is not None:
             return done
         found = None
         if self.keeps and template.rel.endswith(render.TEMPLATE_SUFFIX):
-            found = renders.kept(self.packs, template, prepared)
+            found = renders.kept(self.packs, template, prepared, learnt.hasher(prepared))
         if found is None:
             found, rec = render.render_traced(template, prepared, self.compile)
             if rec is not None and self.keeps:
-                renders.keep(self.packs, template, prepared, found, rec)
+                renders.keep(self.packs, template, prepared, learnt.hasher(prepared), found, rec)
         if memo is not None:
-            prepared.rendered[memo] = found
+            learnt.rendered[memo] = found
         return found
 
     def vouched(
@@ -210,19 +221,20 @@ class Reuse:
         inputs vouches for it, so its trace need not be verified. None: render it."""
         if not self.keeps or not template.rel.endswith(render.TEMPLATE_SUFFIX):
             return None
+        learnt = self._of(prepared)
         memo = (template.path, template.blob) if template.blob else None
-        done = prepared.rendered.get(memo) if memo is not None else None
+        done = learnt.rendered.get(memo) if memo is not None else None
         if done is not None:
             return done
-        found = renders.kept(self.packs, template, prepared, output=output)
+        found = renders.kept(self.packs, template, prepared, learnt.hasher(prepared), output=output)
         if found is not None and memo is not None:
-            prepared.rendered[memo] = found
+            learnt.rendered[memo] = found
         return found
 
     def learn(self, template: Template, prepared: Prepared, file: RenderedFile) -> None:
         """FILE is TEMPLATE's output for PREPARED (a worker rendered it)."""
         if template.blob:
-            prepared.rendered[(template.path, template.blob)] = file
+            self._of(prepared).rendered[(template.path, template.blob)] = file
 
     # -- workers --
 
@@ -291,3 +303,21 @@ class Reuse:
     def finish(self) -> None:
         """The run is over: write what it added to the packs."""
         self.packs.flush()
+
+
+class _Learnt:
+    """What a run learns of one prepared environment: what each template (path, blob)
+    rendered to (a diff's head side and its validation render each file once between
+    them), and the hashes of its values that kept outputs' traces are checked against."""
+
+    __slots__ = ('_hasher', 'rendered')
+
+    def __init__(self) -> None:
+        self._hasher: Hasher | None = None
+        self.rendered: dict[tuple[str, str], RenderedFile] = {}
+
+    def hasher(self, prepared: Prepared) -> Hasher:
+        """The hashes of PREPARED's values (this is what was learnt of it)."""
+        if self._hasher is None:
+            self._hasher = Hasher(prepared)
+        return self._hasher
