@@ -672,18 +672,19 @@ def test_review_round_trips_as_data(project: Path, git_repo: GitRepo) -> None:
     git_repo.commit({'values/prod.yaml': 'app:\n  replicas: -0.0\n'}, 'zero')
     old, new = revision.open_pair(project, 'HEAD~1', 'HEAD')
     review = comparison.compare(old, new, key=b'k' * 32)
-    from gitops_config import reviews
+    from gitops_config.pipeline.review import KEPT_RECORDS
 
-    kept = cache_data.loads(cache_data.dumps(review, reviews.KINDS), reviews.KINDS)
+    kept = cache_data.loads(cache_data.dumps(review, KEPT_RECORDS), KEPT_RECORDS)
     assert kept == review
     assert repr(kept) == repr(review)
 
 
 def test_a_review_showing_a_fingerprint_is_not_kept(fresh_cache: Path) -> None:
     from gitops_config import diff
-    from gitops_config import reviews
+    from gitops_config.incremental import reviews
     from gitops_config.model import Change
     from gitops_config.model import ChangeKind
+    from gitops_config.pipeline.review import KEPT_RECORDS
 
     change = Change(
         'prod',
@@ -700,7 +701,8 @@ def test_a_review_showing_a_fingerprint_is_not_kept(fresh_cache: Path) -> None:
         results.Review(
             'a', 'b', (results.EnvDiff('prod', [change]),), sealed=False, fingerprints=True
         ),
-        run,
+        KEPT_RECORDS,
+        run.reuse,
     )
-    assert reviews.load('0' * 64, run) is None
+    assert reviews.load('0' * 64, KEPT_RECORDS, run.reuse) is None
     assert not (fresh_cache / 'review').exists()

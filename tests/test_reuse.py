@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 
 from gitops_config import render as render_mod
-from gitops_config import reviews
 from gitops_config import revision
+from gitops_config.incremental import reviews
 from gitops_config.incremental import snapshot
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline import comparison
 from gitops_config.pipeline import results
+from gitops_config.pipeline.review import KEPT_RECORDS
 from gitops_config.redact import Secret
 from gitops_config.run import Run
 from tests._helpers.git_repo import GitRepo
@@ -280,7 +281,12 @@ def test_a_review_holding_a_secret_is_never_kept(fresh_cache: Path) -> None:
         'a', 'b', (results.EnvDiff('prod', [change]),), sealed=False, fingerprints=True
     )
     run = Run.from_environment()
-    reviews.save('0' * 64, review, run)
+    reviews.save('0' * 64, review, KEPT_RECORDS, run.reuse)
     assert not (fresh_cache / 'review').exists()
-    reviews.save('1' * 64, results.Review('a', 'b', (), sealed=False, fingerprints=False), run)
-    assert reviews.load('1' * 64, run) is not None
+    reviews.save(
+        '1' * 64,
+        results.Review('a', 'b', (), sealed=False, fingerprints=False),
+        KEPT_RECORDS,
+        run.reuse,
+    )
+    assert reviews.load('1' * 64, KEPT_RECORDS, run.reuse) is not None

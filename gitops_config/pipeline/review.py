@@ -9,20 +9,43 @@ import os
 from collections.abc import Sequence
 
 from gitops_config import constants as C
-from gitops_config import reviews
+from gitops_config import ignore
+from gitops_config import model
 from gitops_config import run as run_mod
+from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
+from gitops_config.incremental import data
+from gitops_config.incremental import reviews
 from gitops_config.model import Finding
 from gitops_config.model import Location
 from gitops_config.model import Severity
 from gitops_config.pipeline import comparison
 from gitops_config.pipeline import fingerprint_key
+from gitops_config.pipeline import results
 from gitops_config.pipeline import validation
 from gitops_config.pipeline.results import Review
 from gitops_config.project import Project
 from gitops_config.run import Run
 from gitops_config.shard import shard_layers
 from gitops_config.source import Source
+
+# The records a kept review is made of: nothing else encodes or decodes. Not
+# diff.Masked: a review that shows a secret, even as a fingerprint, is not kept.
+KEPT_RECORDS = data.Kinds(
+    [
+        results.Review,
+        results.EnvDiff,
+        results.Cause,
+        model.Change,
+        model.ChangeKind,
+        model.Finding,
+        model.Severity,
+        model.Location,
+        ignore.Ignored,
+        ignore.IgnoreRule,
+        yaml_io.Tagged,
+    ]
+)
 
 
 def review(
@@ -41,7 +64,7 @@ def review(
     run = run if run is not None else run_mod.plain()
     fixed = fingerprint_key.fingerprint_key()
     base_project, head_project = comparison.projects(base, head)
-    keep = reviews.keepable(base, head, run)
+    keep = reviews.keepable(base, head, run.reuse)
     derive = fixed is None and not sealed  # as compare() would, from HEAD's data keys
     # read once: both the key below and the fingerprint key need them
     head_keys = fingerprint_key.data_keys(head, head_project, run) if keep or derive else []
@@ -49,17 +72,16 @@ def review(
         reviews.key(
             base,
             head,
-            base_project,
+            fingerprint_key.data_keys(base, base_project, run) if base_project is not None else [],
             head_keys,
             fingerprint=fixed,
             options=(sorted(envs or ()), sealed, validate, run.shard),
-            validate=validate,
-            run=run,
+            today=run.now.date() if validate else None,
         )
         if keep
         else None
     )
-    found = reviews.load(kept, run) if kept is not None else None
+    found = reviews.load(kept, KEPT_RECORDS, run.reuse) if kept is not None else None
     if isinstance(found, Review):
         return found
     fingerprint = (
@@ -85,7 +107,7 @@ def review(
         )
         result = attach_findings(result, findings, head_project)
     if kept is not None:
-        reviews.save(kept, result, run)
+        reviews.save(kept, result, KEPT_RECORDS, run.reuse)
     return result
 
 
