@@ -14,6 +14,7 @@ import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from typing import Any
 
 from gitops_config import git
@@ -24,13 +25,15 @@ from gitops_config.errors import GitopsConfigError
 from gitops_config.model import NodePath
 from gitops_config.revision import prefix_of
 from gitops_config.sops import format as fmt
-from gitops_config.sops import sopsfile
 from gitops_config.sops.errors import NotEncryptedError
 from gitops_config.sops.tree import Branch
 from gitops_config.source import GitTree
 from gitops_config.source import IndexTree
 from gitops_config.source import Source
 from gitops_config.source import WorkTree
+
+if TYPE_CHECKING:
+    from gitops_config.sops.sopsfile import SopsFile
 
 # how a date was found
 GIT = 'git'  # the commit that wrote the ciphertext
@@ -170,7 +173,7 @@ def _leaves(data: bytes, file: str) -> dict[NodePath, str] | None:
     if not sops.is_encrypted(data):
         return None
     try:
-        parsed = sopsfile.parse(data, file)
+        parsed = _parse(data, file)
     except GitopsConfigError:
         return None
     found: dict[NodePath, str] = {}
@@ -191,9 +194,16 @@ def _collect(node: Any, at: NodePath, found: dict[NodePath, str]) -> None:
         found[at] = node
 
 
+def _parse(data: bytes, file: str) -> SopsFile:
+    # lazy: the sops file reader (its stores) loads only when a layer is encrypted
+    from gitops_config.sops import sopsfile
+
+    return sopsfile.parse(data, file)
+
+
 def _lastmodified(data: bytes, file: str, now: datetime) -> datetime:
     try:
-        when, _ = fmt.parse_rfc3339(sopsfile.parse(data, file).meta.lastmodified)
+        when, _ = fmt.parse_rfc3339(_parse(data, file).meta.lastmodified)
     except (ValueError, GitopsConfigError):
         return now
     return when

@@ -18,8 +18,6 @@ from gitops_config import sops
 from gitops_config.errors import GitopsConfigError
 from gitops_config.project import Project
 from gitops_config.run import Run
-from gitops_config.sops import keys
-from gitops_config.sops import sopsfile
 from gitops_config.source import Source
 
 
@@ -67,7 +65,7 @@ def data_keys(
             continue
 
         try:
-            found.append((path, keys.data_key(sopsfile.parse(data, path).meta, path, ring)))
+            found.append((path, sops.data_key(data, path, ring=ring)))
         except GitopsConfigError:
             found.append((path, None))
     return found

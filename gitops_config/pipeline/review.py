@@ -22,7 +22,6 @@ from gitops_config.model import Severity
 from gitops_config.pipeline import comparison
 from gitops_config.pipeline import fingerprint_key
 from gitops_config.pipeline import results
-from gitops_config.pipeline import validation
 from gitops_config.pipeline.results import Review
 from gitops_config.project import Project
 from gitops_config.run import Run
@@ -123,6 +122,10 @@ def collect_findings(
     """Schema and policy findings at SOURCE, in ENVS (default: all of them; a sharded
     RUN's share of them). BASE, the source and project the change starts from, turns on
     change rules."""
+    # lazy: the schema and policy engines (jsonschema-rs, CEL) load only when a review
+    # validates; a plain diff, or one kept before, does not
+    from gitops_config.pipeline import validation
+
     run = run if run is not None else run_mod.plain()
     try:
         known = [e for e in envs if e in project.env_names()] if envs else (project.env_names())

@@ -2,8 +2,9 @@
 
 Files follow the sops 3 format byte for byte: what we write, `sops -d` reads (MAC
 included), and what sops writes, we read; tests/sops checks both directions with
-the real binary. Heavy dependencies (cryptography, pyrage, YAML parsers) are
-imported only when a file is opened.
+the real binary. The file engine (stores, cipher, keys) and what it brings
+(cryptography, pyrage, the sops YAML emitter) are imported only when a file is
+opened: every command imports this package for is_encrypted and the key ring.
 """
 
 from __future__ import annotations
@@ -14,12 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitops_config.sops import engine
-from gitops_config.sops import keys
-from gitops_config.sops import rules
-from gitops_config.sops import sopsfile
-from gitops_config.sops import stores
-from gitops_config.sops import values
 from gitops_config.sops.errors import AlreadyEncryptedError
 from gitops_config.sops.errors import MacMismatchError
 from gitops_config.sops.errors import NoKeyError
@@ -29,6 +24,7 @@ from gitops_config.sops.errors import SopsError
 from gitops_config.sops.keys.ring import KeyRing
 
 if TYPE_CHECKING:
+    from gitops_config.sops.rules import CreationRule
     from gitops_config.sops.rules import Rules
     from gitops_config.sops.sopsfile import SopsFile
 
@@ -37,6 +33,7 @@ __all__ = [
     'NoKeyError',
     'NotEncryptedError',
     'SopsError',
+    'data_key',
     'decrypt_file',
     'decrypt_text',
     'encrypt_text',
@@ -74,6 +71,9 @@ def is_encrypted(text: bytes | str) -> bool:
 
 
 def _parse(text: bytes | str, path: str) -> SopsFile:
+    # lazy: the file engine loads only when a file is opened (start-up)
+    from gitops_config.sops import sopsfile
+
     return sopsfile.parse(_bytes(text), path)
 
 
@@ -93,12 +93,18 @@ def decrypt_text(
     MacMismatchError (exit 3) on a MAC mismatch unless `ignore_mac`, and
     NoKeyError when no available key opens the file.
     """
+    # lazy: the file engine loads only when a file is opened (start-up)
+    from gitops_config.sops import engine
+
     sf = _parse(text, path)
     return sf.store.emit(engine.open_file(sf, _ring(ring), ignore_mac=ignore_mac).plain)
 
 
 def decrypt_file(path: Path, *, ignore_mac: bool = False, ring: KeyRing | None = None) -> bytes:
     """Decrypt the file at `path`: the bytes `sops -d path` would print."""
+    # lazy: the file engine loads only when a file is opened (start-up)
+    from gitops_config.sops import engine
+
     return decrypt_text(engine.read(path), str(path), ignore_mac=ignore_mac, ring=ring)
 
 
@@ -116,6 +122,9 @@ def open_values(
     (code 'sops-no-key') naming the file and its recipients. The MAC is
     always verified when the key is available, unless `ignore_mac`.
     """
+    # lazy: the file engine loads only when a file is opened (start-up)
+    from gitops_config.sops import values
+
     return values.open_values(_bytes(text), path, _ring(ring), sealed=sealed, ignore_mac=ignore_mac)
 
 
@@ -130,15 +139,27 @@ def keys_available(
     """True when a key at hand (age identity, gpg secret key, or a cloud key that sops
     reaches with its credentials) opens the data key."""
     try:
-        keys.data_key(_parse(text, path).meta, path, _ring(ring))
+        data_key(text, path, ring=ring)
     except NoKeyError:
         return False
     return True
 
 
+def data_key(text: bytes | str, path: str = 'file.yaml', *, ring: KeyRing | None = None) -> bytes:
+    """The file's data key, unwrapped with RING's keys; NoKeyError when none opens it.
+    Secret: never print or keep."""
+    # lazy: the key sources (cloud keys through sops) load only when a file is opened
+    from gitops_config.sops import keys
+
+    return keys.data_key(_parse(text, path).meta, path, _ring(ring))
+
+
 def whole_file(path: str) -> bool:
     """Whether sops keeps a file at PATH as one encrypted value (its binary format:
     any name that is not YAML, JSON, .env or .ini)."""
+    # lazy: the stores (and the sops YAML emitter) load only when a file is opened
+    from gitops_config.sops import stores
+
     return stores.for_path(path) is stores.BINARY
 
 
@@ -170,11 +191,15 @@ def encrypt_text(
     `mac_only_encrypted` override the rule's, like sops's command-line flags.
     Refuses a document that is already encrypted.
     """
+    # lazy: the file engine loads only when a file is written (start-up)
+    from gitops_config.sops import engine
+    from gitops_config.sops import rules
+
     data = _bytes(plaintext)
     if is_encrypted(data):
         raise AlreadyEncryptedError(f'{path}: is already encrypted')
 
-    def rule_for() -> rules.CreationRule:
+    def rule_for() -> CreationRule:
         if config is not None:
             return config.rule_for(path)
         return rules.rule_for(Path(path), config_root=config_root)
@@ -182,7 +207,7 @@ def encrypt_text(
     given = {'age': age, 'pgp': pgp, **(cloud or {})}
     if any(given.values()):
         try:
-            base: rules.CreationRule | None = rule_for()
+            base: CreationRule | None = rule_for()
         except RulesError:
             base = None
         rule = rules.explicit_rule(given, base)

@@ -30,9 +30,6 @@ from urllib.parse import urlsplit
 
 from gitops_config import process
 from gitops_config.sops import metadata as md
-from gitops_config.sops import sopsfile
-from gitops_config.sops import stores
-from gitops_config.sops.cipher import Cipher
 from gitops_config.sops.errors import KeySourceError
 from gitops_config.sops.errors import RulesError
 from gitops_config.sops.keys import age
@@ -236,6 +233,10 @@ def _updatekeys(
 ) -> list[MasterKey]:
     """Run `sops updatekeys` on a throwaway file whose key group is HOLDERS, with
     CONFIG naming the keys it should have instead; the keys it wrote."""
+    # lazy: the sops file reader and writer (stores, YAML emitter) load only when sops
+    # is asked; .sops.yaml rules name cloud keys through this module on every command
+    from gitops_config.sops import sopsfile
+
     exe = shutil.which('sops', path=ring.environ.get('PATH'))
     names = ', '.join(k.identity() for k in keys)
     if exe is None:
@@ -285,6 +286,11 @@ HINT = (
 
 
 def _holder_file(holders: list[MasterKey], version: str | None) -> bytes:
+    # lazy: as in _updatekeys, the file writer loads only when sops is asked
+    from gitops_config.sops import sopsfile
+    from gitops_config.sops import stores
+    from gitops_config.sops.cipher import Cipher
+
     meta = md.Metadata([list(holders)], version=version or md.VERSION)
     sf = sopsfile.SopsFile(_NAME, stores.for_path(_NAME), [], meta)
     # No values; `updatekeys` never checks the MAC, so a random key seals the empty one
