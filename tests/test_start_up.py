@@ -61,6 +61,11 @@ def _loaded(code: str, unwanted: tuple[str, ...], cwd: Path) -> list[str]:
         ('gitops_config.pipeline.review', (*SOPS_ENGINE, *CHECKS)),
         # validation of a project whose layers are not encrypted
         ('gitops_config.pipeline.validation', SOPS_ENGINE),
+        # `secrets decrypt FILE` is timed against `sops -d`: no project, no git history
+        (
+            'gitops_config.cli.commands.secrets',
+            ('gitops_config.project', 'gitops_config.secret_age', 'gitops_config.recipients'),
+        ),
     ],
 )
 def test_importing_a_module_loads_only_what_it_uses(

@@ -11,10 +11,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gitops_config import git
-from gitops_config import project as project_mod
-from gitops_config import recipients
-from gitops_config import secret_age
 from gitops_config import sops
 from gitops_config.cli import exit_codes
 from gitops_config.cli import options
@@ -25,8 +21,6 @@ from gitops_config.errors import GitopsConfigError
 from gitops_config.errors import UsageError
 from gitops_config.fsutil import atomic_write
 from gitops_config.fsutil import read_file
-from gitops_config.project import open_project
-from gitops_config.revision import located_at
 from gitops_config.sops import decrypt_file
 from gitops_config.sops import execute
 from gitops_config.sops import gitsetup
@@ -324,6 +318,9 @@ def age(*, files: tuple[Path, ...], ref: str | None, output_format: str) -> int:
     Without FILES: every encrypted value layer of the project. Nothing is decrypted.
     GITOPS_CONFIG_NOW (an ISO 8601 time) sets the clock the ages count to.
     """
+    # lazy: the project and git load for project-wide commands only, not for decrypt
+    from gitops_config import secret_age
+
     now = options.run().now
     source, names = _age_inputs(files, ref)
     found = secret_age.ages(source, names, now=now)
@@ -341,7 +338,7 @@ def age(*, files: tuple[Path, ...], ref: str | None, output_format: str) -> int:
         (
             a.changed.date().isoformat(),
             f'{a.days(now)}d',
-            _age_commit(a),
+            _age_commit(a, shallow=a.how == secret_age.SHALLOW),
             f'{a.file}:{a.line}' if a.line else a.file,
             a.keypath(),
         )
@@ -359,17 +356,20 @@ def age(*, files: tuple[Path, ...], ref: str | None, output_format: str) -> int:
     return exit_codes.OK
 
 
-def _age_commit(found: SecretAge) -> str:
+def _age_commit(found: SecretAge, *, shallow: bool) -> str:
     if found.commit is None:
         return f'({found.how})'
-    return found.commit[:12] + (
-        ' (at least: shallow clone)' if found.how == secret_age.SHALLOW else ''
-    )
+    return found.commit[:12] + (' (at least: shallow clone)' if shallow else '')
 
 
 def _age_inputs(files: tuple[Path, ...], ref: str | None) -> tuple[Source, list[str]]:
     """The source to read and the files in it: FILES from the repository's top (or the
     working folder outside git), else the project's encrypted layers."""
+    # lazy: the project and git load for project-wide commands only, not for decrypt
+    from gitops_config import git
+    from gitops_config.project import open_project
+    from gitops_config.revision import located_at
+
     if not files:
         source, project = open_project(Path.cwd(), ref)
         layers = sorted({p for env in project.environments for p in env.layers})
@@ -439,6 +439,9 @@ def status(*, files: tuple[Path, ...], can_decrypt: bool) -> int:
 
 def _encrypted_layers() -> list[Path]:
     """Every encrypted value layer of the project here."""
+    # lazy: the project and git load for project-wide commands only, not for decrypt
+    from gitops_config.project import open_project
+
     source, project = open_project(Path.cwd(), None)
     layers = sorted({p for env in project.environments for p in env.layers})
     found = [
@@ -451,8 +454,12 @@ def _encrypted_layers() -> list[Path]:
 def _stale_readers(path: Path) -> tuple[RecipientChange, str] | None:
     """How PATH's recipients differ from the ones the rules (or, for rendered output,
     its environment's `recipients:`) name now, and the command that fixes it."""
+    # lazy: the project and git load for project-wide commands only, not for decrypt
+    from gitops_config import recipients
+    from gitops_config.project import open_project
+
     try:
-        source, project = project_mod.open_project(path.resolve().parent)
+        source, project = open_project(path.resolve().parent)
         rel = path.resolve().relative_to(source.root.resolve()).as_posix()
         change = recipients.stale(source, project, rel)
         rendered = any(rel.startswith(project.output_dir(e) + '/') for e in project.env_names())
