@@ -50,12 +50,12 @@ from gitops_config.masking import conceal
 from gitops_config.model import Change
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline import rendering
-from gitops_config.pipeline.comparison import can_decrypt
 from gitops_config.pipeline.file_diff import VALUES_FILE
 from gitops_config.pipeline.file_diff import options_for
 from gitops_config.pipeline.file_diff import parse_embedded
 from gitops_config.pipeline.file_diff import text_change
 from gitops_config.pipeline.fingerprint_key import derived_key
+from gitops_config.pipeline.keys_at_hand import can_decrypt
 from gitops_config.redact import SealedSecret
 from gitops_config.redact import Secret
 from gitops_config.render import RenderedFile

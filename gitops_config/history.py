@@ -23,8 +23,8 @@ from gitops_config.git import CommitInfo
 from gitops_config.masking import mask_pair
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline import rendering
-from gitops_config.pipeline.comparison import can_decrypt
 from gitops_config.pipeline.fingerprint_key import derived_key
+from gitops_config.pipeline.keys_at_hand import can_decrypt
 from gitops_config.revision import Located
 from gitops_config.revision import located_at
 from gitops_config.source import Source

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import json
@@ -17,6 +18,7 @@ from gitops_config import constants as C
 from gitops_config import regex
 from gitops_config import revision
 from gitops_config import yaml_io
+from gitops_config.errors import FileMissingError
 from gitops_config.errors import InvalidProjectError
 from gitops_config.errors import UsageError
 from gitops_config.fsutil import UnprintableNameError
@@ -135,6 +137,21 @@ def load(source: Source, root: Path | None = None) -> Project:
     project = _build(data, root, positions)
     _check_paths(project)
     return project
+
+
+def load_pair(base: Source, head: Source) -> tuple[Project | None, Project]:
+    """The project at BASE (None where the project file is new) and at HEAD, each
+    rendering within the lower of their limits: a pull request cannot raise its own."""
+    head_project = load(head)
+    try:
+        base_project = load(base, head_project.root)
+    except FileMissingError:
+        return None, head_project  # the project file is new in HEAD
+    limits = base_project.limits.stricter(head_project.limits)
+    return (
+        dataclasses.replace(base_project, limits=limits),
+        dataclasses.replace(head_project, limits=limits),
+    )
 
 
 def _check_patterns(data: dict[str, Any], positions: Positions) -> None:

@@ -37,8 +37,8 @@ from gitops_config.masking import show
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline import rendering
 from gitops_config.pipeline import validation
-from gitops_config.pipeline.comparison import can_decrypt
 from gitops_config.pipeline.file_diff import options_for
+from gitops_config.pipeline.keys_at_hand import can_decrypt
 from gitops_config.project import Project
 from gitops_config.run import Run
 from gitops_config.source import Source

@@ -16,6 +16,7 @@ from gitops_config.limits import Limits
 from gitops_config.model import ChangeKind
 from gitops_config.pipeline import comparison
 from gitops_config.pipeline import file_diff
+from gitops_config.pipeline import keys_at_hand
 from gitops_config.pipeline import results
 from gitops_config.project import open_project
 from gitops_config.sops.errors import KeySourceError
@@ -294,4 +295,4 @@ def test_only_a_key_error_means_the_keys_do_not_open_a_revision(
         raise error
 
     monkeypatch.setattr(Reuse, 'merge', merge)
-    assert comparison.can_decrypt(source, project, None) is opens
+    assert keys_at_hand.can_decrypt(source, project, None) is opens

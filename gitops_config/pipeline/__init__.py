@@ -18,10 +18,12 @@ Two revisions (base and head of a pull request) are reviewed:
 
   review.py       compare them, validate the head, reuse a review kept before
   comparison.py   per environment: plan, render both sides, diff (Review)
+  causes.py       why an environment is compared: the inputs that differ
   sides.py        both revisions of every environment rendered on one pool
   encrypted.py    encrypted files between the two: readers, committed outputs
   file_diff.py    one rendered file at the two revisions -> Changes
   fingerprint_key.py   the key that fingerprints secrets in a review
+  keys_at_hand.py      whether the keys at hand open an environment, or it is read sealed
 
 results.py holds what the stages return (CheckResult, Review), which reports
 read. Nothing here is imported by this file: rendering alone must not load

@@ -1,7 +1,7 @@
 """Two Sources -> each environment rendered at both -> semantic changes (a Review).
 
 An environment whose inputs (layers, templates, project file, .sops.yaml,
-schemas) have the same blob SHAs on both sides is not rendered at all; in one
+schemas: causes.py) have the same blob SHAs on both sides is not rendered at all; in one
 whose inputs differ, a template that a snapshot shows to render the same on
 both sides (incremental/snapshot.py) is rendered on neither (sides.py). A file that cannot
 be rendered or parsed on one side is reported and left out; the rest of its
@@ -10,27 +10,24 @@ environment is still diffed.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 
-from gitops_config import constants as C
 from gitops_config import diff
 from gitops_config import project as project_mod
 from gitops_config import run as run_mod
 from gitops_config import workers
-from gitops_config.errors import FileMissingError
-from gitops_config.errors import GitopsConfigError
 from gitops_config.ignore import Ignores
 from gitops_config.incremental.snapshot import Snapshot
 from gitops_config.model import Change
 from gitops_config.pipeline import encrypted
-from gitops_config.pipeline import rendering
+from gitops_config.pipeline.causes import causes_between
 from gitops_config.pipeline.file_diff import diff_file
 from gitops_config.pipeline.file_diff import options_for
 from gitops_config.pipeline.fingerprint_key import derived_key
+from gitops_config.pipeline.keys_at_hand import can_decrypt
 from gitops_config.pipeline.results import Cause
 from gitops_config.pipeline.results import EnvDiff
 from gitops_config.pipeline.results import Review
@@ -42,7 +39,6 @@ from gitops_config.pipeline.sides import render_sides
 from gitops_config.pipeline.sides import same_outputs
 from gitops_config.project import Project
 from gitops_config.run import Run
-from gitops_config.sops.errors import KeyUnavailableError
 from gitops_config.source import Source
 
 
@@ -64,7 +60,7 @@ def compare(
     report; a random one is made when secrets are decrypted.
     """
     run = run if run is not None else run_mod.plain()
-    base_project, head_project = projects(base, head)
+    base_project, head_project = project_mod.load_pair(base, head)
     names = list(envs) if envs else _env_names(base_project, head_project)
     for name in names:
         if not (_has_env(head_project, name) or _has_env(base_project, name)):
@@ -112,58 +108,8 @@ def compare(
     )
 
 
-def projects(base: Source, head: Source) -> tuple[Project | None, Project]:
-    """The project at BASE (None where the project file is new) and at HEAD, each
-    rendering within the lower of their limits: a pull request cannot raise its own."""
-    head_project = project_mod.load(head)
-    base_project = _load_or_none(base, head_project)
-    if base_project is None:
-        return None, head_project
-    limits = base_project.limits.stricter(head_project.limits)
-    return (
-        dataclasses.replace(base_project, limits=limits),
-        dataclasses.replace(head_project, limits=limits),
-    )
-
-
-def can_decrypt(
-    source: Source, project: Project, envs: Sequence[str] | None, run: Run | None = None
-) -> bool:
-    """Whether the keys at hand (RUN's; default: the environment's) open every secret of
-    ENVS (default: all) at SOURCE."""
-    run = run if run is not None else run_mod.plain()
-    names = list(envs) if envs else project.env_names()
-    names = [n for n in names if n in project.env_names()]
-    try:
-        for name in names:
-            run.reuse.merge(source, project, name, sealed=False, keys=run.keys)
-    except KeyUnavailableError:  # read sealed instead
-        return False
-    except GitopsConfigError:  # not about keys: the merge that follows reports it
-        return True
-    return True
-
-
-def inputs(source: Source, project: Project, env: str) -> dict[str, str]:
-    """rendering.inputs plus the schema files, which decide findings."""
-    found = rendering.inputs(source, project, env)
-    schemas = project.raw.get('schemas') or {}
-    for kind in ('values', 'rendered'):
-        for entry in schemas.get(kind, ()):
-            path = entry['schema']
-            found[path] = source.blob_id(path) if source.exists(path) else ''
-    return found
-
-
 def _has_env(project: Project | None, env: str) -> bool:
     return project is not None and env in project.env_names()
-
-
-def _load_or_none(source: Source, fallback: Project) -> Project | None:
-    try:
-        return project_mod.load(source, fallback.root)
-    except FileMissingError:
-        return None  # the project file is new in HEAD
 
 
 def _env_names(base: Project | None, head: Project) -> list[str]:
@@ -198,21 +144,7 @@ def _plan(
     run: Run,
     layer_changes: LayerChanges,
 ) -> _Plan | EnvDiff:
-    before = (
-        inputs(base, base_project, env)
-        if (base_project is not None and _has_env(base_project, env))
-        else {}
-    )
-    after = inputs(head, head_project, env) if _has_env(head_project, env) else {}
-    project = head_project if _has_env(head_project, env) else base_project
-    assert project is not None
-    causes = tuple(
-        sorted(
-            _cause(project, env, p)
-            for p in before.keys() | after.keys()
-            if before.get(p, '') != after.get(p, '')
-        )
-    )
+    causes = causes_between(env, base, base_project, head, head_project)
     changed = encrypted.changed_files(env, base, base_project, head, head_project)
     if not causes and not changed:
         return EnvDiff(env, [], skipped=True)
@@ -256,14 +188,3 @@ def _compared(
             changes += diff_file(plan.env, path, old.files.get(path), new.files.get(path), options)
     kept, ignored = ignores.split(plan.readers + changes)
     return EnvDiff(plan.env, kept, ignored, plan.causes, errors=tuple(errors), sealed=plan.sealed)
-
-
-def _cause(project: Project, env: str, path: str) -> Cause:
-    if path == C.PROJECT_FILE:
-        return Cause(path, 'project')
-    if path == C.SOPS_CONFIG_FILE:
-        return Cause(path, 'sops-rules')
-    if path in project.env(env).layers:
-        return Cause(path, 'layer')
-    templates = (project.templates or '').rstrip('/') + '/'
-    return Cause(path, 'template' if path.startswith(templates) else 'schema')

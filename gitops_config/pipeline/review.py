@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from gitops_config import constants as C
 from gitops_config import ignore
 from gitops_config import model
+from gitops_config import project as project_mod
 from gitops_config import run as run_mod
 from gitops_config import yaml_io
 from gitops_config.errors import GitopsConfigError
@@ -62,7 +63,7 @@ def review(
     one without a store."""
     run = run if run is not None else run_mod.plain()
     fixed = fingerprint_key.fingerprint_key()
-    base_project, head_project = comparison.projects(base, head)
+    base_project, head_project = project_mod.load_pair(base, head)
     keep = reviews.keepable(base, head, run.reuse)
     derive = fixed is None and not sealed  # as compare() would, from HEAD's data keys
     # read once: both the key below and the fingerprint key need them
