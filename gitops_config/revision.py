@@ -47,6 +47,12 @@ class Located:
         """The project as staged: what the next commit holds."""
         return IndexTree(self.repo, self.prefix, root=self.root)
 
+    def staged(self) -> list[str]:
+        """The files the next commit adds or changes inside the project, relative to it."""
+        return [
+            p[len(self.prefix) :] for p in self.repo.staged_paths() if p.startswith(self.prefix)
+        ]
+
 
 def find_root(start: Path) -> Path:
     """The nearest folder at or above START holding gitops-config.yaml."""
@@ -60,17 +66,19 @@ def find_root(start: Path) -> Path:
     )
 
 
-def locate(start: Path) -> Located:
+def locate(start: Path, *, else_top: bool = False) -> Located:
     """The repository holding START and the project in it: the folder at or above
-    START holding gitops-config.yaml (or START, when the working tree has none: a
-    commit may); in a bare clone, which has no files on disk, the top of its trees."""
+    START holding gitops-config.yaml; when the working tree has none, START (a commit
+    may), or with ELSE_TOP the top of the work tree (every file of the repository is
+    then the project's); in a bare clone, which has no files on disk, the top of its
+    trees."""
     repo = Repo(start)
     if repo.bare:
         return Located(repo, repo.root, '')
     try:
         root = find_root(start)
     except InvalidProjectError:
-        root = start.resolve()
+        root = repo.root if else_top else start.resolve()
     return Located(repo, root, prefix_of(repo.root, root))
 
 

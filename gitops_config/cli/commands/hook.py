@@ -32,14 +32,12 @@ from gitops_config.cli.commands.validate import project_paths
 from gitops_config.errors import FileMissingError
 from gitops_config.errors import GitopsConfigError
 from gitops_config.errors import InvalidProjectError
-from gitops_config.git import Repo
 from gitops_config.pipeline.results import combined
 from gitops_config.report import findings
 from gitops_config.report.findings import CHOICES
-from gitops_config.revision import Located
 from gitops_config.revision import at_commit
 from gitops_config.revision import find_root
-from gitops_config.revision import prefix_of
+from gitops_config.revision import locate
 from gitops_config.source import WorkTree
 
 if TYPE_CHECKING:
@@ -221,21 +219,17 @@ def _widened(paths: list[str], every: Callable[[], list[str]]) -> list[str]:
 
 
 def _staged() -> tuple[Source, Project, list[str]] | None:
-    """The index of the repository here, its project, and the staged files in it."""
-    repo = Repo(Path.cwd())
-    try:
-        root = find_root(Path.cwd())
-    except InvalidProjectError:
-        root = repo.root
-    found = Located(repo, root, prefix_of(repo.root, root))
-    paths = [p[len(found.prefix) :] for p in repo.staged_paths() if p.startswith(found.prefix)]
+    """The index of the repository here, its project (none: the whole repository, every
+    file unruled), and the staged files in it."""
+    found = locate(Path.cwd(), else_top=True)
+    paths = found.staged()
     if not paths:
         return None
     source = found.index()
     try:
         project = project_mod.load(source)
     except (InvalidProjectError, FileMissingError):
-        project = project_mod.Project.empty(root)
+        project = project_mod.Project.empty(found.root)
     return source, project, paths
 
 
