@@ -187,17 +187,20 @@ def _override(
     """What a layer holds at merged PATH so that merging it onto BASE gives DESIRED:
     only what differs, `!delete` for what BASE has and DESIRED not, and the identity of
     every keyed item it names."""
-    held = _least(base, desired, path, rules)
+    held = _least(base, desired, path, rules, path)
     last = ids[-1] if ids else None
     return _with_identity(held, last) if isinstance(last, Item) else held
 
 
-def _least(base: Any, desired: Any, path: NodePath, rules: Sequence[tuple[str, str]]) -> Any:
+def _least(
+    base: Any, desired: Any, path: NodePath, rules: Sequence[tuple[str, str]], asked: NodePath
+) -> Any:
+    """The override at PATH, inside the value given for ASKED."""
     if base is MISSING:
         return desired
     if isinstance(base, dict) and isinstance(desired, dict):
         held = {
-            k: _least(base.get(k, MISSING), v, (*path, k), rules)
+            k: _least(base.get(k, MISSING), v, (*path, k), rules, asked)
             for k, v in desired.items()
             if k not in base or not same(base[k], v)
         }
@@ -206,7 +209,7 @@ def _least(base: Any, desired: Any, path: NodePath, rules: Sequence[tuple[str, s
     if isinstance(base, list) and isinstance(desired, list):
         field = values.merge_key(rules, path)
         if field is not None:
-            return _least_items(base, desired, path, field, rules)
+            return _least_items(base, desired, path, field, rules, asked)
     return desired
 
 
@@ -216,6 +219,7 @@ def _least_items(
     path: NodePath,
     field: str,
     rules: Sequence[tuple[str, str]],
+    asked: NodePath,
 ) -> list[Any]:
     """A keyed list's override: changed and new items, and `!delete` for the gone."""
     known = [values.item_key(item, field) for item in base]
@@ -229,23 +233,28 @@ def _least_items(
                 f'layers merge it item by item'
             )
         if ident in known:
-            _check_order(known, seen, ident, path)
+            _check_order(known, seen, ident, path, asked)
         seen.append(ident)
         if ident not in known:
             held.append(item)
         elif not same(base[known.index(ident)], item):
             at = known.index(ident)
             held.append(
-                _with_identity(_least(base[at], item, (*path, at), rules), Item(field, ident))
+                _with_identity(
+                    _least(base[at], item, (*path, at), rules, asked), Item(field, ident)
+                )
             )
     held.extend(deletion(Item(field, ident).stub()) for ident in known if ident not in seen)
     return held
 
 
-def _check_order(known: list[Any], seen: list[Any], ident: Any, path: NodePath) -> None:
+def _check_order(
+    known: list[Any], seen: list[Any], ident: Any, path: NodePath, asked: NodePath
+) -> None:
     """Refuse to put the item IDENT after SEEN where the merge cannot: a keyed list keeps
     the order of the layers below (KNOWN) and adds new items at the end. Moving an item
-    would take deleting it and adding it whole, which cuts it off from the layers below."""
+    would take deleting it and adding it whole, which cuts it off from the layers below.
+    The list at PATH is the value given for ASKED, or inside it."""
     before = next(
         (
             other
@@ -261,8 +270,12 @@ def _check_order(known: list[Any], seen: list[Any], ident: Any, path: NodePath) 
         f'{shown}: layers merge it item by item, in the order of the layers below '
         f'({", ".join(map(str, known))}) with new items last, so no layer above can put '
         f'{ident} after {before}',
-        hint=f'list the items of {shown} in that order, or reorder them in the layer that '
-        'first sets it',
+        hint=(
+            f'list the items in that order, or reorder them in the layer that first sets {shown}'
+            if path == asked
+            else f'list the items of {shown} in that order, or reorder them in the layer that '
+            'first sets that list'
+        ),
     )
 
 

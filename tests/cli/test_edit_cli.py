@@ -302,8 +302,7 @@ def test_a_keyed_list_in_another_order_is_refused(project: GitRepo, run_cli: Run
         'error: cannot-edit: models: layers merge it item by item, in the order of the '
         'layers below (small, large) with new items last, so no layer above can put small '
         'after large',
-        '  hint: list the items of models in that order, or reorder them in the layer that '
-        'first sets it',
+        '  hint: list the items in that order, or reorder them in the layer that first sets models',
     ]
     assert (project.path / 'values/prod.yaml').read_text() == prod
     result = run_cli(
@@ -315,3 +314,34 @@ def test_a_keyed_list_in_another_order_is_refused(project: GitRepo, run_cli: Run
     )
     assert result.exit_code == 0, result.output
     assert [m['name'] for m in _get(run_cli, project.path, 'prod', 'models')] == ['small', 'large']
+
+
+def test_a_keyed_list_inside_the_value_in_another_order_is_refused_naming_it(
+    project: GitRepo, run_cli: RunCli
+) -> None:
+    """The list may be inside the value `set` was given: the hint then names it."""
+    project.commit(
+        {
+            'gitops-config.yaml': (project.path / 'gitops-config.yaml')
+            .read_text()
+            .replace('path: models', 'path: gateway.items'),
+            'values/common.yaml': 'gateway:\n  items:\n    - {name: a}\n    - {name: b}\n',
+            'values/prod.yaml': 'gateway:\n  region: eu\n',
+            'templates/config.yaml.j2': '{{ gateway }}\n',
+        }
+    )
+    result = run_cli(
+        'set',
+        'values/prod.yaml',
+        'gateway',
+        '{region: eu, items: [{name: b}, {name: a}]}',
+        cwd=project.path,
+    )
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        'error: cannot-edit: gateway.items: layers merge it item by item, in the order of '
+        'the layers below (a, b) with new items last, so no layer above can put a after b',
+        '  hint: list the items of gateway.items in that order, or reorder them in the layer '
+        'that first sets that list',
+    ]
+    assert (project.path / 'values/prod.yaml').read_text() == 'gateway:\n  region: eu\n'
