@@ -10,6 +10,7 @@ import functools
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -171,6 +172,12 @@ class Repo:
         self.bare: bool = bool(self._repo.bare)
         self._blobs: dict[str, bytes] = {}
         self.root = Path(self._repo.working_tree_dir or self._repo.git_dir)
+        # remembered by this Repo, which lives for one command: a cache on the class
+        # would keep every Repo (and its cat-file process) of the process alive
+        self.resolve: Callable[[str], str] = functools.lru_cache(maxsize=256)(self._resolve)
+        self.tree: Callable[[str], dict[str, TreeEntry]] = functools.lru_cache(maxsize=64)(
+            self._tree
+        )
 
     def close(self) -> None:
         self._git.clear_cache()
@@ -185,8 +192,7 @@ class Repo:
             detail = detail.removeprefix("stderr: '").rstrip("'")
             raise GitError(f'git {" ".join(args[:2])}: {detail}') from None
 
-    @functools.lru_cache(maxsize=256)  # noqa: B019 - Repo lives for one command
-    def resolve(self, rev: str) -> str:
+    def _resolve(self, rev: str) -> str:
         """The commit SHA of REV, or a clear error."""
         try:
             out = self._git.execute(
@@ -207,8 +213,7 @@ class Repo:
     def _is_shallow(self) -> bool:
         return (Path(self._repo.git_dir) / 'shallow').exists()
 
-    @functools.lru_cache(maxsize=64)  # noqa: B019
-    def tree(self, commit: str) -> dict[str, TreeEntry]:
+    def _tree(self, commit: str) -> dict[str, TreeEntry]:
         """Every blob path in COMMIT (recursively) with its mode and SHA."""
         out = self.run('ls-tree', '-r', '-z', '--full-tree', commit)
         entries: dict[str, TreeEntry] = {}

@@ -3,10 +3,12 @@ CLI boundary and handed down, and nothing of it stays in the process afterwards.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
 import pkgutil
+import weakref
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,6 +17,7 @@ import pytest
 
 import gitops_config
 from gitops_config import workers
+from gitops_config.git import Repo
 from gitops_config.incremental.reuse import Reuse
 from gitops_config.incremental.store import Store
 from gitops_config.render import Template
@@ -65,6 +68,18 @@ def test_no_module_global_changes_across_two_commands(
     changed = [k for k, v in _state(modules).items() if before.get(k) != v]
     changed += [k for k, v in after_one.items() if before.get(k) != v]
     assert changed == []
+
+
+def test_a_repository_is_let_go_once_its_command_is_done(git_repo: GitRepo) -> None:
+    """What a Repo remembers (resolved refs, trees) is its own: no cache on the class
+    keeps it, and its cat-file process, alive for the rest of the process."""
+    git_repo.commit(BASIC, 'base')
+    repo = Repo(git_repo.path)
+    assert repo.tree(repo.resolve('HEAD')) is repo.tree(repo.resolve('HEAD'))
+    gone = weakref.ref(repo)
+    del repo
+    gc.collect()
+    assert gone() is None
 
 
 def test_no_cache_is_a_run_without_a_store_not_an_environment_variable(
