@@ -654,7 +654,7 @@ def run(
     project = project_mod.load(source, root)
     rendered, out = assess(source, project, env, live, fingerprint_key=fingerprint_key, run=run)
     changes = out.changes
-    last_set = _last_set(root, env, commit, changes, rendered) if blame and changes else {}
+    last_set = _last_set(root, env, commit, changes, rendered, run) if blame and changes else {}
     return DriftReport(
         env,
         commit,
@@ -675,9 +675,10 @@ def _last_set(
     commit: str,
     changes: list[Change],
     rendered: list[RenderedFile],
+    run: Run | None,
     limit: int = 50,
 ) -> dict[tuple[str, str], str]:
-    """For each drifted key, the commit that last changed its desired value."""
+    """For each drifted key, the commit that last changed its desired value (in RUN)."""
     found: dict[tuple[str, str], str] = {}
     by_file: dict[str, list[Change]] = {}
     for change in changes:
@@ -709,7 +710,7 @@ def _last_set(
         if not keys:
             continue
         target = None if file == '(values)' else file
-        walk = history.walk(root, env, keys, rev=commit, file=target, limit=limit)
+        walk = history.walk(root, env, keys, rev=commit, file=target, limit=limit, run=run)
         for where, options in wanted.items():
             for key in options:
                 entries = walk.entries.get(key)

@@ -2,8 +2,10 @@
 
 The key is read from the merged values, or from a rendered file with
 `file=`. Commits are walked oldest to newest; a commit whose inputs for the
-environment have the same blob SHAs as the previous one is not evaluated.
-Secrets are masked (keyed fingerprints when keys are present).
+environment have the same blob SHAs as the previous one is not evaluated, and
+the others reuse the run's work (incremental/): a template unchanged between
+two commits is compiled once. Secrets are masked (keyed fingerprints when the
+run's keys open them).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from gitops_config import diff
 from gitops_config import keypath
 from gitops_config import project as project_mod
-from gitops_config import values as values_mod
+from gitops_config import run as run_mod
 from gitops_config.errors import GitopsConfigError
 from gitops_config.git import CommitInfo
 from gitops_config.masking import mask_pair
@@ -27,6 +29,7 @@ from gitops_config.pipeline.fingerprint_key import derived_key
 from gitops_config.pipeline.keys_at_hand import can_decrypt
 from gitops_config.revision import Located
 from gitops_config.revision import located_at
+from gitops_config.run import Run
 from gitops_config.source import Source
 
 ABSENT: Any = object()  # the key does not exist at that commit
@@ -58,10 +61,12 @@ def history(
     file: str | None = None,
     limit: int | None = None,
     fingerprint_key: bytes | None = None,
+    run: Run | None = None,
 ) -> list[Entry]:
-    """Each commit reachable from REV that changed KEY's value in ENV, newest first."""
+    """Each commit reachable from REV that changed KEY's value in ENV, newest first, in
+    RUN (default: one without a store)."""
     return walk(
-        root, env, [key], rev=rev, file=file, limit=limit, fingerprint_key=fingerprint_key
+        root, env, [key], rev=rev, file=file, limit=limit, fingerprint_key=fingerprint_key, run=run
     ).entries[key]
 
 
@@ -74,7 +79,10 @@ def walk(
     file: str | None = None,
     limit: int | None = None,
     fingerprint_key: bytes | None = None,
+    run: Run | None = None,
 ) -> Walk:
+    """KEYS' history in ENV (see history()), in one pass over the commits."""
+    run = run if run is not None else run_mod.plain()
     steps = {k: keypath.parse(k) for k in keys}
     found = located_at(root)
     tip = found.repo.resolve(rev)
@@ -83,7 +91,7 @@ def walk(
             found.repo.log(tip, [found.prefix.rstrip('/')] if found.prefix else [], max_count=limit)
         )
     )
-    sealed, derived = _keys(found, tip, env)
+    sealed, derived = _keys(found, tip, env, run)
     if fingerprint_key is None and not sealed:
         fingerprint_key = derived or os.urandom(32)
     options = diff.Options(key=fingerprint_key)
@@ -101,7 +109,7 @@ def walk(
                 if inputs == last_inputs:
                     continue
                 last_inputs = inputs
-                data = _data(source, project, env, file, sealed=sealed)
+                data = _data(source, project, env, file, sealed=sealed, run=run)
                 current = {k: _lookup(data, steps[k]) for k in keys}
         except GitopsConfigError:
             continue  # a commit that does not load or render tells us nothing
@@ -114,24 +122,31 @@ def walk(
     return Walk({k: list(reversed(v)) for k, v in entries.items()}, sealed)
 
 
-def _keys(found: Located, tip: str, env: str) -> tuple[bool, bytes | None]:
-    """Whether ENV must be read sealed at TIP, and the fingerprint key derived there."""
+def _keys(found: Located, tip: str, env: str, run: Run) -> tuple[bool, bytes | None]:
+    """Whether ENV must be read sealed at TIP with RUN's keys, and the fingerprint key
+    derived there."""
     source = found.commit(tip)
     try:
         project = project_mod.load(source)
     except GitopsConfigError:
         return True, None
-    if not can_decrypt(source, project, [env]):
+    if not can_decrypt(source, project, [env], run):
         return True, None
-    return False, derived_key(source, project)
+    return False, derived_key(source, project, run)
 
 
 def _data(
-    source: Source, project: project_mod.Project, env: str, file: str | None, *, sealed: bool
+    source: Source,
+    project: project_mod.Project,
+    env: str,
+    file: str | None,
+    *,
+    sealed: bool,
+    run: Run,
 ) -> Any:
     if file is None:
-        return values_mod.merge(source, project, env, sealed=sealed).data
-    for rendered in rendering.render_one(source, project, env, sealed=sealed).files:
+        return run.reuse.merge(source, project, env, sealed=sealed, keys=run.keys).data
+    for rendered in rendering.render_one(source, project, env, sealed=sealed, run=run).files:
         if rendered.path == file:
             docs = rendered.documents or []
             return docs[0] if len(docs) == 1 else docs

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from gitops_config import render
 from gitops_config.history import history
 from gitops_config.model import ChangeKind
+from gitops_config.run import Run
 from tests._helpers.git_repo import GitRepo
 from tests._helpers.review import FILES
 from tests._helpers.review import text
@@ -61,3 +64,35 @@ def test_history_cli_json(repo: GitRepo, run_cli: RunCli) -> None:
     text = run_cli('history', 'prod', 'app.replicas', cwd=repo.path)
     assert '3 -> 4' in text.stdout
     assert 'prod: scale to 4' in text.stdout
+
+
+def test_a_template_unchanged_between_commits_is_compiled_once(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk renders in its run: what one commit compiled, the next one reuses."""
+    compiled: list[str] = []
+
+    def counted(source_text: str, name: str) -> render.Compiled:
+        compiled.append(name)
+        return compile_template(source_text, name)
+
+    compile_template = render.compile_template
+    monkeypatch.setattr(render, 'compile_template', counted)
+    entries = history(repo.path, 'dev', 'image', file='app.yaml', run=Run())
+    assert [e.commit.subject for e in entries] == ['image v2', 'init']
+    # dev's inputs differ at three commits (init, dev only, image v2): rendered three
+    # times, compiled once
+    assert compiled == ['templates/app.yaml.j2']
+
+
+def test_history_is_the_same_with_and_without_a_store(
+    repo: GitRepo, run_cli: RunCli, fresh_cache: Path
+) -> None:
+    args = ('history', 'dev', 'image', '--file', 'app.yaml', '--format', 'json')
+    cold = run_cli(*args, cwd=repo.path)
+    assert cold.exit_code == 0, cold.output
+    assert any(fresh_cache.iterdir())  # the store was used
+    warm = run_cli(*args, cwd=repo.path)
+    none = run_cli('--no-cache', *args, cwd=repo.path)
+    assert cold.stdout_bytes == warm.stdout_bytes == none.stdout_bytes
+    assert [e['new'] for e in json.loads(cold.stdout)['entries']] == ['v2', 'v1']

@@ -50,7 +50,14 @@ def history(
 
     root = locate(Path.cwd()).root  # a bare clone too: history reads commits only
     entries = history_mod.history(
-        root, env, key, rev=rev, file=file, limit=limit, fingerprint_key=fingerprint_key()
+        root,
+        env,
+        key,
+        rev=rev,
+        file=file,
+        limit=limit,
+        fingerprint_key=fingerprint_key(),
+        run=options.run(),
     )
     if output_format == 'json':
         data = [
