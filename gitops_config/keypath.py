@@ -6,7 +6,6 @@ A key holding dots or brackets is written quoted: `a["b.c"]`. Globs add `*`
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 
 from gitops_config.errors import GitopsConfigError
 from gitops_config.model import NodePath
+from gitops_config.suggest import did_you_mean
 
 
 class KeyPathError(GitopsConfigError):
@@ -161,7 +161,7 @@ def resolve(data: Any, steps: Sequence[Step], *, where: str = '') -> NodePath:
         node = get(data, path)
         key = rest[0]
         assert isinstance(key, str)
-        raise KeyPathError(f'{where}no key {format([*path, key])}', hint=_did_you_mean(key, node))
+        raise KeyPathError(f'{where}no key {format([*path, key])}', hint=did_you_mean(key, node))
     return path
 
 
@@ -253,11 +253,6 @@ def _unique_selector(items: list[Any], index: int, taken: Select) -> Select | No
         if sum(candidate.matches(other) for other in items) == 1:
             return candidate
     return None
-
-
-def _did_you_mean(key: str, node: dict[str, Any]) -> str | None:
-    close = difflib.get_close_matches(key, [str(k) for k in node], n=1)
-    return f'did you mean {close[0]!r}?' if close else None
 
 
 def get(data: Any, path: Sequence[str | int]) -> Any:

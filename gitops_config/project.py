@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import json
 import re
@@ -29,6 +28,7 @@ from gitops_config.model import Location
 from gitops_config.source import PathOutsideError
 from gitops_config.source import Source
 from gitops_config.source import normalize
+from gitops_config.suggest import did_you_mean
 
 Positions = dict[tuple[str | int, ...], tuple[int, int]]
 
@@ -339,12 +339,7 @@ def _check(
             if key in props:
                 _check(item, props[key], (*path, key), positions)
             elif node.get('additionalProperties') is False:
-                close = difflib.get_close_matches(key, list(props), n=1)
-                hint = (
-                    f'did you mean {close[0]!r}?'
-                    if close
-                    else (f'allowed here: {", ".join(props)}')
-                )
+                hint = did_you_mean(key, props) or f'allowed here: {", ".join(props)}'
                 raise _invalid(
                     f'unknown key {key!r} in {shown}', positions, (*path, key), hint=hint
                 )

@@ -7,7 +7,6 @@ slip through by a one-line config change.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from gitops_config.policy.rules import Rule
 from gitops_config.policy.rules import load_file
 from gitops_config.resources import shipped
 from gitops_config.source import Source
+from gitops_config.suggest import did_you_mean
 
 ALWAYS_ON = ('secrets',)
 DEFAULT_PATH = 'policies'
@@ -81,13 +81,10 @@ def load_rules(
     rules: list[Rule] = []
     for name in wanted:
         if name not in available:
-            close = difflib.get_close_matches(name, list(available), n=1)
             raise PolicyConfigError(
                 f'unknown policy pack {name!r}',
                 location=where,
-                hint=f'did you mean {close[0]!r}?'
-                if close
-                else f'built-in packs: {", ".join(available)}',
+                hint=did_you_mean(name, available) or f'built-in packs: {", ".join(available)}',
             )
         rules.extend(load_pack(name))
     if only_packs is None:
@@ -130,11 +127,8 @@ def _disable(rules: list[Rule], disable: Sequence[str], where: Location | None) 
 def unknown_rule(
     rule_id: str, known: Mapping[str, Rule] | Sequence[str], where: Location | None, *, what: str
 ) -> PolicyConfigError:
-    close = difflib.get_close_matches(rule_id, list(known), n=1)
     return PolicyConfigError(
         f'{what} unknown rule {rule_id!r}',
         location=where,
-        hint=f'did you mean {close[0]!r}?'
-        if close
-        else 'list the rules with `gitops-config policy list`',
+        hint=did_you_mean(rule_id, known) or 'list the rules with `gitops-config policy list`',
     )
