@@ -38,6 +38,7 @@ from gitops_config.source import Source
 
 if TYPE_CHECKING:
     from gitops_config.incremental.reuse import Reuse
+    from gitops_config.sops.keys.ring import KeyRing
     from gitops_config.sops.rules import Rules
 
 
@@ -76,10 +77,16 @@ def _secret_keys(documents: Any) -> set[str] | None:
 
 
 def file_bytes(
-    project: Project, source: Source, file: RenderedFile, *, decrypt: bool, sealed: bool
+    project: Project,
+    source: Source,
+    file: RenderedFile,
+    *,
+    decrypt: bool,
+    sealed: bool,
+    keys: KeyRing,
 ) -> bytes:
     """What goes on disk for FILE, rendered from SOURCE: plaintext only without secrets,
-    or when asked."""
+    or when asked; encrypted with what KEYS' environment reaches (cloud credentials, gpg)."""
     if not file.has_secrets or decrypt:
         return file.content
     where = f'{project.output_dir(file.env)}/{file.path}'
@@ -99,10 +106,16 @@ def file_bytes(
             )
         # which characters are secret cannot be shown leaf by leaf: the whole file is
         return sops.encrypt_text(
-            file.content, where, config=sops_rules(source), age=age, pgp=pgp, cloud=cloud
+            file.content,
+            where,
+            config=sops_rules(source),
+            age=age,
+            pgp=pgp,
+            cloud=cloud,
+            ring=keys,
         )
-    keys = _secret_keys(file.documents)
-    if keys is None:
+    names = _secret_keys(file.documents)
+    if names is None:
         raise SecretOutputError(
             f'{file.env}: {file.path} holds a secret that is not under any mapping key, so '
             'it cannot be written encrypted',
@@ -110,7 +123,7 @@ def file_bytes(
             hint='put the secret under a key: `key: {{ secret }}`',
         )
 
-    regex = '^(' + '|'.join(re.escape(k) for k in sorted(keys)) + ')$'
+    regex = '^(' + '|'.join(re.escape(k) for k in sorted(names)) + ')$'
     return sops.encrypt_text(
         file.content,
         where,
@@ -119,6 +132,7 @@ def file_bytes(
         pgp=pgp,
         cloud=cloud,
         encrypted_regex=regex,
+        ring=keys,
     )
 
 
@@ -182,6 +196,7 @@ def write(
     reached through a symlink. With PRUNE, remove the files an earlier render wrote that no template
     produces any more, and record what this one produced (see manifest; RUN's cache keeps
     a copy)."""
+    run = run if run is not None else run_mod.plain()
     produced = {f.path for f in render.files}
     written, kept = [], []
     base = base if base is not None else project.root
@@ -199,14 +214,16 @@ def write(
                 existing is not None
                 and file.has_secrets
                 and not decrypt
-                and _same_secrets(existing, file, target.as_posix())
+                and _same_secrets(existing, file, target.as_posix(), run.keys)
                 and not _new_readers(project, source, rel, existing)
             ):
                 # Encryption is randomised: re-encrypting what is there would change the
                 # committed file on every run. Same plaintext, same readers, same file.
                 written.append(target)
                 continue
-            content = file_bytes(project, source, file, decrypt=decrypt, sealed=sealed)
+            content = file_bytes(
+                project, source, file, decrypt=decrypt, sealed=sealed, keys=run.keys
+            )
             if decrypt and file.has_secrets:
                 # plaintext secrets: the owner's only, however readable the file was
                 tree.write(file.path, content, mode=0o600, durable=False)
@@ -220,17 +237,21 @@ def write(
             os.path.join(os.path.realpath(base), *parts),
             out,
             produced,
-            (run if run is not None else run_mod.plain()).reuse,
+            run.reuse,
         )
     return Written(written, kept, removed, unknown)
 
 
-def planned(project: Project, render: EnvRender, committed: Source) -> dict[str, bytes | None]:
+def planned(
+    project: Project, render: EnvRender, committed: Source, run: Run | None = None
+) -> dict[str, bytes | None]:
     """What `render` would change in RENDER's output folder as COMMITTED holds it, as
     project-relative path -> new bytes (None: removed), writing nothing: a commit made
     without a checkout (promote) carries it. As write(): an encrypted file that opens
     to the same plaintext for the same readers stays byte for byte; one we hold no key
-    for stays as committed (check() says whether it is still up to date)."""
+    for stays as committed (check() says whether it is still up to date). RUN's keys open
+    and encrypt (default: the environment's)."""
+    keys = (run if run is not None else run_mod.plain()).keys
     out_dir = project.output_dir(render.env)
     changes: dict[str, bytes | None] = {}
     for file in render.files:
@@ -241,11 +262,11 @@ def planned(project: Project, render: EnvRender, committed: Source) -> dict[str,
         if (
             existing is not None
             and file.has_secrets
-            and _same_secrets(existing, file, rel)
+            and _same_secrets(existing, file, rel, keys)
             and recipients.stale(committed, project, rel) is None
         ):
             continue
-        content = file_bytes(project, committed, file, decrypt=False, sealed=False)
+        content = file_bytes(project, committed, file, decrypt=False, sealed=False, keys=keys)
         if content != existing:
             changes[rel] = content
     listed_at = f'{out_dir}/{manifest.NAME}'
@@ -315,10 +336,10 @@ def _same(a: Any, b: Any, *, strict: bool = False) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _same_secrets(existing: bytes, file: RenderedFile, where: str) -> bool:
-    """Whether the encrypted EXISTING file opens to exactly FILE's documents."""
+def _same_secrets(existing: bytes, file: RenderedFile, where: str, keys: KeyRing) -> bool:
+    """Whether the encrypted EXISTING file opens (with KEYS) to exactly FILE's documents."""
     try:
-        docs = _committed_documents(existing, where)
+        docs = _committed_documents(existing, where, keys)
     except GitopsConfigError:
         return False
     return docs is not None and _same(docs, _documents(file), strict=True)
@@ -331,10 +352,10 @@ def _documents(file: RenderedFile) -> list[Any] | None:
     return file.documents
 
 
-def _committed_documents(text: bytes, path: str) -> list[Any] | None:
+def _committed_documents(text: bytes, path: str, keys: KeyRing) -> list[Any] | None:
     if not sops.is_encrypted(text):
         return None
-    opened = sops.open_values(text, path, sealed=True)
+    opened = sops.open_values(text, path, sealed=True, ring=keys)
     return opened if isinstance(opened, list) else [opened]
 
 
@@ -344,6 +365,7 @@ def check(
     render: EnvRender,
     *,
     base: Callable[[], Source | None] | None = None,
+    run: Run | None = None,
 ) -> list[Stale]:
     """Where the committed output of RENDER's environment differs from a fresh render.
 
@@ -351,8 +373,9 @@ def check(
     name, and open (with a key) to exactly what was rendered. Without a key only its
     shape can be compared: where its ciphertext differs from BASE's (the last commit,
     opened only then) although no input of the environment did, it is UNVERIFIABLE,
-    never up to date.
+    never up to date. The keys are RUN's (default: the environment's).
     """
+    keys = (run if run is not None else run_mod.plain()).keys
     out_dir = project.output_dir(render.env)
     stale = []
     produced = set()
@@ -365,7 +388,7 @@ def check(
             continue
         committed = source.read(rel)
         if file.has_secrets:
-            found = _check_secrets(project, source, file, rel, committed)
+            found = _check_secrets(project, source, file, rel, committed, keys)
             if found == UNVERIFIABLE:
                 unverified.append(rel)
             elif found is not None:
@@ -389,7 +412,7 @@ def check(
 
 
 def _check_secrets(
-    project: Project, source: Source, file: RenderedFile, rel: str, committed: bytes
+    project: Project, source: Source, file: RenderedFile, rel: str, committed: bytes, keys: KeyRing
 ) -> str | None:
     """What is wrong with the committed REL of a secret-bearing FILE (None: nothing;
     UNVERIFIABLE: its shape is right, its secrets cannot be read)."""
@@ -399,7 +422,7 @@ def _check_secrets(
     if readers is not None:
         return f'recipients differ from .sops.yaml: {readers.summary()}'
     try:
-        docs = _committed_documents(committed, rel)
+        docs = _committed_documents(committed, rel, keys)
     except GitopsConfigError as exc:
         return f'cannot be opened: {exc.message}'
     if docs is None:

@@ -25,6 +25,7 @@ from typing import Any
 from gitops_config import diff
 from gitops_config import keypath
 from gitops_config import outputs
+from gitops_config import run as run_mod
 from gitops_config import sops
 from gitops_config import values as values_mod
 from gitops_config import yaml_io
@@ -109,14 +110,18 @@ def target_layer(source: Source, project: Project, source_env: str, target_env: 
     return own[-1]
 
 
-def plan(source: Source, project: Project, source_env: str, target_env: str) -> Plan:
-    """What promoting SOURCE_ENV into TARGET_ENV would change (nothing is written)."""
+def plan(
+    source: Source, project: Project, source_env: str, target_env: str, run: Run | None = None
+) -> Plan:
+    """What promoting SOURCE_ENV into TARGET_ENV would change (nothing is written), its
+    secrets opened with RUN's keys (default: the environment's)."""
+    keys = (run if run is not None else run_mod.plain()).keys
     promotable, pinned = rules(project)
     layer_path = target_layer(source, project, source_env, target_env)
-    old = values_mod.merge(source, project, target_env, sealed=True)
-    new = values_mod.merge(source, project, source_env, sealed=True)
+    old = values_mod.merge(source, project, target_env, sealed=True, keys=keys)
+    new = values_mod.merge(source, project, source_env, sealed=True, keys=keys)
     text = source.read(layer_path).decode()
-    data = values_mod.load_layer(source, layer_path, sealed=True).data
+    data = values_mod.load_layer(source, layer_path, sealed=True, keys=keys).data
     options = options_for(project, key=None)
     edits: list[Edit] = []
     skipped: list[Skipped] = []
@@ -338,7 +343,9 @@ def commits_output(source: Source, project: Project, env: str) -> bool:
 def build(source: Source, project: Project, plan: Plan, run: Run | None = None) -> Result:
     """PLAN applied to SOURCE in memory: the edited layer and, where the project commits
     rendered output, TO's re-rendered files; then TO validated (schemas, policies and
-    change rules against TO as it is, and the committed output up to date)."""
+    change rules against TO as it is, and the committed output up to date), in RUN
+    (default: one without a store)."""
+    run = run if run is not None else run_mod.plain()  # one run for every step below
     env = plan.target_env
     files: dict[str, bytes | None] = {plan.layer: plan.text.encode()}
     after = Edited(source, files)
@@ -346,11 +353,11 @@ def build(source: Source, project: Project, plan: Plan, run: Run | None = None) 
     render = rendering.render_one(after, project, env, sealed=sealed, run=run)
     committed = commits_output(source, project, env)
     if committed:
-        files.update(outputs.planned(project, render, source))
+        files.update(outputs.planned(project, render, source, run))
         after = Edited(source, files)
     before = rendering.render_one(source, project, env, sealed=True, run=run)
     findings = validation.check(after, project, [render], base=[before], run=run)
-    stale = tuple(outputs.check(project, after, render)) if committed else ()
+    stale = tuple(outputs.check(project, after, render, run=run)) if committed else ()
     return Result(plan, files, after, findings, stale)
 
 

@@ -16,15 +16,26 @@ from typing import Any
 import pytest
 
 import gitops_config
+from gitops_config import layer_edit
+from gitops_config import outputs
+from gitops_config import promote
+from gitops_config import sops
 from gitops_config import workers
+from gitops_config.errors import GitopsConfigError
 from gitops_config.git import Repo
 from gitops_config.incremental.reuse import Reuse
 from gitops_config.incremental.store import Store
+from gitops_config.layer_edit.formats import Sops
+from gitops_config.pipeline import rendering
+from gitops_config.project import open_project
 from gitops_config.render import Template
 from gitops_config.render import prepare
 from gitops_config.run import ENV_OFF
+from gitops_config.run import Run
+from gitops_config.source import WorkTree
 from gitops_config.values import Values
 from tests._helpers.git_repo import GitRepo
+from tests._helpers.keys import new_age_key
 from tests._helpers.projects import BASIC
 from tests.conftest import RunCli
 
@@ -129,3 +140,85 @@ def test_spawned_workers_render_what_one_job_renders(tmp_path: Path) -> None:
     ]
     kept.finish()  # what the workers rendered, kept by the parent
     assert len(list((tmp_path / 'cache/render-pack').rglob('*.log-*'))) == 2
+
+
+# Keys: a command's work opens secrets with its run's keys, never with whatever the
+# process environment holds when a function happens to be called. Each test below has
+# the age key in the run's environment only (os.environ names none), and fails if any
+# step reads os.environ instead.
+
+SECRET_PROJECT = """\
+version: 1
+environments:
+  - name: dev
+    layers: [values/common.yaml, values/dev.yaml, secrets/dev.enc.yaml]
+  - name: prod
+    layers: [values/common.yaml, values/prod.yaml, secrets/prod.enc.yaml]
+templates: templates
+output: rendered/{env}
+promotion:
+  promotable: [app]
+"""
+
+
+@pytest.fixture
+def keyed(git_repo: GitRepo, tmp_path: Path) -> tuple[GitRepo, Run, Run]:
+    """A project whose secret layers open with a key named only by the first run's
+    environment (the second run's has none), committed with dev rendered."""
+    key_file = tmp_path / 'run.agekey'
+    recipient = new_age_key(key_file)
+    assert not any(name.startswith('SOPS_') for name in os.environ)
+    files: dict[str, str | bytes | None] = {
+        'gitops-config.yaml': SECRET_PROJECT,
+        '.sops.yaml': f'creation_rules:\n  - path_regex: .*\n    age: {recipient}\n',
+        'values/common.yaml': 'app:\n  image: v1\n',
+        'values/dev.yaml': 'app:\n  image: v2\n',
+        'values/prod.yaml': 'app:\n  image: v1\n',
+        'templates/app.yaml.j2': 'image: {{ app.image }}\ntoken: {{ app.token }}\n',
+    }
+    for env in ('dev', 'prod'):  # the same plaintext, each encrypted on its own
+        files[f'secrets/{env}.enc.yaml'] = sops.encrypt_text(
+            'app:\n  token: s3cret\n', f'secrets/{env}.enc.yaml', age=[recipient]
+        )
+    git_repo.commit(files, 'init')
+    with_key = Run.from_environment({**os.environ, 'SOPS_AGE_KEY_FILE': str(key_file)}, cache=False)
+    return git_repo, with_key, Run.from_environment(cache=False)
+
+
+def test_set_opens_an_encrypted_layer_with_the_runs_keys(
+    keyed: tuple[GitRepo, Run, Run],
+) -> None:
+    repo, run, _ = keyed
+    layer = repo.path / 'secrets/dev.enc.yaml'
+    layer_edit.set_value(layer, 'app.token', 'n3w', fmt=Sops(), keys=run.keys)
+    assert b'token: n3w' in sops.decrypt_file(layer, ring=run.keys)
+    layer_edit.unset_value(repo.path / 'values/dev.yaml', 'app.image', keys=run.keys)
+    with pytest.raises(GitopsConfigError, match='no available key'):
+        layer_edit.set_value(layer, 'app.token', 'x', fmt=Sops(), keys=keyed[2].keys)
+
+
+def test_promote_compares_secrets_with_the_runs_keys(keyed: tuple[GitRepo, Run, Run]) -> None:
+    repo, run, keyless = keyed
+    source, project = open_project(repo.path)
+    # opened, dev's and prod's tokens are equal: nothing to say about them
+    assert promote.plan(source, project, 'dev', 'prod', run).skipped == ()
+    # sealed, only their (different) ciphertexts are seen
+    assert [s.key for s in promote.plan(source, project, 'dev', 'prod', keyless).skipped] == [
+        'app.token'
+    ]
+
+
+def test_rendered_output_is_checked_and_kept_with_the_runs_keys(
+    keyed: tuple[GitRepo, Run, Run],
+) -> None:
+    repo, run, _ = keyed
+    source, project = open_project(repo.path)
+    [render] = rendering.render(source, project, ['dev'], run=run)
+    out = repo.path / 'rendered/dev'
+    outputs.write(project, source, render, out, run=run)
+    written = (out / 'app.yaml').read_bytes()
+    assert sops.is_encrypted(written)
+    # the same plaintext for the same readers: left byte for byte, and up to date
+    outputs.write(project, source, render, out, run=run)
+    assert (out / 'app.yaml').read_bytes() == written
+    assert outputs.check(project, WorkTree(repo.path), render, run=run) == []

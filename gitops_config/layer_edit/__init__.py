@@ -51,6 +51,7 @@ from gitops_config.layer_edit.verify import first_difference
 from gitops_config.layer_edit.verify import value_at
 from gitops_config.model import Location
 from gitops_config.project import Project
+from gitops_config.sops.keys.ring import KeyRing
 from gitops_config.source import WorkTree
 
 __all__ = [
@@ -94,19 +95,29 @@ class Result:
 
 
 def set_value(
-    file: Path, key_path: str, text: str, *, mode: Mode = 'auto', fmt: LayerFormat | None = None
+    file: Path,
+    key_path: str,
+    text: str,
+    *,
+    mode: Mode = 'auto',
+    fmt: LayerFormat | None = None,
+    keys: KeyRing | None = None,
 ) -> Result:
-    """Set KEYPATH to VALUE (TEXT, typed as the value it replaces unless MODE says)."""
+    """Set KEYPATH to VALUE (TEXT, typed as the value it replaces unless MODE says).
+    KEYS open the encrypted layers (default: those the environment names now)."""
     steps = keypath.parse(key_path)
     with edit_lock.locked(file):
-        return _Edit(file, fmt or PlainYaml(), key_path).set(steps, text, mode)
+        return _Edit(file, fmt or PlainYaml(), key_path, keys or KeyRing()).set(steps, text, mode)
 
 
-def unset_value(file: Path, key_path: str, *, fmt: LayerFormat | None = None) -> Result:
-    """Remove the layer's own KEYPATH, or, where it comes from a layer below, `!delete` it."""
+def unset_value(
+    file: Path, key_path: str, *, fmt: LayerFormat | None = None, keys: KeyRing | None = None
+) -> Result:
+    """Remove the layer's own KEYPATH, or, where it comes from a layer below, `!delete` it.
+    KEYS: as for set_value."""
     steps = keypath.parse(key_path)
     with edit_lock.locked(file):
-        return _Edit(file, fmt or PlainYaml(), key_path).unset(steps)
+        return _Edit(file, fmt or PlainYaml(), key_path, keys or KeyRing()).unset(steps)
 
 
 class _Mismatch(Exception):
@@ -121,10 +132,12 @@ _Outcome = Callable[[Stack, Any, values.Values], EnvResult | None]
 
 
 class _Edit:
-    """One edit of FILE, read (under its lock) when made."""
+    """One edit of FILE, read (under its lock) when made, its encrypted layers opened
+    with KEYS."""
 
-    def __init__(self, file: Path, fmt: LayerFormat, key_path: str) -> None:
+    def __init__(self, file: Path, fmt: LayerFormat, key_path: str, keys: KeyRing) -> None:
         self.file = file
+        self.keys = keys
         self.key_path = key_path
         self.fmt = fmt
         self.where = str(file)
@@ -134,7 +147,7 @@ class _Edit:
             raise FileMissingError(f'{file}: no such file') from None
         except OSError as exc:
             raise FileMissingError(f'{file}: cannot read: {exc.strerror}') from None
-        self.data = fmt.read(self.original, self.where)
+        self.data = fmt.read(self.original, self.where, keys)
         self.project: Project | None = None
         self.stacks: list[Stack] = []
         self._open_project()
@@ -153,7 +166,9 @@ class _Edit:
         self.project = project_mod.load(self.source, root)
         for env in self.project.environments:
             if self.rel in env.layers:
-                merged = values.merge(self.source, self.project, env.name, sealed=True)
+                merged = values.merge(
+                    self.source, self.project, env.name, sealed=True, keys=self.keys
+                )
                 self.stacks.append(Stack(merged, env.layers.index(self.rel)))
 
     # set
@@ -213,7 +228,7 @@ class _Edit:
         for key in reversed(keys[1:]):
             nested = {key: nested}
         change = Change((*path, *keys[:1]), nested)
-        self._commit(self.fmt.apply(self.original, change, self.where))
+        self._commit(self.fmt.apply(self.original, change, self.where, self.keys))
         return Result(
             self.where, key_path, 'set', value, layer=False, in_project=self.project is not None
         )
@@ -224,7 +239,9 @@ class _Edit:
         key_path = self.key_path
         if not self.stacks:
             path = keypath.resolve(self.data or {}, steps, where=f'{self.file}: ')
-            self._commit(self.fmt.apply(self.original, Change(path, plan.REMOVE), self.where))
+            self._commit(
+                self.fmt.apply(self.original, Change(path, plan.REMOVE), self.where, self.keys)
+            )
             return Result(
                 self.where,
                 key_path,
@@ -346,7 +363,10 @@ class _Edit:
     def _merged_with(self, data: bytes) -> dict[str, values.Values]:
         assert self.project is not None
         source = self.source.with_file(self.rel, data)
-        return {s.env: values.merge(source, self.project, s.env, sealed=True) for s in self.stacks}
+        return {
+            s.env: values.merge(source, self.project, s.env, sealed=True, keys=self.keys)
+            for s in self.stacks
+        }
 
     def _write(
         self,
@@ -356,7 +376,7 @@ class _Edit:
     ) -> tuple[EnvResult, ...]:
         """Check CHANGE in memory, write it, and check it again as read back from disk;
         what OUTCOME says for each environment is the result."""
-        new = self.fmt.apply(self.original, change, self.where)
+        new = self.fmt.apply(self.original, change, self.where, self.keys)
 
         def check(data: bytes) -> tuple[EnvResult, ...]:
             after = self._merged_with(data)

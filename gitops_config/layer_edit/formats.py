@@ -15,6 +15,7 @@ from gitops_config.layer_edit.plan import Change
 from gitops_config.layer_edit.value import has_tag
 from gitops_config.model import Location
 from gitops_config.sops import ops
+from gitops_config.sops.keys.ring import KeyRing
 from gitops_config.yaml_io import edit
 
 
@@ -25,10 +26,11 @@ class EncryptedLayerError(GitopsConfigError):
 class LayerFormat(Protocol):
     encrypted: bool
 
-    def read(self, data: bytes, where: str) -> Any:
-        """The file's data, or an error when the file is not of this format."""
+    def read(self, data: bytes, where: str, keys: KeyRing) -> Any:
+        """The file's data (opened with KEYS), or an error when the file is not of this
+        format."""
 
-    def apply(self, data: bytes, change: Change, where: str) -> bytes: ...
+    def apply(self, data: bytes, change: Change, where: str, keys: KeyRing) -> bytes: ...
 
     def reveal(self, value: Any) -> Any:
         """A leaf's plain value, for `set` to keep its type."""
@@ -37,7 +39,7 @@ class LayerFormat(Protocol):
 class PlainYaml:
     encrypted = False
 
-    def read(self, data: bytes, where: str) -> Any:
+    def read(self, data: bytes, where: str, keys: KeyRing) -> Any:
         if sops.is_encrypted(data):
             raise EncryptedLayerError(
                 'the file is SOPS-encrypted',
@@ -46,7 +48,7 @@ class PlainYaml:
             )
         return yaml_io.load(_text(data, where), where)
 
-    def apply(self, data: bytes, change: Change, where: str) -> bytes:
+    def apply(self, data: bytes, change: Change, where: str, keys: KeyRing) -> bytes:
         text = _text(data, where)
         if change.value is REMOVE:
             new = edit.delete_value(text, change.path, where=where)
@@ -62,23 +64,23 @@ class PlainYaml:
 class Sops:
     encrypted = True
 
-    def read(self, data: bytes, where: str) -> Any:
+    def read(self, data: bytes, where: str, keys: KeyRing) -> Any:
         if not sops.is_encrypted(data):
             raise sops.NotEncryptedError(
                 f'{where}: sops metadata not found',
                 hint=f'use `gitops-config set {where} KEYPATH VALUE`,'
                 ' or encrypt it with `secrets encrypt -i`',
             )
-        return sops.open_values(data, where, sealed=False)
+        return sops.open_values(data, where, sealed=False, ring=keys)
 
-    def apply(self, data: bytes, change: Change, where: str) -> bytes:
+    def apply(self, data: bytes, change: Change, where: str, keys: KeyRing) -> bytes:
         if change.value is REMOVE or has_tag(change.value):
             raise CannotEditError(
                 f'{where}: an encrypted layer holds values only; this edit '
                 'needs a `!delete` or a removal',
                 hint='edit the file with `gitops-config secrets edit`',
             )
-        return ops.set_at(data, where, change.path, change.value)
+        return ops.set_at(data, where, change.path, change.value, ring=keys)
 
     def reveal(self, value: Any) -> Any:
         return ops.revealed(value)

@@ -13,6 +13,7 @@ import click
 from gitops_config import keypath
 from gitops_config import yaml_io
 from gitops_config.cli import exit_codes
+from gitops_config.cli import options
 from gitops_config.errors import UsageError
 from gitops_config.masking import mask_value
 
@@ -63,7 +64,11 @@ def set_(*, file: Path, key_path: str, value: str, as_string: bool, as_yaml: boo
     from gitops_config import layer_edit
 
     result = layer_edit.set_value(
-        file, key_path, value, mode=value_mode(as_string=as_string, as_yaml=as_yaml)
+        file,
+        key_path,
+        value,
+        mode=value_mode(as_string=as_string, as_yaml=as_yaml),
+        keys=options.run().keys,
     )
     report(result)
     return exit_codes.OK
@@ -82,7 +87,7 @@ def unset(*, file: Path, key_path: str) -> int:
     # lazy: filelock loads only when unset() runs (start-up)
     from gitops_config import layer_edit
 
-    report(layer_edit.unset_value(file, key_path))
+    report(layer_edit.unset_value(file, key_path, keys=options.run().keys))
     return exit_codes.OK
 
 

@@ -92,7 +92,7 @@ def promote(
     head = source.commit
     project = project_mod.load(source)
     promote_mod.check_order(project, source_env, target_env, allow_backwards=allow_backwards)
-    plan = promote_mod.plan(source, project, source_env, target_env)
+    plan = promote_mod.plan(source, project, source_env, target_env, options.run())
     if plan.empty:
         if output_format == 'text' or not dry_run:
             _echo_plan(plan)
@@ -262,7 +262,7 @@ def status(*, ref: str) -> int:
     source, project = open_project(Path.cwd(), ref)
     names = project.env_names()
     for source_env, target_env in itertools.pairwise(names):
-        plan = promote_mod.plan(source, project, source_env, target_env)
+        plan = promote_mod.plan(source, project, source_env, target_env, options.run())
         if plan.empty:
             click.echo(f'{source_env} -> {target_env}: up to date')
         else:

@@ -137,7 +137,9 @@ def report_stale(
 
     last = functools.cache(functools.partial(at_commit, project.root, since or ''))
     found = [
-        s for r in renders for s in outputs.check(project, source, r, base=last if since else None)
+        s
+        for r in renders
+        for s in outputs.check(project, source, r, base=last if since else None, run=options.run())
     ]
     for item in found:
         click.echo(f'{printable(prefix + item.path)}: {item.reason}')

@@ -217,7 +217,12 @@ def set_(*, file: Path, key_path: str, value: str, as_string: bool, as_yaml: boo
     from gitops_config.layer_edit.formats import Sops
 
     result = layer_edit.set_value(
-        file, key_path, value, fmt=Sops(), mode=value_mode(as_string=as_string, as_yaml=as_yaml)
+        file,
+        key_path,
+        value,
+        fmt=Sops(),
+        mode=value_mode(as_string=as_string, as_yaml=as_yaml),
+        keys=options.run().keys,
     )
     report(result, secret=True)
     return exit_codes.OK
