@@ -26,12 +26,15 @@ from gitops_config.git import Repo
 from gitops_config.incremental.reuse import Reuse
 from gitops_config.incremental.store import Store
 from gitops_config.layer_edit.formats import Sops
+from gitops_config.pipeline import fingerprint_key
 from gitops_config.pipeline import rendering
 from gitops_config.project import open_project
 from gitops_config.render import Template
 from gitops_config.render import prepare
 from gitops_config.run import ENV_OFF
 from gitops_config.run import Run
+from gitops_config.sops import ops as sops_ops
+from gitops_config.sops.keys.ring import KeyRing
 from gitops_config.source import WorkTree
 from gitops_config.values import Values
 from tests._helpers.git_repo import GitRepo
@@ -222,3 +225,50 @@ def test_rendered_output_is_checked_and_kept_with_the_runs_keys(
     outputs.write(project, source, render, out, run=run)
     assert (out / 'app.yaml').read_bytes() == written
     assert outputs.check(project, WorkTree(repo.path), render, run=run) == []
+
+
+# What else a command reads from its environment is the run's too.
+
+
+def test_the_fingerprint_key_is_the_runs() -> None:
+    assert 'GITOPS_CONFIG_FINGERPRINT_KEY' not in os.environ
+    run = Run.from_environment({**os.environ, 'GITOPS_CONFIG_FINGERPRINT_KEY': 'k'}, cache=False)
+    assert fingerprint_key.fingerprint_key(run) == b'k'
+    assert fingerprint_key.fingerprint_key(Run.from_environment(cache=False)) is None
+
+
+def test_sops_config_and_editor_are_the_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = tmp_path / 'run.agekey'
+    recipient = new_age_key(key_file)
+    rules_file = tmp_path / 'elsewhere/rules.yaml'
+    rules_file.parent.mkdir()
+    rules_file.write_text(f'creation_rules:\n  - age: {recipient}\n')
+    monkeypatch.setenv('EDITOR', 'false')  # the process's editor fails
+    ring = KeyRing(
+        {
+            **os.environ,
+            'SOPS_CONFIG': str(rules_file),
+            'SOPS_AGE_KEY_FILE': str(key_file),
+            'EDITOR': 'true',
+        }
+    )
+    folder = tmp_path / 'no-rules-here'
+    folder.mkdir()
+    target = folder / 'x.yaml'
+    target.write_bytes(sops.encrypt_text('a: 1\n', str(target), ring=ring))
+    assert sops.recipients(target.read_bytes(), str(target)) == [recipient]
+    assert sops_ops.edit_file(target, ring=ring) is False  # the run's editor: no change
+
+
+def test_the_home_folder_is_the_runs(tmp_path: Path) -> None:
+    home = tmp_path / 'home-of-the-run'
+    assert os.environ['HOME'] != str(home)
+    (home / '.config/sops/age').mkdir(parents=True)
+    new_age_key(home / '.config/sops/age/keys.txt')
+    assert len(KeyRing({'HOME': str(home)}).age_identities()) == 1
+    store = Run.from_environment({'HOME': str(home)}).store
+    assert store is not None
+    assert store.directory == home / '.cache/gitops-config'
+    assert store.key_file == home / '.config/gitops-config/cache-key'

@@ -367,8 +367,13 @@ def default_dir(environ: Mapping[str, str]) -> Path:
     """Where the cache folder is: GITOPS_CONFIG_CACHE_DIR, else the XDG cache folder."""
     if environ.get(ENV_DIR):
         return Path(environ[ENV_DIR])
-    base = environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    base = environ.get('XDG_CACHE_HOME') or os.path.join(_home(environ), '.cache')
     return Path(base) / 'gitops-config'
+
+
+def _home(environ: Mapping[str, str]) -> str:
+    """The home folder ENVIRON names (the run's, not whatever the process has now)."""
+    return environ.get('HOME') or os.path.expanduser('~')
 
 
 KEY_FILE = 'cache-key'
@@ -377,7 +382,7 @@ _KEY_BYTES = 32
 
 def key_path(environ: Mapping[str, str]) -> Path:
     """Where the key that vouches for compiled templates is: in the config folder."""
-    base = environ.get('XDG_CONFIG_HOME') or os.path.join(os.path.expanduser('~'), '.config')
+    base = environ.get('XDG_CONFIG_HOME') or os.path.join(_home(environ), '.config')
     return Path(base) / 'gitops-config' / KEY_FILE
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from collections.abc import Sequence
 
 from gitops_config import run as run_mod
@@ -21,9 +20,12 @@ from gitops_config.run import Run
 from gitops_config.source import Source
 
 
-def fingerprint_key() -> bytes | None:
-    """A fixed fingerprint key from GITOPS_CONFIG_FINGERPRINT_KEY (reproducible reports)."""
-    text = os.environ.get('GITOPS_CONFIG_FINGERPRINT_KEY')
+def fingerprint_key(run: Run | None = None) -> bytes | None:
+    """A fixed fingerprint key from GITOPS_CONFIG_FINGERPRINT_KEY in RUN's environment
+    (default: the process's now), for reproducible reports."""
+    text = (run if run is not None else run_mod.plain()).keys.environ.get(
+        'GITOPS_CONFIG_FINGERPRINT_KEY'
+    )
     return text.encode() if text else None
 
 

@@ -62,7 +62,7 @@ def review(
     previous run kept of exactly this. SEALED: secrets by ciphertext only. RUN: default,
     one without a store."""
     run = run if run is not None else run_mod.plain()
-    fixed = fingerprint_key.fingerprint_key()
+    fixed = fingerprint_key.fingerprint_key(run)
     base_project, head_project = project_mod.load_pair(base, head)
     keep = reviews.keepable(base, head, run.reuse)
     derive = fixed is None and not sealed  # as compare() would, from HEAD's data keys

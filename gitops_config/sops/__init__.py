@@ -202,7 +202,7 @@ def encrypt_text(
     def rule_for() -> CreationRule:
         if config is not None:
             return config.rule_for(path)
-        return rules.rule_for(Path(path), config_root=config_root)
+        return rules.rule_for(Path(path), config_root=config_root, environ=_ring(ring).environ)
 
     given = {'age': age, 'pgp': pgp, **(cloud or {})}
     if any(given.values()):

@@ -184,8 +184,9 @@ def updatekeys_file(path: Path, *, ring: KeyRing | None = None) -> bool:
     """Re-wrap for the recipients .sops.yaml names now; False when nothing changed."""
     with locked(path):
         sf = sopsfile.parse(engine.read(path), str(path))
-        rule = rules.rule_for(path)
-        out = engine.update_keys(sf, rule, ring or KeyRing())
+        ring = ring or KeyRing()
+        rule = rules.rule_for(path, environ=ring.environ)
+        out = engine.update_keys(sf, rule, ring)
         if out is None:
             return False
         write_atomic(path, out)
@@ -221,7 +222,7 @@ def _edit_locked(
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, 'wb') as f:
             f.write(before)
-        command = editor or os.environ.get('EDITOR') or 'vi'
+        command = editor or ring.environ.get('EDITOR') or 'vi'
         while True:
             code = process.run_interactive([*shlex.split(command), str(tmp)])
             if code != 0:
@@ -265,10 +266,11 @@ class Status:
 
 
 def status(path: Path, *, ring: KeyRing | None = None) -> Status:
+    ring = ring or KeyRing()
     data = engine.read(path)
     if not is_encrypted(data):
         try:
-            rules.rule_for(path)
+            rules.rule_for(path, environ=ring.environ)
             must = True
         except RulesError:
             must = False
@@ -276,7 +278,7 @@ def status(path: Path, *, ring: KeyRing | None = None) -> Status:
     sf = sopsfile.parse(data, str(path))
     names = tuple(f'{k.kind}:{k.identity()}' for k in sf.meta.master_keys())
     try:
-        dk = keys.data_key(sf.meta, str(path), ring or KeyRing())
+        dk = keys.data_key(sf.meta, str(path), ring)
     except NoKeyError:
         return Status(path, True, True, None, names)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -52,8 +53,10 @@ class CreationRule:
         return [k.identity() for g in self.key_groups for k in g]
 
 
-def find_config(start: Path) -> Path | None:
-    env = os.environ.get('SOPS_CONFIG')
+def find_config(start: Path, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The .sops.yaml that applies at START: SOPS_CONFIG in ENVIRON (default: the
+    process's), else the nearest at or above START."""
+    env = (os.environ if environ is None else environ).get('SOPS_CONFIG')
     if env:
         return Path(env)
     here = start.resolve()
@@ -263,9 +266,12 @@ class Rules:
         return rule
 
 
-def rule_for(path: Path, *, config_root: Path | None = None) -> CreationRule:
+def rule_for(
+    path: Path, *, config_root: Path | None = None, environ: Mapping[str, str] | None = None
+) -> CreationRule:
     """The creation rule sops would apply to a new file at `path`, by the .sops.yaml
-    found from `config_root` (default: the file's folder) upwards.
+    found from `config_root` (default: the file's folder) upwards, or named by
+    SOPS_CONFIG in `environ` (default: the process's).
 
     A relative `path` is taken relative to `config_root` when given (the repository
     root, say), else to the working directory.
@@ -273,7 +279,7 @@ def rule_for(path: Path, *, config_root: Path | None = None) -> CreationRule:
     if not path.is_absolute():
         path = (config_root if config_root is not None else Path.cwd()) / path
     start = config_root if config_root is not None else path.parent
-    config = find_config(start)
+    config = find_config(start, environ)
     if config is None:
         raise RulesError(
             f'{path}: no {C.SOPS_CONFIG_FILE} found and no recipients given',

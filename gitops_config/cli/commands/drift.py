@@ -88,7 +88,7 @@ def drift(
     )
     root = locate(Path.cwd()).root  # a bare clone too: the desired state is a commit
     report = drift_mod.run(
-        root, env, live, ref=ref, fingerprint_key=fingerprint_key(), run=options.run()
+        root, env, live, ref=ref, fingerprint_key=fingerprint_key(options.run()), run=options.run()
     )
     click.echo(
         {'text': _text, 'json': _json, 'markdown': _markdown}[output_format](report), nl=False

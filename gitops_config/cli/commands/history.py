@@ -56,7 +56,7 @@ def history(
         rev=rev,
         file=file,
         limit=limit,
-        fingerprint_key=fingerprint_key(),
+        fingerprint_key=fingerprint_key(options.run()),
         run=options.run(),
     )
     if output_format == 'json':

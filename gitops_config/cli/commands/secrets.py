@@ -473,7 +473,9 @@ def _stale_readers(path: Path) -> tuple[RecipientChange, str] | None:
         pass
 
     try:
-        want = tuple(sorted(set(rules.rule_for(path).recipients())))
+        want = tuple(
+            sorted(set(rules.rule_for(path, environ=options.run().keys.environ).recipients()))
+        )
     except GitopsConfigError:
         return None
     change = recipients.compared(str(path), recipients.of_file(path.read_bytes(), str(path)), want)

@@ -40,7 +40,7 @@ class _Shown:
             no_key_hint='drop --decrypt to print the secrets masked',
         )
         self.decrypt = decrypt
-        self.key = None if decrypt else fingerprint_key() or derived_key(source, project, run)
+        self.key = None if decrypt else fingerprint_key(run) or derived_key(source, project, run)
         self.patterns = tuple(
             str(p) for p in (project.raw.get('secrets') or {}).get('key_patterns') or ()
         )

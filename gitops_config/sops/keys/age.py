@@ -25,7 +25,8 @@ _IDENTITY_PREFIXES = ('AGE-SECRET-KEY-1', 'AGE-SECRET-KEY-PQ-1', 'AGE-PLUGIN-')
 
 def keys_file_path(environ: Mapping[str, str]) -> Path:
     """Where sops looks for age identities when no variable names them."""
-    base = environ.get('XDG_CONFIG_HOME') or str(Path.home() / '.config')
+    home = environ.get('HOME') or str(Path.home())  # ENVIRON's, as sops would see it
+    base = environ.get('XDG_CONFIG_HOME') or str(Path(home) / '.config')
     return Path(base) / 'sops' / 'age' / 'keys.txt'
 
 
