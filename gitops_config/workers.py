@@ -1,28 +1,34 @@
 """Rendering across processes: workers that are handed all they need.
 
-A pool's workers get their work once, when they start: the templates (with
-their bytes: a worker must not share the parent's `git cat-file`), what each
-environment's rendering needs (render.Prepared) and the run's earlier work
-(incremental.Reuse). A task is then only a list of (environment, template)
-indices. Under `fork` the payload is inherited as it is; under `spawn` it is
-pickled once per worker. Results come back in order and are identical to a run
-with one job; what a worker added to the cache comes back with them, and the
-parent keeps it.
+A worker is a process whose main function is handed its job (_serve): the
+templates (with their bytes: a worker must not share the parent's `git
+cat-file`), what each environment's rendering needs (render.Prepared) and the
+run's earlier work (incremental.Reuse), or the rules and documents of a policy
+check. A task is then only a list of (environment, template) indices, or a
+slice. Under `fork` the job is inherited as it is; under `spawn` it is pickled
+once per worker. Nothing reaches a worker through module state. Results come
+back in order and are identical to a run with one job; what a worker added to
+the cache comes back with them, and the parent keeps it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import queue
 import signal
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Sequence
-from multiprocessing.pool import Pool
+from multiprocessing.process import BaseProcess
 from typing import Any
+from typing import Protocol
 from typing import TypeVar
 
+from gitops_config.errors import GitopsConfigError
 from gitops_config.incremental.packs import News
 from gitops_config.incremental.reuse import Reuse
 from gitops_config.model import Location
@@ -42,19 +48,139 @@ PARALLEL_THRESHOLD = 200
 T = TypeVar('T')
 
 
+class WorkerDiedError(GitopsConfigError):
+    code = 'worker-died'
+
+
 def start_method() -> str:
     """How workers start: forked where the platform can (nothing to pickle, and the
     parent's imports are already done), else spawned."""
     return 'fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn'
 
 
-# What this process was given to work on, when it is a worker (set by _start_worker, in
-# the worker only: the parent never holds anything here).
-_GIVEN: Any = None
+def default_jobs() -> int:
+    return (
+        len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    )
 
 
-def _run_slice(bounds: tuple[int, int]) -> Any:
-    return _GIVEN(*bounds)
+class Job(Protocol):
+    """What a worker is handed: everything its tasks need."""
+
+    def start(self) -> None:
+        """Once, in the worker, before its first task."""
+
+    def __call__(self, task: Any, /) -> Any:
+        """One task's result, sent back to the parent."""
+
+
+class _Lost(Exception):
+    """A task's result will not come: past the deadline, or its worker died."""
+
+
+class _Workers:
+    """JOBS processes started by METHOD, each handed JOB, working through TASKS. They
+    ignore Ctrl-C: it reaches the whole process group; the parent handles it and stops
+    them, and a worker that died of it too would first print its own traceback."""
+
+    def __init__(self, jobs: int, method: str, job: Job, tasks: Sequence[Any]) -> None:
+        context = multiprocessing.get_context(method)
+        self._tasks = context.Queue()
+        self._results = context.Queue()
+        self._count = len(tasks)
+        self._processes: list[BaseProcess] = [
+            # every context has Process; typeshed declares it only on the concrete ones
+            context.Process(  # type: ignore[attr-defined]
+                target=_serve, args=(job, self._tasks, self._results), daemon=True
+            )
+            for _ in range(jobs)
+        ]
+        main = threading.current_thread() is threading.main_thread()
+        # ignored before the start, so that no worker is ever without it
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            for process in self._processes:
+                process.start()
+        except BaseException:
+            self.stop()
+            raise
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
+        for number, task in enumerate(tasks):
+            self._tasks.put((number, task))
+        for _ in self._processes:
+            self._tasks.put(None)  # no more: the worker ends
+
+    def results(self, deadline: float | None = None) -> Iterator[tuple[int, Any]]:
+        """Each task's number and result as it comes; a task's exception is raised here.
+        _Lost past DEADLINE, or when a worker died or every worker ended and a result
+        is still missing (one that did not pickle is dropped by the queue)."""
+        for _ in range(self._count):
+            number, done, value = self._next(deadline)
+            if not done:
+                raise value
+            yield number, value
+
+    def _next(self, deadline: float | None) -> tuple[int, bool, Any]:
+        while True:
+            wait = 0.5 if deadline is None else min(0.5, max(0.0, deadline - time.monotonic()))
+            try:
+                reply: tuple[int, bool, Any] = self._results.get(timeout=wait)
+                return reply
+            except queue.Empty:
+                pass
+            if deadline is not None and time.monotonic() >= deadline:
+                raise _Lost
+            codes = [process.exitcode for process in self._processes]
+            if any(codes) or all(code is not None for code in codes):
+                try:  # what it sent before it ended is there by now
+                    reply = self._results.get(timeout=0.1)
+                    return reply
+                except queue.Empty:
+                    raise _Lost from None
+
+    def stop(self) -> None:
+        for process in self._processes:
+            if process.pid is not None:
+                process.terminate()
+        for process in self._processes:
+            if process.pid is not None:
+                process.join()
+        for channel in (self._tasks, self._results):
+            channel.cancel_join_thread()  # tasks no worker took are dropped
+            channel.close()
+
+
+def _serve(job: Job, tasks: Any, results: Any) -> None:
+    """A worker's main: JOB's tasks until there are none."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    job.start()
+    for number, task in iter(tasks.get, None):
+        try:
+            reply = (number, True, job(task))
+        except Exception as exc:  # raised again in the parent, as a pool would
+            reply = (number, False, exc if _pickles(exc) else RuntimeError(f'{exc!r}'))
+        results.put(reply)
+
+
+def _pickles(value: object) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return False
+    return True
+
+
+class _Slices:
+    def __init__(self, work: Callable[[int, int], list[Any]]) -> None:
+        self.work = work
+
+    def start(self) -> None:
+        pass
+
+    def __call__(self, bounds: tuple[int, int]) -> list[Any]:
+        return self.work(*bounds)
 
 
 def in_slices(
@@ -72,38 +198,17 @@ def in_slices(
         return work(0, total)
     step = max(1, total // (jobs * 8))
     bounds = [(i, min(i + step, total)) for i in range(0, total, step)]
-    with _pool(jobs, 'fork', work) as pool:
-        return [item for part in pool.imap(_run_slice, bounds) for item in part]
-
-
-def _pool(jobs: int, method: str, given: Any) -> Pool:
-    """JOBS workers started by METHOD, each handed GIVEN, that ignore Ctrl-C. It
-    reaches the whole process group; the parent handles it and stops them, and a
-    worker that died of it too would first print its own traceback."""
-    main = threading.current_thread() is threading.main_thread()
-    # ignored before the start, so that no worker is ever without it
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    workers = _Workers(jobs, 'fork', _Slices(work), bounds)
     try:
-        return multiprocessing.get_context(method).Pool(
-            jobs, initializer=_start_worker, initargs=(given,)
-        )
+        parts = dict(workers.results())
+    except _Lost:
+        raise WorkerDiedError(
+            'a worker process ended before its work was done (out of memory?)',
+            hint='run with --jobs 1 to do the work in one process',
+        ) from None
     finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
-
-
-def _start_worker(given: Any) -> None:
-    global _GIVEN
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a worker the pool starts later, too
-    _GIVEN = given
-    if isinstance(given, _Rendering):
-        given.reuse.in_worker()
-
-
-def default_jobs() -> int:
-    return (
-        len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    )
+        workers.stop()
+    return [item for number in range(len(bounds)) for item in parts[number]]
 
 
 def _one(template: Template, prepared: Prepared, reuse: Reuse) -> Outcome:
@@ -117,26 +222,27 @@ Group = tuple[Sequence[Template], Prepared]  # templates to render for one envir
 
 
 class _Rendering:
-    """What a rendering worker is handed: the groups, and the run's earlier work."""
+    """What a rendering worker is handed: the groups, and the run's earlier work. A
+    task is a list of (group, template index)."""
 
     def __init__(self, groups: Sequence[Group], reuse: Reuse) -> None:
         self.groups = [(list(templates), prepared) for templates, prepared in groups]
         self.reuse = reuse
 
+    def start(self) -> None:
+        self.reuse.in_worker()
 
-def _work_group(task: list[tuple[int, int]]) -> tuple[list[Outcome], News]:
-    given: _Rendering = _GIVEN
-    rows = [
-        _one(given.groups[group][0][i], given.groups[group][1], given.reuse) for group, i in task
-    ]
-    return rows, given.reuse.news()
+    def __call__(self, task: list[tuple[int, int]]) -> tuple[list[Outcome], News]:
+        groups, reuse = self.groups, self.reuse
+        rows = [_one(groups[group][0][i], groups[group][1], reuse) for group, i in task]
+        return rows, reuse.news()
 
 
 def start_groups(
     groups: Sequence[Group], reuse: Reuse, *, jobs: int, method: str | None = None
 ) -> Callable[[], list[list[Outcome]]]:
     """Start rendering GROUPS (each a template list for one environment, errors kept
-    in place) on one pool of workers started by METHOD (default: start_method()); the
+    in place) on worker processes started by METHOD (default: start_method()); the
     returned function waits for the outcomes, a list per group. Meanwhile this process
     is free for work of its own."""
     total = sum(len(templates) for templates, _ in groups)
@@ -161,25 +267,25 @@ def start_groups(
     reuse.before_workers(sorted({p.env for _, p in groups}))
     for _, prepared in groups:
         prepared.budget.share(method)  # an environment's time is spent in every worker
-    pool = _pool(jobs, method, _Rendering(groups, reuse))
-    results = pool.imap(_work_group, tasks)
+    workers = _Workers(jobs, method, _Rendering(groups, reuse), tasks)
     deadline = time.monotonic() + _backstop(groups)
 
     def collect() -> list[list[Outcome]]:
-        rows: list[list[Any]] = [[None] * len(templates) for templates, _ in groups]
+        done: dict[int, tuple[list[Outcome], News]] = {}
         try:
-            for task in tasks:
-                try:
-                    part, news = results.next(timeout=max(0.0, deadline - time.monotonic()))
-                except multiprocessing.TimeoutError:
-                    _stopped(groups, rows)
-                    break
-                for (group, i), outcome in zip(task, part, strict=True):
-                    rows[group][i] = outcome
-                reuse.absorb(news)
+            done.update(workers.results(deadline))
+        except _Lost:
+            pass  # the outcomes missing are errors (_stopped)
         finally:
-            pool.terminate()
-            pool.join()
+            workers.stop()
+        rows: list[list[Any]] = [[None] * len(templates) for templates, _ in groups]
+        for number in sorted(done):  # in order: what the cache keeps does not depend on timing
+            part, news = done[number]
+            for (group, i), outcome in zip(tasks[number], part, strict=True):
+                rows[group][i] = outcome
+            reuse.absorb(news)
+        if len(done) < len(tasks):
+            _stopped(groups, rows)
         return _kept(groups, rows, reuse)
 
     return collect

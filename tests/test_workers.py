@@ -1,4 +1,4 @@
-"""The worker pool: results as with one job, and quiet on Ctrl-C."""
+"""The worker processes: results as with one job, errors where they belong, quiet on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
+
+from gitops_config import workers
 
 PROJECT = """\
 version: 1
@@ -61,3 +65,40 @@ def test_ctrl_c_during_a_parallel_render_says_interrupted_and_nothing_else(
     assert proc.returncode == 130
     assert err.decode() == 'interrupted\n'
     assert not any(Path(f'/proc/{pid}').exists() for pid in workers)
+
+
+def _squares(start: int, stop: int) -> list[int]:
+    return [i * i for i in range(start, stop)]
+
+
+def test_slices_on_workers_come_back_in_order() -> None:
+    total = workers.PARALLEL_THRESHOLD * 3 + 7
+    assert workers.in_slices(_squares, total, jobs=2) == _squares(0, total)
+
+
+def _fails(start: int, stop: int) -> list[int]:
+    raise ValueError(f'no good at {start}')
+
+
+def test_an_error_in_a_worker_is_raised_in_the_parent() -> None:
+    with pytest.raises(ValueError, match='no good at'):
+        workers.in_slices(_fails, workers.PARALLEL_THRESHOLD, jobs=2)
+
+
+def _dies(start: int, stop: int) -> list[int]:
+    os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+    return []
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
+    with pytest.raises(workers.WorkerDiedError, match='worker process ended'):
+        workers.in_slices(_dies, workers.PARALLEL_THRESHOLD, jobs=2)
+
+
+def _unpicklable(start: int, stop: int) -> list[object]:
+    return [lambda: start]
+
+
+def test_a_result_that_cannot_come_back_is_an_error_not_a_hang() -> None:
+    with pytest.raises(workers.WorkerDiedError):
+        workers.in_slices(_unpicklable, workers.PARALLEL_THRESHOLD, jobs=2)
