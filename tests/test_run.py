@@ -272,3 +272,21 @@ def test_the_home_folder_is_the_runs(tmp_path: Path) -> None:
     assert store is not None
     assert store.directory == home / '.cache/gitops-config'
     assert store.key_file == home / '.config/gitops-config/cache-key'
+
+
+def test_jobs_and_shard_options_go_into_the_commands_run(
+    git_repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git_repo.commit(BASIC, 'base')
+    seen: list[tuple[int | None, str | None]] = []
+    render = rendering.render
+
+    def spy(*args: Any, run: Run, **kwargs: Any) -> list[rendering.EnvRender]:
+        seen.append((run.jobs, None if run.shard is None else str(run.shard)))
+        return render(*args, run=run, **kwargs)
+
+    monkeypatch.setattr(rendering, 'render', spy)
+    result = run_cli('render', '--jobs', '3', '--shard', '2/2', cwd=git_repo.path)
+    assert result.exit_code == 0, result.output
+    assert run_cli('render', cwd=git_repo.path).exit_code == 0
+    assert seen == [(3, '2/2'), (None, None)]

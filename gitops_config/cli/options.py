@@ -66,12 +66,20 @@ def output_format(*choices: str, default: str = 'text') -> Callable[[F], F]:
 
 
 def jobs(func: F) -> F:
+    """--jobs N, which goes into the command's run (options.run().jobs), as --shard does."""
+
+    def into_run(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+        if value is not None:
+            run().jobs = value
+
     return click.option(
         '--jobs',
         '-j',
         'jobs',
         type=click.IntRange(min=1),
         default=None,
+        expose_value=False,
+        callback=into_run,
         metavar='N',
         help='Worker processes (default: one per core); results are identical for any N.',
     )(func)

@@ -55,7 +55,6 @@ def diff(
     exit_code: bool,
     sealed: bool,
     validate: bool,
-    jobs: int | None,
 ) -> int:
     """Diff the rendered result of BASE and HEAD, per environment and file.
 
@@ -74,7 +73,6 @@ def diff(
         envs=list(envs) or None,
         sealed=sealed,
         validate=validate,
-        jobs=jobs,
         run=run,
     )
     write(review, output_format, use_color=options.app().color, shard=run.shard)

@@ -57,7 +57,6 @@ def render(
     check: bool,
     sealed: bool,
     decrypt: bool,
-    jobs: int | None,
 ) -> int:
     """Render templates once per environment from its layered values.
 
@@ -74,7 +73,7 @@ def render(
         project.env(name)
     # A check compares secrets it can open and, where it has no key, their shape.
     sealed = sealed or check
-    renders = _render_with_progress(source, project, names, sealed=sealed, jobs=jobs)
+    renders = _render_with_progress(source, project, names, sealed=sealed)
     if check:
         # without a key, an encrypted output is vouched for by the last commit only (of
         # the working tree: HEAD; of --ref REV: its parent)
@@ -168,20 +167,18 @@ def _render_with_progress(
     names: list[str],
     *,
     sealed: bool,
-    jobs: int | None,
 ) -> list[EnvRender]:
     # lazy: jinja2 loads only when _render_with_progress() runs (start-up)
     from gitops_config.pipeline.rendering import render
 
     if len(names) < 2 or not sys.stderr.isatty():
-        return render(source, project, names, sealed=sealed, jobs=jobs, run=options.run())
+        return render(source, project, names, sealed=sealed, run=options.run())
     with click.progressbar(length=len(names), label='rendering', file=sys.stderr) as bar:
         return render(
             source,
             project,
             names,
             sealed=sealed,
-            jobs=jobs,
             on_done=lambda _: bar.update(1),
             run=options.run(),
         )

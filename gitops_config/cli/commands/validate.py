@@ -75,7 +75,6 @@ def validate(
     require_schema: bool,
     sealed: bool,
     base_ref: str | None,
-    jobs: int | None,
     files: tuple[str, ...],
 ) -> int:
     """Check value layers and rendered files against their schemas and policies.
@@ -103,7 +102,7 @@ def validate(
     if base_ref is not None:
         base_source, base_project = open_project(Path.cwd(), base_ref)
         known = [n for n in names if n in base_project.env_names()]
-        base = render(base_source, base_project, known, sealed=True, jobs=jobs, run=run)
+        base = render(base_source, base_project, known, sealed=True, run=run)
     result = validate_revision(
         source,
         project,
@@ -113,7 +112,6 @@ def validate(
         strict=strict,
         require_schema=require_schema,
         layers=layers,
-        jobs=jobs,
         run=run,
     )
     if findings.resolve(output_format) == 'json':
