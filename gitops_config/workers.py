@@ -188,17 +188,17 @@ def in_slices(
     total: int,
     *,
     jobs: int | None,
+    method: str | None = None,
 ) -> list[T]:
     """WORK(start, stop) over [0, TOTAL) in slices, concatenated in order. With JOBS
-    over 1 and enough to do, the slices run on worker processes, each handed WORK when
-    it starts. WORK refers to compiled rules, which only a forked worker can have: where
-    the platform cannot fork, the slices run here."""
+    over 1 and enough to do, the slices run on worker processes started by METHOD
+    (default: start_method()), each handed WORK (which must pickle, for `spawn`)."""
     jobs = jobs if jobs is not None else default_jobs()
-    if jobs <= 1 or total < PARALLEL_THRESHOLD or start_method() != 'fork':
+    if jobs <= 1 or total < PARALLEL_THRESHOLD:
         return work(0, total)
     step = max(1, total // (jobs * 8))
     bounds = [(i, min(i + step, total)) for i in range(0, total, step)]
-    workers = _Workers(jobs, 'fork', _Slices(work), bounds)
+    workers = _Workers(jobs, method or start_method(), _Slices(work), bounds)
     try:
         parts = dict(workers.results())
     except _Lost:

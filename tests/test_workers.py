@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gitops_config import workers
+from gitops_config.policy.engine import Engine
+from gitops_config.policy.rules import Rule
+from gitops_config.policy.rules import load_file
+from gitops_config.policy.runner import Target
+from gitops_config.policy.runner import make_engine
+from gitops_config.policy.runner import run_documents
+from gitops_config.policy.secrets import creation_rules
 
 PROJECT = """\
 version: 1
@@ -102,3 +111,52 @@ def _unpicklable(start: int, stop: int) -> list[object]:
 def test_a_result_that_cannot_come_back_is_an_error_not_a_hang() -> None:
     with pytest.raises(workers.WorkerDiedError):
         workers.in_slices(_unpicklable, workers.PARALLEL_THRESHOLD, jobs=2)
+
+
+RULES = """\
+rules:
+  - id: t/replicas
+    message: too few replicas
+    match: {environments: [prod]}
+    expr: 'doc.replicas >= 2'
+  - id: t/plaintext
+    message: a plaintext secret
+    expr: plaintext_secrets(doc)
+  - id: t/sops
+    message: must be encrypted
+    expr: sops_unencrypted(doc, file)
+"""
+
+
+def _hits(
+    engine: Engine, rules: list[Rule], targets: list[Target], start: int, stop: int
+) -> list[tuple[Any, ...]]:
+    found = run_documents(engine, rules, targets[start:stop])
+    return [(h.rule.id, h.message, h.env, h.file, h.path) for h in found]
+
+
+def test_spawned_workers_evaluate_document_rules_as_one_process_does() -> None:
+    """The engine goes to a spawned worker as what it was made of (its compiled rules do
+    not pickle), host functions and their settings included, and finds the same."""
+    rules = load_file(RULES, 'policies/t.yaml')
+    engine = make_engine(
+        sops_rules=creation_rules('creation_rules:\n  - path_regex: secret\n'),
+        key_patterns=('^custom$',),
+    )
+    for rule in rules:
+        engine.compile(rule)  # as a check does, before any evaluation
+    targets = [
+        Target(
+            'rendered',
+            f'out/{"secret" if i % 3 == 0 else "plain"}{i}.yaml',
+            f'f{i}.yaml',
+            {'replicas': i % 4, 'custom': 'v', 'password': 'hunter2-hunter2'},
+            'prod' if i % 2 else 'dev',
+        )
+        for i in range(workers.PARALLEL_THRESHOLD)
+    ]
+    work = functools.partial(_hits, engine, rules, targets)
+    alone = work(0, len(targets))
+    assert {hit[0] for hit in alone} == {'t/replicas', 't/plaintext', 't/sops'}
+    assert ('custom',) in {hit[4] for hit in alone}  # the project's key patterns went too
+    assert workers.in_slices(work, len(targets), jobs=2, method='spawn') == alone

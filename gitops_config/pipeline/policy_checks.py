@@ -17,7 +17,9 @@ from gitops_config import workers
 from gitops_config.pipeline.checker import Checker
 from gitops_config.pipeline.rendered_checks import keep
 from gitops_config.pipeline.rendering import EnvRender
+from gitops_config.policy.engine import Engine
 from gitops_config.policy.match import glob_match
+from gitops_config.policy.rules import Rule
 from gitops_config.policy.runner import AgedSecret
 from gitops_config.policy.runner import Hit
 from gitops_config.policy.runner import Pair
@@ -44,8 +46,12 @@ def run_policies(
     """Every rule's hits: document rules over TARGETS (plus the results kept for the
     documents left out of them), the other scopes over RENDERS."""
     hits = list(checker.cached_hits)
+    # what workers are handed: the engine and the rules, not the checker (which holds
+    # the repository and the run)
     evaluated = workers.in_slices(
-        functools.partial(_evaluate, checker, targets), len(targets), jobs=jobs
+        functools.partial(_evaluate, checker.engine, checker.rules, targets),
+        len(targets),
+        jobs=jobs,
     )
     for target, rows in zip(targets, evaluated, strict=True):
         found = [Hit(checker.rules[rule], *rest) for rule, *rest in rows]
@@ -87,18 +93,19 @@ def run_policies(
 
 
 def _evaluate(
-    checker: Checker,
+    engine: Engine,
+    rules: Sequence[Rule],
     targets: list[Target],
     start: int,
     stop: int,
 ) -> list[list[tuple[Any, ...]]]:
     """The hits of TARGETS[START:STOP], each document's apart (so that its results
     can be kept as they are), a rule by its index: what a worker sends back."""
-    index = {id(rule): i for i, rule in enumerate(checker.rules)}
+    index = {id(rule): i for i, rule in enumerate(rules)}
     return [
         [
             (index[id(h.rule)], h.message, h.env, h.file, h.name, h.index, h.path, h.error)
-            for h in run_documents(checker.engine, checker.rules, [target])
+            for h in run_documents(engine, rules, [target])
         ]
         for target in targets[start:stop]
     ]

@@ -82,6 +82,12 @@ class Engine:
         # rule id -> (function, variable names): a rule that only calls a host function
         self._direct: dict[str, tuple[HostFunction, tuple[str, ...]]] = {}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # To a worker process (spawned ones too): compiled programs do not pickle, so the
+        # engine goes as what it was made of, and each rule compiles again on first use
+        # there. Its host functions go by reference: module functions, or partials of them.
+        return (Engine, (self._functions,))
+
     def compile(self, rule: Rule) -> None:
         if rule.id in self._programs:
             return

@@ -6,6 +6,7 @@ Targets from what the pipeline rendered and turn Hits into Findings.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -77,18 +78,12 @@ class AgedSecret:
 def make_engine(
     *, sops_rules: Sequence[secrets.CreationRule] = (), key_patterns: Sequence[str] = ()
 ) -> Engine:
+    # partials of module functions, not closures: the engine goes to worker processes
     extra = list(secrets.key_patterns(tuple(key_patterns)))
-
-    def plaintext(doc: Any) -> list[dict[str, Any]]:
-        return secrets.plaintext_secrets(doc, extra)
-
-    def unencrypted(doc: Any, file: str) -> list[dict[str, Any]]:
-        return secrets.unencrypted(doc, file, sops_rules)
-
     return Engine(
         {
-            'plaintext_secrets': (plaintext, 1),
-            'sops_unencrypted': (unencrypted, 2),
+            'plaintext_secrets': (functools.partial(secrets.plaintext_secrets, extra=extra), 1),
+            'sops_unencrypted': (functools.partial(secrets.unencrypted, rules=sops_rules), 2),
             'indexed': (indexed, 1),
             'flatten': (flatten, 1),
         }
