@@ -26,7 +26,8 @@ from timing import median_call_seconds  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
 
-def _big_yaml(values: int) -> str:
+def big_yaml(values: int) -> str:
+    """VALUES string values, ten to a mapping: the file every case here decrypts."""
     lines = []
     for group in range(values // 10):
         lines.append(f'service{group}:')
@@ -34,7 +35,8 @@ def _big_yaml(values: int) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def _small_yaml(i: int) -> str:
+def small_yaml(i: int) -> str:
+    """The I-th of the many small files."""
     return f'db:\n    user: app{i}\n    password: pw-{i}-secret\nreplicas: {i % 5}\n'
 
 
@@ -74,7 +76,7 @@ def _encryption(
     ours = [sys.executable, '-m', 'gitops_config', 'secrets', 'encrypt', '--age', recipient]
     theirs = [sops, '--encrypt', '--age', recipient]
     big = tmp / 'plain-big.yaml'
-    big.write_text(_big_yaml(1000))
+    big.write_text(big_yaml(1000))
     # each side's ciphertext opens with the other side's decryption
     mine = tmp / 'ours-big.enc.yaml'
     mine.write_bytes(
@@ -92,7 +94,7 @@ def _encryption(
     plain = tmp / 'plain-many'
     plain.mkdir()
     for i in range(200):
-        (plain / f's{i:03}.yaml').write_text(_small_yaml(i))
+        (plain / f's{i:03}.yaml').write_text(small_yaml(i))
 
     work = tmp / 'work'
     paths = sorted(str(work / p.name) for p in plain.iterdir())
@@ -144,13 +146,13 @@ def main() -> int:
         env.pop('PYTHONDONTWRITEBYTECODE', None)
 
         big = tmp / 'big.yaml'
-        big.write_bytes(encrypt_text(_big_yaml(1000), str(big), age=[recipient]))
+        big.write_bytes(encrypt_text(big_yaml(1000), str(big), age=[recipient]))
         small_dir = tmp / 'many'
         small_dir.mkdir()
         smalls = []
         for i in range(200):
             path = small_dir / f's{i:03}.yaml'
-            path.write_bytes(encrypt_text(_small_yaml(i), str(path), age=[recipient]))
+            path.write_bytes(encrypt_text(small_yaml(i), str(path), age=[recipient]))
             smalls.append(str(path))
 
         ours = [sys.executable, '-m', 'gitops_config', 'secrets', 'decrypt']

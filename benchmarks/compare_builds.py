@@ -23,6 +23,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from bench_sops import big_yaml  # noqa: E402
+from bench_sops import small_yaml  # noqa: E402
 from generate import change  # noqa: E402
 from generate import generate  # noqa: E402
 
@@ -49,8 +51,16 @@ def main() -> None:
         subprocess.run(['git', 'commit', '-qam', 'change'], cwd=repo, check=True, env=_identity())
         example = where / 'example'
         shutil.copytree(HERE.parent / 'example-repo', example)
+        secret, many, keys = _encrypted_files(where, builds['after'])
 
-        def case(name: str, argv: Argv, cwd: Path, *, empty_cache: bool = False) -> None:
+        def case(
+            name: str,
+            argv: Argv,
+            cwd: Path,
+            *,
+            empty_cache: bool = False,
+            extra_env: dict[str, str] | None = None,
+        ) -> None:
             times: dict[str, list[float]] = {label: [] for label in builds}
             for i in range(args.runs):
                 order = list(builds.items()) if i % 2 == 0 else list(builds.items())[::-1]
@@ -58,7 +68,7 @@ def main() -> None:
                     cache = where / f'cache-{label}'
                     if empty_cache:
                         shutil.rmtree(cache, ignore_errors=True)
-                    env = dict(os.environ, GITOPS_CONFIG_CACHE_DIR=str(cache))
+                    env = dict(os.environ, GITOPS_CONFIG_CACHE_DIR=str(cache), **(extra_env or {}))
                     tool = str(build / '.venv' / 'bin' / 'gitops-config')
                     start = time.perf_counter()
                     proc = subprocess.run(argv(tool, label), cwd=cwd, env=env, capture_output=True)
@@ -70,8 +80,32 @@ def main() -> None:
 
         title = f'case (median of {args.runs} runs)'
         print(f'{title:<46}{"before":>9}{"after":>9}{"ratio":>8}')
-        case('--help', lambda t, _: [t, '--help'], where)
         out = str(where / 'out')
+        case('--help', lambda t, _: [t, '--help'], where)
+        case(
+            'secrets decrypt, one 1,000-value file',
+            lambda t, _: [t, 'secrets', 'decrypt', str(secret)],
+            where,
+            extra_env={'SOPS_AGE_KEY_FILE': str(keys)},
+        )
+        case(
+            'secrets decrypt, 200 files in one process',
+            lambda t, label: [
+                t,
+                'secrets',
+                'decrypt',
+                '--output-dir',
+                f'{out}-plain-{label}',
+                *many,
+            ],
+            where,
+            extra_env={'SOPS_AGE_KEY_FILE': str(keys)},
+        )
+        case(
+            'hook validate, one layer of example-repo',
+            lambda t, _: [t, 'hook', 'validate', 'values/prod.yaml'],
+            example,
+        )
         case(
             'render example-repo, every env, sealed',
             lambda t, label: [t, 'render', '--sealed', '--out', f'{out}-ex-{label}'],
@@ -105,6 +139,36 @@ def main() -> None:
             lambda t, _: [t, 'diff', 'HEAD~1', 'HEAD'],
             repo,
         )
+
+
+def _encrypted_files(where: Path, build: Path) -> tuple[Path, list[str], Path]:
+    """A 1,000-value file and 200 small ones, encrypted (by BUILD) for a throwaway age key,
+    and the key file."""
+    tool = str(build / '.venv' / 'bin' / 'gitops-config')
+    keys = where / 'age-keys.txt'
+    made = subprocess.run(
+        [tool, 'secrets', 'keygen', '--output', str(keys)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    recipient = made.stdout.split()[-1]
+    plain = where / 'big.yaml'
+    plain.write_text(big_yaml(1000))
+    secret = where / 'big.enc.yaml'
+    encrypted = subprocess.run(
+        [tool, 'secrets', 'encrypt', '--age', recipient, str(plain)],
+        capture_output=True,
+        check=True,
+    )
+    secret.write_bytes(encrypted.stdout)
+    (where / 'many').mkdir()
+    many = [str(where / 'many' / f'f{i:03d}.yaml') for i in range(200)]
+    for i, path in enumerate(many):
+        Path(path).write_text(small_yaml(i))
+    encrypt = [tool, 'secrets', 'encrypt', '--in-place', '--age', recipient, *many]
+    subprocess.run(encrypt, capture_output=True, check=True)
+    return secret, many, keys
 
 
 def _identity() -> dict[str, str]:
