@@ -10,6 +10,7 @@ import functools
 import hashlib
 import os
 import tempfile
+import weakref
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -178,10 +179,13 @@ class Repo:
         self.tree: Callable[[str], dict[str, TreeEntry]] = functools.lru_cache(maxsize=64)(
             self._tree
         )
+        # Those caches refer back to this Repo, so the cycle collector frees it, at a time
+        # nobody chooses: its cat-file processes are ended then, in order, rather than
+        # left to the finalisers of their pipes (which warn, and may run first).
+        self._closer = weakref.finalize(self, self._repo.close)  # ends cat-file too
 
     def close(self) -> None:
-        self._git.clear_cache()
-        self._repo.close()
+        self._closer()
 
     def run(self, *args: str, env: Mapping[str, str] | None = None) -> str:
         try:
