@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import marshal
 import math
@@ -89,13 +91,33 @@ def to_yaml(
     """Block-style YAML; key order kept unless `sort_keys`; sequences in a mapping
     flush with their key unless `indent_sequences`."""
     try:
-        # marshal tells 1, 1.0 and True apart, and keeps key order: equal keys, equal YAML
-        memo: bytes | None = marshal.dumps((data, sort_keys, indent, indent_sequences), 2)
+        memo = marshal.dumps((data, sort_keys, indent, indent_sequences), 2)
     except ValueError:  # something marshal does not know: a date, a Tagged value
-        memo = None
-    found = _DUMPED.get(memo) if memo is not None else None
-    if found is not None:
-        return found
+        return _dump(data, sort_keys, indent, indent_sequences)
+    if len(memo) < 4096:  # the small blocks templates repeat
+        return _dumped(_Block(memo, data, sort_keys, indent, indent_sequences))
+    return _dump(data, sort_keys, indent, indent_sequences)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Block:
+    """What to dump, known by MEMO: the marshalled data and options, all the YAML
+    depends on (marshal tells 1, 1.0 and True apart, and keeps key order)."""
+
+    memo: bytes
+    data: Any = dataclasses.field(compare=False)
+    sort_keys: bool = dataclasses.field(compare=False)
+    indent: int = dataclasses.field(compare=False)
+    indent_sequences: bool = dataclasses.field(compare=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _dumped(block: _Block) -> str:
+    """Templates dump the same small blocks (resources, probes) again and again."""
+    return _dump(block.data, block.sort_keys, block.indent, block.indent_sequences)
+
+
+def _dump(data: Any, sort_keys: bool, indent: int, indent_sequences: bool) -> str:
     text = str(
         yaml.dump(
             data,
@@ -110,15 +132,7 @@ def to_yaml(
     if indent_sequences:
         # PyYAML's own emitter quotes the empty value of a tag: `key: !delete ''`
         text = _EMPTY_TAGGED.sub(r'\1', text)
-    if memo is not None and len(memo) < 4096:  # the small blocks templates repeat
-        if len(_DUMPED) >= 4096:
-            _DUMPED.clear()
-        _DUMPED[memo] = text
     return text
-
-
-# Templates dump the same small blocks (resources, probes) again and again.
-_DUMPED: dict[bytes, str] = {}
 
 
 def to_json(data: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
