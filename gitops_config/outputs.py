@@ -105,25 +105,17 @@ def file_bytes(
                 'into a YAML/JSON file',
             )
         # which characters are secret cannot be shown leaf by leaf: the whole file is
-        return sops.encrypt_text(
-            file.content,
-            where,
-            config=sops_rules(source),
-            age=age,
-            pgp=pgp,
-            cloud=cloud,
-            ring=keys,
-        )
-    names = _secret_keys(file.documents)
-    if names is None:
-        raise SecretOutputError(
-            f'{file.env}: {file.path} holds a secret that is not under any mapping key, so '
-            'it cannot be written encrypted',
-            location=Location(file.template),
-            hint='put the secret under a key: `key: {{ secret }}`',
-        )
-
-    regex = '^(' + '|'.join(re.escape(k) for k in sorted(names)) + ')$'
+        regex: str | None = None
+    else:
+        names = _secret_keys(file.documents)
+        if names is None:
+            raise SecretOutputError(
+                f'{file.env}: {file.path} holds a secret that is not under any mapping key, '
+                'so it cannot be written encrypted',
+                location=Location(file.template),
+                hint='put the secret under a key: `key: {{ secret }}`',
+            )
+        regex = '^(' + '|'.join(re.escape(k) for k in sorted(names)) + ')$'
     return sops.encrypt_text(
         file.content,
         where,
