@@ -130,6 +130,7 @@ def _keys(found: Located, tip: str, env: str, run: Run) -> tuple[bool, bytes | N
         project = project_mod.load(source)
     except GitopsConfigError:
         return True, None
+    project.env(env)  # an environment the tip does not have is a typo, not an empty history
     if not can_decrypt(source, project, [env], run):
         return True, None
     return False, derived_key(source, project, run)

@@ -96,3 +96,12 @@ def test_history_is_the_same_with_and_without_a_store(
     none = run_cli('--no-cache', *args, cwd=repo.path)
     assert cold.stdout_bytes == warm.stdout_bytes == none.stdout_bytes
     assert [e['new'] for e in json.loads(cold.stdout)['entries']] == ['v2', 'v1']
+
+
+def test_an_unknown_environment_is_a_usage_error_not_an_empty_history(
+    repo: GitRepo, run_cli: RunCli
+) -> None:
+    result = run_cli('history', 'prd', 'app.replicas', cwd=repo.path)
+    assert result.exit_code == 2
+    assert "unknown environment 'prd'" in result.output
+    assert 'never set' not in result.output
